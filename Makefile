@@ -1,0 +1,95 @@
+# lsp — build, test, demo.  See README.md.
+#
+#   make              build every bin/lsp-* (and web/vendor)
+#   make check        build and run the whole test suite
+#   make check SANITIZE=1   the same under ASan + UBSan
+#   make deps         install the Debian packages the build and tests need
+#   make demo         install, build, and run the platform with a test-pattern publisher
+#   make fuzz         build the libFuzzer harnesses (clang)
+
+VERSION   := 0.1.0
+CC        ?= cc
+PKGS      := libavformat libavcodec libavutil libswscale libswresample srt openssl libcurl \
+             hiredis libnats sqlite3 libpq
+CSTD      := -std=c17 -D_GNU_SOURCE
+WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
+OPT       ?= -O2 -g
+SANITIZE  ?=
+PG_INC    := -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ifeq ($(SANITIZE),1)
+  VARIANT := asan
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+  VARIANT := rel
+  SANFLAGS :=
+endif
+
+BUILD     := build/$(VARIANT)
+CFLAGS_ALL := $(CSTD) $(WARN) $(OPT) $(SANFLAGS) -Ilib $(PKG_CFLAGS) $(PG_INC) \
+              -DLSP_VERSION='"$(VERSION)"' $(CFLAGS)
+LDLIBS_ALL := $(PKG_LIBS) -lm -lpthread $(LDLIBS)
+
+LIB_SRC   := $(wildcard lib/*.c)
+LIB_OBJ   := $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
+BIN_SRC   := $(wildcard bin/lsp-*.c)
+BINS      := $(BIN_SRC:.c=)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all check deps demo fuzz clean web units
+all: $(BINS) web
+
+# Binaries live beside their sources (bin/lsp-x from bin/lsp-x.c); a variant
+# stamp makes a switch between SANITIZE=0/1 relink them.
+$(BUILD)/.stamp:
+	@mkdir -p $(@D) && rm -f build/*/.stamp && touch $@
+
+$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/liblsp.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+bin/lsp-%: bin/lsp-%.c $(BUILD)/liblsp.a $(BUILD)/.stamp $(wildcard lib/*.h)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/liblsp.a $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liblsp.a $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/liblsp.a $(LDLIBS_ALL) -lcmocka
+
+units: $(UNITS)
+
+# hls.js for the watch page comes from npm at build time; it is not committed.
+web: web/vendor/hls.min.js
+web/vendor/hls.min.js: web/package.json
+	@if command -v npm >/dev/null; then \
+	  cd web && npm install --no-audit --no-fund --silent >/dev/null && \
+	  mkdir -p vendor && cp node_modules/hls.js/dist/hls.min.js vendor/hls.min.js; \
+	else echo "make: npm not found; run 'make deps' for the watch page player" >&2; fi
+
+check: all units
+	BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run
+
+fuzz:
+	@mkdir -p build/fuzz
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  echo "clang $$n"; \
+	  clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
+	    -DLSP_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(PG_INC) -o build/fuzz/$$n $$f \
+	    $(filter-out lib/store%.c,$(LIB_SRC)) $(LDLIBS_ALL) || exit 1; done
+
+deps:
+	scripts/install-deps
+
+demo:
+	scripts/install-deps
+	$(MAKE) all
+	scripts/lsp-demo
+
+clean:
+	rm -rf build $(BINS) web/vendor web/node_modules

@@ -1,0 +1,81 @@
+# tests/lib.sh — shared helpers for integration tests (source it).
+# Every test gets a private work dir $T, removed at exit with every child
+# process it started.  Servers (nats, postgres, redis) are real and private
+# to the test unless the environment names one (LSP_TEST_*_URL).
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$ROOT/bin
+T=$(mktemp -d /tmp/lsp-test.XXXXXX)
+export LSP_DATA_DIR=$T/var
+export LSP_LOG_LEVEL=${LSP_LOG_LEVEL:-info}
+unset LSP_DB_URL LSP_NATS_URL
+_pids=()
+_cleanup() {
+	local p
+	for p in "${_pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${_pids[@]}"; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+		kill -9 "$p" 2>/dev/null
+	done
+	[ -n "${_pg_dir:-}" ] && su postgres -c "/usr/lib/postgresql/*/bin/pg_ctl -D $_pg_dir -m immediate stop" >/dev/null 2>&1
+	[ -n "${KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
+}
+trap _cleanup EXIT
+bg() { "$@" & _pids+=($!); }                # start a child that dies with the test
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+skip() { echo "skip: $*"; exit 77; }
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+wait_port() { # port [seconds]
+	local i n=$(( ${2:-10} * 10 ))
+	for ((i = 0; i < n; i++)); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+wait_file() { # path [seconds]
+	local i n=$(( ${2:-10} * 10 ))
+	for ((i = 0; i < n; i++)); do [ -s "$1" ] && return 0; sleep 0.1; done
+	return 1
+}
+wait_grep() { # pattern file [seconds]
+	local i n=$(( ${3:-10} * 10 ))
+	for ((i = 0; i < n; i++)); do grep -q -- "$1" "$2" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+need() { command -v "$1" >/dev/null || fail "$1 not installed (run make deps)"; }
+
+# A real nats-server with JetStream on a private port → NATS_URL
+start_nats() {
+	if [ -n "${LSP_TEST_NATS_URL:-}" ]; then NATS_URL=$LSP_TEST_NATS_URL; return; fi
+	need nats-server
+	local p; p=$(free_port)
+	bg nats-server -a 127.0.0.1 -p "$p" -js -sd "$T/nats" >"$T/nats.log" 2>&1
+	wait_port "$p" 10 || fail "nats-server did not start"
+	NATS_URL=nats://127.0.0.1:$p
+}
+
+# A throwaway postgres cluster on a private port → PG_URL
+start_pg() {
+	if [ -n "${LSP_TEST_PG_URL:-}" ]; then PG_URL=$LSP_TEST_PG_URL; return; fi
+	local bindir; bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+	[ -x "$bindir/initdb" ] || fail "postgres not installed (run make deps)"
+	local p; p=$(free_port)
+	_pg_dir=$T/pg
+	mkdir -p "$_pg_dir" && chown postgres "$_pg_dir" "$T" 2>/dev/null; chmod 711 "$T"
+	su postgres -c "$bindir/initdb -A trust -U lsp -D $_pg_dir" >"$T/pg-init.log" 2>&1 || fail "initdb failed"
+	su postgres -c "$bindir/pg_ctl -D $_pg_dir -l $_pg_dir/log -w -o '-k $_pg_dir -h 127.0.0.1 -p $p' start" \
+		>"$T/pg-start.log" 2>&1 || { cat "$_pg_dir/log" >&2; fail "postgres did not start"; }
+	PG_URL=postgres://lsp@127.0.0.1:$p/postgres
+}
+
+# A real redis-server on a private port → REDIS_URL
+start_redis() {
+	if [ -n "${LSP_TEST_REDIS_URL:-}" ]; then REDIS_URL=$LSP_TEST_REDIS_URL; return; fi
+	need redis-server
+	local p; p=$(free_port)
+	bg redis-server --bind 127.0.0.1 --port "$p" --save '' --appendonly no
+	wait_port "$p" 10 || fail "redis-server did not start"
+	REDIS_URL=redis://127.0.0.1:$p
+}
+
+# Create a channel; prints its stream key.
+new_channel() { "$BIN/lsp-ctl" channel add "$1" 2>>"$T/ctl.log" | tail -n1 | awk '{print $NF}'; }
