@@ -55,7 +55,12 @@ start_nats() {
 
 # A throwaway postgres cluster on a private port → PG_URL
 start_pg() {
-	if [ -n "${LSP_TEST_PG_URL:-}" ]; then PG_URL=$LSP_TEST_PG_URL; return; fi
+	if [ -n "${LSP_TEST_PG_URL:-}" ]; then # a fresh database on the shared server
+		local db; db=t_$(basename "$T" | tr -dc 'a-zA-Z0-9' | tr 'A-Z' 'a-z')
+		psql -q "$LSP_TEST_PG_URL" -c "CREATE DATABASE $db" >/dev/null || fail "cannot create database"
+		PG_URL=${LSP_TEST_PG_URL%/*}/$db
+		return
+	fi
 	local bindir; bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
 	[ -x "$bindir/initdb" ] || fail "postgres not installed (run make deps)"
 	local p; p=$(free_port)
