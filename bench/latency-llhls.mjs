@@ -1,0 +1,51 @@
+// bench/latency-llhls.mjs URL K SECONDS — read the publisher's clock strip
+// off the playing <video> in Chromium and print glass-to-glass latency.
+import { createRequire } from 'node:module';
+const require = createRequire(new URL('../tests/browser/', import.meta.url));
+const { chromium } = require('playwright-core');
+const [url, K, secs] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4] || 30)];
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
+  args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'] });
+try {
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.waitForFunction(() => { const v = document.querySelector('video'); return v && v.currentTime > 1; },
+    null, { timeout: 30000 });
+  await page.waitForTimeout(8000); // warm-up: let the player settle at its live edge
+  const r = await page.evaluate(async ([K, secs]) => {
+    const v = document.querySelector('video');
+    const c = document.createElement('canvas');
+    const g = c.getContext('2d', { willReadFrequently: true });
+    const out = [], hlsLat = [];
+    const t1 = Date.now() + secs * 1000;
+    while (Date.now() < t1) {
+      await new Promise(res => (v.requestVideoFrameCallback ? v.requestVideoFrameCallback(() => res()) : setTimeout(res, 33)));
+      const now = Date.now();
+      const w = v.videoWidth, h = v.videoHeight;
+      if (!w || !h) continue;
+      c.width = w; c.height = h;
+      g.drawImage(v, 0, 0, w, h);
+      const y = Math.floor(12 * h / 360);
+      const row = g.getImageData(0, y, w, 1).data;
+      let ms = 0;
+      for (let i = 0; i < 32; i++) {
+        const x = Math.floor((i * 20 + 10) * w / 640);
+        if (row[4 * x] > 128) ms += 2 ** i;
+      }
+      const lat = (now - K * 1000) - ms;
+      if (lat > -100 && lat < 60000) out.push(lat);
+      const hls = window.lspPlayer && window.lspPlayer.hls;
+      if (hls && Number.isFinite(hls.latency)) hlsLat.push(hls.latency * 1000);
+      await new Promise(res => setTimeout(res, 100));
+    }
+    return { out, hlsLat };
+  }, [K, secs]);
+  const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor(p * s.length))]) : NaN; };
+  const res = { samples: r.out.length, p50_ms: pct(r.out, 0.5), p95_ms: pct(r.out, 0.95),
+    min_ms: pct(r.out, 0), max_ms: pct(r.out, 1), hlsjs_latency_p50_ms: pct(r.hlsLat, 0.5) };
+  console.log(JSON.stringify(res));
+  console.log(`glass-to-glass LL-HLS: p50 ${res.p50_ms} ms, p95 ${res.p95_ms} ms (${res.samples} samples; hls.js estimate p50 ${res.hlsjs_latency_p50_ms} ms)`);
+  process.exitCode = res.samples > 10 ? 0 : 1;
+} finally {
+  await browser.close();
+}
