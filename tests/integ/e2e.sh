@@ -43,10 +43,12 @@ ok "blocking reload for msn=$msn part=$part answered in ${took}s"
 
 # ffprobe reads video packets over HTTP.
 sleep 2
-n=$(timeout 30 ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets,codec_name \
-	-of csv=p=0 "$base/$media" 2>"$T/probe.err")
-case $n in h264,*) ;; *) fail "ffprobe over HTTP: '$n' $(head -c 300 "$T/probe.err")";; esac
-[ "${n#h264,}" -ge 30 ] || fail "only ${n#h264,} video packets over HTTP"
-ok "ffprobe read $n over HTTP"
+n=$(timeout 30 ffprobe -v error -select_streams v:0 -read_intervals '%+#60' -show_entries packet=codec_type \
+	-of csv=p=0 "$base/$media" 2>"$T/probe.err" | grep -c video)
+codec=$(timeout 30 ffprobe -v error -select_streams v:0 -show_entries stream=codec_name -of csv=p=0 \
+	"$base/$media" 2>>"$T/probe.err" | head -n1)
+[ "$codec" = h264 ] || fail "ffprobe over HTTP: codec '$codec' $(head -c 300 "$T/probe.err")"
+[ "$n" -ge 60 ] || fail "only $n video packets over HTTP"
+ok "ffprobe read $n h264 packets over HTTP"
 grep -q '"level":"fatal"' "$T/up.log" && fail "fatal log during run"
 exit 0
