@@ -1,0 +1,69 @@
+/* m3u8.h — LL-HLS playlist text (draft-pantos-hls-rfc8216bis) written into
+ * a caller's bounded buffer.  No I/O, no allocation, no clock: the caller
+ * passes the whole state and gets the text back.
+ *
+ * Media playlist layout (one rung):
+ *
+ *   #EXTM3U / VERSION / TARGETDURATION / SERVER-CONTROL / PART-INF /
+ *   MEDIA-SEQUENCE / INDEPENDENT-SEGMENTS / MAP
+ *   per complete segment:  PROGRAM-DATE-TIME, [EXT-X-PART…], EXTINF, segN.m4s
+ *   in-progress segment:   PROGRAM-DATE-TIME, EXT-X-PART…, PRELOAD-HINT
+ *   or, after the input ended, #EXT-X-ENDLIST
+ *
+ * File names follow the layout contract: segment N is "segN.m4s", its part
+ * P is "segN.P.m4s", the init section is "init.mp4".
+ *
+ * Writers return the text length (excluding the NUL), or -ENOSPC if the
+ * buffer was too small (its content is then unspecified), or -EINVAL. */
+#ifndef LSP_M3U8_H
+#define LSP_M3U8_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+	double dur;       /* seconds */
+	int independent;  /* starts with a key frame */
+} lsp_m3u8_part;
+
+typedef struct {
+	uint64_t seq;     /* media sequence number N */
+	double dur;       /* seconds (EXTINF) */
+	double pdt;       /* wall clock of its first sample, Unix seconds; <= 0: none */
+	int nparts;
+	const lsp_m3u8_part *parts;
+} lsp_m3u8_seg;
+
+typedef struct {
+	int version;            /* EXT-X-VERSION (6: EXT-X-MAP in a media playlist) */
+	int target;             /* EXT-X-TARGETDURATION, whole seconds */
+	double part_target;     /* PART-TARGET, seconds */
+	double part_hold_back;  /* PART-HOLD-BACK, seconds (>= 2x, advised 3x part_target) */
+	double hold_back;       /* HOLD-BACK, seconds; <= 0: omitted */
+	const lsp_m3u8_seg *segs; /* complete segments, oldest first, consecutive seq */
+	int nsegs;
+	int part_segs;          /* list the parts of this many newest complete segments */
+	const lsp_m3u8_seg *cur;  /* in-progress segment (its parts so far); may be NULL */
+	int ended;              /* input ended: #EXT-X-ENDLIST, no hint, no cur */
+} lsp_m3u8_media;
+
+/* Write a media playlist.  The media sequence is segs[0].seq (or cur->seq
+ * when there is no complete segment yet). */
+int lsp_m3u8_write_media(char *buf, size_t cap, const lsp_m3u8_media *m);
+
+typedef struct {
+	const char *uri;        /* e.g. "720p/index.m3u8" */
+	long bandwidth;         /* peak, bits/s */
+	long avg_bandwidth;     /* bits/s; <= 0: omitted */
+	int width, height;      /* 0: RESOLUTION omitted (audio only) */
+	double fps;             /* <= 0: omitted */
+	const char *codecs;     /* e.g. "avc1.64001f,mp4a.40.2" */
+} lsp_m3u8_variant;
+
+/* Write a multivariant playlist listing v[0..n) in the order given. */
+int lsp_m3u8_write_master(char *buf, size_t cap, int version, const lsp_m3u8_variant *v, int n);
+
+/* Format Unix time t (seconds, with milliseconds) as ISO 8601 UTC,
+ * e.g. "2026-11-26T08:14:17.120Z".  Returns 0 or -ENOSPC. */
+int lsp_m3u8_iso8601(char *buf, size_t cap, double t);
+
+#endif

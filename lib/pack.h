@@ -1,0 +1,59 @@
+/* pack.h — the LL-HLS packager: MPEG-TS in, CMAF parts/segments and
+ * playlists out (the engine behind lsp-package).
+ *
+ *   TS ──libavformat mpegts──▶ per program ("rung"): H.264 + AAC
+ *        └─▶ fmp4 (one muxed fragment per part) ──▶ <out>/<rung>/seg<N>.<P>.m4s
+ *            parts of a segment concatenated     ──▶ <out>/<rung>/seg<N>.m4s
+ *            m3u8 media playlist                 ──▶ <out>/<rung>/index.m3u8
+ *            m3u8 multivariant playlist          ──▶ <out>/master.m3u8
+ *
+ * Rungs: one per AVProgram that has an H.264 or AAC stream, named after the
+ * program's service_name; a single program whose name is not a rung-like
+ * name ([a-z0-9_-]) is "src".  Video drives the cuts: a part ends when the
+ * next video frame would take it past the part duration, a segment ends at
+ * the first key frame at or past the segment duration (audio-only rungs cut
+ * on audio time).  Every file is published with lsp_fsio_publish(), media
+ * before the playlist that names it.  Segments leave the playlist after
+ * `window` segments and their files are removed LSP_PACK_GRACE segments
+ * later.
+ *
+ * The packager owns its input, muxers and buffers.  Functions return 0 (or
+ * 1 for "more to do") or a negative error and fill err; they never print. */
+#ifndef LSP_PACK_H
+#define LSP_PACK_H
+#include <stddef.h>
+
+#define LSP_PACK_GRACE 2        /* segments kept on disk after leaving the playlist */
+#define LSP_PACK_MAX_WINDOW 60
+#define LSP_PACK_MAX_RUNGS 16
+
+typedef struct {
+	const char *input;      /* path or "-" (stdin) */
+	const char *out;        /* channel directory */
+	double part;            /* part target, seconds (default 0.2) */
+	double segment;         /* segment target, seconds (default 1) */
+	int window;             /* segments listed in a media playlist (default 6) */
+	/* optional observer (logging in the tool): called for notable events */
+	void (*note)(void *ctx, const char *what, const char *rung, long long n, const char *detail);
+	void *note_ctx;
+	/* optional: polled while blocked on input; non-zero stops reading */
+	volatile int *stop;
+} lsp_pack_opts;
+
+typedef struct lsp_pack lsp_pack;
+
+/* Open the input, find the programs, create the output directory.
+ * -ENOENT/-EIO etc. for input trouble, -EACCES/-ENOTDIR for output trouble,
+ * -EINVAL when the input holds no H.264 or AAC stream. */
+int lsp_pack_open(lsp_pack **out, const lsp_pack_opts *o, char *err, size_t errcap);
+
+/* Read and package one input packet: 1 more to come, 0 end of input, < 0 error. */
+int lsp_pack_step(lsp_pack *p, char *err, size_t errcap);
+
+/* Close the last part and segment of every rung, end the playlists
+ * (#EXT-X-ENDLIST) and write the final multivariant playlist. */
+int lsp_pack_finish(lsp_pack *p, char *err, size_t errcap);
+
+void lsp_pack_close(lsp_pack *p);
+
+#endif

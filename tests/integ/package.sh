@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# lsp-package: TS in -> LL-HLS directory.  Checks the playlists' tags, part
+# and segment durations, that ffprobe/ffmpeg read the result (HLS demuxer,
+# concatenated init+segments), that parts concatenate to their segment byte
+# for byte, a two-program ladder with its multivariant playlist, the live
+# behaviour (parts every ~200 ms, preload hint, sliding window with
+# deletion) and the exit codes.
+. "$(dirname "$0")/../lib.sh"
+need ffmpeg
+need ffprobe
+P=$BIN/lsp-package
+[ -x "$P" ] || fail "lsp-package not built"
+
+# ---- usage and exit codes
+"$P" --help | grep -q -- "--segment" || fail "--help"
+"$P" --version | grep -q "^lsp-package " || fail "--version"
+"$P" </dev/null 2>/dev/null; rc=$?; [ $rc -eq 100 ] || fail "no --out rc=$rc"
+"$P" --out "$T/x" --part 0 </dev/null 2>/dev/null; rc=$?; [ $rc -eq 100 ] || fail "--part 0 rc=$rc"
+"$P" --out "$T/x" --window 2 </dev/null 2>/dev/null; rc=$?; [ $rc -eq 100 ] || fail "--window 2 rc=$rc"
+"$P" --out "$T/x" --bogus </dev/null 2>/dev/null; rc=$?; [ $rc -eq 100 ] || fail "bad option rc=$rc"
+: >"$T/afile"
+"$P" --out "$T/afile/ch" </dev/null 2>"$T/err"; rc=$?; [ $rc -eq 111 ] || fail "unwritable dir rc=$rc"
+grep -q '"level":"fatal"' "$T/err" || fail "no fatal log line"
+ok "usage and exit codes"
+
+# ---- canned input: 6 s, 30 fps, GOP 1 s, with B-frames, 48 kHz AAC
+src() { ffmpeg -v error -f lavfi -i testsrc2=size=320x180:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 "$@"; }
+enc=(-c:v libx264 -preset veryfast -g 30 -keyint_min 30 -sc_threshold 0 -c:a aac -b:a 64k)
+src -t 6 "${enc[@]}" -f mpegts "$T/one.ts" || fail "ffmpeg one.ts"
+
+"$P" --out "$T/hls/ch" <"$T/one.ts" 2>"$T/one.log" || { cat "$T/one.log" >&2; fail "package one.ts"; }
+D=$T/hls/ch/src
+PL=$D/index.m3u8
+for tag in '#EXT-X-VERSION:' '#EXT-X-TARGETDURATION:1$' '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.600' \
+	'#EXT-X-PART-INF:PART-TARGET=0.200' '#EXT-X-MEDIA-SEQUENCE:0' '#EXT-X-MAP:URI="init.mp4"' \
+	'#EXT-X-PROGRAM-DATE-TIME:20' '#EXT-X-PART:DURATION=' 'INDEPENDENT=YES' '#EXT-X-ENDLIST'; do
+	grep -q -- "$tag" "$PL" || { cat "$PL" >&2; fail "index.m3u8 lacks $tag"; }
+done
+grep -q PRELOAD-HINT "$PL" && fail "preload hint after the end"
+nseg=$(grep -c '^#EXTINF' "$PL")
+[ "$nseg" -eq 6 ] || fail "want 6 segments, got $nseg"
+awk -F'[=,:]' '/^#EXT-X-PART:/ { d = $3; if (d < 0.2 - 0.034 || d > 0.2 + 0.001) { print "part " d; bad = 1 } }
+	/^#EXTINF:/ { d = $2; if (d < 1 - 0.034 || d > 1 + 0.034) { print "segment " d; bad = 1 } }
+	END { exit bad }' "$PL" || fail "part or segment duration out of range"
+ok "media playlist tags and durations"
+
+grep -q '^#EXT-X-STREAM-INF:BANDWIDTH=[0-9]*,AVERAGE-BANDWIDTH=[0-9]*,RESOLUTION=320x180,CODECS="avc1\.[0-9a-f]\{6\},mp4a\.40\.2",FRAME-RATE=30\.000$' \
+	"$T/hls/ch/master.m3u8" || { cat "$T/hls/ch/master.m3u8" >&2; fail "master.m3u8"; }
+grep -qx 'src/index.m3u8' "$T/hls/ch/master.m3u8" || fail "master does not name src/index.m3u8"
+ok "master playlist"
+
+nf=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 "$PL" | head -n1)
+[ "${nf:-0}" -ge 175 ] && [ "$nf" -le 180 ] || fail "ffprobe read $nf video frames via index.m3u8, want ~180"
+na=$(ffprobe -v error -count_frames -select_streams a:0 -show_entries stream=nb_read_frames -of csv=p=0 "$PL" | head -n1)
+na_in=$(ffprobe -v error -count_frames -select_streams a:0 -show_entries stream=nb_read_frames -of csv=p=0 "$T/one.ts" | head -n1)
+[ "${na:-0}" -ge $((na_in - 3)) ] && [ "$na" -le "$na_in" ] || fail "ffprobe read $na audio frames, the input has $na_in"
+(cd "$D" && cat init.mp4 $(for i in 0 1 2 3 4 5; do echo seg$i.m4s; done)) >"$T/all.mp4"
+ffmpeg -v error -xerror -i "$T/all.mp4" -f null - 2>"$T/dec.err" || { cat "$T/dec.err" >&2; fail "init+segments do not decode"; }
+[ -s "$T/dec.err" ] && { cat "$T/dec.err" >&2; fail "decoder complained"; }
+for i in 0 1 2 3 4 5; do
+	np=$(ls "$D"/seg$i.*.m4s | wc -l)
+	[ "$np" -ge 5 ] || fail "segment $i lists $np parts"
+	(cd "$D" && cat $(for ((j = 0; j < np; j++)); do echo seg$i.$j.m4s; done)) | cmp -s - "$D/seg$i.m4s" ||
+		fail "parts of segment $i differ from seg$i.m4s"
+done
+# timestamps survive (no shift to zero): the first audio sample keeps its TS time
+a0=$(ffprobe -v error -select_streams a:0 -show_entries packet=pts_time -of csv=p=0 "$T/all.mp4" | head -n1 | cut -d, -f1)
+ffprobe -v error -select_streams a:0 -show_entries packet=pts_time -of csv=p=0 "$T/one.ts" | cut -d, -f1 |
+	awk -v a="$a0" '{ d = $1 - a; if (d < 0.0005 && d > -0.0005) f = 1 } END { exit !(f && a > 1) }' ||
+	fail "audio timestamps moved: first mp4 pts $a0"
+ls -a "$D" | grep -q '\.tmp$' && fail "temporary files left"
+ok "ffprobe/ffmpeg read it; parts == segments"
+
+# ---- a timeline reset (two files back to back) keeps decode times increasing
+cat "$T/one.ts" "$T/one.ts" | "$P" --out "$T/hls/twice" 2>"$T/twice.log" || { cat "$T/twice.log" >&2; fail "package one.ts twice"; }
+[ "$(grep -c '^#EXTINF' "$T/hls/twice/src/index.m3u8")" -eq 6 ] || fail "twice: window"
+nf=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 "$T/hls/twice/src/index.m3u8" | head -n1)
+[ "${nf:-0}" -ge 175 ] || fail "twice: $nf frames in the last 6 segments"
+grep -q '"msg":"timeline resets"' "$T/twice.log" || fail "reset not reported"
+ok "timeline reset"
+
+# ---- input that starts mid-GOP with key frames 3 s apart: probing ends
+# before the first SPS, which then comes from the first key frame
+src -t 7 -c:v libx264 -preset veryfast -g 90 -keyint_min 90 -sc_threshold 0 -c:a aac -f mpegts "$T/g3.ts" || fail "ffmpeg g3.ts"
+tail -c +$(( ($(stat -c %s "$T/g3.ts") / 8 / 188) * 188 + 1 )) "$T/g3.ts" | "$P" --out "$T/hls/g3" 2>"$T/g3.log" ||
+	{ cat "$T/g3.log" >&2; fail "package mid-GOP input"; }
+grep -q 'RESOLUTION=320x180,CODECS="avc1\.64' "$T/hls/g3/master.m3u8" || { cat "$T/hls/g3/master.m3u8" >&2; fail "g3 master"; }
+grep -q '#EXT-X-TARGETDURATION:3' "$T/hls/g3/src/index.m3u8" || fail "g3: target duration for 3 s GOPs"
+nf=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 "$T/hls/g3/src/index.m3u8" | head -n1)
+[ "${nf:-0}" -ge 100 ] || fail "g3: $nf frames"
+ok "mid-GOP start"
+
+# ---- two programs: rung names from service_name, master highest first
+ffmpeg -v error -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=sample_rate=48000 -t 3 \
+	-filter_complex '[0:v]split[a][b];[b]scale=320:180[c]' -map '[a]' -map 1:a -map '[c]' -map 1:a \
+	"${enc[@]}" -program title=360p:st=0:st=1 -program title=180p:st=2:st=3 -f mpegts "$T/two.ts" || fail "ffmpeg two.ts"
+"$P" -i "$T/two.ts" --out "$T/hls/two" 2>"$T/two.log" || { cat "$T/two.log" >&2; fail "package two.ts"; }
+M=$T/hls/two/master.m3u8
+[ "$(grep -v '^#' "$M" | tr '\n' ' ')" = "360p/index.m3u8 180p/index.m3u8 " ] || { cat "$M" >&2; fail "rungs in master"; }
+grep -q 'RESOLUTION=640x360' "$M" && grep -q 'RESOLUTION=320x180' "$M" || fail "resolutions in master"
+for r in 360p 180p; do
+	grep -q '#EXT-X-ENDLIST' "$T/hls/two/$r/index.m3u8" || fail "$r not ended"
+	n=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 "$T/hls/two/$r/index.m3u8" | head -n1)
+	[ "${n:-0}" -ge 85 ] || fail "$r: $n frames"
+done
+n=$(ffprobe -v error -show_entries stream=width -of csv=p=0 "$M" | grep -v '^$' | sort -un | tr '\n' ' ')
+[ "$n" = "320 640 " ] || fail "ffprobe master video widths: $n"
+ok "two-program ladder"
+
+# ---- live: real-time feed, window 3
+L=$T/hls/live/src
+(ffmpeg -v error -re -f lavfi -i testsrc2=size=320x180:rate=30 -re -f lavfi -i sine=sample_rate=48000 -t 7 -c:v libx264 -preset ultrafast -tune zerolatency -g 30 -keyint_min 30 -sc_threshold 0 \
+	-c:a aac -muxdelay 0 -flush_packets 1 -f mpegts pipe:1 | "$P" --out "$T/hls/live" --window 3 2>"$T/live.log") &
+_pids+=($!)
+wait_file "$L/index.m3u8" 10 || fail "no live playlist"
+hints=0 samples=0 last=""
+for ((i = 0; i < 20; i++)); do
+	sleep 0.25
+	[ -f "$L/index.m3u8" ] || continue
+	grep -q '#EXT-X-ENDLIST' "$L/index.m3u8" && break
+	samples=$((samples + 1))
+	grep -q '^#EXT-X-PRELOAD-HINT:TYPE=PART,URI="seg[0-9]*\.[0-9]*\.m4s"$' "$L/index.m3u8" && hints=$((hints + 1))
+	cur=$(tail -n1 "$L/index.m3u8")
+	[ "$cur" != "$last" ] && changes=$((${changes:-0} + 1))
+	last=$cur
+done
+wait_grep '#EXT-X-ENDLIST' "$L/index.m3u8" 15 || fail "live playlist never ended"
+[ "$samples" -ge 8 ] && [ "$hints" -eq "$samples" ] || fail "preload hint in $hints of $samples live samples"
+[ "${changes:-0}" -ge 8 ] || fail "live playlist changed only ${changes:-0} times in $samples samples"
+# parts were published about every 200 ms (median gap of their mtimes)
+gap=$(find "$L" -name 'seg*.*.m4s' -printf '%T@\n' | sort -n | awk 'NR > 1 { print $1 - p } { p = $1 }' |
+	sort -g | awk '{ g[NR] = $1 } END { print g[int((NR + 1) / 2)] }')
+awk -v g="$gap" 'BEGIN { exit !(g > 0.1 && g < 0.3) }' || fail "median gap between parts $gap s"
+grep -q '#EXT-X-MEDIA-SEQUENCE:[1-9]' "$L/index.m3u8" || fail "window did not slide"
+[ "$(grep -c '^#EXTINF' "$L/index.m3u8")" -eq 3 ] || fail "window 3 lists $(grep -c '^#EXTINF' "$L/index.m3u8") segments"
+[ -e "$L/seg0.m4s" ] || [ -e "$L/seg0.0.m4s" ] && fail "old segment files not deleted"
+first=$(grep -o 'MEDIA-SEQUENCE:[0-9]*' "$L/index.m3u8" | cut -d: -f2)
+[ -e "$L/seg$first.m4s" ] || fail "listed segment seg$first.m4s missing"
+ok "live: $samples samples, median part gap ${gap}s, window slid to $first"

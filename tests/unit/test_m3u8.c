@@ -1,0 +1,136 @@
+/* Unit tests: lib/m3u8.c (LL-HLS media and multivariant playlist text). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+
+#include "m3u8.h"
+
+static const lsp_m3u8_part p3[] = { { 0.2, 1 }, { 0.2, 0 }, { 0.2, 1 } };
+static const lsp_m3u8_part p5[] = { { 0.2, 1 }, { 0.2, 0 }, { 0.2, 0 }, { 0.2, 0 }, { 0.2, 0 } };
+
+/* 2026-01-01T00:00:00Z = 1767225600 */
+static const lsp_m3u8_seg segs[] = {
+	{ 7, 1.0, 1767225600.0, 5, p5 },
+	{ 8, 0.6, 1767225601.0, 3, p3 },
+};
+
+static const char live_text[] =
+	"#EXTM3U\n"
+	"#EXT-X-VERSION:6\n"
+	"#EXT-X-TARGETDURATION:1\n"
+	"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.600,HOLD-BACK=3.000\n"
+	"#EXT-X-PART-INF:PART-TARGET=0.200\n"
+	"#EXT-X-MEDIA-SEQUENCE:7\n"
+	"#EXT-X-INDEPENDENT-SEGMENTS\n"
+	"#EXT-X-MAP:URI=\"init.mp4\"\n"
+	"#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:00.000Z\n"
+	"#EXTINF:1.00000,\n"
+	"seg7.m4s\n"
+	"#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:01.000Z\n"
+	"#EXT-X-PART:DURATION=0.20000,URI=\"seg8.0.m4s\",INDEPENDENT=YES\n"
+	"#EXT-X-PART:DURATION=0.20000,URI=\"seg8.1.m4s\"\n"
+	"#EXT-X-PART:DURATION=0.20000,URI=\"seg8.2.m4s\",INDEPENDENT=YES\n"
+	"#EXTINF:0.60000,\n"
+	"seg8.m4s\n"
+	"#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:01.600Z\n"
+	"#EXT-X-PART:DURATION=0.20000,URI=\"seg9.0.m4s\",INDEPENDENT=YES\n"
+	"#EXT-X-PART:DURATION=0.20000,URI=\"seg9.1.m4s\"\n"
+	"#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"seg9.2.m4s\"\n";
+
+static void media_live(void **s)
+{
+	char buf[4096];
+	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 2, p5 };
+	lsp_m3u8_media m = { .version = 6, .target = 1, .part_target = 0.2, .part_hold_back = 0.6,
+			     .hold_back = 3, .segs = segs, .nsegs = 2, .part_segs = 1, .cur = &cur };
+	int n;
+	(void)s;
+	n = lsp_m3u8_write_media(buf, sizeof buf, &m);
+	assert_int_equal(n, (int)strlen(live_text));
+	assert_string_equal(buf, live_text);
+	/* every size short of the full text fails cleanly */
+	for (size_t cap = 1; cap <= strlen(live_text); cap++)
+		assert_int_equal(lsp_m3u8_write_media(buf, cap, &m), -ENOSPC);
+	assert_int_equal(lsp_m3u8_write_media(buf, strlen(live_text) + 1, &m), n);
+}
+
+static void media_first_part(void **s)
+{
+	char buf[1024];
+	lsp_m3u8_seg cur = { 0, 0, 0, 0, NULL };
+	lsp_m3u8_media m = { .version = 6, .target = 2, .part_target = 0.333, .part_hold_back = 1,
+			     .cur = &cur };
+	(void)s;
+	assert_true(lsp_m3u8_write_media(buf, sizeof buf, &m) > 0);
+	assert_non_null(strstr(buf, "#EXT-X-MEDIA-SEQUENCE:0\n"));
+	assert_non_null(strstr(buf, "PART-HOLD-BACK=1.000\n")); /* no HOLD-BACK */
+	assert_null(strstr(buf, "PROGRAM-DATE-TIME"));
+	assert_null(strstr(buf, "EXTINF"));
+	assert_non_null(strstr(buf, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"seg0.0.m4s\"\n"));
+	m.cur = NULL;
+	assert_int_equal(lsp_m3u8_write_media(buf, sizeof buf, &m), -EINVAL);
+	m.cur = &cur;
+	m.target = 0;
+	assert_int_equal(lsp_m3u8_write_media(buf, sizeof buf, &m), -EINVAL);
+}
+
+static void media_ended(void **s)
+{
+	char buf[4096];
+	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 0, NULL };
+	lsp_m3u8_media m = { .version = 6, .target = 1, .part_target = 0.2, .part_hold_back = 0.6,
+			     .segs = segs, .nsegs = 2, .part_segs = 0, .cur = &cur, .ended = 1 };
+	const char *end;
+	(void)s;
+	assert_true(lsp_m3u8_write_media(buf, sizeof buf, &m) > 0);
+	assert_null(strstr(buf, "EXT-X-PART:"));
+	assert_null(strstr(buf, "PRELOAD-HINT"));
+	end = buf + strlen(buf) - strlen("seg8.m4s\n#EXT-X-ENDLIST\n");
+	assert_string_equal(end, "seg8.m4s\n#EXT-X-ENDLIST\n");
+}
+
+static void master(void **s)
+{
+	char buf[1024];
+	const lsp_m3u8_variant v[] = {
+		{ "720p/index.m3u8", 3000000, 2500000, 1280, 720, 30, "avc1.64001f,mp4a.40.2" },
+		{ "audio/index.m3u8", 130000, 0, 0, 0, 0, "mp4a.40.2" },
+	};
+	static const char want[] =
+		"#EXTM3U\n"
+		"#EXT-X-VERSION:6\n"
+		"#EXT-X-INDEPENDENT-SEGMENTS\n"
+		"#EXT-X-STREAM-INF:BANDWIDTH=3000000,AVERAGE-BANDWIDTH=2500000,RESOLUTION=1280x720,"
+		"CODECS=\"avc1.64001f,mp4a.40.2\",FRAME-RATE=30.000\n"
+		"720p/index.m3u8\n"
+		"#EXT-X-STREAM-INF:BANDWIDTH=130000,CODECS=\"mp4a.40.2\"\n"
+		"audio/index.m3u8\n";
+	(void)s;
+	assert_int_equal(lsp_m3u8_write_master(buf, sizeof buf, 6, v, 2), (int)strlen(want));
+	assert_string_equal(buf, want);
+	assert_int_equal(lsp_m3u8_write_master(buf, 40, 6, v, 2), -ENOSPC);
+}
+
+static void iso(void **s)
+{
+	char b[40];
+	(void)s;
+	assert_int_equal(lsp_m3u8_iso8601(b, sizeof b, 1767225599.9996), 0);
+	assert_string_equal(b, "2026-01-01T00:00:00.000Z");
+	assert_int_equal(lsp_m3u8_iso8601(b, sizeof b, 86400.123), 0);
+	assert_string_equal(b, "1970-01-02T00:00:00.123Z");
+	assert_int_equal(lsp_m3u8_iso8601(b, 10, 0), -ENOSPC);
+}
+
+int main(void)
+{
+	const struct CMUnitTest t[] = {
+		cmocka_unit_test(media_live), cmocka_unit_test(media_first_part),
+		cmocka_unit_test(media_ended), cmocka_unit_test(master), cmocka_unit_test(iso),
+	};
+	return cmocka_run_group_tests(t, NULL, NULL);
+}
