@@ -1,0 +1,216 @@
+/* lsp-transcode — MPEG-TS in, one multi-program MPEG-TS out: one program
+ * per rung of an ABR ladder, keyframes aligned across rungs.
+ * Exit codes (man/lsp.7): 0 input ended and output complete, 100 usage,
+ * 111 input/output failure (broken output pipe, unreadable input). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libavutil/log.h>
+
+#include "exit.h"
+#include "ladder.h"
+#include "log.h"
+#include "opt.h"
+#include "transcode.h"
+
+static const char usage[] =
+	"usage: lsp-transcode [options] < in.ts > ladder.ts\n"
+	"  -i, --input FILE       MPEG-TS input; - = stdin (default)\n"
+	"  -o, --output FILE      multi-program MPEG-TS output; - = stdout (default)\n"
+	"  -l, --ladder LIST      rungs, e.g. 720p,480p,360p or 1280x720@2800,src\n"
+	"                         (default 1080p,720p,480p,360p clipped to the source)\n"
+	"  -g, --gop SECONDS      keyframe interval, 0.1..10 (default 1)\n"
+	"  -p, --preset NAME      x264 preset, ultrafast..veryslow (default veryfast)\n"
+	"  -e, --encoder NAME     auto|x264|nvenc (default auto: NVENC if it opens)\n"
+	"      --passthrough      add a rung \"src\" copying the source packets\n"
+	"  -t, --threads N        encoder threads per rung, 0 = auto (default 0)\n"
+	"  -h, --help, -V, --version\n"
+	"environment: LSP_LOG_LEVEL (debug|info|warn|error)\n"
+	"exit: 0 done, 100 usage, 111 input/output failure\n";
+
+static const char *const presets[] = { "ultrafast", "superfast", "veryfast", "faster", "fast",
+				       "medium",    "slow",      "slower",   "veryslow", NULL };
+
+/* libav's own messages, turned into JSON lines; capped so a burst of
+ * decoder complaints on damaged input cannot flood the log. */
+static const lsp_log_t *av_logger;
+static atomic_long av_lines;
+
+static void av_to_json(void *avcl, int level, const char *fmt, va_list vl)
+{
+	char line[512];
+	int pfx = 1;
+	size_t n;
+	long k;
+	if (level > av_log_get_level() || !av_logger)
+		return;
+	av_log_format_line2(avcl, level, fmt, vl, line, sizeof line, &pfx);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = 0;
+	if (n == 0)
+		return;
+	k = atomic_fetch_add(&av_lines, 1) + 1;
+	if (k > 50 && k % 100 != 0)
+		return;
+	lsp_log(av_logger, level <= AV_LOG_ERROR ? LSP_WARN : LSP_DEBUG, line, "from", LSV_S("libav"),
+		"count", LSV_I(k), NULL);
+}
+
+static void on_event(void *ctx, const lsp_transcode_event *ev)
+{
+	const lsp_log_t *lg = ctx;
+	const char *k[6] = { NULL };
+	lsp_logv v[6];
+	int i, n = 0;
+	for (i = 0; i < 2 && ev->skey[i]; i++, n++) {
+		k[n] = ev->skey[i];
+		v[n] = LSV_S(ev->sval[i] ? ev->sval[i] : "");
+	}
+	for (i = 0; i < 4 && ev->ikey[i]; i++, n++) {
+		k[n] = ev->ikey[i];
+		v[n] = LSV_I(ev->ival[i]);
+	}
+	/* the first NULL key ends the list */
+	lsp_log(lg, ev->level, ev->msg, k[0], v[0], k[1], v[1], k[2], v[2], k[3], v[3], k[4], v[4], k[5], v[5],
+		NULL);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void progress(const lsp_log_t *lg, lsp_transcode *t, double t0, const char *msg)
+{
+	lsp_transcode_stats st;
+	double el = now_s() - t0;
+	lsp_transcode_get_stats(t, &st);
+	if (el <= 0)
+		el = 1e-9;
+	lsp_log(lg, LSP_INFO, msg, "encoder", LSV_S(st.encoder), "fps", LSV_D(st.frames_in / el), "speed",
+		LSV_D(st.media_s / el), "frames_in", LSV_I(st.frames_in), "frames_out", LSV_I(st.frames_out),
+		"dropped", LSV_I(st.dropped), "corrupt", LSV_I(st.corrupt), "decode_errors",
+		LSV_I(st.decode_errors), "resyncs", LSV_I(st.resyncs), "skipped_bytes", LSV_I(st.skipped_bytes),
+		"media_s", LSV_D(st.media_s), "wall_s", LSV_D(el), NULL);
+}
+
+static int bad_usage(const char *what, const char *arg)
+{
+	fprintf(stderr, "lsp-transcode: %s: %s\n%s", what, arg, usage);
+	return LSP_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	lsp_log_t lg;
+	lsp_transcode_config cfg;
+	lsp_transcode *t = NULL;
+	const char *in = "-", *out = "-";
+	char err[512] = "";
+	double d, t0, last;
+	long v;
+	int c, i, rc, ok;
+
+	lsp_log_init(&lg, "lsp-transcode");
+	memset(&cfg, 0, sizeof cfg);
+	cfg.gop_s = 1;
+	cfg.preset = "veryfast";
+	cfg.on_event = on_event;
+	cfg.ctx = &lg;
+	static const struct option lopts[] = {
+		{ "input", required_argument, NULL, 'i' },   { "output", required_argument, NULL, 'o' },
+		{ "ladder", required_argument, NULL, 'l' },  { "gop", required_argument, NULL, 'g' },
+		{ "preset", required_argument, NULL, 'p' },  { "encoder", required_argument, NULL, 'e' },
+		{ "threads", required_argument, NULL, 't' }, { "passthrough", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },          { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	while ((c = getopt_long(argc, argv, "i:o:l:g:p:e:t:hV", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'i': in = optarg; break;
+		case 'o': out = optarg; break;
+		case 'l':
+			if ((rc = lsp_ladder_parse(optarg, cfg.rungs, LSP_LADDER_MAX, err, sizeof err)) < 0)
+				return bad_usage("bad --ladder", err);
+			cfg.nrungs = rc;
+			break;
+		case 'g':
+			if (lsp_opt_double(optarg, 0.1, 10, &d) < 0)
+				return bad_usage("bad --gop (0.1..10 seconds)", optarg);
+			cfg.gop_s = d;
+			break;
+		case 'p':
+			for (i = 0, ok = 0; presets[i]; i++)
+				ok |= strcmp(presets[i], optarg) == 0;
+			if (!ok)
+				return bad_usage("bad --preset", optarg);
+			cfg.preset = optarg;
+			break;
+		case 'e':
+			if (!strcmp(optarg, "auto"))
+				cfg.encoder = LSP_ENC_AUTO;
+			else if (!strcmp(optarg, "x264") || !strcmp(optarg, "libx264"))
+				cfg.encoder = LSP_ENC_X264;
+			else if (!strcmp(optarg, "nvenc") || !strcmp(optarg, "h264_nvenc"))
+				cfg.encoder = LSP_ENC_NVENC;
+			else
+				return bad_usage("bad --encoder (auto|x264|nvenc)", optarg);
+			break;
+		case 't':
+			if (lsp_opt_long(optarg, 0, 64, &v) < 0)
+				return bad_usage("bad --threads (0..64)", optarg);
+			cfg.threads = (int)v;
+			break;
+		case 'P': cfg.passthrough = 1; break;
+		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;
+		case 'V': printf("lsp-transcode %s\n", LSP_VERSION); return LSP_EXIT_OK;
+		default: fputs(usage, stderr); return LSP_EXIT_USAGE;
+		}
+	}
+	if (optind != argc)
+		return bad_usage("unexpected argument", argv[optind]);
+
+	signal(SIGPIPE, SIG_IGN); /* a closed output is an error we report, not a silent death */
+	av_logger = &lg;
+	av_log_set_level(lg.level <= LSP_DEBUG ? AV_LOG_WARNING : AV_LOG_ERROR);
+	av_log_set_callback(av_to_json);
+
+	cfg.in_fd = strcmp(in, "-") ? open(in, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+	if (cfg.in_fd < 0) {
+		lsp_log(&lg, LSP_FATAL, "unable to open input", "path", LSV_S(in), "reason", LSV_S(strerror(errno)), NULL);
+		return LSP_EXIT_SYS;
+	}
+	cfg.out_fd = strcmp(out, "-") ? open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : STDOUT_FILENO;
+	if (cfg.out_fd < 0) {
+		lsp_log(&lg, LSP_FATAL, "unable to open output", "path", LSV_S(out), "reason", LSV_S(strerror(errno)), NULL);
+		return LSP_EXIT_SYS;
+	}
+	if ((rc = lsp_transcode_open(&t, &cfg, err, sizeof err)) < 0) {
+		lsp_log(&lg, LSP_FATAL, err, NULL);
+		return rc == -EINVAL ? LSP_EXIT_USAGE : LSP_EXIT_SYS;
+	}
+	t0 = last = now_s();
+	while ((rc = lsp_transcode_step(t, err, sizeof err)) > 0) {
+		if (now_s() - last >= 1.0) {
+			last = now_s();
+			progress(&lg, t, t0, "progress");
+		}
+	}
+	progress(&lg, t, t0, rc == 0 ? "done" : "stopped");
+	lsp_transcode_close(t);
+	if (rc < 0) {
+		lsp_log(&lg, LSP_FATAL, err, "reason", LSV_S(rc == -EPIPE ? "broken pipe" : "i/o"), NULL);
+		return LSP_EXIT_SYS;
+	}
+	return LSP_EXIT_OK;
+}

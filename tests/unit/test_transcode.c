@@ -1,0 +1,89 @@
+/* Unit tests: lib/transcode.c open-time failures (the media path is covered
+ * by tests/integ/transcode.sh with real ffmpeg-made streams). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "transcode.h"
+
+static void count_events(void *ctx, const lsp_transcode_event *ev)
+{
+	assert_non_null(ev->msg);
+	if (ctx)
+		(*(int *)ctx)++;
+}
+
+static lsp_transcode_config base(int in_fd)
+{
+	lsp_transcode_config c;
+	memset(&c, 0, sizeof c);
+	c.in_fd = in_fd;
+	c.out_fd = -1;
+	c.gop_s = 1;
+	c.encoder = LSP_ENC_X264;
+	c.on_event = count_events;
+	return c;
+}
+
+static void bad_config(void **s)
+{
+	lsp_transcode *t = (lsp_transcode *)&t;
+	lsp_transcode_config c = base(-1);
+	char err[256] = "";
+	(void)s;
+	c.gop_s = 0;
+	assert_int_equal(lsp_transcode_open(&t, &c, err, sizeof err), -EINVAL);
+	assert_null(t);
+	assert_true(err[0] != 0);
+	c = base(-1);
+	c.threads = 65;
+	assert_int_equal(lsp_transcode_open(&t, &c, err, sizeof err), -EINVAL);
+	lsp_transcode_close(NULL);
+}
+
+/* feed bytes through a pipe, expect open to fail with want */
+static void feed(const void *buf, size_t n, int want)
+{
+	int p[2];
+	lsp_transcode *t = NULL;
+	lsp_transcode_config c;
+	char err[256] = "";
+	int events = 0;
+	assert_int_equal(pipe(p), 0);
+	if (n)
+		assert_int_equal(write(p[1], buf, n), (ssize_t)n);
+	close(p[1]);
+	c = base(p[0]);
+	c.ctx = &events;
+	assert_int_equal(lsp_transcode_open(&t, &c, err, sizeof err), want);
+	assert_null(t);
+	assert_true(err[0] != 0);
+	assert_true(events >= 1); /* the encoder choice is reported */
+	close(p[0]);
+}
+
+static void bad_input(void **s)
+{
+	static unsigned char junk[8192];
+	size_t i;
+	(void)s;
+	for (i = 0; i < sizeof junk; i++)
+		junk[i] = (unsigned char)(i * 131 + 7);
+	feed(junk, sizeof junk, -EIO);
+	feed(NULL, 0, -EIO);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(bad_config),
+		cmocka_unit_test(bad_input),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
