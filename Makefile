@@ -10,7 +10,7 @@
 VERSION   := 0.1.0
 CC        ?= cc
 PKGS      := libavformat libavcodec libavutil libswscale libswresample srt openssl libcurl \
-             hiredis libnats sqlite3 libpq jansson
+             hiredis libnats sqlite3 libpq jansson libsrtp2
 CSTD      := -std=c17 -D_GNU_SOURCE
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
 OPT       ?= -O2 -g
@@ -81,7 +81,7 @@ fuzz:
 	  echo "clang $$n"; \
 	  clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
 	    -DLSP_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(PG_INC) -o build/fuzz/$$n $$f \
-	    $(filter-out lib/store%.c,$(LIB_SRC)) $(LDLIBS_ALL) || exit 1; done
+	    $(LIB_SRC) $(LDLIBS_ALL) || exit 1; done
 
 deps:
 	scripts/install-deps

@@ -1,0 +1,169 @@
+/* lsp-edge — serve LL-HLS (blocking playlist reload, held preload-hint
+ * parts) and the web pages over HTTP/1.1 or HTTPS, from one epoll loop.
+ * Exit codes (man/lsp.7): 0 stopped by a signal, 100 usage, 111 system. */
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "edge.h"
+#include "exit.h"
+#include "log.h"
+#include "opt.h"
+
+static const char usage[] =
+	"usage: lsp-edge [-h] [-V] [-l [HOST:]PORT] [--hls-root DIR] [--web-root DIR]\n"
+	"                [--cert FILE --key FILE] [--max-conns N] [--part-hold MS] [--origin URL]\n"
+	"  -l, --listen ADDR    listen address (default :8080; port 0 picks one)\n"
+	"  --hls-root DIR       LL-HLS tree served at /hls/ (default $LSP_DATA_DIR/hls)\n"
+	"  --web-root DIR       pages served at / (default $LSP_WEB_ROOT, else web/ beside bin/)\n"
+	"  --cert FILE --key FILE   serve HTTPS with this PEM certificate chain and key\n"
+	"  --max-conns N        open connections at most (default 20000)\n"
+	"  --part-hold MS       wait this long for a part that is not written yet (default 3000)\n"
+	"  --origin URL         relay mode: /hls/ and /api/ from this origin edge (http://host:port),\n"
+	"                       identical requests coalesced, answers kept for their max-age\n"
+	"  --port-file FILE     write the bound port to FILE once listening\n"
+	"environment: LSP_DATA_DIR (default ./var), LSP_WEB_ROOT, LSP_LOG_LEVEL\n"
+	"exit: 0 stopped by SIGINT/SIGTERM, 100 usage, 111 system failure\n";
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void log_cb(void *ctx, int level, const char *msg, const char *detail)
+{
+	lsp_log(ctx, level, msg, "detail", LSV_S(detail), NULL);
+}
+
+/* web/ next to the directory holding this binary (the repo layout). */
+static void default_web_root(char *out, size_t cap)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0) {
+		snprintf(out, cap, "web");
+		return;
+	}
+	exe[n] = 0;
+	snprintf(out, cap, "%s/web", dirname(dirname(exe))); /* <repo>/bin/lsp-edge */
+}
+
+int main(int argc, char **argv)
+{
+	lsp_log_t lg;
+	lsp_edge_cfg cfg = { .max_conns = 20000, .part_hold_ms = 3000 };
+	lsp_edge *e = NULL;
+	char host[256] = "", hls[PATH_MAX], web[PATH_MAX], err[512] = "";
+	const char *listen_s = ":8080", *port_file = NULL, *origin = NULL, *hls_opt = NULL, *web_opt = NULL;
+	struct sigaction sa;
+	struct rlimit rl;
+	long v;
+	int c, port, rc;
+
+	lsp_log_init(&lg, "lsp-edge");
+	static const struct option lopts[] = {
+		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
+		{ "listen", required_argument, NULL, 'l' }, { "hls-root", required_argument, NULL, 'r' },
+		{ "web-root", required_argument, NULL, 'w' }, { "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' }, { "max-conns", required_argument, NULL, 'm' },
+		{ "part-hold", required_argument, NULL, 'p' }, { "origin", required_argument, NULL, 'o' },
+		{ "port-file", required_argument, NULL, 'P' }, { NULL, 0, NULL, 0 }
+	};
+	while ((c = getopt_long(argc, argv, "hVl:", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;
+		case 'V': printf("lsp-edge %s\n", LSP_VERSION); return LSP_EXIT_OK;
+		case 'l': listen_s = optarg; break;
+		case 'r': hls_opt = optarg; break;
+		case 'w': web_opt = optarg; break;
+		case 'c': cfg.cert = optarg; break;
+		case 'k': cfg.key = optarg; break;
+		case 'o': origin = optarg; break;
+		case 'P': port_file = optarg; break;
+		case 'm':
+			if (lsp_opt_long(optarg, 1, 1000000, &v) < 0)
+				goto bad;
+			cfg.max_conns = (int)v;
+			break;
+		case 'p':
+			if (lsp_opt_long(optarg, 1, 60000, &v) < 0)
+				goto bad;
+			cfg.part_hold_ms = (int)v;
+			break;
+		default: goto bad;
+		}
+	}
+	if (optind != argc || !!cfg.cert != !!cfg.key)
+		goto bad;
+	if (lsp_opt_hostport(listen_s, "", host, sizeof host, &port) < 0)
+		goto bad;
+	cfg.origin = origin;
+	if (hls_opt)
+		snprintf(hls, sizeof hls, "%s", hls_opt);
+	else
+		snprintf(hls, sizeof hls, "%s/hls", lsp_opt_env("LSP_DATA_DIR", "./var"));
+	if (web_opt)
+		snprintf(web, sizeof web, "%s", web_opt);
+	else if (getenv("LSP_WEB_ROOT") && *getenv("LSP_WEB_ROOT"))
+		snprintf(web, sizeof web, "%s", getenv("LSP_WEB_ROOT"));
+	else
+		default_web_root(web, sizeof web);
+	cfg.host = host;
+	cfg.port = port;
+	cfg.hls_root = hls;
+	cfg.web_root = web;
+	cfg.log = log_cb;
+	cfg.log_ctx = &lg;
+
+	/* one descriptor per connection, plus files being sent and a margin */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rlim_t want = (rlim_t)cfg.max_conns * 2 + 64;
+		if (rl.rlim_cur < want) {
+			rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < (rlim_t)cfg.max_conns + 64)
+				lsp_log(&lg, LSP_WARN, "descriptor limit below max-conns", "nofile", LSV_I(rl.rlim_cur),
+					"max_conns", LSV_I(cfg.max_conns), NULL);
+		}
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	if ((rc = lsp_edge_open(&e, &cfg, err, sizeof err)) < 0) {
+		lsp_log(&lg, LSP_FATAL, "unable to start", "reason", LSV_S(err), NULL);
+		return LSP_EXIT_SYS;
+	}
+	lsp_log(&lg, LSP_INFO, "listening", "port", LSV_I(lsp_edge_port(e)), "tls", LSV_B(cfg.cert != NULL), "origin", LSV_S(origin ? origin : ""),
+		"hls_root", LSV_S(hls), "web_root", LSV_S(web), "max_conns", LSV_I(cfg.max_conns), NULL);
+	if (port_file) {
+		FILE *f = fopen(port_file, "w");
+		if (!f || fprintf(f, "%d\n", lsp_edge_port(e)) < 0 || fclose(f) != 0) {
+			lsp_log(&lg, LSP_FATAL, "unable to write port file", "path", LSV_S(port_file), NULL);
+			lsp_edge_close(e);
+			return LSP_EXIT_SYS;
+		}
+	}
+	rc = lsp_edge_run(e, &stop_flag, err, sizeof err);
+	lsp_edge_close(e);
+	if (rc < 0) {
+		lsp_log(&lg, LSP_FATAL, "server loop failed", "reason", LSV_S(err), NULL);
+		return LSP_EXIT_SYS;
+	}
+	lsp_log(&lg, LSP_INFO, "stopped", NULL);
+	return LSP_EXIT_OK;
+bad:
+	fputs(usage, stderr);
+	return LSP_EXIT_USAGE;
+}

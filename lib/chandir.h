@@ -1,0 +1,23 @@
+/* chandir.h — the channel directory: which channels under an LL-HLS root
+ * exist, which are live, and which rungs they offer, as JSON.
+ *
+ * A channel is a directory <root>/<name> (name as lsp_name_valid) holding
+ * master.m3u8.  Its rungs are the media playlists master.m3u8 names
+ * ("<rung>/index.m3u8"), in its order.  It is live when some rung's
+ * index.m3u8 changed within LSP_CHANDIR_LIVE_S seconds and has no
+ * #EXT-X-ENDLIST.  Reads the file system only; holds no state. */
+#ifndef LSP_CHANDIR_H
+#define LSP_CHANDIR_H
+#include <stddef.h>
+#include <time.h>
+
+#define LSP_CHANDIR_LIVE_S 10
+
+/* JSON into out: with only == NULL an array of every channel
+ * [{"name":"demo","live":true,"rungs":["720p","360p"]}, ...] sorted by name;
+ * with only set, that one object.  Returns the length, -ENOENT when only
+ * names no channel, -ENOSPC when out is too small, -errno when root cannot
+ * be read. */
+int lsp_chandir_json(const char *root, const char *only, time_t now, char *out, size_t cap);
+
+#endif

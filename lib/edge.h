@@ -1,0 +1,51 @@
+/* edge.h — the lsp-edge HTTP/1.1 server: one thread, one epoll loop.
+ *
+ * Serves an LL-HLS package directory under /hls/ and the web pages at /,
+ * with blocking playlist reload and held part requests driven by inotify.
+ * The server owns every connection, watch and buffer it creates; the caller
+ * owns the configuration strings (they must outlive the server) and the
+ * stop flag.  Library rules: it never prints or exits; events worth a log
+ * line go to cfg->log (may be NULL), errors come back as negative errno
+ * with a message in err.
+ *
+ *   accept ─▶ [TLS handshake] ─▶ READ head ─┬─▶ WRITE ─▶ READ (keep-alive) | close
+ *                                           └─▶ HOLD (playlist / part) ─▶ WRITE
+ *   every state has a deadline: head 10 s, idle 30 s, playlist hold
+ *   3 x target duration (then 503), part hold 3 s (then 404), write 30 s.
+ *
+ * Relay mode (cfg->origin): /hls/ and /api/ come from an origin lsp-edge
+ * instead of the file system; identical requests in flight share one
+ * upstream request, answers are kept for their max-age. */
+#ifndef LSP_EDGE_H
+#define LSP_EDGE_H
+#include <signal.h>
+#include <stddef.h>
+
+typedef struct lsp_edge lsp_edge;
+
+typedef struct {
+	const char *host;        /* listen address, "0.0.0.0" / "::" */
+	int port;                /* 0 picks a free one (see lsp_edge_port) */
+	const char *hls_root;    /* served at /hls/ */
+	const char *web_root;    /* served at / */
+	const char *cert, *key;  /* PEM files: TLS when both are set */
+	int max_conns;           /* open connections at most */
+	int part_hold_ms;        /* how long a missing part is waited for */
+	const char *origin;      /* relay mode: "http://host:port" serving /hls/ and /api/ */
+	void (*log)(void *ctx, int level, const char *msg, const char *detail);
+	void *log_ctx;
+} lsp_edge_cfg;
+
+/* Bind, listen and set up TLS and inotify.  0 or -errno (message in err). */
+int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t errcap);
+
+/* The bound TCP port. */
+int lsp_edge_port(const lsp_edge *e);
+
+/* Serve until *stop becomes non-zero.  0, or -errno on a loop failure. */
+int lsp_edge_run(lsp_edge *e, volatile sig_atomic_t *stop, char *err, size_t errcap);
+
+/* Close every connection and free everything.  NULL is fine. */
+void lsp_edge_close(lsp_edge *e);
+
+#endif
