@@ -48,7 +48,6 @@
       const hls = new window.Hls({
         lowLatencyMode: true,
         backBufferLength: 30,
-        liveSyncDurationCount: 2,
         maxLiveSyncPlaybackRate: 1.5,
         manifestLoadingMaxRetry: 4,
       });
