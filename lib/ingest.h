@@ -1,0 +1,53 @@
+/* ingest.h — one RTMP publisher connection, start to end: drives the
+ * sans-I/O lib/rtmp state machine over a socket with poll() and a timeout
+ * on every stage, checks the app and the stream key (through the caller's
+ * auth hook), takes the per-channel publish lock, muxes the media to
+ * MPEG-TS (lib/tsmux) into a file, stdout or a per-channel command, and
+ * announces live/health/ended on NATS (lib/bus) when a URL is given.
+ *
+ * Runs in a forked child that owns the socket; returns when the connection
+ * ends.  It never logs: everything worth logging goes through cfg->note,
+ * and stream keys never appear in any note.  Returns 0 when a publish ran
+ * and ended normally (unpublish, disconnect, timeout, shutdown), 1 when the
+ * publisher was refused or never published, negative on a system failure
+ * (err says which). */
+#ifndef LSP_INGEST_H
+#define LSP_INGEST_H
+#include <stddef.h>
+
+typedef struct {
+	const char *channel;  /* may be NULL */
+	const char *remote;   /* "ip:port" of the publisher */
+	const char *reason;   /* refusals, ends, warnings */
+	const char *stage;    /* RTMP stage on timeouts and protocol errors */
+	long long bytes;      /* RTMP bytes received */
+	double duration_s;    /* publish duration */
+	int status;           /* --exec command exit status (-1 if none) */
+} lsp_ingest_note;
+
+typedef struct {
+	const char *app;            /* required RTMP app, "live" */
+	int hs_timeout_s;           /* handshake */
+	int cmd_timeout_s;          /* connect .. publish */
+	int media_timeout_s;        /* idle media while publishing */
+	const char *out_tmpl;       /* -o FILE ({channel} expanded); NULL: see exec/stdout */
+	const char *exec_tmpl;      /* --exec COMMAND ({channel} expanded), TS on its stdin */
+	const char *run_dir;        /* where <channel>.lock files live */
+	const char *out_lock;       /* lock file serialising publishes when every channel
+				     * shares one output (stdout, -o without {channel}); NULL if not */
+	const char *nats_url;       /* NULL or "": no bus */
+	const char *remote;         /* publisher address for notes and events */
+	/* Check a stream key: 0 and the channel name in channel, or negative
+	 * with *reason ("unknown key", "revoked key", …). */
+	int (*auth)(void *ctx, const char *key, char *channel, size_t cap, const char **reason);
+	void (*note)(void *ctx, int level, const char *msg, const lsp_ingest_note *n);
+	void *ctx;
+} lsp_ingest_cfg;
+
+/* levels passed to note(): same numbers as log.h (1 info, 2 warn, 3 error) */
+int lsp_ingest_serve(const lsp_ingest_cfg *cfg, int fd, int stopfd, char *err, size_t errcap);
+
+/* Expand {channel} in tmpl into out. -ENAMETOOLONG if it does not fit. */
+int lsp_ingest_expand(const char *tmpl, const char *channel, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Every libFuzzer harness (tests/fuzz/fuzz_*.c) runs for a bounded time over
+# a scratch copy of its committed corpus (tests/fuzz/corpus/<name>/, name
+# without the fuzz_ prefix); any crash, leak, timeout or sanitizer report
+# fails the test.  FUZZ_SECONDS (default 20) is the total, split evenly.
+#
+# Build: the same flags as `make fuzz` (clang -fsanitize=fuzzer,address,
+# undefined, lib/store* left out), but each harness is linked only with the
+# lib/*.c its includes reach (transitively), compiled once into
+# build/fuzz/obj and reused while sources and headers are unchanged.  That
+# keeps the run inside the time budget and independent of lib files a
+# harness does not use.
+. "$(dirname "$0")/../lib.sh"
+command -v clang >/dev/null || skip "clang not installed"
+total=${FUZZ_SECONDS:-20}
+mk() { make -s -C "$ROOT" --no-print-directory --eval 'lsp-print-%: ; @echo $($*)' "lsp-print-$1"; }
+read -r -a cflags <<<"$(mk PKG_CFLAGS) $(mk PG_INC)"
+read -r -a ldlibs <<<"$(mk LDLIBS_ALL)"
+flags=(-std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -I"$ROOT/lib" "-DLSP_VERSION=\"$(mk VERSION)\"" "${cflags[@]}")
+obj=$ROOT/build/fuzz/obj
+mkdir -p "$obj"
+newest_h=$(ls -t "$ROOT"/lib/*.h | head -n1)
+
+deps() { # source → the lib/*.c it needs, following "x.h" includes
+	local todo=("$1") seen=" " f h
+	while [ ${#todo[@]} -gt 0 ]; do
+		f=${todo[0]}; todo=("${todo[@]:1}")
+		for h in $(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)\.h".*/\1/p' "$f"); do
+			[[ $seen == *" $h "* ]] && continue
+			seen+="$h "
+			[ -f "$ROOT/lib/$h.h" ] && todo+=("$ROOT/lib/$h.h")
+			case $h in store*) continue ;; esac
+			[ -f "$ROOT/lib/$h.c" ] && { echo "$ROOT/lib/$h.c"; todo+=("$ROOT/lib/$h.c"); }
+		done
+	done
+}
+
+harnesses=()
+for src in "$ROOT"/tests/fuzz/fuzz_*.c; do
+	[ -f "$src" ] || continue
+	n=$(basename "$src" .c); objs=()
+	for c in $(deps "$src"); do
+		o=$obj/$(basename "$c" .c).o
+		if ! { [ "$o" -nt "$c" ] && [ "$o" -nt "$newest_h" ]; }; then
+			clang -c -fsanitize=fuzzer-no-link "${flags[@]}" -o "$o" "$c" 2>>"$T/build.log" ||
+				{ tail -n 20 "$T/build.log"; fail "$n: cannot compile $(basename "$c")"; }
+		fi
+		objs+=("$o")
+	done
+	fresh=1
+	for f in "$src" "${objs[@]}" "$newest_h"; do [ "$ROOT/build/fuzz/$n" -nt "$f" ] || fresh=0; done
+	[ $fresh = 1 ] || clang -fsanitize=fuzzer "${flags[@]}" -o "$ROOT/build/fuzz/$n" "$src" "${objs[@]}" "${ldlibs[@]}" \
+		2>>"$T/build.log" || { tail -n 20 "$T/build.log"; fail "cannot build $n"; }
+	harnesses+=("$ROOT/build/fuzz/$n")
+done
+[ ${#harnesses[@]} -gt 0 ] || fail "no harness under tests/fuzz"
+each=$(( total / ${#harnesses[@]} )); [ $each -ge 1 ] || each=1
+for h in "${harnesses[@]}"; do
+	n=$(basename "$h"); c=${n#fuzz_}
+	mkdir -p "$T/corpus/$n" "$T/art/$n"
+	for d in "$ROOT/tests/fuzz/corpus/$c" "$ROOT/tests/fuzz/corpus/$n"; do
+		[ -d "$d" ] && cp "$d"/* "$T/corpus/$n/" 2>/dev/null
+	done
+	"$h" -max_total_time="$each" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$T/art/$n/" \
+		"$T/corpus/$n" >"$T/$n.log" 2>&1; rc=$?
+	if [ $rc -ne 0 ] || ls "$T/art/$n" | grep -q .; then
+		tail -n 40 "$T/$n.log"
+		for a in "$T/art/$n"/*; do [ -f "$a" ] && { echo "artifact $(basename "$a"):"; od -An -tx1 "$a" | head -n 8; }; done
+		fail "$n: crash (rc=$rc)"
+	fi
+	ok "$n: $(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "$T/$n.log" | tail -n1)s"
+done
