@@ -75,13 +75,20 @@ web/vendor/hls.min.js: web/package.json
 check: all units
 	BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run
 
-fuzz:
-	@mkdir -p build/fuzz
-	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  echo "clang $$n"; \
-	  clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
-	    -DLSP_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(PG_INC) -o build/fuzz/$$n $$f \
-	    $(LIB_SRC) $(LDLIBS_ALL) || exit 1; done
+# libFuzzer harnesses: lib/ compiled once with fuzzer-no-link instrumentation
+# into an archive, each harness links only what it uses from it.
+# (tests/integ/fuzz.sh builds the same way and runs each for a bounded time.)
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -Ilib \
+               -DLSP_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(PG_INC)
+FUZZ_OBJ := $(LIB_SRC:lib/%.c=build/fuzz/lib/%.o)
+build/fuzz/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+build/fuzz/liblsp.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/liblsp.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/liblsp.a $(LDLIBS_ALL)
+fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 deps:
 	scripts/install-deps

@@ -5,7 +5,7 @@
 # fails the test.  FUZZ_SECONDS (default 20) is the total, split evenly.
 #
 # Build: the same flags as `make fuzz` (clang -fsanitize=fuzzer,address,
-# undefined, lib/store* left out), but each harness is linked only with the
+# undefined), but each harness is linked only with the
 # lib/*.c its includes reach (transitively), compiled once into
 # build/fuzz/obj and reused while sources and headers are unchanged.  That
 # keeps the run inside the time budget and independent of lib files a
