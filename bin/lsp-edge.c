@@ -17,11 +17,12 @@
 #include "opt.h"
 
 static const char usage[] =
-	"usage: lsp-edge [-h] [-V] [-l [HOST:]PORT] [--hls-root DIR] [--web-root DIR]\n"
+	"usage: lsp-edge [-h] [-V] [-l [HOST:]PORT] [--hls-root DIR] [--web-root DIR] [--vod-root DIR]\n"
 	"                [--cert FILE --key FILE] [--max-conns N] [--part-hold MS] [--origin URL]\n"
 	"  -l, --listen ADDR    listen address (default :8080; port 0 picks one)\n"
 	"  --hls-root DIR       LL-HLS tree served at /hls/ (default $LSP_DATA_DIR/hls)\n"
 	"  --web-root DIR       pages served at / (default $LSP_WEB_ROOT, else web/ beside bin/)\n"
+	"  --vod-root DIR       recordings served at /vod/ (default $LSP_DATA_DIR/vod)\n"
 	"  --cert FILE --key FILE   serve HTTPS with this PEM certificate chain and key\n"
 	"  --max-conns N        open connections at most (default 20000)\n"
 	"  --part-hold MS       wait this long for a part that is not written yet (default 3000)\n"
@@ -62,8 +63,8 @@ int main(int argc, char **argv)
 	lsp_log_t lg;
 	lsp_edge_cfg cfg = { .max_conns = 20000, .part_hold_ms = 3000 };
 	lsp_edge *e = NULL;
-	char host[256] = "", hls[PATH_MAX], web[PATH_MAX], err[512] = "";
-	const char *listen_s = ":8080", *port_file = NULL, *origin = NULL, *hls_opt = NULL, *web_opt = NULL;
+	char host[256] = "", hls[PATH_MAX], web[PATH_MAX], vod[PATH_MAX], err[512] = "";
+	const char *listen_s = ":8080", *port_file = NULL, *origin = NULL, *hls_opt = NULL, *web_opt = NULL, *vod_opt = NULL;
 	struct sigaction sa;
 	struct rlimit rl;
 	long v;
@@ -76,7 +77,8 @@ int main(int argc, char **argv)
 		{ "web-root", required_argument, NULL, 'w' }, { "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' }, { "max-conns", required_argument, NULL, 'm' },
 		{ "part-hold", required_argument, NULL, 'p' }, { "origin", required_argument, NULL, 'o' },
-		{ "port-file", required_argument, NULL, 'P' }, { NULL, 0, NULL, 0 }
+		{ "port-file", required_argument, NULL, 'P' }, { "vod-root", required_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "hVl:", lopts, NULL)) != -1) {
 		switch (c) {
@@ -85,6 +87,7 @@ int main(int argc, char **argv)
 		case 'l': listen_s = optarg; break;
 		case 'r': hls_opt = optarg; break;
 		case 'w': web_opt = optarg; break;
+		case 'v': vod_opt = optarg; break;
 		case 'c': cfg.cert = optarg; break;
 		case 'k': cfg.key = optarg; break;
 		case 'o': origin = optarg; break;
@@ -111,6 +114,11 @@ int main(int argc, char **argv)
 		snprintf(hls, sizeof hls, "%s", hls_opt);
 	else
 		snprintf(hls, sizeof hls, "%s/hls", lsp_opt_env("LSP_DATA_DIR", "./var"));
+	if (vod_opt)
+		snprintf(vod, sizeof vod, "%s", vod_opt);
+	else
+		snprintf(vod, sizeof vod, "%s/vod", lsp_opt_env("LSP_DATA_DIR", "./var"));
+	cfg.vod_root = vod;
 	if (web_opt)
 		snprintf(web, sizeof web, "%s", web_opt);
 	else if (getenv("LSP_WEB_ROOT") && *getenv("LSP_WEB_ROOT"))
@@ -146,7 +154,7 @@ int main(int argc, char **argv)
 		return LSP_EXIT_SYS;
 	}
 	lsp_log(&lg, LSP_INFO, "listening", "port", LSV_I(lsp_edge_port(e)), "tls", LSV_B(cfg.cert != NULL), "origin", LSV_S(origin ? origin : ""),
-		"hls_root", LSV_S(hls), "web_root", LSV_S(web), "max_conns", LSV_I(cfg.max_conns), NULL);
+		"hls_root", LSV_S(hls), "web_root", LSV_S(web), "vod_root", LSV_S(vod), "max_conns", LSV_I(cfg.max_conns), NULL);
 	if (port_file) {
 		FILE *f = fopen(port_file, "w");
 		if (!f || fprintf(f, "%d\n", lsp_edge_port(e)) < 0 || fclose(f) != 0) {

@@ -16,12 +16,14 @@
 #include "pack.h"
 
 static const char usage[] =
-	"usage: lsp-package --out DIR [-i FILE|-] [--part SEC] [--segment SEC] [--window N]\n"
+	"usage: lsp-package --out DIR [-i FILE|-] [--part SEC] [--segment SEC] [--window N] [--dvr SEC]\n"
 	"  -o, --out DIR       channel directory (master.m3u8, one subdirectory per rung)\n"
 	"  -i, --input FILE    MPEG-TS input, '-' for stdin (default)\n"
 	"  -p, --part SEC      part duration, 0.05..2 (default 0.2)\n"
 	"  -s, --segment SEC   segment duration, 0.5..10 (default 1)\n"
 	"  -w, --window N      segments listed per playlist, 3..60 (default 6)\n"
+	"  -d, --dvr SEC       keep SEC seconds for rewind: <rung>/dvr.m3u8 and master-dvr.m3u8,\n"
+	"                      0..86400 (default 0: no DVR playlists, segments leave with the window)\n"
 	"  -h, --help, -V, --version\n"
 	"environment: LSP_LOG_LEVEL\n"
 	"exit: 0 input ended, 100 usage, 111 input or output failure\n";
@@ -56,10 +58,11 @@ int main(int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "out", required_argument, NULL, 'o' },     { "input", required_argument, NULL, 'i' },
 		{ "part", required_argument, NULL, 'p' },    { "segment", required_argument, NULL, 's' },
-		{ "window", required_argument, NULL, 'w' },  { "help", no_argument, NULL, 'h' },
+		{ "window", required_argument, NULL, 'w' },  { "dvr", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },       { NULL, 0, NULL, 0 }
 	};
-	while ((c = getopt_long(argc, argv, "o:i:p:s:w:hV", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:i:p:s:w:d:hV", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o.out = optarg; break;
 		case 'i': o.input = optarg; break;
@@ -75,6 +78,10 @@ int main(int argc, char **argv)
 			if (lsp_opt_long(optarg, 3, LSP_PACK_MAX_WINDOW, &w) < 0)
 				goto bad;
 			o.window = (int)w;
+			break;
+		case 'd':
+			if (lsp_opt_double(optarg, 0, LSP_PACK_MAX_DVR, &o.dvr) < 0)
+				goto bad;
 			break;
 		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;
 		case 'V': printf("lsp-package %s\n", LSP_VERSION); return LSP_EXIT_OK;

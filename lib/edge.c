@@ -44,6 +44,7 @@
 #include "key.h"
 #include "opt.h"
 #include "plstate.h"
+#include "vod.h"
 
 #define HEAD_TIMEOUT_MS 10000
 #define IDLE_TIMEOUT_MS 30000
@@ -139,7 +140,7 @@ typedef struct upstream {
 struct lsp_edge {
 	int kind_listen, kind_inotify; /* epoll tags (K_LISTEN, K_INOTIFY) */
 	lsp_edge_cfg cfg;
-	int lfd, efd, ifd, hls_fd, web_fd, port;
+	int lfd, efd, ifd, hls_fd, web_fd, vod_fd, port;
 	SSL_CTX *tls;
 	conn **slots;
 	int *free_slots, nfree;
@@ -821,6 +822,54 @@ static void serve_api(lsp_edge *e, conn *c, const char *only)
 	respond(e, c, 200, "application/json", "no-store", NULL, b, -1, 0, 0, -1);
 }
 
+/* /api/channels/<name>/vods: the channel's recordings, newest first. */
+static void serve_vods(lsp_edge *e, conn *c, const char *name)
+{
+	char *buf = malloc(API_MAX);
+	int n;
+	body *b;
+	if (!buf) {
+		respond_error(e, c, 500);
+		return;
+	}
+	n = e->cfg.vod_root ? lsp_vod_json(e->cfg.vod_root, name, buf, API_MAX - 1) : -ENOENT;
+	if (n < 0)
+		n = snprintf(buf, API_MAX, "[]");
+	buf[n++] = '\n';
+	b = body_from(buf, (size_t)n);
+	free(buf);
+	respond(e, c, 200, "application/json", "no-store", NULL, b, -1, 0, 0, -1);
+}
+
+/* rel = "<channel>/<id>/<file>" below the recordings root; "<channel>/<id>/"
+ * is the recording's playlist.  Files are immutable once named by the
+ * playlist; the playlist grows while the broadcast is recorded. */
+static void serve_vod(lsp_edge *e, conn *c, const char *rel, const lsp_http_req *rq)
+{
+	char p[LSP_HTTP_TARGET_MAX + 16], ch[LSP_NAME_MAX + 1];
+	const char *s1 = strchr(rel, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+	size_t cl = s1 ? (size_t)(s1 - rel) : 0;
+	if (!s1 || !s2 || cl == 0 || cl > LSP_NAME_MAX || s2 == s1 + 1 || strchr(s2 + 1, '/') || strstr(rel, "/.")) {
+		respond_error(e, c, 404);
+		return;
+	}
+	memcpy(ch, rel, cl);
+	ch[cl] = 0;
+	if (!lsp_name_valid(ch) || copy_str(p, sizeof p - 16, rel) < 0) {
+		respond_error(e, c, 404);
+		return;
+	}
+	if (!s2[1])
+		strcat(p, "index.m3u8");
+	if (e->vod_fd < 0 && e->cfg.vod_root) /* created after we started */
+		e->vod_fd = open(e->cfg.vod_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (e->vod_fd < 0) {
+		respond_error(e, c, 404);
+		return;
+	}
+	serve_file(e, c, e->vod_fd, p, ends_with(p, ".m3u8") ? "no-cache" : "public, max-age=86400", rq);
+}
+
 static void serve_metrics(lsp_edge *e, conn *c)
 {
 	char t[3072];
@@ -1166,7 +1215,7 @@ static void handle(lsp_edge *e, conn *c, const lsp_http_req *rq)
 		respond_error(e, c, 400);
 		return;
 	}
-	if (e->relay && (!strncmp(path, "/hls/", 5) || !strncmp(path, "/api/", 5))) {
+	if (e->relay && (!strncmp(path, "/hls/", 5) || !strncmp(path, "/api/", 5) || !strncmp(path, "/vod/", 5))) {
 		relay(e, c, rq);
 		return;
 	}
@@ -1192,6 +1241,18 @@ static void handle(lsp_edge *e, conn *c, const lsp_http_req *rq)
 		serve_file(e, c, e->web_fd, "index.html", "no-cache", NULL);
 	} else if (!strncmp(path, "/watch/", 7) && lsp_name_valid(path + 7)) {
 		serve_file(e, c, e->web_fd, "watch.html", "no-cache", NULL);
+	} else if (!strncmp(path, "/vod/", 5)) {
+		serve_vod(e, c, path + 5, rq);
+	} else if (!strncmp(path, "/api/channels/", 14) && ends_with(path, "/vods") &&
+		   strlen(path) - 19 <= LSP_NAME_MAX) {
+		char ch[LSP_NAME_MAX + 1];
+		size_t n = strlen(path) - 19;
+		memcpy(ch, path + 14, n);
+		ch[n] = 0;
+		if (n == 0 || !lsp_name_valid(ch))
+			respond_text(e, c, 404, "application/json", "no-store", "{\"error\":\"no such channel\"}\n");
+		else
+			serve_vods(e, c, ch);
 	} else if (!strcmp(path, "/api/channels")) {
 		serve_api(e, c, NULL);
 	} else if (!strncmp(path, "/api/channels/", 14)) {
@@ -1638,7 +1699,7 @@ int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t err
 		return -ENOMEM;
 	}
 	e->cfg = *cfg;
-	e->lfd = e->efd = e->ifd = e->hls_fd = e->web_fd = -1;
+	e->lfd = e->efd = e->ifd = e->hls_fd = e->web_fd = e->vod_fd = -1;
 	e->kind_listen = K_LISTEN;
 	e->kind_inotify = K_INOTIFY;
 	if (e->cfg.max_conns <= 0)
@@ -1663,6 +1724,8 @@ int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t err
 		snprintf(err, errcap, "cannot open web root %s: %s", cfg->web_root, strerror(errno));
 		goto fail;
 	}
+	if (cfg->vod_root) /* optional: recordings may not exist yet */
+		e->vod_fd = open(cfg->vod_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cfg->cert && cfg->key && (rc = tls_setup(e, err, errcap)) < 0)
 		goto fail;
 	if (cfg->origin && (rc = origin_setup(e, cfg->origin, err, errcap)) < 0)
@@ -1723,6 +1786,7 @@ void lsp_edge_close(lsp_edge *e)
 	if (e->ifd >= 0) close(e->ifd);
 	if (e->hls_fd >= 0) close(e->hls_fd);
 	if (e->web_fd >= 0) close(e->web_fd);
+	if (e->vod_fd >= 0) close(e->vod_fd);
 	if (e->tls)
 		SSL_CTX_free(e->tls);
 	free(e->slots);

@@ -13,6 +13,10 @@
  *   every state has a deadline: head 10 s, idle 30 s, playlist hold
  *   3 x target duration (then 503), part hold 3 s (then 404), write 30 s.
  *
+ * Recordings (cfg->vod_root, lib/vod.h): /vod/<channel>/<id>/<file> with
+ * byte ranges ("/vod/<channel>/<id>/" is its index.m3u8) and
+ * /api/channels/<channel>/vods, the JSON list.
+ *
  * Relay mode (cfg->origin): /hls/ and /api/ come from an origin lsp-edge
  * instead of the file system; identical requests in flight share one
  * upstream request, answers are kept for their max-age. */
@@ -28,6 +32,7 @@ typedef struct {
 	int port;                /* 0 picks a free one (see lsp_edge_port) */
 	const char *hls_root;    /* served at /hls/ */
 	const char *web_root;    /* served at / */
+	const char *vod_root;    /* recordings served at /vod/ (may be NULL or missing) */
 	const char *cert, *key;  /* PEM files: TLS when both are set */
 	int max_conns;           /* open connections at most */
 	int part_hold_ms;        /* how long a missing part is waited for */

@@ -191,6 +191,70 @@ int lsp_fmp4_cut(lsp_fmp4 *f, const uint8_t **buf, size_t *len, char *err, size_
 	return 0;
 }
 
+/* ---- codec parameter repair (shared by lsp-package and lsp-record) ---- */
+
+/* Give an ADTS AAC stream an AudioSpecificConfig so the init section can
+ * be written before the first packet. */
+int lsp_fmp4_aac_asc(AVCodecParameters *par)
+{
+	static const int rates[] = { 96000, 88200, 64000, 48000, 44100, 32000, 24000,
+				     22050, 16000, 12000, 11025, 8000, 7350 };
+	int fi = -1, ch = par->ch_layout.nb_channels;
+	int aot = par->profile >= 0 && par->profile < 30 ? par->profile + 1 : 2;
+	for (int i = 0; i < 13; i++)
+		if (rates[i] == par->sample_rate)
+			fi = i;
+	if (par->extradata_size >= 2)
+		return 0;
+	if (fi < 0 || ch < 1 || ch > 7)
+		return AVERROR(EINVAL);
+	av_freep(&par->extradata);
+	if (!(par->extradata = av_mallocz(2 + AV_INPUT_BUFFER_PADDING_SIZE)))
+		return AVERROR(ENOMEM);
+	par->extradata[0] = (uint8_t)((aot << 3) | (fi >> 1));
+	par->extradata[1] = (uint8_t)(((fi & 1) << 7) | (ch << 3));
+	par->extradata_size = 2;
+	return 0;
+}
+
+/* H.264 extradata (Annex B SPS+PPS) taken from a key frame, for a stream
+ * whose probing ended before its first SPS. */
+int lsp_fmp4_avc_extradata(AVCodecParameters *par, const AVPacket *pkt)
+{
+	const uint8_t *b = pkt->data, *end = pkt->data + pkt->size;
+	uint8_t *x;
+	size_t n = 0;
+	if (par->extradata_size > 0)
+		return 0;
+	if (!(x = av_mallocz((size_t)pkt->size + 4 + AV_INPUT_BUFFER_PADDING_SIZE)))
+		return AVERROR(ENOMEM);
+	while (b + 3 < end) {
+		const uint8_t *s = b, *e;
+		if (!(s[0] == 0 && s[1] == 0 && s[2] == 1)) {
+			b++;
+			continue;
+		}
+		s += 3;
+		for (e = s; e + 2 < end && !(e[0] == 0 && e[1] == 0 && (e[2] == 1 || e[2] == 0)); e++)
+			;
+		if (e + 2 >= end)
+			e = end;
+		if (((*s & 0x1f) == 7 || (*s & 0x1f) == 8) && e > s) {
+			memcpy(x + n, "\0\0\0\1", 4);
+			memcpy(x + n + 4, s, (size_t)(e - s));
+			n += 4 + (size_t)(e - s);
+		}
+		b = e;
+	}
+	if (n == 0) {
+		av_free(x);
+		return AVERROR_INVALIDDATA;
+	}
+	par->extradata = x;
+	par->extradata_size = (int)n;
+	return 0;
+}
+
 void lsp_fmp4_close(lsp_fmp4 *f)
 {
 	if (!f)

@@ -42,4 +42,12 @@ int lsp_fmp4_cut(lsp_fmp4 *f, const uint8_t **buf, size_t *len, char *err, size_
 
 void lsp_fmp4_close(lsp_fmp4 *f);
 
+/* Parameter repair before open, for streams probed without extradata.
+ * Give an ADTS AAC stream an AudioSpecificConfig built from its rate,
+ * channels and profile (0, or AVERROR(EINVAL) for an unknown rate). */
+int lsp_fmp4_aac_asc(AVCodecParameters *par);
+/* Give an H.264 stream Annex B SPS/PPS extradata taken from key frame pkt
+ * (0; AVERROR_INVALIDDATA when pkt holds neither; a no-op when present). */
+int lsp_fmp4_avc_extradata(AVCodecParameters *par, const AVPacket *pkt);
+
 #endif

@@ -5,7 +5,12 @@
  *   wait_connect .. publish_pending   cfg->cmd_timeout_s from the handshake's end
  *   publishing                        cfg->media_timeout_s since the last message
  * The session owns: the rtmp object, the publish lock fd, the output fd
- * (and the --exec child), the muxer and the bus connection. */
+ * (and the --exec child), the muxer and the bus connection.
+ *
+ * Kick: while publishing with NATS, the session subscribes to
+ * lsp.ctl.<channel>.kick (lsp-api sends it on suspension, key rotation and
+ * channel deletion); the nats.c thread only writes a byte to a pipe that
+ * the poll loop watches, and the publish ends with reason "kicked". */
 #include "ingest.h"
 
 #include <errno.h>
@@ -39,6 +44,8 @@ struct sess {
 	pid_t child;
 	lsp_tsmux *mux;
 	lsp_bus *bus;
+	lsp_bus_sub *kick_sub;
+	int kickfd[2]; /* [0] polled, [1] written by the NATS callback */
 	int live_sent, warned_codec;
 	double width, height, fps;
 	int64_t t_start;
@@ -226,6 +233,18 @@ static int open_output(struct sess *s)
 	return 0;
 }
 
+/* On a nats.c thread: only wake the poll loop. */
+static void on_kick(void *ctx, const char *subject, const char *data, size_t len)
+{
+	struct sess *s = ctx;
+	ssize_t w;
+	(void)subject;
+	(void)data;
+	(void)len;
+	w = write(s->kickfd[1], "k", 1);
+	(void)w;
+}
+
 static int start_publish(struct sess *s, const char *key)
 {
 	const char *reason = "unknown key";
@@ -266,6 +285,17 @@ static int start_publish(struct sess *s, const char *key)
 	    lsp_bus_open(&s->bus, s->cfg->nats_url, 2000, "lsp-ingest", s->err, sizeof s->err) < 0) {
 		note(s, LSP_WARN, "nats unavailable; ingesting without it", s->err);
 		s->bus = NULL;
+	}
+	if (s->bus) {
+		char subj[sizeof s->channel + 32];
+		snprintf(subj, sizeof subj, "lsp.ctl.%s.kick", s->channel);
+		if (pipe2(s->kickfd, O_CLOEXEC | O_NONBLOCK) < 0) {
+			s->kickfd[0] = s->kickfd[1] = -1;
+			note(s, LSP_WARN, "kick not available", strerror(errno));
+		} else if (lsp_bus_subscribe(s->bus, subj, on_kick, s, &s->kick_sub, s->err, sizeof s->err) < 0) {
+			s->kick_sub = NULL;
+			note(s, LSP_WARN, "kick not available", s->err);
+		}
 	}
 	if ((rc = lsp_rtmp_accept(s->r)) < 0)
 		return rc;
@@ -433,13 +463,14 @@ int lsp_ingest_serve(const lsp_ingest_cfg *cfg, int fd, int stopfd, char *err, s
 	s.cfg = cfg;
 	s.fd = fd;
 	s.lockfd = s.outlockfd = s.outfd = -1;
+	s.kickfd[0] = s.kickfd[1] = -1;
 	s.kf_last = s.kf_prev = -1;
 	if (!(s.r = lsp_rtmp_new((uint32_t)now_ms(), (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32)))) {
 		snprintf(err, errcap, "out of memory");
 		return -ENOMEM;
 	}
 	for (;;) {
-		struct pollfd pf[2] = { { fd, POLLIN, 0 }, { stopfd, POLLIN, 0 } };
+		struct pollfd pf[3] = { { fd, POLLIN, 0 }, { stopfd, POLLIN, 0 }, { s.kickfd[0], POLLIN, 0 } };
 		int64_t now, tmo;
 		int stage;
 		if (flush_out(&s) < 0) {
@@ -467,7 +498,7 @@ int lsp_ingest_serve(const lsp_ingest_cfg *cfg, int fd, int stopfd, char *err, s
 			tmo = s.next_health - now;
 		if (tmo < 0)
 			tmo = 0;
-		rc = poll(pf, stopfd >= 0 ? 2 : 1, (int)tmo);
+		rc = poll(pf, 3, (int)tmo); /* negative fds are ignored */
 		if (rc < 0 && errno != EINTR) {
 			snprintf(err, errcap, "poll: %s", strerror(errno));
 			result = -EIO;
@@ -476,6 +507,11 @@ int lsp_ingest_serve(const lsp_ingest_cfg *cfg, int fd, int stopfd, char *err, s
 		}
 		if (stopfd >= 0 && (pf[1].revents & POLLIN)) {
 			reason = "shutdown";
+			break;
+		}
+		if (s.kickfd[0] >= 0 && (pf[2].revents & POLLIN)) {
+			reason = "kicked";
+			note(&s, LSP_WARN, "publish kicked", "lsp.ctl kick (suspended, key rotated or deleted)");
 			break;
 		}
 		now = now_ms();
@@ -567,7 +603,12 @@ out:
 		close(s.lockfd);
 	if (s.outlockfd >= 0)
 		close(s.outlockfd);
+	if (s.kick_sub)
+		lsp_bus_unsubscribe(s.kick_sub);
 	lsp_bus_close(s.bus);
+	for (int i = 0; i < 2; i++)
+		if (s.kickfd[i] >= 0)
+			close(s.kickfd[i]);
 	lsp_rtmp_free(s.r);
 	return result;
 }

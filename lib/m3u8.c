@@ -121,3 +121,36 @@ int lsp_m3u8_write_master(char *buf, size_t cap, int version, const lsp_m3u8_var
 	}
 	return finish(&o);
 }
+
+int lsp_m3u8_write_list(char *buf, size_t cap, const lsp_m3u8_list *l)
+{
+	out_t o = { buf, cap, 0, 0 };
+	int target;
+	if (!buf || cap == 0 || !l || l->n < 0 || (l->n > 0 && !l->items))
+		return -EINVAL;
+	target = l->min_target > 0 ? l->min_target : 1;
+	for (int i = 0; i < l->n; i++)
+		if ((int)lround(l->items[i].dur) > target) /* EXTINF rounded <= target */
+			target = (int)lround(l->items[i].dur);
+	put(&o, "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:%d\n", target);
+	if (l->type)
+		put(&o, "#EXT-X-PLAYLIST-TYPE:%s\n", l->type);
+	put(&o, "#EXT-X-MEDIA-SEQUENCE:%llu\n", (unsigned long long)l->seq);
+	if (l->disc_seq > 0)
+		put(&o, "#EXT-X-DISCONTINUITY-SEQUENCE:%llu\n", (unsigned long long)l->disc_seq);
+	put(&o, "#EXT-X-INDEPENDENT-SEGMENTS\n");
+	for (int i = 0; i < l->n; i++) {
+		const lsp_m3u8_item *it = &l->items[i];
+		if (!it->uri)
+			return -EINVAL;
+		if (it->disc && i > 0)
+			put(&o, "#EXT-X-DISCONTINUITY\n");
+		if (it->map)
+			put(&o, "#EXT-X-MAP:URI=\"%s\"\n", it->map);
+		put_pdt(&o, it->pdt);
+		put(&o, "#EXTINF:%.5f,\n%s\n", it->dur, it->uri);
+	}
+	if (l->ended)
+		put(&o, "#EXT-X-ENDLIST\n");
+	return finish(&o);
+}

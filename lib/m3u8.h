@@ -62,6 +62,32 @@ typedef struct {
 /* Write a multivariant playlist listing v[0..n) in the order given. */
 int lsp_m3u8_write_master(char *buf, size_t cap, int version, const lsp_m3u8_variant *v, int n);
 
+/* A plain (non-LL) media playlist: a recording (VOD/EVENT) or a long DVR
+ * window.  Each item may start a discontinuity and/or name a new init
+ * section (EXT-X-MAP) that applies from it on; the first item should name
+ * one.  TARGETDURATION is the longest item rounded to the nearest second
+ * (at least min_target). */
+typedef struct {
+	const char *uri;        /* e.g. "seg12.m4s" */
+	double dur;             /* seconds (EXTINF) */
+	double pdt;             /* wall clock of its first sample; <= 0: none */
+	int disc;               /* #EXT-X-DISCONTINUITY before it */
+	const char *map;        /* #EXT-X-MAP URI from this item on; NULL: unchanged */
+} lsp_m3u8_item;
+
+typedef struct {
+	const char *type;       /* "VOD", "EVENT" or NULL (no PLAYLIST-TYPE) */
+	int min_target;         /* smallest TARGETDURATION */
+	uint64_t seq;           /* EXT-X-MEDIA-SEQUENCE */
+	uint64_t disc_seq;      /* EXT-X-DISCONTINUITY-SEQUENCE (omitted when 0) */
+	const lsp_m3u8_item *items;
+	int n;
+	int ended;              /* #EXT-X-ENDLIST */
+} lsp_m3u8_list;
+
+/* Write a plain media playlist (version 6). */
+int lsp_m3u8_write_list(char *buf, size_t cap, const lsp_m3u8_list *l);
+
 /* Format Unix time t (seconds, with milliseconds) as ISO 8601 UTC,
  * e.g. "2026-11-26T08:14:17.120Z".  Returns 0 or -ENOSPC. */
 int lsp_m3u8_iso8601(char *buf, size_t cap, double t);

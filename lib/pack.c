@@ -11,6 +11,7 @@
  * be published the moment the first frame of the next part arrives. */
 #include "pack.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 #include <libavformat/avformat.h>
 
 #include "fmp4.h"
@@ -36,6 +38,11 @@ typedef struct {
 	int nparts;
 	lsp_m3u8_part parts[MAXPARTS];
 } seginfo;
+
+typedef struct {
+	uint64_t seq;
+	double dur, pdt;
+} dvrseg;
 
 typedef struct {
 	int in_idx;
@@ -72,6 +79,11 @@ typedef struct {
 	double fps;
 	char codecs[64];
 	char *pl;                   /* playlist text buffer (PL_CAP) */
+	dvrseg *dvr;                /* complete segments on disk for DVR, oldest first */
+	int ndvr, capdvr, dvr_first; /* dvr[dvr_first..] are listed in dvr.m3u8 */
+	double dvr_dur;             /* seconds listed */
+	char *dvrpl;
+	size_t dvrcap;
 } rung;
 
 struct lsp_pack {
@@ -131,24 +143,6 @@ static int aac_aot(const AVCodecParameters *par)
 	return par->profile >= 0 && par->profile < 30 ? par->profile + 1 : 2;
 }
 
-/* Give an ADTS AAC stream an AudioSpecificConfig so the init section can
- * be written before the first packet. */
-static int aac_ensure_asc(AVCodecParameters *par)
-{
-	int fi = aac_freq_index(par->sample_rate), ch = par->ch_layout.nb_channels, aot = aac_aot(par);
-	if (par->extradata_size >= 2)
-		return 0;
-	if (fi < 0 || ch < 1 || ch > 7)
-		return AVERROR(EINVAL);
-	av_freep(&par->extradata);
-	if (!(par->extradata = av_mallocz(2 + AV_INPUT_BUFFER_PADDING_SIZE)))
-		return AVERROR(ENOMEM);
-	par->extradata[0] = (uint8_t)((aot << 3) | (fi >> 1));
-	par->extradata[1] = (uint8_t)(((fi & 1) << 7) | (ch << 3));
-	par->extradata_size = 2;
-	return 0;
-}
-
 /* "avc1.PPCCLL" from the SPS in Annex B or avcC extradata. */
 static void avc_codec(const uint8_t *x, int n, char *dst, size_t cap)
 {
@@ -163,44 +157,6 @@ static void avc_codec(const uint8_t *x, int n, char *dst, size_t cap)
 			return;
 		}
 	}
-}
-
-/* H.264 extradata (Annex B SPS+PPS) taken from a key frame, for a stream
- * whose probing ended before its first SPS. */
-static int avc_extradata_from(AVCodecParameters *par, const AVPacket *pkt)
-{
-	const uint8_t *b = pkt->data, *end = pkt->data + pkt->size;
-	uint8_t *x;
-	size_t n = 0;
-	if (par->extradata_size > 0)
-		return 0;
-	if (!(x = av_mallocz((size_t)pkt->size + 4 + AV_INPUT_BUFFER_PADDING_SIZE)))
-		return AVERROR(ENOMEM);
-	while (b + 3 < end) {
-		const uint8_t *s = b, *e;
-		if (!(s[0] == 0 && s[1] == 0 && s[2] == 1)) {
-			b++;
-			continue;
-		}
-		s += 3;
-		for (e = s; e + 2 < end && !(e[0] == 0 && e[1] == 0 && (e[2] == 1 || e[2] == 0)); e++)
-			;
-		if (e + 2 >= end)
-			e = end;
-		if (((*s & 0x1f) == 7 || (*s & 0x1f) == 8) && e > s) {
-			memcpy(x + n, "\0\0\0\1", 4);
-			memcpy(x + n + 4, s, (size_t)(e - s));
-			n += 4 + (size_t)(e - s);
-		}
-		b = e;
-	}
-	if (n == 0) {
-		av_free(x);
-		return AVERROR_INVALIDDATA;
-	}
-	par->extradata = x;
-	par->extradata_size = (int)n;
-	return 0;
 }
 
 /* Picture size from the SPS in a key frame (the H.264 parser reads it). */
@@ -243,7 +199,26 @@ static void rung_free(rung *r)
 	free(r->segbuf);
 	free(r->hist);
 	free(r->pl);
+	free(r->dvr);
+	free(r->dvrpl);
 	free(r);
+}
+
+/* A previous run's segments: with DVR up to hours of them, and this run
+ * numbers from 0 again, so they would never be reclaimed. */
+static void remove_stale(rung *r)
+{
+	DIR *d = opendir(r->dir);
+	struct dirent *de;
+	unsigned long long n;
+	char c;
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (sscanf(de->d_name, "seg%llu%c", &n, &c) == 2 && (c == '.') &&
+		    strlen(de->d_name) > 4 && !strcmp(de->d_name + strlen(de->d_name) - 4, ".m4s"))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
 }
 
 static int add_rung(lsp_pack *p, const char *name, const unsigned *idx, unsigned n, char *err,
@@ -298,7 +273,7 @@ static int add_rung(lsp_pack *p, const char *name, const unsigned *idx, unsigned
 	if (a >= 0) {
 		AVStream *st = ic->streams[a];
 		size_t l = strlen(r->codecs);
-		if ((rc = aac_ensure_asc(st->codecpar)) < 0) {
+		if ((rc = lsp_fmp4_aac_asc(st->codecpar)) < 0) {
 			rung_free(r);
 			return averr(err, errcap, "aac config", rc);
 		}
@@ -319,6 +294,8 @@ static int add_rung(lsp_pack *p, const char *name, const unsigned *idx, unsigned
 	p->r[p->nr++] = r;
 	if ((rc = lsp_fsio_mkdirs(r->dir, err, errcap)) < 0)
 		return rc;
+	if (p->o.dvr > 0)
+		remove_stale(r);
 	note(p, "rung", r->name, r->height, r->codecs);
 	return 0;
 }
@@ -344,6 +321,10 @@ int lsp_pack_open(lsp_pack **out, const lsp_pack_opts *o, char *err, size_t errc
 		p->o.window = 6;
 	if (p->o.window > LSP_PACK_MAX_WINDOW)
 		p->o.window = LSP_PACK_MAX_WINDOW;
+	if (p->o.dvr < 0)
+		p->o.dvr = 0;
+	if (p->o.dvr > LSP_PACK_MAX_DVR)
+		p->o.dvr = LSP_PACK_MAX_DVR;
 	if ((rc = lsp_fsio_mkdirs(o->out, err, errcap)) < 0)
 		goto fail;
 	if (!(p->pkt = av_packet_alloc()) || !(p->ic = avformat_alloc_context())) {
@@ -480,7 +461,20 @@ static int write_master(lsp_pack *p, char *err, size_t errcap)
 		return len;
 	}
 	p->master_written = 1;
-	return lsp_fsio_publish(p->o.out, "master.m3u8", buf, (size_t)len, 0, err, errcap);
+	if ((len = lsp_fsio_publish(p->o.out, "master.m3u8", buf, (size_t)len, 0, err, errcap)) < 0 ||
+	    p->o.dvr <= 0)
+		return len;
+	/* the same ladder over the DVR playlists (v[i].uri points into uri[]) */
+	for (int i = 0; i < n; i++) {
+		char *s = strrchr(uri[i], '/');
+		if (s)
+			snprintf(s, sizeof uri[i] - (size_t)(s - uri[i]), "/dvr.m3u8");
+	}
+	if ((len = lsp_m3u8_write_master(buf, sizeof buf, 6, v, n)) < 0) {
+		snprintf(err, errcap, "multivariant playlist too large");
+		return len;
+	}
+	return lsp_fsio_publish(p->o.out, "master-dvr.m3u8", buf, (size_t)len, 0, err, errcap);
 }
 
 static int maybe_master(lsp_pack *p, char *err, size_t errcap)
@@ -505,8 +499,82 @@ static void remove_segment(rung *r, const seginfo *s)
 		snprintf(name, sizeof name, "seg%llu.%d.m4s", (unsigned long long)s->seq, i);
 		lsp_fsio_unlink(r->dir, name, e, sizeof e);
 	}
+	if (r->ndvr > 0 && s->seq >= r->dvr[0].seq)
+		return; /* the complete segment stays for DVR */
 	snprintf(name, sizeof name, "seg%llu.m4s", (unsigned long long)s->seq);
 	lsp_fsio_unlink(r->dir, name, e, sizeof e);
+}
+
+static int write_dvr(lsp_pack *p, rung *r, char *err, size_t errcap)
+{
+	int n = r->ndvr - r->dvr_first, len = -ENOSPC;
+	lsp_m3u8_item *it;
+	char (*uri)[32];
+	if (n <= 0)
+		return 0;
+	if (!(it = calloc((size_t)n, sizeof *it)) || !(uri = calloc((size_t)n, sizeof *uri))) {
+		free(it);
+		snprintf(err, errcap, "out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		const dvrseg *d = &r->dvr[r->dvr_first + i];
+		snprintf(uri[i], sizeof uri[i], "seg%llu.m4s", (unsigned long long)d->seq);
+		it[i] = (lsp_m3u8_item){ uri[i], d->dur, d->pdt, 0, i == 0 ? "init.mp4" : NULL };
+	}
+	lsp_m3u8_list l = { NULL, r->target, r->dvr[r->dvr_first].seq, 0, it, n, r->ended };
+	for (size_t per = 128; per <= 4096; per *= 2) { /* bytes an item: grow until it fits */
+		size_t want = 512 + (size_t)n * per;
+		if (r->dvrcap < want) {
+			char *nb = realloc(r->dvrpl, want);
+			if (!nb) {
+				len = -ENOMEM;
+				break;
+			}
+			r->dvrpl = nb;
+			r->dvrcap = want;
+		}
+		if ((len = lsp_m3u8_write_list(r->dvrpl, r->dvrcap, &l)) != -ENOSPC)
+			break;
+	}
+	free(it);
+	free(uri);
+	if (len < 0) {
+		snprintf(err, errcap, "%s: DVR playlist: %s", r->name, strerror(-len));
+		return len;
+	}
+	return publish(r, "dvr.m3u8", r->dvrpl, (size_t)len, err, errcap);
+}
+
+/* A segment was completed: list it for DVR, drop what left the window. */
+static int dvr_add(lsp_pack *p, rung *r, const seginfo *s, char *err, size_t errcap)
+{
+	char name[64], e[256];
+	if (r->ndvr == r->capdvr) {
+		int nc = r->capdvr ? r->capdvr * 2 : 256;
+		dvrseg *nd = realloc(r->dvr, sizeof *nd * (size_t)nc);
+		if (!nd) {
+			snprintf(err, errcap, "out of memory");
+			return -ENOMEM;
+		}
+		r->dvr = nd;
+		r->capdvr = nc;
+	}
+	r->dvr[r->ndvr++] = (dvrseg){ s->seq, s->dur, s->pdt };
+	r->dvr_dur += s->dur;
+	while (r->ndvr - r->dvr_first > 1 && r->dvr_dur - r->dvr[r->dvr_first].dur >= p->o.dvr)
+		r->dvr_dur -= r->dvr[r->dvr_first++].dur;
+	while (r->dvr_first > LSP_PACK_GRACE) {
+		uint64_t seq = r->dvr[0].seq;
+		if (r->nhist == 0 || seq < r->hist[0].seq) { /* not in the LL playlist any more */
+			snprintf(name, sizeof name, "seg%llu.m4s", (unsigned long long)seq);
+			lsp_fsio_unlink(r->dir, name, e, sizeof e);
+		}
+		memmove(r->dvr, r->dvr + 1, sizeof *r->dvr * (size_t)(r->ndvr - 1));
+		r->ndvr--;
+		r->dvr_first--;
+	}
+	return write_dvr(p, r, err, errcap);
 }
 
 static double pdt_of(lsp_pack *p, rung *r, int64_t t)
@@ -563,6 +631,8 @@ static int cut(lsp_pack *p, rung *r, int64_t end, int close_seg, char *err, size
 			r->nhist--;
 		}
 		r->hist[r->nhist++] = r->cur;
+		if (p->o.dvr > 0 && (rc = dvr_add(p, r, &r->cur, err, errcap)) < 0)
+			return rc;
 		if ((int)lround(r->cur.dur) > r->target)
 			r->target = (int)lround(r->cur.dur);
 		bps = r->cur.dur > 0.05 ? (double)r->seglen * 8 / r->cur.dur : 0;
@@ -595,7 +665,7 @@ static int start_rung(lsp_pack *p, rung *r, const AVPacket *pkt, char *err, size
 	if (r->video && r->tr[0].par->extradata_size == 0) {
 		AVCodecParameters *vp = (AVCodecParameters *)r->tr[0].par; /* the demuxer's, ours to fill */
 		char c[64];
-		if ((rc = avc_extradata_from(vp, pkt)) < 0)
+		if ((rc = lsp_fmp4_avc_extradata(vp, pkt)) < 0)
 			return averr(err, errcap, "no SPS/PPS in the first key frame", rc);
 		if (vp->width <= 0 || vp->height <= 0) {
 			avc_size_from(vp, pkt);
@@ -773,6 +843,8 @@ int lsp_pack_finish(lsp_pack *p, char *err, size_t errcap)
 				return rc;
 		r->ended = 1;
 		if ((rc = cut(p, r, end, 1, err, errcap)) < 0)
+			return rc;
+		if (p->o.dvr > 0 && (rc = write_dvr(p, r, err, errcap)) < 0)
 			return rc;
 		note(p, "end", r->name, (long long)r->cur.seq, NULL);
 		if (r->dropped)

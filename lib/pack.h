@@ -17,6 +17,13 @@
  * `window` segments and their files are removed LSP_PACK_GRACE segments
  * later.
  *
+ * DVR (opts.dvr > 0): each rung also gets dvr.m3u8, a plain (non-LL) live
+ * playlist listing the complete segments of the last `dvr` seconds, and
+ * the channel gets master-dvr.m3u8 naming them.  Complete segments stay on
+ * disk until they leave that window (plus LSP_PACK_GRACE segments); parts
+ * are removed as without DVR.  With DVR, segment files a previous run
+ * left in a rung directory are removed at open (this run numbers from 0).
+ *
  * The packager owns its input, muxers and buffers.  Functions return 0 (or
  * 1 for "more to do") or a negative error and fill err; they never print. */
 #ifndef LSP_PACK_H
@@ -26,6 +33,7 @@
 #define LSP_PACK_GRACE 2        /* segments kept on disk after leaving the playlist */
 #define LSP_PACK_MAX_WINDOW 60
 #define LSP_PACK_MAX_RUNGS 16
+#define LSP_PACK_MAX_DVR (24 * 3600) /* seconds */
 
 typedef struct {
 	const char *input;      /* path or "-" (stdin) */
@@ -33,6 +41,8 @@ typedef struct {
 	double part;            /* part target, seconds (default 0.2) */
 	double segment;         /* segment target, seconds (default 1) */
 	int window;             /* segments listed in a media playlist (default 6) */
+	double dvr;             /* seconds kept for rewind in <rung>/dvr.m3u8 and
+				 * master-dvr.m3u8; 0: no DVR playlists */
 	/* optional observer (logging in the tool): called for notable events */
 	void (*note)(void *ctx, const char *what, const char *rung, long long n, const char *detail);
 	void *note_ctx;

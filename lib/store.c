@@ -24,6 +24,89 @@ static const char *const migrations[] = {
 	" key_hash TEXT,"
 	" created_at BIGINT NOT NULL,"
 	" key_changed_at BIGINT NOT NULL)",
+	/* 2..9: lsp-chat — users, the tip ledger, moderation (lib/ledger.c, lib/modlog.c) */
+	"CREATE TABLE users ("
+	" name TEXT PRIMARY KEY,"
+	" created_at BIGINT NOT NULL)",
+	/* one row per account: user:<name>, channel:<name>, system:mint (may go negative) */
+	"CREATE TABLE ledger_accounts ("
+	" name TEXT PRIMARY KEY,"
+	" kind TEXT NOT NULL,"
+	" balance BIGINT NOT NULL DEFAULT 0,"
+	" CHECK (balance >= 0 OR kind = 'system'))",
+	/* double entry: every txn's amounts sum to zero */
+	"CREATE TABLE ledger_entries ("
+	" txn TEXT NOT NULL,"
+	" account TEXT NOT NULL REFERENCES ledger_accounts(name),"
+	" amount BIGINT NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" PRIMARY KEY (txn, account))",
+	"CREATE TABLE tips ("
+	" user_name TEXT NOT NULL,"
+	" idem_key TEXT NOT NULL,"
+	" txn TEXT NOT NULL,"
+	" channel TEXT NOT NULL,"
+	" amount BIGINT NOT NULL,"
+	" message TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" PRIMARY KEY (user_name, idem_key))",
+	"CREATE TABLE moderation_audit ("
+	" at BIGINT NOT NULL,"
+	" channel TEXT NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" action TEXT NOT NULL,"
+	" target TEXT NOT NULL,"
+	" detail TEXT NOT NULL)",
+	"CREATE TABLE bans ("
+	" channel TEXT NOT NULL,"
+	" user_name TEXT NOT NULL,"
+	" until_at BIGINT NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" PRIMARY KEY (channel, user_name))",
+	"CREATE TABLE chat_settings ("
+	" channel TEXT PRIMARY KEY,"
+	" slow_seconds BIGINT NOT NULL DEFAULT 0)",
+	"CREATE TABLE word_filters ("
+	" channel TEXT NOT NULL,"
+	" word TEXT NOT NULL,"
+	" PRIMARY KEY (channel, word))",
+	/* lsp-record: per-channel recording and retention (lib/vod.c) */
+	"CREATE TABLE channel_recording ("
+	" channel TEXT PRIMARY KEY,"
+	" record INTEGER NOT NULL DEFAULT 0,"
+	" retention_s BIGINT NOT NULL DEFAULT 0,"
+	" max_bytes BIGINT NOT NULL DEFAULT 0)",
+	/* lsp-api: accounts, channel ownership and metadata, sessions, the chat
+	 * archive for data-subject requests, the privacy audit (lib/api.c, lib/dsar.c) */
+	"ALTER TABLE users ADD COLUMN pw_hash TEXT",
+	"ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'viewer'",
+	"ALTER TABLE users ADD COLUMN kid BIGINT NOT NULL DEFAULT 0",
+	"ALTER TABLE channels ADD COLUMN owner TEXT",
+	"ALTER TABLE channels ADD COLUMN title TEXT NOT NULL DEFAULT ''",
+	"ALTER TABLE channels ADD COLUMN category TEXT NOT NULL DEFAULT ''",
+	"ALTER TABLE channels ADD COLUMN mature BIGINT NOT NULL DEFAULT 0",
+	"ALTER TABLE channels ADD COLUMN suspended BIGINT NOT NULL DEFAULT 0",
+	"CREATE TABLE sessions ("
+	" hash TEXT PRIMARY KEY,"
+	" user_name TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" expires_at BIGINT NOT NULL)",
+	"CREATE TABLE chat_messages ("
+	" id TEXT PRIMARY KEY,"
+	" channel TEXT NOT NULL,"
+	" user_name TEXT NOT NULL,"
+	" text TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL)",
+	"CREATE INDEX chat_messages_user ON chat_messages (user_name)",
+	"CREATE TABLE privacy_audit ("
+	" at BIGINT NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" action TEXT NOT NULL,"
+	" subject TEXT NOT NULL,"
+	" detail TEXT NOT NULL)",
+	"CREATE INDEX sessions_user ON sessions (user_name)",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -3,20 +3,37 @@
 // own HLS), shows LIVE/OFFLINE from /api/channels/<channel>, the current
 // latency and the rendition.  Tests read window.lspPlayer and the
 // data-* attributes on <body>.
+//
+// Rewind (DVR): the LL playlists only hold a few seconds, so seeking back
+// switches the source to /hls/<channel>/master-dvr.m3u8 (long plain
+// playlists written by lsp-package --dvr) and "LIVE" switches back.  The
+// position is kept as "seconds behind live" via EXT-X-PROGRAM-DATE-TIME.
+// Recordings: /watch/<channel>?vod=<id> plays /vod/<channel>/<id>/, and the
+// list from /api/channels/<channel>/vods is shown below the player.
 (function () {
   'use strict';
   const parts = location.pathname.split('/').filter(Boolean);
   const channel = decodeURIComponent(parts[1] || '');
-  const src = '/hls/' + encodeURIComponent(channel) + '/master.m3u8';
+  const base = '/hls/' + encodeURIComponent(channel) + '/';
+  const src = base + 'master.m3u8';
+  const dvrSrc = base + 'master-dvr.m3u8';
+  const vodId = new URLSearchParams(location.search).get('vod');
   const video = document.getElementById('video');
   const badge = document.getElementById('badge');
   const offline = document.getElementById('offline');
   const $lat = document.getElementById('latency');
   const $lvl = document.getElementById('level');
   const $buf = document.getElementById('buffer');
-  const player = { hls: null, video: video, channel: channel, state: 'connecting', latency: null, level: null };
+  const $dvr = document.getElementById('dvr');
+  const $seek = document.getElementById('seek');
+  const $golive = document.getElementById('golive');
+  const $behind = document.getElementById('behind');
+  const player = {
+    hls: null, video: video, channel: channel, state: 'connecting', latency: null, level: null,
+    mode: vodId ? 'vod' : 'live', behind: null, dvr: false, dvrWindow: 0,
+  };
   window.lspPlayer = player;
-  document.getElementById('title').textContent = channel;
+  document.getElementById('title').textContent = channel + (vodId ? ' — ' + vodId : '');
   document.title = channel + ' — lsp';
 
   function setState(s) {
@@ -24,7 +41,7 @@
     document.body.dataset.state = s;
     badge.textContent = s === 'live' ? 'LIVE' : s === 'offline' ? 'OFFLINE' : '…';
     badge.className = 'badge ' + (s === 'live' ? 'on' : 'off');
-    offline.hidden = s !== 'offline';
+    offline.hidden = s !== 'offline' || player.mode === 'vod';
   }
 
   function rungOf(level) {
@@ -37,22 +54,76 @@
 
   function stop() {
     if (player.hls) { player.hls.destroy(); player.hls = null; }
+    whepGen++;
+    if (player.whep) { player.whep.stop(); player.whep = null; player.whepStats = null; video.srcObject = null; }
     video.removeAttribute('src');
     video.load();
   }
 
-  let retryTimer = null;
-  function start() {
-    stop();
-    if (window.Hls && window.Hls.isSupported()) {
-      const hls = new window.Hls({
-        lowLatencyMode: true,
-        backBufferLength: 30,
-        maxLiveSyncPlaybackRate: 1.5,
-        manifestLoadingMaxRetry: 4,
+  // Media position (seconds, hls.js timeline) that is `behind` seconds
+  // behind the newest fragment of the loaded playlist, via its dates.
+  function positionFor(details, behind) {
+    const frags = details && details.fragments;
+    if (!frags || !frags.length) return null;
+    const last = frags[frags.length - 1];
+    if (!last.programDateTime) return Math.max(frags[0].start, last.start + last.duration - behind);
+    const edgeWall = last.programDateTime + last.duration * 1000;
+    const want = Date.now() - behind * 1000;
+    const pos = last.start + last.duration - (edgeWall - want) / 1000;
+    return Math.min(Math.max(pos, frags[0].start), last.start + last.duration - 1);
+  }
+
+  // WebRTC first at the live edge (WHEP to lsp-rtc, web/whep.js): sub-second.
+  // Any failure (no lsp-rtc, channel not in its ring, UDP blocked) falls back
+  // to LL-HLS for the rest of the visit; ?hls=1 forces LL-HLS, ?rtc=URL (or
+  // window.LSP_RTC_URL) names lsp-rtc.
+  let whepGen = 0;
+  player.hlsOnly = !window.lspWhep || !window.RTCPeerConnection ||
+    new URLSearchParams(location.search).get('hls') === '1';
+  function startWhep() {
+    const gen = whepGen;
+    player.transport = 'webrtc';
+    window.lspWhep.play(video, window.lspWhep.url(channel), { timeoutMs: 5000 }).then(function (s) {
+      if (gen !== whepGen || player.mode !== 'live') { s.stop(); return; }
+      player.whep = s;
+      player.level = 'src';
+      $lvl.textContent = 'src';
+      video.play().catch(function () {});
+      s.pc.addEventListener('connectionstatechange', function () {
+        if (player.whep === s && (s.pc.connectionState === 'failed' || s.pc.connectionState === 'closed')) whepFailed();
       });
+    }).catch(function () { if (gen === whepGen) whepFailed(); });
+  }
+  function whepFailed() {
+    player.hlsOnly = true;
+    if (player.mode === 'live' && player.state === 'live') start('live');
+  }
+
+  let retryTimer = null;
+  // mode: 'live' (LL master), 'dvr' (DVR master, seek to opts.behind), 'vod'
+  function start(mode, opts) {
+    stop();
+    mode = mode || 'live';
+    player.mode = mode;
+    if (mode === 'live' && !player.hlsOnly) { startWhep(); return; }
+    player.transport = 'll-hls';
+    const url = mode === 'dvr' ? dvrSrc : mode === 'vod'
+      ? '/vod/' + encodeURIComponent(channel) + '/' + encodeURIComponent(vodId) + '/index.m3u8' : src;
+    if (window.Hls && window.Hls.isSupported()) {
+      const cfg = mode === 'live'
+        ? { lowLatencyMode: true, backBufferLength: 30, maxLiveSyncPlaybackRate: 1.5, manifestLoadingMaxRetry: 4 }
+        : { lowLatencyMode: false, backBufferLength: 30, manifestLoadingMaxRetry: 4 };
+      if (mode === 'dvr') { // start that far behind the live edge, and never jump back to it
+        cfg.liveSyncDuration = Math.max(3, (opts && opts.behind) || 0);
+        cfg.liveMaxLatencyDuration = 1e9;
+        cfg.maxLiveSyncPlaybackRate = 1;
+      }
+      const hls = new window.Hls(cfg);
       player.hls = hls;
       hls.on(window.Hls.Events.MANIFEST_PARSED, function () { video.play().catch(function () {}); });
+      hls.on(window.Hls.Events.LEVEL_LOADED, function (_, d) {
+        if (mode === 'dvr') player.dvrWindow = d.details.totalduration || player.dvrWindow;
+      });
       hls.on(window.Hls.Events.LEVEL_SWITCHED, function (_, d) {
         player.level = rungOf(hls.levels[d.level]);
         $lvl.textContent = player.level || '–';
@@ -63,17 +134,79 @@
         // network or other fatal error: start again shortly (the poll decides live/offline)
         stop();
         clearTimeout(retryTimer);
-        retryTimer = setTimeout(function () { if (player.state === 'live') start(); }, 2000);
+        retryTimer = setTimeout(function () {
+          if (player.mode === 'vod' || player.state === 'live') start(player.mode === 'dvr' ? 'live' : player.mode);
+        }, 2000);
       });
-      hls.loadSource(src);
+      hls.loadSource(url);
       hls.attachMedia(video);
     } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
-      video.src = src; // Safari plays LL-HLS natively
+      video.src = url; // Safari plays LL-HLS natively (and seeks in its own window)
       video.play().catch(function () {});
     } else {
       offline.hidden = false;
       offline.firstElementChild.textContent = 'This browser cannot play HLS.';
     }
+  }
+
+  // ---- rewind ----------------------------------------------------------
+  function seekTo(behind) {
+    behind = Math.max(0, behind);
+    if (behind < 2) { goLive(); return; }
+    const hls = player.hls;
+    if (player.mode === 'dvr' && hls && hls.levels.length && hls.levels[Math.max(hls.currentLevel, 0)].details) {
+      const pos = positionFor(hls.levels[Math.max(hls.currentLevel, 0)].details, behind);
+      if (pos != null) { video.currentTime = pos; video.play().catch(function () {}); }
+      return;
+    }
+    start('dvr', { behind: behind });
+  }
+  function goLive() { if (player.mode !== 'live') start('live'); }
+  player.seekTo = seekTo;
+  player.seekBack = function (s) { seekTo((player.behind || 0) + s); };
+  player.goLive = goLive;
+
+  async function checkDvr() {
+    let ok = false;
+    try { ok = (await fetch(dvrSrc, { method: 'HEAD', cache: 'no-store' })).ok; } catch (e) { /* none */ }
+    player.dvr = ok;
+    $dvr.hidden = !ok || player.mode === 'vod';
+  }
+  document.getElementById('back10').addEventListener('click', function () { player.seekBack(10); });
+  $golive.addEventListener('click', goLive);
+  $seek.addEventListener('change', function () { seekTo(Number($seek.max) - Number($seek.value)); });
+
+  // ---- recordings -----------------------------------------------------
+  function fmtDur(s) {
+    s = Math.round(s);
+    const h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, x = s % 60;
+    return (h ? h + ':' + String(m).padStart(2, '0') : m) + ':' + String(x).padStart(2, '0');
+  }
+  async function listVods() {
+    let list = [];
+    try {
+      const r = await fetch('/api/channels/' + encodeURIComponent(channel) + '/vods', { cache: 'no-store' });
+      if (r.ok) list = await r.json();
+    } catch (e) { /* none */ }
+    const ul = document.getElementById('vodlist');
+    ul.textContent = '';
+    for (const v of list) {
+      const li = document.createElement('li');
+      const a = document.createElement('a');
+      a.href = '/watch/' + encodeURIComponent(channel) + '?vod=' + encodeURIComponent(v.id);
+      if (v.id === vodId) a.className = 'current';
+      const when = new Date(v.started * 1000);
+      const t = document.createElement('span');
+      t.textContent = isNaN(when.getTime()) ? v.id : when.toLocaleString();
+      const d = document.createElement('span');
+      d.className = 'muted';
+      d.textContent = fmtDur(v.duration) + (v.state === 'recording' ? ' · recording' : '');
+      a.append(t, d);
+      li.append(a);
+      ul.append(li);
+    }
+    document.getElementById('vods').hidden = list.length === 0;
+    player.vods = list.map(function (v) { return v.id; });
   }
 
   async function poll() {
@@ -82,27 +215,45 @@
       const r = await fetch('/api/channels/' + encodeURIComponent(channel), { cache: 'no-store' });
       if (r.ok) live = !!(await r.json()).live;
     } catch (e) { /* edge unreachable: treat as offline and keep polling */ }
-    if (live && player.state !== 'live') { setState('live'); start(); }
-    else if (!live && player.state !== 'offline') { setState('offline'); stop(); }
+    if (player.mode === 'vod') { setState(live ? 'live' : 'offline'); return; }
+    if (live && player.state !== 'live') { setState('live'); start('live'); checkDvr(); }
+    else if (!live && player.state !== 'offline') { setState('offline'); stop(); $dvr.hidden = true; listVods(); }
   }
 
   function tick() {
     const hls = player.hls;
     let lat = null;
-    if (hls && hls.playingDate) lat = (Date.now() - hls.playingDate.getTime()) / 1000;
+    if (player.whep) player.whep.stats().then(function (st) { player.whepStats = st; }).catch(function () {});
+    if (player.whep) lat = player.whepStats ? player.whepStats.latency : null;
+    else if (hls && hls.playingDate) lat = (Date.now() - hls.playingDate.getTime()) / 1000;
     else if (hls && isFinite(hls.latency) && hls.latency > 0) lat = hls.latency;
     else if (video.getStartDate && !isNaN(video.getStartDate().getTime()))
       lat = (Date.now() - video.getStartDate().getTime()) / 1000 - video.currentTime;
     player.latency = lat;
+    player.behind = player.mode === 'vod' ? null : lat;
     player.edgeLatency = hls && isFinite(hls.latency) ? hls.latency : null;
     $lat.textContent = lat == null ? '–' : lat.toFixed(2) + ' s';
     const b = video.buffered;
     $buf.textContent = b.length ? (b.end(b.length - 1) - video.currentTime).toFixed(2) + ' s' : '–';
+    if (!$dvr.hidden) {
+      const win = Math.max(60, Math.ceil(player.dvrWindow || 0));
+      const behind = player.mode === 'dvr' && lat != null ? lat : 0;
+      $seek.max = String(win);
+      if (document.activeElement !== $seek) $seek.value = String(Math.max(0, win - behind));
+      $golive.classList.toggle('at-live', player.mode === 'live');
+      $behind.textContent = player.mode === 'dvr' && lat != null ? '−' + fmtDur(lat) : '';
+    }
     document.body.dataset.latency = lat == null ? '' : lat.toFixed(3);
     document.body.dataset.level = player.level || '';
+    document.body.dataset.mode = player.mode;
+    document.body.dataset.transport = player.whep ? 'webrtc' : player.transport || '';
+    const $mode = document.getElementById('mode');
+    if ($mode) $mode.textContent = player.whep ? 'WebRTC' : player.transport === 'webrtc' ? 'WebRTC…' : 'LL-HLS';
     document.body.dataset.currentTime = video.currentTime.toFixed(3);
   }
 
+  if (vodId) start('vod');
+  listVods();
   poll();
   setInterval(poll, 3000);
   setInterval(tick, 500);

@@ -5,13 +5,15 @@
 # next part answers within part duration + 100 ms of the part existing.
 . "$(dirname "$0")/../lib.sh"
 need ffmpeg; need ffprobe; need curl
-rtmp=$(free_port); http=$(free_port)
-export LSP_RTMP_LISTEN=127.0.0.1:$rtmp LSP_HTTP_LISTEN=127.0.0.1:$http
+rtmp=$(free_port); http=$(free_port); chat=$(free_port); api=$(free_port); rtc=$(free_port); udp=$(free_port)
+export LSP_RTMP_LISTEN=127.0.0.1:$rtmp LSP_HTTP_LISTEN=127.0.0.1:$http LSP_CHAT_LISTEN=127.0.0.1:$chat \
+	LSP_API_LISTEN=127.0.0.1:$api LSP_RTC_HTTP=127.0.0.1:$rtc LSP_RTC_UDP=127.0.0.1:$udp LSP_RTC_CANDIDATE=127.0.0.1
 export LSP_LADDER=360p,240p LSP_PRESET=ultrafast
 key=$(new_channel e2e)
 bg "$ROOT/scripts/lsp-up" 2>"$T/up.log"
 wait_port "$rtmp" 10 || fail "ingest did not listen"
 wait_port "$http" 10 || fail "edge did not listen"
+for p in "$chat" "$api" "$rtc"; do wait_port "$p" 10 || fail "lsp-up service on :$p did not listen"; done
 bg ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=640x360:rate=30 \
 	-f lavfi -i sine=frequency=440:sample_rate=48000 -t 20 \
 	-c:v libx264 -preset ultrafast -tune zerolatency -g 30 -pix_fmt yuv420p -c:a aac \

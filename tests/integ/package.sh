@@ -137,3 +137,26 @@ grep -q '#EXT-X-MEDIA-SEQUENCE:[1-9]' "$L/index.m3u8" || fail "window did not sl
 first=$(grep -o 'MEDIA-SEQUENCE:[0-9]*' "$L/index.m3u8" | cut -d: -f2)
 [ -e "$L/seg$first.m4s" ] || fail "listed segment seg$first.m4s missing"
 ok "live: $samples samples, median part gap ${gap}s, window slid to $first"
+
+# ---- DVR: --dvr 4 on the 6 s input with window 3: dvr.m3u8 lists the last
+# 4 s of complete segments, master-dvr.m3u8 names it, full segments inside
+# the DVR window (+2 grace) stay while their parts go with the LL window
+"$P" --out "$T/hls/dvr" --window 3 --dvr 4 <"$T/one.ts" 2>"$T/dvr.log" || { cat "$T/dvr.log" >&2; fail "package --dvr"; }
+D=$T/hls/dvr/src
+grep -qx 'src/dvr.m3u8' "$T/hls/dvr/master-dvr.m3u8" || fail "master-dvr.m3u8"
+grep -qx 'src/index.m3u8' "$T/hls/dvr/master.m3u8" || fail "master.m3u8 with --dvr"
+[ "$(grep -c '^#EXTINF' "$D/dvr.m3u8")" -eq 4 ] || { cat "$D/dvr.m3u8"; fail "dvr.m3u8 lists $(grep -c '^#EXTINF' "$D/dvr.m3u8") segments, want 4"; }
+grep -q '^#EXT-X-MEDIA-SEQUENCE:2$' "$D/dvr.m3u8" && grep -q '#EXT-X-ENDLIST' "$D/dvr.m3u8" &&
+	grep -q '#EXT-X-PROGRAM-DATE-TIME:' "$D/dvr.m3u8" && ! grep -q 'EXT-X-PART' "$D/dvr.m3u8" || { cat "$D/dvr.m3u8"; fail "dvr.m3u8 tags"; }
+[ "$(grep -c '^#EXTINF' "$D/index.m3u8")" -eq 3 ] || fail "LL window with --dvr"
+for i in 0 1 2 3 4 5; do [ -e "$D/seg$i.m4s" ] || fail "seg$i.m4s deleted inside the DVR window + grace"; done
+[ -e "$D/seg0.0.m4s" ] && fail "parts of seg0 kept with --dvr"
+nf=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 "$D/dvr.m3u8" | head -n1)
+[ "${nf:-0}" -ge 118 ] && [ "$nf" -le 120 ] || fail "ffprobe read $nf frames via dvr.m3u8, want 120"
+# a second run into the same directory (a publisher reconnect) removes the
+# first run's segments: it numbers from 0 again and would never reclaim them
+head -c 300000 "$T/one.ts" | "$P" --out "$T/hls/dvr" --window 3 --dvr 4 2>"$T/dvr2.log" || fail "package --dvr again"
+last=$(grep '^seg' "$D/dvr.m3u8" | tail -n1 | tr -dc 0-9)
+for f in "$D"/seg*.m4s; do n=$(basename "$f" | sed 's/^seg\([0-9]*\).*/\1/'); [ "$n" -le "$last" ] || fail "stale $(basename "$f") after a restart"; done
+"$P" --out "$T/x" --dvr -1 </dev/null 2>/dev/null; rc=$?; [ $rc -eq 100 ] || fail "--dvr -1 rc=$rc"
+ok "DVR playlists: 4 s window, $nf frames"

@@ -1,0 +1,157 @@
+/* lsp-chat — WebSocket chat node: say/history, tips, presence and
+ * moderation for /ws/<channel>, fanned out over NATS when LSP_NATS_URL is
+ * set.  Exit codes (man/lsp.7): 0 stopped by a signal, 100 usage, 111
+ * store, bus or socket failure. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "chatsrv.h"
+#include "exit.h"
+#include "log.h"
+#include "opt.h"
+#include "store.h"
+#include "token.h"
+
+static const char usage[] =
+	"usage: lsp-chat [-h] [-V] [-l [HOST]:PORT] [--history N] [--max-clients N] [--max-msg BYTES]\n"
+	"                [--rate PER_S] [--burst N] [--flood PER_S] [--node ID]\n"
+	"  -l, --listen [HOST]:PORT  WebSocket address (default :8081), path /ws/<channel>\n"
+	"  --history N               messages kept per channel for joiners (default 50)\n"
+	"  --max-clients N           connections accepted at once (default 100000)\n"
+	"  --max-msg BYTES           largest client message (default 4096; larger: close 1009)\n"
+	"  --rate PER_S, --burst N   chat messages per second per user, bucket size (1, 5)\n"
+	"  --flood PER_S             any messages per second per connection (default 20, burst\n"
+	"                            twice that; beyond: error replies, then close 1008)\n"
+	"  --node ID                 node id in presence reports (default host-pid-random)\n"
+	"environment: LSP_NATS_URL (fan-out across nodes), LSP_REDIS_URL (presence and rate limits\n"
+	"  across nodes), LSP_DATA_DIR, LSP_DB_URL (store), LSP_SECRET (token key), LSP_LOG_LEVEL\n"
+	"exit: 0 stopped, 100 usage, 111 store, bus or socket failure\n";
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void on_event(void *ctx, int level, const char *msg, const char *const *kv)
+{
+	const lsp_log_t *lg = ctx;
+	/* at most 7 fields, all strings */
+	lsp_logv v[7];
+	const char *k[7] = { 0 };
+	int n = 0;
+	for (; kv[2 * n] && n < 7; n++) {
+		k[n] = kv[2 * n];
+		v[n] = LSV_S(kv[2 * n + 1]);
+	}
+	for (int i = n; i < 7; i++)
+		v[i] = LSV_S("");
+	switch (n) {
+	case 0: lsp_log(lg, level, msg, NULL); break;
+	case 1: lsp_log(lg, level, msg, k[0], v[0], NULL); break;
+	case 2: lsp_log(lg, level, msg, k[0], v[0], k[1], v[1], NULL); break;
+	case 3: lsp_log(lg, level, msg, k[0], v[0], k[1], v[1], k[2], v[2], NULL); break;
+	case 4: lsp_log(lg, level, msg, k[0], v[0], k[1], v[1], k[2], v[2], k[3], v[3], NULL); break;
+	default:
+		lsp_log(lg, level, msg, k[0], v[0], k[1], v[1], k[2], v[2], k[3], v[3], k[4], v[4], NULL);
+		break;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "help", no_argument, NULL, 'h' },	      { "version", no_argument, NULL, 'V' },
+		{ "listen", required_argument, NULL, 'l' },   { "history", required_argument, NULL, 1 },
+		{ "max-clients", required_argument, NULL, 2 }, { "max-msg", required_argument, NULL, 3 },
+		{ "rate", required_argument, NULL, 4 },	      { "burst", required_argument, NULL, 5 },
+		{ "node", required_argument, NULL, 6 },	      { "flood", required_argument, NULL, 7 },
+		{ NULL, 0, NULL, 0 }
+	};
+	lsp_log_t lg;
+	lsp_chatsrv_cfg cfg = { 0 };
+	lsp_chatsrv *srv = NULL;
+	lsp_store *st = NULL;
+	unsigned char secret[LSP_SECRET_MAX];
+	char host[256] = "", err[512] = "";
+	long v;
+	int c, rc, code = LSP_EXIT_SYS;
+	struct rlimit rl;
+	struct sigaction sa;
+
+	lsp_log_init(&lg, "lsp-chat");
+	cfg.port = 8081;
+	while ((c = getopt_long(argc, argv, "hVl:", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;
+		case 'V': printf("lsp-chat %s\n", LSP_VERSION); return LSP_EXIT_OK;
+		case 'l':
+			if (lsp_opt_hostport(optarg, "", host, sizeof host, &cfg.port) < 0)
+				goto bad;
+			break;
+		case 1: if (lsp_opt_long(optarg, 0, 10000, &v) < 0) goto bad; cfg.history = (int)v; break;
+		case 2: if (lsp_opt_long(optarg, 1, 10000000, &v) < 0) goto bad; cfg.max_clients = (int)v; break;
+		case 3: if (lsp_opt_long(optarg, 256, 1 << 20, &v) < 0) goto bad; cfg.max_msg = (size_t)v; break;
+		case 4: if (lsp_opt_double(optarg, 0.001, 1000, &cfg.rate) < 0) goto bad; break;
+		case 5: if (lsp_opt_long(optarg, 1, 10000, &v) < 0) goto bad; cfg.burst = (int)v; break;
+		case 6: if (!lsp_name_valid(optarg)) goto bad; cfg.node = optarg; break;
+		case 7: if (lsp_opt_double(optarg, 1, 100000, &cfg.flood) < 0) goto bad; break;
+		default: fputs(usage, stderr); return LSP_EXIT_USAGE;
+		}
+	}
+	if (optind != argc)
+		goto bad;
+	cfg.host = host;
+	cfg.nats_url = lsp_opt_env("LSP_NATS_URL", NULL);
+	cfg.redis_url = lsp_opt_env("LSP_REDIS_URL", NULL);
+	cfg.event = on_event;
+	cfg.event_ctx = &lg;
+
+	/* thousands of sockets: raise the descriptor limit as far as allowed */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((rc = lsp_token_secret(lsp_opt_env("LSP_DATA_DIR", "./var"), secret, sizeof secret, err, sizeof err)) < 0) {
+		lsp_log(&lg, LSP_FATAL, "unable to load the token secret", "reason", LSV_S(err), NULL);
+		return LSP_EXIT_SYS;
+	}
+	cfg.secret = secret;
+	cfg.secretlen = (size_t)rc;
+	if (lsp_store_open_env(&st, err, sizeof err) < 0) {
+		lsp_log(&lg, LSP_FATAL, "unable to open store", "reason", LSV_S(err), NULL);
+		goto done;
+	}
+	cfg.st = st;
+	if (lsp_chatsrv_open(&srv, &cfg, err, sizeof err) < 0) {
+		lsp_log(&lg, LSP_FATAL, "unable to start", "reason", LSV_S(err), NULL);
+		goto done;
+	}
+	if (lsp_chatsrv_run(srv, &stop, err, sizeof err) < 0) {
+		lsp_log(&lg, LSP_FATAL, "loop failed", "reason", LSV_S(err), NULL);
+		goto done;
+	}
+	lsp_log(&lg, LSP_INFO, "stopped", NULL);
+	code = LSP_EXIT_OK;
+done:
+	lsp_chatsrv_close(srv);
+	lsp_store_close(st);
+	memset(secret, 0, sizeof secret);
+	return code;
+bad:
+	fprintf(stderr, "lsp-chat: bad option value or argument\n");
+	fputs(usage, stderr);
+	return LSP_EXIT_USAGE;
+}

@@ -1,0 +1,214 @@
+/* lsp-record — MPEG-TS on stdin to a crash-safe recording of one
+ * broadcast: $LSP_DATA_DIR/vod/<channel>/<id>/ (init.mp4, seg<N>.m4s,
+ * index.m3u8).  A reconnect within --grace seconds continues the same
+ * broadcast after a discontinuity.  When the channel's record setting is
+ * off (lsp-ctl channel set NAME record=off) it reads and discards its input.
+ * Exit codes (man/lsp.7): 0 input ended (recording finalised, or not
+ * recording), 100 usage, 111 input, output or store failure. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <libavutil/log.h>
+
+#include "exit.h"
+#include "key.h"
+#include "log.h"
+#include "opt.h"
+#include "record.h"
+#include "store.h"
+#include "vod.h"
+
+static const char usage[] =
+	"usage: lsp-record --channel NAME [-i FILE|-] [--root DIR] [--segment SEC] [--grace SEC]\n"
+	"                  [--program NAME] [--always] [--no-sync] [--on-finish CMD]\n"
+	"  -c, --channel NAME  channel being recorded\n"
+	"  -i, --input FILE    MPEG-TS input, '-' for stdin (default)\n"
+	"  -r, --root DIR      recordings root (default $LSP_DATA_DIR/vod)\n"
+	"  -s, --segment SEC   segment duration, 1..30 (default 4); a crash loses at most one\n"
+	"  -g, --grace SEC     reopen the channel's last broadcast if it ended less than SEC\n"
+	"                      seconds ago, 0..3600 (default 30; 0: always a new broadcast)\n"
+	"  -P, --program NAME  record the program with this SDT service name (default: the first\n"
+	"                      with video, i.e. the source)\n"
+	"  -a, --always        record even if the channel's record setting is off\n"
+	"  --no-sync           do not fsync (tests on tmpfs)\n"
+	"  -F, --on-finish CMD run CMD with /bin/sh once the recording is finalised, with\n"
+	"                      LSP_REC_CHANNEL, LSP_REC_ID and LSP_REC_DIR set (e.g. lsp-push\n"
+	"                      s3://B/vod/$LSP_REC_CHANNEL/$LSP_REC_ID --dir \"$LSP_REC_DIR\" --once)\n"
+	"  -h, --help, -V, --version\n"
+	"environment: LSP_DATA_DIR (default ./var), LSP_DB_URL, LSP_LOG_LEVEL\n"
+	"exit: 0 input ended, 100 usage, 111 input, output or store failure\n";
+
+static volatile int stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void note(void *ctx, const char *what, const char *id, long long n, const char *detail)
+{
+	const lsp_log_t *lg = ctx;
+	int lvl = strcmp(what, "segment") == 0 ? LSP_DEBUG : LSP_INFO;
+	lsp_log(lg, lvl, what, "id", LSV_S(id), "n", LSV_I(n), "detail", LSV_S(detail ? detail : ""), NULL);
+}
+
+/* The channel's record setting from the store: 1 on, 0 off, < 0 failure. */
+static int record_on(const char *channel, char *err, size_t errcap)
+{
+	lsp_store *st = NULL;
+	lsp_vod_settings s;
+	int rc;
+	if ((rc = lsp_store_open_env(&st, err, errcap)) < 0)
+		return rc;
+	rc = lsp_vod_settings_get(st, channel, &s, err, errcap);
+	lsp_store_close(st);
+	return rc < 0 ? rc : s.record;
+}
+
+static int drain(void)
+{
+	char buf[65536];
+	ssize_t n;
+	while (!stop && ((n = read(0, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)))
+		;
+	return LSP_EXIT_OK;
+}
+
+/* The --on-finish command, values passed in the environment (never
+ * pasted into the command text).  Its failure is ours: exit 111. */
+static int run_hook(const lsp_log_t *lg, const char *cmd, const char *ch, const char *id, const char *dir)
+{
+	pid_t pid;
+	int st = 0;
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		lsp_log(lg, LSP_ERROR, "on-finish: fork failed", NULL);
+		return LSP_EXIT_SYS;
+	}
+	if (pid == 0) {
+		setenv("LSP_REC_CHANNEL", ch, 1);
+		setenv("LSP_REC_ID", id, 1);
+		setenv("LSP_REC_DIR", dir, 1);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		lsp_log(lg, LSP_ERROR, "on-finish command failed", "status", LSV_I(WIFEXITED(st) ? WEXITSTATUS(st) : -1),
+			"id", LSV_S(id), NULL);
+		return LSP_EXIT_SYS;
+	}
+	lsp_log(lg, LSP_INFO, "on-finish command done", "id", LSV_S(id), NULL);
+	return LSP_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	lsp_log_t lg;
+	lsp_record_opts o = { .input = "-", .segment = 4, .grace = 30 };
+	lsp_record *r = NULL;
+	char err[512] = "", root[4096];
+	const char *on_finish = NULL;
+	int c, rc, always = 0;
+	long v;
+	struct sigaction sa;
+
+	lsp_log_init(&lg, "lsp-record");
+	static const struct option lopts[] = {
+		{ "channel", required_argument, NULL, 'c' }, { "input", required_argument, NULL, 'i' },
+		{ "root", required_argument, NULL, 'r' },    { "segment", required_argument, NULL, 's' },
+		{ "grace", required_argument, NULL, 'g' },   { "program", required_argument, NULL, 'P' },
+		{ "always", no_argument, NULL, 'a' },        { "no-sync", no_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },          { "version", no_argument, NULL, 'V' },
+		{ "on-finish", required_argument, NULL, 'F' }, { NULL, 0, NULL, 0 }
+	};
+	root[0] = 0;
+	while ((c = getopt_long(argc, argv, "c:i:r:s:g:P:F:ahV", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o.channel = optarg; break;
+		case 'i': o.input = optarg; break;
+		case 'r': snprintf(root, sizeof root, "%s", optarg); break;
+		case 'P': o.program = optarg; break;
+		case 'a': always = 1; break;
+		case 'N': o.nosync = 1; break;
+		case 'F': on_finish = optarg; break;
+		case 's':
+			if (lsp_opt_double(optarg, 1, 30, &o.segment) < 0)
+				goto bad;
+			break;
+		case 'g':
+			if (lsp_opt_long(optarg, 0, 3600, &v) < 0)
+				goto bad;
+			o.grace = (int)v;
+			break;
+		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;
+		case 'V': printf("lsp-record %s\n", LSP_VERSION); return LSP_EXIT_OK;
+		default: fputs(usage, stderr); return LSP_EXIT_USAGE;
+		}
+	}
+	if (!o.channel || !lsp_name_valid(o.channel) || optind != argc) {
+		fputs(usage, stderr);
+		return LSP_EXIT_USAGE;
+	}
+	if (!root[0])
+		snprintf(root, sizeof root, "%s/vod", lsp_opt_env("LSP_DATA_DIR", "./var"));
+	o.root = root;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (!always) {
+		if ((rc = record_on(o.channel, err, sizeof err)) < 0) {
+			lsp_log(&lg, LSP_FATAL, "unable to read the record setting", "reason", LSV_S(err), NULL);
+			drain();
+			return LSP_EXIT_SYS;
+		}
+		if (rc == 0) {
+			lsp_log(&lg, LSP_INFO, "recording is off for this channel", "channel", LSV_S(o.channel), NULL);
+			return drain();
+		}
+	}
+	/* on a pipe (a tee beside the live packager): room for ~1.5 s at
+	 * 5 Mbit/s, so a slow fsync does not hold up the writer */
+	if (strcmp(o.input, "-") == 0)
+		fcntl(0, F_SETPIPE_SZ, 1 << 20);
+	av_log_set_level(lg.level == LSP_DEBUG ? AV_LOG_WARNING : AV_LOG_QUIET);
+	o.note = note;
+	o.note_ctx = &lg;
+	o.stop = &stop;
+	if ((rc = lsp_record_open(&r, &o, err, sizeof err)) < 0) {
+		lsp_log(&lg, LSP_FATAL, err, "channel", LSV_S(o.channel), "input", LSV_S(o.input), NULL);
+		return LSP_EXIT_SYS;
+	}
+	while (!stop && (rc = lsp_record_step(r, err, sizeof err)) > 0)
+		;
+	if (rc >= 0)
+		rc = lsp_record_finish(r, err, sizeof err);
+	if (rc < 0) {
+		lsp_log(&lg, LSP_FATAL, err, "channel", LSV_S(o.channel), "id", LSV_S(lsp_record_id(r)), NULL);
+		lsp_record_close(r);
+		return LSP_EXIT_SYS;
+	}
+	lsp_log(&lg, LSP_INFO, "input ended", "channel", LSV_S(o.channel), "id", LSV_S(lsp_record_id(r)),
+		"reopened", LSV_B(lsp_record_reopened(r)), "seconds", LSV_D(lsp_record_seconds(r)), NULL);
+	rc = LSP_EXIT_OK;
+	if (on_finish && lsp_record_id(r)[0])
+		rc = run_hook(&lg, on_finish, o.channel, lsp_record_id(r), lsp_record_dir(r));
+	lsp_record_close(r);
+	return rc;
+bad:
+	fprintf(stderr, "lsp-record: bad value for --%s: %s\n",
+		c == 's' ? "segment" : c == 'g' ? "grace" : "?", optarg);
+	fputs(usage, stderr);
+	return LSP_EXIT_USAGE;
+}

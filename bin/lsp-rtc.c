@@ -1,0 +1,195 @@
+/* lsp-rtc — WebRTC for lsp: WHEP playback of a channel's ring and WHIP
+ * ingest into the channel pipeline, ICE-lite + DTLS-SRTP on one UDP port,
+ * HTTP signalling on another.
+ * Exit codes (man/lsp.7): 0 stopped by signal, 100 usage, 111 system failure. */
+#include <errno.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "exit.h"
+#include "key.h"
+#include "log.h"
+#include "opt.h"
+#include "rtc.h"
+#include "store.h"
+
+static const char usage[] =
+	"usage: lsp-rtc [-h] [-V] [--http [HOST]:PORT] [--udp [HOST]:PORT] [--candidate IP]\n"
+	"               [--whip-exec COMMAND] [--whip-ring] [--max-sessions N] [--consent S]\n"
+	"               [--opus-bitrate BPS] [--whip-bitrate BPS]\n"
+	"  -l, --http [HOST]:PORT    WHEP/WHIP signalling (default 0.0.0.0:8083)\n"
+	"  -u, --udp [HOST]:PORT     media for every session (default 0.0.0.0:8189)\n"
+	"  -c, --candidate IP        address offered in the ICE candidate (default: the first\n"
+	"                            non-loopback IPv4 address, else 127.0.0.1)\n"
+	"  -e, --whip-exec COMMAND   per WHIP publish: /bin/sh -c COMMAND ({channel} expanded)\n"
+	"                            with MPEG-TS on its stdin, e.g. 'scripts/lsp-channel {channel}'\n"
+	"  -R, --whip-ring           write the channel ring for WHIP publishers directly (the\n"
+	"                            default without --whip-exec; with it, the pipeline's\n"
+	"                            lsp-ring does)\n"
+	"  -m, --max-sessions N      viewers + publishers at most (default 512)\n"
+	"  -t, --consent S           reap a session silent for S seconds (default 15)\n"
+	"  -b, --opus-bitrate BPS    Opus bitrate for viewers (default 64000)\n"
+	"  -B, --whip-bitrate BPS    video bitrate WHIP publishers may send (REMB; default 2500000)\n"
+	"environment: LSP_DATA_DIR, LSP_DB_URL (WHIP key check), LSP_RING_DIR, LSP_LOG_LEVEL\n"
+	"exit: 0 stopped by signal, 100 usage, 111 system failure\n";
+
+struct ctx {
+	lsp_log_t *lg;
+	char why[320];
+};
+
+/* The stream-key check lsp-ingest does (key → channel row → hash). */
+static int auth(void *c, const char *key, char *channel, size_t cap, const char **reason)
+{
+	lsp_store *st = NULL;
+	lsp_channel ch;
+	char err[256];
+	struct ctx *cx = c;
+	int rc;
+	if (lsp_key_channel(key, channel, cap) < 0) {
+		channel[0] = 0;
+		*reason = "unknown key";
+		return -1;
+	}
+	if ((rc = lsp_store_open_env(&st, err, sizeof err)) >= 0) {
+		rc = lsp_store_channel_get(st, channel, &ch, err, sizeof err);
+		lsp_store_close(st);
+	}
+	if (rc == -ENOENT)
+		*reason = "unknown key";
+	else if (rc < 0) {
+		snprintf(cx->why, sizeof cx->why, "store unavailable: %s", err);
+		*reason = cx->why;
+	} else if (!ch.key_hash[0])
+		*reason = "revoked key";
+	else if (!lsp_key_check(key, ch.key_hash))
+		*reason = "unknown key";
+	else
+		return 0;
+	return -1;
+}
+
+static void note(void *c, int level, const char *msg, const char *channel, const char *detail)
+{
+	lsp_log(((struct ctx *)c)->lg, level, msg, "channel", LSV_S(channel), "detail", LSV_S(detail), NULL);
+}
+
+static void first_ipv4(char *out, size_t cap)
+{
+	struct ifaddrs *ifs, *i;
+	snprintf(out, cap, "127.0.0.1");
+	if (getifaddrs(&ifs) < 0)
+		return;
+	for (i = ifs; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET) {
+			struct in_addr a = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+			if ((ntohl(a.s_addr) >> 24) != 127) {
+				inet_ntop(AF_INET, &a, out, (socklen_t)cap);
+				break;
+			}
+		}
+	freeifaddrs(ifs);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
+		{ "http", required_argument, NULL, 'l' }, { "udp", required_argument, NULL, 'u' },
+		{ "candidate", required_argument, NULL, 'c' }, { "whip-exec", required_argument, NULL, 'e' },
+		{ "whip-ring", no_argument, NULL, 'R' }, { "max-sessions", required_argument, NULL, 'm' },
+		{ "consent", required_argument, NULL, 't' }, { "opus-bitrate", required_argument, NULL, 'b' },
+		{ "whip-bitrate", required_argument, NULL, 'B' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char hhost[256] = "0.0.0.0", uhost[256] = "0.0.0.0", cand[64] = "", err[256];
+	lsp_rtc_cfg cfg = { .http_port = 8083, .udp_port = 8189, .max_sessions = 512, .consent_s = 15,
+			    .opus_bitrate = 64000, .whip_bitrate = 2500000 };
+	int force_ring = 0;
+	long v;
+	int c, sfd, rc;
+	sigset_t mask;
+	lsp_log_t lg;
+	struct ctx cx = { &lg, "" };
+	lsp_log_init(&lg, "lsp-rtc");
+	while ((c = getopt_long(argc, argv, "hVl:u:c:e:Rm:t:b:B:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;
+		case 'V': puts("lsp-rtc " LSP_VERSION); return LSP_EXIT_OK;
+		case 'l':
+			if (lsp_opt_hostport(optarg, "0.0.0.0", hhost, sizeof hhost, &cfg.http_port) < 0)
+				goto bad;
+			break;
+		case 'u':
+			if (lsp_opt_hostport(optarg, "0.0.0.0", uhost, sizeof uhost, &cfg.udp_port) < 0)
+				goto bad;
+			break;
+		case 'c':
+			if (strlen(optarg) >= sizeof cand)
+				goto bad;
+			snprintf(cand, sizeof cand, "%s", optarg);
+			break;
+		case 'e': cfg.whip_exec = optarg; break;
+		case 'R': force_ring = 1; break;
+		case 'm':
+			if (lsp_opt_long(optarg, 1, 65536, &v) < 0)
+				goto bad;
+			cfg.max_sessions = (int)v;
+			break;
+		case 't':
+			if (lsp_opt_long(optarg, 1, 3600, &v) < 0)
+				goto bad;
+			cfg.consent_s = (int)v;
+			break;
+		case 'b':
+			if (lsp_opt_long(optarg, 6000, 510000, &v) < 0)
+				goto bad;
+			cfg.opus_bitrate = (int)v;
+			break;
+		case 'B':
+			if (lsp_opt_long(optarg, 100000, 50000000, &v) < 0)
+				goto bad;
+			cfg.whip_bitrate = v;
+			break;
+		default: goto bad;
+		}
+	}
+	if (optind != argc)
+		goto bad;
+	if (!cand[0])
+		first_ipv4(cand, sizeof cand);
+	cfg.whip_ring = force_ring || !cfg.whip_exec;
+	cfg.http_host = hhost;
+	cfg.udp_host = uhost;
+	cfg.cand_ip = cand;
+	cfg.auth = auth;
+	cfg.note = note;
+	cfg.ctx = &cx;
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
+		lsp_log(&lg, LSP_FATAL, "signalfd failed", "reason", LSV_S(strerror(errno)), NULL);
+		return LSP_EXIT_SYS;
+	}
+	rc = lsp_rtc_run(&cfg, sfd, err, sizeof err);
+	close(sfd);
+	if (rc < 0) {
+		lsp_log(&lg, LSP_FATAL, "unable to serve", "reason", LSV_S(err), NULL);
+		return LSP_EXIT_SYS;
+	}
+	lsp_log(&lg, LSP_INFO, "stopped", NULL);
+	return LSP_EXIT_OK;
+bad:
+	fputs(usage, stderr);
+	return LSP_EXIT_USAGE;
+}

@@ -1,0 +1,63 @@
+// whip.mjs — publish to lsp-rtc over WHIP from headless Chromium with the
+// fake camera and microphone (H.264 + Opus), hold for a while, then stop.
+// Usage: node whip.mjs WHIP_URL STREAM_KEY [--hold S] [--expect-status N]
+// Prints one JSON line {ok, status, connected, bytesSent, framesEncoded};
+// exits 0 when connected and media was sent (or, with --expect-status, when
+// the POST answered N), 1 otherwise, 2 on usage.
+import { chromium } from 'playwright-core';
+
+const args = process.argv.slice(2);
+const [url, key] = args;
+const opt = n => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : undefined; };
+if (!url || !key) { console.error('usage: node whip.mjs WHIP_URL STREAM_KEY [--hold S] [--expect-status N]'); process.exit(2); }
+const holdMs = Number(opt('--hold') || 5) * 1000;
+const expect = opt('--expect-status') ? Number(opt('--expect-status')) : null;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream'],
+});
+let out = { ok: false };
+try {
+  const page = await browser.newPage();
+  page.on('console', m => { if (m.type() === 'error') console.error('page:', m.text()); });
+  // getUserMedia needs a secure context: localhost http is one, about:blank is not
+  await page.goto(new URL('/healthz', url).href);
+  out = await page.evaluate(async ({ url, key, holdMs }) => {
+    const ms = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360, frameRate: 30 }, audio: true });
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    for (const t of ms.getTracks()) {
+      const tr = pc.addTransceiver(t, { direction: 'sendonly', streams: [ms] });
+      if (t.kind === 'video') {
+        const h264 = RTCRtpSender.getCapabilities('video').codecs.filter(c => c.mimeType === 'video/H264');
+        tr.setCodecPreferences(h264);
+      }
+    }
+    await pc.setLocalDescription(await pc.createOffer());
+    const r = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: 'Bearer ' + key }, body: pc.localDescription.sdp });
+    if (r.status !== 201) { pc.close(); return { ok: false, status: r.status }; }
+    const loc = new URL(r.headers.get('Location'), url).href;
+    await pc.setRemoteDescription({ type: 'answer', sdp: await r.text() });
+    const t0 = performance.now();
+    while (pc.connectionState !== 'connected' && performance.now() - t0 < 10000) await new Promise(r => setTimeout(r, 50));
+    const connected = pc.connectionState === 'connected';
+    await new Promise(r => setTimeout(r, holdMs));
+    let bytesSent = 0, framesEncoded = 0, codec = '';
+    (await pc.getStats()).forEach(s => {
+      if (s.type === 'outbound-rtp') { bytesSent += s.bytesSent || 0; if (s.kind === 'video') framesEncoded = s.framesEncoded || 0; }
+      if (s.type === 'codec' && s.mimeType.startsWith('video/')) codec = s.mimeType;
+    });
+    const del = await fetch(loc, { method: 'DELETE' });
+    pc.close();
+    ms.getTracks().forEach(t => t.stop());
+    return { ok: connected && framesEncoded > 0, status: 201, connected, bytesSent, framesEncoded, codec, deleted: del.status };
+  }, { url, key, holdMs });
+} catch (e) {
+  out.error = String(e);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(out));
+process.exit(expect !== null ? (out.status === expect ? 0 : 1) : (out.ok ? 0 : 1));

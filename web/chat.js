@@ -1,0 +1,161 @@
+/* chat.js — the lsp-chat panel for the watch page.
+ *
+ * Mounts into <div id="chat" data-channel="NAME"> when the page has one.
+ * Connects to ws(s)://<host>:8081/ws/<channel> (or window.LSP_CHAT_URL,
+ * "{channel}" replaced), shows history, live messages, tips and the viewer
+ * count; reading needs nothing, sending needs a token (from
+ * `lsp-ctl token NAME`), kept in sessionStorage only.  Tips carry an
+ * idempotency key that is reused when a tip is retried after a
+ * reconnect, so a tip is never charged twice.  All text is inserted as
+ * text, never as HTML. */
+(function () {
+  "use strict";
+  var root = document.getElementById("chat");
+  if (!root) return;
+  // data-channel, else /watch/<channel> as the watch page is served, else ?channel=
+  var parts = location.pathname.split("/").filter(Boolean);
+  var channel = root.getAttribute("data-channel") ||
+    (parts[0] === "watch" && parts[1] ? decodeURIComponent(parts[1]) : "") ||
+    new URLSearchParams(location.search).get("channel") || "demo";
+  var url = (window.LSP_CHAT_URL ||
+    (location.protocol === "https:" ? "wss://" : "ws://") + location.hostname + ":8081/ws/{channel}")
+    .replace("{channel}", encodeURIComponent(channel));
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
+  root.classList.add("lsp-chat");
+  var head = el("div", "lsp-chat-head");
+  var title = el("span", "lsp-chat-title", "Chat");
+  var viewers = el("span", "lsp-chat-viewers", "");
+  var status = el("span", "lsp-chat-status", "connecting…");
+  head.append(title, viewers, status);
+  var list = el("ol", "lsp-chat-list");
+  list.setAttribute("aria-live", "polite");
+  var tokenForm = el("form", "lsp-chat-token");
+  var tokenIn = el("input");
+  tokenIn.type = "password"; tokenIn.placeholder = "token (lsp-ctl token NAME)"; tokenIn.autocomplete = "off";
+  tokenForm.append(tokenIn, el("button", null, "Sign in"));
+  var form = el("form", "lsp-chat-form");
+  var input = el("input");
+  input.placeholder = "Say something"; input.maxLength = 500;
+  var tipIn = el("input", "lsp-chat-tipamt");
+  tipIn.type = "number"; tipIn.min = "1"; tipIn.placeholder = "tip";
+  var tipBtn = el("button", "lsp-chat-tipbtn", "Tip");
+  tipBtn.type = "button";
+  form.append(input, el("button", null, "Send"), tipIn, tipBtn);
+  var note = el("div", "lsp-chat-note", "");
+  root.append(head, list, tokenForm, form, note);
+
+  var ws = null, backoff = 500, me = null, pendingTips = {}, byId = {};
+  var token = sessionStorage.getItem("lsp-chat-token") || "";
+  form.hidden = true;
+
+  function scrollDown() {
+    var atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    if (atEnd) list.scrollTop = list.scrollHeight;
+  }
+  function add(m) {
+    if (m.id && byId[m.id]) return;
+    var li = el("li", "lsp-chat-" + m.type);
+    if (m.type === "tip") {
+      li.append(el("b", "lsp-chat-user", m.user), el("span", "lsp-chat-amount", " tipped " + m.amount + " "));
+      if (m.text) li.append(el("span", "lsp-chat-text", m.text));
+    } else {
+      li.append(el("b", "lsp-chat-user" + (m.role && m.role !== "viewer" ? " lsp-chat-" + m.role : ""), m.user),
+        el("span", "lsp-chat-text", " " + m.text));
+    }
+    if (m.ts) li.title = new Date(m.ts).toLocaleTimeString();
+    if (m.id) byId[m.id] = li;
+    list.append(li);
+    while (list.children.length > 300) list.removeChild(list.firstChild);
+    scrollDown();
+  }
+  function system(text) {
+    list.append(el("li", "lsp-chat-system", text));
+    scrollDown();
+  }
+  function send(o) {
+    if (ws && ws.readyState === 1) { ws.send(JSON.stringify(o)); return true; }
+    return false;
+  }
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var a = new Uint8Array(16); crypto.getRandomValues(a);
+    return Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  function onMessage(ev) {
+    var m;
+    try { m = JSON.parse(ev.data); } catch (e) { return; }
+    switch (m.type) {
+    case "hello":
+      status.textContent = "";
+      if (token) send({ type: "auth", token: token });
+      break;
+    case "history":
+      list.textContent = ""; byId = {};
+      m.messages.forEach(add);
+      break;
+    case "say": case "tip": add(m); break;
+    case "presence":
+      viewers.textContent = m.viewers + (m.viewers === 1 ? " viewer" : " viewers");
+      break;
+    case "auth_ok":
+      me = m.user; tokenForm.hidden = true; form.hidden = false; note.textContent = "signed in as " + me;
+      Object.keys(pendingTips).forEach(function (k) { send(pendingTips[k]); }); // retry, same key
+      break;
+    case "tip_ok":
+      delete pendingTips[m.key];
+      note.textContent = (m.replay ? "tip already sent" : "tip sent") + " — balance " + m.balance;
+      break;
+    case "mod":
+      if (m.action === "delete" && byId[m.id]) { byId[m.id].remove(); delete byId[m.id]; }
+      else if (m.action === "ban" || m.action === "timeout") system(m.user + " was " + (m.action === "ban" ? "banned" : "timed out"));
+      else if (m.action === "slow") system(m.seconds ? "slow mode: " + m.seconds + " s" : "slow mode off");
+      break;
+    case "error":
+      if (m.code === "bad_token" || m.code === "token_expired" || m.code === "wrong_channel") {
+        sessionStorage.removeItem("lsp-chat-token"); token = ""; tokenForm.hidden = false; form.hidden = true;
+      }
+      if (m.code === "insufficient_funds" && m.ref) delete pendingTips[m.ref];
+      note.textContent = m.message;
+      break;
+    }
+  }
+  function connect() {
+    status.textContent = "connecting…";
+    ws = new WebSocket(url);
+    ws.onopen = function () { backoff = 500; };
+    ws.onmessage = onMessage;
+    ws.onclose = function (ev) {
+      status.textContent = ev.code === 1008 ? "disconnected: " + (ev.reason || "policy") : "reconnecting…";
+      setTimeout(connect, backoff);
+      backoff = Math.min(backoff * 2, 15000);
+    };
+  }
+  tokenForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    token = tokenIn.value.trim(); tokenIn.value = "";
+    if (!token) return;
+    sessionStorage.setItem("lsp-chat-token", token);
+    send({ type: "auth", token: token });
+  });
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var t = input.value.trim();
+    if (t && send({ type: "say", text: t })) input.value = "";
+  });
+  tipBtn.addEventListener("click", function () {
+    var n = parseInt(tipIn.value, 10);
+    if (!(n > 0)) { note.textContent = "enter a whole amount"; return; }
+    var key = newKey();
+    var msg = { type: "tip", amount: n, key: key, text: input.value.trim().slice(0, 500), ref: key.slice(0, 32) };
+    pendingTips[key] = msg; // kept until tip_ok: resent with the same key after a reconnect
+    send(msg);
+    tipIn.value = "";
+  });
+  connect();
+})();

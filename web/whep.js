@@ -1,0 +1,91 @@
+// whep.js — WebRTC playback of an lsp channel over WHEP (lsp-rtc).
+//
+//   const s = await lspWhep.play(videoElement, 'http://host:8083/whep/CHANNEL');
+//   const st = await s.stats();   // {framesDecoded, latency (s) or null, rtt, ...}
+//   await s.stop();               // DELETE the session resource
+//   lspWhep.url('demo')           // ?rtc=URL, window.LSP_RTC_URL or http://<page host>:8083, + /whep/demo
+//
+// The offer asks for one video (H.264) and one audio (Opus) track,
+// receive-only; lsp-rtc is ICE-lite, so no candidates need to be sent:
+// the answer carries the server's one and the connectivity checks find
+// the path.  Latency is the age of the frame being played, from the
+// sender reports' NTP ↔ RTP mapping (inbound-rtp estimatedPlayoutTimestamp).
+(function (g) {
+  'use strict';
+  const NTP_EPOCH_MS = 2208988800000;
+
+  async function play(video, url, opts) {
+    opts = opts || {};
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    const ms = new MediaStream();
+    pc.ontrack = (e) => {
+      ms.addTrack(e.track);
+      if (video && video.srcObject !== ms) video.srcObject = ms;
+    };
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    let r;
+    try {
+      r = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
+    } catch (e) { pc.close(); throw e; }
+    if (r.status !== 201) { pc.close(); throw new Error('WHEP ' + r.status + ': ' + (await r.text()).trim()); }
+    const loc = r.headers.get('Location');
+    const resource = loc ? new URL(loc, url).href : null;
+    await pc.setRemoteDescription({ type: 'answer', sdp: await r.text() });
+    if (video) { video.muted = opts.muted !== false; video.play().catch(() => {}); }
+    const timeout = opts.timeoutMs || 8000;
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('WHEP: not connected after ' + timeout + ' ms')), timeout);
+      const check = () => {
+        if (pc.connectionState === 'connected') { clearTimeout(t); resolve(); }
+        else if (pc.connectionState === 'failed') { clearTimeout(t); reject(new Error('WHEP: connection failed')); }
+      };
+      pc.addEventListener('connectionstatechange', check);
+      check();
+    }).catch(async (e) => { pc.close(); if (resource) fetch(resource, { method: 'DELETE' }).catch(() => {}); throw e; });
+
+    async function stats() {
+      const out = { framesDecoded: 0, framesDropped: 0, packetsLost: 0, nackCount: 0, pliCount: 0,
+        audioPackets: 0, audioSamples: 0, audioConcealed: 0, audioLevel: 0, latency: null, jitterBuffer: null, rtt: null, width: 0, height: 0 };
+      const rep = await pc.getStats();
+      rep.forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') {
+          out.framesDecoded = s.framesDecoded || 0;
+          out.framesDropped = s.framesDropped || 0;
+          out.packetsLost = s.packetsLost || 0;
+          out.nackCount = s.nackCount || 0;
+          out.pliCount = s.pliCount || 0;
+          out.width = s.frameWidth || 0;
+          out.height = s.frameHeight || 0;
+          if (s.jitterBufferEmittedCount) out.jitterBuffer = s.jitterBufferDelay / s.jitterBufferEmittedCount;
+          if (s.estimatedPlayoutTimestamp) out.latency = (Date.now() - (s.estimatedPlayoutTimestamp - NTP_EPOCH_MS)) / 1000;
+        } else if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+          out.audioPackets = s.packetsReceived || 0;
+          out.audioSamples = s.totalSamplesReceived || 0;
+          out.audioConcealed = s.concealedSamples || 0;
+          out.audioLevel = s.audioLevel || 0;
+        } else if (s.type === 'candidate-pair' && s.nominated && s.currentRoundTripTime !== undefined) {
+          out.rtt = s.currentRoundTripTime;
+        }
+      });
+      return out;
+    }
+    async function stop() {
+      if (resource) await fetch(resource, { method: 'DELETE' }).catch(() => {});
+      pc.close();
+    }
+    return { pc, resource, stats, stop };
+  }
+
+  // The WHEP endpoint of a channel: window.LSP_RTC_URL (e.g. a TLS proxy in
+  // front of lsp-rtc) or lsp-rtc's default port on the page's host.
+  function url(channel) {
+    const q = g.location.search ? new URLSearchParams(g.location.search).get('rtc') : null;
+    const base = q || g.LSP_RTC_URL || (g.location.protocol + '//' + g.location.hostname + ':8083');
+    return base.replace(/\/+$/, '') + '/whep/' + encodeURIComponent(channel);
+  }
+
+  g.lspWhep = { play, url };
+})(typeof window !== 'undefined' ? window : globalThis);
