@@ -9,7 +9,7 @@
 need python3
 export PYTHONPATH=$ROOT/tests/tools BIN T
 export LSP_SECRET=nodes-secret-$$
-start_nats
+LSP_TEST_NATS_URL= start_nats   # private: JetStream history must not carry over from other runs
 start_redis
 start_pg
 export LSP_DB_URL=$PG_URL LSP_NATS_URL=$NATS_URL LSP_REDIS_URL=$REDIS_URL NATS_URL

@@ -109,8 +109,10 @@ static int collect(void *ctx, const uint8_t *pre, size_t prelen, const uint8_t *
 	struct collect *c = ctx;
 	if (c->n == 64)
 		return -1;
-	memcpy(c->pkts[c->n], pre, prelen);
-	memcpy(c->pkts[c->n] + prelen, p, len);
+	if (prelen)
+		memcpy(c->pkts[c->n], pre, prelen);
+	if (len)
+		memcpy(c->pkts[c->n] + prelen, p, len);
 	c->len[c->n] = prelen + len;
 	c->marker[c->n++] = marker;
 	return 0;
