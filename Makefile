@@ -6,6 +6,9 @@
 #   make deps         install the Debian packages the build and tests need
 #   make demo         install, build, and run the platform with a test-pattern publisher
 #   make fuzz         build the libFuzzer harnesses (clang)
+#   make install      binaries, scripts, man pages, units, web files under
+#                     $(DESTDIR)$(PREFIX) (PREFIX default /opt/lsp)
+#   make lint         cppcheck (and clang-tidy) over lib/ and bin/
 
 VERSION   := 0.1.0
 CC        ?= cc
@@ -40,7 +43,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all check deps demo fuzz clean web units
+.PHONY: all check deps demo fuzz clean web units install lint lint-tidy
 all: $(BINS) web
 
 # Binaries live beside their sources (bin/lsp-x from bin/lsp-x.c); a variant
@@ -73,6 +76,7 @@ web/vendor/hls.min.js: web/package.json
 	else echo "make: npm not found; run 'make deps' for the watch page player" >&2; fi
 
 check: all units
+	$(MAKE) --no-print-directory lint
 	BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run
 
 # libFuzzer harnesses: lib/ compiled once with fuzzer-no-link instrumentation
@@ -89,6 +93,41 @@ build/fuzz/liblsp.a: $(FUZZ_OBJ)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/liblsp.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/liblsp.a $(LDLIBS_ALL)
 fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+
+# Install tree (the units get PREFIX written into their /opt/lsp paths):
+#   $(PREFIX)/bin            lsp-* tools, lsp-channel, lsp-channel-run, lsp-up
+#   $(PREFIX)/share/man/manN pages;  $(PREFIX)/share/lsp/web  the web pages
+#   $(UNITDIR)               systemd units;  $(SYSUSERSDIR)/lsp.conf  the lsp user
+PREFIX      ?= /opt/lsp
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+INSTALL     ?= install
+WEB_FILES   := $(filter-out web/node_modules web/package.json web/package-lock.json,$(wildcard web/*))
+install: all
+	$(INSTALL) -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/lsp/web \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+	  $(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	$(INSTALL) -m 0755 $(BINS) scripts/lsp-channel scripts/lsp-channel-run scripts/lsp-up $(DESTDIR)$(PREFIX)/bin/
+	$(INSTALL) -m 0644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	$(INSTALL) -m 0644 $(wildcard man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/
+	$(INSTALL) -m 0644 $(wildcard man/*.7) $(DESTDIR)$(PREFIX)/share/man/man7/
+	cp -R $(WEB_FILES) $(DESTDIR)$(PREFIX)/share/lsp/web/
+	for u in systemd/*.service systemd/*.target systemd/*.timer; do \
+	  sed -e 's#/opt/lsp/#$(PREFIX)/#g' $$u \
+	    >$(DESTDIR)$(UNITDIR)/$${u#systemd/} && chmod 0644 $(DESTDIR)$(UNITDIR)/$${u#systemd/} || exit 1; \
+	done
+	$(INSTALL) -m 0644 systemd/lsp.sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/lsp.conf
+
+# Static analysis of lib/ and bin/: cppcheck must be clean (make check runs
+# it); clang-tidy (lint-tidy) with the checks in .clang-tidy.
+CPPCHECK_FLAGS := --quiet --error-exitcode=1 --std=c11 --inline-suppr \
+  --enable=warning,portability --suppress=missingIncludeSystem --suppress=varFuncNullUB \
+  --suppress=invalidPrintfArgType_s:lib/ingest.c \
+  -D_GNU_SOURCE -DLSP_VERSION='"$(VERSION)"' -Ilib
+lint:
+	cppcheck $(CPPCHECK_FLAGS) -j2 lib bin
+lint-tidy:
+	clang-tidy --quiet $(LIB_SRC) $(BIN_SRC) -- $(CSTD) -Ilib $(PKG_CFLAGS) $(PG_INC) -DLSP_VERSION='"$(VERSION)"'
 
 deps:
 	scripts/install-deps

@@ -21,15 +21,17 @@
 #include "exit.h"
 #include "key.h"
 #include "log.h"
+#include "metrics.h"
 #include "opt.h"
 #include "passwd.h"
+#include "sdnotify.h"
 #include "store.h"
 #include "token.h"
 
 static const char usage[] =
 	"usage: lsp-api [-h] [-V] [-l [HOST:]PORT] [--cert FILE --key FILE] [--cors ORIGINS]\n"
 	"               [--scrypt-log2n N] [--session-ttl S] [--rate-user N] [--rate-addr N]\n"
-	"               [--max-conns N] [--port-file FILE]\n"
+	"               [--max-conns N] [--port-file FILE] [--metrics [HOST]:PORT]\n"
 	"       lsp-api --routes | --set-role USER=ROLE\n"
 	"  -l, --listen ADDR     listen address (default :8082; port 0 picks one)\n"
 	"  --cert FILE --key FILE  serve HTTPS (and send HSTS) with this PEM chain and key\n"
@@ -41,6 +43,7 @@ static const char usage[] =
 	"  --rate-addr N         sign-in/sign-up attempts per address (default 30, +1 per 2 s)\n"
 	"  --max-conns N         open connections at most (default 1024)\n"
 	"  --port-file FILE      write the bound port to FILE once listening\n"
+	"  --metrics ADDR        serve Prometheus text at /metrics (host default 127.0.0.1)\n"
 	"  --routes              print the route table (method, path, roles) and exit\n"
 	"  --set-role USER=ROLE  set a user's role (viewer|creator|mod|admin) and exit\n"
 	"environment: LSP_DATA_DIR (default ./var), LSP_DB_URL, LSP_SECRET, LSP_NATS_URL,\n"
@@ -65,7 +68,21 @@ struct app {
 	struct health *h;
 	lsp_store *st;      /* the loop's store (tick) */
 	time_t next_sweep;
+	lsp_api *api;
+	lsp_metrics *mx;    /* NULL without --metrics */
 };
+
+/* The API's handler, counted: requests by status class, bytes in and out. */
+static void serve_counted(void *ctx, const lsp_apisrv_req *rq, lsp_apisrv_resp *rs)
+{
+	struct app *a = ctx;
+	static const char *const cls[] = { "1xx", "2xx", "3xx", "4xx", "5xx" };
+	lsp_api_serve(a->api, rq, rs);
+	int k = rs->status / 100 - 1;
+	lsp_metrics_add(a->mx, "lsp_api_requests_total", 1, "code", k >= 0 && k < 5 ? cls[k] : "other", NULL);
+	lsp_metrics_add(a->mx, "lsp_api_bytes_in_total", (double)rq->body_len, NULL);
+	lsp_metrics_add(a->mx, "lsp_api_bytes_out_total", (double)rs->body_len, NULL);
+}
 
 static volatile sig_atomic_t stop_flag;
 
@@ -79,6 +96,8 @@ static void srv_log(void *ctx, int level, const char *msg, const char *detail)
 {
 	struct app *a = ctx;
 	lsp_log(&a->lg, level, msg, "detail", LSV_S(detail), NULL);
+	if (level >= LSP_WARN)
+		lsp_metrics_add(a->mx, "lsp_api_errors_total", 1, "kind", msg, NULL);
 }
 
 static void api_log(void *ctx, int level, const char *msg, const char *k1, const char *v1, const char *k2,
@@ -202,6 +221,7 @@ int main(int argc, char **argv)
 	unsigned char secret[LSP_SECRET_MAX];
 	char host[256] = "", err[512] = "";
 	const char *listen_s = ":8082", *port_file = NULL, *set_role = NULL, *nats = getenv("LSP_NATS_URL");
+	const char *mx_addr = NULL;
 	struct sigaction sa;
 	long v;
 	int c, port, rc, routes = 0, slen, ret = LSP_EXIT_SYS;
@@ -218,6 +238,7 @@ int main(int argc, char **argv)
 		{ "rate-user", required_argument, NULL, 'u' }, { "rate-addr", required_argument, NULL, 'a' },
 		{ "max-conns", required_argument, NULL, 'm' }, { "port-file", required_argument, NULL, 'P' },
 		{ "routes", no_argument, NULL, 'R' },	    { "set-role", required_argument, NULL, 'S' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "hVl:", lopts, NULL)) != -1) {
@@ -229,6 +250,7 @@ int main(int argc, char **argv)
 		case 'k': scfg.key = optarg; break;
 		case 'o': acfg.cors = optarg; break;
 		case 'P': port_file = optarg; break;
+		case 'M': mx_addr = optarg; break;
 		case 'R': routes = 1; break;
 		case 'S': set_role = optarg; break;
 		case 'n':
@@ -320,6 +342,24 @@ int main(int argc, char **argv)
 	scfg.port = port;
 	scfg.handler = lsp_api_serve;
 	scfg.handler_ctx = api;
+	if (mx_addr) {
+		if (lsp_metrics_new(&app.mx, "lsp-api") < 0) {
+			lsp_log(&app.lg, LSP_FATAL, "out of memory", NULL);
+			goto done;
+		}
+		lsp_metrics_def(app.mx, "lsp_api_requests_total", LSP_METRIC_COUNTER, "requests answered, by status class");
+		lsp_metrics_def(app.mx, "lsp_api_bytes_in_total", LSP_METRIC_COUNTER, "request body bytes");
+		lsp_metrics_def(app.mx, "lsp_api_bytes_out_total", LSP_METRIC_COUNTER, "response body bytes");
+		lsp_metrics_def(app.mx, "lsp_api_errors_total", LSP_METRIC_COUNTER, "warnings and errors, by kind");
+		if (lsp_metrics_serve_addr(app.mx, mx_addr, err, sizeof err) < 0) {
+			lsp_log(&app.lg, LSP_FATAL, "unable to serve metrics", "reason", LSV_S(err), NULL);
+			goto done;
+		}
+		lsp_log(&app.lg, LSP_INFO, "metrics listening", "port", LSV_I(lsp_metrics_port(app.mx)), NULL);
+		app.api = api;
+		scfg.handler = serve_counted;
+		scfg.handler_ctx = &app;
+	}
 	scfg.log = srv_log;
 	scfg.log_ctx = &app;
 	scfg.tick = tick;
@@ -343,14 +383,17 @@ int main(int argc, char **argv)
 	}
 	lsp_log(&app.lg, LSP_INFO, "listening", "port", LSV_I(lsp_apisrv_port(srv)), "tls", LSV_B(scfg.cert != NULL),
 		"store", LSV_S(lsp_store_backend(st)), "nats", LSV_B(app.bus != NULL), NULL);
+	lsp_sdnotify("READY=1");
 	if (lsp_apisrv_run(srv, &stop_flag, err, sizeof err) < 0) {
 		lsp_log(&app.lg, LSP_FATAL, "loop failed", "reason", LSV_S(err), NULL);
 		goto done;
 	}
+	lsp_sdnotify("STOPPING=1");
 	lsp_log(&app.lg, LSP_INFO, "stopped", NULL);
 	ret = LSP_EXIT_OK;
 done:
 	lsp_apisrv_close(srv);
+	lsp_metrics_free(app.mx);
 	lsp_api_close(api);
 	if (sub_chat)
 		lsp_bus_unsubscribe(sub_chat);

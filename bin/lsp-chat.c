@@ -2,6 +2,7 @@
  * moderation for /ws/<channel>, fanned out over NATS when LSP_NATS_URL is
  * set.  Exit codes (man/lsp.7): 0 stopped by a signal, 100 usage, 111
  * store, bus or socket failure. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,13 +13,15 @@
 #include "chatsrv.h"
 #include "exit.h"
 #include "log.h"
+#include "metrics.h"
 #include "opt.h"
+#include "sdnotify.h"
 #include "store.h"
 #include "token.h"
 
 static const char usage[] =
 	"usage: lsp-chat [-h] [-V] [-l [HOST]:PORT] [--history N] [--max-clients N] [--max-msg BYTES]\n"
-	"                [--rate PER_S] [--burst N] [--flood PER_S] [--node ID]\n"
+	"                [--rate PER_S] [--burst N] [--flood PER_S] [--node ID] [--metrics ADDR]\n"
 	"  -l, --listen [HOST]:PORT  WebSocket address (default :8081), path /ws/<channel>\n"
 	"  --history N               messages kept per channel for joiners (default 50)\n"
 	"  --max-clients N           connections accepted at once (default 100000)\n"
@@ -27,6 +30,7 @@ static const char usage[] =
 	"  --flood PER_S             any messages per second per connection (default 20, burst\n"
 	"                            twice that; beyond: error replies, then close 1008)\n"
 	"  --node ID                 node id in presence reports (default host-pid-random)\n"
+	"  --metrics [HOST]:PORT     serve Prometheus text at /metrics (host default 127.0.0.1)\n"
 	"environment: LSP_NATS_URL (fan-out across nodes), LSP_REDIS_URL (presence and rate limits\n"
 	"  across nodes), LSP_DATA_DIR, LSP_DB_URL (store), LSP_SECRET (token key), LSP_LOG_LEVEL\n"
 	"exit: 0 stopped, 100 usage, 111 store, bus or socket failure\n";
@@ -72,12 +76,15 @@ int main(int argc, char **argv)
 		{ "max-clients", required_argument, NULL, 2 }, { "max-msg", required_argument, NULL, 3 },
 		{ "rate", required_argument, NULL, 4 },	      { "burst", required_argument, NULL, 5 },
 		{ "node", required_argument, NULL, 6 },	      { "flood", required_argument, NULL, 7 },
+		{ "metrics", required_argument, NULL, 8 },
 		{ NULL, 0, NULL, 0 }
 	};
 	lsp_log_t lg;
 	lsp_chatsrv_cfg cfg = { 0 };
 	lsp_chatsrv *srv = NULL;
 	lsp_store *st = NULL;
+	lsp_metrics *mx = NULL;
+	const char *mx_addr = NULL;
 	unsigned char secret[LSP_SECRET_MAX];
 	char host[256] = "", err[512] = "";
 	long v;
@@ -102,6 +109,7 @@ int main(int argc, char **argv)
 		case 5: if (lsp_opt_long(optarg, 1, 10000, &v) < 0) goto bad; cfg.burst = (int)v; break;
 		case 6: if (!lsp_name_valid(optarg)) goto bad; cfg.node = optarg; break;
 		case 7: if (lsp_opt_double(optarg, 1, 100000, &cfg.flood) < 0) goto bad; break;
+		case 8: mx_addr = optarg; break;
 		default: fputs(usage, stderr); return LSP_EXIT_USAGE;
 		}
 	}
@@ -135,18 +143,35 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	cfg.st = st;
+	if (mx_addr) {
+		if (lsp_metrics_new(&mx, "lsp-chat") < 0) {
+			lsp_log(&lg, LSP_FATAL, "out of memory", NULL);
+			goto done;
+		}
+		lsp_chatsrv_metrics_def(mx);
+		if ((rc = lsp_metrics_serve_addr(mx, mx_addr, err, sizeof err)) < 0) {
+			lsp_log(&lg, LSP_FATAL, "unable to serve metrics", "reason", LSV_S(err), NULL);
+			code = rc == -EINVAL ? LSP_EXIT_USAGE : LSP_EXIT_SYS;
+			goto done;
+		}
+		lsp_log(&lg, LSP_INFO, "metrics listening", "port", LSV_I(lsp_metrics_port(mx)), NULL);
+		cfg.metrics = mx;
+	}
 	if (lsp_chatsrv_open(&srv, &cfg, err, sizeof err) < 0) {
 		lsp_log(&lg, LSP_FATAL, "unable to start", "reason", LSV_S(err), NULL);
 		goto done;
 	}
+	lsp_sdnotify("READY=1");
 	if (lsp_chatsrv_run(srv, &stop, err, sizeof err) < 0) {
 		lsp_log(&lg, LSP_FATAL, "loop failed", "reason", LSV_S(err), NULL);
 		goto done;
 	}
+	lsp_sdnotify("STOPPING=1");
 	lsp_log(&lg, LSP_INFO, "stopped", NULL);
 	code = LSP_EXIT_OK;
 done:
 	lsp_chatsrv_close(srv);
+	lsp_metrics_free(mx);
 	lsp_store_close(st);
 	memset(secret, 0, sizeof secret);
 	return code;

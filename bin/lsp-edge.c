@@ -14,7 +14,9 @@
 #include "edge.h"
 #include "exit.h"
 #include "log.h"
+#include "sdnotify.h"
 #include "opt.h"
+#include "originmap.h"
 
 static const char usage[] =
 	"usage: lsp-edge [-h] [-V] [-l [HOST:]PORT] [--hls-root DIR] [--web-root DIR] [--vod-root DIR]\n"
@@ -27,9 +29,12 @@ static const char usage[] =
 	"  --max-conns N        open connections at most (default 20000)\n"
 	"  --part-hold MS       wait this long for a part that is not written yet (default 3000)\n"
 	"  --origin URL         relay mode: /hls/ and /api/ from this origin edge (http://host:port),\n"
-	"                       identical requests coalesced, answers kept for their max-age\n"
+	"                       identical requests coalesced, answers kept for their max-age;\n"
+	"                       'auto': each channel's origin from NATS lsp.stream.<ch>.live/.health\n"
+	"                       ($LSP_NATS_URL), following a channel that moves to another origin\n"
+	"  --origin-ttl MS      auto: forget an origin not heard from for MS (default 5000)\n"
 	"  --port-file FILE     write the bound port to FILE once listening\n"
-	"environment: LSP_DATA_DIR (default ./var), LSP_WEB_ROOT, LSP_LOG_LEVEL\n"
+	"environment: LSP_DATA_DIR (default ./var), LSP_WEB_ROOT, LSP_LOG_LEVEL, LSP_NATS_URL (--origin auto)\n"
 	"exit: 0 stopped by SIGINT/SIGTERM, 100 usage, 111 system failure\n";
 
 static volatile sig_atomic_t stop_flag;
@@ -63,6 +68,8 @@ int main(int argc, char **argv)
 	lsp_log_t lg;
 	lsp_edge_cfg cfg = { .max_conns = 20000, .part_hold_ms = 3000 };
 	lsp_edge *e = NULL;
+	lsp_originmap *om = NULL;
+	long origin_ttl = 5000;
 	char host[256] = "", hls[PATH_MAX], web[PATH_MAX], vod[PATH_MAX], err[512] = "";
 	const char *listen_s = ":8080", *port_file = NULL, *origin = NULL, *hls_opt = NULL, *web_opt = NULL, *vod_opt = NULL;
 	struct sigaction sa;
@@ -78,6 +85,7 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' }, { "max-conns", required_argument, NULL, 'm' },
 		{ "part-hold", required_argument, NULL, 'p' }, { "origin", required_argument, NULL, 'o' },
 		{ "port-file", required_argument, NULL, 'P' }, { "vod-root", required_argument, NULL, 'v' },
+		{ "origin-ttl", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "hVl:", lopts, NULL)) != -1) {
@@ -92,6 +100,10 @@ int main(int argc, char **argv)
 		case 'k': cfg.key = optarg; break;
 		case 'o': origin = optarg; break;
 		case 'P': port_file = optarg; break;
+		case 'T':
+			if (lsp_opt_long(optarg, 100, 600000, &origin_ttl) < 0)
+				goto bad;
+			break;
 		case 'm':
 			if (lsp_opt_long(optarg, 1, 1000000, &v) < 0)
 				goto bad;
@@ -110,6 +122,20 @@ int main(int argc, char **argv)
 	if (lsp_opt_hostport(listen_s, "", host, sizeof host, &port) < 0)
 		goto bad;
 	cfg.origin = origin;
+	if (origin && !strcmp(origin, "auto")) {
+		const char *nu = getenv("LSP_NATS_URL");
+		if (!nu || !*nu) {
+			lsp_log(&lg, LSP_FATAL, "--origin auto needs LSP_NATS_URL", NULL);
+			return LSP_EXIT_USAGE;
+		}
+		if (lsp_originmap_open(&om, nu, (int)origin_ttl, err, sizeof err) < 0) {
+			lsp_log(&lg, LSP_FATAL, "unable to follow origins", "reason", LSV_S(err), NULL);
+			return LSP_EXIT_SYS;
+		}
+		cfg.origin = NULL;
+		cfg.route = lsp_originmap_route;
+		cfg.route_ctx = om;
+	}
 	if (hls_opt)
 		snprintf(hls, sizeof hls, "%s", hls_opt);
 	else
@@ -151,6 +177,7 @@ int main(int argc, char **argv)
 
 	if ((rc = lsp_edge_open(&e, &cfg, err, sizeof err)) < 0) {
 		lsp_log(&lg, LSP_FATAL, "unable to start", "reason", LSV_S(err), NULL);
+		lsp_originmap_close(om);
 		return LSP_EXIT_SYS;
 	}
 	lsp_log(&lg, LSP_INFO, "listening", "port", LSV_I(lsp_edge_port(e)), "tls", LSV_B(cfg.cert != NULL), "origin", LSV_S(origin ? origin : ""),
@@ -160,11 +187,16 @@ int main(int argc, char **argv)
 		if (!f || fprintf(f, "%d\n", lsp_edge_port(e)) < 0 || fclose(f) != 0) {
 			lsp_log(&lg, LSP_FATAL, "unable to write port file", "path", LSV_S(port_file), NULL);
 			lsp_edge_close(e);
+			lsp_originmap_close(om);
 			return LSP_EXIT_SYS;
 		}
 	}
+	lsp_sdnotify("READY=1");
 	rc = lsp_edge_run(e, &stop_flag, err, sizeof err);
 	lsp_edge_close(e);
+	if (om)
+		lsp_log(&lg, LSP_INFO, "origin switches", "n", LSV_I(lsp_originmap_switches(om)), NULL);
+	lsp_originmap_close(om);
 	if (rc < 0) {
 		lsp_log(&lg, LSP_FATAL, "server loop failed", "reason", LSV_S(err), NULL);
 		return LSP_EXIT_SYS;

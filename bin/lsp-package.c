@@ -3,6 +3,7 @@
  * Exit codes (man/lsp.7): 0 input ended and playlists closed, 100 usage,
  * 111 input or output failure. */
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,11 +13,13 @@
 
 #include "exit.h"
 #include "log.h"
+#include "metrics.h"
 #include "opt.h"
 #include "pack.h"
 
 static const char usage[] =
 	"usage: lsp-package --out DIR [-i FILE|-] [--part SEC] [--segment SEC] [--window N] [--dvr SEC]\n"
+	"                   [--metrics [HOST]:PORT] [--thumb SEC]\n"
 	"  -o, --out DIR       channel directory (master.m3u8, one subdirectory per rung)\n"
 	"  -i, --input FILE    MPEG-TS input, '-' for stdin (default)\n"
 	"  -p, --part SEC      part duration, 0.05..2 (default 0.2)\n"
@@ -24,11 +27,33 @@ static const char usage[] =
 	"  -w, --window N      segments listed per playlist, 3..60 (default 6)\n"
 	"  -d, --dvr SEC       keep SEC seconds for rewind: <rung>/dvr.m3u8 and master-dvr.m3u8,\n"
 	"                      0..86400 (default 0: no DVR playlists, segments leave with the window)\n"
+	"  --metrics [HOST]:PORT  serve Prometheus text at /metrics (host default 127.0.0.1);\n"
+	"                      series are labelled channel=<basename of DIR>, rung\n"
+	"  --thumb SEC         every SEC seconds write DIR/thumb.jpg (480 px wide) from a key frame\n"
+	"                      of the tallest rung, 1..3600 (default 0: none)\n"
 	"  -h, --help, -V, --version\n"
 	"environment: LSP_LOG_LEVEL\n"
 	"exit: 0 input ended, 100 usage, 111 input or output failure\n";
 
 static volatile int stop;
+
+/* libav's own messages (debug level only), as JSON lines like every other */
+static const lsp_log_t *av_logger;
+
+static void av_to_json(void *avcl, int level, const char *fmt, va_list vl)
+{
+	char line[512];
+	int pfx = 1;
+	size_t n;
+	if (level > av_log_get_level() || !av_logger)
+		return;
+	av_log_format_line2(avcl, level, fmt, vl, line, sizeof line, &pfx);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = 0;
+	if (n > 0)
+		lsp_log(av_logger, level <= AV_LOG_ERROR ? LSP_WARN : LSP_DEBUG, line, "from", LSV_S("libav"), NULL);
+}
 
 static void on_signal(int sig)
 {
@@ -36,10 +61,35 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+struct obs {
+	const lsp_log_t *lg;
+	lsp_metrics *mx;   /* NULL without --metrics */
+	const char *channel;
+};
+
 static void note(void *ctx, const char *what, const char *rung, long long n, const char *detail)
 {
-	const lsp_log_t *lg = ctx;
-	int lvl = strcmp(what, "segment") == 0 ? LSP_DEBUG : LSP_INFO;
+	const struct obs *ob = ctx;
+	const lsp_log_t *lg = ob->lg;
+	int quiet = !strcmp(what, "segment") || !strcmp(what, "part") || !strcmp(what, "bitrate");
+	int lvl = quiet ? LSP_DEBUG : LSP_INFO;
+
+	if (!strcmp(what, "part")) {
+		lsp_metrics_add(ob->mx, "lsp_package_parts_total", 1, "channel", ob->channel, "rung", rung, NULL);
+		lsp_metrics_add(ob->mx, "lsp_package_bytes_out_total", (double)n, "channel", ob->channel, "rung",
+				rung, NULL);
+	} else if (!strcmp(what, "segment")) {
+		lsp_metrics_add(ob->mx, "lsp_package_segments_total", 1, "channel", ob->channel, "rung", rung, NULL);
+	} else if (!strcmp(what, "bitrate")) {
+		lsp_metrics_set(ob->mx, "lsp_package_bitrate_bps", (double)n, "channel", ob->channel, "rung", rung,
+				NULL);
+	} else if (!strcmp(what, "dropped")) {
+		lsp_metrics_add(ob->mx, "lsp_package_errors_total", (double)n, "channel", ob->channel, "kind",
+				"dropped packets", NULL);
+	} else if (!strcmp(what, "timeline resets")) {
+		lsp_metrics_add(ob->mx, "lsp_package_errors_total", (double)n, "channel", ob->channel, "kind",
+				"timeline reset", NULL);
+	}
 	lsp_log(lg, lvl, what, "rung", LSV_S(rung), "n", LSV_I(n), "detail", LSV_S(detail ? detail : ""),
 		NULL);
 }
@@ -51,16 +101,19 @@ int main(int argc, char **argv)
 	lsp_pack *p = NULL;
 	char err[512] = "";
 	long w;
-	int c, rc;
+	int c, rc, code = LSP_EXIT_SYS;
 	struct sigaction sa;
+	struct obs ob = { 0 };
+	const char *mx_addr = NULL;
 
 	lsp_log_init(&lg, "lsp-package");
 	static const struct option lopts[] = {
 		{ "out", required_argument, NULL, 'o' },     { "input", required_argument, NULL, 'i' },
 		{ "part", required_argument, NULL, 'p' },    { "segment", required_argument, NULL, 's' },
 		{ "window", required_argument, NULL, 'w' },  { "dvr", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },       { NULL, 0, NULL, 0 }
+		{ "help", no_argument, NULL, 'h' },          { "metrics", required_argument, NULL, 'M' },
+		{ "version", no_argument, NULL, 'V' },       { "thumb", required_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "o:i:p:s:w:d:hV", lopts, NULL)) != -1) {
 		switch (c) {
@@ -83,6 +136,11 @@ int main(int argc, char **argv)
 			if (lsp_opt_double(optarg, 0, LSP_PACK_MAX_DVR, &o.dvr) < 0)
 				goto bad;
 			break;
+		case 'M': mx_addr = optarg; break;
+		case 'T':
+			if (lsp_opt_double(optarg, 1, LSP_PACK_MAX_THUMB, &o.thumb) < 0)
+				goto bad;
+			break;
 		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;
 		case 'V': printf("lsp-package %s\n", LSP_VERSION); return LSP_EXIT_OK;
 		default: fputs(usage, stderr); return LSP_EXIT_USAGE;
@@ -99,12 +157,33 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* libav's own messages are plain text: only when debugging */
 	av_log_set_level(lg.level == LSP_DEBUG ? AV_LOG_WARNING : AV_LOG_QUIET);
+	av_logger = &lg;
+	av_log_set_callback(av_to_json);
+	ob.lg = &lg;
+	ob.channel = strrchr(o.out, '/') && strrchr(o.out, '/')[1] ? strrchr(o.out, '/') + 1 : o.out;
+	if (mx_addr) {
+		if (lsp_metrics_new(&ob.mx, "lsp-package") < 0) {
+			lsp_log(&lg, LSP_FATAL, "out of memory", NULL);
+			return LSP_EXIT_SYS;
+		}
+		lsp_metrics_def(ob.mx, "lsp_package_parts_total", LSP_METRIC_COUNTER, "LL-HLS parts written");
+		lsp_metrics_def(ob.mx, "lsp_package_segments_total", LSP_METRIC_COUNTER, "segments written");
+		lsp_metrics_def(ob.mx, "lsp_package_bytes_out_total", LSP_METRIC_COUNTER, "media bytes written");
+		lsp_metrics_def(ob.mx, "lsp_package_bitrate_bps", LSP_METRIC_GAUGE, "bit rate of the last segment");
+		lsp_metrics_def(ob.mx, "lsp_package_errors_total", LSP_METRIC_COUNTER, "input problems, by kind");
+		if ((rc = lsp_metrics_serve_addr(ob.mx, mx_addr, err, sizeof err)) < 0) {
+			lsp_log(&lg, LSP_FATAL, "unable to serve metrics", "reason", LSV_S(err), NULL);
+			lsp_metrics_free(ob.mx);
+			return rc == -EINVAL ? LSP_EXIT_USAGE : LSP_EXIT_SYS;
+		}
+		lsp_log(&lg, LSP_INFO, "metrics listening", "port", LSV_I(lsp_metrics_port(ob.mx)), NULL);
+	}
 	o.note = note;
-	o.note_ctx = &lg;
+	o.note_ctx = &ob;
 	o.stop = &stop;
 	if ((rc = lsp_pack_open(&p, &o, err, sizeof err)) < 0) {
 		lsp_log(&lg, LSP_FATAL, err, "out", LSV_S(o.out), "input", LSV_S(o.input), NULL);
-		return LSP_EXIT_SYS;
+		goto done;
 	}
 	while (!stop && (rc = lsp_pack_step(p, err, sizeof err)) > 0)
 		;
@@ -113,10 +192,13 @@ int main(int argc, char **argv)
 	lsp_pack_close(p);
 	if (rc < 0) {
 		lsp_log(&lg, LSP_FATAL, err, "out", LSV_S(o.out), NULL);
-		return LSP_EXIT_SYS;
+		goto done;
 	}
 	lsp_log(&lg, LSP_INFO, "input ended", "out", LSV_S(o.out), NULL);
-	return LSP_EXIT_OK;
+	code = LSP_EXIT_OK;
+done:
+	lsp_metrics_free(ob.mx);
+	return code;
 bad:
 	fprintf(stderr, "lsp-package: bad value for -%c: %s\n", c, optarg);
 	fputs(usage, stderr);

@@ -16,14 +16,16 @@
 #include "exit.h"
 #include "key.h"
 #include "log.h"
+#include "metrics.h"
+#include "sdnotify.h"
 #include "opt.h"
 #include "rtc.h"
-#include "store.h"
+#include "streamauth.h"
 
 static const char usage[] =
 	"usage: lsp-rtc [-h] [-V] [--http [HOST]:PORT] [--udp [HOST]:PORT] [--candidate IP]\n"
 	"               [--whip-exec COMMAND] [--whip-ring] [--max-sessions N] [--consent S]\n"
-	"               [--opus-bitrate BPS] [--whip-bitrate BPS]\n"
+	"               [--opus-bitrate BPS] [--whip-bitrate BPS] [--metrics [HOST]:PORT]\n"
 	"  -l, --http [HOST]:PORT    WHEP/WHIP signalling (default 0.0.0.0:8083)\n"
 	"  -u, --udp [HOST]:PORT     media for every session (default 0.0.0.0:8189)\n"
 	"  -c, --candidate IP        address offered in the ICE candidate (default: the first\n"
@@ -37,48 +39,48 @@ static const char usage[] =
 	"  -t, --consent S           reap a session silent for S seconds (default 15)\n"
 	"  -b, --opus-bitrate BPS    Opus bitrate for viewers (default 64000)\n"
 	"  -B, --whip-bitrate BPS    video bitrate WHIP publishers may send (REMB; default 2500000)\n"
+	"  --metrics [HOST]:PORT     serve Prometheus text at /metrics (host default 127.0.0.1)\n"
 	"environment: LSP_DATA_DIR, LSP_DB_URL (WHIP key check), LSP_RING_DIR, LSP_LOG_LEVEL\n"
 	"exit: 0 stopped by signal, 100 usage, 111 system failure\n";
 
 struct ctx {
 	lsp_log_t *lg;
 	char why[320];
+	lsp_metrics *mx;   /* NULL without --metrics */
 };
 
-/* The stream-key check lsp-ingest does (key → channel row → hash). */
+/* The stream-key check every ingest path shares (lib/streamauth). */
 static int auth(void *c, const char *key, char *channel, size_t cap, const char **reason)
 {
-	lsp_store *st = NULL;
-	lsp_channel ch;
-	char err[256];
 	struct ctx *cx = c;
-	int rc;
-	if (lsp_key_channel(key, channel, cap) < 0) {
-		channel[0] = 0;
-		*reason = "unknown key";
-		return -1;
-	}
-	if ((rc = lsp_store_open_env(&st, err, sizeof err)) >= 0) {
-		rc = lsp_store_channel_get(st, channel, &ch, err, sizeof err);
-		lsp_store_close(st);
-	}
-	if (rc == -ENOENT)
-		*reason = "unknown key";
-	else if (rc < 0) {
+	char err[256];
+	int rc = lsp_streamauth_check(NULL, key, channel, cap, reason, err, sizeof err);
+	if (rc < 0) {
 		snprintf(cx->why, sizeof cx->why, "store unavailable: %s", err);
 		*reason = cx->why;
-	} else if (!ch.key_hash[0])
-		*reason = "revoked key";
-	else if (!lsp_key_check(key, ch.key_hash))
-		*reason = "unknown key";
-	else
-		return 0;
-	return -1;
+	}
+	return rc == LSP_STREAMAUTH_OK ? 0 : -1;
 }
 
 static void note(void *c, int level, const char *msg, const char *channel, const char *detail)
 {
-	lsp_log(((struct ctx *)c)->lg, level, msg, "channel", LSV_S(channel), "detail", LSV_S(detail), NULL);
+	struct ctx *cx = c;
+	lsp_log(cx->lg, level, msg, "channel", LSV_S(channel), "detail", LSV_S(detail), NULL);
+	if (!strcmp(msg, "listening"))
+		lsp_sdnotify("READY=1");
+	if (!cx->mx)
+		return;
+	if (!strcmp(msg, "viewer connected") || !strcmp(msg, "publisher connected")) {
+		const char *kind = msg[0] == 'v' ? "viewer" : "publisher";
+		lsp_metrics_add(cx->mx, "lsp_rtc_sessions", 1, "kind", kind, NULL);
+		lsp_metrics_add(cx->mx, "lsp_rtc_sessions_total", 1, "kind", kind, NULL);
+	} else if (!strcmp(msg, "viewer gone") || !strcmp(msg, "publisher gone")) {
+		lsp_metrics_add(cx->mx, "lsp_rtc_sessions", -1, "kind", msg[0] == 'v' ? "viewer" : "publisher", NULL);
+	} else if (!strcmp(msg, "play offer") || !strcmp(msg, "publish offer")) {
+		lsp_metrics_add(cx->mx, "lsp_rtc_offers_total", 1, "kind", msg[1] == 'l' ? "play" : "publish", NULL);
+	}
+	if (level >= LSP_WARN)
+		lsp_metrics_add(cx->mx, "lsp_rtc_errors_total", 1, "kind", msg, NULL);
 }
 
 static void first_ipv4(char *out, size_t cap)
@@ -106,7 +108,7 @@ int main(int argc, char **argv)
 		{ "candidate", required_argument, NULL, 'c' }, { "whip-exec", required_argument, NULL, 'e' },
 		{ "whip-ring", no_argument, NULL, 'R' }, { "max-sessions", required_argument, NULL, 'm' },
 		{ "consent", required_argument, NULL, 't' }, { "opus-bitrate", required_argument, NULL, 'b' },
-		{ "whip-bitrate", required_argument, NULL, 'B' },
+		{ "whip-bitrate", required_argument, NULL, 'B' }, { "metrics", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char hhost[256] = "0.0.0.0", uhost[256] = "0.0.0.0", cand[64] = "", err[256];
@@ -117,7 +119,8 @@ int main(int argc, char **argv)
 	int c, sfd, rc;
 	sigset_t mask;
 	lsp_log_t lg;
-	struct ctx cx = { &lg, "" };
+	struct ctx cx = { &lg, "", NULL };
+	const char *mx_addr = NULL;
 	lsp_log_init(&lg, "lsp-rtc");
 	while ((c = getopt_long(argc, argv, "hVl:u:c:e:Rm:t:b:B:", opts, NULL)) != -1) {
 		switch (c) {
@@ -158,6 +161,7 @@ int main(int argc, char **argv)
 				goto bad;
 			cfg.whip_bitrate = v;
 			break;
+		case 'M': mx_addr = optarg; break;
 		default: goto bad;
 		}
 	}
@@ -181,12 +185,32 @@ int main(int argc, char **argv)
 		lsp_log(&lg, LSP_FATAL, "signalfd failed", "reason", LSV_S(strerror(errno)), NULL);
 		return LSP_EXIT_SYS;
 	}
+	if (mx_addr) {
+		if (lsp_metrics_new(&cx.mx, "lsp-rtc") < 0) {
+			lsp_log(&lg, LSP_FATAL, "out of memory", NULL);
+			close(sfd);
+			return LSP_EXIT_SYS;
+		}
+		lsp_metrics_def(cx.mx, "lsp_rtc_sessions", LSP_METRIC_GAUGE, "WebRTC sessions open now, by kind");
+		lsp_metrics_def(cx.mx, "lsp_rtc_sessions_total", LSP_METRIC_COUNTER, "WebRTC sessions connected, by kind");
+		lsp_metrics_def(cx.mx, "lsp_rtc_offers_total", LSP_METRIC_COUNTER, "WHEP/WHIP offers, by kind");
+		lsp_metrics_def(cx.mx, "lsp_rtc_errors_total", LSP_METRIC_COUNTER, "warnings and errors, by kind");
+		if ((rc = lsp_metrics_serve_addr(cx.mx, mx_addr, err, sizeof err)) < 0) {
+			lsp_log(&lg, LSP_FATAL, "unable to serve metrics", "reason", LSV_S(err), NULL);
+			lsp_metrics_free(cx.mx);
+			close(sfd);
+			return rc == -EINVAL ? LSP_EXIT_USAGE : LSP_EXIT_SYS;
+		}
+		lsp_log(&lg, LSP_INFO, "metrics listening", "port", LSV_I(lsp_metrics_port(cx.mx)), NULL);
+	}
 	rc = lsp_rtc_run(&cfg, sfd, err, sizeof err);
 	close(sfd);
+	lsp_metrics_free(cx.mx);
 	if (rc < 0) {
 		lsp_log(&lg, LSP_FATAL, "unable to serve", "reason", LSV_S(err), NULL);
 		return LSP_EXIT_SYS;
 	}
+	lsp_sdnotify("STOPPING=1");
 	lsp_log(&lg, LSP_INFO, "stopped", NULL);
 	return LSP_EXIT_OK;
 bad:

@@ -17,6 +17,7 @@
 #include "exit.h"
 #include "ladder.h"
 #include "log.h"
+#include "metrics.h"
 #include "opt.h"
 #include "transcode.h"
 
@@ -31,8 +32,10 @@ static const char usage[] =
 	"  -e, --encoder NAME     auto|x264|nvenc (default auto: NVENC if it opens)\n"
 	"      --passthrough      add a rung \"src\" copying the source packets\n"
 	"  -t, --threads N        encoder threads per rung, 0 = auto (default 0)\n"
+	"      --metrics [HOST]:PORT  serve Prometheus text at /metrics (host default\n"
+	"                         127.0.0.1), updated each second, label channel=$LSP_CHANNEL\n"
 	"  -h, --help, -V, --version\n"
-	"environment: LSP_LOG_LEVEL (debug|info|warn|error)\n"
+	"environment: LSP_LOG_LEVEL (debug|info|warn|error), LSP_CHANNEL (metrics label)\n"
 	"exit: 0 done, 100 usage, 111 input/output failure\n";
 
 static const char *const presets[] = { "ultrafast", "superfast", "veryfast", "faster", "fast",
@@ -90,13 +93,29 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void progress(const lsp_log_t *lg, lsp_transcode *t, double t0, const char *msg)
+static void progress(const lsp_log_t *lg, lsp_metrics *mx, lsp_transcode *t, double t0, const char *msg)
 {
 	lsp_transcode_stats st;
 	double el = now_s() - t0;
+	const char *ch = lsp_opt_env("LSP_CHANNEL", "");
 	lsp_transcode_get_stats(t, &st);
 	if (el <= 0)
 		el = 1e-9;
+	if (mx) {
+		lsp_metrics_set(mx, "lsp_transcode_fps", st.frames_in / el, "channel", ch, "encoder", st.encoder, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_speed", st.media_s / el, "channel", ch, "encoder", st.encoder, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_media_seconds", st.media_s, "channel", ch, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_frames_in_total", (double)st.frames_in, "channel", ch, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_frames_out_total", (double)st.frames_out, "channel", ch, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_errors_total", (double)st.dropped, "channel", ch, "kind", "dropped",
+				NULL);
+		lsp_metrics_set(mx, "lsp_transcode_errors_total", (double)st.corrupt, "channel", ch, "kind", "corrupt",
+				NULL);
+		lsp_metrics_set(mx, "lsp_transcode_errors_total", (double)st.decode_errors, "channel", ch, "kind",
+				"decode", NULL);
+		lsp_metrics_set(mx, "lsp_transcode_errors_total", (double)st.resyncs, "channel", ch, "kind", "resync",
+				NULL);
+	}
 	lsp_log(lg, LSP_INFO, msg, "encoder", LSV_S(st.encoder), "fps", LSV_D(st.frames_in / el), "speed",
 		LSV_D(st.media_s / el), "frames_in", LSV_I(st.frames_in), "frames_out", LSV_I(st.frames_out),
 		"dropped", LSV_I(st.dropped), "corrupt", LSV_I(st.corrupt), "decode_errors",
@@ -120,6 +139,8 @@ int main(int argc, char **argv)
 	double d, t0, last;
 	long v;
 	int c, i, rc, ok;
+	lsp_metrics *mx = NULL;
+	const char *mx_addr = NULL;
 
 	lsp_log_init(&lg, "lsp-transcode");
 	memset(&cfg, 0, sizeof cfg);
@@ -133,7 +154,7 @@ int main(int argc, char **argv)
 		{ "preset", required_argument, NULL, 'p' },  { "encoder", required_argument, NULL, 'e' },
 		{ "threads", required_argument, NULL, 't' }, { "passthrough", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },          { "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
+		{ "metrics", required_argument, NULL, 'M' }, { NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "i:o:l:g:p:e:t:hV", lopts, NULL)) != -1) {
 		switch (c) {
@@ -172,6 +193,7 @@ int main(int argc, char **argv)
 			cfg.threads = (int)v;
 			break;
 		case 'P': cfg.passthrough = 1; break;
+		case 'M': mx_addr = optarg; break;
 		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;
 		case 'V': printf("lsp-transcode %s\n", LSP_VERSION); return LSP_EXIT_OK;
 		default: fputs(usage, stderr); return LSP_EXIT_USAGE;
@@ -195,19 +217,39 @@ int main(int argc, char **argv)
 		lsp_log(&lg, LSP_FATAL, "unable to open output", "path", LSV_S(out), "reason", LSV_S(strerror(errno)), NULL);
 		return LSP_EXIT_SYS;
 	}
+	if (mx_addr) {
+		if (lsp_metrics_new(&mx, "lsp-transcode") < 0) {
+			lsp_log(&lg, LSP_FATAL, "out of memory", NULL);
+			return LSP_EXIT_SYS;
+		}
+		lsp_metrics_def(mx, "lsp_transcode_fps", LSP_METRIC_GAUGE, "source frames decoded per wall second");
+		lsp_metrics_def(mx, "lsp_transcode_speed", LSP_METRIC_GAUGE, "media seconds per wall second (1 = real time)");
+		lsp_metrics_def(mx, "lsp_transcode_media_seconds", LSP_METRIC_GAUGE, "source timeline covered");
+		lsp_metrics_def(mx, "lsp_transcode_frames_in_total", LSP_METRIC_COUNTER, "source video frames decoded");
+		lsp_metrics_def(mx, "lsp_transcode_frames_out_total", LSP_METRIC_COUNTER, "video frames encoded, all rungs");
+		lsp_metrics_def(mx, "lsp_transcode_errors_total", LSP_METRIC_COUNTER, "input problems, by kind");
+		if ((rc = lsp_metrics_serve_addr(mx, mx_addr, err, sizeof err)) < 0) {
+			lsp_log(&lg, LSP_FATAL, "unable to serve metrics", "reason", LSV_S(err), NULL);
+			lsp_metrics_free(mx);
+			return rc == -EINVAL ? LSP_EXIT_USAGE : LSP_EXIT_SYS;
+		}
+		lsp_log(&lg, LSP_INFO, "metrics listening", "port", LSV_I(lsp_metrics_port(mx)), NULL);
+	}
 	if ((rc = lsp_transcode_open(&t, &cfg, err, sizeof err)) < 0) {
 		lsp_log(&lg, LSP_FATAL, err, NULL);
+		lsp_metrics_free(mx);
 		return rc == -EINVAL ? LSP_EXIT_USAGE : LSP_EXIT_SYS;
 	}
 	t0 = last = now_s();
 	while ((rc = lsp_transcode_step(t, err, sizeof err)) > 0) {
 		if (now_s() - last >= 1.0) {
 			last = now_s();
-			progress(&lg, t, t0, "progress");
+			progress(&lg, mx, t, t0, "progress");
 		}
 	}
-	progress(&lg, t, t0, rc == 0 ? "done" : "stopped");
+	progress(&lg, mx, t, t0, rc == 0 ? "done" : "stopped");
 	lsp_transcode_close(t);
+	lsp_metrics_free(mx);
 	if (rc < 0) {
 		lsp_log(&lg, LSP_FATAL, err, "reason", LSV_S(rc == -EPIPE ? "broken pipe" : "i/o"), NULL);
 		return LSP_EXIT_SYS;

@@ -140,6 +140,8 @@ static void ev(lsp_chatsrv *s, int level, const char *msg, ...)
 	const char *kv[16];
 	int n = 0;
 	va_list ap;
+	if (level >= LSP_WARN)
+		lsp_metrics_add(s->cfg.metrics, "lsp_chat_errors_total", 1, "kind", msg, NULL);
 	if (!s->cfg.event)
 		return;
 	va_start(ap, msg);
@@ -188,6 +190,7 @@ static int flush_out(lsp_chatsrv *s, conn *c)
 		if (n <= 0)
 			return -1;
 		c->outoff += (size_t)n;
+		lsp_metrics_add(s->cfg.metrics, "lsp_chat_bytes_out_total", (double)n, NULL);
 	}
 	if (c->outoff == c->outlen)
 		c->outoff = c->outlen = 0;
@@ -789,6 +792,8 @@ static void do_say(lsp_chatsrv *s, conn *c, const lsp_chatmsg *m, long long now)
 		return;
 	if (publish(s, c->ch, s->scratch, n) < 0)
 		send_error(s, c, "unavailable", "the message bus is unavailable", m->ref);
+	else
+		lsp_metrics_add(s->cfg.metrics, "lsp_chat_messages_total", 1, "channel", c->ch->name, NULL);
 }
 
 static void do_tip(lsp_chatsrv *s, conn *c, const lsp_chatmsg *m, long long now)
@@ -832,6 +837,8 @@ static void do_tip(lsp_chatsrv *s, conn *c, const lsp_chatmsg *m, long long now)
 		}
 	}
 	ev(s, LSP_INFO, "tip", "channel", c->ch->name, "user", c->tok.user, "txn", r.txn, NULL);
+	lsp_metrics_add(s->cfg.metrics, "lsp_chat_tips_total", 1, "channel", c->ch->name, NULL);
+	lsp_metrics_add(s->cfg.metrics, "lsp_chat_tip_amount_total", (double)r.amount, "channel", c->ch->name, NULL);
 }
 
 static void do_mod(lsp_chatsrv *s, conn *c, const lsp_chatmsg *m, long long now)
@@ -1079,6 +1086,7 @@ static void on_readable(lsp_chatsrv *s, conn *c)
 	}
 	c->inlen += (size_t)n;
 	c->last_rx = now_ms();
+	lsp_metrics_add(s->cfg.metrics, "lsp_chat_bytes_in_total", (double)n, NULL);
 	if (c->stage == ST_HEAD)
 		on_head(s, c);
 	if (c->stage == ST_OPEN)
@@ -1103,6 +1111,7 @@ static void conn_close(lsp_chatsrv *s, conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->nconns--;
+	lsp_metrics_set(s->cfg.metrics, "lsp_chat_connections", (double)s->nconns, NULL);
 	free(c->in);
 	free(c->msgbuf);
 	free(c->out);
@@ -1118,6 +1127,7 @@ static void on_accept(lsp_chatsrv *s)
 		if (fd < 0)
 			return;
 		if (s->nconns >= s->cfg.max_clients) {
+			lsp_metrics_add(s->cfg.metrics, "lsp_chat_errors_total", 1, "kind", "max clients", NULL);
 			close(fd);
 			continue;
 		}
@@ -1148,6 +1158,8 @@ static void on_accept(lsp_chatsrv *s)
 			s->conns->prev = c;
 		s->conns = c;
 		s->nconns++;
+		lsp_metrics_set(s->cfg.metrics, "lsp_chat_connections", (double)s->nconns, NULL);
+		lsp_metrics_add(s->cfg.metrics, "lsp_chat_accepted_total", 1, NULL);
 	}
 }
 
@@ -1415,4 +1427,16 @@ void lsp_chatsrv_close(lsp_chatsrv *s)
 	pthread_mutex_destroy(&s->qmu);
 	free(s->scratch);
 	free(s);
+}
+
+void lsp_chatsrv_metrics_def(lsp_metrics *m)
+{
+	lsp_metrics_def(m, "lsp_chat_connections", LSP_METRIC_GAUGE, "WebSocket connections open now");
+	lsp_metrics_def(m, "lsp_chat_accepted_total", LSP_METRIC_COUNTER, "TCP connections accepted");
+	lsp_metrics_def(m, "lsp_chat_bytes_in_total", LSP_METRIC_COUNTER, "bytes read from clients");
+	lsp_metrics_def(m, "lsp_chat_bytes_out_total", LSP_METRIC_COUNTER, "bytes written to clients");
+	lsp_metrics_def(m, "lsp_chat_messages_total", LSP_METRIC_COUNTER, "chat messages accepted, by channel");
+	lsp_metrics_def(m, "lsp_chat_tips_total", LSP_METRIC_COUNTER, "tips recorded, by channel");
+	lsp_metrics_def(m, "lsp_chat_tip_amount_total", LSP_METRIC_COUNTER, "tip amounts recorded, by channel");
+	lsp_metrics_def(m, "lsp_chat_errors_total", LSP_METRIC_COUNTER, "warnings and errors, by kind");
 }

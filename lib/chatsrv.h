@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "metrics.h"
 #include "store.h"
 
 typedef struct lsp_chatsrv lsp_chatsrv;
@@ -41,11 +42,16 @@ typedef struct {
 	size_t secretlen;
 	lsp_chatsrv_event_fn event;
 	void *event_ctx;
+	lsp_metrics *metrics;       /* optional: lsp_chat_* series (see lsp_chatsrv_metrics_def) */
 } lsp_chatsrv_cfg;
 
 int lsp_chatsrv_open(lsp_chatsrv **out, const lsp_chatsrv_cfg *cfg, char *err, size_t errcap);
 /* Run until *stop becomes non-zero; 0, or negative on a fatal error. */
 int lsp_chatsrv_run(lsp_chatsrv *s, volatile sig_atomic_t *stop, char *err, size_t errcap);
 void lsp_chatsrv_close(lsp_chatsrv *s);
+
+/* Declare the families the server updates in cfg->metrics: connections,
+ * bytes in/out, messages and tips per channel, errors by kind. */
+void lsp_chatsrv_metrics_def(lsp_metrics *m);
 
 #endif

@@ -111,6 +111,7 @@ typedef struct watch {
 typedef struct entry {
 	struct entry *next;     /* hash chain */
 	char *key;              /* request target, owned */
+	char org[128];          /* route mode: the origin it came from ("" fixed) */
 	int status, pending;
 	char ctype[96], cache[96];
 	body *b;
@@ -259,6 +260,7 @@ static const char *mime_of(const char *path)
 		{ ".json", "application/json" }, { ".svg", "image/svg+xml" }, { ".png", "image/png" },
 		{ ".jpg", "image/jpeg" }, { ".ico", "image/x-icon" }, { ".txt", "text/plain; charset=utf-8" },
 		{ ".map", "application/json" }, { ".vtt", "text/vtt" }, { ".webp", "image/webp" },
+		{ ".webmanifest", "application/manifest+json" },
 	};
 	size_t pl = strlen(path);
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -1096,24 +1098,33 @@ static void on_upstream(lsp_edge *e, upstream *u, uint32_t ev)
 	(void)ev;
 }
 
+static int origin_parse(const char *url, struct sockaddr_storage *ss, socklen_t *sl, char *hp, size_t hpcap,
+			char *err, size_t errcap);
+
 static int up_start(lsp_edge *e, entry *en)
 {
 	upstream *u = calloc(1, sizeof *u);
 	struct epoll_event ee;
+	struct sockaddr_storage ss = e->origin;
+	socklen_t sl = e->origin_len;
+	char hp[300], perr[160];
 	int n;
 	if (!u)
 		return -1;
 	u->kind = K_UP;
 	u->ent = en;
+	snprintf(hp, sizeof hp, "%s", e->origin_host);
+	if (en->org[0] && origin_parse(en->org, &ss, &sl, hp, sizeof hp, perr, sizeof perr) < 0)
+		goto fail;
 	n = snprintf(u->req, sizeof u->req,
 		     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lsp-edge relay\r\nConnection: close\r\n\r\n",
-		     en->key, e->origin_host);
+		     en->key, hp);
 	if (n < 0 || (size_t)n >= sizeof u->req)
 		goto fail;
 	u->rlen = (size_t)n;
-	if ((u->fd = socket(e->origin.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+	if ((u->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
 		goto fail;
-	if (connect(u->fd, (struct sockaddr *)&e->origin, e->origin_len) < 0 && errno != EINPROGRESS) {
+	if (connect(u->fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
 		close(u->fd);
 		goto fail;
 	}
@@ -1136,12 +1147,13 @@ fail:
 	return -1;
 }
 
-static void relay(lsp_edge *e, conn *c, const lsp_http_req *rq)
+static void relay(lsp_edge *e, conn *c, const lsp_http_req *rq, const char *org)
 {
 	unsigned h = key_hash(rq->target, rq->target_len);
 	entry *en;
 	for (en = e->buckets[h]; en; en = en->next)
-		if (strlen(en->key) == rq->target_len && !memcmp(en->key, rq->target, rq->target_len))
+		if (strlen(en->key) == rq->target_len && !memcmp(en->key, rq->target, rq->target_len) &&
+		    !strcmp(en->org, org))
 			break;
 	if (en && !en->pending && en->expires > e->now) {
 		e->relay_hits++;
@@ -1165,6 +1177,7 @@ static void relay(lsp_edge *e, conn *c, const lsp_http_req *rq)
 			return;
 		}
 		en->pending = 1;
+		snprintf(en->org, sizeof en->org, "%s", org);
 		if (up_start(e, en) < 0) {
 			entry_free(en);
 			respond_error(e, c, 502);
@@ -1216,7 +1229,12 @@ static void handle(lsp_edge *e, conn *c, const lsp_http_req *rq)
 		return;
 	}
 	if (e->relay && (!strncmp(path, "/hls/", 5) || !strncmp(path, "/api/", 5) || !strncmp(path, "/vod/", 5))) {
-		relay(e, c, rq);
+		char org[128] = "";
+		if (e->cfg.route && e->cfg.route(e->cfg.route_ctx, path, org, sizeof org) < 0) {
+			respond_error(e, c, 404); /* no live origin for this channel (now) */
+			return;
+		}
+		relay(e, c, rq, org);
 		return;
 	}
 	if (!strncmp(path, "/hls/", 5)) {
@@ -1241,6 +1259,8 @@ static void handle(lsp_edge *e, conn *c, const lsp_http_req *rq)
 		serve_file(e, c, e->web_fd, "index.html", "no-cache", NULL);
 	} else if (!strncmp(path, "/watch/", 7) && lsp_name_valid(path + 7)) {
 		serve_file(e, c, e->web_fd, "watch.html", "no-cache", NULL);
+	} else if (!strcmp(path, "/studio")) {
+		serve_file(e, c, e->web_fd, "studio.html", "no-cache", NULL);
 	} else if (!strncmp(path, "/vod/", 5)) {
 		serve_vod(e, c, path + 5, rq);
 	} else if (!strncmp(path, "/api/channels/", 14) && ends_with(path, "/vods") &&
@@ -1642,7 +1662,8 @@ fail:
 }
 
 /* "http://host[:port][/]" → resolved address and Host header. */
-static int origin_setup(lsp_edge *e, const char *url, char *err, size_t errcap)
+static int origin_parse(const char *url, struct sockaddr_storage *ss, socklen_t *sl, char *hpout, size_t hpcap,
+			char *err, size_t errcap)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *ai = NULL;
@@ -1677,12 +1698,19 @@ static int origin_setup(lsp_edge *e, const char *url, char *err, size_t errcap)
 		snprintf(err, errcap, "origin %s: %s", url, gai_strerror(rc));
 		return -EINVAL;
 	}
-	memcpy(&e->origin, ai->ai_addr, ai->ai_addrlen);
-	e->origin_len = ai->ai_addrlen;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*sl = ai->ai_addrlen;
 	freeaddrinfo(ai);
-	copy_str(e->origin_host, sizeof e->origin_host, hp);
-	e->relay = 1;
+	copy_str(hpout, hpcap, hp);
 	return 0;
+}
+
+static int origin_setup(lsp_edge *e, const char *url, char *err, size_t errcap)
+{
+	int rc = origin_parse(url, &e->origin, &e->origin_len, e->origin_host, sizeof e->origin_host, err, errcap);
+	if (rc == 0)
+		e->relay = 1;
+	return rc;
 }
 
 int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t errcap)
@@ -1714,7 +1742,7 @@ int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t err
 	}
 	for (int i = 0; i < e->cfg.max_conns; i++)
 		e->free_slots[e->nfree++] = e->cfg.max_conns - 1 - i;
-	if ((e->hls_fd = open(cfg->hls_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 && !cfg->origin) {
+	if ((e->hls_fd = open(cfg->hls_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 && !cfg->origin && !cfg->route) {
 		rc = -errno;
 		snprintf(err, errcap, "cannot open hls root %s: %s", cfg->hls_root, strerror(errno));
 		goto fail;
@@ -1730,6 +1758,8 @@ int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t err
 		goto fail;
 	if (cfg->origin && (rc = origin_setup(e, cfg->origin, err, errcap)) < 0)
 		goto fail;
+	if (cfg->route)
+		e->relay = 1;
 	if ((e->lfd = listen_on(cfg->host, cfg->port, err, errcap)) < 0) {
 		rc = e->lfd;
 		goto fail;

@@ -19,7 +19,9 @@
  *
  * Relay mode (cfg->origin): /hls/ and /api/ come from an origin lsp-edge
  * instead of the file system; identical requests in flight share one
- * upstream request, answers are kept for their max-age. */
+ * upstream request, answers are kept for their max-age.  With cfg->route
+ * the origin is chosen per request (per channel); cache entries are keyed
+ * by origin and target, so a channel that moves never mixes bytes. */
 #ifndef LSP_EDGE_H
 #define LSP_EDGE_H
 #include <signal.h>
@@ -37,6 +39,11 @@ typedef struct {
 	int max_conns;           /* open connections at most */
 	int part_hold_ms;        /* how long a missing part is waited for */
 	const char *origin;      /* relay mode: "http://host:port" serving /hls/ and /api/ */
+	/* relay mode with an origin per request (lsp-edge --origin auto): fill
+	 * url ("http://host:port", < 128 bytes) for a decoded path, 0, or
+	 * -ENOENT (answered 404).  Called on the loop's thread; must not block. */
+	int (*route)(void *ctx, const char *path, char *url, size_t cap);
+	void *route_ctx;
 	void (*log)(void *ctx, int level, const char *msg, const char *detail);
 	void *log_ctx;
 } lsp_edge_cfg;

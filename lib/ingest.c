@@ -28,16 +28,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "bus.h"
 #include "flv.h"
 #include "log.h"
 #include "rtmp.h"
+#include "spawn.h"
 #include "tsmux.h"
+#include "tsscan.h"
 
 struct sess {
 	const lsp_ingest_cfg *cfg;
 	int fd;
-	lsp_rtmp *r;
+	SSL *ssl;               /* RTMPS: TLS over fd; NULL for plain RTMP and SRT */
+	const char *proto;      /* "rtmp", "rtmps", "srt" */
+	long long bytes_in;     /* bytes read from the publisher */
+	lsp_rtmp *r;            /* RTMP(S) only */
+	lsp_tsscan *scan;       /* SRT (TS passthrough) only */
 	char channel[80];
 	int publishing;
 	int lockfd, outlockfd, outfd, out_owned;
@@ -57,7 +66,7 @@ struct sess {
 	int64_t win_start, next_health;
 	int64_t kf_last, kf_prev, v_ts, a_ts;
 	int have_v, have_a;
-	long long dropped;
+	long long dropped, win_ts_frames;
 	char err[256];
 };
 
@@ -77,31 +86,42 @@ static double wall_s(void)
 
 int lsp_ingest_expand(const char *tmpl, const char *channel, char *out, size_t cap)
 {
-	size_t o = 0, cl = strlen(channel);
-	if (cap == 0)
-		return -ENAMETOOLONG;
-	for (const char *p = tmpl; *p;) {
-		if (strncmp(p, "{channel}", 9) == 0) {
-			if (cap - o <= cl)
-				return -ENAMETOOLONG;
-			memcpy(out + o, channel, cl);
-			o += cl;
-			p += 9;
-		} else {
-			if (cap - o <= 1)
-				return -ENAMETOOLONG;
-			out[o++] = *p++;
-		}
-	}
-	out[o] = 0;
-	return 0;
+	return lsp_spawn_expand(tmpl, channel, out, cap);
+}
+
+/* The transport under the protocol: TLS when s->ssl, else the plain fd. */
+static ssize_t io_read(struct sess *s, void *buf, size_t n)
+{
+	int r;
+	if (!s->ssl)
+		return read(s->fd, buf, n);
+	r = SSL_read(s->ssl, buf, n > 0x7fffffff ? 0x7fffffff : (int)n);
+	if (r > 0)
+		return r;
+	r = SSL_get_error(s->ssl, r);
+	if (r == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	errno = r == SSL_ERROR_WANT_READ || r == SSL_ERROR_WANT_WRITE ? EINTR : EIO;
+	return -1;
+}
+
+static ssize_t io_send(struct sess *s, const void *buf, size_t n)
+{
+	int r;
+	if (!s->ssl)
+		return send(s->fd, buf, n, MSG_NOSIGNAL);
+	r = SSL_write(s->ssl, buf, n > 0x7fffffff ? 0x7fffffff : (int)n);
+	if (r > 0)
+		return r;
+	r = SSL_get_error(s->ssl, r);
+	errno = r == SSL_ERROR_WANT_READ || r == SSL_ERROR_WANT_WRITE ? EINTR : EPIPE;
+	return -1;
 }
 
 static void note(struct sess *s, int level, const char *msg, const char *reason)
 {
 	lsp_ingest_note n = { s->channel[0] ? s->channel : NULL, s->cfg->remote, reason,
-			      lsp_rtmp_stage_name(lsp_rtmp_stage(s->r)),
-			      (long long)lsp_rtmp_bytes_in(s->r),
+			      s->r ? lsp_rtmp_stage_name(lsp_rtmp_stage(s->r)) : s->proto, s->bytes_in,
 			      s->publishing ? (now_ms() - s->t_start) / 1000.0 : 0, -1 };
 	if (s->cfg->note)
 		s->cfg->note(s->cfg->ctx, level, msg, &n);
@@ -122,7 +142,7 @@ static int flush_out(struct sess *s)
 	size_t len;
 	const uint8_t *p = lsp_rtmp_out(s->r, &len);
 	while (len > 0) {
-		ssize_t n = send(s->fd, p, len, MSG_NOSIGNAL);
+		ssize_t n = io_send(s, p, len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -194,30 +214,9 @@ static int open_output(struct sess *s)
 	char buf[1024];
 	const lsp_ingest_cfg *c = s->cfg;
 	if (c->exec_tmpl && *c->exec_tmpl) {
-		int p[2];
-		if (lsp_ingest_expand(c->exec_tmpl, s->channel, buf, sizeof buf) < 0)
-			return -ENAMETOOLONG;
-		if (pipe2(p, O_CLOEXEC) < 0)
-			return -errno;
-		s->child = fork();
-		if (s->child < 0) {
-			int e = errno;
-			close(p[0]);
-			close(p[1]);
-			return -e;
-		}
-		if (s->child == 0) {
-			sigset_t none;
-			sigemptyset(&none);
-			sigprocmask(SIG_SETMASK, &none, NULL);
-			signal(SIGPIPE, SIG_DFL);
-			if (dup2(p[0], 0) < 0)
-				_exit(127);
-			execl("/bin/sh", "sh", "-c", buf, (char *)NULL);
-			_exit(127);
-		}
-		close(p[0]);
-		s->outfd = p[1];
+		int rc = lsp_spawn_template(c->exec_tmpl, s->channel, &s->child, &s->outfd, s->err, sizeof s->err);
+		if (rc < 0)
+			return rc;
 		s->out_owned = 1;
 		return 0;
 	}
@@ -245,40 +244,46 @@ static void on_kick(void *ctx, const char *subject, const char *data, size_t len
 	(void)w;
 }
 
+static void refuse(struct sess *s, const char *code, const char *text)
+{
+	if (s->r)
+		lsp_rtmp_refuse(s->r, code, text);
+}
+
 static int start_publish(struct sess *s, const char *key)
 {
 	const char *reason = "unknown key";
 	int rc;
 	if (s->cfg->auth(s->cfg->ctx, key, s->channel, sizeof s->channel, &reason) < 0) {
 		note(s, LSP_WARN, "publish refused", reason);
-		lsp_rtmp_refuse(s->r, "NetStream.Publish.BadName", "stream key refused");
+		refuse(s, "NetStream.Publish.BadName", "stream key refused");
 		return 1;
 	}
 	if ((rc = take_lock(s)) < 0) {
 		if (rc == -EWOULDBLOCK) {
 			note(s, LSP_WARN, "publish refused", "channel busy");
-			lsp_rtmp_refuse(s->r, "NetStream.Publish.BadName", "channel busy");
+			refuse(s, "NetStream.Publish.BadName", "channel busy");
 			return 1;
 		}
 		snprintf(s->err, sizeof s->err, "publish lock: %s", strerror(-rc));
 		note(s, LSP_ERROR, "publish refused", s->err);
-		lsp_rtmp_refuse(s->r, "NetStream.Publish.Rejected", "server error");
+		refuse(s, "NetStream.Publish.Rejected", "server error");
 		return rc;
 	}
 	if ((rc = take_out_lock(s)) < 0) {
 		note(s, LSP_WARN, "publish refused", rc == -EWOULDBLOCK ? "output busy" : strerror(-rc));
-		lsp_rtmp_refuse(s->r, "NetStream.Publish.BadName", "output busy");
+		refuse(s, "NetStream.Publish.BadName", "output busy");
 		return rc == -EWOULDBLOCK ? 1 : rc;
 	}
 	if ((rc = open_output(s)) < 0) {
 		snprintf(s->err, sizeof s->err, "output: %s", strerror(-rc));
 		note(s, LSP_ERROR, "publish refused", s->err);
-		lsp_rtmp_refuse(s->r, "NetStream.Publish.Rejected", "server error");
+		refuse(s, "NetStream.Publish.Rejected", "server error");
 		return rc;
 	}
-	if ((rc = lsp_tsmux_open(&s->mux, s->outfd, s->err, sizeof s->err)) < 0) {
+	if (s->r && (rc = lsp_tsmux_open(&s->mux, s->outfd, s->err, sizeof s->err)) < 0) {
 		note(s, LSP_ERROR, "publish refused", s->err);
-		lsp_rtmp_refuse(s->r, "NetStream.Publish.Rejected", "server error");
+		refuse(s, "NetStream.Publish.Rejected", "server error");
 		return rc;
 	}
 	if (s->cfg->nats_url && *s->cfg->nats_url &&
@@ -297,13 +302,25 @@ static int start_publish(struct sess *s, const char *key)
 			note(s, LSP_WARN, "kick not available", s->err);
 		}
 	}
-	if ((rc = lsp_rtmp_accept(s->r)) < 0)
+	if (s->r && (rc = lsp_rtmp_accept(s->r)) < 0)
 		return rc;
 	s->publishing = 1;
 	s->t_start = s->win_start = now_ms();
 	s->next_health = s->t_start + 1000;
 	note(s, LSP_INFO, "publish started", NULL);
 	return 0;
+}
+
+/* pf[1] the stop signal, pf[2] the kick pipe: the reason to end, or NULL. */
+static const char *control(struct sess *s, const struct pollfd *pf)
+{
+	if (pf[1].fd >= 0 && (pf[1].revents & POLLIN))
+		return "shutdown";
+	if (s->kickfd[0] >= 0 && (pf[2].revents & POLLIN)) {
+		note(s, LSP_WARN, "publish kicked", "lsp.ctl kick (suspended, key rotated or deleted)");
+		return "kicked";
+	}
+	return NULL;
 }
 
 static int64_t ext_ts(struct sess *s, int slot, uint32_t ts)
@@ -315,20 +332,54 @@ static int64_t ext_ts(struct sess *s, int slot, uint32_t ts)
 	return s->ts_hi[slot] + ts;
 }
 
+static const char *jcodec(const char *c, char *buf, size_t cap)
+{
+	if (!c)
+		return "null";
+	snprintf(buf, cap, "\"%s\"", c);
+	return buf;
+}
+
+/* ,"origin":"<LSP_ORIGIN_URL>" — this node's edge URL, which lsp-edge
+ * --origin auto relays the channel from (docs/design.md, cluster mode). */
+static size_t origin_field(char *out, size_t cap)
+{
+	const char *u = getenv("LSP_ORIGIN_URL");
+	char esc[160];
+	int n;
+	if (!u || !*u || cap == 0)
+		return 0;
+	lsp_json_escape(esc, sizeof esc, u);
+	n = snprintf(out, cap, ",\"origin\":\"%s\"", esc);
+	if (n < 0 || (size_t)n >= cap) {
+		out[0] = 0;
+		return 0;
+	}
+	return (size_t)n;
+}
+
 static void send_live(struct sess *s)
 {
-	char json[1024], remote[160];
+	char json[1024], remote[160], vc[24], ac[24];
+	const char *v, *a;
 	size_t o;
+	if (s->mux) {
+		v = lsp_tsmux_has_video(s->mux) ? "h264" : NULL;
+		a = lsp_tsmux_has_audio(s->mux) ? "aac" : NULL;
+	} else {
+		v = s->scan ? lsp_tsscan_codec(s->scan->vtype) : NULL;
+		a = s->scan ? lsp_tsscan_codec(s->scan->atype) : NULL;
+	}
 	lsp_json_escape(remote, sizeof remote, s->cfg->remote ? s->cfg->remote : "");
 	o = (size_t)snprintf(json, sizeof json,
 			     "{\"channel\":\"%s\",\"time\":%.3f,\"remote\":\"%s\",\"video_codec\":%s,"
 			     "\"audio_codec\":%s",
-			     s->channel, wall_s(), remote,
-			     lsp_tsmux_has_video(s->mux) ? "\"h264\"" : "null",
-			     lsp_tsmux_has_audio(s->mux) ? "\"aac\"" : "null");
+			     s->channel, wall_s(), remote, jcodec(v, vc, sizeof vc), jcodec(a, ac, sizeof ac));
 	if (o < sizeof json && s->width > 0 && s->height > 0)
 		o += (size_t)snprintf(json + o, sizeof json - o, ",\"width\":%d,\"height\":%d",
 				      (int)s->width, (int)s->height);
+	if (o < sizeof json)
+		o += origin_field(json + o, sizeof json - o);
 	if (o < sizeof json)
 		snprintf(json + o, sizeof json - o, "}");
 	bus_send(s, "live", json);
@@ -337,23 +388,50 @@ static void send_live(struct sess *s)
 
 static void send_health(struct sess *s, int64_t now)
 {
-	char json[768];
+	char json[768], org[200] = "";
 	double secs = (now - s->win_start) / 1000.0;
-	uint64_t bytes = lsp_rtmp_bytes_in(s->r);
+	uint64_t bytes = (uint64_t)s->bytes_in;
 	if (secs <= 0)
 		secs = 1;
+	if (s->scan) { /* TS passthrough: what the cheap scan saw */
+		const lsp_tsscan *t = s->scan;
+		s->win_frames = (int)(t->frames - s->win_ts_frames);
+		s->win_ts_frames = t->frames;
+		s->have_v = t->v_pts >= 0;
+		s->have_a = t->a_pts >= 0;
+		s->v_ts = t->v_pts / 90;
+		s->a_ts = t->a_pts / 90;
+		s->kf_last = t->kf_pts >= 0 ? t->kf_pts / 90 : -1;
+		s->kf_prev = t->kf_prev >= 0 ? t->kf_prev / 90 : -1;
+		s->dropped = t->skipped / 188;
+	}
+	origin_field(org, sizeof org);
 	snprintf(json, sizeof json,
 		 "{\"channel\":\"%s\",\"time\":%.3f,\"bitrate_kbps\":%.1f,\"fps\":%.2f,"
 		 "\"keyframe_interval_s\":%.3f,\"video_ts_ms\":%lld,\"audio_ts_ms\":%lld,"
-		 "\"av_drift_ms\":%lld,\"dropped\":%lld}",
+		 "\"av_drift_ms\":%lld,\"dropped\":%lld%s}",
 		 s->channel, wall_s(), (double)(bytes - s->win_bytes) * 8 / 1000 / secs,
 		 s->win_frames / secs, s->kf_prev >= 0 && s->kf_last > s->kf_prev ? (s->kf_last - s->kf_prev) / 1000.0 : 0,
 		 (long long)(s->have_v ? s->v_ts : -1), (long long)(s->have_a ? s->a_ts : -1),
-		 (long long)(s->have_v && s->have_a ? s->v_ts - s->a_ts : 0), s->dropped);
+		 (long long)(s->have_v && s->have_a ? s->v_ts - s->a_ts : 0), s->dropped, org);
 	bus_send(s, "health", json);
 	s->win_bytes = bytes;
 	s->win_frames = 0;
 	s->win_start = now;
+}
+
+/* Once a second while publishing: .health (and, for a TS source whose PMT
+ * was never seen, .live on the first tick with data). */
+static void health_tick(struct sess *s, int64_t now)
+{
+	if (!s->publishing || now < s->next_health)
+		return;
+	if (s->scan && !s->live_sent && s->bytes_in > 0)
+		send_live(s);
+	send_health(s, now);
+	s->next_health += 1000;
+	if (s->next_health <= now)
+		s->next_health = now + 1000;
 }
 
 /* 0 go on, >0 end normally (*reason set), <0 failure. */
@@ -415,7 +493,7 @@ static void end_publish(struct sess *s, const char *reason)
 {
 	char json[512];
 	int rc;
-	if ((rc = lsp_tsmux_close(s->mux, s->err, sizeof s->err)) < 0 && rc != -EPIPE)
+	if (s->mux && (rc = lsp_tsmux_close(s->mux, s->err, sizeof s->err)) < 0 && rc != -EPIPE)
 		note(s, LSP_WARN, "TS trailer failed", s->err);
 	s->mux = NULL;
 	if (s->out_owned && s->outfd >= 0)
@@ -426,7 +504,7 @@ static void end_publish(struct sess *s, const char *reason)
 		snprintf(json, sizeof json,
 			 "{\"channel\":\"%s\",\"time\":%.3f,\"reason\":\"%s\",\"duration_s\":%.3f,\"bytes\":%llu}",
 			 s->channel, wall_s(), reason, (now_ms() - s->t_start) / 1000.0,
-			 (unsigned long long)lsp_rtmp_bytes_in(s->r));
+			 (unsigned long long)s->bytes_in);
 		bus_send(s, "ended", json);
 		if (lsp_bus_flush(s->bus, 1000, s->err, sizeof s->err) < 0)
 			note(s, LSP_WARN, "nats flush failed", s->err);
@@ -451,7 +529,36 @@ static void end_publish(struct sess *s, const char *reason)
 	s->publishing = 0;
 }
 
-int lsp_ingest_serve(const lsp_ingest_cfg *cfg, int fd, int stopfd, char *err, size_t errcap)
+static void sess_init(struct sess *s, const lsp_ingest_cfg *cfg, int fd, const char *proto)
+{
+	memset(s, 0, sizeof *s);
+	s->cfg = cfg;
+	s->fd = fd;
+	s->proto = proto;
+	s->lockfd = s->outlockfd = s->outfd = -1;
+	s->kickfd[0] = s->kickfd[1] = -1;
+	s->kf_last = s->kf_prev = -1;
+}
+
+/* Every session's one teardown: end a running publish, drop the locks,
+ * the kick subscription and the bus. */
+static void sess_end(struct sess *s, const char *reason)
+{
+	if (s->publishing)
+		end_publish(s, reason ? reason : "ended");
+	if (s->lockfd >= 0)
+		close(s->lockfd);
+	if (s->outlockfd >= 0)
+		close(s->outlockfd);
+	if (s->kick_sub)
+		lsp_bus_unsubscribe(s->kick_sub);
+	lsp_bus_close(s->bus);
+	for (int i = 0; i < 2; i++)
+		if (s->kickfd[i] >= 0)
+			close(s->kickfd[i]);
+}
+
+static int serve_rtmp_on(const lsp_ingest_cfg *cfg, int fd, SSL *ssl, int stopfd, char *err, size_t errcap)
 {
 	struct sess s;
 	uint8_t buf[16384];
@@ -459,12 +566,8 @@ int lsp_ingest_serve(const lsp_ingest_cfg *cfg, int fd, int stopfd, char *err, s
 	int result = 1, rc, last_stage = -1;
 	int64_t deadline = 0;
 
-	memset(&s, 0, sizeof s);
-	s.cfg = cfg;
-	s.fd = fd;
-	s.lockfd = s.outlockfd = s.outfd = -1;
-	s.kickfd[0] = s.kickfd[1] = -1;
-	s.kf_last = s.kf_prev = -1;
+	sess_init(&s, cfg, fd, ssl ? "rtmps" : "rtmp");
+	s.ssl = ssl;
 	if (!(s.r = lsp_rtmp_new((uint32_t)now_ms(), (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32)))) {
 		snprintf(err, errcap, "out of memory");
 		return -ENOMEM;
@@ -498,29 +601,23 @@ int lsp_ingest_serve(const lsp_ingest_cfg *cfg, int fd, int stopfd, char *err, s
 			tmo = s.next_health - now;
 		if (tmo < 0)
 			tmo = 0;
+		if (s.ssl && SSL_pending(s.ssl) > 0) /* decrypted bytes wait inside TLS */
+			tmo = 0;
 		rc = poll(pf, 3, (int)tmo); /* negative fds are ignored */
+		if (rc == 0 && s.ssl && SSL_pending(s.ssl) > 0) {
+			pf[0].revents = POLLIN;
+			rc = 1;
+		}
 		if (rc < 0 && errno != EINTR) {
 			snprintf(err, errcap, "poll: %s", strerror(errno));
 			result = -EIO;
 			reason = "poll failed";
 			break;
 		}
-		if (stopfd >= 0 && (pf[1].revents & POLLIN)) {
-			reason = "shutdown";
+		if ((reason = control(&s, pf)))
 			break;
-		}
-		if (s.kickfd[0] >= 0 && (pf[2].revents & POLLIN)) {
-			reason = "kicked";
-			note(&s, LSP_WARN, "publish kicked", "lsp.ctl kick (suspended, key rotated or deleted)");
-			break;
-		}
 		now = now_ms();
-		if (s.publishing && now >= s.next_health) {
-			send_health(&s, now);
-			s.next_health += 1000;
-			if (s.next_health <= now)
-				s.next_health = now + 1000;
-		}
+		health_tick(&s, now);
 		if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (now >= deadline) {
 				reason = "timeout";
@@ -529,13 +626,14 @@ int lsp_ingest_serve(const lsp_ingest_cfg *cfg, int fd, int stopfd, char *err, s
 			}
 			continue;
 		}
-		ssize_t n = read(fd, buf, sizeof buf < lsp_rtmp_space(s.r) ? sizeof buf : lsp_rtmp_space(s.r));
+		ssize_t n = io_read(&s, buf, sizeof buf < lsp_rtmp_space(s.r) ? sizeof buf : lsp_rtmp_space(s.r));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			reason = n == 0 ? "disconnect" : "read error";
 			break;
 		}
+		s.bytes_in += n;
 		lsp_rtmp_feed(s.r, buf, (size_t)n);
 		if (stage == LSP_RTMP_PUBLISHING)
 			deadline = now + cfg->media_timeout_s * 1000LL;
@@ -597,18 +695,179 @@ int lsp_ingest_serve(const lsp_ingest_cfg *cfg, int fd, int stopfd, char *err, s
 	}
 out:
 	flush_out(&s);
-	if (s.publishing)
-		end_publish(&s, reason ? reason : "ended");
-	if (s.lockfd >= 0)
-		close(s.lockfd);
-	if (s.outlockfd >= 0)
-		close(s.outlockfd);
-	if (s.kick_sub)
-		lsp_bus_unsubscribe(s.kick_sub);
-	lsp_bus_close(s.bus);
-	for (int i = 0; i < 2; i++)
-		if (s.kickfd[i] >= 0)
-			close(s.kickfd[i]);
+	sess_end(&s, reason);
 	lsp_rtmp_free(s.r);
 	return result;
+}
+
+/* SRT (or any TS source): the stream key came with the connection; the
+ * MPEG-TS on fd goes through unchanged, watched by lib/tsscan for health. */
+static int serve_ts(const lsp_ingest_cfg *cfg, int fd, int stopfd, const char *key, char *err, size_t errcap)
+{
+	struct sess s;
+	lsp_tsscan scan;
+	uint8_t buf[16384];
+	const char *reason = NULL;
+	int result, rc;
+	int64_t deadline;
+
+	sess_init(&s, cfg, fd, "srt");
+	lsp_tsscan_init(&scan);
+	s.scan = &scan;
+	result = start_publish(&s, key ? key : "");
+	if (result != 0) {
+		if (result < 0)
+			snprintf(err, errcap, "%s", s.err);
+		goto out;
+	}
+	deadline = now_ms() + cfg->media_timeout_s * 1000LL;
+	for (;;) {
+		struct pollfd pf[3] = { { fd, POLLIN, 0 }, { stopfd, POLLIN, 0 }, { s.kickfd[0], POLLIN, 0 } };
+		int64_t now = now_ms(), tmo = deadline - now;
+		ssize_t n;
+		if (s.next_health - now < tmo)
+			tmo = s.next_health - now;
+		if (tmo < 0)
+			tmo = 0;
+		rc = poll(pf, 3, (int)tmo);
+		if (rc < 0 && errno != EINTR) {
+			snprintf(err, errcap, "poll: %s", strerror(errno));
+			result = -EIO;
+			reason = "poll failed";
+			break;
+		}
+		if ((reason = control(&s, pf)))
+			break;
+		now = now_ms();
+		health_tick(&s, now);
+		if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			if (now >= deadline) {
+				reason = "timeout";
+				note(&s, LSP_WARN, "timeout", "no media");
+				break;
+			}
+			continue;
+		}
+		n = read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			reason = n == 0 ? "disconnect" : "read error";
+			break;
+		}
+		s.bytes_in += n;
+		deadline = now + cfg->media_timeout_s * 1000LL;
+		lsp_tsscan_feed(&scan, buf, (size_t)n);
+		if (!s.live_sent && scan.vpid >= 0 && scan.apid >= 0)
+			send_live(&s);
+		for (ssize_t o = 0; o < n;) {
+			ssize_t w = write(s.outfd, buf + o, (size_t)(n - o));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				reason = errno == EPIPE ? "downstream closed" : "output error";
+				if (errno != EPIPE) {
+					snprintf(s.err, sizeof s.err, "output: %s", strerror(errno));
+					note(&s, LSP_ERROR, "output failed", s.err);
+				}
+				goto out;
+			}
+			o += w;
+		}
+	}
+out:
+	sess_end(&s, reason);
+	return result;
+}
+
+static int serve_rtmp(const lsp_ingest_cfg *cfg, int fd, int stopfd, const char *key, char *err, size_t errcap)
+{
+	(void)key;
+	return serve_rtmp_on(cfg, fd, NULL, stopfd, err, errcap);
+}
+
+/* RTMPS: the TLS handshake under the handshake timeout, then RTMP. */
+static int serve_rtmps(const lsp_ingest_cfg *cfg, int fd, int stopfd, const char *key, char *err, size_t errcap)
+{
+	struct timeval tv = { cfg->hs_timeout_s, 0 };
+	SSL *ssl;
+	int rc;
+	(void)key;
+	if (!cfg->tls) {
+		snprintf(err, errcap, "rtmps without a TLS context");
+		return -EINVAL;
+	}
+	if (!(ssl = SSL_new(cfg->tls))) {
+		snprintf(err, errcap, "out of memory");
+		return -ENOMEM;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (!SSL_set_fd(ssl, fd) || SSL_accept(ssl) != 1) {
+		lsp_ingest_note n = { NULL, cfg->remote, NULL, "tls_handshake", 0, 0, -1 };
+		unsigned long e = ERR_get_error();
+		char why[200];
+		if (e)
+			ERR_error_string_n(e, why, sizeof why);
+		else
+			snprintf(why, sizeof why, "%s", errno ? strerror(errno) : "peer closed");
+		n.reason = why;
+		if (cfg->note)
+			cfg->note(cfg->ctx, LSP_WARN, "tls handshake failed", &n);
+		SSL_free(ssl);
+		return 1;
+	}
+	tv.tv_sec = 0; /* poll() times every stage from here */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	rc = serve_rtmp_on(cfg, fd, ssl, stopfd, err, errcap);
+	SSL_shutdown(ssl);
+	SSL_free(ssl);
+	return rc;
+}
+
+const lsp_ingest_proto lsp_ingest_protos[] = {
+	{ "rtmp", serve_rtmp },
+	{ "rtmps", serve_rtmps },
+	{ "srt", serve_ts },
+	{ NULL, NULL },
+};
+
+const lsp_ingest_proto *lsp_ingest_proto_find(const char *name)
+{
+	for (const lsp_ingest_proto *p = lsp_ingest_protos; p->name; p++)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+int lsp_ingest_serve(const lsp_ingest_cfg *cfg, int fd, int stopfd, char *err, size_t errcap)
+{
+	return serve_rtmp_on(cfg, fd, NULL, stopfd, err, errcap);
+}
+
+int lsp_ingest_tls_open(void **out, const char *cert, const char *key, char *err, size_t errcap)
+{
+	SSL_CTX *c = SSL_CTX_new(TLS_server_method());
+	if (!c) {
+		snprintf(err, errcap, "TLS context: out of memory");
+		return -ENOMEM;
+	}
+	SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+	if (SSL_CTX_use_certificate_chain_file(c, cert) != 1) {
+		snprintf(err, errcap, "certificate %s: %s", cert, ERR_reason_error_string(ERR_get_error()));
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(c, key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(c) != 1) {
+		snprintf(err, errcap, "key %s: %s", key, ERR_reason_error_string(ERR_get_error()));
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	SSL_CTX_free(c);
+	return -EINVAL;
+}
+
+void lsp_ingest_tls_close(void *tls)
+{
+	SSL_CTX_free(tls);
 }

@@ -1,4 +1,9 @@
-/* ingest.h — one RTMP publisher connection, start to end: drives the
+/* ingest.h — one publisher connection, start to end, for each ingest
+ * protocol in the lsp_ingest_protos table: "rtmp" and "rtmps" (RTMP over
+ * TLS, OpenSSL, cfg->tls) drive lib/rtmp; "srt" takes MPEG-TS already
+ * carried off the SRT socket (lib/srtin) on a plain fd, with the stream
+ * key from the streamid, and passes it through unchanged, watched by
+ * lib/tsscan for health.  For RTMP(S): drives the
  * sans-I/O lib/rtmp state machine over a socket with poll() and a timeout
  * on every stage, checks the app and the stream key (through the caller's
  * auth hook), takes the per-channel publish lock, muxes the media to
@@ -42,12 +47,30 @@ typedef struct {
 	int (*auth)(void *ctx, const char *key, char *channel, size_t cap, const char **reason);
 	void (*note)(void *ctx, int level, const char *msg, const lsp_ingest_note *n);
 	void *ctx;
+	void *tls;                  /* SSL_CTX for "rtmps" (lsp_ingest_tls_open) */
 } lsp_ingest_cfg;
 
+/* An ingest protocol: serve one connection on fd (key: the stream key the
+ * transport already carried, for "srt"; NULL otherwise).  Same returns as
+ * lsp_ingest_serve. */
+typedef struct {
+	const char *name;
+	int (*serve)(const lsp_ingest_cfg *cfg, int fd, int stopfd, const char *key, char *err, size_t errcap);
+} lsp_ingest_proto;
+
+extern const lsp_ingest_proto lsp_ingest_protos[]; /* ends with { NULL, NULL } */
+const lsp_ingest_proto *lsp_ingest_proto_find(const char *name);
+
+/* A TLS server context from PEM files, for cfg->tls. */
+int lsp_ingest_tls_open(void **tls, const char *cert, const char *key, char *err, size_t errcap);
+void lsp_ingest_tls_close(void *tls);
+
 /* levels passed to note(): same numbers as log.h (1 info, 2 warn, 3 error) */
+/* Plain RTMP (the "rtmp" entry of the table). */
 int lsp_ingest_serve(const lsp_ingest_cfg *cfg, int fd, int stopfd, char *err, size_t errcap);
 
-/* Expand {channel} in tmpl into out. -ENAMETOOLONG if it does not fit. */
+/* Expand {channel} in tmpl into out. -ENAMETOOLONG if it does not fit.
+ * (lsp_spawn_expand, kept under this name for callers.) */
 int lsp_ingest_expand(const char *tmpl, const char *channel, char *out, size_t cap);
 
 #endif

@@ -26,6 +26,7 @@
 #include "fmp4.h"
 #include "fsio.h"
 #include "m3u8.h"
+#include "thumb.h"
 
 #define MAXPARTS 128
 #define MAXHIST (LSP_PACK_MAX_WINDOW + LSP_PACK_GRACE + 1)
@@ -97,6 +98,9 @@ struct lsp_pack {
 	double anchor;              /* wall clock minus media time (s), smallest seen */
 	int have0;
 	int master_written;
+	lsp_thumb *thumb;           /* opened on the first key frame of the tallest rung */
+	double next_thumb;          /* wall clock of the next thumbnail */
+	int thumb_fails;
 };
 
 static void note(lsp_pack *p, const char *what, const char *rn, long long n, const char *d)
@@ -617,6 +621,7 @@ static int cut(lsp_pack *p, rung *r, int64_t end, int close_seg, char *err, size
 		r->seglen += len;
 		r->cur.parts[r->cur.nparts++] = (lsp_m3u8_part){ dur, r->part_indep };
 		r->cur.dur += dur;
+		note(p, "part", r->name, (long long)len, NULL);
 	}
 	r->part_start = end;
 	if (close_seg && r->cur.nparts > 0) {
@@ -641,6 +646,7 @@ static int cut(lsp_pack *p, rung *r, int64_t end, int close_seg, char *err, size
 		r->tot_bytes += (double)r->seglen;
 		r->tot_dur += r->cur.dur;
 		note(p, "segment", r->name, (long long)r->cur.seq, NULL);
+		note(p, "bitrate", r->name, lround(bps), NULL);
 		r->cur.seq++;
 		r->cur.nparts = 0;
 		r->cur.dur = 0;
@@ -742,6 +748,33 @@ static int repair_time(rung *r, track *tr, AVPacket *pkt)
 	return 1;
 }
 
+/* A thumbnail from this key frame when one is due and r is the tallest
+ * video rung.  Failures are noted, never fatal: the stream matters more. */
+static void maybe_thumb(lsp_pack *p, rung *r, track *tr, const AVPacket *pkt)
+{
+	char terr[256];
+	double now = now_s();
+	int rc;
+
+	if (now < p->next_thumb || p->thumb_fails > 20)
+		return;
+	for (int i = 0; i < p->nr; i++)
+		if (p->r[i] != r && p->r[i]->video && p->r[i]->height > r->height)
+			return;
+	p->next_thumb = now + p->o.thumb;
+	if (!p->thumb && (rc = lsp_thumb_open(&p->thumb, tr->par, LSP_PACK_THUMB_WIDTH, terr, sizeof terr)) < 0) {
+		p->thumb_fails = 1000; /* cannot decode this stream: stop trying */
+		note(p, "thumb failed", r->name, rc, terr);
+		return;
+	}
+	if ((rc = lsp_thumb_write(p->thumb, pkt, p->o.out, "thumb.jpg", terr, sizeof terr)) < 0) {
+		p->thumb_fails++;
+		note(p, "thumb failed", r->name, rc, terr);
+		return;
+	}
+	p->thumb_fails = 0;
+}
+
 static int on_packet(lsp_pack *p, rung *r, int k, AVPacket *pkt, char *err, size_t errcap)
 {
 	track *tr = &r->tr[k];
@@ -769,6 +802,8 @@ static int on_packet(lsp_pack *p, rung *r, int k, AVPacket *pkt, char *err, size
 		p->anchor = now_s() - (double)pkt->dts * av_q2d(tr->tb);
 	}
 	t = pkt->dts;
+	if (p->o.thumb > 0 && key && k == r->drive && r->video)
+		maybe_thumb(p, r, tr, pkt);
 	if (!r->started) {
 		if (k != r->drive || (r->video && !key))
 			return 0;
@@ -863,6 +898,7 @@ void lsp_pack_close(lsp_pack *p)
 		rung_free(p->r[i]);
 	avformat_close_input(&p->ic);
 	av_packet_free(&p->pkt);
+	lsp_thumb_close(p->thumb);
 	free(p->map);
 	free(p);
 }

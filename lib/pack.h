@@ -24,6 +24,11 @@
  * are removed as without DVR.  With DVR, segment files a previous run
  * left in a rung directory are removed at open (this run numbers from 0).
  *
+ * Thumbnails (opts.thumb > 0): <out>/thumb.jpg, at most LSP_PACK_THUMB_WIDTH
+ * pixels wide, from a key frame of the tallest video rung at most every
+ * `thumb` seconds; a picture that fails is noted ("thumb failed") and
+ * packaging goes on.
+ *
  * The packager owns its input, muxers and buffers.  Functions return 0 (or
  * 1 for "more to do") or a negative error and fill err; they never print. */
 #ifndef LSP_PACK_H
@@ -34,6 +39,8 @@
 #define LSP_PACK_MAX_WINDOW 60
 #define LSP_PACK_MAX_RUNGS 16
 #define LSP_PACK_MAX_DVR (24 * 3600) /* seconds */
+#define LSP_PACK_MAX_THUMB 3600    /* seconds between thumbnails, at most */
+#define LSP_PACK_THUMB_WIDTH 480
 
 typedef struct {
 	const char *input;      /* path or "-" (stdin) */
@@ -43,7 +50,13 @@ typedef struct {
 	int window;             /* segments listed in a media playlist (default 6) */
 	double dvr;             /* seconds kept for rewind in <rung>/dvr.m3u8 and
 				 * master-dvr.m3u8; 0: no DVR playlists */
-	/* optional observer (logging in the tool): called for notable events */
+	double thumb;           /* > 0: every `thumb` seconds (wall clock) decode a
+				 * key frame of the tallest video rung and publish
+				 * <out>/thumb.jpg (lib/thumb.h); 0: no thumbnails */
+	/* optional observer (logging in the tool): called for notable events:
+	 * "rung" (n height), "start", "part" (n bytes), "segment" (n sequence),
+	 * "bitrate" (n bits/s of the segment just closed), "end", "dropped",
+	 * "timeline resets", "thumb failed" (n error code, detail the reason) */
 	void (*note)(void *ctx, const char *what, const char *rung, long long n, const char *detail);
 	void *note_ctx;
 	/* optional: polled while blocked on input; non-zero stops reading */

@@ -624,6 +624,8 @@ static void send_remb(struct rtc *r, struct sess *s)
 	if (!s->pub_vssrc)
 		return;
 	n = lsp_rtcp_rr(b, sizeof b, s->vssrc, s->pub_vssrc, 0);
+	if (n <= 0) /* no room left for REMB: never index b with a failed length */
+		return;
 	k = lsp_rtcp_remb(b + n, sizeof b - (size_t)n, s->vssrc, s->pub_vssrc, (uint64_t)r->cfg->whip_bitrate);
 	if (n > 0 && k > 0 && (k = lsp_dtls_protect_rtcp(s->dtls, b, (size_t)(n + k), sizeof b)) > 0)
 		udp_send(r, s, b, (size_t)k);

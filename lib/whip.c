@@ -20,6 +20,7 @@
 #include <libavutil/channel_layout.h>
 
 #include "ring.h"
+#include "spawn.h"
 
 #define AU_CAP (2u << 20)
 #define AVIO_BUF 4096
@@ -78,36 +79,6 @@ static int write_cb(void *opaque, uint8_t *buf, int size)
 	return size;
 }
 
-static int spawn(lsp_whip *w, const char *cmd, char *err, size_t errcap)
-{
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		snprintf(err, errcap, "pipe: %s", strerror(errno));
-		return -errno;
-	}
-	w->child = fork();
-	if (w->child < 0) {
-		int e = errno;
-		close(p[0]);
-		close(p[1]);
-		snprintf(err, errcap, "fork: %s", strerror(e));
-		return -e;
-	}
-	if (w->child == 0) {
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		if (dup2(p[0], 0) < 0)
-			_exit(127);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	close(p[0]);
-	w->fd = p[1];
-	return 0;
-}
-
 int lsp_whip_open(lsp_whip **out, const char *cmd, const char *ring_channel, char *err, size_t errcap)
 {
 	lsp_whip *w = calloc(1, sizeof *w);
@@ -155,7 +126,7 @@ int lsp_whip_open(lsp_whip **out, const char *cmd, const char *ring_channel, cha
 			goto fail;
 	}
 	if (cmd) {
-		if ((rc = spawn(w, cmd, err, errcap)) < 0)
+		if ((rc = lsp_spawn_template(cmd, NULL, &w->child, &w->fd, err, errcap)) < 0)
 			goto fail;
 		if ((rc = avformat_alloc_output_context2(&w->oc, NULL, "mpegts", NULL)) < 0 || !w->oc) {
 			rc = averr(err, errcap, rc, "mpegts muxer");

@@ -38,12 +38,15 @@
   var tokenForm = el("form", "lsp-chat-token");
   var tokenIn = el("input");
   tokenIn.type = "password"; tokenIn.placeholder = "token (lsp-ctl token NAME)"; tokenIn.autocomplete = "off";
+  tokenIn.setAttribute("aria-label", "chat token");
   tokenForm.append(tokenIn, el("button", null, "Sign in"));
   var form = el("form", "lsp-chat-form");
   var input = el("input");
   input.placeholder = "Say something"; input.maxLength = 500;
+  input.setAttribute("aria-label", "chat message");
   var tipIn = el("input", "lsp-chat-tipamt");
   tipIn.type = "number"; tipIn.min = "1"; tipIn.placeholder = "tip";
+  tipIn.setAttribute("aria-label", "tip amount");
   var tipBtn = el("button", "lsp-chat-tipbtn", "Tip");
   tipBtn.type = "button";
   form.append(input, el("button", null, "Send"), tipIn, tipBtn);

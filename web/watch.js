@@ -86,6 +86,7 @@
     window.lspWhep.play(video, window.lspWhep.url(channel), { timeoutMs: 5000 }).then(function (s) {
       if (gen !== whepGen || player.mode !== 'live') { s.stop(); return; }
       player.whep = s;
+      if ($q) $q.value = 'rtc';
       player.level = 'src';
       $lvl.textContent = 'src';
       video.play().catch(function () {});
@@ -97,6 +98,31 @@
   function whepFailed() {
     player.hlsOnly = true;
     if (player.mode === 'live' && player.state === 'live') start('live');
+  }
+
+  // Quality selector: "rtc" = WebRTC at the live edge (the source), "-1" = LL-HLS
+  // adaptive, N = LL-HLS pinned to rendition N.  Choosing a rendition leaves WebRTC.
+  const $q = document.getElementById('quality');
+  player.quality = -1;
+  function qualityOptions(hls) {
+    if (!$q) return;
+    const keep = $q.value;
+    const opts = [['rtc', 'lowest latency (WebRTC)'], ['-1', 'auto']];
+    if (hls) hls.levels.forEach(function (l, i) { opts.push([String(i), rungOf(l) || 'rendition ' + (i + 1)]); });
+    $q.replaceChildren.apply($q, opts.map(function (o) {
+      const e = document.createElement('option'); e.value = o[0]; e.textContent = o[1]; return e;
+    }));
+    $q.value = [].some.call($q.options, function (o) { return o.value === keep; }) ? keep : (player.whep ? 'rtc' : '-1');
+  }
+  if ($q) {
+    qualityOptions(null);
+    $q.addEventListener('change', function () {
+      if ($q.value === 'rtc') { player.hlsOnly = false; player.quality = -1; if (player.mode === 'live') start('live'); return; }
+      player.quality = Number($q.value);
+      if (player.mode === 'live' && !player.hls) { player.hlsOnly = true; start('live'); return; }
+      // nextLevel: switch at the next fragment, no buffer flush (no stall waiting for a key frame)
+      if (player.hls && player.hls.nextLevel !== player.quality) player.hls.nextLevel = player.quality;
+    });
   }
 
   let retryTimer = null;
@@ -120,7 +146,11 @@
       }
       const hls = new window.Hls(cfg);
       player.hls = hls;
-      hls.on(window.Hls.Events.MANIFEST_PARSED, function () { video.play().catch(function () {}); });
+      hls.on(window.Hls.Events.MANIFEST_PARSED, function () {
+        qualityOptions(hls);
+        if (player.quality >= 0 && player.quality < hls.levels.length) hls.currentLevel = player.quality;
+        video.play().catch(function () {});
+      });
       hls.on(window.Hls.Events.LEVEL_LOADED, function (_, d) {
         if (mode === 'dvr') player.dvrWindow = d.details.totalduration || player.dvrWindow;
       });

@@ -7,7 +7,7 @@
 need ffmpeg; need ffprobe; need curl
 rtmp=$(free_port); http=$(free_port); chat=$(free_port); api=$(free_port); rtc=$(free_port); udp=$(free_port)
 export LSP_RTMP_LISTEN=127.0.0.1:$rtmp LSP_HTTP_LISTEN=127.0.0.1:$http LSP_CHAT_LISTEN=127.0.0.1:$chat \
-	LSP_API_LISTEN=127.0.0.1:$api LSP_RTC_HTTP=127.0.0.1:$rtc LSP_RTC_UDP=127.0.0.1:$udp LSP_RTC_CANDIDATE=127.0.0.1
+	LSP_API_LISTEN=127.0.0.1:$api LSP_RTC_HTTP=127.0.0.1:$rtc LSP_RTC_UDP=127.0.0.1:$udp LSP_RTC_CANDIDATE=127.0.0.1 LSP_SRT_LISTEN=127.0.0.1:$(free_port)
 export LSP_LADDER=360p,240p LSP_PRESET=ultrafast
 key=$(new_channel e2e)
 bg "$ROOT/scripts/lsp-up" 2>"$T/up.log"

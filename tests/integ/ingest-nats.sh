@@ -5,30 +5,12 @@
 # reachable NATS it still ingests.  The subscriber speaks the NATS text
 # protocol over a raw socket (python3), so no client CLI is needed.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/ingest/common.sh"
 need ffmpeg
 need python3
 start_nats
 
-cat >"$T/natsub.py" <<'PY'
-import socket, sys
-host, port = sys.argv[1].replace("nats://", "").rsplit(":", 1)
-s = socket.create_connection((host, int(port)))
-f = s.makefile("rb")
-f.readline()  # INFO
-s.sendall(b'CONNECT {"verbose":false}\r\nSUB lsp.stream.> 1\r\nPING\r\n')
-while True:
-    line = f.readline()
-    if not line:
-        break
-    if line.startswith(b"PING"):
-        s.sendall(b"PONG\r\n")
-    elif line.startswith(b"MSG"):
-        parts = line.split()
-        body = f.read(int(parts[-1]) + 2)[:-2]
-        sys.stdout.write(parts[1].decode() + " " + body.decode() + "\n")
-        sys.stdout.flush()
-PY
-bg python3 "$T/natsub.py" "$NATS_URL" >"$T/bus.txt" 2>"$T/natsub.err"
+start_natsub "$NATS_URL"
 sleep 0.3
 
 publish() { # url seconds

@@ -6,35 +6,16 @@
 # keys never reach the log.  Three ingest servers run side by side to keep
 # the wall time near one publish.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/ingest/common.sh"
 need ffmpeg
 need ffprobe
 SECS=4
 
-publish() { # url seconds
-	timeout -k 2 $(($2 + 15)) ffmpeg -hide_banner -nostdin -loglevel error -re \
-		-f lavfi -i "testsrc2=size=320x240:rate=25" -f lavfi -i "sine=frequency=440:sample_rate=44100" \
-		-t "$2" -c:v libx264 -preset ultrafast -tune zerolatency -g 25 -c:a aac -b:a 64k \
-		-f flv "$1"
-}
 start_ingest() { # name args... → port in $PORT, pid in $IPID
 	PORT=$(free_port)
 	bg "$BIN/lsp-ingest" -l "127.0.0.1:$PORT" "${@:2}" 2>"$T/$1.log"
 	IPID=$!
 	wait_port "$PORT" 10 || fail "$1: ingest did not listen"
-}
-check_ts() { # file seconds
-	local info dur
-	[ -s "$1" ] || fail "no TS in $1"
-	info=$(ffprobe -v error -show_entries stream=codec_name:format=duration -of default=nw=1 "$1") ||
-		fail "ffprobe cannot read $1"
-	grep -q '^codec_name=h264$' <<<"$info" || fail "$1: no h264 stream: $info"
-	grep -q '^codec_name=aac$' <<<"$info" || fail "$1: no aac stream: $info"
-	dur=$(sed -n 's/^duration=//p' <<<"$info")
-	awk -v d="$dur" -v s="$2" 'BEGIN { exit !(d >= s * 0.9 && d <= s * 1.1) }' ||
-		fail "$1: duration $dur, want $2 s ±10 %"
-	# decodable end to end, not just parsable headers
-	ffmpeg -v error -nostdin -i "$1" -f null - 2>"$T/decode.err" || fail "$1 does not decode"
-	ok "$(basename "$1"): h264+aac, ${dur}s"
 }
 
 KA=$(new_channel alpha); KB=$(new_channel beta); KG=$(new_channel gamma)

@@ -1,15 +1,25 @@
-/* fanout-client — N simulated LL-HLS viewers against one media playlist.
+/* lsp-loadviewers — N simulated HLS viewers against one media playlist
+ * (formerly bench/fanout-client.c).
  *
  * Each viewer is one keep-alive HTTP/1.1 connection that loops like a
  * low-latency player: blocking playlist reload for the part named by the
- * preload hint (_HLS_msn/_HLS_part), then GET of the newest part.  The part
- * latency is the time from the part file's rename into place (its mtime,
- * read from the shared disk: client and server run on one machine) to the
- * last byte of that part arriving at the viewer.
+ * preload hint (_HLS_msn/_HLS_part), then GET of the newest part.  With
+ * --hls it is a classic HLS player instead (for servers without LL-HLS,
+ * e.g. nginx-rtmp): reload the playlist every 500 ms, GET each new segment.
+ * The part latency is the time from the part (segment) file's rename into
+ * place (its mtime, read from the shared disk: client and server run on one
+ * machine) to the last byte of it arriving at the viewer; with HLS_DIR "-"
+ * (server on another host) it is request → last byte instead.
  *
- * usage: fanout-client HOST PORT PLAYLIST_URL_PATH HLS_DIR_OF_PLAYLIST N SECONDS
- * prints one JSON line: viewers, parts, errors, p50/p99/max part latency ms.
- * Bench tool, not part of the platform: exits 1 on bad arguments. */
+ * Bounded: at most 50 000 viewers and 600 s, and only loopback (127/8) or
+ * test-host (10/8) addresses.  A viewer that the server closes reconnects
+ * (counted in errors); "held" counts viewers that got an answer during the
+ * last 5 s of the run.
+ *
+ * usage: lsp-loadviewers [--hls] HOST PORT PLAYLIST_URL_PATH HLS_DIR N SECONDS
+ * prints one JSON line: viewers, held, requests per second, parts, errors,
+ * p50/p99/max part latency ms.  Bench tool, not part of the platform: exits 1 on bad
+ * arguments, 111 when it cannot set up. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +40,8 @@
 
 struct viewer {
 	int fd;
+	double sent, last_ok;     /* when the pending request went out; last answer */
+	double next_at;           /* --hls: when to reload (0: not waiting) */
 	int want_part;            /* 0: awaiting playlist, 1: awaiting part */
 	long msn, part;           /* next part to block for (-1: unknown) */
 	char part_uri[128];
@@ -39,10 +51,12 @@ struct viewer {
 
 struct ctx {
 	const char *host, *path, *dir;
+	int hls, port;
 	char dirpath[512];        /* URL dir of the playlist */
 	double *lat;
 	size_t nlat, caplat;
 	long errors;
+	long long reqs;           /* requests sent */
 };
 
 static double now_s(void)
@@ -74,11 +88,13 @@ static void send_req(struct ctx *c, struct viewer *v)
 	int n;
 	if (v->want_part)
 		n = snprintf(req, sizeof req, "GET %s/%s HTTP/1.1\r\nHost: %s\r\n\r\n", c->dirpath, v->part_uri, c->host);
-	else if (v->msn >= 0)
+	else if (v->msn >= 0 && !c->hls)
 		n = snprintf(req, sizeof req, "GET %s?_HLS_msn=%ld&_HLS_part=%ld HTTP/1.1\r\nHost: %s\r\n\r\n", c->path,
 			     v->msn, v->part, c->host);
 	else
 		n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", c->path, c->host);
+	v->sent = now_s();
+	c->reqs++;
 	if (write(v->fd, req, (size_t)n) != n)
 		c->errors++;
 }
@@ -110,6 +126,29 @@ static void parse_playlist(struct viewer *v, const char *b, size_t n)
 	}
 }
 
+/* Classic HLS: the last URI line of a media playlist into part_uri;
+ * returns 1 when it differs from the previous one. */
+static int parse_hls(struct viewer *v, const char *b, size_t n)
+{
+	const char *p = b, *end = b + n;
+	char last[128] = "";
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		while (ll && (p[ll - 1] == '\r' || p[ll - 1] == ' '))
+			ll--;
+		if (ll && p[0] != '#' && ll < sizeof last) {
+			memcpy(last, p, ll);
+			last[ll] = 0;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	if (!last[0] || !strcmp(last, v->part_uri))
+		return 0;
+	snprintf(v->part_uri, sizeof v->part_uri, "%s", last);
+	return 1;
+}
+
 /* Returns body length if a full response is in buf, else -1. */
 static long full_response(struct viewer *v, size_t *hdrlen, int *status)
 {
@@ -134,7 +173,13 @@ static void on_response(struct ctx *c, struct viewer *v, double t)
 	int status;
 	long bl;
 	while ((bl = full_response(v, &hl, &status)) >= 0) {
-		if (status != 200) {
+		v->last_ok = t;
+		if (c->hls && status == 200 && !v->want_part) {
+			long first = v->msn < 0;
+			v->msn = 0;
+			/* first load: join at the live edge without fetching */
+			v->want_part = parse_hls(v, v->buf + hl, (size_t)bl) && !first;
+		} else if (status != 200) {
 			c->errors++;
 			v->want_part = 0;
 			v->msn = -1;
@@ -142,8 +187,12 @@ static void on_response(struct ctx *c, struct viewer *v, double t)
 			char fp[1024];
 			struct stat st;
 			snprintf(fp, sizeof fp, "%s/%s", c->dir, v->part_uri);
-			if (stat(fp, &st) == 0 && c->nlat < c->caplat)
+			if (!strcmp(c->dir, "-")) {
+				if (c->nlat < c->caplat)
+					c->lat[c->nlat++] = t - v->sent;
+			} else if (stat(fp, &st) == 0 && c->nlat < c->caplat) {
 				c->lat[c->nlat++] = t - (st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9);
+			}
 			v->want_part = 0;
 		} else {
 			long msn0 = v->msn;
@@ -152,7 +201,10 @@ static void on_response(struct ctx *c, struct viewer *v, double t)
 		}
 		memmove(v->buf, v->buf + hl + bl, v->len - hl - (size_t)bl);
 		v->len -= hl + (size_t)bl;
-		send_req(c, v);
+		if (c->hls && !v->want_part)
+			v->next_at = t + 0.5; /* classic player: poll the playlist */
+		else
+			send_req(c, v);
 	}
 }
 
@@ -162,16 +214,31 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Loopback or a test host only: this tool must never load someone else. */
+static int addr_ok(const char *host)
+{
+	struct in_addr a;
+	if (inet_pton(AF_INET, host, &a) != 1)
+		return 0;
+	unsigned first = ntohl(a.s_addr) >> 24;
+	return first == 127 || first == 10;
+}
+
 int main(int argc, char **argv)
 {
 	struct ctx c = { 0 };
 	struct viewer *vs;
 	struct rlimit rl;
-	int port, n, secs, ep;
+	int port, n, secs, ep, held = 0;
 	double t_end;
 	char *slash;
+	if (argc > 1 && !strcmp(argv[1], "--hls")) {
+		c.hls = 1;
+		argc--;
+		argv++;
+	}
 	if (argc != 7) {
-		fprintf(stderr, "usage: fanout-client HOST PORT PLAYLIST_PATH HLS_DIR N SECONDS\n");
+		fprintf(stderr, "usage: lsp-loadviewers [--hls] HOST PORT PLAYLIST_PATH HLS_DIR|- N SECONDS\n");
 		return 1;
 	}
 	c.host = argv[1];
@@ -180,8 +247,13 @@ int main(int argc, char **argv)
 	c.dir = argv[4];
 	n = atoi(argv[5]);
 	secs = atoi(argv[6]);
-	if (port <= 0 || n <= 0 || n > 200000 || secs <= 0)
+	if (!addr_ok(c.host)) {
+		fprintf(stderr, "lsp-loadviewers: %s is not a loopback (127/8) or test-host (10/8) address\n", c.host);
 		return 1;
+	}
+	if (port <= 0 || port > 65535 || n <= 0 || n > 50000 || secs <= 0 || secs > 600)
+		return 1;
+	c.port = port;
 	snprintf(c.dirpath, sizeof c.dirpath, "%s", c.path);
 	if ((slash = strrchr(c.dirpath, '/')) != NULL)
 		*slash = 0;
@@ -199,8 +271,8 @@ int main(int argc, char **argv)
 		vs[i].buf = malloc(BUFSZ);
 		vs[i].fd = conn(c.host, port);
 		if (vs[i].fd < 0 || !vs[i].buf) {
-			fprintf(stderr, "fanout-client: connect %d failed: %s\n", i, strerror(errno));
-			return 1;
+			fprintf(stderr, "lsp-loadviewers: connect %d failed: %s\n", i, strerror(errno));
+			return 111;
 		}
 		epoll_ctl(ep, EPOLL_CTL_ADD, vs[i].fd, &e);
 		send_req(&c, &vs[i]);
@@ -208,8 +280,13 @@ int main(int argc, char **argv)
 	t_end = now_s() + secs;
 	while (now_s() < t_end) {
 		struct epoll_event ev[256];
-		int k = epoll_wait(ep, ev, 256, 100);
+		int k = epoll_wait(ep, ev, 256, c.hls ? 20 : 100);
 		double t = now_s();
+		for (int i = 0; c.hls && i < n; i++)
+			if (vs[i].next_at > 0 && vs[i].next_at <= t && vs[i].fd >= 0) {
+				vs[i].next_at = 0;
+				send_req(&c, &vs[i]);
+			}
 		for (int i = 0; i < k; i++) {
 			struct viewer *v = &vs[ev[i].data.u32];
 			ssize_t r = read(v->fd, v->buf + v->len, BUFSZ - v->len);
@@ -219,6 +296,17 @@ int main(int argc, char **argv)
 				c.errors++;
 				epoll_ctl(ep, EPOLL_CTL_DEL, v->fd, NULL);
 				close(v->fd);
+				/* closed by the server: reconnect once and start over */
+				v->len = 0;
+				v->want_part = 0;
+				v->next_at = 0;
+				v->msn = -1;
+				v->part_uri[0] = 0;
+				if ((v->fd = conn(c.host, port)) >= 0) {
+					struct epoll_event e2 = { .events = EPOLLIN, .data.u32 = ev[i].data.u32 };
+					epoll_ctl(ep, EPOLL_CTL_ADD, v->fd, &e2);
+					send_req(&c, v);
+				}
 				continue;
 			}
 			v->len += (size_t)r;
@@ -229,9 +317,11 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	for (int i = 0; i < n; i++)
+		held += vs[i].fd >= 0 && vs[i].last_ok > t_end - 5;
 	qsort(c.lat, c.nlat, sizeof *c.lat, cmp);
 #define P(q) (c.nlat ? c.lat[(size_t)((q) * (c.nlat - 1))] * 1000 : -1)
-	printf("{\"viewers\":%d,\"parts\":%zu,\"errors\":%ld,\"p50_ms\":%.1f,\"p99_ms\":%.1f,\"max_ms\":%.1f}\n", n,
-	       c.nlat, c.errors, P(0.5), P(0.99), P(1.0));
+	printf("{\"viewers\":%d,\"held\":%d,\"requests_per_s\":%.0f,\"parts\":%zu,\"errors\":%ld,\"p50_ms\":%.1f,"
+	       "\"p99_ms\":%.1f,\"max_ms\":%.1f}\n", n, held, (double)c.reqs / secs, c.nlat, c.errors, P(0.5), P(0.99), P(1.0));
 	return 0;
 }

@@ -1,0 +1,256 @@
+/* originmap.c — channel → origin URL from lsp.stream.*.live/.health/.ended;
+ * see originmap.h.  A fixed open-addressing table guarded by one mutex. */
+#include "originmap.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus.h"
+#include "key.h"
+
+#define ORIGINMAP_MAX 8192 /* slots; a power of two; at most 3/4 used */
+
+typedef struct {
+	char ch[LSP_NAME_MAX + 1]; /* "" free; "\x01" removed (tombstone) */
+	char url[LSP_ORIGIN_URL_MAX];
+	int64_t seen;
+} slot;
+
+struct lsp_originmap {
+	pthread_mutex_t mu;
+	int ttl_ms, used;
+	long long switches, dropped;
+	int64_t last_msg;          /* any lsp.stream message: is the bus alive? */
+	lsp_bus *bus;
+	lsp_bus_sub *sub;
+	slot t[ORIGINMAP_MAX];
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int name_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > LSP_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static unsigned hash(const char *s, size_t n)
+{
+	unsigned h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h & (ORIGINMAP_MAX - 1);
+}
+
+/* The slot holding channel (n bytes), or with create the first free one;
+ * NULL when absent (or full). */
+static slot *find(lsp_originmap *m, const char *ch, size_t n, int create)
+{
+	slot *tomb = NULL;
+	for (unsigned i = hash(ch, n), k = 0; k < ORIGINMAP_MAX; k++, i = (i + 1) & (ORIGINMAP_MAX - 1)) {
+		slot *s = &m->t[i];
+		if (!s->ch[0]) {
+			if (!create)
+				return NULL;
+			if (!tomb && m->used >= ORIGINMAP_MAX / 4 * 3)
+				return NULL;
+			if (!tomb)
+				m->used++;
+			s = tomb ? tomb : s;
+			memcpy(s->ch, ch, n);
+			s->ch[n] = 0;
+			s->url[0] = 0;
+			s->seen = 0;
+			return s;
+		}
+		if (s->ch[0] == 1) {
+			if (!tomb)
+				tomb = s;
+			continue;
+		}
+		if (strlen(s->ch) == n && !memcmp(s->ch, ch, n))
+			return s;
+	}
+	return NULL;
+}
+
+/* "origin":"http://…" from a flat JSON object; 0 found, -1 absent/bad. */
+static int json_origin(const char *d, size_t len, char *url, size_t cap)
+{
+	static const char k[] = "\"origin\":\"";
+	const char *p = NULL, *e;
+	for (size_t i = 0; i + sizeof k - 1 <= len; i++)
+		if (!memcmp(d + i, k, sizeof k - 1)) {
+			p = d + i + sizeof k - 1;
+			break;
+		}
+	if (!p)
+		return -1;
+	e = memchr(p, '"', len - (size_t)(p - d));
+	if (!e || (size_t)(e - p) >= cap || e - p < 8 || strncmp(p, "http://", 7) != 0)
+		return -1;
+	for (const char *q = p; q < e; q++)
+		if (*q <= ' ' || *q == '\\' || *q > '~')
+			return -1;
+	memcpy(url, p, (size_t)(e - p));
+	url[e - p] = 0;
+	return 0;
+}
+
+int lsp_originmap_feed(lsp_originmap *m, const char *subject, const char *data, size_t len, int64_t now_ms)
+{
+	static const char pre[] = "lsp.stream.";
+	char url[LSP_ORIGIN_URL_MAX];
+	const char *ch, *dot, *what;
+	size_t n;
+	int has_url, changed = 0;
+	slot *s;
+
+	if (strncmp(subject, pre, sizeof pre - 1) != 0)
+		return 0;
+	ch = subject + sizeof pre - 1;
+	if (!(dot = strrchr(ch, '.')))
+		return 0;
+	n = (size_t)(dot - ch);
+	what = dot + 1;
+	if (!name_ok(ch, n))
+		return 0;
+	has_url = json_origin(data ? data : "", data ? len : 0, url, sizeof url) == 0;
+	pthread_mutex_lock(&m->mu);
+	if (now_ms > m->last_msg)
+		m->last_msg = now_ms;
+	if (!strcmp(what, "live") || !strcmp(what, "health")) {
+		if (!has_url)
+			goto out;
+		if (!(s = find(m, ch, n, 1))) {
+			m->dropped++;
+			goto out;
+		}
+		if (strcmp(s->url, url) != 0) {
+			int stale = !s->url[0] || now_ms - s->seen > m->ttl_ms;
+			if (what[0] == 'h' && !stale)
+				goto out; /* a second origin's heartbeat does not steal a live one */
+			if (s->url[0])
+				m->switches++;
+			snprintf(s->url, sizeof s->url, "%s", url);
+			changed = 1;
+		}
+		s->seen = now_ms;
+	} else if (!strcmp(what, "ended")) {
+		if ((s = find(m, ch, n, 0)) && (!has_url || !strcmp(s->url, url))) {
+			s->ch[0] = 1; /* tombstone */
+			s->ch[1] = 0;
+			s->url[0] = 0;
+			changed = 1;
+		}
+	}
+out:
+	pthread_mutex_unlock(&m->mu);
+	return changed;
+}
+
+int lsp_originmap_lookup(lsp_originmap *m, const char *channel, int64_t now_ms, char *url, size_t cap)
+{
+	size_t n = strlen(channel);
+	slot *s;
+	int rc = -ENOENT;
+	if (!name_ok(channel, n))
+		return -ENOENT;
+	pthread_mutex_lock(&m->mu);
+	s = find(m, channel, n, 0);
+	/* silence from one origin while others speak: it is dead; silence from
+	 * the whole bus (NATS down, or nothing else live): keep the last word */
+	if (s && s->url[0] && (now_ms - s->seen <= m->ttl_ms || now_ms - m->last_msg > m->ttl_ms) &&
+	    strlen(s->url) < cap) {
+		memcpy(url, s->url, strlen(s->url) + 1);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+int lsp_originmap_route(void *ctx, const char *path, char *url, size_t cap)
+{
+	char ch[LSP_NAME_MAX + 1];
+	const char *p, *e;
+	if (!strncmp(path, "/hls/", 5))
+		p = path + 5;
+	else if (!strncmp(path, "/vod/", 5))
+		p = path + 5;
+	else if (!strncmp(path, "/api/channels/", 14))
+		p = path + 14;
+	else
+		return -ENOENT;
+	e = strchr(p, '/');
+	if (!e || (size_t)(e - p) > LSP_NAME_MAX || !name_ok(p, (size_t)(e - p)))
+		return -ENOENT;
+	memcpy(ch, p, (size_t)(e - p));
+	ch[e - p] = 0;
+	return lsp_originmap_lookup(ctx, ch, mono_ms(), url, cap);
+}
+
+long long lsp_originmap_switches(lsp_originmap *m)
+{
+	long long v;
+	pthread_mutex_lock(&m->mu);
+	v = m->switches;
+	pthread_mutex_unlock(&m->mu);
+	return v;
+}
+
+static void on_msg(void *ctx, const char *subject, const char *data, size_t len)
+{
+	lsp_originmap_feed(ctx, subject, data, len, mono_ms());
+}
+
+int lsp_originmap_open(lsp_originmap **out, const char *nats_url, int ttl_ms, char *err, size_t errcap)
+{
+	lsp_originmap *m = calloc(1, sizeof *m);
+	int rc;
+	*out = NULL;
+	if (!m) {
+		snprintf(err, errcap, "out of memory");
+		return -ENOMEM;
+	}
+	if (pthread_mutex_init(&m->mu, NULL) != 0) {
+		free(m);
+		snprintf(err, errcap, "mutex");
+		return -ENOMEM;
+	}
+	m->ttl_ms = ttl_ms > 0 ? ttl_ms : 5000;
+	if (nats_url && *nats_url) {
+		if ((rc = lsp_bus_open(&m->bus, nats_url, 2000, "lsp-edge", err, errcap)) < 0)
+			goto fail;
+		/* .live, .health and .ended; everything else is ignored by feed */
+		if ((rc = lsp_bus_subscribe(m->bus, "lsp.stream.*.*", on_msg, m, &m->sub, err, errcap)) < 0)
+			goto fail;
+	}
+	*out = m;
+	return 0;
+fail:
+	lsp_originmap_close(m);
+	return rc;
+}
+
+void lsp_originmap_close(lsp_originmap *m)
+{
+	if (!m)
+		return;
+	lsp_bus_unsubscribe(m->sub);
+	lsp_bus_close(m->bus);
+	pthread_mutex_destroy(&m->mu);
+	free(m);
+}
