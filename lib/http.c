@@ -18,8 +18,7 @@ static int eq_ci(const char *a, size_t alen, const char *b)
 	return alen == bl && strncasecmp(a, b, bl) == 0;
 }
 
-/* 1 if the comma-separated list v contains token tok (case-insensitive). */
-static int has_token(const char *v, size_t len, const char *tok)
+int lsp_http_list_has(const char *v, size_t len, const char *tok)
 {
 	size_t i = 0, tl = strlen(tok);
 	while (i < len) {
@@ -106,8 +105,8 @@ static int parse_headers(const char *buf, size_t end, size_t *pp, lsp_http_req *
 		h->value = l + vs;
 		h->value_len = ve - vs;
 		if (eq_ci(h->name, c, "connection")) {
-			*conn_close |= has_token(h->value, h->value_len, "close");
-			*conn_keep |= has_token(h->value, h->value_len, "keep-alive");
+			*conn_close |= lsp_http_list_has(h->value, h->value_len, "close");
+			*conn_keep |= lsp_http_list_has(h->value, h->value_len, "keep-alive");
 		} else if (eq_ci(h->name, c, "content-length")) {
 			long long v = 0;
 			if (h->value_len == 0 || h->value_len > 15 || req->content_length >= 0)
@@ -119,7 +118,7 @@ static int parse_headers(const char *buf, size_t end, size_t *pp, lsp_http_req *
 			}
 			req->content_length = v;
 		} else if (eq_ci(h->name, c, "transfer-encoding")) {
-			if (!has_token(h->value, h->value_len, "chunked"))
+			if (!lsp_http_list_has(h->value, h->value_len, "chunked"))
 				return -501;
 			req->chunked = 1;
 		}

@@ -69,6 +69,10 @@ const char *lsp_http_header_get(const lsp_http_req *req, const char *name, size_
  * '\\', a "." or ".." segment, a bad escape, or does not fit in cap. */
 int lsp_http_path_decode(const char *path, size_t len, char *out, size_t cap);
 
+/* 1 if the comma-separated header value v (len bytes) holds token tok,
+ * compared without case ("keep-alive", "Upgrade", "chunked"…); else 0. */
+int lsp_http_list_has(const char *v, size_t len, const char *tok);
+
 /* Value of query parameter name (first match, percent-decoded) into out.
  * Returns its length, -1 when absent, -2 when malformed or too long. */
 int lsp_http_query_get(const char *query, size_t len, const char *name, char *out, size_t cap);

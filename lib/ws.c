@@ -24,26 +24,6 @@ int lsp_ws_accept(const char *key, size_t keylen, char *out, size_t cap)
 	return 0;
 }
 
-/* 1 if the comma-separated header value v contains token tok (any case). */
-static int list_has(const char *v, size_t len, const char *tok)
-{
-	size_t i = 0, tl = strlen(tok);
-	while (i < len) {
-		size_t s, e;
-		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		s = i;
-		while (i < len && v[i] != ',')
-			i++;
-		e = i;
-		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-			e--;
-		if (e - s == tl && strncasecmp(v + s, tok, tl) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /* A client key is base64 of 16 bytes: 24 characters ending in "==". */
 static int key_ok(const char *k, size_t n)
 {
@@ -69,9 +49,9 @@ int lsp_ws_handshake(const lsp_http_req *req, char *out, size_t cap)
 		return -405;
 	if (req->minor < 1)
 		return -400;
-	if (!(v = lsp_http_header_get(req, "Upgrade", &vl)) || !list_has(v, vl, "websocket"))
+	if (!(v = lsp_http_header_get(req, "Upgrade", &vl)) || !lsp_http_list_has(v, vl, "websocket"))
 		return -426;
-	if (!(v = lsp_http_header_get(req, "Connection", &vl)) || !list_has(v, vl, "upgrade"))
+	if (!(v = lsp_http_header_get(req, "Connection", &vl)) || !lsp_http_list_has(v, vl, "upgrade"))
 		return -400;
 	if (!(v = lsp_http_header_get(req, "Sec-WebSocket-Version", &vl)) || vl != 2 || memcmp(v, "13", 2) != 0)
 		return -426;
