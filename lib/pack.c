@@ -25,6 +25,7 @@
 
 #include "fmp4.h"
 #include "fsio.h"
+#include "tsin.h"
 #include "m3u8.h"
 #include "thumb.h"
 
@@ -307,8 +308,6 @@ static int add_rung(lsp_pack *p, const char *name, const unsigned *idx, unsigned
 int lsp_pack_open(lsp_pack **out, const lsp_pack_opts *o, char *err, size_t errcap)
 {
 	lsp_pack *p;
-	AVDictionary *opts = NULL;
-	const char *url;
 	int rc;
 
 	*out = NULL;
@@ -331,30 +330,13 @@ int lsp_pack_open(lsp_pack **out, const lsp_pack_opts *o, char *err, size_t errc
 		p->o.dvr = LSP_PACK_MAX_DVR;
 	if ((rc = lsp_fsio_mkdirs(o->out, err, errcap)) < 0)
 		goto fail;
-	if (!(p->pkt = av_packet_alloc()) || !(p->ic = avformat_alloc_context())) {
+	if (!(p->pkt = av_packet_alloc())) {
 		rc = -ENOMEM;
 		snprintf(err, errcap, "out of memory");
 		goto fail;
 	}
-	p->ic->interrupt_callback = (AVIOInterruptCB){ interrupted, p };
-	url = (!o->input || strcmp(o->input, "-") == 0) ? "pipe:0" : o->input;
-	av_dict_set(&opts, "probesize", "1000000", 0);
-	av_dict_set(&opts, "analyzeduration", "500000", 0);
-	av_dict_set(&opts, "fpsprobesize", "0", 0);
-	av_dict_set(&opts, "scan_all_pmts", "1", 0);
-	rc = avformat_open_input(&p->ic, url, av_find_input_format("mpegts"), &opts);
-	av_dict_free(&opts);
-	if (rc < 0) {
-		p->ic = NULL;
-		averr(err, errcap, "unable to open input", rc);
-		rc = -EIO;
+	if ((rc = lsp_tsin_open(&p->ic, o->input, (AVIOInterruptCB){ interrupted, p }, err, errcap)) < 0)
 		goto fail;
-	}
-	if ((rc = avformat_find_stream_info(p->ic, NULL)) < 0) {
-		averr(err, errcap, "unable to read input streams", rc);
-		rc = -EIO;
-		goto fail;
-	}
 	p->nmap = (int)p->ic->nb_streams;
 	if (!(p->map = malloc(sizeof *p->map * (size_t)(p->nmap ? p->nmap : 1)))) {
 		rc = -ENOMEM;

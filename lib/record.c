@@ -32,6 +32,7 @@
 
 #include "fmp4.h"
 #include "fsio.h"
+#include "tsin.h"
 #include "key.h"
 #include "m3u8.h"
 
@@ -479,8 +480,6 @@ static int pick_program(lsp_record *r, char *err, size_t errcap)
 int lsp_record_open(lsp_record **out, const lsp_record_opts *o, char *err, size_t errcap)
 {
 	lsp_record *r;
-	AVDictionary *opts = NULL;
-	const char *url;
 	int rc;
 
 	*out = NULL;
@@ -501,30 +500,13 @@ int lsp_record_open(lsp_record **out, const lsp_record_opts *o, char *err, size_
 		rc = -ENAMETOOLONG;
 		goto fail;
 	}
-	if (!(r->pkt = av_packet_alloc()) || !(r->ic = avformat_alloc_context())) {
+	if (!(r->pkt = av_packet_alloc())) {
 		rc = -ENOMEM;
 		snprintf(err, errcap, "out of memory");
 		goto fail;
 	}
-	r->ic->interrupt_callback = (AVIOInterruptCB){ interrupted, r };
-	url = (!o->input || strcmp(o->input, "-") == 0) ? "pipe:0" : o->input;
-	av_dict_set(&opts, "probesize", "1000000", 0);
-	av_dict_set(&opts, "analyzeduration", "500000", 0);
-	av_dict_set(&opts, "fpsprobesize", "0", 0);
-	av_dict_set(&opts, "scan_all_pmts", "1", 0);
-	rc = avformat_open_input(&r->ic, url, av_find_input_format("mpegts"), &opts);
-	av_dict_free(&opts);
-	if (rc < 0) {
-		r->ic = NULL;
-		averr(err, errcap, "unable to open input", rc);
-		rc = -EIO;
+	if ((rc = lsp_tsin_open(&r->ic, o->input, (AVIOInterruptCB){ interrupted, r }, err, errcap)) < 0)
 		goto fail;
-	}
-	if ((rc = avformat_find_stream_info(r->ic, NULL)) < 0) {
-		averr(err, errcap, "unable to read input streams", rc);
-		rc = -EIO;
-		goto fail;
-	}
 	r->nmap = (int)r->ic->nb_streams;
 	if (!(r->map = malloc(sizeof *r->map * (size_t)(r->nmap ? r->nmap : 1)))) {
 		rc = -ENOMEM;

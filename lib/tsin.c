@@ -1,0 +1,41 @@
+/* tsin.c — live MPEG-TS input; see tsin.h. */
+#include "tsin.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int lsp_tsin_open(AVFormatContext **out, const char *input, AVIOInterruptCB cb, char *err, size_t errcap)
+{
+	AVFormatContext *ic = avformat_alloc_context();
+	AVDictionary *opts = NULL;
+	const char *url = (!input || strcmp(input, "-") == 0) ? "pipe:0" : input;
+	char msg[128];
+	int rc;
+
+	*out = NULL;
+	if (!ic) {
+		snprintf(err, errcap, "out of memory");
+		return -ENOMEM;
+	}
+	ic->interrupt_callback = cb;
+	av_dict_set(&opts, "probesize", "1000000", 0);
+	av_dict_set(&opts, "analyzeduration", "500000", 0);
+	av_dict_set(&opts, "fpsprobesize", "0", 0);
+	av_dict_set(&opts, "scan_all_pmts", "1", 0);
+	rc = avformat_open_input(&ic, url, av_find_input_format("mpegts"), &opts);
+	av_dict_free(&opts);
+	if (rc < 0) { /* avformat_open_input freed ic */
+		av_strerror(rc, msg, sizeof msg);
+		snprintf(err, errcap, "unable to open input: %s", msg);
+		return -EIO;
+	}
+	if ((rc = avformat_find_stream_info(ic, NULL)) < 0) {
+		av_strerror(rc, msg, sizeof msg);
+		snprintf(err, errcap, "unable to read input streams: %s", msg);
+		avformat_close_input(&ic);
+		return -EIO;
+	}
+	*out = ic;
+	return 0;
+}

@@ -1,0 +1,15 @@
+/* tsin.h — open a live MPEG-TS input (a pipe or a file) for reading with
+ * libavformat, probing little so a live pipeline starts fast: probesize
+ * 1 MB, analyzeduration 0.5 s, every PMT scanned (multi-program ladders).
+ * Shared by lsp-package and lsp-record. */
+#ifndef LSP_TSIN_H
+#define LSP_TSIN_H
+#include <libavformat/avformat.h>
+#include <stddef.h>
+
+/* Open input ("-" or NULL = stdin) into *ic with cb as its interrupt
+ * callback and read the stream info.  0 on success; -ENOMEM or -EIO with a
+ * reason in err, *ic then NULL and nothing left open. */
+int lsp_tsin_open(AVFormatContext **ic, const char *input, AVIOInterruptCB cb, char *err, size_t errcap);
+
+#endif
