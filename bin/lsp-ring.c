@@ -3,6 +3,7 @@
  * appended to /dev/shm/lsp-ring-CHANNEL for lsp-rtc (WHEP) to read.
  * Exit codes (man/lsp.7): 0 end of input, 100 usage, 111 I/O failure. */
 #include <getopt.h>
+#include <libavutil/log.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +41,8 @@ int main(int argc, char **argv)
 	lsp_ringtee_stats st;
 	lsp_log_t lg;
 	lsp_log_init(&lg, "lsp-ring");
+	/* libav's own messages are plain text; stderr carries JSON lines only */
+	av_log_set_level(lg.level == LSP_DEBUG ? AV_LOG_WARNING : AV_LOG_QUIET);
 	while ((c = getopt_long(argc, argv, "hVc:ns:m:k", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;
