@@ -341,10 +341,6 @@ int main(int argc, char **argv)
 	cfg.ctx = &cx;
 	cfg.remote = remote;
 
-	if (!(kids = calloc((size_t)maxconn, sizeof *kids))) {
-		lsp_log(&lg, LSP_FATAL, "out of memory", NULL);
-		return LSP_EXIT_SYS;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -398,6 +394,11 @@ int main(int argc, char **argv)
 	}
 	lsp_sdnotify("READY=1");
 
+	/* allocated last, so the early fatal exits above leave nothing behind */
+	if (!(kids = calloc((size_t)maxconn, sizeof *kids))) {
+		lsp_log(&lg, LSP_FATAL, "out of memory", NULL);
+		return LSP_EXIT_SYS;
+	}
 	while (!stopping || nkids > 0) {
 		struct pollfd pf[PF_N];
 		int rc;

@@ -844,6 +844,13 @@ int lsp_ingest_serve(const lsp_ingest_cfg *cfg, int fd, int stopfd, char *err, s
 	return serve_rtmp_on(cfg, fd, NULL, stopfd, err, errcap);
 }
 
+/* The reason OpenSSL gives for its most recent error, never NULL. */
+static const char *tls_reason(void)
+{
+	const char *r = ERR_reason_error_string(ERR_peek_last_error());
+	return r ? r : "unreadable, or not a PEM file";
+}
+
 int lsp_ingest_tls_open(void **out, const char *cert, const char *key, char *err, size_t errcap)
 {
 	SSL_CTX *c = SSL_CTX_new(TLS_server_method());
@@ -853,11 +860,11 @@ int lsp_ingest_tls_open(void **out, const char *cert, const char *key, char *err
 	}
 	SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
 	if (SSL_CTX_use_certificate_chain_file(c, cert) != 1) {
-		snprintf(err, errcap, "certificate %s: %s", cert, ERR_reason_error_string(ERR_get_error()));
+		snprintf(err, errcap, "certificate %s: %s", cert, tls_reason());
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(c, key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(c) != 1) {
-		snprintf(err, errcap, "key %s: %s", key, ERR_reason_error_string(ERR_get_error()));
+		snprintf(err, errcap, "key %s: %s", key, tls_reason());
 		goto fail;
 	}
 	*out = c;
