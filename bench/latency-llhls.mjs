@@ -1,6 +1,7 @@
 // bench/latency-llhls.mjs URL K SECONDS — read the publisher's clock strip
 // off the playing <video> in Chromium and print glass-to-glass latency.
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 const require = createRequire(new URL('../tests/browser/', import.meta.url));
 const { chromium } = require('playwright-core');
 const [url, K, secs] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4] || 30)];
@@ -9,31 +10,19 @@ const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', hea
 try {
   const page = await browser.newPage();
   await page.goto(url);
+  await page.addScriptTag({ path: fileURLToPath(new URL('./clockstrip.js', import.meta.url)) });
   await page.waitForFunction(() => { const v = document.querySelector('video'); return v && v.currentTime > 1; },
     null, { timeout: 30000 });
   await page.waitForTimeout(8000); // warm-up: let the player settle at its live edge
   const r = await page.evaluate(async ([K, secs]) => {
     const v = document.querySelector('video');
     const c = document.createElement('canvas');
-    const g = c.getContext('2d', { willReadFrequently: true });
     const out = [], hlsLat = [];
     const t1 = Date.now() + secs * 1000;
     while (Date.now() < t1) {
       await new Promise(res => (v.requestVideoFrameCallback ? v.requestVideoFrameCallback(() => res()) : setTimeout(res, 33)));
-      const now = Date.now();
-      const w = v.videoWidth, h = v.videoHeight;
-      if (!w || !h) continue;
-      c.width = w; c.height = h;
-      g.drawImage(v, 0, 0, w, h);
-      const y = Math.floor(12 * h / 360);
-      const row = g.getImageData(0, y, w, 1).data;
-      let ms = 0;
-      for (let i = 0; i < 32; i++) {
-        const x = Math.floor((i * 20 + 10) * w / 640);
-        if (row[4 * x] > 128) ms += 2 ** i;
-      }
-      const lat = (now - K * 1000) - ms;
-      if (lat > -100 && lat < 60000) out.push(lat);
+      const lat = window.lspClockStrip(v, c, K);
+      if (lat !== null) out.push(lat);
       const hls = window.lspPlayer && window.lspPlayer.hls;
       if (hls && Number.isFinite(hls.latency)) hlsLat.push(hls.latency * 1000);
       await new Promise(res => setTimeout(res, 100));

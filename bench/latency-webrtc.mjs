@@ -12,30 +12,18 @@ try {
   const page = await browser.newPage();
   await page.setContent('<video id="v" autoplay muted playsinline></video>');
   await page.addScriptTag({ path: fileURLToPath(new URL('../web/whep.js', import.meta.url)) });
+  await page.addScriptTag({ path: fileURLToPath(new URL('./clockstrip.js', import.meta.url)) });
   const r = await page.evaluate(async ([url, K, secs]) => {
     const v = document.getElementById('v');
     const s = await window.lspWhep.play(v, url);
     await new Promise(res => setTimeout(res, 3000)); // warm-up
     const c = document.createElement('canvas');
-    const g = c.getContext('2d', { willReadFrequently: true });
     const out = [], est = [];
     const t1 = Date.now() + secs * 1000;
     while (Date.now() < t1) {
       await new Promise(res => v.requestVideoFrameCallback(() => res()));
-      const now = Date.now();
-      const w = v.videoWidth, h = v.videoHeight;
-      if (!w || !h) continue;
-      c.width = w; c.height = h;
-      g.drawImage(v, 0, 0, w, h);
-      const y = Math.floor(12 * h / 360);
-      const row = g.getImageData(0, y, w, 1).data;
-      let ms = 0;
-      for (let i = 0; i < 32; i++) {
-        const x = Math.floor((i * 20 + 10) * w / 640);
-        if (row[4 * x] > 128) ms += 2 ** i;
-      }
-      const lat = (now - K * 1000) - ms;
-      if (lat > -100 && lat < 60000) out.push(lat);
+      const lat = window.lspClockStrip(v, c, K);
+      if (lat !== null) out.push(lat);
       const st = await s.stats();
       if (st.latency !== null) est.push(st.latency * 1000);
     }
