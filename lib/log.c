@@ -85,10 +85,10 @@ void lsp_log(const lsp_log_t *lg, int level, const char *msg, ...)
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-	put(line, sizeof line - 3, &off, "{\"ts\":\"%s.%03dZ\",\"level\":\"%s\",\"prog\":\"%s\"",
+	put(line, sizeof line - 3, &off, "{\"ts\":\"%s.%03dZ\",\"level\":\"%s\",\"tool\":\"%s\"",
 	    ts, (int)(tv.tv_usec / 1000), level_name[level], lg->prog ? lg->prog : "lsp");
 	lsp_json_escape(esc, sizeof esc, msg);
-	put(line, sizeof line - 3, &off, ",\"msg\":\"%s\"", esc);
+	put(line, sizeof line - 3, &off, ",\"event\":\"%s\"", esc);
 	good = off;
 	va_start(ap, msg);
 	while (!cut && (k = va_arg(ap, const char *)) != NULL) {

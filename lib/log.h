@@ -37,7 +37,7 @@ typedef struct {
 /* Initialise: level from LSP_LOG_LEVEL (debug|info|warn|error), default info. */
 void lsp_log_init(lsp_log_t *lg, const char *prog);
 
-/* Write one line: {"ts":"…","level":"info","prog":"…","msg":"…",k:v…}.
+/* Write one line: {"ts":"…","level":"info","tool":"…","event":"…",k:v…}.
  * Never fails visibly; a line longer than 4 KiB is truncated but stays JSON. */
 void lsp_log(const lsp_log_t *lg, int level, const char *msg, ...);
 

@@ -76,7 +76,7 @@ cat "$T/one.ts" "$T/one.ts" | "$P" --out "$T/hls/twice" 2>"$T/twice.log" || { ca
 [ "$(grep -c '^#EXTINF' "$T/hls/twice/src/index.m3u8")" -eq 6 ] || fail "twice: window"
 nf=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 "$T/hls/twice/src/index.m3u8" | head -n1)
 [ "${nf:-0}" -ge 175 ] || fail "twice: $nf frames in the last 6 segments"
-grep -q '"msg":"timeline resets"' "$T/twice.log" || fail "reset not reported"
+grep -q '"event":"timeline resets"' "$T/twice.log" || fail "reset not reported"
 ok "timeline reset"
 
 # ---- input that starts mid-GOP with key frames 3 s apart: probing ends

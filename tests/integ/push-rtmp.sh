@@ -89,13 +89,13 @@ nv2=$(awk -F, '/^h264/{print $2; exit}' "$T/probe.out2b")
 [ "${nv2:-0}" -ge 30 ] || fail "dst2 after its return: $(cat "$T/probe.out2b")"
 ok "dst1: $(tr '\n' ' ' <"$T/probe.out1"); dst2 after reconnecting: $(tr '\n' ' ' <"$T/probe.out2b")"
 
-grep '"dest":1' "$T/push.log" | grep -q '"msg":"connection lost"' || fail "loss of dst2 not logged"
-grep -q '"msg":"destination done","dest":1,.*"connects":[2-9]' "$T/push.log" || fail "dst2 not reconnected once"
-d0=$(grep '"msg":"destination done","dest":0' "$T/push.log")
+grep '"dest":1' "$T/push.log" | grep -q '"event":"connection lost"' || fail "loss of dst2 not logged"
+grep -q '"event":"destination done","dest":1,.*"connects":[2-9]' "$T/push.log" || fail "dst2 not reconnected once"
+d0=$(grep '"event":"destination done","dest":0' "$T/push.log")
 echo "$d0" | grep -q '"connects":1,"failures":0' || fail "dst1 was disturbed: $d0"
 for i in 1 2; do grep -q "${key[$i]}" "$T/push.log" && fail "stream key $i in the log"; done
-grep '"dest":2' "$T/push.log" | grep -q '"msg":"connect failed".*no answer within 1000 ms' || fail "hung destination: no failed connect logged"
-grep '"dest":2' "$T/push.log" | grep -q '"msg":"destination too slow' || fail "hung destination: no drop logged"
-grep '"msg":"destination done"' "$T/push.log" | sed 's/^.*"dest"/  "dest"/'
+grep '"dest":2' "$T/push.log" | grep -q '"event":"connect failed".*no answer within 1000 ms' || fail "hung destination: no failed connect logged"
+grep '"dest":2' "$T/push.log" | grep -q '"event":"destination too slow' || fail "hung destination: no drop logged"
+grep '"event":"destination done"' "$T/push.log" | sed 's/^.*"dest"/  "dest"/'
 ok "lost destination reconnected, hung one dropped and retried; dst1 untouched; keys not logged"
 exit 0

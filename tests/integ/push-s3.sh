@@ -98,9 +98,9 @@ ok "bucket == directory ($(wc -l <"$T/local.lst") files), $ndel expired objects 
 
 ninj=$(grep -c '"err": "injected"' "$T/srv.log")
 [ "$ninj" -eq 6 ] || fail "$ninj injected 500s seen, want 6"
-grep -q '"msg":"retrying".*"status":500' "$T/push.log" || fail "no retry logged for a 500"
-grep -q '"msg":"recovered"' "$T/push.log" || fail "no recovery logged"
-grep -q '"msg":"gap' "$T/push.log" && fail "a gap during the 500s"
+grep -q '"event":"retrying".*"status":500' "$T/push.log" || fail "no retry logged for a 500"
+grep -q '"event":"recovered"' "$T/push.log" || fail "no recovery logged"
+grep -q '"event":"gap' "$T/push.log" && fail "a gap during the 500s"
 nreq=$(grep -c . "$T/srv.log"); nconn=$(echo "$out" | python3 -c 'import json,sys;print(json.load(sys.stdin)["connections"])')
 [ "$nconn" -le 3 ] || fail "$nreq requests used $nconn connections (keep-alive?)"
 ok "6 injected 500s retried and recovered; $nreq requests over $nconn connection(s)"
@@ -114,7 +114,7 @@ ctl "slow=0.8"
 "$P" s3://media/slow --dir "$T/small" --endpoint "$EP" --path-style --once --timeout 0.3 --retry-max 0.5 \
 	2>"$T/slow.log"; rc=$?
 [ $rc -eq 0 ] || { tail -5 "$T/slow.log" >&2; fail "slow server rc=$rc"; }
-grep -q '"msg":"retrying".*Timeout' "$T/slow.log" || fail "no timeout retry logged"
+grep -q '"event":"retrying".*Timeout' "$T/slow.log" || fail "no timeout retry logged"
 [ -f "$T/store/media/slow/r/index.m3u8" ] || fail "slow: playlist missing"
 ok "slow server: timeouts retried, all uploaded"
 
@@ -122,7 +122,7 @@ ok "slow server: timeouts retried, all uploaded"
 AWS_SECRET_ACCESS_KEY=not-the-secret-xyz "$P" s3://media/bad --dir "$T/small" --endpoint "$EP" --path-style \
 	2>"$T/403.log"; rc=$?
 [ $rc -eq 1 ] || fail "wrong secret rc=$rc"
-grep -q '"msg":"credentials refused".*SignatureDoesNotMatch' "$T/403.log" || fail "403 not logged clearly"
+grep -q '"event":"credentials refused".*SignatureDoesNotMatch' "$T/403.log" || fail "403 not logged clearly"
 grep -q 'not-the-secret-xyz' "$T/403.log" && fail "secret in the log"
 [ -e "$T/store/media/bad" ] && fail "something stored with a wrong secret"
 ok "wrong secret: exit 1 with SignatureDoesNotMatch"
@@ -131,7 +131,7 @@ ok "wrong secret: exit 1 with SignatureDoesNotMatch"
 mkdir -p "$T/many/r"
 for i in $(seq 0 19); do echo "$i" >"$T/many/r/seg$i.m4s"; done
 "$P" s3://media/many --dir "$T/many" --endpoint "$EP" --path-style --once --queue 8 2>"$T/many.log"; rc=$?
-ngap=$(grep -c '"msg":"gap: queue full' "$T/many.log")
+ngap=$(grep -c '"event":"gap: queue full' "$T/many.log")
 [ "$ngap" -eq 12 ] || fail "$ngap gaps logged, want 12"
 grep -q '"path":"r/seg0.m4s"' "$T/many.log" || fail "oldest not the one skipped"
 [ -f "$T/store/media/many/r/seg19.m4s" ] && [ ! -f "$T/store/media/many/r/seg11.m4s" ] || fail "wrong ones kept"

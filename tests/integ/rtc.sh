@@ -63,7 +63,7 @@ assert d["audioConcealed"] < 0.2 * d["audioSamples"], d  # the Opus decodes
 assert d["firstFrameMs"] is not None and d["firstFrameMs"] < 3000, d' "$out" || fail "player stats: $out"
 ok "Chromium decoded frames over WHEP: $out"
 
-grep -q '"msg":"viewer connected"' "$T/rtc.log" || fail "no viewer connected log"
+grep -q '"event":"viewer connected"' "$T/rtc.log" || fail "no viewer connected log"
 
 # the watch page prefers WHEP and says so (LL-HLS stays the fallback: integ/browser)
 [ -f "$ROOT/web/vendor/hls.min.js" ] || fail "web/vendor/hls.min.js missing (run make)"
@@ -72,7 +72,7 @@ wait_port "$E" 5 || fail "lsp-edge did not listen"
 w=$(cd "$B" && timeout 40 node watchrtc.mjs "http://127.0.0.1:$E/watch/demo?rtc=http://127.0.0.1:$H" --timeout 20 2>"$T/watch.err") ||
 	{ cat "$T/watch.err"; fail "watch page did not play over WebRTC: $w"; }
 ok "watch page plays over WebRTC: $w"
-wait_grep '"msg":"viewer gone"' "$T/rtc.log" 5 || fail "viewer not gone after DELETE"
+wait_grep '"event":"viewer gone"' "$T/rtc.log" 5 || fail "viewer not gone after DELETE"
 st=$(curl -s "http://127.0.0.1:$H/stats")
 python3 -c '
 import json, sys

@@ -82,7 +82,7 @@ for f in sys.argv[1:]:
     for n, line in enumerate(open(f, errors="replace"), 1):
         try:
             o = json.loads(line)
-            assert isinstance(o, dict) and all(k in o for k in ("ts", "level", "prog", "msg"))
+            assert isinstance(o, dict) and all(k in o for k in ("ts", "level", "tool", "event"))
         except Exception:
             bad += 1
             if bad <= 5: print(f"{f}:{n}: {line.rstrip()[:200]}", file=sys.stderr)

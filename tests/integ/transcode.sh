@@ -64,8 +64,8 @@ ov=$(ffprobe -v error -select_streams "$v1" -show_entries stream=start_pts -of c
 [ "$sv" = "$ov" ] || fail "source PTS not kept: in $sv out $ov"
 python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); sys.exit(0 if abs(a-b) <= 0.1*a else 1)" \
 	"$(dur "$T/in.ts")" "$(dur "$T/out.ts")" || fail "duration $(dur "$T/out.ts") vs $(dur "$T/in.ts")"
-grep -q '"msg":"video encoder chosen"' "$T/tc.log" || fail "encoder choice not logged"
-grep '"msg":"done"' "$T/tc.log" | grep -q '"fps":' || fail "no progress/done line with fps"
+grep -q '"event":"video encoder chosen"' "$T/tc.log" || fail "encoder choice not logged"
+grep '"event":"done"' "$T/tc.log" | grep -q '"fps":' || fail "no progress/done line with fps"
 ok "PTS kept ($ov), duration within 10 %, encoder logged"
 
 # --gop 0.5
@@ -108,14 +108,14 @@ sz=$(stat -c %s "$T/in.ts"); h=$((sz / 2 + 1001))
 { head -c "$h" "$T/in.ts"; head -c 4000 /dev/urandom; tail -c +$((h + 1)) "$T/in.ts"; } >"$T/bad.ts"
 "$TC" --ladder 360p,240p --preset ultrafast <"$T/bad.ts" >"$T/bado.ts" 2>"$T/bad.log"; rc=$?
 [ $rc -eq 0 ] || fail "garbage: rc=$rc"
-grep -q '"msg":"input TS lost sync' "$T/bad.log" || fail "garbage not logged"
-grep '"msg":"done"' "$T/bad.log" | grep -q '"resyncs":[1-9]' || fail "resync not counted"
+grep -q '"event":"input TS lost sync' "$T/bad.log" || fail "garbage not logged"
+grep '"event":"done"' "$T/bad.log" | grep -q '"resyncs":[1-9]' || fail "resync not counted"
 decodes "$T/bado.ts" || fail "output after garbage does not decode: $(head -3 "$T/dec.err")"
 ok "garbage: exit 0, logged, output decodes"
 
 # --- encoder choice, -i/-o ----------------------------------------------------------
 "$TC" --encoder x264 --ladder 240p --preset ultrafast -i "$T/in.ts" -o "$T/x.ts" 2>"$T/x.log" || fail "-i/-o x264"
-grep '"msg":"video encoder chosen"' "$T/x.log" | grep -q '"encoder":"libx264"' || fail "x264 not reported"
+grep '"event":"video encoder chosen"' "$T/x.log" | grep -q '"encoder":"libx264"' || fail "x264 not reported"
 [ "$(programs "$T/x.ts" | cut -d' ' -f1)" = "240p" ] || fail "-o file output"
 if [ -e /dev/nvidiactl ]; then want=0; else want=111; fi
 "$TC" --encoder nvenc --ladder 240p -i "$T/in.ts" -o "$T/nv.ts" 2>"$T/nv.log"; rc=$?

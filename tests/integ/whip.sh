@@ -49,6 +49,6 @@ seg=$(ls "$LSP_DATA_DIR/hls/studio/src/"seg*.m4s 2>/dev/null | grep -v '\.[0-9]*
 streams=$(cat "$LSP_DATA_DIR/hls/studio/src/init.mp4" "$seg" | ffprobe -v error -show_entries stream=codec_name -of csv=p=0 - | sort | tr '\n' ' ')
 case $streams in *aac*h264*) ;; *) fail "segment streams: '$streams'" ;; esac
 ok "segment carries $streams"
-wait_grep '"msg":"publisher gone"' "$T/rtc.log" 5 || fail "publisher not gone after DELETE"
+wait_grep '"event":"publisher gone"' "$T/rtc.log" 5 || fail "publisher not gone after DELETE"
 grep -q '"level":"fatal"' "$T/rtc.log" && fail "fatal log"
 exit 0

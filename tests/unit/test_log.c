@@ -36,8 +36,8 @@ static void fields(void **s)
 		"r", LSV_D(1.5), NULL);
 	lsp_log(&lg, LSP_DEBUG, "hidden", NULL);
 	out = capture(&lg, &f);
-	assert_non_null(strstr(out, "\"level\":\"info\",\"prog\":\"lsp-test\""));
-	assert_non_null(strstr(out, "\"msg\":\"hello \\\"world\\\"\\n\""));
+	assert_non_null(strstr(out, "\"level\":\"info\",\"tool\":\"lsp-test\""));
+	assert_non_null(strstr(out, "\"event\":\"hello \\\"world\\\"\\n\""));
 	assert_non_null(strstr(out, "\"n\":42"));
 	assert_non_null(strstr(out, "\"s\":\"a\\\\b\\u0001\""));
 	assert_non_null(strstr(out, "\"ok\":true"));
