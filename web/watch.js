@@ -137,7 +137,12 @@
       ? '/vod/' + encodeURIComponent(channel) + '/' + encodeURIComponent(vodId) + '/index.m3u8' : src;
     if (window.Hls && window.Hls.isSupported()) {
       const cfg = mode === 'live'
-        ? { lowLatencyMode: true, backBufferLength: 30, maxLiveSyncPlaybackRate: 1.5, manifestLoadingMaxRetry: 4 }
+        // A stall raises hls.js's target latency; its default (+1 s per stall,
+        // up to a segment) left players a whole second behind after one hiccup
+        // at start-up.  +0.2 s per stall still backs off on a bad network, and
+        // the 1.5x catch-up rate brings the player back to PART-HOLD-BACK.
+        ? { lowLatencyMode: true, backBufferLength: 30, maxLiveSyncPlaybackRate: 1.5, liveSyncOnStallIncrease: 0.2,
+            manifestLoadingMaxRetry: 4 }
         : { lowLatencyMode: false, backBufferLength: 30, manifestLoadingMaxRetry: 4 };
       if (mode === 'dvr') { // start that far behind the live edge, and never jump back to it
         cfg.liveSyncDuration = Math.max(3, (opts && opts.behind) || 0);
