@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +20,7 @@
 
 static const char usage[] =
 	"usage: lsp-package --out DIR [-i FILE|-] [--part SEC] [--segment SEC] [--window N] [--dvr SEC]\n"
-	"                   [--metrics [HOST]:PORT] [--thumb SEC]\n"
+	"                   [--metrics [HOST]:PORT] [--thumb SEC] [--first-seq clock|N]\n"
 	"  -o, --out DIR       channel directory (master.m3u8, one subdirectory per rung)\n"
 	"  -i, --input FILE    MPEG-TS input, '-' for stdin (default)\n"
 	"  -p, --part SEC      part duration, 0.05..2 (default 0.2)\n"
@@ -31,6 +32,9 @@ static const char usage[] =
 	"                      series are labelled channel=<basename of DIR>, rung\n"
 	"  --thumb SEC         every SEC seconds write DIR/thumb.jpg (480 px wide) from a key frame\n"
 	"                      of the tallest rung, 1..3600 (default 0: none)\n"
+	"  --first-seq clock|N number of the first segment: clock (default) = wall-clock seconds /\n"
+	"                      segment, or past the highest number already on disk, so numbers never\n"
+	"                      repeat across restarts (media is cached by name); N for canned tests\n"
 	"  -h, --help, -V, --version\n"
 	"environment: LSP_LOG_LEVEL\n"
 	"exit: 0 input ended, 100 usage, 111 input or output failure\n";
@@ -97,7 +101,7 @@ static void note(void *ctx, const char *what, const char *rung, long long n, con
 int main(int argc, char **argv)
 {
 	lsp_log_t lg;
-	lsp_pack_opts o = { .input = "-", .part = 0.2, .segment = 1, .window = 6 };
+	lsp_pack_opts o = { .input = "-", .part = 0.2, .segment = 1, .window = 6, .first_seq = LSP_PACK_SEQ_CLOCK };
 	lsp_pack *p = NULL;
 	char err[512] = "";
 	long w;
@@ -113,7 +117,7 @@ int main(int argc, char **argv)
 		{ "window", required_argument, NULL, 'w' },  { "dvr", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },          { "metrics", required_argument, NULL, 'M' },
 		{ "version", no_argument, NULL, 'V' },       { "thumb", required_argument, NULL, 'T' },
-		{ NULL, 0, NULL, 0 }
+		{ "first-seq", required_argument, NULL, 'F' }, { NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "o:i:p:s:w:d:hV", lopts, NULL)) != -1) {
 		switch (c) {
@@ -140,6 +144,14 @@ int main(int argc, char **argv)
 		case 'T':
 			if (lsp_opt_double(optarg, 1, LSP_PACK_MAX_THUMB, &o.thumb) < 0)
 				goto bad;
+			break;
+		case 'F':
+			if (!strcmp(optarg, "clock"))
+				o.first_seq = LSP_PACK_SEQ_CLOCK;
+			else if (lsp_opt_long(optarg, 0, LONG_MAX, &w) < 0)
+				goto bad;
+			else
+				o.first_seq = w;
 			break;
 		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;
 		case 'V': printf("lsp-package %s\n", LSP_VERSION); return LSP_EXIT_OK;

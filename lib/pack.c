@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <libavformat/avformat.h>
 
@@ -101,6 +103,7 @@ struct lsp_pack {
 	int master_written;
 	lsp_thumb *thumb;           /* opened on the first key frame of the tallest rung */
 	double next_thumb;          /* wall clock of the next thumbnail */
+	uint64_t seq0;              /* number of every rung's first segment */
 	int thumb_fails;
 };
 
@@ -209,21 +212,57 @@ static void rung_free(rung *r)
 	free(r);
 }
 
-/* A previous run's segments: with DVR up to hours of them, and this run
- * numbers from 0 again, so they would never be reclaimed. */
+/* Segment number of a "segN.m4s" / "segN.P.m4s" name, or -1. */
+static long long seg_number(const char *name)
+{
+	unsigned long long n;
+	size_t l = strlen(name);
+	char c;
+	if (l <= 8 || strcmp(name + l - 4, ".m4s") || sscanf(name, "seg%llu%c", &n, &c) != 2 || c != '.' ||
+	    n > (unsigned long long)LLONG_MAX)
+		return -1;
+	return (long long)n;
+}
+
+/* A previous run's segments: this run numbers past them, so they would
+ * never be reclaimed. */
 static void remove_stale(rung *r)
 {
 	DIR *d = opendir(r->dir);
 	struct dirent *de;
-	unsigned long long n;
-	char c;
 	if (!d)
 		return;
 	while ((de = readdir(d)))
-		if (sscanf(de->d_name, "seg%llu%c", &n, &c) == 2 && (c == '.') &&
-		    strlen(de->d_name) > 4 && !strcmp(de->d_name + strlen(de->d_name) - 4, ".m4s"))
+		if (seg_number(de->d_name) >= 0)
 			unlinkat(dirfd(d), de->d_name, 0);
 	closedir(d);
+}
+
+/* Highest segment number in any rung directory under out, or -1. */
+static long long max_seq_on_disk(const char *out)
+{
+	DIR *d = opendir(out), *sd;
+	struct dirent *de, *se;
+	long long max = -1, n;
+	int fd;
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if ((fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			continue;
+		if (!(sd = fdopendir(fd))) {
+			close(fd);
+			continue;
+		}
+		while ((se = readdir(sd)))
+			if ((n = seg_number(se->d_name)) > max)
+				max = n;
+		closedir(sd);
+	}
+	closedir(d);
+	return max;
 }
 
 static int add_rung(lsp_pack *p, const char *name, const unsigned *idx, unsigned n, char *err,
@@ -299,8 +338,8 @@ static int add_rung(lsp_pack *p, const char *name, const unsigned *idx, unsigned
 	p->r[p->nr++] = r;
 	if ((rc = lsp_fsio_mkdirs(r->dir, err, errcap)) < 0)
 		return rc;
-	if (p->o.dvr > 0)
-		remove_stale(r);
+	r->cur.seq = p->seq0;
+	remove_stale(r);
 	note(p, "rung", r->name, r->height, r->codecs);
 	return 0;
 }
@@ -330,6 +369,16 @@ int lsp_pack_open(lsp_pack **out, const lsp_pack_opts *o, char *err, size_t errc
 		p->o.dvr = LSP_PACK_MAX_DVR;
 	if ((rc = lsp_fsio_mkdirs(o->out, err, errcap)) < 0)
 		goto fail;
+	if (o->first_seq >= 0)
+		p->seq0 = (uint64_t)o->first_seq;
+	else {
+		struct timespec now;
+		long long disk = max_seq_on_disk(o->out);
+		clock_gettime(CLOCK_REALTIME, &now);
+		p->seq0 = (uint64_t)((double)now.tv_sec / p->o.segment);
+		if (disk >= 0 && (uint64_t)disk + 1 > p->seq0)
+			p->seq0 = (uint64_t)disk + 1;
+	}
 	if (!(p->pkt = av_packet_alloc())) {
 		rc = -ENOMEM;
 		snprintf(err, errcap, "out of memory");

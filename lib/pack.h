@@ -21,8 +21,15 @@
  * playlist listing the complete segments of the last `dvr` seconds, and
  * the channel gets master-dvr.m3u8 naming them.  Complete segments stay on
  * disk until they leave that window (plus LSP_PACK_GRACE segments); parts
- * are removed as without DVR.  With DVR, segment files a previous run
- * left in a rung directory are removed at open (this run numbers from 0).
+ * are removed as without DVR.
+ *
+ * Numbering (opts.first_seq): segment numbers never repeat in a channel
+ * directory across runs, because media is cached for an hour (lsp-edge,
+ * relays, CDNs) under its name.  LSP_PACK_SEQ_CLOCK (the tool's default)
+ * starts at wall-clock seconds / segment target, or one past the highest
+ * number a previous run left on disk if that is higher; a number >= 0
+ * starts there (canned-input tests).  Segment files a previous run left in
+ * a rung directory are removed at open.
  *
  * Thumbnails (opts.thumb > 0): <out>/thumb.jpg, at most LSP_PACK_THUMB_WIDTH
  * pixels wide, from a key frame of the tallest video rung at most every
@@ -41,6 +48,7 @@
 #define LSP_PACK_MAX_DVR (24 * 3600) /* seconds */
 #define LSP_PACK_MAX_THUMB 3600    /* seconds between thumbnails, at most */
 #define LSP_PACK_THUMB_WIDTH 480
+#define LSP_PACK_SEQ_CLOCK (-1LL)
 
 typedef struct {
 	const char *input;      /* path or "-" (stdin) */
@@ -50,6 +58,8 @@ typedef struct {
 	int window;             /* segments listed in a media playlist (default 6) */
 	double dvr;             /* seconds kept for rewind in <rung>/dvr.m3u8 and
 				 * master-dvr.m3u8; 0: no DVR playlists */
+	long long first_seq;    /* number of the first segment, or
+				 * LSP_PACK_SEQ_CLOCK (see Numbering above) */
 	double thumb;           /* > 0: every `thumb` seconds (wall clock) decode a
 				 * key frame of the tallest video rung and publish
 				 * <out>/thumb.jpg (lib/thumb.h); 0: no thumbnails */

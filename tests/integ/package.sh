@@ -17,6 +17,7 @@ P=$BIN/lsp-package
 "$P" </dev/null 2>/dev/null; rc=$?; [ $rc -eq 100 ] || fail "no --out rc=$rc"
 "$P" --out "$T/x" --part 0 </dev/null 2>/dev/null; rc=$?; [ $rc -eq 100 ] || fail "--part 0 rc=$rc"
 "$P" --out "$T/x" --window 2 </dev/null 2>/dev/null; rc=$?; [ $rc -eq 100 ] || fail "--window 2 rc=$rc"
+"$P" --out "$T/x" --first-seq soon </dev/null 2>/dev/null; rc=$?; [ $rc -eq 100 ] || fail "--first-seq soon rc=$rc"
 "$P" --out "$T/x" --bogus </dev/null 2>/dev/null; rc=$?; [ $rc -eq 100 ] || fail "bad option rc=$rc"
 : >"$T/afile"
 "$P" --out "$T/afile/ch" </dev/null 2>"$T/err"; rc=$?; [ $rc -eq 111 ] || fail "unwritable dir rc=$rc"
@@ -28,7 +29,7 @@ src() { ffmpeg -v error -f lavfi -i testsrc2=size=320x180:rate=30 -f lavfi -i si
 enc=(-c:v libx264 -preset veryfast -g 30 -keyint_min 30 -sc_threshold 0 -c:a aac -b:a 64k)
 src -t 6 "${enc[@]}" -f mpegts "$T/one.ts" || fail "ffmpeg one.ts"
 
-"$P" --out "$T/hls/ch" <"$T/one.ts" 2>"$T/one.log" || { cat "$T/one.log" >&2; fail "package one.ts"; }
+"$P" --out "$T/hls/ch" --first-seq 0 <"$T/one.ts" 2>"$T/one.log" || { cat "$T/one.log" >&2; fail "package one.ts"; }
 D=$T/hls/ch/src
 PL=$D/index.m3u8
 for tag in '#EXT-X-VERSION:' '#EXT-X-TARGETDURATION:1$' '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.600' \
@@ -79,6 +80,22 @@ nf=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_
 grep -q '"event":"timeline resets"' "$T/twice.log" || fail "reset not reported"
 ok "timeline reset"
 
+# ---- numbering never repeats across runs (media is cached by name):
+# the default starts at wall-clock seconds / segment, or past what is on disk
+now=$(date +%s)
+"$P" --out "$T/hls/again" <"$T/one.ts" 2>/dev/null || fail "package (clock numbering)"
+s1=$(grep -o 'MEDIA-SEQUENCE:[0-9]*' "$T/hls/again/src/index.m3u8" | cut -d: -f2)
+l1=$(grep '^seg[0-9]*\.m4s$' "$T/hls/again/src/index.m3u8" | tail -n1 | sed 's/^seg\([0-9]*\)\.m4s$/\1/')
+[ "$s1" -ge "$now" ] && [ "$s1" -le $((now + 5)) ] || fail "clock numbering: first $s1, clock $now"
+"$P" --out "$T/hls/again" <"$T/one.ts" 2>/dev/null || fail "package again (clock numbering)"
+s2=$(grep -o 'MEDIA-SEQUENCE:[0-9]*' "$T/hls/again/src/index.m3u8" | cut -d: -f2)
+[ "$s2" -gt "$l1" ] || fail "second run reuses numbers: starts $s2, first run ended at $l1"
+[ -e "$T/hls/again/src/seg$l1.m4s" ] && fail "first run's segments left behind"
+"$P" --out "$T/hls/again" --segment 2 <"$T/one.ts" 2>/dev/null || fail "package --segment 2"
+s3=$(grep -o 'MEDIA-SEQUENCE:[0-9]*' "$T/hls/again/src/index.m3u8" | cut -d: -f2)
+[ "$s3" -gt "$s2" ] || fail "a longer segment went back in numbering: $s3 after $s2"
+ok "numbers $s1.. then $s2.. then $s3..: never reused across runs"
+
 # ---- input that starts mid-GOP with key frames 3 s apart: probing ends
 # before the first SPS, which then comes from the first key frame
 src -t 7 -c:v libx264 -preset veryfast -g 90 -keyint_min 90 -sc_threshold 0 -c:a aac -f mpegts "$T/g3.ts" || fail "ffmpeg g3.ts"
@@ -110,7 +127,7 @@ ok "two-program ladder"
 # ---- live: real-time feed, window 3
 L=$T/hls/live/src
 (ffmpeg -v error -re -f lavfi -i testsrc2=size=320x180:rate=30 -re -f lavfi -i sine=sample_rate=48000 -t 7 -c:v libx264 -preset ultrafast -tune zerolatency -g 30 -keyint_min 30 -sc_threshold 0 \
-	-c:a aac -muxdelay 0 -flush_packets 1 -f mpegts pipe:1 | "$P" --out "$T/hls/live" --window 3 2>"$T/live.log") &
+	-c:a aac -muxdelay 0 -flush_packets 1 -f mpegts pipe:1 | "$P" --out "$T/hls/live" --first-seq 0 --window 3 2>"$T/live.log") &
 _pids+=($!)
 wait_file "$L/index.m3u8" 10 || fail "no live playlist"
 hints=0 samples=0 last=""
@@ -141,7 +158,7 @@ ok "live: $samples samples, median part gap ${gap}s, window slid to $first"
 # ---- DVR: --dvr 4 on the 6 s input with window 3: dvr.m3u8 lists the last
 # 4 s of complete segments, master-dvr.m3u8 names it, full segments inside
 # the DVR window (+2 grace) stay while their parts go with the LL window
-"$P" --out "$T/hls/dvr" --window 3 --dvr 4 <"$T/one.ts" 2>"$T/dvr.log" || { cat "$T/dvr.log" >&2; fail "package --dvr"; }
+"$P" --out "$T/hls/dvr" --first-seq 0 --window 3 --dvr 4 <"$T/one.ts" 2>"$T/dvr.log" || { cat "$T/dvr.log" >&2; fail "package --dvr"; }
 D=$T/hls/dvr/src
 grep -qx 'src/dvr.m3u8' "$T/hls/dvr/master-dvr.m3u8" || fail "master-dvr.m3u8"
 grep -qx 'src/index.m3u8' "$T/hls/dvr/master.m3u8" || fail "master.m3u8 with --dvr"
@@ -155,8 +172,8 @@ nf=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_
 [ "${nf:-0}" -ge 118 ] && [ "$nf" -le 120 ] || fail "ffprobe read $nf frames via dvr.m3u8, want 120"
 # a second run into the same directory (a publisher reconnect) removes the
 # first run's segments: it numbers from 0 again and would never reclaim them
-head -c 300000 "$T/one.ts" | "$P" --out "$T/hls/dvr" --window 3 --dvr 4 2>"$T/dvr2.log" || fail "package --dvr again"
-last=$(grep '^seg' "$D/dvr.m3u8" | tail -n1 | tr -dc 0-9)
+head -c 300000 "$T/one.ts" | "$P" --out "$T/hls/dvr" --first-seq 0 --window 3 --dvr 4 2>"$T/dvr2.log" || fail "package --dvr again"
+last=$(grep '^seg' "$D/dvr.m3u8" | tail -n1 | sed 's/^seg\([0-9]*\)\.m4s$/\1/')
 for f in "$D"/seg*.m4s; do n=$(basename "$f" | sed 's/^seg\([0-9]*\).*/\1/'); [ "$n" -le "$last" ] || fail "stale $(basename "$f") after a restart"; done
 "$P" --out "$T/x" --dvr -1 </dev/null 2>/dev/null; rc=$?; [ $rc -eq 100 ] || fail "--dvr -1 rc=$rc"
 ok "DVR playlists: 4 s window, $nf frames"

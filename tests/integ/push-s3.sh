@@ -40,7 +40,7 @@ pushpid=$!
 t0=$(date +%s.%N)
 ( ffmpeg -v error -re -f lavfi -i testsrc2=size=320x180:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 \
 	-t 7 -c:v libx264 -preset ultrafast -g 30 -keyint_min 30 -sc_threshold 0 -pix_fmt yuv420p -c:a aac \
-	-f mpegts - | "$BIN/lsp-package" --out "$T/hls/ch" --window 3 ) 2>"$T/pack.log" &
+	-f mpegts - | "$BIN/lsp-package" --out "$T/hls/ch" --first-seq 0 --window 3 ) 2>"$T/pack.log" &
 packpid=$!
 sleep 2.5
 ctl "fail=6&code=500"
