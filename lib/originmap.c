@@ -186,15 +186,16 @@ int lsp_originmap_route(void *ctx, const char *path, char *url, size_t cap)
 {
 	char ch[LSP_NAME_MAX + 1];
 	const char *p, *e;
-	if (!strncmp(path, "/hls/", 5))
-		p = path + 5;
-	else if (!strncmp(path, "/vod/", 5))
+	int api = 0;
+	if (!strncmp(path, "/hls/", 5) || !strncmp(path, "/vod/", 5))
 		p = path + 5;
 	else if (!strncmp(path, "/api/channels/", 14))
-		p = path + 14;
+		p = path + 14, api = 1;
 	else
 		return -ENOENT;
 	e = strchr(p, '/');
+	if (!e && api) /* /api/channels/<ch>: the channel's own state */
+		e = p + strlen(p);
 	if (!e || (size_t)(e - p) > LSP_NAME_MAX || !name_ok(p, (size_t)(e - p)))
 		return -ENOENT;
 	memcpy(ch, p, (size_t)(e - p));

@@ -96,6 +96,7 @@ static void routes(void **st)
 	assert_int_equal(lsp_originmap_route(m, "/hls/demo/720p/index.m3u8", url, sizeof url), 0);
 	assert_string_equal(url, "http://127.0.0.2:8080");
 	assert_int_equal(lsp_originmap_route(m, "/api/channels/demo/vods", url, sizeof url), 0);
+	assert_int_equal(lsp_originmap_route(m, "/api/channels/demo", url, sizeof url), 0);
 	assert_int_equal(lsp_originmap_route(m, "/vod/demo/x/", url, sizeof url), 0);
 	assert_int_equal(lsp_originmap_route(m, "/hls/other/720p/index.m3u8", url, sizeof url), -ENOENT);
 	assert_int_equal(lsp_originmap_route(m, "/hls/demo", url, sizeof url), -ENOENT);
