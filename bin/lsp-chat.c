@@ -1,6 +1,6 @@
 /* lsp-chat — WebSocket chat node: say/history, tips, presence and
  * moderation for /ws/<channel>, fanned out over NATS when LSP_NATS_URL is
- * set.  Exit codes (man/lsp.7): 0 stopped by a signal, 100 usage, 111
+ * set; viewer counts for many channels on GET /presence.  Exit codes (man/lsp.7): 0 stopped by a signal, 100 usage, 111
  * store, bus or socket failure. */
 #include <errno.h>
 #include <getopt.h>
@@ -22,7 +22,8 @@
 static const char usage[] =
 	"usage: lsp-chat [-h] [-V] [-l [HOST]:PORT] [--history N] [--max-clients N] [--max-msg BYTES]\n"
 	"                [--rate PER_S] [--burst N] [--flood PER_S] [--node ID] [--metrics ADDR]\n"
-	"  -l, --listen [HOST]:PORT  WebSocket address (default :8081), path /ws/<channel>\n"
+	"  -l, --listen [HOST]:PORT  WebSocket address (default :8081), path /ws/<channel>;\n"
+	"                            GET /presence?channels=a,b there: viewer counts as JSON\n"
 	"  --history N               messages kept per channel for joiners (default 50)\n"
 	"  --max-clients N           connections accepted at once (default 100000)\n"
 	"  --max-msg BYTES           largest client message (default 4096; larger: close 1009)\n"

@@ -63,7 +63,12 @@ int lsp_chatkv_open(lsp_chatkv **out, const char *url, char *err, size_t errcap)
 	if (*h == ':')
 		kv->port = (int)strtol(h + 1, (char **)&h, 10);
 	if (*h == '/')
-		kv->db = atoi(h + 1);
+		kv->db = (int)strtol(h + 1, (char **)&h, 10);
+	if (*h || kv->port <= 0 || kv->port > 65535 || kv->db < 0) {
+		snprintf(err, errcap, "bad redis url");
+		free(kv);
+		return -EINVAL;
+	}
 	if (kv_connect(kv, err, errcap) < 0) {
 		free(kv);
 		return -EIO;
@@ -127,6 +132,80 @@ int lsp_chatkv_presence(lsp_chatkv *kv, const char *channel, const char *node, l
 	if (!r)
 		return -EIO;
 	*total = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : count;
+	freeReplyObject(r);
+	return 0;
+}
+
+/* The same sums as presence_lua, for many keys, read-only. */
+static const char presence_read_lua[] =
+	"local out = {} "
+	"for k = 1, #KEYS do "
+	"  local all = redis.call('HGETALL', KEYS[k]) local sum = 0 "
+	"  for i = 1, #all, 2 do "
+	"    local c, t = string.match(all[i + 1], '^(%d+) (%d+)$') "
+	"    if c and tonumber(t) > tonumber(ARGV[1]) - 10000 then sum = sum + tonumber(c) end "
+	"  end "
+	"  out[k] = sum "
+	"end return out";
+
+/* cmd() for an argument vector; reconnect once on a broken connection. */
+static redisReply *cmd_argv(lsp_chatkv *kv, char *err, size_t errcap, int argc, const char **argv,
+			    const size_t *argvlen)
+{
+	redisReply *r = NULL;
+	for (int i = 0; i < 2 && !r; i++) {
+		if (!kv->c && kv_connect(kv, err, errcap) < 0)
+			return NULL;
+		r = redisCommandArgv(kv->c, argc, argv, argvlen);
+		if (!r) {
+			snprintf(err, errcap, "redis: %s", kv->c->errstr);
+			redisFree(kv->c);
+			kv->c = NULL;
+		}
+	}
+	if (r && r->type == REDIS_REPLY_ERROR) {
+		snprintf(err, errcap, "redis: %s", r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+int lsp_chatkv_presence_read(lsp_chatkv *kv, const char *const *channels, int n, long long now_ms, long *totals,
+			     char *err, size_t errcap)
+{
+	char keys[LSP_CHATKV_READ_MAX][128], nk[16], now[32];
+	const char *argv[LSP_CHATKV_READ_MAX + 4];
+	size_t argvlen[LSP_CHATKV_READ_MAX + 4];
+	redisReply *r;
+	int argc = 0;
+	if (n < 0 || n > LSP_CHATKV_READ_MAX) {
+		snprintf(err, errcap, "too many channels for one presence read");
+		return -EINVAL;
+	}
+	if (n == 0)
+		return 0;
+	snprintf(nk, sizeof nk, "%d", n);
+	snprintf(now, sizeof now, "%lld", now_ms);
+	argv[argc++] = "EVAL";
+	argv[argc++] = presence_read_lua;
+	argv[argc++] = nk;
+	for (int i = 0; i < n; i++) {
+		snprintf(keys[i], sizeof keys[i], "lsp:presence:%s", channels[i]);
+		argv[argc++] = keys[i];
+	}
+	argv[argc++] = now;
+	for (int i = 0; i < argc; i++)
+		argvlen[i] = strlen(argv[i]);
+	if (!(r = cmd_argv(kv, err, errcap, argc, argv, argvlen)))
+		return -EIO;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)n) {
+		snprintf(err, errcap, "redis: unexpected presence reply");
+		freeReplyObject(r);
+		return -EIO;
+	}
+	for (int i = 0; i < n; i++)
+		totals[i] = r->element[i]->type == REDIS_REPLY_INTEGER ? (long)r->element[i]->integer : 0;
 	freeReplyObject(r);
 	return 0;
 }

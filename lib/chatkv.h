@@ -19,6 +19,14 @@ void lsp_chatkv_close(lsp_chatkv *kv);
 int lsp_chatkv_presence(lsp_chatkv *kv, const char *channel, const char *node, long count, long long now_ms,
 			long *total, char *err, size_t errcap);
 
+/* Read the sums for n channels (n <= LSP_CHATKV_READ_MAX) in one round
+ * trip, counting only nodes that reported in the last 10 s; nothing is
+ * written.  totals[i] is the sum for channels[i] (0 when nobody reported).
+ * Returns 0 or a negative code (totals untouched). */
+#define LSP_CHATKV_READ_MAX 128
+int lsp_chatkv_presence_read(lsp_chatkv *kv, const char *const *channels, int n, long long now_ms, long *totals,
+			     char *err, size_t errcap);
+
 /* Token bucket for key: rate tokens per second, burst capacity.  Returns
  * 1 allowed, 0 refused, negative on a Redis failure. */
 int lsp_chatkv_allow(lsp_chatkv *kv, const char *key, double rate, int burst, long long now_ms, char *err,

@@ -15,7 +15,18 @@
  * presence) lives in memory and is rebuilt from the store and JetStream
  * when a node first sees the channel; every change of moderation state
  * is written to the store and then published, and each node applies the
- * published event to its cache. */
+ * published event to its cache.
+ *
+ * The same port answers plain HTTP on /presence (lib/chatpres.c): viewer
+ * counts for many channels at once, counted as the presence messages count
+ * them.  A channel asked about that has no chat here is *watched*: a
+ * channel entry holding only the lsp.presence.<ch> subscription (no chat
+ * subject, history or moderation state), forgotten a minute after the
+ * last question, at most WATCH_MAX of them; a WebSocket joining it turns
+ * it into a full one.
+ *
+ *   HEAD ──(GET|HEAD|OPTIONS /presence, keep-alive)──▶ answered ──▶ HEAD (next request)
+ *     └──(… Connection: close, or another method)────▶ answered ──▶ CLOSING */
 #include "chatsrv.h"
 
 #include <errno.h>
@@ -38,6 +49,7 @@
 #include "bus.h"
 #include "chatkv.h"
 #include "chatmsg.h"
+#include "chatpres.h"
 #include "http.h"
 #include "key.h"
 #include "ledger.h"
@@ -57,6 +69,10 @@
 #define PRESENCE_MS 1000
 #define PRESENCE_FRESH_MS 6000
 #define MAX_NODES 64
+#define WATCH_MAX 4096          /* channels watched for /presence only */
+#define PRESENCE_CACHE_MS 1000  /* a Redis sum is reused this long */
+#define PRESENCE_MAX_AGE 1      /* Cache-Control max-age of a /presence answer */
+#define PRESENCE_ALL_MAX 1000   /* channels in an answer without ?channels= */
 #define STREAM "LSP_CHAT"
 
 enum { ST_HEAD = 0, ST_OPEN, ST_CLOSING };
@@ -75,6 +91,7 @@ typedef struct conn {
 	uint8_t *out;
 	size_t outlen, outcap, outoff;
 	int want_out, close_after;
+	int fin_after;                /* an HTTP answer with Connection: close: FIN once sent */
 	long long created, last_rx, last_ping, close_at;
 	int authed;
 	lsp_token tok;
@@ -103,7 +120,9 @@ typedef struct chan {
 	long long slow;
 	struct node_count nodes[MAX_NODES];
 	long viewers_sent, chat_total;
+	long long chat_ts;            /* when chat_total was summed in Redis */
 	long long idle_since;
+	int full;                     /* chat state loaded; 0: watched for presence only */
 } chan;
 
 struct qmsg { struct qmsg *next; char *subject; char *data; size_t len; };
@@ -115,6 +134,7 @@ struct lsp_chatsrv {
 	conn *conns;
 	long nconns;
 	chan *chans[256];
+	int nwatch;                   /* channels with full == 0 */
 	lsp_bus *bus;
 	lsp_chatkv *kv;
 	pthread_mutex_t qmu;
@@ -192,8 +212,13 @@ static int flush_out(lsp_chatsrv *s, conn *c)
 		c->outoff += (size_t)n;
 		lsp_metrics_add(s->cfg.metrics, "lsp_chat_bytes_out_total", (double)n, NULL);
 	}
-	if (c->outoff == c->outlen)
+	if (c->outoff == c->outlen) {
 		c->outoff = c->outlen = 0;
+		if (c->fin_after) {
+			shutdown(c->fd, SHUT_WR); /* the client reads to EOF; its close ends the linger */
+			c->fin_after = 0;
+		}
+	}
 	set_out_interest(s, c, c->outlen > 0);
 	return 0;
 }
@@ -276,6 +301,7 @@ static void send_close(lsp_chatsrv *s, conn *c, int code, const char *reason)
 		rl = 120;
 	p[0] = (uint8_t)(code >> 8);
 	p[1] = (uint8_t)code;
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): a close payload is code + bytes, no NUL */
 	memcpy(p + 2, reason, rl);
 	send_frame(s, c, LSP_WS_CLOSE, p, rl + 2);
 	if (c->stage == ST_OPEN) {
@@ -292,6 +318,7 @@ static void http_reply(lsp_chatsrv *s, conn *c, int status)
 			 status, lsp_http_reason(status), strlen(lsp_http_reason(status)) + 1,
 			 status == 426 ? "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n" : "",
 			 lsp_http_reason(status));
+	c->fin_after = 1;
 	if (n > 0 && (size_t)n < sizeof buf && queue_raw(c, buf, (size_t)n, NULL, 0) == 0)
 		flush_out(s, c);
 	c->stage = ST_CLOSING;
@@ -427,6 +454,8 @@ static chan *chan_find(lsp_chatsrv *s, const char *name)
 
 static void chan_free(lsp_chatsrv *s, chan *ch)
 {
+	if (!ch->full)
+		s->nwatch--;
 	lsp_bus_unsubscribe(ch->sub);
 	lsp_bus_unsubscribe(ch->psub);
 	for (int k = 0; k < ch->hist_n; k++)
@@ -438,47 +467,96 @@ static void chan_free(lsp_chatsrv *s, chan *ch)
 	free(ch);
 }
 
-static chan *chan_get(lsp_chatsrv *s, const char *name)
+/* A new channel entry holding only its presence subscription (watched);
+ * NULL when out of memory. */
+static chan *chan_new(lsp_chatsrv *s, const char *name)
 {
-	chan *ch = chan_find(s, name);
+	chan *ch;
 	char err[256], subj[320];
-	if (ch)
-		return ch;
 	if (!(ch = calloc(1, sizeof *ch)) || !(ch->hist = calloc((size_t)s->cfg.history + 1, sizeof *ch->hist))) {
 		free(ch);
 		return NULL;
 	}
 	snprintf(ch->name, sizeof ch->name, "%s", name);
 	ch->viewers_sent = -1;
-	if (lsp_mod_bans(s->cfg.st, name, time(NULL), ban_set, ch, err, sizeof err) < 0 ||
-	    lsp_mod_words(s->cfg.st, name, word_add, ch, err, sizeof err) < 0 ||
-	    lsp_mod_slow(s->cfg.st, name, &ch->slow, err, sizeof err) < 0)
-		ev(s, LSP_ERROR, "unable to load moderation state", "channel", name, "reason", err, NULL);
 	if (s->bus) {
-		void *a[2] = { s, ch };
-		snprintf(subj, sizeof subj, "lsp.chat.%s", name);
-		if (lsp_bus_subscribe(s->bus, subj, on_bus, s, &ch->sub, err, sizeof err) < 0)
-			ev(s, LSP_ERROR, "unable to subscribe", "subject", subj, "reason", err, NULL);
 		snprintf(subj, sizeof subj, "lsp.presence.%s", name);
 		if (lsp_bus_subscribe(s->bus, subj, on_bus, s, &ch->psub, err, sizeof err) < 0)
+			ev(s, LSP_ERROR, "unable to subscribe", "subject", subj, "reason", err, NULL);
+	}
+	ch->next = s->chans[hash(name)];
+	s->chans[hash(name)] = ch;
+	s->nwatch++;
+	return ch;
+}
+
+/* Load what chat needs: moderation state, the chat subject, history. */
+static void chan_load(lsp_chatsrv *s, chan *ch)
+{
+	char err[256], subj[320];
+	if (ch->full)
+		return;
+	ch->full = 1;
+	s->nwatch--;
+	if (lsp_mod_bans(s->cfg.st, ch->name, time(NULL), ban_set, ch, err, sizeof err) < 0 ||
+	    lsp_mod_words(s->cfg.st, ch->name, word_add, ch, err, sizeof err) < 0 ||
+	    lsp_mod_slow(s->cfg.st, ch->name, &ch->slow, err, sizeof err) < 0)
+		ev(s, LSP_ERROR, "unable to load moderation state", "channel", ch->name, "reason", err, NULL);
+	if (s->bus) {
+		void *a[2] = { s, ch };
+		snprintf(subj, sizeof subj, "lsp.chat.%s", ch->name);
+		if (lsp_bus_subscribe(s->bus, subj, on_bus, s, &ch->sub, err, sizeof err) < 0)
 			ev(s, LSP_ERROR, "unable to subscribe", "subject", subj, "reason", err, NULL);
 		/* the server has our interest before anyone here can publish */
 		if (lsp_bus_flush(s->bus, 1000, err, sizeof err) < 0)
 			ev(s, LSP_WARN, "nats flush failed", "reason", err, NULL);
-		snprintf(subj, sizeof subj, "lsp.chat.%s", name);
 		if (lsp_bus_history(s->bus, STREAM, subj, s->cfg.history, hist_load, a, err, sizeof err) < 0)
-			ev(s, LSP_WARN, "no history from jetstream", "channel", name, "reason", err, NULL);
+			ev(s, LSP_WARN, "no history from jetstream", "channel", ch->name, "reason", err, NULL);
 	}
-	ch->next = s->chans[hash(name)];
-	s->chans[hash(name)] = ch;
+}
+
+/* The channel for a WebSocket joining it, loaded; NULL when out of memory. */
+static chan *chan_get(lsp_chatsrv *s, const char *name)
+{
+	chan *ch = chan_find(s, name);
+	if (!ch && !(ch = chan_new(s, name)))
+		return NULL;
+	chan_load(s, ch);
 	return ch;
+}
+
+/* The channel for a presence question: known, or watched from now on
+ * when there is a bus to hear other nodes' reports on (and room); NULL
+ * otherwise.  Asking keeps an empty channel from being forgotten. */
+static chan *chan_watch(lsp_chatsrv *s, const char *name, long long now)
+{
+	chan *ch = chan_find(s, name);
+	if (!ch && s->bus && s->nwatch < WATCH_MAX)
+		ch = chan_new(s, name);
+	if (ch && ch->n == 0)
+		ch->idle_since = now;
+	return ch;
+}
+
+/* This node's view of a channel: its own sockets plus, without Redis,
+ * the other nodes' reports; and the edges' reports. */
+static void chan_counts(lsp_chatsrv *s, chan *ch, long long now, long *chat, long *edge)
+{
+	*chat = (long)ch->n;
+	*edge = 0;
+	for (int i = 0; i < MAX_NODES; i++)
+		if (ch->nodes[i].node[0] && now - ch->nodes[i].ts < PRESENCE_FRESH_MS) {
+			if (!s->kv)
+				*chat += ch->nodes[i].chat;
+			*edge += ch->nodes[i].edge;
+		}
 }
 
 static int chan_join(chan *ch, conn *c)
 {
 	if (ch->n == ch->cap) {
 		size_t cap = ch->cap ? ch->cap * 2 : 16;
-		conn **m = realloc(ch->members, cap * sizeof *m);
+		conn **m = realloc(ch->members, cap * sizeof(conn *));
 		if (!m)
 			return -1;
 		ch->members = m;
@@ -970,6 +1048,7 @@ static void send_hello(lsp_chatsrv *s, conn *c)
 			size_t hl = strlen(h);
 			if (k)
 				b[len++] = ',';
+			/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): b is a counted frame, ended below */
 			memcpy(b + len, h, hl);
 			len += hl;
 		}
@@ -981,7 +1060,141 @@ static void send_hello(lsp_chatsrv *s, conn *c)
 	ch->viewers_sent = -1; /* send a fresh presence on the next tick */
 }
 
-static void on_head(lsp_chatsrv *s, conn *c)
+/* ---- /presence over plain HTTP ---------------------------------------- */
+
+/* Viewer counts for up to LSP_CHATPRES_MAX channels, as presence_tick
+ * counts them (chat + edge): the chat count is the Redis sum over nodes
+ * when Redis is configured — reused for PRESENCE_CACHE_MS, the stale ones
+ * read in one round trip — else this node's sockets plus the other
+ * nodes' reports; Redis down: this node's own view. */
+static void presence_counts(lsp_chatsrv *s, const char *const *names, int n, long long now, long *out)
+{
+	chan *chs[LSP_CHATPRES_MAX];
+	const char *ask[LSP_CHATPRES_MAX];
+	long got[LSP_CHATPRES_MAX], edge[LSP_CHATPRES_MAX];
+	int idx[LSP_CHATPRES_MAX], nask = 0;
+	char err[256];
+	for (int i = 0; i < n; i++) {
+		long chat = 0;
+		edge[i] = 0;
+		if ((chs[i] = chan_watch(s, names[i], now)))
+			chan_counts(s, chs[i], now, &chat, &edge[i]);
+		out[i] = chat + edge[i];
+		if (!s->kv)
+			continue;
+		if (chs[i] && chs[i]->chat_ts && now - chs[i]->chat_ts < PRESENCE_CACHE_MS)
+			out[i] = chs[i]->chat_total + edge[i];
+		else {
+			idx[nask] = i;
+			ask[nask++] = names[i];
+		}
+	}
+	if (!nask)
+		return;
+	if (lsp_chatkv_presence_read(s->kv, ask, nask, now, got, err, sizeof err) < 0) {
+		ev(s, LSP_WARN, "redis presence failed", "reason", err, NULL);
+		return;
+	}
+	for (int k = 0; k < nask; k++) {
+		int i = idx[k];
+		if (chs[i]) {
+			chs[i]->chat_total = got[k];
+			chs[i]->chat_ts = now;
+		}
+		out[i] = got[k] + edge[i];
+	}
+}
+
+/* Queue an HTTP answer; 0 when the connection stays for the next request. */
+static int presence_send(lsp_chatsrv *s, conn *c, int status, const char *body, size_t blen, int head_only,
+			 int keep)
+{
+	char h[512];
+	int n = lsp_chatpres_head(h, sizeof h, status, blen, PRESENCE_MAX_AGE, keep);
+	c->fin_after = !keep;
+	if (n < 0 || queue_raw(c, h, (size_t)n, head_only ? NULL : body, head_only ? 0 : blen) < 0 ||
+	    flush_out(s, c) < 0) {
+		c->stage = ST_CLOSING;
+		c->close_at = 0;
+		return -1;
+	}
+	if (!keep) {
+		c->stage = ST_CLOSING;
+		c->close_at = now_ms() + CLOSE_LINGER_MS;
+		return -1;
+	}
+	return 0;
+}
+
+/* Answer GET|HEAD|OPTIONS /presence[?channels=a,b]: {"a":12,"b":0}.
+ * Without channels: the channels with sockets on this node (at most
+ * PRESENCE_ALL_MAX), each still counted over all nodes.  The head (hlen
+ * bytes) is consumed; returns 1 when the connection waits for another. */
+static int on_presence(lsp_chatsrv *s, conn *c, const lsp_http_req *req, size_t hlen)
+{
+	lsp_chatpres_list l;
+	const char **names = NULL;
+	long *counts = NULL;
+	char err[128], small[192], *body = NULL;
+	int keep = req->keep_alive && req->content_length <= 0 && !req->chunked, status = 200, n = 0, len = 0;
+	int head_only = req->method == LSP_HTTP_HEAD;
+	long long now = now_ms();
+	size_t cap;
+
+	lsp_metrics_add(s->cfg.metrics, "lsp_chat_presence_requests_total", 1, NULL);
+	if (req->method == LSP_HTTP_OPTIONS) {
+		status = 204;
+		goto answer;
+	}
+	if (req->method != LSP_HTTP_GET && req->method != LSP_HTTP_HEAD) {
+		status = 405;
+		keep = 0;
+		len = snprintf(small, sizeof small, "{\"error\":\"GET, HEAD or OPTIONS\"}");
+		goto answer;
+	}
+	if (lsp_chatpres_parse(req->query, req->query_len, &l, err, sizeof err) < 0) {
+		status = 400;
+		len = snprintf(small, sizeof small, "{\"error\":\"%s\"}", err);
+		goto answer;
+	}
+	cap = (size_t)(l.all ? PRESENCE_ALL_MAX : l.n);
+	if (!(names = calloc(cap + 1, sizeof *names)) || !(counts = calloc(cap + 1, sizeof *counts)) ||
+	    !(body = malloc(cap * (LSP_NAME_MAX + 24) + 3))) {
+		status = 503;
+		len = snprintf(small, sizeof small, "{\"error\":\"out of memory\"}");
+		goto answer;
+	}
+	if (l.all) {
+		for (int b = 0; b < 256; b++)
+			for (chan *ch = s->chans[b]; ch && n < PRESENCE_ALL_MAX; ch = ch->next)
+				if (ch->full && ch->n > 0)
+					names[n++] = ch->name;
+	} else {
+		for (; n < l.n; n++)
+			names[n] = l.name[n];
+	}
+	for (int i = 0; i < n; i += LSP_CHATPRES_MAX)
+		presence_counts(s, names + i, n - i < LSP_CHATPRES_MAX ? n - i : LSP_CHATPRES_MAX, now, counts + i);
+	if ((len = lsp_chatpres_json(body, cap * (LSP_NAME_MAX + 24) + 3, names, counts, n)) < 0) {
+		status = 500;
+		len = snprintf(small, sizeof small, "{\"error\":\"answer too large\"}");
+	}
+answer:
+	if (status != 200 && len > 0 && (size_t)len >= sizeof small)
+		len = 0;
+	memmove(c->in, c->in + hlen, c->inlen - hlen);
+	c->inlen -= hlen;
+	keep = presence_send(s, c, status, status == 200 ? body : small, len > 0 ? (size_t)len : 0, head_only,
+			     keep) == 0;
+	free(names);
+	free(counts);
+	free(body);
+	if (keep)
+		c->created = now; /* the head timeout now bounds the wait for the next request */
+	return keep;
+}
+
+static int on_head(lsp_chatsrv *s, conn *c)
 {
 	lsp_http_req req;
 	char path[4 + LSP_NAME_MAX + 1], resp[512];
@@ -990,25 +1203,27 @@ static void on_head(lsp_chatsrv *s, conn *c)
 	if (r == 0) {
 		if (c->inlen >= HEAD_MAX)
 			http_reply(s, c, 431);
-		return;
+		return 0;
 	}
 	if (r < 0) {
 		http_reply(s, c, -r);
-		return;
+		return 0;
 	}
+	if (lsp_http_path_decode(req.path, req.path_len, path, sizeof path) >= 0 && strcmp(path, "/presence") == 0)
+		return on_presence(s, c, &req, (size_t)r);
 	if (lsp_http_path_decode(req.path, req.path_len, path, sizeof path) < 0 || strncmp(path, "/ws/", 4) != 0 ||
 	    !lsp_name_valid(path + 4)) {
 		http_reply(s, c, 404);
-		return;
+		return 0;
 	}
 	n = lsp_ws_handshake(&req, resp, sizeof resp);
 	if (n < 0) {
 		http_reply(s, c, -n);
-		return;
+		return 0;
 	}
 	if (!(ch = chan_get(s, path + 4)) || chan_join(ch, c) < 0) {
 		http_reply(s, c, 503);
-		return;
+		return 0;
 	}
 	memmove(c->in, c->in + r, c->inlen - (size_t)r); /* frames may follow the head */
 	c->inlen -= (size_t)r;
@@ -1023,10 +1238,11 @@ static void on_head(lsp_chatsrv *s, conn *c)
 	if (queue_raw(c, resp, (size_t)n, NULL, 0) < 0 || flush_out(s, c) < 0) {
 		c->stage = ST_CLOSING;
 		c->close_at = 0;
-		return;
+		return 0;
 	}
 	c->stage = ST_OPEN;
 	send_hello(s, c);
+	return 0;
 }
 
 static void on_frames(lsp_chatsrv *s, conn *c)
@@ -1087,8 +1303,9 @@ static void on_readable(lsp_chatsrv *s, conn *c)
 	c->inlen += (size_t)n;
 	c->last_rx = now_ms();
 	lsp_metrics_add(s->cfg.metrics, "lsp_chat_bytes_in_total", (double)n, NULL);
-	if (c->stage == ST_HEAD)
-		on_head(s, c);
+	/* answered /presence requests leave the connection in HEAD: pipelined heads follow */
+	while (c->stage == ST_HEAD && c->inlen && on_head(s, c) > 0)
+		;
 	if (c->stage == ST_OPEN)
 		on_frames(s, c);
 	if (c->stage == ST_CLOSING) {
@@ -1167,21 +1384,20 @@ static void on_accept(lsp_chatsrv *s)
 
 static void presence_tick(lsp_chatsrv *s, chan *ch, long long now)
 {
-	long chat = (long)ch->n, edge = 0, total;
+	long chat, edge, total;
 	char buf[256], subj[128], err[256];
 	int n;
-	for (int i = 0; i < MAX_NODES; i++)
-		if (ch->nodes[i].node[0] && now - ch->nodes[i].ts < PRESENCE_FRESH_MS) {
-			if (!s->kv)
-				chat += ch->nodes[i].chat;
-			edge += ch->nodes[i].edge;
-		}
+	if (!ch->full) /* watched only: nothing of ours to report */
+		return;
+	chan_counts(s, ch, now, &chat, &edge);
 	if (s->kv) {
 		long t;
-		if (lsp_chatkv_presence(s->kv, ch->name, s->node, (long)ch->n, now, &t, err, sizeof err) == 0)
+		if (lsp_chatkv_presence(s->kv, ch->name, s->node, (long)ch->n, now, &t, err, sizeof err) == 0) {
 			chat = t;
-		else
+			ch->chat_ts = now;
+		} else {
 			ev(s, LSP_WARN, "redis presence failed", "channel", ch->name, "reason", err, NULL);
+		}
 	}
 	if (s->bus) {
 		n = snprintf(buf, sizeof buf, "{\"type\":\"presence\",\"node\":\"%s\",\"source\":\"chat\",\"chat\":%zu}",
@@ -1212,9 +1428,8 @@ static void tick(lsp_chatsrv *s)
 	s->last_scan = now;
 	for (c = s->conns; c; c = next) {
 		next = c->next;
-		if (c->stage == ST_HEAD && now - c->created > HEAD_TIMEOUT_MS)
-			conn_close(s, c);
-		else if (c->stage == ST_CLOSING && now >= c->close_at)
+		if ((c->stage == ST_HEAD && now - c->created > HEAD_TIMEOUT_MS) ||
+		    (c->stage == ST_CLOSING && now >= c->close_at))
 			conn_close(s, c);
 		else if (c->stage == ST_OPEN && now - c->last_rx > IDLE_MS)
 			send_close(s, c, LSP_WS_GOING_AWAY, "idle");
@@ -1282,11 +1497,11 @@ int lsp_chatsrv_open(lsp_chatsrv **out, const lsp_chatsrv_cfg *cfg, char *err, s
 	}
 	if (!(ur = fopen("/dev/urandom", "rb")) || fread(rnd, 1, 4, ur) != 4) {
 		if (ur)
-			fclose(ur);
+			(void)fclose(ur);
 		snprintf(err, errcap, "unable to read /dev/urandom");
 		goto fail;
 	}
-	fclose(ur);
+	(void)fclose(ur); /* read-only: nothing to lose */
 	snprintf(s->idpfx, sizeof s->idpfx, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
 	if (cfg->node && *cfg->node)
 		snprintf(s->node, sizeof s->node, "%s", cfg->node);
@@ -1336,7 +1551,7 @@ fail:
 	return rc < 0 ? rc : -EIO;
 }
 
-int lsp_chatsrv_run(lsp_chatsrv *s, volatile sig_atomic_t *stop, char *err, size_t errcap)
+int lsp_chatsrv_run(lsp_chatsrv *s, const volatile sig_atomic_t *stop, char *err, size_t errcap)
 {
 	struct epoll_event evs[256];
 	char port[16];
@@ -1391,8 +1606,8 @@ void lsp_chatsrv_close(lsp_chatsrv *s)
 {
 	if (!s)
 		return;
-	while (s->conns) {
-		conn *c = s->conns;
+	for (conn *c = s->conns, *next; c; c = next) {
+		next = c->next; /* conn_close unlinks and frees c only */
 		if (c->stage == ST_OPEN) {
 			send_close(s, c, LSP_WS_GOING_AWAY, "server shutting down");
 			flush_out(s, c);
@@ -1439,4 +1654,5 @@ void lsp_chatsrv_metrics_def(lsp_metrics *m)
 	lsp_metrics_def(m, "lsp_chat_tips_total", LSP_METRIC_COUNTER, "tips recorded, by channel");
 	lsp_metrics_def(m, "lsp_chat_tip_amount_total", LSP_METRIC_COUNTER, "tip amounts recorded, by channel");
 	lsp_metrics_def(m, "lsp_chat_errors_total", LSP_METRIC_COUNTER, "warnings and errors, by kind");
+	lsp_metrics_def(m, "lsp_chat_presence_requests_total", LSP_METRIC_COUNTER, "HTTP /presence requests answered");
 }

@@ -7,6 +7,10 @@
  *                     │                                          │
  *                     └── store (tips, bans, audit)              └──▶ local sockets
  *
+ * The same port answers GET /presence?channels=a,b (lib/chatpres.h) with
+ * {"a":12,"b":0}: the viewer count each channel's presence messages carry,
+ * summed over nodes (Redis, else NATS reports) — for the directory page.
+ *
  * Without a NATS URL a node delivers in-process.  The server owns its
  * sockets, channels, bus and Redis connections; the store and the secret
  * are the caller's and must outlive it.  The library never logs: it
@@ -47,7 +51,7 @@ typedef struct {
 
 int lsp_chatsrv_open(lsp_chatsrv **out, const lsp_chatsrv_cfg *cfg, char *err, size_t errcap);
 /* Run until *stop becomes non-zero; 0, or negative on a fatal error. */
-int lsp_chatsrv_run(lsp_chatsrv *s, volatile sig_atomic_t *stop, char *err, size_t errcap);
+int lsp_chatsrv_run(lsp_chatsrv *s, const volatile sig_atomic_t *stop, char *err, size_t errcap);
 void lsp_chatsrv_close(lsp_chatsrv *s);
 
 /* Declare the families the server updates in cfg->metrics: connections,

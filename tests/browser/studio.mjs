@@ -3,7 +3,8 @@
 // composes and saves/switches scenes, goes live over WHIP; the watch page
 // (/watch/CH) then plays the stream in two browser contexts and a chat
 // message round-trips between them; the directory (/) lists CH as live and
-// its search filters; axe-core checks /, /watch/CH and /studio.
+// its search filters and its card shows the viewer count (lsp-chat GET
+// /presence); axe-core checks /, /watch/CH and /studio.
 // With --api URL --user NAME --password PW the studio signs in to lsp-api,
 // finds CHANNEL among the creator's channels, rotates its key (shown once)
 // and goes live with the new key (STREAM_KEY is then "-"); the directory
@@ -186,7 +187,12 @@ try {
     thumb, { timeout: 8000 }).catch(() => {});
   const thumbWidth = await d.$eval(thumb, i => i.naturalWidth).catch(() => 0);
   const title = await d.$eval(`li.card.live a[href="/watch/${encodeURIComponent(ch)}"] .ctitle`, e => e.textContent);
-  check('directory', { shown, none, thumb_width: thumbWidth, title });
+  // the card's viewer count (lsp-chat GET /presence): the watch pages' chat sockets are still open
+  const vsel = `li.card.live[data-channel="${ch}"] .viewers`;
+  await d.waitForFunction(s => { const e = document.querySelector(s); return e && Number(e.dataset.count) >= 2; },
+    vsel, { timeout: 10000 }).catch(() => {});
+  const viewers = await d.$eval(vsel, e => ({ count: Number(e.dataset.count || -1), text: e.textContent }));
+  check('directory', { shown, none, thumb_width: thumbWidth, title, viewers });
   pass = pass && shown >= 1 && none === 0;
   await d.waitForFunction(() => document.getElementById('preview').currentTime > 1, null, { timeout: 15000 });
   await d.screenshot({ path: shots + '/app-directory.png' });

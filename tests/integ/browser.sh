@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The watch page in headless Chromium: ffmpeg test pattern → lsp-package →
 # lsp-edge → /watch/demo with hls.js in low-latency mode; the <video> must
-# advance by 2 s.  Also checks the channel directory page lists the channel.
+# advance by 2 s.  Also checks the channel directory page lists the channel
+# and shows its viewer count from lsp-chat's GET /presence while two real
+# WebSocket clients are connected to the channel's chat.
 # Screenshots (desktop and a 390 px phone) are left in $LSP_TEST_LOGS.
 . "$(dirname "$0")/../lib.sh"
-need ffmpeg; need curl; need node; need npm
+need ffmpeg; need curl; need node; need npm; need python3
 [ -x "$BIN/lsp-package" ] || fail "bin/lsp-package not built"
 [ -f "$ROOT/web/vendor/hls.min.js" ] || fail "web/vendor/hls.min.js missing (run make)"
 if ! [ -x /usr/bin/chromium ]; then
@@ -45,6 +47,20 @@ assert d["level"] == "src", d
 assert d["latency"] is not None and 0 < d["latency"] < 10, d' "$out" || fail "player state: $out"
 ok "watch page plays: $out"
 
-# the channel directory links to the live channel
-idx=$(cd "$B" && node index.mjs "http://127.0.0.1:$P/" demo 2>&1) || fail "index page does not list demo as live: $idx"
+# the channel directory links to the live channel and shows how many watch it:
+# two chat clients on demo (lsp-chat's presence), counted by GET /presence
+C=$(free_port)
+LSP_SECRET=browser-$$ bg "$BIN/lsp-chat" -l "127.0.0.1:$C" 2>"$T/chat.log"
+wait_port "$C" 5 || { cat "$T/chat.log"; fail "lsp-chat did not listen"; }
+PYTHONPATH=$ROOT/tests/tools bg python3 -c '
+import sys, time
+from wsc import WS
+ws = [WS(f"ws://127.0.0.1:{sys.argv[1]}/ws/demo") for _ in range(2)]
+open(sys.argv[2], "w").write("up")
+time.sleep(60)' "$C" "$T/viewers.up"
+wait_file "$T/viewers.up" 5 || fail "chat clients did not connect"
+got=$(curl -s "http://127.0.0.1:$C/presence?channels=demo")
+[ "$got" = '{"demo":2}' ] || fail "GET /presence: $got"
+idx=$(cd "$B" && node index.mjs "http://127.0.0.1:$P/" demo --chat "ws://127.0.0.1:$C/ws/{channel}" --viewers 2 2>&1) ||
+	fail "index page does not list demo as live with 2 viewers: $idx"
 ok "index lists: $idx"

@@ -3,7 +3,9 @@
 # expired, wrong channel), moderation with audit, tips and replays, and
 # bad input — oversized/invalid/unmasked frames, bad handshakes, unknown
 # types, floods — answered with an error or the right close code while the
-# node keeps serving.
+# node keeps serving; GET /presence counts the sockets of many channels
+# (HEAD, OPTIONS, keep-alive, pipelining, CORS; bad names, too many
+# channels, other methods refused).
 . "$(dirname "$0")/../lib.sh"
 need python3
 export PYTHONPATH=$ROOT/tests/tools
@@ -144,6 +146,58 @@ assert http(b"GET /ws/room HTTP/1.1\r\nHost: x\r\n" + up + key + b"Sec-WebSocket
 assert http(b"POST /ws/room HTTP/1.1\r\nHost: x\r\n" + up + key + b"Sec-WebSocket-Version: 13\r\n\r\n") == 405
 assert http(b"GARBAGE\r\n\r\n") == 400
 assert http(b"GET /ws/room HTTP/1.1\r\n" + b"X-Pad: " + b"a" * 9000 + b"\r\n\r\n") == 431
+# GET /presence: sockets per channel, at once on a single node
+import json
+def get(target, method="GET", extra=b""):
+    s = socket.create_connection(("127.0.0.1", int(port)), timeout=3)
+    s.sendall(f"{method} {target} HTTP/1.1\r\nHost: x\r\n".encode() + extra + b"Connection: close\r\n\r\n")
+    d = b""
+    while True:
+        c = s.recv(65536)
+        if not c: break
+        d += c
+    s.close()
+    head, _, body = d.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    hdr = {l.split(":", 1)[0].lower(): l.split(":", 1)[1].strip() for l in lines[1:]}
+    return int(lines[0].split()[1]), hdr, body
+hall = [WS(f"ws://127.0.0.1:{port}/ws/hall") for _ in range(3)]
+st, hdr, body = get("/presence?channels=hall,nobody,hall,,")
+assert st == 200 and json.loads(body) == {"hall": 3, "nobody": 0}, (st, body)
+assert hdr["access-control-allow-origin"] == "*" and hdr["content-type"] == "application/json", hdr
+assert hdr["cache-control"] == "public, max-age=1" and int(hdr["content-length"]) == len(body), hdr
+hall.pop().close()
+time.sleep(0.2)
+assert json.loads(get("/presence?channels=hall")[2]) == {"hall": 2}
+st, hdr, body = get("/presence")                 # every channel with sockets here
+assert st == 200 and json.loads(body)["hall"] == 2 and "nobody" not in json.loads(body), body
+st, hdr, body = get("/presence?channels=hall", "HEAD")
+assert st == 200 and body == b"" and hdr["content-length"] == "10", (hdr, body)
+st, hdr, body = get("/presence", "OPTIONS", b"Origin: http://x\r\nAccess-Control-Request-Method: GET\r\n")
+assert st == 204 and "GET" in hdr["access-control-allow-methods"] and hdr["access-control-allow-origin"] == "*", hdr
+st, hdr, body = get("/presence", "POST", b"Content-Length: 0\r\n")
+assert st == 405 and "GET" in hdr["allow"], (st, hdr)
+for bad_q in ("channels=Hall", "channels=a%2Fb", "channels=" + "x" * 65, "channels=%zz",
+              "channels=" + ",".join(f"c{i}" for i in range(101))):
+    st, hdr, body = get("/presence?" + bad_q)
+    assert st == 400 and "error" in json.loads(body) and hdr["access-control-allow-origin"] == "*", (bad_q, st, body)
+assert get("/presence?channels=" + "a," * 3000)[0] == 414
+assert json.loads(get("/presence?channels=" + ",".join(f"c{i}" for i in range(100)))[2])["c99"] == 0
+# keep-alive: two pipelined requests on one connection, both answered
+s = socket.create_connection(("127.0.0.1", int(port)), timeout=3)
+s.sendall(b"GET /presence?channels=hall HTTP/1.1\r\nHost: x\r\n\r\n" * 2)
+d = b""
+while d.count(b'{"hall":2}') < 2:
+    c = s.recv(4096); assert c, d; d += c
+assert d.count(b"HTTP/1.1 200 OK") == 2 and b"Connection: keep-alive" in d, d
+s.sendall(b"GET /presence?channels=nobody HTTP/1.1\r\nHost: x\r\n\r\n")   # and a third, later
+d = b""
+while b'{"nobody":0}' not in d:
+    c = s.recv(4096); assert c, d; d += c
+s.close()
+for w in hall: w.close()
+time.sleep(0.2)
+assert json.loads(get("/presence?channels=hall")[2]) == {"hall": 0}
 # still serving
 a.send({"type": "say", "text": "alive"}); assert v.until(lambda x: x["type"] == "say")["text"] == "alive"
 print("scenario ok")

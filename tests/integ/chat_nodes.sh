@@ -2,7 +2,9 @@
 # Two lsp-chat nodes sharing a real nats-server (JetStream), redis-server
 # and postgres: a message crosses both ways, a late node gets history from
 # JetStream, presence sums both nodes through Redis and adds an edge's
-# report from NATS, a ban on one node is
+# report from NATS, GET /presence on either node (and on a node without
+# Redis, from NATS reports) gives the same cluster-wide counts for many
+# channels, falling as viewers leave, a ban on one node is
 # enforced on the other, the rate limit is shared, a tip replayed on the
 # other node is charged once, and a forged token is refused everywhere.
 . "$(dirname "$0")/../lib.sh"
@@ -19,17 +21,31 @@ for u in alice mo; do "$BIN/lsp-ctl" user add $u >/dev/null 2>&1 || fail "user a
 A=$("$BIN/lsp-ctl" token alice 2>/dev/null) || fail "token"
 M=$("$BIN/lsp-ctl" token mo --role mod --channel live 2>/dev/null) || fail "token mo"
 
-P1=$(free_port) P2=$(free_port) P3=$(free_port)
+P1=$(free_port) P2=$(free_port) P3=$(free_port) P4=$(free_port)
 bg "$BIN/lsp-chat" -l 127.0.0.1:$P1 --node n1 --rate 0.01 --burst 4 2>"$T/n1.log"
 bg "$BIN/lsp-chat" -l 127.0.0.1:$P2 --node n2 --rate 0.01 --burst 4 2>"$T/n2.log"
 wait_port "$P1" 5 && wait_port "$P2" 5 || { cat "$T"/n*.log >&2; fail "nodes did not start"; }
 grep -q '"bus":"nats"' "$T/n1.log" || fail "node 1 not on nats"
 grep -q '"presence":"redis"' "$T/n1.log" || fail "node 1 not on redis"
 
-python3 - "$P1" "$P2" "$P3" "$A" "$M" <<'PY' || fail "scenario (see above)"
-import sys, time, subprocess, os
+python3 - "$P1" "$P2" "$P3" "$A" "$M" "$P4" <<'PY' || fail "scenario (see above)"
+import sys, time, subprocess, os, json, urllib.request
 from wsc import WS, Closed
-p1, p2, p3, A, M = sys.argv[1:]
+p1, p2, p3, A, M, p4 = sys.argv[1:]
+def presence(port, chans):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/presence?channels={','.join(chans)}", timeout=3) as r:
+        assert r.headers["Access-Control-Allow-Origin"] == "*", dict(r.headers)
+        assert r.headers["Content-Type"] == "application/json", dict(r.headers)
+        return json.load(r)
+def presence_is(ports, want, secs=6):
+    # every node answers want (a node learns another's count within ~1 s)
+    deadline, got = time.time() + secs, None
+    while time.time() < deadline:
+        got = {p: presence(p, list(want)) for p in ports}
+        if all(g == want for g in got.values()):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"presence: want {want}, got {got}")
 u1, u2 = f"ws://127.0.0.1:{p1}/ws/live", f"ws://127.0.0.1:{p2}/ws/live"
 def auth(ws, tok):
     ws.send({"type": "auth", "token": tok}); m = ws.until(lambda m: m["type"] in ("auth_ok", "error"))
@@ -54,7 +70,33 @@ ns.sendall(b"CONNECT {\"verbose\":false}\r\nPUB lsp.presence.live %d\r\n%s\r\nPI
 for w in (a1, a2):
     m = w.until(lambda m: m["type"] == "presence" and m["edge"] == 7, 6)
     assert m["viewers"] == m["chat"] + 7, m
+# GET /presence counts what the chat panel shows: 2 sockets + the edge's 7
+# (n1 and n2 host "live"; "side" and "none" have no socket on n1)
+presence_is((p1, p2), {"live": 9, "none": 0}, 5)
+body = _j.dumps({"node": "edge-1", "source": "edge", "edge": 0}).encode()  # the edge's viewers left
+ns.sendall(b"PUB lsp.presence.live %d\r\n%s\r\nPING\r\n" % (len(body), body))
+presence_is((p1, p2), {"live": 2}, 5)
 ns.close()
+# viewers of "side" on both nodes; a third node without Redis (NATS only)
+# answers from the chat nodes' presence reports
+env4 = {k: v for k, v in os.environ.items() if k != "LSP_REDIS_URL"}
+n4 = subprocess.Popen([os.environ["BIN"] + "/lsp-chat", "-l", f"127.0.0.1:{p4}", "--node", "n4"],
+                      stderr=open(os.environ["T"] + "/n4.log", "w"), env=env4)
+try:
+    side = [WS(f"ws://127.0.0.1:{p}/ws/side") for p in (p1, p1, p2)]
+    for _ in range(50):
+        try:
+            presence(p4, ["side"]); break
+        except OSError:
+            time.sleep(0.1)
+    presence_is((p1, p2, p4), {"side": 3, "live": 2, "none": 0})
+    side.pop().close()             # the one on n2 leaves
+    presence_is((p1, p2, p4), {"side": 2, "live": 2, "none": 0})
+    for w in side: w.close()       # and the two on n1
+    presence_is((p1, p2, p4), {"side": 0, "live": 2, "none": 0})
+    assert '"presence":"local"' in open(os.environ["T"] + "/n4.log").read()
+finally:
+    n4.terminate(); n4.wait()
 # the shared bucket (burst 4, ~no refill): 2 said already, 2 more pass, the 5th is refused
 a1.send({"type": "say", "text": "3"}); a2.until(lambda m: m["type"] == "say" and m["text"] == "3")
 a2.send({"type": "say", "text": "4"}); a1.until(lambda m: m["type"] == "say" and m["text"] == "4")
@@ -97,7 +139,7 @@ finally:
     n3.terminate(); n3.wait()
 print("scenario ok")
 PY
-ok "fan-out, history, presence, bans, rate limit, tips across nodes"
+ok "fan-out, history, presence (WebSocket and GET /presence), bans, rate limit, tips across nodes"
 out=$("$BIN/lsp-ctl" ledger live 2>/dev/null) || fail "ledger"
 echo "$out" | head -n1 | grep -q "balance	200$" || fail "channel balance: $out"
 "$BIN/lsp-ctl" ledger live --check 2>/dev/null | grep -q "ledger ok" || fail "reconcile"

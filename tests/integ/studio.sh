@@ -5,8 +5,8 @@
 # widgets fill in; /watch/<ch> then plays the stream in two browser
 # contexts and a chat message round-trips between them through lsp-chat
 # (whose presence the studio shows as viewers); / lists the channel live
-# and its search filters, showing the title from lsp-api and the thumbnail
-# from lsp-package --thumb; the studio signed in to lsp-api as a creator and
+# and its search filters, showing the title from lsp-api, the thumbnail
+# from lsp-package --thumb and the viewer count from lsp-chat's /presence; the studio signed in to lsp-api as a creator and
 # rotated the channel's key before going live with it; axe-core finds no serious or critical violation
 # on /, /watch/<ch> and /studio.  Screenshots go to $LSP_TEST_LOGS.
 . "$(dirname "$0")/../lib.sh"
@@ -61,6 +61,7 @@ for p in ("watch", "directory", "studio"):
 assert d["manifest"] == "standalone", d
 assert d["directory"]["thumb_width"] > 0, d["directory"]
 assert d["directory"]["title"] == "Studio test show", d["directory"]
+assert d["directory"]["viewers"]["count"] >= 2 and d["directory"]["viewers"]["text"].endswith(" viewers"), d["directory"]
 assert d["rotated"] is True, d' "$out" || fail "checks: $out"
 [ -f "$LSP_DATA_DIR/hls/$ch/src/index.m3u8" ] || fail "no HLS from the studio's WHIP publish"
 [ -s "$LSP_DATA_DIR/hls/$ch/thumb.jpg" ] || fail "no thumbnail from the studio's WHIP publish"
