@@ -147,8 +147,8 @@ int main(int argc, char **argv)
 	cfg.vod_root = vod;
 	if (web_opt)
 		snprintf(web, sizeof web, "%s", web_opt);
-	else if (getenv("LSP_WEB_ROOT") && *getenv("LSP_WEB_ROOT"))
-		snprintf(web, sizeof web, "%s", getenv("LSP_WEB_ROOT"));
+	else if (*lsp_opt_env("LSP_WEB_ROOT", ""))
+		snprintf(web, sizeof web, "%s", lsp_opt_env("LSP_WEB_ROOT", ""));
 	else
 		default_web_root(web, sizeof web);
 	cfg.host = host;
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	if ((rc = lsp_edge_open(&e, &cfg, err, sizeof err)) < 0) {
+	if (lsp_edge_open(&e, &cfg, err, sizeof err) < 0) {
 		lsp_log(&lg, LSP_FATAL, "unable to start", "reason", LSV_S(err), NULL);
 		lsp_originmap_close(om);
 		return LSP_EXIT_SYS;

@@ -62,8 +62,10 @@ static void on_restream(void *ctx, int level, const char *msg, int dest, const c
 		LSV_S(detail ? detail : ""), NULL);
 }
 
-static int run_s3(lsp_log_t *lg, const char *target, lsp_pushdir_conf *pc, lsp_s3_conf *sc)
+/* conf is copied: the bucket name lives on this frame, not in the caller's conf */
+static int run_s3(lsp_log_t *lg, const char *target, lsp_pushdir_conf *pc, const lsp_s3_conf *conf)
 {
+	lsp_s3_conf s3c = *conf, *sc = &s3c;
 	char bucket[256], err[512] = "";
 	const char *slash;
 	lsp_s3 *s3 = NULL;
@@ -180,7 +182,7 @@ int main(int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		rtmp += !strncmp(argv[i], "rtmp://", 7) || !strncmp(argv[i], "rtmps://", 8);
 	if (optind == argc || (rtmp && rtmp != argc - optind) || rtmp > LSP_RESTREAM_MAX ||
-	    (!rtmp && (argc - optind != 1 || strncmp(argv[optind], "s3://", 5) || !argv[optind][5] ||
+	    (!rtmp && (argc - optind != 1 || strncmp(argv[optind], "s3://", 5) != 0 || !argv[optind][5] ||
 		       argv[optind][5] == '/' || !pc.dir))) {
 		fputs(usage, stderr);
 		return LSP_EXIT_USAGE;

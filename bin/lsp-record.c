@@ -88,7 +88,7 @@ static int run_hook(const lsp_log_t *lg, const char *cmd, const char *ch, const 
 {
 	pid_t pid;
 	int st = 0;
-	fflush(NULL);
+	(void)fflush(NULL); /* only so the child does not repeat buffered output */
 	if ((pid = fork()) < 0) {
 		lsp_log(lg, LSP_ERROR, "on-finish: fork failed", NULL);
 		return LSP_EXIT_SYS;

@@ -71,7 +71,7 @@ static void on_event(void *ctx, const lsp_transcode_event *ev)
 {
 	const lsp_log_t *lg = ctx;
 	const char *k[6] = { NULL };
-	lsp_logv v[6];
+	lsp_logv v[6] = { 0 }; /* all passed below, the unused ones too */
 	int i, n = 0;
 	for (i = 0; i < 2 && ev->skey[i]; i++, n++) {
 		k[n] = ev->skey[i];

@@ -38,6 +38,7 @@ static double be_double(const uint8_t *p)
 static int skip_value(lsp_amf0_rd *rd, lsp_amf0_val *v, int depth);
 
 /* Properties (u16 name, value) up to an empty name + OBJECT_END. */
+/* NOLINTNEXTLINE(misc-no-recursion): skip_value stops at LSP_AMF0_MAX_DEPTH */
 static int skip_props(lsp_amf0_rd *rd, int depth)
 {
 	lsp_amf0_val tmp;
@@ -64,6 +65,7 @@ static int skip_props(lsp_amf0_rd *rd, int depth)
 	}
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): nesting is refused past LSP_AMF0_MAX_DEPTH */
 static int skip_value(lsp_amf0_rd *rd, lsp_amf0_val *v, int depth)
 {
 	size_t start = rd->off, n;

@@ -152,6 +152,8 @@ int lsp_aopus_put(lsp_aopus *a, const uint8_t *adts, size_t len, int64_t pts90, 
 		if ((rc = encode(a, cb, ctx, err, errcap)) < 0)
 			return rc;
 	}
+	if (rc != AVERROR(EAGAIN) && rc != AVERROR_EOF)
+		return averr(err, errcap, rc, "aac decode");
 	return 0;
 }
 

@@ -277,7 +277,7 @@ static int row_who(void *ctx, int ncol, const char *const *v)
 		return 1;
 	snprintf(w->c->user, sizeof w->c->user, "%s", v[0]);
 	w->c->role = role_bit(v[1]);
-	w->c->kid = v[2] && atoll(v[2]) != 0;
+	w->c->kid = lsp_store_int(v[2]) != 0;
 	w->found = w->c->role != 0;
 	return 1;
 }
@@ -390,11 +390,11 @@ static int row_chan(void *ctx, int ncol, const char *const *v)
 	snprintf(ch->name, sizeof ch->name, "%s", v[0] ? v[0] : "");
 	snprintf(ch->title, sizeof ch->title, "%s", v[1] ? v[1] : "");
 	snprintf(ch->category, sizeof ch->category, "%s", v[2] ? v[2] : "");
-	ch->mature = v[3] && atoll(v[3]);
-	ch->suspended = v[4] && atoll(v[4]);
+	ch->mature = lsp_store_int(v[3]) != 0;
+	ch->suspended = lsp_store_int(v[4]) != 0;
 	snprintf(ch->owner, sizeof ch->owner, "%s", v[5] ? v[5] : "");
-	ch->created_at = v[6] ? atoll(v[6]) : 0;
-	ch->key_changed_at = v[7] ? atoll(v[7]) : 0;
+	ch->created_at = lsp_store_int(v[6]);
+	ch->key_changed_at = lsp_store_int(v[7]);
 	ch->has_key = v[8] && *v[8];
 	return 1;
 }
@@ -526,7 +526,7 @@ static int row_cred(void *ctx, int ncol, const char *const *v)
 	r->found = v[0] != NULL;
 	snprintf(r->hash, sizeof r->hash, "%s", v[0] ? v[0] : "");
 	snprintf(r->role, sizeof r->role, "%s", v[1] ? v[1] : "viewer");
-	r->kid = v[2] && atoll(v[2]);
+	r->kid = lsp_store_int(v[2]) != 0;
 	return 1;
 }
 
@@ -583,7 +583,7 @@ static int row_prof(void *ctx, int ncol, const char *const *v)
 	if (ncol < 4)
 		return 1;
 	pr->o = json_pack("{s:s,s:s,s:b,s:I}", "name", v[0] ? v[0] : "", "role", v[1] ? v[1] : "viewer", "kid",
-			  v[2] && atoll(v[2]), "created_at", (json_int_t)(v[3] ? atoll(v[3]) : 0));
+			  lsp_store_int(v[2]) != 0, "created_at", (json_int_t)lsp_store_int(v[3]));
 	return 1;
 }
 

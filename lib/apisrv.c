@@ -220,8 +220,8 @@ static int answer(lsp_apisrv *s, conn *c, const char *method, const char *path, 
 		blen = 0;
 	else
 		snprintf(clen, sizeof clen, "Content-Length: %zu\r\n", blen);
-	gmtime_r(&t, &tm);
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (!gmtime_r(&t, &tm) || strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+		snprintf(date, sizeof date, "Thu, 01 Jan 1970 00:00:00 GMT"); /* a clock past year 9999 */
 	hl = snprintf(head, sizeof head,
 		      "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: lsp\r\nContent-Type: %s\r\n%s"
 		      "Connection: %s\r\nX-Content-Type-Options: nosniff\r\n"
@@ -390,7 +390,7 @@ static void on_handshake(lsp_apisrv *s, conn *c)
 static void on_accept(lsp_apisrv *s)
 {
 	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage sa;
+		struct sockaddr_storage sa = { 0 };
 		socklen_t sl = sizeof sa;
 		struct epoll_event ev;
 		conn *c;
@@ -451,7 +451,7 @@ static void sweep(lsp_apisrv *s)
 	}
 }
 
-int lsp_apisrv_run(lsp_apisrv *s, volatile sig_atomic_t *stop, char *err, size_t errcap)
+int lsp_apisrv_run(lsp_apisrv *s, const volatile sig_atomic_t *stop, char *err, size_t errcap)
 {
 	struct epoll_event evs[64];
 	int64_t next_sweep = now_ms() + 1000;
@@ -471,9 +471,8 @@ int lsp_apisrv_run(lsp_apisrv *s, volatile sig_atomic_t *stop, char *err, size_t
 			}
 			if (c->st == C_HANDSHAKE)
 				on_handshake(s, c);
-			else if (c->st == C_READ)
-				conn_read(s, c);
-			else if (conn_write(s, c) == 1 && c->inlen > 0)
+			/* writing: a reply sent in full lets pipelined input be read */
+			else if (c->st == C_READ || (conn_write(s, c) == 1 && c->inlen > 0))
 				conn_read(s, c);
 		}
 		if (now_ms() >= next_sweep) {
@@ -490,8 +489,8 @@ int lsp_apisrv_open(lsp_apisrv **out, const lsp_apisrv_cfg *cfg, char *err, size
 {
 	lsp_apisrv *s;
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai = NULL;
-	struct sockaddr_storage sa;
-	socklen_t sl = sizeof sa;
+	union { struct sockaddr sa; struct sockaddr_in in; struct sockaddr_in6 in6; struct sockaddr_storage ss; } la = { 0 };
+	socklen_t sl = sizeof la;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	char port[16];
 	int one = 1, rc = -EIO;
@@ -511,7 +510,7 @@ int lsp_apisrv_open(lsp_apisrv **out, const lsp_apisrv_cfg *cfg, char *err, size
 		s->cfg.max_conns = 1024;
 	if (s->cfg.body_max == 0)
 		s->cfg.body_max = 16384;
-	if (!(s->slots = calloc((size_t)s->cfg.max_conns, sizeof *s->slots))) {
+	if (!(s->slots = calloc((size_t)s->cfg.max_conns, sizeof(conn *)))) {
 		snprintf(err, errcap, "out of memory");
 		rc = -ENOMEM;
 		goto fail;
@@ -522,17 +521,15 @@ int lsp_apisrv_open(lsp_apisrv **out, const lsp_apisrv_cfg *cfg, char *err, size
 		rc = -EINVAL;
 		goto fail;
 	}
-	rc = -EIO;
 	s->lfd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->lfd < 0 || setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
 	    bind(s->lfd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(s->lfd, 512) < 0 ||
-	    getsockname(s->lfd, (struct sockaddr *)&sa, &sl) < 0) {
+	    getsockname(s->lfd, &la.sa, &sl) < 0) {
 		rc = -errno;
 		snprintf(err, errcap, "unable to listen on port %d: %s", cfg->port, strerror(errno));
 		goto fail;
 	}
-	s->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
-						  : ((struct sockaddr_in *)&sa)->sin_port);
+	s->port = ntohs(la.sa.sa_family == AF_INET6 ? la.in6.sin6_port : la.in.sin_port);
 	if ((s->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev) < 0) {
 		rc = -errno;
 		snprintf(err, errcap, "epoll: %s", strerror(errno));

@@ -58,7 +58,7 @@ typedef struct {
 int lsp_apisrv_open(lsp_apisrv **out, const lsp_apisrv_cfg *cfg, char *err, size_t errcap);
 int lsp_apisrv_port(const lsp_apisrv *s);
 /* Serve until *stop is non-zero.  0, or -errno on a loop failure. */
-int lsp_apisrv_run(lsp_apisrv *s, volatile sig_atomic_t *stop, char *err, size_t errcap);
+int lsp_apisrv_run(lsp_apisrv *s, const volatile sig_atomic_t *stop, char *err, size_t errcap);
 void lsp_apisrv_close(lsp_apisrv *s);
 
 #endif

@@ -48,7 +48,6 @@ static int one(const char *root, const char *name, time_t now, char *out, size_t
 	char path[4096], *m = NULL;
 	char rungs[MAX_RUNGS][RUNG_MAX];
 	int nr = 0, live = 0, n, rc = -ENOENT;
-	ssize_t ml;
 	const size_t mcap = 65536;
 
 	if (!lsp_name_valid(name))
@@ -56,7 +55,7 @@ static int one(const char *root, const char *name, time_t now, char *out, size_t
 	if (!(m = malloc(mcap)))
 		return -ENOMEM;
 	snprintf(path, sizeof path, "%s/%s/master.m3u8", root, name);
-	if ((ml = slurp(path, m, mcap)) < 7 || memcmp(m, "#EXTM3U", 7) != 0)
+	if (slurp(path, m, mcap) < 7 || memcmp(m, "#EXTM3U", 7) != 0)
 		goto out;
 	for (char *l = m, *nl; l && *l; l = nl ? nl + 1 : NULL) {
 		char *slash;

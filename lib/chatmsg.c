@@ -73,7 +73,7 @@ int lsp_chatmsg_parse(const char *buf, size_t len, lsp_chatmsg *m, char *err, si
 	json_error_t je;
 	json_t *o;
 	char tname[16];
-	int rc = -EINVAL, r;
+	int rc = -EINVAL;
 
 	memset(m, 0, sizeof *m);
 	o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
@@ -127,7 +127,7 @@ int lsp_chatmsg_parse(const char *buf, size_t len, lsp_chatmsg *m, char *err, si
 			BAD("delete needs a message id");
 		break;
 	case LSP_CHAT_SLOW:
-		if ((r = get_int(o, "seconds", 0, 3600, &m->seconds)) != 1)
+		if (get_int(o, "seconds", 0, 3600, &m->seconds) != 1)
 			BAD("slow needs seconds from 0 (off) to 3600");
 		break;
 	case LSP_CHAT_FILTER: {

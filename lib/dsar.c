@@ -32,8 +32,8 @@ static int row_obj(void *ctx, int ncol, const char *const *v)
 	}
 	for (int i = 0; i < ncol && r->types[i]; i++) {
 		json_t *x = !v[i]		  ? json_null()
-			    : r->types[i] == 'i' ? json_integer(atoll(v[i]))
-			    : r->types[i] == 'b' ? json_boolean(atoll(v[i]) != 0)
+			    : r->types[i] == 'i' ? json_integer(lsp_store_int(v[i]))
+			    : r->types[i] == 'b' ? json_boolean(lsp_store_int(v[i]) != 0)
 						 : json_string(v[i]);
 		if (!x || json_object_set_new(o, r->cols[i], x) < 0)
 			r->oom = 1;

@@ -245,7 +245,8 @@ static body *body_from(const char *s, size_t n)
 		return NULL;
 	b->refs = 1;
 	b->len = n;
-	memcpy(b->data, s, n);
+	if (n)
+		memcpy(b->data, s, n);
 	b->data[n] = 0;
 	return b;
 }
@@ -370,9 +371,9 @@ static const char *http_date(lsp_edge *e)
 	time_t t = time(NULL);
 	if (t != e->date_sec) {
 		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(e->date, sizeof e->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-		e->date_sec = t;
+		/* the last good date stays if this one cannot be written */
+		if (gmtime_r(&t, &tm) && strftime(e->date, sizeof e->date, "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0)
+			e->date_sec = t;
 	}
 	return e->date;
 }
@@ -857,12 +858,11 @@ static void serve_vod(lsp_edge *e, conn *c, const char *rel, const lsp_http_req 
 	}
 	memcpy(ch, rel, cl);
 	ch[cl] = 0;
-	if (!lsp_name_valid(ch) || copy_str(p, sizeof p - 16, rel) < 0) {
+	if (!lsp_name_valid(ch) ||
+	    snprintf(p, sizeof p, "%s%s", rel, s2[1] ? "" : "index.m3u8") >= (int)sizeof p) {
 		respond_error(e, c, 404);
 		return;
 	}
-	if (!s2[1])
-		strcat(p, "index.m3u8");
 	if (e->vod_fd < 0 && e->cfg.vod_root) /* created after we started */
 		e->vod_fd = open(e->cfg.vod_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (e->vod_fd < 0) {
@@ -1018,7 +1018,7 @@ static void up_complete(lsp_edge *e, upstream *u)
 	int status = 0, n;
 	size_t blen;
 	const char *ma;
-	n = lsp_http_parse_response(u->buf ? u->buf : "", u->len, &status, &r);
+	n = u->buf ? lsp_http_parse_response(u->buf, u->len, &status, &r) : 0; /* no bytes: no answer */
 	if (n <= 0 || r.chunked) {
 		up_fail(e, u, 502);
 		return;
@@ -1040,8 +1040,12 @@ static void up_complete(lsp_edge *e, upstream *u)
 	}
 	en->expires = e->now;
 	ma = strstr(en->cache, "max-age=");
-	if (status == 200 && ma && !strstr(en->cache, "no-"))
-		en->expires = e->now + 1000LL * atoi(ma + 8);
+	if (status == 200 && ma && !strstr(en->cache, "no-")) {
+		/* the origin's number, bounded: a year at most (RFC 9111 caps delta-seconds too) */
+		long age = strtol(ma + 8, NULL, 10);
+		if (age > 0)
+			en->expires = e->now + 1000LL * (age < 31536000 ? age : 31536000);
+	}
 	up_close(e, u);
 	entry_done(e, en);
 }
@@ -1399,7 +1403,7 @@ static void recheck_all(lsp_edge *e)
 {
 	conn **v;
 	long long n = 0;
-	if (e->held <= 0 || !(v = malloc((size_t)e->held * sizeof *v)))
+	if (e->held <= 0 || !(v = malloc((size_t)e->held * sizeof(conn *))))
 		return;
 	for (int i = 0; i < e->nwatches; i++)
 		for (conn *c = e->watches[i].held; c && n < e->held; c = c->hnext)
@@ -1557,7 +1561,7 @@ static void drain(lsp_edge *e)
 	}
 }
 
-int lsp_edge_run(lsp_edge *e, volatile sig_atomic_t *stop, char *err, size_t errcap)
+int lsp_edge_run(lsp_edge *e, const volatile sig_atomic_t *stop, char *err, size_t errcap)
 {
 	struct epoll_event evs[256];
 	int64_t next_sweep = 0;
@@ -1717,8 +1721,8 @@ int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t err
 {
 	lsp_edge *e = calloc(1, sizeof *e);
 	struct epoll_event ee;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
+	union { struct sockaddr sa; struct sockaddr_in in; struct sockaddr_in6 in6; struct sockaddr_storage ss; } la = { 0 };
+	socklen_t sl = sizeof la;
 	int rc = -ENOMEM;
 
 	*out = NULL;
@@ -1734,7 +1738,7 @@ int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t err
 		e->cfg.max_conns = 20000;
 	if (e->cfg.part_hold_ms <= 0)
 		e->cfg.part_hold_ms = 3000;
-	if (!(e->slots = calloc((size_t)e->cfg.max_conns, sizeof *e->slots)) ||
+	if (!(e->slots = calloc((size_t)e->cfg.max_conns, sizeof(conn *))) ||
 	    !(e->free_slots = calloc((size_t)e->cfg.max_conns, sizeof *e->free_slots)) ||
 	    !(e->watches = calloc(WATCH_MAX, sizeof *e->watches))) {
 		snprintf(err, errcap, "out of memory for %d connections", e->cfg.max_conns);
@@ -1764,9 +1768,8 @@ int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t err
 		rc = e->lfd;
 		goto fail;
 	}
-	if (getsockname(e->lfd, (struct sockaddr *)&ss, &sl) == 0)
-		e->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-							 : ((struct sockaddr_in *)&ss)->sin_port);
+	if (getsockname(e->lfd, &la.sa, &sl) == 0)
+		e->port = ntohs(la.sa.sa_family == AF_INET6 ? la.in6.sin6_port : la.in.sin_port);
 	if ((e->efd = epoll_create1(EPOLL_CLOEXEC)) < 0 || (e->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
 		rc = -errno;
 		snprintf(err, errcap, "epoll/inotify: %s", strerror(errno));

@@ -55,7 +55,7 @@ int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t err
 int lsp_edge_port(const lsp_edge *e);
 
 /* Serve until *stop becomes non-zero.  0, or -errno on a loop failure. */
-int lsp_edge_run(lsp_edge *e, volatile sig_atomic_t *stop, char *err, size_t errcap);
+int lsp_edge_run(lsp_edge *e, const volatile sig_atomic_t *stop, char *err, size_t errcap);
 
 /* Close every connection and free everything.  NULL is fine. */
 void lsp_edge_close(lsp_edge *e);

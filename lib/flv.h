@@ -34,8 +34,8 @@ typedef struct {
 	size_t ps_len;
 } lsp_flv_avc;
 
-/* Parse an AVCDecoderConfigurationRecord. */
-int lsp_flv_avc_config(const uint8_t *p, size_t len, lsp_flv_avc *out);
+/* Parse an AVCDecoderConfigurationRecord into *c. */
+int lsp_flv_avc_config(const uint8_t *p, size_t len, lsp_flv_avc *c);
 
 /* Length-prefixed NAL units → Annex B into out; with_ps prepends the
  * parameter sets (for keyframes).  Returns bytes written. */
@@ -49,8 +49,8 @@ typedef struct {
 	int channels;
 } lsp_flv_aac;
 
-/* Parse an AudioSpecificConfig (at least 2 bytes). */
-int lsp_flv_aac_config(const uint8_t *p, size_t len, lsp_flv_aac *out);
+/* Parse an AudioSpecificConfig (at least 2 bytes) into *c. */
+int lsp_flv_aac_config(const uint8_t *p, size_t len, lsp_flv_aac *c);
 
 /* 7-byte ADTS header for a raw frame of payload_len bytes. */
 int lsp_flv_adts_header(const lsp_flv_aac *c, size_t payload_len, uint8_t hdr[7]);

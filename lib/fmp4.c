@@ -221,12 +221,15 @@ int lsp_fmp4_aac_asc(AVCodecParameters *par)
  * whose probing ended before its first SPS. */
 int lsp_fmp4_avc_extradata(AVCodecParameters *par, const AVPacket *pkt)
 {
+	static const uint8_t start[4] = { 0, 0, 0, 1 };
 	const uint8_t *b = pkt->data, *end = pkt->data + pkt->size;
 	uint8_t *x;
-	size_t n = 0;
+	/* each NAL copied grows by a byte (3-byte start code to 4), and takes
+	 * at least 4 input bytes: 5/4 of the input bounds the output */
+	size_t n = 0, cap = (size_t)pkt->size + (size_t)pkt->size / 4 + 4;
 	if (par->extradata_size > 0)
 		return 0;
-	if (!(x = av_mallocz((size_t)pkt->size + 4 + AV_INPUT_BUFFER_PADDING_SIZE)))
+	if (!(x = av_mallocz(cap + AV_INPUT_BUFFER_PADDING_SIZE)))
 		return AVERROR(ENOMEM);
 	while (b + 3 < end) {
 		const uint8_t *s = b, *e;
@@ -239,8 +242,8 @@ int lsp_fmp4_avc_extradata(AVCodecParameters *par, const AVPacket *pkt)
 			;
 		if (e + 2 >= end)
 			e = end;
-		if (((*s & 0x1f) == 7 || (*s & 0x1f) == 8) && e > s) {
-			memcpy(x + n, "\0\0\0\1", 4);
+		if (((*s & 0x1f) == 7 || (*s & 0x1f) == 8) && e > s && n + 4 + (size_t)(e - s) <= cap) {
+			memcpy(x + n, start, 4);
 			memcpy(x + n + 4, s, (size_t)(e - s));
 			n += 4 + (size_t)(e - s);
 		}

@@ -62,7 +62,7 @@ extern const lsp_ingest_proto lsp_ingest_protos[]; /* ends with { NULL, NULL } *
 const lsp_ingest_proto *lsp_ingest_proto_find(const char *name);
 
 /* A TLS server context from PEM files, for cfg->tls. */
-int lsp_ingest_tls_open(void **tls, const char *cert, const char *key, char *err, size_t errcap);
+int lsp_ingest_tls_open(void **out, const char *cert, const char *key, char *err, size_t errcap);
 void lsp_ingest_tls_close(void *tls);
 
 /* levels passed to note(): same numbers as log.h (1 info, 2 warn, 3 error) */

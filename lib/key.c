@@ -39,8 +39,7 @@ int lsp_key_new(const char *channel, char *out, size_t cap)
 		return -1;
 	if (RAND_bytes(r, sizeof r) != 1)
 		return -1;
-	memcpy(out, channel, cl);
-	out[cl] = '_';
+	snprintf(out, cap, "%s_", channel);
 	hex(r, sizeof r, out + cl + 1);
 	OPENSSL_cleanse(r, sizeof r);
 	return 0;

@@ -20,7 +20,7 @@ int lsp_name_valid(const char *name);
 int lsp_key_new(const char *channel, char *out, size_t cap);
 
 /* SHA-256 of key as lower-case hex (65 bytes with NUL). */
-void lsp_key_hash(const char *key, char hex[LSP_HASH_HEX]);
+void lsp_key_hash(const char *key, char out[LSP_HASH_HEX]);
 
 /* Channel part of a well-formed key into name (cap >= LSP_NAME_MAX+1).
  * 0, or -1 if the key is not of our shape. */

@@ -37,7 +37,7 @@ static int row_ll(void *ctx, int ncol, const char *const *v)
 {
 	long long *p = ctx;
 	if (ncol > 0 && v[0])
-		*p = atoll(v[0]);
+		*p = lsp_store_int(v[0]);
 	return 1;
 }
 
@@ -163,8 +163,8 @@ static int row_tip(void *ctx, int ncol, const char *const *v)
 		return 1;
 	snprintf(t->r->txn, sizeof t->r->txn, "%s", v[0]);
 	snprintf(t->r->channel, sizeof t->r->channel, "%s", v[1]);
-	t->r->amount = atoll(v[2]);
-	t->r->created_at = atoll(v[3]);
+	t->r->amount = lsp_store_int(v[2]);
+	t->r->created_at = lsp_store_int(v[3]);
 	t->found = 1;
 	return 1;
 }
@@ -278,8 +278,8 @@ static int row_ent(void *ctx, int ncol, const char *const *v)
 	if (ncol < 4)
 		return 1;
 	e->n++;
-	return e->fn ? e->fn(e->ctx, v[0] ? v[0] : "", v[1] ? atoll(v[1]) : 0, v[2] ? v[2] : "",
-			     v[3] ? atoll(v[3]) : 0)
+	return e->fn ? e->fn(e->ctx, v[0] ? v[0] : "", lsp_store_int(v[1]), v[2] ? v[2] : "",
+			     lsp_store_int(v[3]))
 		     : 0;
 }
 

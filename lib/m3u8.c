@@ -64,6 +64,7 @@ static void put_parts(out_t *o, const lsp_m3u8_seg *s)
 		    (unsigned long long)s->seq, i, s->parts[i].independent ? ",INDEPENDENT=YES" : "");
 }
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): written through o.buf; clang-tidy 14 misses initializer lists */
 int lsp_m3u8_write_media(char *buf, size_t cap, const lsp_m3u8_media *m)
 {
 	out_t o = { buf, cap, 0, 0 };
@@ -101,6 +102,7 @@ int lsp_m3u8_write_media(char *buf, size_t cap, const lsp_m3u8_media *m)
 	return finish(&o);
 }
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): written through o.buf; clang-tidy 14 misses initializer lists */
 int lsp_m3u8_write_master(char *buf, size_t cap, int version, const lsp_m3u8_variant *v, int n)
 {
 	out_t o = { buf, cap, 0, 0 };
@@ -122,6 +124,7 @@ int lsp_m3u8_write_master(char *buf, size_t cap, int version, const lsp_m3u8_var
 	return finish(&o);
 }
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): written through o.buf; clang-tidy 14 misses initializer lists */
 int lsp_m3u8_write_list(char *buf, size_t cap, const lsp_m3u8_list *l)
 {
 	out_t o = { buf, cap, 0, 0 };

@@ -556,11 +556,10 @@ int lsp_metrics_serve(lsp_metrics *m, const char *host, int port, char *err, siz
 		snprintf(err, errcap, "metrics: cannot listen on %s:%d: %s", host ? host : "", port, strerror(-rc));
 		return rc;
 	}
-	struct sockaddr_storage ss = { 0 };
-	socklen_t sl = sizeof ss;
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-		m->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-						  : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	union { struct sockaddr sa; struct sockaddr_in in; struct sockaddr_in6 in6; struct sockaddr_storage ss; } la = { 0 };
+	socklen_t sl = sizeof la;
+	if (getsockname(fd, &la.sa, &sl) == 0)
+		m->port = ntohs(la.sa.sa_family == AF_INET6 ? la.in6.sin6_port : la.in.sin_port);
 	if (pipe2(m->stopfd, O_CLOEXEC) < 0) {
 		rc = -errno;
 		snprintf(err, errcap, "metrics: pipe: %s", strerror(errno));

@@ -91,7 +91,7 @@ static int row_ban(void *ctx, int ncol, const char *const *v)
 	if (ncol < 2 || !v[0])
 		return 1;
 	b->n++;
-	return b->fn ? b->fn(b->ctx, v[0], v[1] ? atoll(v[1]) : 0) : 0;
+	return b->fn ? b->fn(b->ctx, v[0], lsp_store_int(v[1])) : 0;
 }
 
 int lsp_mod_bans(lsp_store *st, const char *channel, long long now,
@@ -134,7 +134,7 @@ int lsp_mod_words(lsp_store *st, const char *channel, int (*fn)(void *ctx, const
 static int row_ll(void *ctx, int ncol, const char *const *v)
 {
 	if (ncol > 0 && v[0])
-		*(long long *)ctx = atoll(v[0]);
+		*(long long *)ctx = lsp_store_int(v[0]);
 	return 1;
 }
 
@@ -158,7 +158,7 @@ static int row_audit(void *ctx, int ncol, const char *const *v)
 	if (ncol < 5)
 		return 1;
 	a->n++;
-	return a->fn ? a->fn(a->ctx, v[0] ? atoll(v[0]) : 0, v[1] ? v[1] : "", v[2] ? v[2] : "", v[3] ? v[3] : "",
+	return a->fn ? a->fn(a->ctx, lsp_store_int(v[0]), v[1] ? v[1] : "", v[2] ? v[2] : "", v[3] ? v[3] : "",
 			     v[4] ? v[4] : "")
 		     : 0;
 }

@@ -59,7 +59,7 @@ int lsp_opt_hostport(const char *s, const char *def_host, char *host, size_t hos
 	if (hl == 0) {
 		if (strlen(def_host) + 1 > hostcap)
 			return -1;
-		strcpy(host, def_host);
+		memcpy(host, def_host, strlen(def_host) + 1);
 	} else {
 		if (hl + 1 > hostcap)
 			return -1;

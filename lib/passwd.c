@@ -41,7 +41,7 @@ static int unhex(const char *s, size_t n, unsigned char *out)
 	for (size_t i = 0; i < n; i++) {
 		unsigned v = 0;
 		for (int k = 0; k < 2; k++) {
-			int ch = s[2 * i + k], d;
+			int ch = (unsigned char)s[2 * i + k], d;
 			if (ch >= '0' && ch <= '9')
 				d = ch - '0';
 			else if (ch >= 'a' && ch <= 'f')
@@ -73,15 +73,31 @@ int lsp_passwd_hash(const char *pw, int log2n, char *out, size_t cap)
 	return 0;
 }
 
+/* One "<digits>$" parameter of a stored hash, lo..hi; advances *s past the '$'. */
+static int param(const char **s, long lo, long hi, int *out)
+{
+	char *end;
+	long v;
+	if (**s < '0' || **s > '9')
+		return -1;
+	errno = 0;
+	v = strtol(*s, &end, 10);
+	if (errno || *end != '$' || v < lo || v > hi)
+		return -1;
+	*out = (int)v;
+	*s = end + 1;
+	return 0;
+}
+
 int lsp_passwd_verify(const char *pw, const char *stored)
 {
 	unsigned char salt[SALT], want[OUT], got[OUT];
-	int log2n, r, p, used = 0, rc;
-	if (!pw || !stored || sscanf(stored, "scrypt$%d$%d$%d$%n", &log2n, &r, &p, &used) != 3 || used == 0)
+	int log2n, r, p, rc;
+	if (!pw || !stored || strncmp(stored, "scrypt$", 7) != 0)
 		return -EINVAL;
-	if (log2n < 10 || log2n > 20 || r < 1 || r > 32 || p < 1 || p > 16)
+	stored += 7;
+	if (param(&stored, 10, 20, &log2n) < 0 || param(&stored, 1, 32, &r) < 0 || param(&stored, 1, 16, &p) < 0)
 		return -EINVAL;
-	stored += used;
 	if (strlen(stored) != 2 * SALT + 1 + 2 * OUT || stored[2 * SALT] != '$' || unhex(stored, SALT, salt) < 0 ||
 	    unhex(stored + 2 * SALT + 1, OUT, want) < 0)
 		return -EINVAL;

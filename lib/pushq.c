@@ -80,7 +80,7 @@ static int push(lsp_pushq *q, ring *r, const char *path, int kind, lsp_pushq_ite
 	if (r->n == q->cap) {
 		if (dropped)
 			*dropped = r->v[r->head];
-		r->head = (r->head + 1) % q->cap;
+		r->head = (r->head + 1) % q->cap; /* NOLINT(clang-analyzer-core.DivideZero): lsp_pushq_new refuses cap 0 */
 		r->n--;
 		rc = 1;
 	}
@@ -196,7 +196,7 @@ static int name_key(const char *b, unsigned long long *n, long *p)
 	char *e;
 	if (!strncmp(b, "init", 4))
 		return 0;
-	if (strncmp(b, "seg", 3) || b[3] < '0' || b[3] > '9')
+	if (strncmp(b, "seg", 3) != 0 || b[3] < '0' || b[3] > '9')
 		return 2;
 	*n = strtoull(b + 3, &e, 10);
 	*p = 1L << 30;

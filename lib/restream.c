@@ -418,7 +418,7 @@ int lsp_restream_run(const lsp_restream_conf *c, lsp_restream_stats *st, char *e
 		d->cap = c->queue > 0 ? c->queue : 600;
 		d->need_key = 1;
 		lsp_restream_redact(d->url, d->where, sizeof d->where);
-		if (!(d->q = calloc((size_t)d->cap, sizeof *d->q))) {
+		if (!(d->q = calloc((size_t)d->cap, sizeof(AVPacket *)))) {
 			rc = AVERROR(ENOMEM);
 			goto averr;
 		}

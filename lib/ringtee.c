@@ -107,8 +107,7 @@ int lsp_ringtee_run(int in_fd, int out_fd, lsp_ring *ring, lsp_ringtee_stats *st
 	memset(st, 0, sizeof *st);
 	if (!ring) { /* no ring (it could not be created): a plain copy */
 		uint8_t cp[IO_BUF];
-		int n;
-		while ((n = read_cb(&t, cp, sizeof cp)) > 0)
+		while (read_cb(&t, cp, sizeof cp) > 0) /* read_cb copies to out */
 			;
 		st->bytes = t.bytes;
 		if (t.epipe || t.rerr) {

@@ -220,6 +220,7 @@ static void put(struct out *o, const char *fmt, ...)
 		o->n += (size_t)k;
 }
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): written through o.p; clang-tidy 14 misses initializer lists */
 int lsp_sdp_answer(const lsp_sdp_offer *of, const lsp_sdp_local *l, char *buf, size_t cap)
 {
 	struct out o = { buf, cap, 0, 0 };

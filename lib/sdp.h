@@ -47,6 +47,6 @@ typedef struct {
 int lsp_sdp_parse(const char *sdp, size_t len, lsp_sdp_offer *o);
 /* Index of the first usable section of kind, or -1. */
 int lsp_sdp_find(const lsp_sdp_offer *o, const char *kind);
-int lsp_sdp_answer(const lsp_sdp_offer *o, const lsp_sdp_local *l, char *out, size_t cap);
+int lsp_sdp_answer(const lsp_sdp_offer *of, const lsp_sdp_local *l, char *buf, size_t cap);
 
 #endif

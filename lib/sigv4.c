@@ -54,8 +54,8 @@ void lsp_sigv4_sha256_hex(const void *buf, size_t len, char out[LSP_SIGV4_HEX])
 void lsp_sigv4_amzdate(time_t t, char out[LSP_SIGV4_AMZDATE])
 {
 	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, LSP_SIGV4_AMZDATE, "%Y%m%dT%H%M%SZ", &tm);
+	if (!gmtime_r(&t, &tm) || strftime(out, LSP_SIGV4_AMZDATE, "%Y%m%dT%H%M%SZ", &tm) == 0)
+		out[0] = 0; /* past year 9999: an empty date the server refuses */
 }
 
 static void enc(sbuf *b, const char *s, size_t n, int keep_slash)

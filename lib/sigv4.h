@@ -41,9 +41,9 @@ typedef struct {
 } lsp_sigv4_cred;
 
 /* Lower-case hex SHA-256 of len bytes. */
-void lsp_sigv4_sha256_hex(const void *buf, size_t len, char hex[LSP_SIGV4_HEX]);
+void lsp_sigv4_sha256_hex(const void *buf, size_t len, char out[LSP_SIGV4_HEX]);
 
-/* "YYYYMMDDTHHMMSSZ" for t (UTC). */
+/* "YYYYMMDDTHHMMSSZ" for t (UTC); "" past the year 9999. */
 void lsp_sigv4_amzdate(time_t t, char out[LSP_SIGV4_AMZDATE]);
 
 /* Percent-encode s the S3 way (keep_slash: leave '/' as is). */

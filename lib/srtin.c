@@ -197,12 +197,14 @@ static void *pump_main(void *arg)
 	return NULL;
 }
 
-/* Queue the reader end of a new connection for lsp_srtin_take. */
+/* Queue the reader end of a new connection for lsp_srtin_take; *pumpfd
+ * gets the writer end (-1 on failure). */
 static int handoff(lsp_srtin *s, SRTSOCKET sock, int *pumpfd, const char *remote)
 {
 	char sid[LSP_SRTIN_KEY_MAX + 1] = "";
 	int sidlen = sizeof sid - 1, sp[2], rc = -EAGAIN;
 	struct handoff *h;
+	*pumpfd = -1;
 	if (s->cfg->call_streamid && sock == s->call_sock)
 		snprintf(sid, sizeof sid, "%s", s->cfg->call_streamid);
 	else if (srt_getsockflag(sock, SRTO_STREAMID, sid, &sidlen) < 0)

@@ -110,10 +110,15 @@ static const char *const migrations[] = {
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
+long long lsp_store_int(const char *v)
+{
+	return v ? strtoll(v, NULL, 10) : 0;
+}
+
 static int row_int(void *ctx, int ncol, const char *const *v)
 {
 	if (ncol > 0 && v[0])
-		*(int *)ctx = atoi(v[0]);
+		*(int *)ctx = (int)lsp_store_int(v[0]);
 	return 0;
 }
 
@@ -261,8 +266,8 @@ static void fill_channel(lsp_channel *c, const char *const *v)
 	memset(c, 0, sizeof *c);
 	snprintf(c->name, sizeof c->name, "%s", v[0] ? v[0] : "");
 	snprintf(c->key_hash, sizeof c->key_hash, "%s", v[1] ? v[1] : "");
-	c->created_at = v[2] ? atoll(v[2]) : 0;
-	c->key_changed_at = v[3] ? atoll(v[3]) : 0;
+	c->created_at = lsp_store_int(v[2]);
+	c->key_changed_at = lsp_store_int(v[3]);
 }
 
 struct get_ctx {

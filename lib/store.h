@@ -49,6 +49,11 @@ void lsp_store_close(lsp_store *st);
 const char *lsp_store_backend(const lsp_store *st);
 int lsp_store_schema_version(lsp_store *st);
 
+/* A column value (text, NULL for SQL NULL) as an integer: NULL reads 0;
+ * text is read base 10 as strtoll reads it, so an out-of-range value
+ * saturates where atoll's behaviour would be undefined.  Never fails. */
+long long lsp_store_int(const char *v);
+
 /* Low-level: run portable SQL (for tests and future modules). */
 int lsp_store_exec(lsp_store *st, const char *sql, int nparam, const char *const *params,
 		   lsp_store_row_fn row, void *ctx, char *err, size_t errcap);

@@ -50,7 +50,7 @@ static int pg_exec(void *conn, const char *sql, int nparam, const char *const *p
 		}
 	} else if (s == PGRES_COMMAND_OK) {
 		const char *t = PQcmdTuples(r);
-		ret = (t && *t) ? atoi(t) : 0;
+		ret = (int)lsp_store_int(t);
 	} else {
 		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 		snprintf(err, errcap, "postgres: %s", PQerrorMessage(conn));

@@ -9,7 +9,7 @@
 
 static int suspended_row(void *ctx, int ncol, const char *const *vals)
 {
-	*(int *)ctx = ncol > 0 && vals[0] && atoll(vals[0]) != 0;
+	*(int *)ctx = ncol > 0 && lsp_store_int(vals[0]) != 0;
 	return 1;
 }
 

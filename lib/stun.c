@@ -178,7 +178,7 @@ int lsp_stun_request(const char *username, const char *key, int use_candidate, c
 	wr16(out + n, A_USERNAME);
 	wr16(out + n + 2, (unsigned)ul);
 	memset(out + n + 4, 0, pl);
-	memcpy(out + n + 4, username, ul);
+	memcpy(out + n + 4, username, ul); /* NOLINT(bugprone-not-null-terminated-result): length-prefixed on the wire */
 	n += 4 + pl;
 	if (use_candidate) {
 		wr16(out + n, A_USE_CAND);

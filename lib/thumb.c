@@ -149,7 +149,7 @@ int lsp_thumb_write(lsp_thumb *t, const AVPacket *pkt, const char *dir, const ch
 		goto done;
 	}
 	avcodec_send_packet(t->dec, NULL); /* drain: the key frame comes out now */
-	while ((rc = avcodec_receive_frame(t->dec, t->frame)) >= 0) {
+	while (avcodec_receive_frame(t->dec, t->frame) >= 0) { /* an error: got says what came out */
 		if (!got) {
 			got = 1;
 			av_packet_unref(t->out);

@@ -425,7 +425,7 @@ int lsp_transcode_open(lsp_transcode **out, const lsp_transcode_config *cfg, cha
 	}
 	if (t->aidx >= 0) {
 		t->atb = t->ic->streams[t->aidx]->time_base;
-		if ((rc = open_decoder(t->ic->streams[t->aidx], 1, &t->adec)) < 0) {
+		if (open_decoder(t->ic->streams[t->aidx], 1, &t->adec) < 0) {
 			event(t, LSP_WARN, "audio decoder unavailable; output has no audio", NULL, NULL, NULL, 0,
 			      NULL, 0, NULL, 0);
 			t->aidx = -1;

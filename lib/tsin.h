@@ -7,9 +7,9 @@
 #include <libavformat/avformat.h>
 #include <stddef.h>
 
-/* Open input ("-" or NULL = stdin) into *ic with cb as its interrupt
+/* Open input ("-" or NULL = stdin) into *out with cb as its interrupt
  * callback and read the stream info.  0 on success; -ENOMEM or -EIO with a
- * reason in err, *ic then NULL and nothing left open. */
-int lsp_tsin_open(AVFormatContext **ic, const char *input, AVIOInterruptCB cb, char *err, size_t errcap);
+ * reason in err, *out then NULL and nothing left open. */
+int lsp_tsin_open(AVFormatContext **out, const char *input, AVIOInterruptCB cb, char *err, size_t errcap);
 
 #endif

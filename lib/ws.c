@@ -80,7 +80,8 @@ int lsp_utf8_valid(const uint8_t *s, size_t len)
 		if (c < 0x80) {
 			i++;
 			continue;
-		} else if (c >= 0xC2 && c <= 0xDF) {
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
 			need = 1, cp = c & 0x1F;
 		} else if (c >= 0xE0 && c <= 0xEF) {
 			need = 2, cp = c & 0x0F;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,9 +95,23 @@ static void newer_schema(void **s)
 	assert_non_null(strstr(err, "newer"));
 }
 
+/* Column text to integer: NULL-safe, and defined where atoll is not. */
+static void int_values(void **s)
+{
+	(void)s;
+	assert_true(lsp_store_int(NULL) == 0);
+	assert_true(lsp_store_int("") == 0);
+	assert_true(lsp_store_int("42") == 42);
+	assert_true(lsp_store_int("-7") == -7);
+	assert_true(lsp_store_int("1700000000123") == 1700000000123LL);
+	assert_true(lsp_store_int("99999999999999999999") == LLONG_MAX);
+	assert_true(lsp_store_int("t") == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
+		cmocka_unit_test(int_values),
 		cmocka_unit_test_setup_teardown(channels, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_url, setup, teardown),
 		cmocka_unit_test_setup_teardown(newer_schema, setup, teardown),
