@@ -84,7 +84,8 @@ void lsp_log(const lsp_log_t *lg, int level, const char *msg, ...)
 		level = LSP_ERROR;
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(ts, sizeof ts, "1970-01-01T00:00:00");
 	put(line, sizeof line - 3, &off, "{\"ts\":\"%s.%03dZ\",\"level\":\"%s\",\"tool\":\"%s\"",
 	    ts, (int)(tv.tv_usec / 1000), level_name[level], lg->prog ? lg->prog : "lsp");
 	lsp_json_escape(esc, sizeof esc, msg);

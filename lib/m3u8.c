@@ -3,9 +3,12 @@
 #include "m3u8.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 typedef struct {
@@ -156,4 +159,30 @@ int lsp_m3u8_write_list(char *buf, size_t cap, const lsp_m3u8_list *l)
 	if (l->ended)
 		put(&o, "#EXT-X-ENDLIST\n");
 	return finish(&o);
+}
+
+long long lsp_m3u8_seg_number(const char *name, int *part)
+{
+	unsigned long long n, pn = 0;
+	char *end, *pe;
+	size_t l = strlen(name);
+	if (part)
+		*part = -1;
+	if (l < 8 || strncmp(name, "seg", 3) != 0 || name[3] < '0' || name[3] > '9' ||
+	    strcmp(name + l - 4, ".m4s") != 0)
+		return -1;
+	errno = 0;
+	n = strtoull(name + 3, &end, 10);
+	if (errno || n > (unsigned long long)LLONG_MAX || *end != '.')
+		return -1;
+	if (end != name + l - 4) { /* a part: ".P.m4s" */
+		if (end[1] < '0' || end[1] > '9')
+			return -1;
+		pn = strtoull(end + 1, &pe, 10);
+		if (errno || pn > INT_MAX || pe != name + l - 4)
+			return -1;
+		if (part)
+			*part = (int)pn;
+	}
+	return (long long)n;
 }

@@ -92,4 +92,8 @@ int lsp_m3u8_write_list(char *buf, size_t cap, const lsp_m3u8_list *l);
  * e.g. "2026-11-26T08:14:17.120Z".  Returns 0 or -ENOSPC. */
 int lsp_m3u8_iso8601(char *buf, size_t cap, double t);
 
+/* Segment number N of a file named "segN.m4s" (part < 0) or "segN.P.m4s"
+ * (*part = P); -1 for any other name.  part may be NULL. */
+long long lsp_m3u8_seg_number(const char *name, int *part);
+
 #endif

@@ -212,18 +212,6 @@ static void rung_free(rung *r)
 	free(r);
 }
 
-/* Segment number of a "segN.m4s" / "segN.P.m4s" name, or -1. */
-static long long seg_number(const char *name)
-{
-	unsigned long long n;
-	size_t l = strlen(name);
-	char c;
-	if (l <= 8 || strcmp(name + l - 4, ".m4s") || sscanf(name, "seg%llu%c", &n, &c) != 2 || c != '.' ||
-	    n > (unsigned long long)LLONG_MAX)
-		return -1;
-	return (long long)n;
-}
-
 /* A previous run's segments: this run numbers past them, so they would
  * never be reclaimed. */
 static void remove_stale(rung *r)
@@ -233,7 +221,7 @@ static void remove_stale(rung *r)
 	if (!d)
 		return;
 	while ((de = readdir(d)))
-		if (seg_number(de->d_name) >= 0)
+		if (lsp_m3u8_seg_number(de->d_name, NULL) >= 0)
 			unlinkat(dirfd(d), de->d_name, 0);
 	closedir(d);
 }
@@ -257,7 +245,7 @@ static long long max_seq_on_disk(const char *out)
 			continue;
 		}
 		while ((se = readdir(sd)))
-			if ((n = seg_number(se->d_name)) > max)
+			if ((n = lsp_m3u8_seg_number(se->d_name, NULL)) > max)
 				max = n;
 		closedir(sd);
 	}
@@ -540,7 +528,7 @@ static void remove_segment(rung *r, const seginfo *s)
 	lsp_fsio_unlink(r->dir, name, e, sizeof e);
 }
 
-static int write_dvr(lsp_pack *p, rung *r, char *err, size_t errcap)
+static int write_dvr(rung *r, char *err, size_t errcap)
 {
 	int n = r->ndvr - r->dvr_first, len = -ENOSPC;
 	lsp_m3u8_item *it;
@@ -609,7 +597,7 @@ static int dvr_add(lsp_pack *p, rung *r, const seginfo *s, char *err, size_t err
 		r->ndvr--;
 		r->dvr_first--;
 	}
-	return write_dvr(p, r, err, errcap);
+	return write_dvr(r, err, errcap);
 }
 
 static double pdt_of(lsp_pack *p, rung *r, int64_t t)
@@ -910,7 +898,7 @@ int lsp_pack_finish(lsp_pack *p, char *err, size_t errcap)
 		r->ended = 1;
 		if ((rc = cut(p, r, end, 1, err, errcap)) < 0)
 			return rc;
-		if (p->o.dvr > 0 && (rc = write_dvr(p, r, err, errcap)) < 0)
+		if (p->o.dvr > 0 && (rc = write_dvr(r, err, errcap)) < 0)
 			return rc;
 		note(p, "end", r->name, (long long)r->cur.seq, NULL);
 		if (r->dropped)

@@ -98,7 +98,8 @@ static int join(char *dst, size_t cap, const char *a, const char *b)
 		return -ENAMETOOLONG;
 	memcpy(dst, a, la);
 	dst[la] = '/';
-	memcpy(dst + la + 1, b, lb + 1);
+	memcpy(dst + la + 1, b, lb);
+	dst[la + 1 + lb] = 0;
 	return 0;
 }
 
@@ -151,7 +152,7 @@ int lsp_record_state_get(const char *dir, const char *key, char *out, size_t cap
 			break;
 		}
 	}
-	fclose(f);
+	(void)fclose(f); /* read only */
 	return rc;
 }
 
@@ -245,13 +246,15 @@ static int add_item(lsp_record *r, const item *x, char *err, size_t errcap)
 static double parse_pdt(const char *s)
 {
 	struct tm tm;
-	double sec = 0;
+	const char *e;
+	char *end;
+	double sec;
 	memset(&tm, 0, sizeof tm);
-	if (sscanf(s, "%d-%d-%dT%d:%d:%lf", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-		   &sec) != 6)
+	if (!(e = strptime(s, "%Y-%m-%dT%H:%M:", &tm)))
 		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
+	sec = strtod(e, &end);
+	if (end == e || sec < 0 || sec >= 61)
+		return 0;
 	return (double)timegm(&tm) + sec;
 }
 
@@ -280,17 +283,17 @@ static int load_playlist(lsp_record *r, char *err, size_t errcap)
 			x.dur = strtod(line + 8, NULL);
 			have = 1;
 		} else if (line[0] && line[0] != '#' && have) {
-			unsigned long long seq;
+			long long seq = lsp_m3u8_seg_number(line, NULL);
 			snprintf(x.uri, sizeof x.uri, "%.31s", line);
-			if (sscanf(line, "seg%llu.m4s", &seq) == 1 && seq + 1 > r->next_seq)
-				r->next_seq = seq + 1;
+			if (seq >= 0 && (uint64_t)seq + 1 > r->next_seq)
+				r->next_seq = (uint64_t)seq + 1;
 			if ((rc = add_item(r, &x, err, errcap)) < 0)
 				break;
 			memset(&x, 0, sizeof x);
 			have = 0;
 		}
 	}
-	fclose(f);
+	(void)fclose(f); /* read only */
 	if (rc == 0 && r->nitems == 0) {
 		snprintf(err, errcap, "%.200s: no segments", path);
 		rc = -EINVAL;
@@ -331,7 +334,7 @@ static int lock_dir(const char *dir, int wait_ms)
 	}
 }
 
-static int try_reopen(lsp_record *r, char *err, size_t errcap)
+static int try_reopen(lsp_record *r)
 {
 	DIR *d = opendir(r->chdir);
 	struct dirent *de;
@@ -368,8 +371,6 @@ static int try_reopen(lsp_record *r, char *err, size_t errcap)
 	r->total_dur = state_num(r->dir, "duration");
 	r->bytes = (long long)state_num(r->dir, "bytes");
 	r->next_dts90 = (int64_t)state_num(r->dir, "next_dts");
-	(void)err;
-	(void)errcap;
 	return 1;
 }
 
@@ -379,8 +380,10 @@ static int new_broadcast(lsp_record *r, char *err, size_t errcap)
 	struct tm tm;
 	char base[32];
 	int fd;
-	gmtime_r(&t, &tm);
-	strftime(base, sizeof base, "%Y%m%dT%H%M%SZ", &tm);
+	if (!gmtime_r(&t, &tm) || strftime(base, sizeof base, "%Y%m%dT%H%M%SZ", &tm) == 0) {
+		snprintf(err, errcap, "clock out of range");
+		return -ERANGE;
+	}
 	for (int k = 1; k < 100; k++) {
 		if (k == 1)
 			snprintf(r->id, sizeof r->id, "%s", base);
@@ -540,7 +543,7 @@ static int start(lsp_record *r, AVPacket *key, char *err, size_t errcap)
 
 	if ((rc = lsp_fsio_mkdirs(r->chdir, err, errcap)) < 0)
 		return rc;
-	if (!(r->o.grace > 0 && try_reopen(r, err, errcap)) && (rc = new_broadcast(r, err, errcap)) < 0)
+	if (!(r->o.grace > 0 && try_reopen(r)) && (rc = new_broadcast(r, err, errcap)) < 0)
 		return rc;
 	if (r->video && (rc = lsp_fmp4_avc_extradata(d->par, key)) < 0)
 		return averr(err, errcap, "no SPS/PPS in the first key frame", rc);
@@ -664,7 +667,7 @@ static int process(lsp_record *r, int k, AVPacket *pkt, char *err, size_t errcap
 		if (k != r->drive) {
 			if (r->npreq == PREQ) { /* keep the newest */
 				av_packet_free(&r->preq[0]);
-				memmove(r->preq, r->preq + 1, sizeof r->preq[0] * (PREQ - 1));
+				memmove(r->preq, r->preq + 1, sizeof(AVPacket *) * (PREQ - 1));
 				r->npreq--;
 			}
 			if (!(r->preq[r->npreq] = av_packet_clone(pkt))) {
@@ -764,7 +767,7 @@ static int release(lsp_record *r, int all, char *err, size_t errcap)
 				return 0;
 		}
 		AVPacket *p = r->q[best][0];
-		memmove(r->q[best], r->q[best] + 1, sizeof r->q[best][0] * (size_t)(r->nq[best] - 1));
+		memmove(r->q[best], r->q[best] + 1, sizeof(AVPacket *) * (size_t)(r->nq[best] - 1));
 		r->nq[best]--;
 		rc = process(r, best, p, err, errcap);
 		av_packet_free(&p);

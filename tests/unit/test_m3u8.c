@@ -126,11 +126,31 @@ static void iso(void **s)
 	assert_int_equal(lsp_m3u8_iso8601(b, 10, 0), -ENOSPC);
 }
 
+static void seg_number(void **s)
+{
+	int part;
+	(void)s;
+	assert_int_equal(lsp_m3u8_seg_number("seg0.m4s", &part), 0);
+	assert_int_equal(part, -1);
+	assert_int_equal(lsp_m3u8_seg_number("seg1795690912.4.m4s", &part), 1795690912LL);
+	assert_int_equal(part, 4);
+	assert_int_equal(lsp_m3u8_seg_number("seg12.m4s", NULL), 12);
+	assert_int_equal(lsp_m3u8_seg_number("seg.m4s", NULL), -1);
+	assert_int_equal(lsp_m3u8_seg_number("seg-1.m4s", NULL), -1);
+	assert_int_equal(lsp_m3u8_seg_number("seg1.x.m4s", NULL), -1);
+	assert_int_equal(lsp_m3u8_seg_number("seg1.2.3.m4s", NULL), -1);
+	assert_int_equal(lsp_m3u8_seg_number("seg1.m4s.tmp", NULL), -1);
+	assert_int_equal(lsp_m3u8_seg_number("init.mp4", NULL), -1);
+	assert_int_equal(lsp_m3u8_seg_number("seg99999999999999999999.m4s", NULL), -1);
+	assert_int_equal(lsp_m3u8_seg_number("seg1.99999999999.m4s", NULL), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
 		cmocka_unit_test(media_live), cmocka_unit_test(media_first_part),
 		cmocka_unit_test(media_ended), cmocka_unit_test(master), cmocka_unit_test(iso),
+		cmocka_unit_test(seg_number),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
 }
