@@ -33,6 +33,7 @@
 #include "passwd.h"
 #include "token.h"
 #include "vod.h"
+#include "clock.h"
 
 #define RL_SLOTS 4096
 #define RL_PROBE 8
@@ -126,18 +127,11 @@ static void store_fail(call *c, int rc)
 
 /* ---- rate limits ---------------------------------------------------------- */
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Token bucket for key: 0 allowed (one token taken), else seconds to wait. */
 static int rl_take(lsp_api *a, const char *key, int burst, double per_s)
 {
 	uint32_t h = 2166136261u;
-	int64_t now = mono_ms();
+	int64_t now = lsp_clock_mono_ms();
 	rl_ent *e = NULL, *old = NULL;
 	for (const char *p = key; *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;

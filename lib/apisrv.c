@@ -8,6 +8,7 @@
  * a connection wants EPOLLIN while reading and EPOLLOUT while writing,
  * except when TLS asks for the other direction. */
 #include "apisrv.h"
+#include "clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -56,13 +57,6 @@ struct lsp_apisrv {
 	conn **slots;
 	int nconns;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void slog(lsp_apisrv *s, int level, const char *msg, const char *detail)
 {
@@ -201,7 +195,7 @@ static int conn_write(lsp_apisrv *s, conn *c)
 	}
 	c->st = C_READ;
 	c->started = 0;
-	c->deadline = now_ms() + IDLE_TIMEOUT_MS;
+	c->deadline = lsp_clock_mono_ms() + IDLE_TIMEOUT_MS;
 	set_events(s, c, EPOLLIN);
 	return 1;
 }
@@ -253,8 +247,8 @@ static int answer(lsp_apisrv *s, conn *c, const char *method, const char *path, 
 	c->outlen = (size_t)hl + blen;
 	c->outoff = 0;
 	c->st = C_WRITE;
-	c->deadline = now_ms() + WRITE_TIMEOUT_MS;
-	snprintf(detail, sizeof detail, "%s %s %d %lld", method, path, rs->status, (long long)(now_ms() - t0));
+	c->deadline = lsp_clock_mono_ms() + WRITE_TIMEOUT_MS;
+	snprintf(detail, sizeof detail, "%s %s %d %lld", method, path, rs->status, (long long)(lsp_clock_mono_ms() - t0));
 	slog(s, rs->status >= 500 ? 2 : 1, "request", detail);
 	return conn_write(s, c);
 }
@@ -274,7 +268,7 @@ static int answer_error(lsp_apisrv *s, conn *c, int status)
 		rs.body_len = (size_t)n;
 	}
 	c->keep_alive = 0;
-	return answer(s, c, "-", "-", &rs, 0, now_ms());
+	return answer(s, c, "-", "-", &rs, 0, lsp_clock_mono_ms());
 }
 
 /* A whole request (head of hlen bytes + body) sits at c->in. */
@@ -283,7 +277,7 @@ static int dispatch(lsp_apisrv *s, conn *c, const lsp_http_req *rq, size_t hlen,
 	lsp_apisrv_req ar = { rq, blen ? c->in + hlen : NULL, blen, c->peer, c->ssl != NULL };
 	lsp_apisrv_resp rs;
 	char method[16], path[256];
-	int64_t t0 = now_ms();
+	int64_t t0 = lsp_clock_mono_ms();
 	size_t ml = rq->method_len < sizeof method - 1 ? rq->method_len : sizeof method - 1;
 	size_t pl = rq->path_len < sizeof path - 1 ? rq->path_len : sizeof path - 1;
 	memcpy(method, rq->method_s, ml);
@@ -324,7 +318,7 @@ static void conn_read(lsp_apisrv *s, conn *c)
 			c->inlen += (size_t)n;
 			if (n > 0 && !c->started) {
 				c->started = 1;
-				c->deadline = now_ms() + READ_TIMEOUT_MS;
+				c->deadline = lsp_clock_mono_ms() + READ_TIMEOUT_MS;
 			}
 		}
 		if (c->inlen == 0) {
@@ -354,7 +348,7 @@ static void conn_read(lsp_apisrv *s, conn *c)
 					return; /* closed, or the answer waits for the socket */
 				if (c->inlen > 0) { /* pipelined: parse what follows */
 					c->started = 1;
-					c->deadline = now_ms() + READ_TIMEOUT_MS;
+					c->deadline = lsp_clock_mono_ms() + READ_TIMEOUT_MS;
 				}
 				continue;
 			}
@@ -371,7 +365,7 @@ static void on_handshake(lsp_apisrv *s, conn *c)
 	int r = SSL_accept(c->ssl), e;
 	if (r == 1) {
 		c->st = C_READ;
-		c->deadline = now_ms() + IDLE_TIMEOUT_MS;
+		c->deadline = lsp_clock_mono_ms() + IDLE_TIMEOUT_MS;
 		set_events(s, c, EPOLLIN);
 		conn_read(s, c);
 		return;
@@ -416,7 +410,7 @@ static void on_accept(lsp_apisrv *s)
 		else if (sa.ss_family == AF_INET6)
 			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, c->peer, sizeof c->peer);
 		c->st = s->tls ? C_HANDSHAKE : C_READ;
-		c->deadline = now_ms() + (s->tls ? HS_TIMEOUT_MS : IDLE_TIMEOUT_MS);
+		c->deadline = lsp_clock_mono_ms() + (s->tls ? HS_TIMEOUT_MS : IDLE_TIMEOUT_MS);
 		c->events = EPOLLIN;
 		ev.events = EPOLLIN;
 		ev.data.ptr = c;
@@ -439,7 +433,7 @@ static void on_accept(lsp_apisrv *s)
 
 static void sweep(lsp_apisrv *s)
 {
-	int64_t now = now_ms();
+	int64_t now = lsp_clock_mono_ms();
 	for (int i = 0; i < s->cfg.max_conns; i++) {
 		conn *c = s->slots[i];
 		if (c && now >= c->deadline) {
@@ -454,7 +448,7 @@ static void sweep(lsp_apisrv *s)
 int lsp_apisrv_run(lsp_apisrv *s, const volatile sig_atomic_t *stop, char *err, size_t errcap)
 {
 	struct epoll_event evs[64];
-	int64_t next_sweep = now_ms() + 1000;
+	int64_t next_sweep = lsp_clock_mono_ms() + 1000;
 	while (!*stop) {
 		int n = epoll_wait(s->ep, evs, 64, 250);
 		if (n < 0) {
@@ -475,11 +469,11 @@ int lsp_apisrv_run(lsp_apisrv *s, const volatile sig_atomic_t *stop, char *err, 
 			else if (c->st == C_READ || (conn_write(s, c) == 1 && c->inlen > 0))
 				conn_read(s, c);
 		}
-		if (now_ms() >= next_sweep) {
+		if (lsp_clock_mono_ms() >= next_sweep) {
 			sweep(s);
 			if (s->cfg.tick)
 				s->cfg.tick(s->cfg.tick_ctx);
-			next_sweep = now_ms() + 1000;
+			next_sweep = lsp_clock_mono_ms() + 1000;
 		}
 	}
 	return 0;

@@ -57,6 +57,7 @@
 #include "modlog.h"
 #include "token.h"
 #include "ws.h"
+#include "clock.h"
 
 #define HEAD_MAX LSP_HTTP_HEAD_MAX
 #define OUT_MAX (512 * 1024)
@@ -147,13 +148,6 @@ struct lsp_chatsrv {
 };
 
 static const int listener_tag = 0, event_tag = 0;
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void ev(lsp_chatsrv *s, int level, const char *msg, ...)
 {
@@ -306,7 +300,7 @@ static void send_close(lsp_chatsrv *s, conn *c, int code, const char *reason)
 	send_frame(s, c, LSP_WS_CLOSE, p, rl + 2);
 	if (c->stage == ST_OPEN) {
 		c->stage = ST_CLOSING;
-		c->close_at = now_ms() + CLOSE_LINGER_MS;
+		c->close_at = lsp_clock_wall_ms() + CLOSE_LINGER_MS;
 	}
 }
 
@@ -322,7 +316,7 @@ static void http_reply(lsp_chatsrv *s, conn *c, int status)
 	if (n > 0 && (size_t)n < sizeof buf && queue_raw(c, buf, (size_t)n, NULL, 0) == 0)
 		flush_out(s, c);
 	c->stage = ST_CLOSING;
-	c->close_at = now_ms() + CLOSE_LINGER_MS;
+	c->close_at = lsp_clock_wall_ms() + CLOSE_LINGER_MS;
 }
 
 /* ---- channels -------------------------------------------------------- */
@@ -578,7 +572,7 @@ static void chan_leave(chan *ch, conn *c)
 	}
 	c->ch = NULL;
 	if (ch->n == 0)
-		ch->idle_since = now_ms();
+		ch->idle_since = lsp_clock_wall_ms();
 }
 
 static void broadcast(lsp_chatsrv *s, chan *ch, const char *json, size_t len)
@@ -645,7 +639,7 @@ static void apply_presence(lsp_chatsrv *s, chan *ch, const char *json, size_t le
 		return;
 	node = jstr(o, "node");
 	if (*node && strcmp(node, s->node) != 0) {
-		long long now = now_ms();
+		long long now = lsp_clock_wall_ms();
 		for (int i = 0; i < MAX_NODES && slot < 0; i++)
 			if (strcmp(ch->nodes[i].node, node) == 0)
 				slot = i;
@@ -657,7 +651,7 @@ static void apply_presence(lsp_chatsrv *s, chan *ch, const char *json, size_t le
 		snprintf(ch->nodes[slot].node, sizeof ch->nodes[slot].node, "%s", node);
 		ch->nodes[slot].chat = (long)json_integer_value(json_object_get(o, "chat"));
 		ch->nodes[slot].edge = (long)json_integer_value(json_object_get(o, "edge"));
-		ch->nodes[slot].ts = now_ms();
+		ch->nodes[slot].ts = lsp_clock_wall_ms();
 	}
 	json_decref(o);
 }
@@ -979,7 +973,7 @@ static void on_message(lsp_chatsrv *s, conn *c, const char *data, size_t len)
 {
 	lsp_chatmsg m;
 	char err[256];
-	long long now = now_ms();
+	long long now = lsp_clock_wall_ms();
 	int type;
 
 	/* per-connection flood guard, whatever the message */
@@ -1120,7 +1114,7 @@ static int presence_send(lsp_chatsrv *s, conn *c, int status, const char *body, 
 	}
 	if (!keep) {
 		c->stage = ST_CLOSING;
-		c->close_at = now_ms() + CLOSE_LINGER_MS;
+		c->close_at = lsp_clock_wall_ms() + CLOSE_LINGER_MS;
 		return -1;
 	}
 	return 0;
@@ -1138,7 +1132,7 @@ static int on_presence(lsp_chatsrv *s, conn *c, const lsp_http_req *req, size_t 
 	char err[128], small[192], *body = NULL;
 	int keep = req->keep_alive && req->content_length <= 0 && !req->chunked, status = 200, n = 0, len = 0;
 	int head_only = req->method == LSP_HTTP_HEAD;
-	long long now = now_ms();
+	long long now = lsp_clock_wall_ms();
 	size_t cap;
 
 	lsp_metrics_add(s->cfg.metrics, "lsp_chat_presence_requests_total", 1, NULL);
@@ -1301,7 +1295,7 @@ static void on_readable(lsp_chatsrv *s, conn *c)
 		return;
 	}
 	c->inlen += (size_t)n;
-	c->last_rx = now_ms();
+	c->last_rx = lsp_clock_wall_ms();
 	lsp_metrics_add(s->cfg.metrics, "lsp_chat_bytes_in_total", (double)n, NULL);
 	/* answered /presence requests leave the connection in HEAD: pipelined heads follow */
 	while (c->stage == ST_HEAD && c->inlen && on_head(s, c) > 0)
@@ -1361,7 +1355,7 @@ static void on_accept(lsp_chatsrv *s)
 		c->fd = fd;
 		c->incap = HEAD_MAX > s->cfg.max_msg + LSP_WS_HDR_MAX ? HEAD_MAX : s->cfg.max_msg + LSP_WS_HDR_MAX;
 		lsp_ws_rx_init(&c->rx, c->msgbuf, s->cfg.max_msg, 1);
-		c->created = c->last_rx = now_ms();
+		c->created = c->last_rx = lsp_clock_wall_ms();
 		e.data.ptr = c;
 		if (epoll_ctl(s->efd, EPOLL_CTL_ADD, fd, &e) < 0) {
 			free(c->in);
@@ -1420,7 +1414,7 @@ static void presence_tick(lsp_chatsrv *s, chan *ch, long long now)
 
 static void tick(lsp_chatsrv *s)
 {
-	long long now = now_ms();
+	long long now = lsp_clock_wall_ms();
 	conn *c, *next;
 	int do_presence = now - s->last_tick >= PRESENCE_MS;
 	if (now - s->last_scan < 250)

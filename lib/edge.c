@@ -45,6 +45,7 @@
 #include "opt.h"
 #include "plstate.h"
 #include "vod.h"
+#include "clock.h"
 
 #define HEAD_TIMEOUT_MS 10000
 #define IDLE_TIMEOUT_MS 30000
@@ -166,13 +167,6 @@ struct lsp_edge {
 	upstream *ups;
 	long long relay_hits, relay_coalesced, relay_upstream, relay_errors;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void elog(lsp_edge *e, int level, const char *msg, const char *fmt, ...)
 {
@@ -1573,7 +1567,7 @@ int lsp_edge_run(lsp_edge *e, const volatile sig_atomic_t *stop, char *err, size
 			snprintf(err, errcap, "epoll_wait: %s", strerror(errno));
 			return -errno;
 		}
-		e->now = now_ms();
+		e->now = lsp_clock_mono_ms();
 		for (int i = 0; i < n; i++) {
 			int kind = *(int *)evs[i].data.ptr;
 			uint32_t ev = evs[i].events;
@@ -1782,7 +1776,7 @@ int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t err
 	ee.data.ptr = &e->kind_inotify;
 	if (epoll_ctl(e->efd, EPOLL_CTL_ADD, e->ifd, &ee) < 0)
 		goto sysfail;
-	e->now = now_ms();
+	e->now = lsp_clock_mono_ms();
 	*out = e;
 	return 0;
 sysfail:

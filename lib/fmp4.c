@@ -6,6 +6,7 @@
  * f->buf is cleared at the start of every call that produces bytes, so it
  * holds exactly one init section or one fragment. */
 #include "fmp4.h"
+#include "averr.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -49,13 +50,6 @@ static int mem_write(void *opaque, uint8_t *data, int size)
 	return size;
 }
 
-static void averr(char *err, size_t errcap, const char *what, int rc)
-{
-	char e[AV_ERROR_MAX_STRING_SIZE];
-	av_strerror(rc, e, sizeof e);
-	snprintf(err, errcap, "%s: %s", what, e);
-}
-
 int lsp_fmp4_open(lsp_fmp4 **out, const AVCodecParameters *const *par, const AVRational *tb, int n,
 		  char *err, size_t errcap)
 {
@@ -75,7 +69,7 @@ int lsp_fmp4_open(lsp_fmp4 **out, const AVCodecParameters *const *par, const AVR
 	}
 	f->ntracks = n;
 	if ((rc = avformat_alloc_output_context2(&f->oc, NULL, "mp4", NULL)) < 0) {
-		averr(err, errcap, "fmp4: mp4 muxer", rc);
+		lsp_averr(err, errcap, "fmp4: mp4 muxer", rc);
 		goto fail;
 	}
 	for (int i = 0; i < n; i++) {
@@ -86,7 +80,7 @@ int lsp_fmp4_open(lsp_fmp4 **out, const AVCodecParameters *const *par, const AVR
 			goto fail;
 		}
 		if ((rc = avcodec_parameters_copy(st->codecpar, par[i])) < 0) {
-			averr(err, errcap, "fmp4: codec parameters", rc);
+			lsp_averr(err, errcap, "fmp4: codec parameters", rc);
 			goto fail;
 		}
 		st->codecpar->codec_tag = 0;
@@ -114,7 +108,7 @@ int lsp_fmp4_open(lsp_fmp4 **out, const AVCodecParameters *const *par, const AVR
 	rc = avformat_write_header(f->oc, &opts);
 	av_dict_free(&opts);
 	if (rc < 0) {
-		averr(err, errcap, "fmp4: init section", rc);
+		lsp_averr(err, errcap, "fmp4: init section", rc);
 		goto fail;
 	}
 	avio_flush(f->pb);
@@ -152,7 +146,7 @@ int lsp_fmp4_write(lsp_fmp4 *f, int track, const AVPacket *pkt, char *err, size_
 		return AVERROR(EINVAL);
 	}
 	if ((rc = av_packet_ref(f->pkt, pkt)) < 0) {
-		averr(err, errcap, "fmp4: packet", rc);
+		lsp_averr(err, errcap, "fmp4: packet", rc);
 		return rc;
 	}
 	f->pkt->stream_index = track;
@@ -169,7 +163,7 @@ int lsp_fmp4_write(lsp_fmp4 *f, int track, const AVPacket *pkt, char *err, size_
 	rc = av_write_frame(f->oc, f->pkt);
 	av_packet_unref(f->pkt);
 	if (rc < 0)
-		averr(err, errcap, "fmp4: write sample", rc);
+		lsp_averr(err, errcap, "fmp4: write sample", rc);
 	return rc;
 }
 
@@ -178,7 +172,7 @@ int lsp_fmp4_cut(lsp_fmp4 *f, const uint8_t **buf, size_t *len, char *err, size_
 	int rc;
 	f->len = 0;
 	if ((rc = av_write_frame(f->oc, NULL)) < 0) {
-		averr(err, errcap, "fmp4: flush fragment", rc);
+		lsp_averr(err, errcap, "fmp4: flush fragment", rc);
 		return rc;
 	}
 	avio_flush(f->pb);

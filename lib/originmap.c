@@ -11,6 +11,7 @@
 
 #include "bus.h"
 #include "key.h"
+#include "clock.h"
 
 #define ORIGINMAP_MAX 8192 /* slots; a power of two; at most 3/4 used */
 
@@ -29,13 +30,6 @@ struct lsp_originmap {
 	lsp_bus_sub *sub;
 	slot t[ORIGINMAP_MAX];
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int name_ok(const char *s, size_t n)
 {
@@ -200,7 +194,7 @@ int lsp_originmap_route(void *ctx, const char *path, char *url, size_t cap)
 		return -ENOENT;
 	memcpy(ch, p, (size_t)(e - p));
 	ch[e - p] = 0;
-	return lsp_originmap_lookup(ctx, ch, mono_ms(), url, cap);
+	return lsp_originmap_lookup(ctx, ch, lsp_clock_mono_ms(), url, cap);
 }
 
 long long lsp_originmap_switches(lsp_originmap *m)
@@ -214,7 +208,7 @@ long long lsp_originmap_switches(lsp_originmap *m)
 
 static void on_msg(void *ctx, const char *subject, const char *data, size_t len)
 {
-	lsp_originmap_feed(ctx, subject, data, len, mono_ms());
+	lsp_originmap_feed(ctx, subject, data, len, lsp_clock_mono_ms());
 }
 
 int lsp_originmap_open(lsp_originmap **out, const char *nats_url, int ttl_ms, char *err, size_t errcap)

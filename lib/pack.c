@@ -30,6 +30,8 @@
 #include "tsin.h"
 #include "m3u8.h"
 #include "thumb.h"
+#include "averr.h"
+#include "clock.h"
 
 #define MAXPARTS 128
 #define MAXHIST (LSP_PACK_MAX_WINDOW + LSP_PACK_GRACE + 1)
@@ -111,21 +113,6 @@ static void note(lsp_pack *p, const char *what, const char *rn, long long n, con
 {
 	if (p->o.note)
 		p->o.note(p->o.note_ctx, what, rn, n, d);
-}
-
-static double now_s(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-}
-
-static int averr(char *err, size_t errcap, const char *what, int rc)
-{
-	char e[AV_ERROR_MAX_STRING_SIZE];
-	av_strerror(rc, e, sizeof e);
-	snprintf(err, errcap, "%s: %s", what, e);
-	return rc;
 }
 
 static int interrupted(void *opaque)
@@ -307,7 +294,7 @@ static int add_rung(lsp_pack *p, const char *name, const unsigned *idx, unsigned
 		size_t l = strlen(r->codecs);
 		if ((rc = lsp_fmp4_aac_asc(st->codecpar)) < 0) {
 			rung_free(r);
-			return averr(err, errcap, "aac config", rc);
+			return lsp_averr(err, errcap, "aac config", rc);
 		}
 		r->tr[r->ntr++] = (track){ .in_idx = a, .tb = st->time_base, .par = st->codecpar,
 					   .last_raw = AV_NOPTS_VALUE };
@@ -691,7 +678,7 @@ static int start_rung(lsp_pack *p, rung *r, const AVPacket *pkt, char *err, size
 		AVCodecParameters *vp = (AVCodecParameters *)r->tr[0].par; /* the demuxer's, ours to fill */
 		char c[64];
 		if ((rc = lsp_fmp4_avc_extradata(vp, pkt)) < 0)
-			return averr(err, errcap, "no SPS/PPS in the first key frame", rc);
+			return lsp_averr(err, errcap, "no SPS/PPS in the first key frame", rc);
 		if (vp->width <= 0 || vp->height <= 0) {
 			avc_size_from(vp, pkt);
 			r->width = vp->width;
@@ -772,7 +759,7 @@ static int repair_time(rung *r, track *tr, AVPacket *pkt)
 static void maybe_thumb(lsp_pack *p, rung *r, track *tr, const AVPacket *pkt)
 {
 	char terr[256];
-	double now = now_s();
+	double now = lsp_clock_wall_s();
 	int rc;
 
 	if (now < p->next_thumb || p->thumb_fails > 20)
@@ -816,9 +803,9 @@ static int on_packet(lsp_pack *p, rung *r, int k, AVPacket *pkt, char *err, size
 		return 0;
 	/* a packet read from a backlog (input buffered while probing) arrived
 	 * late; the smallest wall-minus-media gap is the closest to capture */
-	if (!p->have0 || now_s() - (double)pkt->dts * av_q2d(tr->tb) < p->anchor) {
+	if (!p->have0 || lsp_clock_wall_s() - (double)pkt->dts * av_q2d(tr->tb) < p->anchor) {
 		p->have0 = 1;
-		p->anchor = now_s() - (double)pkt->dts * av_q2d(tr->tb);
+		p->anchor = lsp_clock_wall_s() - (double)pkt->dts * av_q2d(tr->tb);
 	}
 	t = pkt->dts;
 	if (p->o.thumb > 0 && key && k == r->drive && r->video)
@@ -872,7 +859,7 @@ int lsp_pack_step(lsp_pack *p, char *err, size_t errcap)
 	if (rc < 0) {
 		if (p->o.stop && *p->o.stop)
 			return 0;
-		averr(err, errcap, "input", rc);
+		lsp_averr(err, errcap, "input", rc);
 		return -EIO;
 	}
 	m = p->pkt->stream_index < p->nmap ? p->map[p->pkt->stream_index] : -1;

@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "pushq.h"
+#include "clock.h"
 
 enum { MAXWATCH = 512, MAXDEPTH = 4, MAXFILE = 256 << 20, MAXSCAN = 8192 };
 
@@ -52,13 +53,6 @@ typedef struct {
 	lsp_pushq_item snapit;
 	int have_snap;
 } ctx;
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void ev(ctx *x, int level, const char *msg, const char *path, long status, int attempt, long delay,
 	       long long bytes, double ms, const char *detail)
@@ -293,7 +287,7 @@ static int attempt(ctx *x, lsp_pushq_item *it, const char *buf, size_t len)
 {
 	char key[LSP_PUSHQ_PATH * 2], err[512] = "";
 	long status = 0, delay;
-	long long t0 = now_ms();
+	long long t0 = lsp_clock_mono_ms();
 	int rc, pl = it->kind == LSP_PUSHQ_PLAYLIST;
 
 	key_of(x, it->path, key, sizeof key);
@@ -314,10 +308,10 @@ static int attempt(ctx *x, lsp_pushq_item *it, const char *buf, size_t len)
 		}
 		if (it->attempts)
 			ev(x, LSP_INFO, "recovered", it->path, status, it->attempts, 0, (long long)len,
-			   (double)(now_ms() - t0), NULL);
+			   (double)(lsp_clock_mono_ms() - t0), NULL);
 		else
 			ev(x, LSP_DEBUG, it->kind == LSP_PUSHQ_DELETE ? "deleted" : "uploaded", it->path, status, 0, 0,
-			   (long long)len, (double)(now_ms() - t0), NULL);
+			   (long long)len, (double)(lsp_clock_mono_ms() - t0), NULL);
 		return 1;
 	}
 	x->st->failures++;
@@ -338,9 +332,9 @@ static int attempt(ctx *x, lsp_pushq_item *it, const char *buf, size_t len)
 	}
 	delay = lsp_s3_backoff_ms(it->attempts, x->c->retry_base_ms > 0 ? x->c->retry_base_ms : 200,
 				  x->c->retry_max_ms > 0 ? x->c->retry_max_ms : 10000, rnd(x));
-	x->not_before = now_ms() + delay;
+	x->not_before = lsp_clock_mono_ms() + delay;
 	ev(x, rc == -EACCES ? LSP_ERROR : LSP_WARN, "retrying", it->path, status, it->attempts, delay, 0,
-	   (double)(now_ms() - t0), err);
+	   (double)(lsp_clock_mono_ms() - t0), err);
 	return 0;
 }
 
@@ -410,7 +404,7 @@ int lsp_pushdir_run(const lsp_pushdir_conf *c, lsp_s3 *s3, lsp_pushdir_stats *st
 	x->c = c;
 	x->s3 = s3;
 	x->st = st;
-	x->rnd = (uint32_t)now_ms() ^ (uint32_t)getpid() ^ 0x9e3779b9u;
+	x->rnd = (uint32_t)lsp_clock_mono_ms() ^ (uint32_t)getpid() ^ 0x9e3779b9u;
 	if (!x->rnd)
 		x->rnd = 1;
 	snprintf(x->prefix, sizeof x->prefix, "%s", c->prefix ? c->prefix : "");
@@ -432,7 +426,7 @@ int lsp_pushdir_run(const lsp_pushdir_conf *c, lsp_s3 *s3, lsp_pushdir_stats *st
 		goto fail;
 	scan(x, "");
 	for (;;) {
-		long long now = now_ms();
+		long long now = lsp_clock_mono_ms();
 		int busy = lsp_pushq_total(x->q) > 0 || x->have_snap, timeout;
 		if (c->stop && *c->stop && !deadline)
 			deadline = now + (c->drain_ms > 0 ? c->drain_ms : 5000);
@@ -444,7 +438,7 @@ int lsp_pushdir_run(const lsp_pushdir_conf *c, lsp_s3 *s3, lsp_pushdir_stats *st
 		struct pollfd p = { x->fd, POLLIN, 0 };
 		if (poll(&p, 1, timeout) > 0)
 			drain(x);
-		if (busy && now_ms() >= x->not_before && (rc = step(x)) < 0)
+		if (busy && lsp_clock_mono_ms() >= x->not_before && (rc = step(x)) < 0)
 			goto fail;
 	}
 	rc = 0;

@@ -35,6 +35,8 @@
 #include "tsin.h"
 #include "key.h"
 #include "m3u8.h"
+#include "averr.h"
+#include "clock.h"
 
 #define PREQ 256                /* audio packets queued before the first key frame */
 #define LOCK_WAIT_MS 2000
@@ -111,21 +113,6 @@ static void note(lsp_record *r, const char *what, long long n, const char *d)
 		r->o.note(r->o.note_ctx, what, r->id, n, d);
 }
 
-static double now_s(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-}
-
-static int averr(char *err, size_t errcap, const char *what, int rc)
-{
-	char e[AV_ERROR_MAX_STRING_SIZE];
-	av_strerror(rc, e, sizeof e);
-	snprintf(err, errcap, "%s: %s", what, e);
-	return rc;
-}
-
 static int interrupted(void *opaque)
 {
 	lsp_record *r = opaque;
@@ -179,7 +166,7 @@ static int write_state(lsp_record *r, double ended, char *err, size_t errcap)
 	int n = snprintf(s, sizeof s,
 			 "channel %s\nid %s\nstarted %.3f\nupdated %.3f\nended %.3f\nsessions %d\n"
 			 "segments %llu\nduration %.3f\nbytes %lld\nnext_dts %lld\n",
-			 r->o.channel, r->id, r->started_at, now_s(), ended, r->session + 1,
+			 r->o.channel, r->id, r->started_at, lsp_clock_wall_s(), ended, r->session + 1,
 			 (unsigned long long)r->next_seq, r->total_dur, r->bytes, (long long)r->next_dts90);
 	if (n < 0 || n >= (int)sizeof s) {
 		snprintf(err, errcap, "state too long");
@@ -354,7 +341,7 @@ static int try_reopen(lsp_record *r)
 	if ((fd = lock_dir(r->dir, LOCK_WAIT_MS)) < 0)
 		return 0; /* still busy (or unreadable): start a new broadcast */
 	upd = state_num(r->dir, "updated");
-	if (upd <= 0 || now_s() - upd > r->o.grace || state_num(r->dir, "next_dts") <= 0 ||
+	if (upd <= 0 || lsp_clock_wall_s() - upd > r->o.grace || state_num(r->dir, "next_dts") <= 0 ||
 	    load_playlist(r, e2, sizeof e2) < 0) {
 		r->nitems = 0;
 		r->next_seq = 0;
@@ -409,7 +396,7 @@ static int new_broadcast(lsp_record *r, char *err, size_t errcap)
 		return fd;
 	}
 	r->lockfd = fd;
-	r->started_at = now_s();
+	r->started_at = lsp_clock_wall_s();
 	r->session = 0;
 	return 0;
 }
@@ -546,7 +533,7 @@ static int start(lsp_record *r, AVPacket *key, char *err, size_t errcap)
 	if (!(r->o.grace > 0 && try_reopen(r)) && (rc = new_broadcast(r, err, errcap)) < 0)
 		return rc;
 	if (r->video && (rc = lsp_fmp4_avc_extradata(d->par, key)) < 0)
-		return averr(err, errcap, "no SPS/PPS in the first key frame", rc);
+		return lsp_averr(err, errcap, "no SPS/PPS in the first key frame", rc);
 	/* continue the recording's timeline, or keep the input's */
 	if (r->reopened) {
 		int64_t first90 = av_rescale_q(key->dts, d->tb, q90);
@@ -661,7 +648,7 @@ static int process(lsp_record *r, int k, AVPacket *pkt, char *err, size_t errcap
 	int rc;
 	if (!r->have_anchor) {
 		r->have_anchor = 1;
-		r->anchor = now_s() - (double)pkt->dts * av_q2d(tr->tb);
+		r->anchor = lsp_clock_wall_s() - (double)pkt->dts * av_q2d(tr->tb);
 	}
 	if (!r->started) {
 		if (k != r->drive) {
@@ -784,7 +771,7 @@ int lsp_record_step(lsp_record *r, char *err, size_t errcap)
 	if (rc < 0) {
 		if (r->o.stop && *r->o.stop)
 			return 0;
-		averr(err, errcap, "input", rc);
+		lsp_averr(err, errcap, "input", rc);
 		return -EIO;
 	}
 	k = r->pkt->stream_index < r->nmap ? r->map[r->pkt->stream_index] : -1;
@@ -841,7 +828,7 @@ int lsp_record_finish(lsp_record *r, char *err, size_t errcap)
 	if ((rc = cut(r, end, err, errcap)) < 0)
 		return rc;
 	r->finished = 1;
-	if ((rc = write_playlist(r, 1, err, errcap)) < 0 || (rc = write_state(r, now_s(), err, errcap)) < 0)
+	if ((rc = write_playlist(r, 1, err, errcap)) < 0 || (rc = write_state(r, lsp_clock_wall_s(), err, errcap)) < 0)
 		return rc;
 	if (!r->o.nosync)
 		sync_dir(r->dir);

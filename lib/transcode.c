@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "transcode.h"
+#include "averr.h"
 
 enum {
 	IN_BUF = 64 * 1024,
@@ -121,13 +122,6 @@ static int worth_reporting(long long n)
 	return n <= 10 || n % WARN_EVERY == 0;
 }
 
-static void averr(char *err, size_t errcap, const char *what, int rc)
-{
-	char buf[AV_ERROR_MAX_STRING_SIZE];
-	av_strerror(rc, buf, sizeof buf);
-	snprintf(err, errcap, "%s: %s", what, buf);
-}
-
 /* ---- input: fd reader with a TS sync tracker ----------------------------- */
 
 static void sync_scan(lsp_transcode *t, const uint8_t *b, size_t n)
@@ -212,7 +206,7 @@ static int out_fail(lsp_transcode *t, int rc, const char *what, char *err, size_
 		snprintf(err, errcap, "%s: %s", what, strerror(t->out_errno));
 		return -EIO;
 	}
-	averr(err, errcap, what, rc);
+	lsp_averr(err, errcap, what, rc);
 	return -EIO;
 }
 
@@ -303,7 +297,7 @@ static int choose_encoder(lsp_transcode *t, char *err, size_t errcap)
 			snprintf(why, sizeof why, "no NVIDIA device (/dev/nvidiactl)");
 		} else if ((rc = open_venc(t, nv, 256, 144, 200, (AVRational){ 1, 90000 },
 					   (AVRational){ 30, 1 }, &c)) < 0) {
-			averr(why, sizeof why, "h264_nvenc did not open", rc);
+			lsp_averr(why, sizeof why, "h264_nvenc did not open", rc);
 		} else {
 			avcodec_free_context(&c);
 			t->venc = nv;
@@ -399,12 +393,12 @@ int lsp_transcode_open(lsp_transcode **out, const lsp_transcode_config *cfg, cha
 	rc = avformat_open_input(&t->ic, NULL, av_find_input_format("mpegts"), &o);
 	av_dict_free(&o);
 	if (rc < 0) {
-		averr(err, errcap, "unable to read an MPEG-TS from the input", rc);
+		lsp_averr(err, errcap, "unable to read an MPEG-TS from the input", rc);
 		rc = -EIO;
 		goto fail;
 	}
 	if ((rc = avformat_find_stream_info(t->ic, NULL)) < 0) {
-		averr(err, errcap, "unable to probe the input", rc);
+		lsp_averr(err, errcap, "unable to probe the input", rc);
 		rc = -EIO;
 		goto fail;
 	}
@@ -419,7 +413,7 @@ int lsp_transcode_open(lsp_transcode **out, const lsp_transcode_config *cfg, cha
 		t->aidx = -1;
 	t->vtb = t->ic->streams[t->vidx]->time_base;
 	if ((rc = open_decoder(t->ic->streams[t->vidx], 1, &t->vdec)) < 0) {
-		averr(err, errcap, "unable to open the video decoder", rc);
+		lsp_averr(err, errcap, "unable to open the video decoder", rc);
 		rc = -EIO;
 		goto fail;
 	}
@@ -460,7 +454,7 @@ static int open_audio_encoder(lsp_transcode *t, char *err, size_t errcap)
 	c->time_base = (AVRational){ 1, AUDIO_RATE };
 	if ((rc = avcodec_open2(c, aac, NULL)) < 0) {
 		avcodec_free_context(&c);
-		averr(err, errcap, "unable to open the AAC encoder", rc);
+		lsp_averr(err, errcap, "unable to open the AAC encoder", rc);
 		return -EIO;
 	}
 	t->aenc = c;
@@ -515,7 +509,7 @@ static int open_encoders(lsp_transcode *t, const lsp_rung *lad, int n, AVRationa
 		if ((rc = open_venc(t, t->venc, r->r.width, r->r.height, r->r.kbps, t->vtb, fr, &r->enc)) < 0) {
 			char what[64];
 			snprintf(what, sizeof what, "unable to open %s for rung %s", t->venc->name, r->r.name);
-			averr(err, errcap, what, rc);
+			lsp_averr(err, errcap, what, rc);
 			rc = -EIO;
 			goto fail;
 		}
@@ -691,7 +685,7 @@ static int drain_video(lsp_transcode *t, struct rung *r, char *err, size_t errca
 		if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
 			return 0;
 		if (rc < 0) {
-			averr(err, errcap, "video encoder failed", rc);
+			lsp_averr(err, errcap, "video encoder failed", rc);
 			return -EIO;
 		}
 		t->st.frames_out++;
@@ -710,7 +704,7 @@ static int drain_audio(lsp_transcode *t, char *err, size_t errcap)
 		if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
 			return 0;
 		if (rc < 0) {
-			averr(err, errcap, "audio encoder failed", rc);
+			lsp_averr(err, errcap, "audio encoder failed", rc);
 			return -EIO;
 		}
 		t->st.audio_frames++;
@@ -814,7 +808,7 @@ static int encode_video(lsp_transcode *t, AVFrame *f, char *err, size_t errcap)
 		if (rc < 0 && rc != AVERROR(EAGAIN)) {
 			char what[64];
 			snprintf(what, sizeof what, "video encoder for %s refused a frame", r->r.name);
-			averr(err, errcap, what, rc);
+			lsp_averr(err, errcap, what, rc);
 			return -EIO;
 		}
 		if ((rc = drain_video(t, r, err, errcap)) < 0)
@@ -829,7 +823,7 @@ static int decode_video(lsp_transcode *t, const AVPacket *pkt, char *err, size_t
 	if (rc < 0 && rc != AVERROR(EAGAIN) && rc != AVERROR_EOF) {
 		t->st.decode_errors++;
 		if (worth_reporting(t->st.decode_errors)) {
-			averr(err, errcap, "video decode error (packet skipped)", rc);
+			lsp_averr(err, errcap, "video decode error (packet skipped)", rc);
 			event(t, LSP_WARN, err, NULL, NULL, "decode_errors", t->st.decode_errors, NULL, 0, NULL, 0);
 			err[0] = 0;
 		}
@@ -880,7 +874,7 @@ static int encode_audio_fifo(lsp_transcode *t, int final, char *err, size_t errc
 		t->a_end = t->a_next;
 		rc = avcodec_send_frame(t->aenc, t->aframe);
 		if (rc < 0 && rc != AVERROR(EAGAIN)) {
-			averr(err, errcap, "audio encoder refused a frame", rc);
+			lsp_averr(err, errcap, "audio encoder refused a frame", rc);
 			return -EIO;
 		}
 		if ((rc = drain_audio(t, err, errcap)) < 0)
@@ -1057,7 +1051,7 @@ int lsp_transcode_step(lsp_transcode *t, char *err, size_t errcap)
 		if (rc == AVERROR(EAGAIN))
 			return 1;
 		if (rc != AVERROR_EOF && !avio_feof(t->ic->pb)) {
-			averr(err, errcap, "unable to read the input", rc);
+			lsp_averr(err, errcap, "unable to read the input", rc);
 			return -EIO;
 		}
 		rc = lsp_transcode_finish(t, err, errcap);
