@@ -134,6 +134,7 @@ int main(int argc, char **argv)
 		}
 		cfg.origin = NULL;
 		cfg.route = lsp_originmap_route;
+		cfg.list = lsp_originmap_list;
 		cfg.route_ctx = om;
 	}
 	if (hls_opt)

@@ -802,7 +802,10 @@ static void serve_api(lsp_edge *e, conn *c, const char *only)
 		respond_error(e, c, 500);
 		return;
 	}
-	n = lsp_chandir_json(e->cfg.hls_root, only, time(NULL), buf, API_MAX - 1);
+	if (e->relay && e->cfg.list && !only)
+		n = e->cfg.list(e->cfg.route_ctx, buf, API_MAX - 1);
+	else
+		n = lsp_chandir_json(e->cfg.hls_root, only, time(NULL), buf, API_MAX - 1);
 	if (n == -ENOENT) {
 		free(buf);
 		respond_text(e, c, 404, "application/json", "no-store", "{\"error\":\"no such channel\"}\n");
@@ -1224,6 +1227,10 @@ static void handle(lsp_edge *e, conn *c, const lsp_http_req *rq)
 	}
 	if (lsp_http_path_decode(rq->path, rq->path_len, path, sizeof path) < 0) {
 		respond_error(e, c, 400);
+		return;
+	}
+	if (e->relay && e->cfg.list && !strcmp(path, "/api/channels")) {
+		serve_api(e, c, NULL); /* no one origin knows every channel */
 		return;
 	}
 	if (e->relay && (!strncmp(path, "/hls/", 5) || !strncmp(path, "/api/", 5) || !strncmp(path, "/vod/", 5))) {

@@ -43,6 +43,9 @@ typedef struct {
 	 * url ("http://host:port", < 128 bytes) for a decoded path, 0, or
 	 * -ENOENT (answered 404).  Called on the loop's thread; must not block. */
 	int (*route)(void *ctx, const char *path, char *url, size_t cap);
+	/* with route: the directory (GET /api/channels) answered here, the
+	 * channels live on any origin as JSON into out; length or -errno. */
+	int (*list)(void *ctx, char *out, size_t cap);
 	void *route_ctx;
 	void (*log)(void *ctx, int level, const char *msg, const char *detail);
 	void *log_ctx;

@@ -197,6 +197,50 @@ int lsp_originmap_route(void *ctx, const char *path, char *url, size_t cap)
 	return lsp_originmap_lookup(ctx, ch, lsp_clock_mono_ms(), url, cap);
 }
 
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int lsp_originmap_json(lsp_originmap *m, int64_t now_ms, char *out, size_t cap)
+{
+	const char **live;
+	size_t off = 0;
+	int n = 0, rc = 0;
+	if (cap < 3)
+		return -ENOSPC;
+	if (!(live = malloc(sizeof(const char *) * ORIGINMAP_MAX)))
+		return -ENOMEM;
+	pthread_mutex_lock(&m->mu);
+	for (int i = 0; i < ORIGINMAP_MAX; i++) {
+		const slot *s = &m->t[i];
+		if (s->ch[0] > 1 && s->url[0] && (now_ms - s->seen <= m->ttl_ms || now_ms - m->last_msg > m->ttl_ms))
+			live[n++] = s->ch;
+	}
+	qsort(live, (size_t)n, sizeof(const char *), by_name);
+	out[off++] = '[';
+	for (int i = 0; i < n && rc == 0; i++) { /* names are [a-z0-9_-]: no escaping */
+		int w = snprintf(out + off, cap - off, "%s{\"name\":\"%s\",\"live\":true,\"rungs\":[]}",
+				 i ? "," : "", live[i]);
+		if (w < 0 || (size_t)w >= cap - off)
+			rc = -ENOSPC;
+		else
+			off += (size_t)w;
+	}
+	pthread_mutex_unlock(&m->mu);
+	free(live);
+	if (rc < 0 || off + 2 > cap)
+		return -ENOSPC;
+	out[off++] = ']';
+	out[off] = 0;
+	return (int)off;
+}
+
+int lsp_originmap_list(void *ctx, char *out, size_t cap)
+{
+	return lsp_originmap_json(ctx, lsp_clock_mono_ms(), out, cap);
+}
+
 long long lsp_originmap_switches(lsp_originmap *m)
 {
 	long long v;

@@ -44,6 +44,15 @@ int lsp_originmap_lookup(lsp_originmap *m, const char *channel, int64_t now_ms, 
  * /api/channels/<ch>/… or /vod/<ch>/…; 0 or -ENOENT.  ctx is the map. */
 int lsp_originmap_route(void *ctx, const char *path, char *url, size_t cap);
 
+/* The channels live somewhere now (as lsp_originmap_lookup would answer)
+ * as the directory's JSON, sorted by name:
+ * [{"name":"demo","live":true,"rungs":[]}, ...] (rungs are the origin's to
+ * tell).  Returns the length, or -ENOSPC when out is too small. */
+int lsp_originmap_json(lsp_originmap *m, int64_t now_ms, char *out, size_t cap);
+
+/* lsp_edge_cfg.list: lsp_originmap_json at the current monotonic time. */
+int lsp_originmap_list(void *ctx, char *out, size_t cap);
+
 /* Origin switches seen (a channel moving from one origin to another). */
 long long lsp_originmap_switches(lsp_originmap *m);
 

@@ -177,7 +177,11 @@ for e in "$E1" "$E2"; do
 	a=$(curl -s "$e/api/channels/$CH")
 	grep -q '"live":true' <<<"$a" || fail "$e/api/channels/$CH through the auto edge: '$a' (needs lsp_originmap_route to route /api/channels/<ch>)"
 done
-ok "channel state (/api/channels/$CH) live through both edges"
+for e in "$E1" "$E2"; do # the directory: every channel live on any origin, from NATS
+	a=$(curl -s "$e/api/channels")
+	grep -q "{\"name\":\"$CH\",\"live\":true" <<<"$a" || fail "$e/api/channels lacks $CH: '$a'"
+done
+ok "channel state (/api/channels/$CH) and the directory (/api/channels) live through both edges"
 
 # coalescing, while edge 1 has no other client: N viewers of one part that
 # is not written yet → one upstream fetch, the others wait on it (or, if the

@@ -61,6 +61,29 @@ static void live_health_ended(void **st)
 	lsp_originmap_close(m);
 }
 
+static void directory(void **st)
+{
+	lsp_originmap *m;
+	char err[128], out[256];
+	(void)st;
+	assert_int_equal(lsp_originmap_open(&m, NULL, 3000, err, sizeof err), 0);
+	assert_int_equal(lsp_originmap_json(m, 0, out, sizeof out), 2);
+	assert_string_equal(out, "[]");
+	feed(m, "lsp.stream.zed.live", LIVE("http://10.0.0.2:8080"), 1000);
+	feed(m, "lsp.stream.abc.live", LIVE("http://10.0.0.3:8080"), 1000);
+	feed(m, "lsp.stream.gone.live", LIVE("http://10.0.0.3:8080"), 1000);
+	feed(m, "lsp.stream.gone.ended", "{\"channel\":\"gone\"}", 1100);
+	assert_true(lsp_originmap_json(m, 2000, out, sizeof out) > 0);
+	assert_string_equal(out, "[{\"name\":\"abc\",\"live\":true,\"rungs\":[]},"
+				 "{\"name\":\"zed\",\"live\":true,\"rungs\":[]}]");
+	/* zed's origin falls silent while abc's speaks: zed leaves the list */
+	feed(m, "lsp.stream.abc.health", LIVE("http://10.0.0.3:8080"), 4500);
+	assert_true(lsp_originmap_json(m, 4600, out, sizeof out) > 0);
+	assert_string_equal(out, "[{\"name\":\"abc\",\"live\":true,\"rungs\":[]}]");
+	assert_int_equal(lsp_originmap_json(m, 4600, out, 20), -ENOSPC);
+	lsp_originmap_close(m);
+}
+
 static void rejects(void **st)
 {
 	lsp_originmap *m;
@@ -128,6 +151,7 @@ int main(void)
 {
 	const struct CMUnitTest t[] = {
 		cmocka_unit_test(live_health_ended),
+		cmocka_unit_test(directory),
 		cmocka_unit_test(rejects),
 		cmocka_unit_test(routes),
 		cmocka_unit_test(many),
