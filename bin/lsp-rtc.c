@@ -1,6 +1,7 @@
 /* lsp-rtc — WebRTC for lsp: WHEP playback of a channel's ring and WHIP
  * ingest into the channel pipeline, ICE-lite + DTLS-SRTP on one UDP port,
- * HTTP signalling on another.
+ * HTTP signalling on another; with --origin, an edge that relays each
+ * channel from an origin lsp-rtc over one connection.
  * Exit codes (man/lsp.7): 0 stopped by signal, 100 usage, 111 system failure. */
 #include <errno.h>
 #include <getopt.h>
@@ -9,14 +10,19 @@
 #include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <libavutil/log.h>
 
 #include "exit.h"
 #include "key.h"
 #include "log.h"
 #include "metrics.h"
+#include "originmap.h"
 #include "sdnotify.h"
 #include "opt.h"
 #include "rtc.h"
@@ -25,7 +31,8 @@
 static const char usage[] =
 	"usage: lsp-rtc [-h] [-V] [--http [HOST]:PORT] [--udp [HOST]:PORT] [--candidate IP]\n"
 	"               [--whip-exec COMMAND] [--whip-ring] [--max-sessions N] [--consent S]\n"
-	"               [--opus-bitrate BPS] [--whip-bitrate BPS] [--metrics [HOST]:PORT]\n"
+	"               [--opus-bitrate BPS] [--whip-bitrate BPS] [--pli-interval MS]\n"
+	"               [--origin URL|auto [--origin-port N] [--origin-ttl MS]] [--metrics [HOST]:PORT]\n"
 	"  -l, --http [HOST]:PORT    WHEP/WHIP signalling (default 0.0.0.0:8083)\n"
 	"  -u, --udp [HOST]:PORT     media for every session (default 0.0.0.0:8189)\n"
 	"  -c, --candidate IP        address offered in the ICE candidate (default: the first\n"
@@ -39,15 +46,64 @@ static const char usage[] =
 	"  -t, --consent S           reap a session silent for S seconds (default 15)\n"
 	"  -b, --opus-bitrate BPS    Opus bitrate for viewers (default 64000)\n"
 	"  -B, --whip-bitrate BPS    video bitrate WHIP publishers may send (REMB; default 2500000)\n"
+	"  -k, --pli-interval MS     ask WHIP publishers for a keyframe (PLI) every MS (default 2000;\n"
+	"                            0: only when a viewer needs one)\n"
+	"  -o, --origin URL          edge: WHEP viewers' channels come from the origin lsp-rtc at URL\n"
+	"                            (http://host:port), one connection per channel; 'auto': each\n"
+	"                            channel's origin host from NATS lsp.stream.<ch>.live/.health\n"
+	"                            ($LSP_NATS_URL), on port --origin-port\n"
+	"  --origin-port N           auto: the origins' lsp-rtc HTTP port (default 8083)\n"
+	"  --origin-ttl MS           auto: forget an origin not heard from for MS (default 5000)\n"
 	"  --metrics [HOST]:PORT     serve Prometheus text at /metrics (host default 127.0.0.1)\n"
-	"environment: LSP_DATA_DIR, LSP_DB_URL (WHIP key check), LSP_RING_DIR, LSP_LOG_LEVEL\n"
+	"environment: LSP_DATA_DIR, LSP_DB_URL (WHIP key check), LSP_RING_DIR, LSP_LOG_LEVEL,\n"
+	"             LSP_NATS_URL (--origin auto)\n"
 	"exit: 0 stopped by signal, 100 usage, 111 system failure\n";
 
 struct ctx {
 	lsp_log_t *lg;
 	char why[320];
 	lsp_metrics *mx;   /* NULL without --metrics */
+	lsp_originmap *om; /* --origin auto */
+	int origin_port;
 };
+
+static long long mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* --origin auto: the bus names each channel's origin edge ("http://H:P");
+ * its lsp-rtc is on the same host at --origin-port. */
+static int route(void *c, const char *channel, char *url, size_t cap)
+{
+	struct ctx *cx = c;
+	char edge[LSP_ORIGIN_URL_MAX], *h, *end, *colon;
+	int n;
+	if (lsp_originmap_lookup(cx->om, channel, mono_ms(), edge, sizeof edge) < 0 || strncmp(edge, "http://", 7) != 0)
+		return -ENOENT;
+	h = edge + 7;
+	end = h + strcspn(h, "/");
+	*end = 0;
+	colon = strrchr(h, ':');
+	if (colon && (h[0] != '[' || colon > strchr(h, ']')))
+		*colon = 0;
+	if (!*h)
+		return -ENOENT;
+	n = snprintf(url, cap, "http://%s:%d", h, cx->origin_port);
+	return n < 0 || (size_t)n >= cap ? -ENOENT : 0;
+}
+
+static void count(void *c, const char *what, const char *channel, long long d)
+{
+	struct ctx *cx = c;
+	char name[64];
+	if (!cx->mx)
+		return;
+	snprintf(name, sizeof name, "lsp_rtc_%s%s", what, strcmp(what, "relay_clients") != 0 ? "_total" : "");
+	lsp_metrics_add(cx->mx, name, (double)d, "channel", channel, NULL);
+}
 
 /* The stream-key check every ingest path shares (lib/streamauth). */
 static int auth(void *c, const char *key, char *channel, size_t cap, const char **reason)
@@ -109,20 +165,24 @@ int main(int argc, char **argv)
 		{ "whip-ring", no_argument, NULL, 'R' }, { "max-sessions", required_argument, NULL, 'm' },
 		{ "consent", required_argument, NULL, 't' }, { "opus-bitrate", required_argument, NULL, 'b' },
 		{ "whip-bitrate", required_argument, NULL, 'B' }, { "metrics", required_argument, NULL, 'M' },
+		{ "pli-interval", required_argument, NULL, 'k' }, { "origin", required_argument, NULL, 'o' },
+		{ "origin-port", required_argument, NULL, 'P' }, { "origin-ttl", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char hhost[256] = "0.0.0.0", uhost[256] = "0.0.0.0", cand[64] = "", err[256];
 	lsp_rtc_cfg cfg = { .http_port = 8083, .udp_port = 8189, .max_sessions = 512, .consent_s = 15,
-			    .opus_bitrate = 64000, .whip_bitrate = 2500000 };
+			    .opus_bitrate = 64000, .whip_bitrate = 2500000, .pli_interval_ms = 2000 };
 	int force_ring = 0;
-	long v;
+	long v, origin_ttl = 5000;
+	const char *origin = NULL;
 	int c, sfd, rc;
 	sigset_t mask;
 	lsp_log_t lg;
-	struct ctx cx = { &lg, "", NULL };
+	struct ctx cx = { &lg, "", NULL, NULL, 8083 };
 	const char *mx_addr = NULL;
 	lsp_log_init(&lg, "lsp-rtc");
-	while ((c = getopt_long(argc, argv, "hVl:u:c:e:Rm:t:b:B:", opts, NULL)) != -1) {
+	av_log_set_level(lg.level == LSP_DEBUG ? AV_LOG_WARNING : AV_LOG_QUIET); /* plain text would break the JSON log */
+	while ((c = getopt_long(argc, argv, "hVl:u:c:e:Rm:t:b:B:k:o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;
 		case 'V': puts("lsp-rtc " LSP_VERSION); return LSP_EXIT_OK;
@@ -162,6 +222,25 @@ int main(int argc, char **argv)
 			cfg.whip_bitrate = v;
 			break;
 		case 'M': mx_addr = optarg; break;
+		case 'k':
+			if (lsp_opt_long(optarg, 0, 600000, &v) < 0 || (v && v < 500))
+				goto bad;
+			cfg.pli_interval_ms = (int)v;
+			break;
+		case 'o':
+			if (strcmp(optarg, "auto") != 0 && strncmp(optarg, "http://", 7) != 0)
+				goto bad;
+			origin = optarg;
+			break;
+		case 'P':
+			if (lsp_opt_long(optarg, 1, 65535, &v) < 0)
+				goto bad;
+			cx.origin_port = (int)v;
+			break;
+		case 'T':
+			if (lsp_opt_long(optarg, 100, 600000, &origin_ttl) < 0)
+				goto bad;
+			break;
 		default: goto bad;
 		}
 	}
@@ -175,6 +254,7 @@ int main(int argc, char **argv)
 	cfg.cand_ip = cand;
 	cfg.auth = auth;
 	cfg.note = note;
+	cfg.count = count;
 	cfg.ctx = &cx;
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -195,6 +275,16 @@ int main(int argc, char **argv)
 		lsp_metrics_def(cx.mx, "lsp_rtc_sessions_total", LSP_METRIC_COUNTER, "WebRTC sessions connected, by kind");
 		lsp_metrics_def(cx.mx, "lsp_rtc_offers_total", LSP_METRIC_COUNTER, "WHEP/WHIP offers, by kind");
 		lsp_metrics_def(cx.mx, "lsp_rtc_errors_total", LSP_METRIC_COUNTER, "warnings and errors, by kind");
+		lsp_metrics_def(cx.mx, "lsp_rtc_relay_connects_total", LSP_METRIC_COUNTER,
+				"edge: connections to the origin that streamed, by channel");
+		lsp_metrics_def(cx.mx, "lsp_rtc_relay_reconnects_total", LSP_METRIC_COUNTER,
+				"edge: of those, the ones after the first, by channel");
+		lsp_metrics_def(cx.mx, "lsp_rtc_relay_bytes_total", LSP_METRIC_COUNTER,
+				"edge: bytes received from the origin, by channel");
+		lsp_metrics_def(cx.mx, "lsp_rtc_relay_clients", LSP_METRIC_GAUGE,
+				"origin: edges reading a channel now, by channel");
+		lsp_metrics_def(cx.mx, "lsp_rtc_relay_sent_bytes_total", LSP_METRIC_COUNTER,
+				"origin: bytes sent to edges, by channel");
 		if ((rc = lsp_metrics_serve_addr(cx.mx, mx_addr, err, sizeof err)) < 0) {
 			lsp_log(&lg, LSP_FATAL, "unable to serve metrics", "reason", LSV_S(err), NULL);
 			lsp_metrics_free(cx.mx);
@@ -203,9 +293,25 @@ int main(int argc, char **argv)
 		}
 		lsp_log(&lg, LSP_INFO, "metrics listening", "port", LSV_I(lsp_metrics_port(cx.mx)), NULL);
 	}
+	if (origin && !strcmp(origin, "auto")) {
+		const char *nu = getenv("LSP_NATS_URL");
+		if (!nu || !*nu) {
+			lsp_log(&lg, LSP_FATAL, "--origin auto needs LSP_NATS_URL", NULL);
+			rc = LSP_EXIT_USAGE;
+			goto early;
+		}
+		if (lsp_originmap_open(&cx.om, nu, (int)origin_ttl, err, sizeof err) < 0) {
+			lsp_log(&lg, LSP_FATAL, "unable to follow origins", "reason", LSV_S(err), NULL);
+			rc = LSP_EXIT_SYS;
+			goto early;
+		}
+		cfg.origin_route = route;
+	} else
+		cfg.origin = origin;
 	rc = lsp_rtc_run(&cfg, sfd, err, sizeof err);
 	close(sfd);
 	lsp_metrics_free(cx.mx);
+	lsp_originmap_close(cx.om);
 	if (rc < 0) {
 		lsp_log(&lg, LSP_FATAL, "unable to serve", "reason", LSV_S(err), NULL);
 		return LSP_EXIT_SYS;
@@ -213,6 +319,10 @@ int main(int argc, char **argv)
 	lsp_sdnotify("STOPPING=1");
 	lsp_log(&lg, LSP_INFO, "stopped", NULL);
 	return LSP_EXIT_OK;
+early:
+	close(sfd);
+	lsp_metrics_free(cx.mx);
+	return rc;
 bad:
 	fputs(usage, stderr);
 	return LSP_EXIT_USAGE;

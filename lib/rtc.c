@@ -1,7 +1,9 @@
 /* rtc.c — the lsp-rtc server loop; see rtc.h for the contract.
  * Owns: the UDP and HTTP sockets, the HTTP connections, the session table,
- * the channel table (rings, histories, Opus encoders), the DTLS cert.
- * Sessions borrow their channel; a channel lives while sessions use it. */
+ * the channel table (rings or origin connections, histories, Opus
+ * encoders), the relay clients (edges reading our rings), the DTLS cert.
+ * Sessions, relay clients and parked offers borrow their channel; a
+ * channel lives while any of them uses it (and 10 s after). */
 #include "rtc.h"
 
 #include <arpa/inet.h>
@@ -9,6 +11,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,7 +31,9 @@
 #include "dtls.h"
 #include "http.h"
 #include "key.h"
+#include "opt.h"
 #include "ring.h"
+#include "rtcrelay.h"
 #include "rtp.h"
 #include "sdp.h"
 #include "stun.h"
@@ -40,6 +46,13 @@
 #define REQ_MAX 32768
 #define AU_MAX (4u << 20)
 #define TICK_MS 250
+#define MAX_RELAY 64       /* edges reading our rings */
+#define RELAY_PING_MS 1000 /* origin: a ping after this long without a frame */
+#define UP_SILENT_MS 5000  /* edge: an origin silent this long is gone */
+#define UP_SETUP_MS 3000   /* edge: connect + response head */
+#define UP_BACKOFF_MIN 250
+#define UP_BACKOFF_MAX 5000
+#define PARK_MS 4000       /* edge: an offer waits this long for its origin */
 
 enum { S_FREE = 0, S_NEW, S_LIVE };
 
@@ -49,6 +62,28 @@ struct vpkt {
 	uint16_t len;
 	uint8_t marker;
 	uint8_t d[PAY_MAX];
+};
+
+/* Edge mode: the channel's connection to its origin (fd valid unless
+ * state == UP_IDLE).  result tells parked offers how the last attempt
+ * ended: 0 none yet, 200 streaming, else the status to answer. */
+enum { UP_IDLE = 0, UP_CONNECT, UP_HEAD, UP_STREAM };
+struct upstream {
+	int fd, state;
+	char url[160];
+	char req[512];
+	size_t reqlen;
+	char head[4096];
+	size_t hlen;
+	lsp_rtcrelay_rd rd;
+	long long t0, stream_t0, last_rx, next_try, backoff, last_route;
+	int result;
+	long long result_at;
+	int fails, ever;            /* consecutive failures; ever connected */
+	int have_gen, have_seq;
+	uint64_t gen, gen_id, seq;  /* origin ring generation and identity, next seq expected */
+	struct { uint64_t seq; int64_t pts; } seen[1024]; /* recent entries: tells a resent one */
+	long long connects, reconnects, bytes, frames, gaps, restarts;
 };
 
 struct chan {
@@ -77,6 +112,13 @@ struct chan {
 	int64_t anchor_pts;
 	long long overruns, aus;
 	int bframes;            /* the source reorders (pts != dts seen) */
+	int nrelay, nwait;      /* relay clients, parked offers using it */
+	int rebase, have_last;  /* a new source: continue its time after last_t */
+	int64_t shift, last_t;  /* added to the source's pts/dts; newest time out */
+	uint64_t ring_epoch;    /* bumped whenever ring is replaced */
+	uint64_t ring_id;       /* the ring file's identity (device, inode) */
+	int relay;              /* edge mode: fed by up, never by a ring */
+	struct upstream up;
 	struct rtc *r;
 };
 
@@ -112,7 +154,25 @@ struct conn {
 	int fd;
 	size_t len;
 	long long t0;
+	struct chan *park;      /* an offer waiting for its channel's origin */
+	long long park_t;
+	int parked;             /* it did wait: the next answer is final */
+	size_t head;
+	lsp_http_req rq;
 	char buf[REQ_MAX];
+};
+
+/* Origin side: an edge reading one channel (GET /relay/C), fed from the
+ * channel's ring with its own cursor; at most one frame pending. */
+struct relayc {
+	int fd;
+	struct chan *ch;
+	uint64_t cur, gen, epoch;
+	int have_gen, sent_end;
+	uint8_t *ob;
+	size_t obcap, olen, ooff;
+	long long t0, last_tx, bytes, frames, skips;
+	char peer[64];
 };
 
 struct counters {
@@ -124,6 +184,9 @@ struct rtc {
 	const lsp_rtc_cfg *cfg;
 	int udp, http;
 	struct conn *conns[MAX_CONN];
+	struct relayc *relays[MAX_RELAY];
+	long long relays_total;
+	int edge;                /* cfg->origin or cfg->origin_route */
 	struct sess *sess;
 	int nsess_max;
 	struct chan chans[MAX_CHAN];
@@ -132,6 +195,7 @@ struct rtc {
 	long long now;
 	char ans[16384];  /* one response at a time */
 	char sb[65536];
+	uint8_t rx[65536]; /* edge: what one recv from an origin brings */
 };
 
 static long long now_ms(void)
@@ -287,10 +351,14 @@ static const struct vpkt *hist_get(const struct chan *c, uint64_t cseq)
 	return cseq < c->vseq && p->cseq == cseq ? p : NULL;
 }
 
+/* RTCP we send: SRTCP wants room for its longest trailer (libsrtp2's
+ * SRTP_MAX_TRAILER_LEN, 144 bytes) beyond the packet, or it refuses. */
+#define RTCP_BUF 512
+
 /* Ask a WHIP publisher for a keyframe (PLI), at most every 500 ms. */
 static void ask_key(struct rtc *r, struct sess *p)
 {
-	uint8_t b[64];
+	uint8_t b[RTCP_BUF];
 	int k;
 	if (!p->pub_vssrc || r->now - p->last_pli < 500)
 		return;
@@ -364,12 +432,12 @@ static int pk_cb(void *ctx, const uint8_t *pre, size_t prelen, const uint8_t *p,
 	return 0;
 }
 
-static void put_video(struct rtc *r, struct chan *c, const lsp_ring_entry *e)
+static void put_video(struct rtc *r, struct chan *c, const lsp_ring_entry *e, const uint8_t *au)
 {
 	const uint8_t *nal;
 	size_t off = 0, nl;
 	int has_sps = 0;
-	while (lsp_h264_next_nal(c->au, e->len, &off, &nal, &nl)) {
+	while (lsp_h264_next_nal(au, e->len, &off, &nal, &nl)) {
 		int t = nl ? nal[0] & 0x1f : 0;
 		if (t == 7 && nl <= sizeof c->sps) {
 			memcpy(c->sps, nal, nl);
@@ -395,7 +463,7 @@ static void put_video(struct rtc *r, struct chan *c, const lsp_ring_entry *e)
 		pk_cb(c, NULL, 0, c->sps, c->sps_len, 0);
 		pk_cb(c, NULL, 0, c->pps, c->pps_len, 0);
 	}
-	if (lsp_h264_packetize(c->au, e->len, PAY_MAX, pk_cb, c) < 0)
+	if (lsp_h264_packetize(au, e->len, PAY_MAX, pk_cb, c) < 0)
 		c->overruns++;
 	c->last_ts = c->pk_ts;
 	c->frame++;
@@ -443,13 +511,31 @@ static void put_opus(void *ctx, const uint8_t *p, size_t len, uint32_t ts48)
 	}
 }
 
+static void up_close(struct chan *c)
+{
+	if (c->up.state != UP_IDLE)
+		close(c->up.fd);
+	c->up.state = UP_IDLE;
+	c->up.fd = -1;
+}
+
 static void chan_drop(struct chan *c)
 {
+	up_close(c);
+	lsp_rtcrelay_free(&c->up.rd);
 	lsp_ring_close(c->ring);
 	lsp_aopus_close(c->aop);
 	free(c->au);
 	free(c->hist);
 	memset(c, 0, sizeof *c);
+}
+
+static uint64_t ring_id(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return 0;
+	return (uint64_t)st.st_dev << 40 ^ (uint64_t)st.st_ino;
 }
 
 static int chan_attach_ring(struct chan *c)
@@ -460,6 +546,8 @@ static int chan_attach_ring(struct chan *c)
 		return -1;
 	lsp_ring_close(c->ring);
 	c->ring = ring;
+	c->ring_epoch++;
+	c->ring_id = ring_id(c->path);
 	c->gen = lsp_ring_generation(ring);
 	c->cur = lsp_ring_seek_key(ring);
 	c->anchored = 0;
@@ -488,26 +576,106 @@ static struct chan *chan_get(struct rtc *r, const char *name, int need_ring)
 		return NULL;
 	}
 	c->aucap = 256 * 1024;
-	if (chan_attach_ring(c) < 0 && need_ring) {
+	c->up.fd = -1;
+	if (r->edge) {
+		c->relay = 1;
+		lsp_rtcrelay_init(&c->up.rd, AU_MAX);
+	} else if (chan_attach_ring(c) < 0 && need_ring) {
 		chan_drop(c);
 		return NULL;
 	}
 	c->used = 1;
-	c->last_reopen = r->now;
+	c->last_reopen = c->idle_since = r->now;
 	return c;
+}
+
+static int chan_users(const struct chan *c)
+{
+	return c->nsess + c->nrelay + c->nwait;
+}
+
+static void chan_unuse(struct rtc *r, struct chan *c)
+{
+	if (!chan_users(c))
+		c->idle_since = r->now;
+}
+
+/* The source broke its continuity (a new generation, lost entries, a new
+ * origin): viewers resume at the next keyframe, a new viewer waits for
+ * one, and sender reports are re-anchored.  With rebase (another stream,
+ * its clock unrelated) its time stamps are shifted to go on one frame after
+ * the last ones sent, so players see one stream whose time never jumps;
+ * the Opus encoder starts afresh on it. */
+static void chan_restart(struct rtc *r, struct chan *c, int rebase)
+{
+	c->anchored = 0;
+	c->have_key = 0;
+	if (rebase && c->have_last) {
+		c->rebase = 1;
+		lsp_aopus_close(c->aop);
+		c->aop = NULL;
+	}
+	for (int i = 0; i < r->nsess_max; i++) {
+		struct sess *s = &r->sess[i];
+		if (s->state == S_LIVE && s->ch == c && !s->whip && s->vpt >= 0)
+			s->waiting_key = 1;
+	}
+}
+
+/* One access unit from the channel's source (its ring, or the origin);
+ * live: it was the newest one there when read. */
+static void chan_entry(struct rtc *r, struct chan *c, const lsp_ring_entry *in, const uint8_t *d, int live)
+{
+	char err[160];
+	lsp_ring_entry te = *in;
+	const lsp_ring_entry *e = &te;
+	int64_t t = in->dts != INT64_MIN ? in->dts : in->pts;
+	if (t == INT64_MIN)
+		t = c->have_last ? c->last_t - c->shift : 0;
+	if (c->rebase) {
+		c->shift = c->last_t + 3000 - t;
+		c->rebase = 0;
+	}
+	if (c->shift) {
+		if (te.pts != INT64_MIN)
+			te.pts += c->shift;
+		if (te.dts != INT64_MIN)
+			te.dts += c->shift;
+	}
+	if (!c->have_last || t + c->shift > c->last_t)
+		c->last_t = t + c->shift;
+	c->have_last = 1;
+	/* sender reports map RTP time to the wall clock at the live edge:
+	 * the first entry read that is the newest one written */
+	if (!c->anchored && live) {
+		c->anchored = 1;
+		c->anchor_ms = r->now;
+		c->anchor_pts = e->pts;
+	}
+	if (e->kind == LSP_RING_VIDEO)
+		put_video(r, c, e, d);
+	else if (e->kind == LSP_RING_AUDIO && !c->aop_failed) {
+		struct aud_ctx a = { r, c };
+		if (!c->aop && lsp_aopus_open(&c->aop, r->cfg->opus_bitrate, err, sizeof err) < 0) {
+			c->aop_failed = 1;
+			note(r, 2, "opus encoder unavailable; video only", c->name, "%s", err);
+			return;
+		}
+		if (lsp_aopus_put(c->aop, d, e->len, e->pts, put_opus, &a, err, sizeof err) < 0)
+			c->overruns++;
+	}
 }
 
 static void pump(struct rtc *r, struct chan *c)
 {
 	lsp_ring_entry e;
 	int rc, budget = 512;
-	char err[160];
 	if (!c->ring)
 		return;
 	if (lsp_ring_generation(c->ring) != c->gen) { /* the writer restarted */
 		c->gen = lsp_ring_generation(c->ring);
 		c->cur = lsp_ring_seek_key(c->ring);
-		c->anchored = 0;
+		chan_restart(r, c, 1);
 	}
 	while (budget-- > 0 && (rc = lsp_ring_read(c->ring, c->cur, &e, c->au, c->aucap)) != -EAGAIN) {
 		if (rc == LSP_RING_OVERRUN) {
@@ -526,25 +694,452 @@ static void pump(struct rtc *r, struct chan *c)
 			continue;
 		}
 		c->cur++;
-		/* sender reports map RTP time to the wall clock at the live edge:
-		 * the first entry read that is the newest one written */
-		if (!c->anchored && c->cur == lsp_ring_head(c->ring)) {
-			c->anchored = 1;
-			c->anchor_ms = r->now;
-			c->anchor_pts = e.pts;
+		chan_entry(r, c, &e, c->au, c->cur == lsp_ring_head(c->ring));
+	}
+}
+
+/* ------------------------------------------------- relay: origin side */
+
+static void count(struct rtc *r, const char *what, const char *ch, long long d)
+{
+	if (r->cfg->count && d)
+		r->cfg->count(r->cfg->ctx, what, ch, d);
+}
+
+static void relay_free(struct rtc *r, int i, const char *why)
+{
+	struct relayc *rc = r->relays[i];
+	note(r, 1, "relay client gone", rc->ch->name, "peer=%s reason=%s bytes=%lld frames=%lld skips=%lld", rc->peer,
+	     why, rc->bytes, rc->frames, rc->skips);
+	count(r, "relay_clients", rc->ch->name, -1);
+	rc->ch->nrelay--;
+	chan_unuse(r, rc->ch);
+	close(rc->fd);
+	free(rc->ob);
+	free(rc);
+	r->relays[i] = NULL;
+}
+
+/* Put the next frame for rc into its (sent) buffer: 1 when there is one,
+ * 0 when nothing is new.  The edge's cursor is its own; one that falls out
+ * of the ring skips to the newest keyframe, like any slow ring reader. */
+static int relay_next(struct relayc *rc)
+{
+	struct chan *c = rc->ch;
+	lsp_ring_entry e;
+	int n, fl;
+	rc->ooff = rc->olen = 0;
+	if (!c->ring)
+		return 0;
+	if (!rc->have_gen || rc->epoch != c->ring_epoch || lsp_ring_generation(c->ring) != rc->gen) {
+		rc->have_gen = 1;
+		rc->epoch = c->ring_epoch;
+		rc->gen = lsp_ring_generation(c->ring);
+		rc->cur = lsp_ring_seek_key(c->ring);
+		rc->sent_end = 0;
+		lsp_rtcrelay_gen(rc->ob, rc->gen, c->ring_id);
+		rc->olen = LSP_RTCRELAY_HDR + LSP_RTCRELAY_GEN_LEN;
+		return 1;
+	}
+	for (int tries = 0; tries < 8; tries++) {
+		n = lsp_ring_read(c->ring, rc->cur, &e, rc->ob + LSP_RTCRELAY_HDR, rc->obcap - LSP_RTCRELAY_HDR);
+		if (n == -EAGAIN) {
+			if (!lsp_ring_ended(c->ring) || rc->sent_end)
+				return 0;
+			rc->sent_end = 1;
+			lsp_rtcrelay_hdr(rc->ob, LSP_RTCRELAY_END, 0, rc->cur, 0, 0, 0);
+			rc->olen = LSP_RTCRELAY_HDR;
+			return 1;
 		}
-		if (e.kind == LSP_RING_VIDEO)
-			put_video(r, c, &e);
-		else if (e.kind == LSP_RING_AUDIO && !c->aop_failed) {
-			struct aud_ctx a = { r, c };
-			if (!c->aop && lsp_aopus_open(&c->aop, r->cfg->opus_bitrate, err, sizeof err) < 0) {
-				c->aop_failed = 1;
-				note(r, 2, "opus encoder unavailable; video only", c->name, "%s", err);
+		if (n == LSP_RING_OVERRUN) {
+			rc->skips++;
+			rc->cur = lsp_ring_seek_key(c->ring);
+			continue;
+		}
+		if (n == -ENOSPC) {
+			uint8_t *nb;
+			if (e.len > AU_MAX || !(nb = realloc(rc->ob, LSP_RTCRELAY_HDR + e.len))) {
+				rc->cur++;
 				continue;
 			}
-			if (lsp_aopus_put(c->aop, c->au, e.len, e.pts, put_opus, &a, err, sizeof err) < 0)
-				c->overruns++;
+			rc->ob = nb;
+			rc->obcap = LSP_RTCRELAY_HDR + e.len;
+			continue;
 		}
+		if (n < 0)
+			return 0;
+		rc->cur++;
+		fl = (e.flags & LSP_RING_KEY ? LSP_RTCRELAY_KEY : 0) |
+		     (rc->cur == lsp_ring_head(c->ring) ? LSP_RTCRELAY_LIVE : 0);
+		lsp_rtcrelay_hdr(rc->ob, e.kind, fl, e.seq, e.pts, e.dts, e.len);
+		rc->olen = LSP_RTCRELAY_HDR + e.len;
+		rc->frames++;
+		return 1;
+	}
+	return 0;
+}
+
+/* Send what rc has pending and what the ring has new, until the socket is
+ * full; a ping when there was nothing for a second. */
+static void relay_flush(struct rtc *r, int i)
+{
+	struct relayc *rc = r->relays[i];
+	for (int budget = 256; budget > 0; budget--) {
+		ssize_t n;
+		if (rc->ooff == rc->olen && !relay_next(rc)) {
+			if (r->now - rc->last_tx < RELAY_PING_MS)
+				return;
+			lsp_rtcrelay_hdr(rc->ob, LSP_RTCRELAY_PING, 0, 0, 0, 0, 0);
+			rc->ooff = 0;
+			rc->olen = LSP_RTCRELAY_HDR;
+		}
+		n = send(rc->fd, rc->ob + rc->ooff, rc->olen - rc->ooff, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				relay_free(r, i, strerror(errno));
+			return;
+		}
+		rc->ooff += (size_t)n;
+		rc->bytes += n;
+		rc->last_tx = r->now;
+		count(r, "relay_sent_bytes", rc->ch->name, n);
+		if (rc->ooff < rc->olen)
+			return; /* the socket is full: POLLOUT brings us back */
+	}
+}
+
+static void peer_str(int fd, char *out, size_t cap)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl = sizeof ss;
+	char a[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, a, sizeof a);
+			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, a, sizeof a);
+			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		}
+	}
+	snprintf(out, cap, "%s:%d", a, port);
+}
+
+/* ---------------------------------------------------- relay: edge side */
+
+/* "http://host[:port][/]" → address and Host header value. */
+static int url_addr(const char *url, struct sockaddr_storage *ss, socklen_t *sl, char *hp, size_t hpcap, char *err,
+		    size_t errcap)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *ai = NULL;
+	char host[256], ps[8];
+	int port = 80, rc;
+	size_t n;
+	if (strncmp(url, "http://", 7) != 0) {
+		snprintf(err, errcap, "origin %s: only http:// origins are supported", url);
+		return -EINVAL;
+	}
+	n = strcspn(url + 7, "/");
+	if (n == 0 || n >= hpcap || (url[7 + n] && strcmp(url + 7 + n, "/") != 0)) {
+		snprintf(err, errcap, "origin %s: want http://host[:port]", url);
+		return -EINVAL;
+	}
+	memcpy(hp, url + 7, n);
+	hp[n] = 0;
+	if (lsp_opt_hostport(hp, "", host, sizeof host, &port) < 0) {
+		if (n >= sizeof host || strchr(hp, ':')) {
+			snprintf(err, errcap, "origin %s: bad host:port", url);
+			return -EINVAL;
+		}
+		memcpy(host, hp, n + 1);
+		port = 80;
+	}
+	if (!host[0] || port <= 0 || port > 65535) {
+		snprintf(err, errcap, "origin %s: bad host:port", url);
+		return -EINVAL;
+	}
+	snprintf(ps, sizeof ps, "%d", port);
+	if ((rc = getaddrinfo(host, ps, &hints, &ai)) != 0 || !ai) {
+		snprintf(err, errcap, "origin %s: %s", url, gai_strerror(rc));
+		if (ai)
+			freeaddrinfo(ai);
+		return -EINVAL;
+	}
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*sl = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+/* The connection to the origin ended or could not be made: retry with
+ * backoff (250 ms doubling to 5 s, with jitter; 250 ms after a stream that
+ * ran well, i.e. framed correctly for a second).  status is what offers
+ * waiting for this channel are told.  Only the first failure in a row is
+ * logged (a warning, unless the origin just does not have the channel). */
+static void up_fail(struct rtc *r, struct chan *c, int status, const char *why)
+{
+	struct upstream *u = &c->up;
+	int first = !u->fails, was = u->state == UP_STREAM && first;
+	long long b;
+	up_close(c);
+	u->fails++;
+	u->backoff = was || !u->backoff ? UP_BACKOFF_MIN : u->backoff * 2;
+	if (u->backoff > UP_BACKOFF_MAX)
+		u->backoff = UP_BACKOFF_MAX;
+	b = u->backoff / 2 + (long long)(rand32() % (uint32_t)(u->backoff / 2 + 1));
+	u->next_try = r->now + b;
+	u->result = status;
+	u->result_at = r->now;
+	note(r, !first ? 0 : status == 404 ? 1 : 2,
+	     was ? "origin lost" : status == 404 ? "channel not at the origin" : "origin unavailable", c->name,
+	     "url=%s reason=%s retry_ms=%lld", u->url, why, b);
+}
+
+static void up_start(struct rtc *r, struct chan *c)
+{
+	struct upstream *u = &c->up;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char url[sizeof u->url], hp[300], err[256];
+	int fd, one = 1, n;
+	u->t0 = u->last_route = r->now;
+	if (r->cfg->origin_route) {
+		if (r->cfg->origin_route(r->cfg->ctx, c->name, url, sizeof url) < 0) {
+			up_fail(r, c, 404, "no origin announced for the channel");
+			return;
+		}
+	} else
+		snprintf(url, sizeof url, "%s", r->cfg->origin);
+	if (strcmp(url, u->url) != 0) { /* another origin numbers its ring its own way */
+		u->have_gen = u->have_seq = 0;
+		snprintf(u->url, sizeof u->url, "%s", url);
+	}
+	if (url_addr(u->url, &ss, &sl, hp, sizeof hp, err, sizeof err) < 0) {
+		up_fail(r, c, 502, err);
+		return;
+	}
+	n = snprintf(u->req, sizeof u->req,
+		     "GET /relay/%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lsp-rtc/" LSP_VERSION "\r\nAccept: %s\r\n\r\n",
+		     c->name, hp, LSP_RTCRELAY_CTYPE);
+	if (n < 0 || (size_t)n >= sizeof u->req) {
+		up_fail(r, c, 502, "request too long");
+		return;
+	}
+	u->reqlen = (size_t)n;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+		up_fail(r, c, 502, strerror(errno));
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+		int e = errno;
+		close(fd);
+		up_fail(r, c, 502, strerror(e));
+		return;
+	}
+	u->fd = fd;
+	u->state = UP_CONNECT;
+	u->hlen = 0;
+	lsp_rtcrelay_reset(&u->rd);
+}
+
+static void up_frame(struct rtc *r, struct chan *c, const lsp_rtcrelay_frame *f)
+{
+	struct upstream *u = &c->up;
+	lsp_ring_entry e;
+	u->frames++;
+	if (u->fails && r->now - u->stream_t0 >= 1000) /* a stream that works: backoff starts over */
+		u->fails = 0, u->backoff = 0;
+	switch (f->kind) {
+	case LSP_RTCRELAY_GEN:
+		if (!u->have_gen || f->seq != u->gen || lsp_rtcrelay_gen_id(f) != u->gen_id) {
+			/* a new writer at the origin (or a new origin): not the
+			 * stream the viewers were decoding */
+			u->restarts++;
+			chan_restart(r, c, 1);
+			note(r, 1, "origin generation", c->name, "generation=%llu ring=%llx", (unsigned long long)f->seq,
+			     (unsigned long long)lsp_rtcrelay_gen_id(f));
+			u->have_gen = 1;
+			u->gen = f->seq;
+			u->gen_id = lsp_rtcrelay_gen_id(f);
+			u->have_seq = 0;
+			memset(u->seen, 0xff, sizeof u->seen);
+		}
+		u->result = 200;
+		u->result_at = r->now;
+		return;
+	case LSP_RTCRELAY_PING:
+		return;
+	case LSP_RTCRELAY_END:
+		note(r, 1, "origin stream ended", c->name, NULL);
+		return;
+	default:
+		break;
+	}
+	if (!u->have_gen) {
+		up_fail(r, c, 502, "media before a generation frame");
+		return;
+	}
+	if (u->have_seq && f->seq < u->seq) {
+		if (u->seen[f->seq % 1024].seq == f->seq && u->seen[f->seq % 1024].pts == f->pts)
+			return; /* had it already: a reconnect starts at the newest keyframe */
+		u->restarts++;   /* numbering went back and not to what we had: a new stream */
+		chan_restart(r, c, 1);
+	} else if (u->have_seq && f->seq > u->seq && !(f->kind == LSP_RTCRELAY_VIDEO && (f->flags & LSP_RTCRELAY_KEY))) {
+		u->gaps++;       /* the origin skipped entries (we were slow): resume at a keyframe */
+		chan_restart(r, c, 0);
+	}
+	u->have_seq = 1;
+	u->seq = f->seq + 1;
+	u->seen[f->seq % 1024].seq = f->seq;
+	u->seen[f->seq % 1024].pts = f->pts;
+	e = (lsp_ring_entry){ .seq = f->seq, .pts = f->pts, .dts = f->dts, .kind = f->kind,
+			      .flags = f->flags & LSP_RTCRELAY_KEY ? LSP_RING_KEY : 0, .len = f->len };
+	chan_entry(r, c, &e, f->data, (f->flags & LSP_RTCRELAY_LIVE) != 0);
+}
+
+static void up_bytes(struct rtc *r, struct chan *c, const uint8_t *p, size_t n)
+{
+	lsp_rtcrelay_frame f;
+	size_t used;
+	int rc;
+	for (;;) {
+		rc = lsp_rtcrelay_feed(&c->up.rd, p, n, &used, &f);
+		p += used;
+		n -= used;
+		if (rc < 0) {
+			up_fail(r, c, 502,
+				rc == -E2BIG ? "relay frame too large" : rc == -ENOMEM ? "out of memory" : "bad relay framing");
+			return;
+		}
+		if (rc == 0)
+			return;
+		up_frame(r, c, &f);
+		if (c->up.state != UP_STREAM)
+			return;
+	}
+}
+
+static void up_io(struct rtc *r, struct chan *c, short ev)
+{
+	struct upstream *u = &c->up;
+	ssize_t n;
+	if (u->state == UP_CONNECT) {
+		int e = 0;
+		socklen_t el = sizeof e;
+		if (!(ev & (POLLOUT | POLLERR | POLLHUP)))
+			return;
+		if (getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+			e = errno;
+		if (e) {
+			up_fail(r, c, 502, strerror(e));
+			return;
+		}
+		if (send(u->fd, u->req, u->reqlen, MSG_NOSIGNAL) != (ssize_t)u->reqlen) {
+			up_fail(r, c, 502, "request not sent");
+			return;
+		}
+		u->state = UP_HEAD;
+		return;
+	}
+	if (!(ev & (POLLIN | POLLERR | POLLHUP)))
+		return;
+	if (u->state == UP_HEAD) {
+		lsp_http_req res;
+		const char *ct;
+		size_t vl = 0;
+		int st = 0, h;
+		char why[64];
+		n = recv(u->fd, u->head + u->hlen, sizeof u->head - u->hlen, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			up_fail(r, c, 502, "origin closed before answering");
+			return;
+		}
+		u->hlen += (size_t)n;
+		h = lsp_http_parse_response(u->head, u->hlen, &st, &res);
+		if (h == 0 && u->hlen < sizeof u->head)
+			return;
+		if (h <= 0) {
+			up_fail(r, c, 502, "bad response head from the origin");
+			return;
+		}
+		if (st != 200) {
+			snprintf(why, sizeof why, "origin answered %d", st);
+			up_fail(r, c, st == 404 ? 404 : 502, st == 404 ? "channel not live at the origin" : why);
+			return;
+		}
+		ct = lsp_http_header_get(&res, "Content-Type", &vl);
+		if (!ct || vl != strlen(LSP_RTCRELAY_CTYPE) || strncasecmp(ct, LSP_RTCRELAY_CTYPE, vl) != 0) {
+			up_fail(r, c, 502, "not an lsp-rtc relay stream");
+			return;
+		}
+		u->state = UP_STREAM;
+		u->last_rx = u->stream_t0 = r->now;
+		u->connects++;
+		count(r, "relay_connects", c->name, 1);
+		if (u->ever) {
+			u->reconnects++;
+			count(r, "relay_reconnects", c->name, 1);
+		}
+		u->ever = 1;
+		note(r, 1, "origin connected", c->name, "url=%s", u->url);
+		if ((size_t)h < u->hlen) {
+			u->bytes += (long long)(u->hlen - (size_t)h);
+			up_bytes(r, c, (const uint8_t *)u->head + h, u->hlen - (size_t)h);
+		}
+		return;
+	}
+	for (int k = 0; k < 16 && u->state == UP_STREAM; k++) {
+		n = recv(u->fd, r->rx, sizeof r->rx, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n <= 0) {
+			up_fail(r, c, 502, n == 0 ? "origin closed the stream" : strerror(errno));
+			return;
+		}
+		u->bytes += n;
+		u->last_rx = r->now;
+		count(r, "relay_bytes", c->name, n);
+		up_bytes(r, c, r->rx, (size_t)n);
+	}
+}
+
+/* Timers of the origin connection, every loop. */
+static void up_step(struct rtc *r, struct chan *c)
+{
+	struct upstream *u = &c->up;
+	char url[sizeof u->url];
+	switch (u->state) {
+	case UP_IDLE:
+		if (r->now >= u->next_try)
+			up_start(r, c);
+		break;
+	case UP_CONNECT:
+	case UP_HEAD:
+		if (r->now - u->t0 > UP_SETUP_MS)
+			up_fail(r, c, 504, "origin did not answer");
+		break;
+	case UP_STREAM:
+		if (r->now - u->last_rx > UP_SILENT_MS) {
+			up_fail(r, c, 502, "origin silent");
+			break;
+		}
+		/* --origin auto: follow a channel that moved to another origin */
+		if (r->cfg->origin_route && r->now - u->last_route >= 1000) {
+			u->last_route = r->now;
+			if (r->cfg->origin_route(r->cfg->ctx, c->name, url, sizeof url) == 0 && strcmp(url, u->url) != 0) {
+				note(r, 1, "origin moved", c->name, "from=%s to=%s", u->url, url);
+				up_close(c);
+				u->next_try = r->now;
+			}
+		}
+		break;
+	default:
+		break;
 	}
 }
 
@@ -559,8 +1154,7 @@ static void sess_free(struct rtc *r, struct sess *s, const char *why)
 	     s->vpkts, s->apkts, s->nacks, s->rtx, s->plis);
 	if (s->ch) {
 		s->ch->nsess--;
-		if (!s->ch->nsess)
-			s->ch->idle_since = r->now;
+		chan_unuse(r, s->ch);
 	}
 	lsp_whip_close(s->pub);
 	lsp_dtls_free(s->dtls);
@@ -574,22 +1168,21 @@ static void sess_live(struct rtc *r, struct sess *s)
 	note(r, 1, s->whip ? "publisher connected" : "viewer connected", s->chname, "id=%s", s->id);
 	if (s->whip || !c)
 		return;
+	want_key(r, c->name); /* a fresh keyframe for the newcomer, even with a GOP held */
 	if (c->have_key && c->vseq - c->key_cseq <= HIST && hist_get(c, c->key_cseq)) {
 		s->next = c->key_cseq;
 		s->burst_end = c->vseq;
 		s->burst_frame = c->frame ? c->frame - 1 : 0;
 		s->burst_ts = c->last_ts;
 		flush_viewers(r, c);
-	} else {
+	} else
 		s->waiting_key = 1;
-		want_key(r, c->name);
-	}
 }
 
 static void send_sr(struct rtc *r, struct sess *s)
 {
 	struct chan *c = s->ch;
-	uint8_t b[256];
+	uint8_t b[RTCP_BUF];
 	struct timespec t;
 	uint64_t ntp;
 	long long el;
@@ -619,7 +1212,7 @@ static void send_sr(struct rtc *r, struct sess *s)
  * bitrate: tell it what it may send, and keep its consent alive. */
 static void send_remb(struct rtc *r, struct sess *s)
 {
-	uint8_t b[128];
+	uint8_t b[RTCP_BUF];
 	int n, k;
 	if (!s->pub_vssrc)
 		return;
@@ -627,7 +1220,7 @@ static void send_remb(struct rtc *r, struct sess *s)
 	if (n <= 0) /* no room left for REMB: never index b with a failed length */
 		return;
 	k = lsp_rtcp_remb(b + n, sizeof b - (size_t)n, s->vssrc, s->pub_vssrc, (uint64_t)r->cfg->whip_bitrate);
-	if (n > 0 && k > 0 && (k = lsp_dtls_protect_rtcp(s->dtls, b, (size_t)(n + k), sizeof b)) > 0)
+	if (n > 0 && k > 0 && (k = lsp_dtls_protect_rtcp(s->dtls, b, (size_t)n + (size_t)k, sizeof b)) > 0)
 		udp_send(r, s, b, (size_t)k);
 }
 
@@ -783,6 +1376,8 @@ struct resp {
 	char loc[128];
 	const char *body;
 	size_t blen;
+	struct chan *park;  /* edge: wait for this channel's origin, then again */
+	int taken;          /* the connection became a relay client */
 };
 
 static void http_send(struct conn *k, const struct resp *rs)
@@ -848,6 +1443,27 @@ static void offer(struct rtc *r, struct conn *k, int whip, const char *ch, const
 				rs->body = "channel already has a publisher\n";
 				return;
 			}
+	} else if (r->edge) {
+		/* the first viewer of a channel opens its origin connection;
+		 * the answer waits (PARK_MS at most) until the origin streams */
+		if (!(c = chan_get(r, ch, 0))) {
+			rs->status = 503;
+			rs->body = "too many channels\n";
+			return;
+		}
+		if (c->up.state != UP_STREAM || !c->up.have_gen) {
+			if (!k->parked) {
+				struct upstream *u = &c->up;
+				/* a viewer is a reason to retry soon, not to hammer */
+				if (u->state == UP_IDLE && u->next_try > u->t0 + UP_BACKOFF_MIN)
+					u->next_try = u->t0 + UP_BACKOFF_MIN;
+				rs->park = c;
+				return;
+			}
+			rs->status = c->up.result == 404 || !c->up.result ? 404 : 502;
+			rs->body = rs->status == 404 ? "channel not live\n" : "origin unavailable\n";
+			return;
+		}
 	} else if (!(c = chan_get(r, ch, 1))) {
 		rs->status = 404;
 		rs->body = "channel not live\n";
@@ -931,7 +1547,68 @@ static void offer(struct rtc *r, struct conn *k, int whip, const char *ch, const
 	snprintf(rs->loc, sizeof rs->loc, "/%s/%s/%s", whip ? "whip" : "whep", ch, s->id);
 	note(r, 1, whip ? "publish offer" : "play offer", ch, "id=%s video_pt=%d audio_pt=%d", s->id, s->vpt,
 	     s->apt);
-	(void)k;
+}
+
+/* GET /relay/C from an edge: the connection becomes a relay client of C. */
+static void relay_open(struct rtc *r, struct conn *k, const char *ch, struct resp *rs)
+{
+	struct relayc *rc;
+	struct chan *c;
+	int slot = -1, n, one = 1;
+	rs->status = 404;
+	rs->body = "channel not live\n";
+	if (!lsp_name_valid(ch)) {
+		rs->status = 400;
+		rs->body = "bad channel\n";
+		return;
+	}
+	if (r->edge) { /* one tier: an edge relays nothing on */
+		rs->body = "not an origin\n";
+		return;
+	}
+	for (int i = 0; i < MAX_RELAY && slot < 0; i++)
+		if (!r->relays[i])
+			slot = i;
+	if (slot < 0) {
+		rs->status = 503;
+		rs->body = "too many relay clients\n";
+		return;
+	}
+	if (!(c = chan_get(r, ch, 1)))
+		return;
+	if (!(rc = calloc(1, sizeof *rc)) || !(rc->ob = malloc(LSP_RTCRELAY_HDR + 256 * 1024))) {
+		free(rc);
+		rs->status = 503;
+		rs->body = "out of memory\n";
+		return;
+	}
+	rc->obcap = LSP_RTCRELAY_HDR + 256 * 1024;
+	n = snprintf((char *)rc->ob, rc->obcap,
+		     "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
+		     "Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n%s",
+		     LSP_RTCRELAY_CTYPE, LSP_RTCRELAY_PREFACE);
+	rc->olen = (size_t)n;
+	rc->fd = k->fd;
+	rc->ch = c;
+	rc->t0 = rc->last_tx = r->now;
+	setsockopt(rc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	peer_str(rc->fd, rc->peer, sizeof rc->peer);
+	c->nrelay++;
+	r->relays[slot] = rc;
+	r->relays_total++;
+	note(r, 1, "relay client connected", ch, "peer=%s", rc->peer);
+	count(r, "relay_clients", ch, 1);
+	want_key(r, ch); /* the edge starts at a keyframe: make a fresh one */
+	rs->taken = 1;
+}
+
+/* 1 if s can go between JSON quotes as it is (URLs from the bus are not trusted). */
+static int json_safe(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s == '"' || *s == '\\' || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
 }
 
 static void stats(struct rtc *r, char *out, size_t cap, size_t *len)
@@ -974,10 +1651,29 @@ static void stats(struct rtc *r, char *out, size_t cap, size_t *len)
 		struct chan *c = &r->chans[i];
 		if (!c->used)
 			continue;
-		PUT("%s{\"name\":\"%s\",\"viewers\":%d,\"frames\":%lld,\"overruns\":%lld,\"opus\":%s,"
-		    "\"bframes\":%s}",
-		    first ? "" : ",", c->name, c->nsess, c->aus, c->overruns, c->aop ? "true" : "false",
+		PUT("%s{\"name\":\"%s\",\"viewers\":%d,\"edges\":%d,\"frames\":%lld,\"overruns\":%lld,"
+		    "\"opus\":%s,\"bframes\":%s",
+		    first ? "" : ",", c->name, c->nsess, c->nrelay, c->aus, c->overruns, c->aop ? "true" : "false",
 		    c->bframes ? "true" : "false");
+		if (c->relay) {
+			static const char *const st[] = { "idle", "connecting", "head", "streaming" };
+			const struct upstream *u = &c->up;
+			PUT(",\"origin\":{\"url\":\"%s\",\"state\":\"%s\",\"connects\":%lld,\"reconnects\":%lld,"
+			    "\"bytes\":%lld,\"frames\":%lld,\"gaps\":%lld,\"restarts\":%lld,\"generation\":%llu}",
+			    json_safe(u->url) ? u->url : "?", st[u->state], u->connects, u->reconnects, u->bytes,
+			    u->frames, u->gaps, u->restarts, (unsigned long long)u->gen);
+		}
+		PUT("}");
+		first = 0;
+	}
+	PUT("],\"relays_total\":%lld,\"relays\":[", r->relays_total);
+	first = 1;
+	for (int i = 0; i < MAX_RELAY; i++) {
+		const struct relayc *rc = r->relays[i];
+		if (!rc)
+			continue;
+		PUT("%s{\"channel\":\"%s\",\"peer\":\"%s\",\"bytes\":%lld,\"frames\":%lld,\"skips\":%lld}",
+		    first ? "" : ",", rc->ch->name, rc->peer, rc->bytes, rc->frames, rc->skips);
 		first = 0;
 	}
 	PUT("]}\n");
@@ -986,9 +1682,11 @@ done:
 	*len = o;
 }
 
-static void handle(struct rtc *r, struct conn *k, const lsp_http_req *rq, size_t head)
+/* Answer one request: 0 answered (close the connection), 1 parked (keep
+ * it; run again when its channel's origin answers), 2 taken by a relay. */
+static int handle(struct rtc *r, struct conn *k, const lsp_http_req *rq, size_t head)
 {
-	struct resp rs = { 404, "text/plain", "", "not found\n", 0 };
+	struct resp rs = { 404, "text/plain", "", "not found\n", 0, NULL, 0 };
 	char path[512], ch[LSP_NAME_MAX + 1], id[64];
 	const char *body = k->buf + head;
 	size_t blen = rq->content_length > 0 ? (size_t)rq->content_length : 0;
@@ -1029,6 +1727,11 @@ static void handle(struct rtc *r, struct conn *k, const lsp_http_req *rq, size_t
 		rs.status = 200;
 		rs.body = "ok\n";
 		goto out;
+	} else if (rq->method == LSP_HTTP_GET && !strncmp(path, "/relay/", 7)) {
+		relay_open(r, k, path + 7, &rs);
+		if (rs.taken)
+			return 2;
+		goto out;
 	}
 	if (rq->method == LSP_HTTP_OPTIONS) {
 		rs.status = 204;
@@ -1040,6 +1743,15 @@ static void handle(struct rtc *r, struct conn *k, const lsp_http_req *rq, size_t
 		goto out;
 	if (rq->method == LSP_HTTP_POST && !id[0]) {
 		offer(r, k, whip, ch, body, blen, rq, &rs, r->ans, sizeof r->ans);
+		if (rs.park) {
+			k->park = rs.park;
+			k->park_t = r->now;
+			k->parked = 1;
+			k->rq = *rq; /* its strings point into k->buf, which stays */
+			k->head = head;
+			rs.park->nwait++;
+			return 1;
+		}
 		if (rs.status == 201)
 			goto send;
 		goto out;
@@ -1067,10 +1779,21 @@ out:
 	rs.blen = strlen(rs.body);
 send:
 	http_send(k, &rs);
+	return 0;
+}
+
+static void conn_unpark(struct rtc *r, struct conn *k)
+{
+	if (!k->park)
+		return;
+	k->park->nwait--;
+	chan_unuse(r, k->park);
+	k->park = NULL;
 }
 
 static void conn_close(struct rtc *r, int i)
 {
+	conn_unpark(r, r->conns[i]);
 	close(r->conns[i]->fd);
 	free(r->conns[i]);
 	r->conns[i] = NULL;
@@ -1093,7 +1816,7 @@ static void on_conn(struct rtc *r, int i)
 	if (h == 0 && k->len < sizeof k->buf)
 		return;
 	if (h <= 0 || rq.chunked || rq.content_length > (long long)(sizeof k->buf - (size_t)h)) {
-		struct resp rs = { h < 0 ? -h : 413, "text/plain", "", "bad request\n", 12 };
+		struct resp rs = { h < 0 ? -h : 413, "text/plain", "", "bad request\n", 12, NULL, 0 };
 		r->c.http_bad++;
 		if (rs.status < 400)
 			rs.status = 400;
@@ -1103,8 +1826,34 @@ static void on_conn(struct rtc *r, int i)
 	}
 	if (rq.content_length > 0 && k->len < (size_t)h + (size_t)rq.content_length)
 		return;
-	handle(r, k, &rq, (size_t)h);
-	conn_close(r, i);
+	switch (handle(r, k, &rq, (size_t)h)) {
+	case 1: /* parked */
+		return;
+	case 2: /* the socket now belongs to a relay client */
+		free(k);
+		r->conns[i] = NULL;
+		return;
+	default:
+		conn_close(r, i);
+	}
+}
+
+/* Edge: offers waiting for their channel's origin, answered once it
+ * streams, fails, or PARK_MS pass. */
+static void unpark(struct rtc *r)
+{
+	for (int i = 0; i < MAX_CONN; i++) {
+		struct conn *k = r->conns[i];
+		struct chan *c;
+		if (!k || !(c = k->park))
+			continue;
+		if (!(c->up.state == UP_STREAM && c->up.have_gen) && !(c->up.result_at >= k->park_t && c->up.result != 200) &&
+		    r->now - k->park_t < PARK_MS)
+			continue;
+		conn_unpark(r, k);
+		handle(r, k, &k->rq, k->head);
+		conn_close(r, i);
+	}
 }
 
 static int listen_sock(const char *host, int port, int type, char *err, size_t errcap)
@@ -1167,17 +1916,23 @@ static void tick(struct rtc *r)
 			else
 				send_sr(r, s);
 		}
+		/* browsers' encoders make few keyframes on their own: ask for
+		 * one regularly, so viewers, edges and the HLS transcode get
+		 * frequent decodable points (ask_key keeps its own floor) */
+		if (s->state == S_LIVE && s->whip && r->cfg->pli_interval_ms > 0 &&
+		    r->now - s->last_pli >= r->cfg->pli_interval_ms)
+			ask_key(r, s);
 	}
 	for (int i = 0; i < MAX_CHAN; i++) {
 		struct chan *c = &r->chans[i];
 		if (!c->used)
 			continue;
-		if (!c->nsess && r->now - c->idle_since > 10000) {
+		if (!chan_users(c) && r->now - c->idle_since > 10000) {
 			chan_drop(c);
 			continue;
 		}
 		/* an ended or missing ring: look for a new writer once a second */
-		if ((!c->ring || lsp_ring_ended(c->ring)) && r->now - c->last_reopen > 1000) {
+		if (!c->relay && (!c->ring || lsp_ring_ended(c->ring)) && r->now - c->last_reopen > 1000) {
 			c->last_reopen = r->now;
 			lsp_ring *nr;
 			char err[160];
@@ -1186,9 +1941,11 @@ static void tick(struct rtc *r)
 							    lsp_ring_head(nr) != lsp_ring_head(c->ring))) {
 					lsp_ring_close(c->ring);
 					c->ring = nr;
+					c->ring_epoch++;
+					c->ring_id = ring_id(c->path);
 					c->gen = lsp_ring_generation(nr);
 					c->cur = lsp_ring_seek_key(nr);
-					c->anchored = 0;
+					chan_restart(r, c, 1);
 				} else
 					lsp_ring_close(nr);
 			}
@@ -1199,8 +1956,8 @@ static void tick(struct rtc *r)
 int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 {
 	struct rtc *r = calloc(1, sizeof *r);
-	struct pollfd pf[3 + MAX_CONN];
-	int idx[3 + MAX_CONN];
+	struct pollfd pf[3 + MAX_CONN + MAX_RELAY + MAX_CHAN];
+	int idx[3 + MAX_CONN + MAX_RELAY + MAX_CHAN];
 	long long last_tick = 0;
 	int rc = 0;
 	if (!r) {
@@ -1209,6 +1966,7 @@ int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 	}
 	r->cfg = cfg;
 	r->udp = r->http = -1;
+	r->edge = (cfg->origin && *cfg->origin) || cfg->origin_route;
 	r->nsess_max = cfg->max_sessions > 0 ? cfg->max_sessions : 256;
 	if (!(r->sess = calloc((size_t)r->nsess_max, sizeof *r->sess))) {
 		snprintf(err, errcap, "out of memory");
@@ -1222,8 +1980,16 @@ int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 	if ((rc = r->http = listen_sock(cfg->http_host, cfg->http_port, SOCK_STREAM, err, errcap)) < 0)
 		goto out;
 	rc = 0;
-	note(r, 1, "listening", NULL, "http=%s:%d udp=%s:%d candidate=%s:%d", cfg->http_host, cfg->http_port,
-	     cfg->udp_host, cfg->udp_port, cfg->cand_ip, cfg->udp_port);
+	if (cfg->origin && *cfg->origin) { /* check it now: a typo is a start-up error */
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		char hp[300];
+		if ((rc = url_addr(cfg->origin, &ss, &sl, hp, sizeof hp, err, errcap)) < 0)
+			goto out;
+	}
+	note(r, 1, "listening", NULL, "http=%s:%d udp=%s:%d candidate=%s:%d origin=%s", cfg->http_host, cfg->http_port,
+	     cfg->udp_host, cfg->udp_port, cfg->cand_ip, cfg->udp_port,
+	     cfg->origin_route ? "auto" : cfg->origin && *cfg->origin ? cfg->origin : "");
 	for (;;) {
 		int np = 0, live = 0;
 		pf[np] = (struct pollfd){ stopfd, POLLIN, 0 };
@@ -1233,12 +1999,25 @@ int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 		pf[np] = (struct pollfd){ r->http, POLLIN, 0 };
 		idx[np++] = -3;
 		for (int i = 0; i < MAX_CONN; i++)
-			if (r->conns[i]) {
+			if (r->conns[i] && !r->conns[i]->park) {
 				pf[np] = (struct pollfd){ r->conns[i]->fd, POLLIN, 0 };
 				idx[np++] = i;
 			}
-		for (int i = 0; i < MAX_CHAN; i++)
-			live |= r->chans[i].used && r->chans[i].ring;
+		for (int i = 0; i < MAX_RELAY; i++)
+			if (r->relays[i]) {
+				struct relayc *rc = r->relays[i];
+				pf[np] = (struct pollfd){ rc->fd, (short)(POLLIN | (rc->ooff < rc->olen ? POLLOUT : 0)), 0 };
+				idx[np++] = 1000 + i;
+				live = 1;
+			}
+		for (int i = 0; i < MAX_CHAN; i++) {
+			struct chan *c = &r->chans[i];
+			live |= c->used && c->ring;
+			if (c->used && c->relay && c->up.state != UP_IDLE) {
+				pf[np] = (struct pollfd){ c->up.fd, c->up.state == UP_CONNECT ? POLLOUT : POLLIN, 0 };
+				idx[np++] = 2000 + i;
+			}
+		}
 		if (poll(pf, (nfds_t)np, live ? 2 : 50) < 0 && errno != EINTR) {
 			rc = -errno;
 			snprintf(err, errcap, "poll: %s", strerror(errno));
@@ -1274,21 +2053,53 @@ int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 				r->conns[slot]->t0 = r->now;
 			}
 		}
-		for (int p = 3; p < np; p++)
-			if (pf[p].revents && r->conns[idx[p]])
-				on_conn(r, idx[p]);
+		for (int p = 3; p < np; p++) {
+			if (!pf[p].revents)
+				continue;
+			if (idx[p] >= 0 && idx[p] < MAX_CONN) {
+				if (r->conns[idx[p]])
+					on_conn(r, idx[p]);
+			} else if (idx[p] >= 1000 && idx[p] < 1000 + MAX_RELAY) {
+				struct relayc *rc = r->relays[idx[p] - 1000];
+				char junk[512];
+				ssize_t n;
+				/* an edge sends nothing after its request: only its close matters */
+				if (rc && (pf[p].revents & (POLLIN | POLLERR | POLLHUP)) &&
+				    ((n = recv(rc->fd, junk, sizeof junk, 0)) == 0 ||
+				     (n < 0 && errno != EAGAIN && errno != EINTR)))
+					relay_free(r, idx[p] - 1000, "closed by the edge");
+			} else if (idx[p] >= 2000 && idx[p] < 2000 + MAX_CHAN) {
+				struct chan *c = &r->chans[idx[p] - 2000];
+				if (c->used && c->relay && c->up.state != UP_IDLE)
+					up_io(r, c, pf[p].revents);
+			}
+		}
 		for (int i = 0; i < MAX_CONN; i++) /* slow or silent clients */
-			if (r->conns[i] && r->now - r->conns[i]->t0 > 10000)
+			if (r->conns[i] && !r->conns[i]->park && r->now - r->conns[i]->t0 > 10000)
 				conn_close(r, i);
 		for (int i = 0; i < MAX_CHAN; i++)
-			if (r->chans[i].used)
-				pump(r, &r->chans[i]);
+			if (r->chans[i].used) {
+				if (r->chans[i].relay)
+					up_step(r, &r->chans[i]);
+				else
+					pump(r, &r->chans[i]);
+			}
+		for (int i = 0; i < MAX_RELAY; i++)
+			if (r->relays[i])
+				relay_flush(r, i);
+		unpark(r);
 		if (r->now - last_tick >= TICK_MS) {
 			last_tick = r->now;
 			tick(r);
 		}
 	}
 out:
+	for (int i = 0; i < MAX_RELAY; i++)
+		if (r->relays[i])
+			relay_free(r, i, "shutdown");
+	for (int i = 0; i < MAX_CONN; i++)
+		if (r->conns[i])
+			conn_close(r, i);
 	if (r->sess)
 		for (int i = 0; i < r->nsess_max; i++)
 			sess_free(r, &r->sess[i], "shutdown");

@@ -13,6 +13,16 @@
  *   cfg->auth ──201 + answer── then SRTP H.264 + Opus in ──▶ MPEG-TS to
  *   cfg->whip_exec (the channel pipeline) and the ring of C (lib/whip.c)
  *
+ *   edge mode (cfg->origin / cfg->origin_route): a channel's access units
+ *   come from the origin lsp-rtc instead of a local ring, over one long
+ *   HTTP GET /relay/C per channel however many viewers it has
+ *   (lib/rtcrelay framing), reconnected with backoff; a new generation at
+ *   the origin makes viewers resume at the next keyframe.  Every lsp-rtc
+ *   with local rings answers GET /relay/C for its edges.
+ *
+ *   periodic PLI: a WHIP publisher is asked for a keyframe every
+ *   cfg->pli_interval_ms, and at once when a viewer or an edge joins.
+ *
  * Per channel: one ring reader, one packetizer with a short history of
  * video packets (NACK retransmission, and the last GOP so a new viewer
  * starts on a keyframe), one Opus encoder.  Per viewer: ICE/DTLS/SRTP
@@ -38,9 +48,19 @@ typedef struct {
 	const char *whip_exec;   /* WHIP: command per publish ({channel}), TS on stdin; NULL: none */
 	int whip_ring;           /* WHIP: also write the channel's ring */
 	long whip_bitrate;       /* WHIP: video bitrate offered to publishers (REMB), bits/s */
+	int pli_interval_ms;     /* WHIP: PLI to each publisher this often; 0: only when needed */
+	/* Edge mode: channels come from an origin lsp-rtc ("http://host:port"),
+	 * or, with origin_route set, from the URL it fills per channel (0, or
+	 * negative when the channel has no origin now).  Both NULL: local rings. */
+	const char *origin;
+	int (*origin_route)(void *ctx, const char *channel, char *url, size_t cap);
 	/* WHIP key check: 0 and the channel's name, or negative and a reason. */
 	int (*auth)(void *ctx, const char *key, char *channel, size_t cap, const char **reason);
 	void (*note)(void *ctx, int level, const char *msg, const char *channel, const char *detail);
+	/* Counters (may be NULL): "relay_connects", "relay_reconnects",
+	 * "relay_bytes" (edge: from the origin), "relay_clients" (origin: edges
+	 * now, +1/-1), "relay_sent_bytes" (origin: to edges), by channel. */
+	void (*count)(void *ctx, const char *what, const char *channel, long long delta);
 	void *ctx;
 } lsp_rtc_cfg;
 

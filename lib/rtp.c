@@ -184,7 +184,7 @@ int lsp_rtcp_remb(uint8_t *p, size_t cap, uint32_t sender, uint32_t media, uint6
 	wr16(p + 2, 5);
 	wr32(p + 4, sender);
 	wr32(p + 8, 0);
-	memcpy(p + 12, "REMB", 4);
+	p[12] = 'R', p[13] = 'E', p[14] = 'M', p[15] = 'B'; /* the unique identifier */
 	p[16] = 1;
 	p[17] = (uint8_t)((exp << 2) | (bps >> 16));
 	wr16(p + 18, (unsigned)(bps & 0xffff));
@@ -314,9 +314,8 @@ int lsp_h264_depack_put(lsp_h264_depack *d, const lsp_rtp_hdr *h, const uint8_t 
 	d->have_seq = 1;
 	d->next_seq = (uint16_t)(h->seq + 1);
 	d->ts = h->ts;
-	if (!len)
-		bad = 1;
-	else if ((t = p[0] & 0x1f) >= 1 && t <= 23)
+	t = len ? p[0] & 0x1f : 0; /* 0: no payload, refused below */
+	if (t >= 1 && t <= 23)
 		bad = put_nal(d, p, len) < 0;
 	else if (t == 24) { /* STAP-A */
 		size_t off = 1;
@@ -330,13 +329,12 @@ int lsp_h264_depack_put(lsp_h264_depack *d, const lsp_rtp_hdr *h, const uint8_t 
 		}
 	} else if (t == 28) { /* FU-A */
 		uint8_t fh;
-		if (len < 3)
-			bad = 1;
-		else if ((fh = p[1]) & 0x80) {
+		fh = len >= 3 ? p[1] : 0;
+		if (len >= 3 && (fh & 0x80)) {
 			uint8_t nh = (uint8_t)((p[0] & 0xe0) | (fh & 0x1f));
 			bad = put_nal(d, &nh, 1) < 0 || append(d, NULL, 0, p + 2, len - 2) < 0;
 			d->in_fu = !(fh & 0x40);
-		} else if (!d->in_fu)
+		} else if (len < 3 || !d->in_fu)
 			bad = 1;
 		else {
 			bad = append(d, NULL, 0, p + 2, len - 2) < 0;

@@ -324,7 +324,7 @@ int lsp_whip_audio(lsp_whip *w, const lsp_rtp_hdr *h, const uint8_t *payload, si
 		w->ndrop++;
 		return -EINVAL;
 	}
-	while ((rc = avcodec_receive_frame(w->odec, w->fr)) == 0) {
+	while (avcodec_receive_frame(w->odec, w->fr) == 0) {
 		if (w->fr->format == AV_SAMPLE_FMT_FLTP && w->fr->ch_layout.nb_channels == 2 && w->fr->sample_rate == 48000)
 			av_audio_fifo_write(w->fifo, (void **)w->fr->extended_data, w->fr->nb_samples);
 		else

@@ -24,6 +24,8 @@ struct lsp_store {
 	int unused;
 };
 
+long long lsp_store_int(const char *v) { return v ? strtoll(v, NULL, 10) : 0; }
+
 int lsp_store_exec(lsp_store *st, const char *sql, int nparam, const char *const *params, lsp_store_row_fn row,
 		   void *ctx, char *err, size_t errcap)
 {

@@ -4,7 +4,10 @@
 # for the channel pipeline (lsp-ring | lsp-channel, no ladder) — the HLS
 # playlist appears and ffprobe reads H.264 and AAC from it — and while the
 # publisher is live a WHEP viewer plays the same channel from the ring.
-# A wrong key is 401, a second publisher on the channel 409.
+# A wrong key is 401, a second publisher on the channel 409.  lsp-rtc asks
+# the publisher for a keyframe (PLI) every --pli-interval: the channel's
+# ring, read through lsp-rtc's relay stream, holds keyframes that far apart
+# (Chromium's encoder makes none on its own after the first).
 . "$(dirname "$0")/../lib.sh"
 need curl; need node; need ffprobe
 [ -x /usr/bin/chromium ] || fail "chromium not installed (run make deps)"
@@ -16,7 +19,7 @@ mkdir -p "$LSP_RING_DIR"
 key=$(new_channel studio)
 [ -n "$key" ] || fail "no stream key"
 H=$(free_port); U=$(free_port)
-bg "$BIN/lsp-rtc" --http "127.0.0.1:$H" --udp "127.0.0.1:$U" --candidate 127.0.0.1 \
+bg "$BIN/lsp-rtc" --http "127.0.0.1:$H" --udp "127.0.0.1:$U" --candidate 127.0.0.1 --pli-interval 1000 \
 	--whip-exec "'$BIN/lsp-ring' --channel {channel} | '$ROOT/scripts/lsp-channel' {channel}" 2>"$T/rtc.log"
 wait_port "$H" 5 || { cat "$T/rtc.log"; fail "lsp-rtc did not listen"; }
 url=http://127.0.0.1:$H/whip/studio
@@ -25,13 +28,56 @@ out=$(cd "$B" && timeout 30 node whip.mjs "$url" "studio_00000000000000000000000
 	fail "wrong key not refused with 401: $out"
 ok "wrong key refused: $out"
 
-# publish for 12 s in the background; meanwhile check HLS and play over WHEP
-(cd "$B" && exec timeout 40 node whip.mjs "$url" "$key" --hold 12) >"$T/pub.json" 2>"$T/pub.err" &
+# publish for 18 s in the background; meanwhile count keyframes, check HLS
+# and play over WHEP
+(cd "$B" && exec timeout 45 node whip.mjs "$url" "$key" --hold 18) >"$T/pub.json" 2>"$T/pub.err" &
 pub=$!; _pids+=($pub)
 wait_file "$LSP_RING_DIR/lsp-ring-studio" 15 || { cat "$T/pub.err" "$T/rtc.log"; fail "no ring for the WHIP channel"; }
 
+# the ring's keyframes over 6.5 s, as an edge would read them (GET /relay/studio)
+python3 - "$H" >"$T/keys.txt" 2>&1 <<'PY' &
+import socket, struct, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /relay/studio HTTP/1.1\r\nHost: x\r\n\r\n")
+s.settimeout(0.2)
+buf, t0 = b"", time.time()
+while time.time() - t0 < 6.5:
+    try:
+        d = s.recv(1 << 16)
+        if not d: break
+        buf += d
+    except socket.timeout:
+        pass
+head, _, body = buf.partition(b"\r\n\r\n")
+assert head.startswith(b"HTTP/1.1 200") and body[:8] == b"LSPRLY01", head[:80]
+o, keys, video = 8, [], 0
+while o + 32 <= len(body):
+    kind, fl, _, ln, seq, pts, dts = struct.unpack(">BBHIQqq", body[o:o + 32])
+    if o + 32 + ln > len(body): break
+    if kind == 1:
+        video += 1
+        if fl & 1: keys.append(pts / 90000)
+    o += 32 + ln
+print(video, " ".join("%.3f" % k for k in keys))
+PY
+keys=$!
+
 code=$(cd "$B" && timeout 30 node whip.mjs "$url" "$key" --expect-status 409 2>&1) || fail "second publisher not 409: $code"
 ok "second publisher refused (409)"
+
+wait "$keys" || fail "relay reader: $(cat "$T/keys.txt")"
+python3 -c '
+import sys
+f = sys.argv[1].split()
+video, keys = int(f[0]), [float(k) for k in f[1:]]
+gaps = sorted(b - a for a, b in zip(keys, keys[1:]))
+assert video >= 100, ("few video frames", video)
+assert len(keys) >= 5, ("keyframes", keys)
+med = gaps[len(gaps) // 2]
+assert 0.75 <= med <= 1.35, ("keyframe spacing", gaps)
+print("%d video frames, %d keyframes, median spacing %.2f s" % (video, len(keys), med))' "$(cat "$T/keys.txt")" >"$T/keys.ok" ||
+	fail "keyframes not at the PLI interval: $(cat "$T/keys.txt")"
+ok "PLI every 1 s: $(cat "$T/keys.ok")"
 
 v=$(cd "$B" && timeout 30 node whep.mjs "http://127.0.0.1:$H/whep/studio" --timeout 8 --frames 15 2>"$T/whep.err") ||
 	{ cat "$T/whep.err"; fail "WHEP of the WHIP channel: $v"; }
