@@ -20,7 +20,13 @@ OPT       ?= -O2 -g
 SANITIZE  ?=
 PG_INC    := -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(filter-out -lsrt,$(shell pkg-config --libs $(PKGS) 2>/dev/null))
+# libsrt goes only where lib/srtin is linked (lsp-ingest and its tests), and
+# it is the libsrt libavformat already loads (Debian: libsrt-gnutls), so a
+# process holds one copy of libsrt and runs its exit-time clean-up once.
+SRT_AV     := $(shell readelf -d $(shell pkg-config --variable=libdir libavformat 2>/dev/null)/libavformat.so \
+                2>/dev/null | sed -n 's/.*NEEDED.*\[\(libsrt[^]]*\)\].*/\1/p')
+SRT_LIBS   := $(if $(SRT_AV),-l:$(SRT_AV),-lsrt)
 
 ifeq ($(SANITIZE),1)
   VARIANT := asan
@@ -66,6 +72,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liblsp.a $(wildcard lib/*.h)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/liblsp.a $(LDLIBS_ALL) -lcmocka
 
 units: $(UNITS)
+
+bin/lsp-ingest $(BUILD)/tests/test_srtin $(BUILD)/tests/test_ingestsrv build/fuzz/fuzz_streamid: \
+  LDLIBS_ALL += $(SRT_LIBS)
 
 # hls.js for the watch page comes from npm at build time; it is not committed.
 web: web/vendor/hls.min.js

@@ -653,7 +653,7 @@ static int serve_rtmp_on(const lsp_ingest_cfg *cfg, int fd, SSL *ssl, int stopfd
 					note(&s, LSP_WARN, "connect refused", "bad app");
 					lsp_rtmp_refuse(s.r, "NetConnection.Connect.Rejected", "bad app");
 					reason = "refused";
-				} else if ((rc = lsp_rtmp_accept(s.r)) < 0) {
+				} else if (lsp_rtmp_accept(s.r) < 0) {
 					reason = "output buffer full";
 					goto out;
 				}

@@ -15,7 +15,7 @@ command -v clang >/dev/null || skip "clang not installed"
 total=${FUZZ_SECONDS:-20}
 mk() { make -s -C "$ROOT" --no-print-directory --eval 'lsp-print-%: ; @echo $($*)' "lsp-print-$1"; }
 read -r -a cflags <<<"$(mk PKG_CFLAGS) $(mk PG_INC)"
-read -r -a ldlibs <<<"$(mk LDLIBS_ALL)"
+read -r -a ldlibs <<<"$(mk LDLIBS_ALL) $(mk SRT_LIBS)" # libsrt: only lib/srtin users need it
 flags=(-std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -I"$ROOT/lib" "-DLSP_VERSION=\"$(mk VERSION)\"" "${cflags[@]}")
 obj=$ROOT/build/fuzz/obj
 mkdir -p "$obj"

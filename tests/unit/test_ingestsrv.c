@@ -1,0 +1,245 @@
+/* test_ingestsrv — lib/ingestsrv: a failed open leaves nothing behind and
+ * says why (a busy port, an unreadable certificate); a bad SRT setting
+ * fails alone and the server still closes cleanly; and a real server in
+ * a forked process forks a child per connection (which times out a silent
+ * publisher and comes back as LSP_INGESTSRV_CHILD), refuses connections
+ * beyond max_conn, and on SIGTERM stops, signals its children and returns
+ * 0 — every step seen through the log hook. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ingestsrv.h"
+
+static char logpath[64];
+
+/* The log hook: one line per event, "event k=v ...", appended with one
+ * write so that the server and its children can share the file. */
+static void on_log(void *ctx, int level, const char *event, int n, const char *const *keys, const lsp_logv *vals)
+{
+	char line[1024];
+	size_t o = (size_t)snprintf(line, sizeof line, "%d %s", level, event);
+	int fd;
+	(void)ctx;
+	for (int i = 0; i < n && o < sizeof line; i++)
+		o += (size_t)(vals[i].type == LSV_STR
+				      ? snprintf(line + o, sizeof line - o, " %s=%s", keys[i], vals[i].s)
+				      : snprintf(line + o, sizeof line - o, " %s=%lld", keys[i], vals[i].i));
+	if (o >= sizeof line - 1)
+		o = sizeof line - 2;
+	line[o++] = '\n';
+	if ((fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600)) >= 0) {
+		(void)!write(fd, line, o);
+		close(fd);
+	}
+}
+
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* A listening socket on a free port (kept open: a busy port), and the port. */
+static int busy_port(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t l = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static int connect_to(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static void base_cfg(lsp_ingestsrv_cfg *cfg, sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGCHLD);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	memset(cfg, 0, sizeof *cfg);
+	cfg->host = "127.0.0.1";
+	cfg->tls_host = "127.0.0.1";
+	cfg->max_conn = 1;
+	cfg->mask = mask;
+	cfg->conn.app = "live";
+	cfg->conn.out_tmpl = "/dev/null";
+	cfg->conn.run_dir = "/tmp";
+	cfg->conn.hs_timeout_s = cfg->conn.cmd_timeout_s = cfg->conn.media_timeout_s = 1;
+	cfg->log = on_log;
+}
+
+static void open_fails(void **s)
+{
+	lsp_ingestsrv_cfg cfg;
+	lsp_ingestsrv *srv = (lsp_ingestsrv *)1;
+	sigset_t mask;
+	char err[256], want[64];
+	int port, bfd = busy_port(&port), before;
+	(void)s;
+	base_cfg(&cfg, &mask);
+	before = open_fds();
+	cfg.port = port;
+	assert_int_equal(lsp_ingestsrv_open(&srv, &cfg, err, sizeof err), -1);
+	assert_null(srv);
+	snprintf(want, sizeof want, "listen on port %d: Address already in use", port);
+	assert_string_equal(err, want);
+	assert_int_equal(open_fds(), before);
+
+	close(bfd); /* free now: both listeners open, then the certificate fails */
+	close(busy_port(&cfg.tls_port));
+	before = open_fds();
+	cfg.cert = cfg.key = "/nonexistent.pem";
+	cfg.port = port;
+	assert_int_equal(lsp_ingestsrv_open(&srv, &cfg, err, sizeof err), -1);
+	assert_null(srv);
+	assert_memory_equal(err, "certificate /nonexistent.pem: ", strlen("certificate /nonexistent.pem: "));
+	assert_int_equal(open_fds(), before);
+}
+
+static void srt_bad_passphrase(void **s)
+{
+	lsp_ingestsrv_cfg cfg;
+	lsp_ingestsrv *srv;
+	lsp_srtin_cfg scfg = { 0 };
+	sigset_t mask;
+	char err[256];
+	int port, bfd = busy_port(&port);
+	(void)s;
+	close(bfd);
+	base_cfg(&cfg, &mask);
+	cfg.port = port;
+	assert_int_equal(lsp_ingestsrv_open(&srv, &cfg, err, sizeof err), 0);
+	scfg.host = "127.0.0.1";
+	scfg.port = port;
+	scfg.passphrase = "short";
+	assert_true(lsp_ingestsrv_srt(srv, &scfg, err, sizeof err) < 0);
+	assert_string_equal(err, "SRT passphrase must be 10 to 79 characters");
+	lsp_ingestsrv_close(srv);
+	lsp_ingestsrv_close(NULL);
+}
+
+/* Wait up to ms for a line containing want in the log. */
+static int wait_log(const char *want, int ms)
+{
+	for (int t = 0; t < ms; t += 20) {
+		char buf[8192] = "";
+		FILE *f = fopen(logpath, "r");
+		if (f) {
+			size_t n = fread(buf, 1, sizeof buf - 1, f);
+			buf[n] = '\0';
+			fclose(f);
+			if (strstr(buf, want))
+				return 1;
+		}
+		usleep(20000);
+	}
+	return 0;
+}
+
+static void serve_and_stop(void **s)
+{
+	lsp_ingestsrv_cfg cfg;
+	sigset_t mask;
+	char err[256], want[128];
+	int port, bfd = busy_port(&port), st, a = -1, b;
+	pid_t pid;
+	(void)s;
+	close(bfd);
+	base_cfg(&cfg, &mask);
+	cfg.port = port;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) { /* the server, as lsp-ingest's main runs it */
+		lsp_ingestsrv *srv;
+		int rc, status = 0;
+		sigprocmask(SIG_BLOCK, &mask, NULL);
+		if (lsp_ingestsrv_open(&srv, &cfg, err, sizeof err) < 0)
+			_exit(3);
+		if ((rc = lsp_ingestsrv_run(srv, &status)) == LSP_INGESTSRV_CHILD)
+			_exit(status);
+		lsp_ingestsrv_close(srv);
+		_exit(rc == 0 ? 0 : 4);
+	}
+	for (int t = 0; t < 250 && (a = connect_to(port)) < 0; t++)
+		usleep(20000);
+	assert_true(a >= 0); /* served by a child that waits for the handshake */
+	usleep(300000);
+	b = connect_to(port); /* max_conn 1: refused */
+	assert_true(b >= 0);
+	snprintf(want, sizeof want, "2 connection refused proto=rtmp remote=127.0.0.1:");
+	assert_true(wait_log(want, 3000));
+	assert_true(wait_log("reason=too many connections", 100));
+	assert_true(wait_log("2 timeout channel= remote=127.0.0.1:", 3000)); /* the child's note, 1 s on */
+	assert_true(wait_log("reason=handshake", 100));
+	close(a);
+	close(b);
+	usleep(200000);
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_true(wait_log("1 stopping connections=", 100));
+}
+
+static int setup(void **s)
+{
+	int fd;
+	(void)s;
+	snprintf(logpath, sizeof logpath, "/tmp/lsp-ingestsrv-XXXXXX");
+	if ((fd = mkstemp(logpath)) < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static int teardown(void **s)
+{
+	(void)s;
+	return unlink(logpath);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(open_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(srt_bad_passphrase, setup, teardown),
+		cmocka_unit_test_setup_teardown(serve_and_stop, setup, teardown),
+	};
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
