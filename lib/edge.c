@@ -46,6 +46,7 @@
 #include "plstate.h"
 #include "vod.h"
 #include "clock.h"
+#include "httpurl.h"
 
 #define HEAD_TIMEOUT_MS 10000
 #define IDLE_TIMEOUT_MS 30000
@@ -1099,9 +1100,6 @@ static void on_upstream(lsp_edge *e, upstream *u, uint32_t ev)
 	(void)ev;
 }
 
-static int origin_parse(const char *url, struct sockaddr_storage *ss, socklen_t *sl, char *hp, size_t hpcap,
-			char *err, size_t errcap);
-
 static int up_start(lsp_edge *e, entry *en)
 {
 	upstream *u = calloc(1, sizeof *u);
@@ -1115,7 +1113,7 @@ static int up_start(lsp_edge *e, entry *en)
 	u->kind = K_UP;
 	u->ent = en;
 	snprintf(hp, sizeof hp, "%s", e->origin_host);
-	if (en->org[0] && origin_parse(en->org, &ss, &sl, hp, sizeof hp, perr, sizeof perr) < 0)
+	if (en->org[0] && lsp_httpurl_resolve(en->org, &ss, &sl, hp, sizeof hp, perr, sizeof perr) < 0)
 		goto fail;
 	n = snprintf(u->req, sizeof u->req,
 		     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lsp-edge relay\r\nConnection: close\r\n\r\n",
@@ -1666,53 +1664,9 @@ fail:
 	return -EINVAL;
 }
 
-/* "http://host[:port][/]" → resolved address and Host header. */
-static int origin_parse(const char *url, struct sockaddr_storage *ss, socklen_t *sl, char *hpout, size_t hpcap,
-			char *err, size_t errcap)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *ai = NULL;
-	char hp[300], host[256], ps[8];
-	int port = 80, rc;
-	size_t n;
-	if (strncmp(url, "http://", 7) != 0) {
-		snprintf(err, errcap, "origin %s: only http:// origins are supported", url);
-		return -EINVAL;
-	}
-	n = strcspn(url + 7, "/");
-	if (n == 0 || n >= sizeof hp || (url[7 + n] && strcmp(url + 7 + n, "/") != 0)) {
-		snprintf(err, errcap, "origin %s: want http://host[:port]", url);
-		return -EINVAL;
-	}
-	memcpy(hp, url + 7, n);
-	hp[n] = 0;
-	if (lsp_opt_hostport(hp, "", host, sizeof host, &port) < 0) {
-		if (n >= sizeof host || strchr(hp, ':')) {
-			snprintf(err, errcap, "origin %s: bad host:port", url);
-			return -EINVAL;
-		}
-		memcpy(host, hp, n + 1);
-		port = 80;
-	}
-	if (!host[0] || port == 0) {
-		snprintf(err, errcap, "origin %s: bad host:port", url);
-		return -EINVAL;
-	}
-	snprintf(ps, sizeof ps, "%d", port);
-	if ((rc = getaddrinfo(host, ps, &hints, &ai)) != 0) {
-		snprintf(err, errcap, "origin %s: %s", url, gai_strerror(rc));
-		return -EINVAL;
-	}
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	*sl = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	copy_str(hpout, hpcap, hp);
-	return 0;
-}
-
 static int origin_setup(lsp_edge *e, const char *url, char *err, size_t errcap)
 {
-	int rc = origin_parse(url, &e->origin, &e->origin_len, e->origin_host, sizeof e->origin_host, err, errcap);
+	int rc = lsp_httpurl_resolve(url, &e->origin, &e->origin_len, e->origin_host, sizeof e->origin_host, err, errcap);
 	if (rc == 0)
 		e->relay = 1;
 	return rc;

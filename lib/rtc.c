@@ -38,6 +38,7 @@
 #include "sdp.h"
 #include "stun.h"
 #include "whip.h"
+#include "httpurl.h"
 
 #define MAX_CHAN 64
 #define HIST 4096          /* video packets kept per channel (NACK, last GOP) */
@@ -828,51 +829,6 @@ static void peer_str(int fd, char *out, size_t cap)
 
 /* ---------------------------------------------------- relay: edge side */
 
-/* "http://host[:port][/]" → address and Host header value. */
-static int url_addr(const char *url, struct sockaddr_storage *ss, socklen_t *sl, char *hp, size_t hpcap, char *err,
-		    size_t errcap)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *ai = NULL;
-	char host[256], ps[8];
-	int port = 80, rc;
-	size_t n;
-	if (strncmp(url, "http://", 7) != 0) {
-		snprintf(err, errcap, "origin %s: only http:// origins are supported", url);
-		return -EINVAL;
-	}
-	n = strcspn(url + 7, "/");
-	if (n == 0 || n >= hpcap || (url[7 + n] && strcmp(url + 7 + n, "/") != 0)) {
-		snprintf(err, errcap, "origin %s: want http://host[:port]", url);
-		return -EINVAL;
-	}
-	memcpy(hp, url + 7, n);
-	hp[n] = 0;
-	if (lsp_opt_hostport(hp, "", host, sizeof host, &port) < 0) {
-		if (n >= sizeof host || strchr(hp, ':')) {
-			snprintf(err, errcap, "origin %s: bad host:port", url);
-			return -EINVAL;
-		}
-		memcpy(host, hp, n + 1);
-		port = 80;
-	}
-	if (!host[0] || port <= 0 || port > 65535) {
-		snprintf(err, errcap, "origin %s: bad host:port", url);
-		return -EINVAL;
-	}
-	snprintf(ps, sizeof ps, "%d", port);
-	if ((rc = getaddrinfo(host, ps, &hints, &ai)) != 0 || !ai) {
-		snprintf(err, errcap, "origin %s: %s", url, gai_strerror(rc));
-		if (ai)
-			freeaddrinfo(ai);
-		return -EINVAL;
-	}
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	*sl = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	return 0;
-}
-
 /* The connection to the origin ended or could not be made: retry with
  * backoff (250 ms doubling to 5 s, with jitter; 250 ms after a stream that
  * ran well, i.e. framed correctly for a second).  status is what offers
@@ -916,7 +872,7 @@ static void up_start(struct rtc *r, struct chan *c)
 		u->have_gen = u->have_seq = 0;
 		snprintf(u->url, sizeof u->url, "%s", url);
 	}
-	if (url_addr(u->url, &ss, &sl, hp, sizeof hp, err, sizeof err) < 0) {
+	if (lsp_httpurl_resolve(u->url, &ss, &sl, hp, sizeof hp, err, sizeof err) < 0) {
 		up_fail(r, c, 502, err);
 		return;
 	}
@@ -1984,7 +1940,7 @@ int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 		struct sockaddr_storage ss;
 		socklen_t sl;
 		char hp[300];
-		if ((rc = url_addr(cfg->origin, &ss, &sl, hp, sizeof hp, err, errcap)) < 0)
+		if ((rc = lsp_httpurl_resolve(cfg->origin, &ss, &sl, hp, sizeof hp, err, errcap)) < 0)
 			goto out;
 	}
 	note(r, 1, "listening", NULL, "http=%s:%d udp=%s:%d candidate=%s:%d origin=%s", cfg->http_host, cfg->http_port,

@@ -97,7 +97,13 @@ wait $pc # its exit status at end of input varies; gamma.ts is checked below
 wait_grep '"publish stopped","channel":"gamma"' "$T/plain.log" 10 ||
 	fail "gamma did not end"
 wait_grep '"publish stopped","channel":"pull"' "$T/caller.log" 15 || fail "caller publish did not end: $(cat "$T/caller.log")"
-for c in alpha beta gamma enc; do check_ts "$T/$c.ts" $SECS 0.2; done
+for c in alpha beta gamma enc; do
+	[ -s "$T/$c.ts" ] || { # say what happened before failing
+		grep -h "\"$c\"" "$T"/plain.log "$T"/enc.log 2>/dev/null | tail -n 8 >&2
+		tail -n 3 "$T"/ff-*.err "$T"/slt.err >&2
+	}
+	check_ts "$T/$c.ts" $SECS 0.2
+done
 check_ts "$T/pull.ts" $((SECS + 2)) 0.2
 ok "streamid plain and #!::r=KEY,m=publish, srt-live-transmit, passphrase, caller mode"
 
