@@ -347,10 +347,8 @@ int lsp_pack_open(lsp_pack **out, const lsp_pack_opts *o, char *err, size_t errc
 	if (o->first_seq >= 0)
 		p->seq0 = (uint64_t)o->first_seq;
 	else {
-		struct timespec now;
 		long long disk = max_seq_on_disk(o->out);
-		clock_gettime(CLOCK_REALTIME, &now);
-		p->seq0 = (uint64_t)((double)now.tv_sec / p->o.segment);
+		p->seq0 = (uint64_t)(lsp_clock_wall_s() / p->o.segment);
 		if (disk >= 0 && (uint64_t)disk + 1 > p->seq0)
 			p->seq0 = (uint64_t)disk + 1;
 	}
@@ -361,14 +359,8 @@ int lsp_pack_open(lsp_pack **out, const lsp_pack_opts *o, char *err, size_t errc
 	}
 	if ((rc = lsp_tsin_open(&p->ic, o->input, (AVIOInterruptCB){ interrupted, p }, err, errcap)) < 0)
 		goto fail;
-	p->nmap = (int)p->ic->nb_streams;
-	if (!(p->map = malloc(sizeof *p->map * (size_t)(p->nmap ? p->nmap : 1)))) {
-		rc = -ENOMEM;
-		snprintf(err, errcap, "out of memory");
+	if ((rc = p->nmap = lsp_tsin_map(p->ic, &p->map, err, errcap)) < 0)
 		goto fail;
-	}
-	for (int i = 0; i < p->nmap; i++)
-		p->map[i] = -1;
 	if (p->ic->nb_programs <= 1) {
 		AVProgram *pg = p->ic->nb_programs ? p->ic->programs[0] : NULL;
 		AVDictionaryEntry *e = pg ? av_dict_get(pg->metadata, "service_name", NULL, 0) : NULL;

@@ -497,14 +497,8 @@ int lsp_record_open(lsp_record **out, const lsp_record_opts *o, char *err, size_
 	}
 	if ((rc = lsp_tsin_open(&r->ic, o->input, (AVIOInterruptCB){ interrupted, r }, err, errcap)) < 0)
 		goto fail;
-	r->nmap = (int)r->ic->nb_streams;
-	if (!(r->map = malloc(sizeof *r->map * (size_t)(r->nmap ? r->nmap : 1)))) {
-		rc = -ENOMEM;
-		snprintf(err, errcap, "out of memory");
+	if ((rc = r->nmap = lsp_tsin_map(r->ic, &r->map, err, errcap)) < 0)
 		goto fail;
-	}
-	for (int i = 0; i < r->nmap; i++)
-		r->map[i] = -1;
 	if ((rc = pick_program(r, err, errcap)) < 0)
 		goto fail;
 	for (int i = 0; i < r->nmap; i++)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int lsp_tsin_open(AVFormatContext **out, const char *input, AVIOInterruptCB cb, char *err, size_t errcap)
@@ -38,4 +39,16 @@ int lsp_tsin_open(AVFormatContext **out, const char *input, AVIOInterruptCB cb, 
 	}
 	*out = ic;
 	return 0;
+}
+
+int lsp_tsin_map(const AVFormatContext *ic, int **map, char *err, size_t errcap)
+{
+	int n = (int)ic->nb_streams;
+	if (!(*map = malloc(sizeof(int) * (size_t)(n ? n : 1)))) {
+		snprintf(err, errcap, "out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++)
+		(*map)[i] = -1;
+	return n;
 }

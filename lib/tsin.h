@@ -12,4 +12,9 @@
  * reason in err, *out then NULL and nothing left open. */
 int lsp_tsin_open(AVFormatContext **out, const char *input, AVIOInterruptCB cb, char *err, size_t errcap);
 
+/* A table of ic's streams for the caller to fill (stream index → its own
+ * slot), every entry -1, owned by the caller (free()).  The number of
+ * entries (>= 0), or -ENOMEM with err. */
+int lsp_tsin_map(const AVFormatContext *ic, int **map, char *err, size_t errcap);
+
 #endif
