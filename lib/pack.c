@@ -845,16 +845,9 @@ static int on_packet(lsp_pack *p, rung *r, int k, AVPacket *pkt, char *err, size
 
 int lsp_pack_step(lsp_pack *p, char *err, size_t errcap)
 {
-	int rc = av_read_frame(p->ic, p->pkt), m;
-	if (rc == AVERROR_EOF || rc == AVERROR_EXIT)
-		return 0;
-	if (rc < 0) {
-		if (p->o.stop && *p->o.stop)
-			return 0;
-		lsp_averr(err, errcap, "input", rc);
-		return -EIO;
-	}
-	m = p->pkt->stream_index < p->nmap ? p->map[p->pkt->stream_index] : -1;
+	int m, rc = lsp_tsin_read(p->ic, p->pkt, p->map, p->nmap, p->o.stop, &m, err, errcap);
+	if (rc <= 0)
+		return rc;
 	if (m >= 0)
 		rc = on_packet(p, p->r[m / 2], m % 2, p->pkt, err, errcap);
 	av_packet_unref(p->pkt);

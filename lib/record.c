@@ -759,16 +759,9 @@ static int release(lsp_record *r, int all, char *err, size_t errcap)
 
 int lsp_record_step(lsp_record *r, char *err, size_t errcap)
 {
-	int rc = av_read_frame(r->ic, r->pkt), k;
-	if (rc == AVERROR_EOF || rc == AVERROR_EXIT)
-		return 0;
-	if (rc < 0) {
-		if (r->o.stop && *r->o.stop)
-			return 0;
-		lsp_averr(err, errcap, "input", rc);
-		return -EIO;
-	}
-	k = r->pkt->stream_index < r->nmap ? r->map[r->pkt->stream_index] : -1;
+	int k, rc = lsp_tsin_read(r->ic, r->pkt, r->map, r->nmap, r->o.stop, &k, err, errcap);
+	if (rc <= 0)
+		return rc;
 	rc = 0;
 	if (k >= 0 && normalize(r, k, r->pkt)) {
 		if (r->nq[k] == QMAX && (rc = release(r, 1, err, errcap)) < 0) /* cannot happen: released at QMAX */

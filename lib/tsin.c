@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "averr.h"
+
 int lsp_tsin_open(AVFormatContext **out, const char *input, AVIOInterruptCB cb, char *err, size_t errcap)
 {
 	AVFormatContext *ic = avformat_alloc_context();
@@ -51,4 +53,20 @@ int lsp_tsin_map(const AVFormatContext *ic, int **map, char *err, size_t errcap)
 	for (int i = 0; i < n; i++)
 		(*map)[i] = -1;
 	return n;
+}
+
+int lsp_tsin_read(AVFormatContext *ic, AVPacket *pkt, const int *map, int nmap, const volatile int *stop, int *slot,
+		  char *err, size_t errcap)
+{
+	int rc = av_read_frame(ic, pkt);
+	if (rc == AVERROR_EOF || rc == AVERROR_EXIT)
+		return 0;
+	if (rc < 0) {
+		if (stop && *stop)
+			return 0;
+		lsp_averr(err, errcap, "input", rc);
+		return -EIO;
+	}
+	*slot = pkt->stream_index >= 0 && pkt->stream_index < nmap ? map[pkt->stream_index] : -1;
+	return 1;
 }

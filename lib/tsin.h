@@ -17,4 +17,11 @@ int lsp_tsin_open(AVFormatContext **out, const char *input, AVIOInterruptCB cb, 
  * entries (>= 0), or -ENOMEM with err. */
 int lsp_tsin_map(const AVFormatContext *ic, int **map, char *err, size_t errcap);
 
+/* Read the next packet into pkt and look its stream up in map (nmap
+ * entries): 1 with *slot its entry (-1: a stream the caller does not use),
+ * 0 at the end of input or once *stop is set (stop may be NULL), -EIO
+ * with err.  On 1 the caller unrefs pkt. */
+int lsp_tsin_read(AVFormatContext *ic, AVPacket *pkt, const int *map, int nmap, const volatile int *stop, int *slot,
+		  char *err, size_t errcap);
+
 #endif
