@@ -222,6 +222,27 @@ static const char *chat_name(const lsp_ctl_io *io, int n, char **w, char *acct, 
 	return name;
 }
 
+/* The common start of a chat command of exactly want words: chat_name,
+ * then the word count, then the store.  NULL after a complaint, with
+ * *status its exit status; else the name, *st open. */
+static const char *chat_begin(const lsp_ctl_io *io, int n, char **w, int want, char *acct, size_t cap,
+			      lsp_store **st, int *status)
+{
+	char err[512] = "";
+	const char *name = chat_name(io, n, w, acct, cap, status);
+	if (!name)
+		return NULL;
+	if (n != want) {
+		*status = usage_all(io);
+		return NULL;
+	}
+	if (lsp_store_open_env(st, err, sizeof err) < 0) {
+		*status = no_store(io, err);
+		return NULL;
+	}
+	return name;
+}
+
 /* Close the store and report: not found / exists / no funds is a "no",
  * a bad value a usage error. */
 static int chat_end(const lsp_ctl_io *io, lsp_store *st, int rc, const char *err, const char *cmd, const char *name)
@@ -293,12 +314,8 @@ static int user_add_cmd(const lsp_ctl_io *io, int n, char **w)
 	char err[512] = "", acct[LSP_LEDGER_ACCT_MAX];
 	const char *name;
 	int rc = LSP_EXIT_USAGE;
-	if (!(name = chat_name(io, n, w, acct, sizeof acct, &rc)))
+	if (!(name = chat_begin(io, n, w, 3, acct, sizeof acct, &st, &rc)))
 		return rc;
-	if (n != 3)
-		return usage_all(io);
-	if (lsp_store_open_env(&st, err, sizeof err) < 0)
-		return no_store(io, err);
 	if ((rc = lsp_user_add(st, name, err, sizeof err)) == 0)
 		fprintf(io->out, "created user %s\n", name);
 	return chat_end(io, st, rc, err, w[0], name);
@@ -312,12 +329,8 @@ static int user_credit_cmd(const lsp_ctl_io *io, int n, char **w)
 	long amount;
 	long long bal = 0;
 	int rc = LSP_EXIT_USAGE;
-	if (!(name = chat_name(io, n, w, acct, sizeof acct, &rc)))
+	if (!(name = chat_begin(io, n, w, 4, acct, sizeof acct, &st, &rc)))
 		return rc;
-	if (n != 4)
-		return usage_all(io);
-	if (lsp_store_open_env(&st, err, sizeof err) < 0)
-		return no_store(io, err);
 	if (lsp_opt_long(w[3], 1, 1000000000000L, &amount) < 0) {
 		lsp_store_close(st);
 		return usage_all(io);
@@ -334,14 +347,9 @@ static int ledger_cmd(const lsp_ctl_io *io, int n, char **w)
 	char err[512] = "", acct[LSP_LEDGER_ACCT_MAX];
 	const char *name;
 	long long bal = 0;
-	int rc = LSP_EXIT_USAGE, check;
-	if (!(name = chat_name(io, n, w, acct, sizeof acct, &rc)))
+	int rc = LSP_EXIT_USAGE, check = n == 3 && !strcmp(w[2], "--check");
+	if (!(name = chat_begin(io, n, w, check ? 3 : 2, acct, sizeof acct, &st, &rc)))
 		return rc;
-	check = n == 3 && !strcmp(w[2], "--check");
-	if (!check && n != 2)
-		return usage_all(io);
-	if (lsp_store_open_env(&st, err, sizeof err) < 0)
-		return no_store(io, err);
 	if (check) {
 		rc = lsp_ledger_check(st, err, sizeof err);
 		if (rc == 0)
@@ -364,12 +372,8 @@ static int audit_cmd(const lsp_ctl_io *io, int n, char **w)
 	char err[512] = "", acct[LSP_LEDGER_ACCT_MAX];
 	const char *name;
 	int rc = LSP_EXIT_USAGE;
-	if (!(name = chat_name(io, n, w, acct, sizeof acct, &rc)))
+	if (!(name = chat_begin(io, n, w, 2, acct, sizeof acct, &st, &rc)))
 		return rc;
-	if (n != 2)
-		return usage_all(io);
-	if (lsp_store_open_env(&st, err, sizeof err) < 0)
-		return no_store(io, err);
 	rc = lsp_mod_audit(st, name, 1000, put_audit, io->out, err, sizeof err);
 	return chat_end(io, st, rc, err, w[0], name);
 }
