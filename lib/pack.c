@@ -779,19 +779,8 @@ static int on_packet(lsp_pack *p, rung *r, int k, AVPacket *pkt, char *err, size
 	int key = (pkt->flags & AV_PKT_FLAG_KEY) != 0, rc;
 	int64_t t;
 
-	if (pkt->dts == AV_NOPTS_VALUE)
-		pkt->dts = pkt->pts;
-	if (pkt->dts == AV_NOPTS_VALUE && tr->last_raw != AV_NOPTS_VALUE) {
-		/* frames split from one PES (audio read while probing) may come
-		 * without timestamps: they follow the previous one */
-		int64_t d = pkt->duration > 0 ? pkt->duration : tr->last_dur;
-		if (d <= 0 && tr->par->codec_type == AVMEDIA_TYPE_AUDIO && tr->par->sample_rate > 0)
-			d = av_rescale_q(tr->par->frame_size > 0 ? tr->par->frame_size : 1024,
-					 (AVRational){ 1, tr->par->sample_rate }, tr->tb);
-		if (d > 0)
-			pkt->dts = pkt->pts = tr->last_raw + d;
-	}
-	if (pkt->dts == AV_NOPTS_VALUE || pkt->size == 0 || !repair_time(r, tr, pkt))
+	if (!lsp_tsin_fill_ts(pkt, tr->par, tr->tb, tr->last_raw, tr->last_dur) || pkt->size == 0 ||
+	    !repair_time(r, tr, pkt))
 		return 0;
 	/* a packet read from a backlog (input buffered while probing) arrived
 	 * late; the smallest wall-minus-media gap is the closest to capture */

@@ -612,21 +612,8 @@ static int feed(lsp_record *r, int k, AVPacket *pkt, char *err, size_t errcap);
 static int normalize(lsp_record *r, int k, AVPacket *pkt)
 {
 	track *tr = &r->tr[k];
-	if (pkt->dts == AV_NOPTS_VALUE)
-		pkt->dts = pkt->pts;
-	if (pkt->dts == AV_NOPTS_VALUE && tr->last_in != AV_NOPTS_VALUE) {
-		/* AAC frames split from one PES come without timestamps: they
-		 * follow the previous frame */
-		int64_t d = pkt->duration > 0 ? pkt->duration : tr->in_dur;
-		if (d <= 0 && tr->par->codec_type == AVMEDIA_TYPE_AUDIO && tr->par->sample_rate > 0)
-			d = av_rescale_q(tr->par->frame_size > 0 ? tr->par->frame_size : 1024,
-					 (AVRational){ 1, tr->par->sample_rate }, tr->tb);
-		if (d > 0)
-			pkt->dts = pkt->pts = tr->last_in + d;
-	}
-	if (pkt->dts == AV_NOPTS_VALUE || pkt->size == 0)
+	if (!lsp_tsin_fill_ts(pkt, tr->par, tr->tb, tr->last_in, tr->in_dur) || pkt->size == 0)
 		return 0;
-	(void)r;
 	if (pkt->pts == AV_NOPTS_VALUE)
 		pkt->pts = pkt->dts;
 	if (tr->last_in != AV_NOPTS_VALUE && pkt->dts > tr->last_in)

@@ -70,3 +70,18 @@ int lsp_tsin_read(AVFormatContext *ic, AVPacket *pkt, const int *map, int nmap, 
 	*slot = pkt->stream_index >= 0 && pkt->stream_index < nmap ? map[pkt->stream_index] : -1;
 	return 1;
 }
+
+int lsp_tsin_fill_ts(AVPacket *pkt, const AVCodecParameters *par, AVRational tb, int64_t prev, int64_t prev_dur)
+{
+	if (pkt->dts == AV_NOPTS_VALUE)
+		pkt->dts = pkt->pts;
+	if (pkt->dts == AV_NOPTS_VALUE && prev != AV_NOPTS_VALUE) {
+		int64_t d = pkt->duration > 0 ? pkt->duration : prev_dur;
+		if (d <= 0 && par->codec_type == AVMEDIA_TYPE_AUDIO && par->sample_rate > 0)
+			d = av_rescale_q(par->frame_size > 0 ? par->frame_size : 1024, (AVRational){ 1, par->sample_rate },
+					 tb);
+		if (d > 0)
+			pkt->dts = pkt->pts = prev + d;
+	}
+	return pkt->dts != AV_NOPTS_VALUE;
+}

@@ -21,6 +21,13 @@ int lsp_tsin_map(const AVFormatContext *ic, int **map, char *err, size_t errcap)
  * entries): 1 with *slot its entry (-1: a stream the caller does not use),
  * 0 at the end of input or once *stop is set (stop may be NULL), -EIO
  * with err.  On 1 the caller unrefs pkt. */
+/* Give pkt a dts when it has none: its pts, else (frames split from one
+ * PES, e.g. audio read while probing, come without timestamps) prev + the
+ * packet's duration, or prev_dur, or one audio frame of par.  prev is the
+ * stream's last dts (AV_NOPTS_VALUE: none yet), in tb.  Returns 1 when pkt
+ * has a dts now (pts set too when it was filled from prev), 0 when not. */
+int lsp_tsin_fill_ts(AVPacket *pkt, const AVCodecParameters *par, AVRational tb, int64_t prev, int64_t prev_dur);
+
 int lsp_tsin_read(AVFormatContext *ic, AVPacket *pkt, const int *map, int nmap, const volatile int *stop, int *slot,
 		  char *err, size_t errcap);
 
