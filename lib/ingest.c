@@ -38,6 +38,7 @@
 #include "spawn.h"
 #include "tsmux.h"
 #include "tsscan.h"
+#include "clock.h"
 
 struct sess {
 	const lsp_ingest_cfg *cfg;
@@ -69,13 +70,6 @@ struct sess {
 	long long dropped, win_ts_frames;
 	char err[256];
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static double wall_s(void)
 {
@@ -122,7 +116,7 @@ static void note(struct sess *s, int level, const char *msg, const char *reason)
 {
 	lsp_ingest_note n = { s->channel[0] ? s->channel : NULL, s->cfg->remote, reason,
 			      s->r ? lsp_rtmp_stage_name(lsp_rtmp_stage(s->r)) : s->proto, s->bytes_in,
-			      s->publishing ? (now_ms() - s->t_start) / 1000.0 : 0, -1 };
+			      s->publishing ? (lsp_clock_mono_ms() - s->t_start) / 1000.0 : 0, -1 };
 	if (s->cfg->note)
 		s->cfg->note(s->cfg->ctx, level, msg, &n);
 }
@@ -305,7 +299,7 @@ static int start_publish(struct sess *s, const char *key)
 	if (s->r && (rc = lsp_rtmp_accept(s->r)) < 0)
 		return rc;
 	s->publishing = 1;
-	s->t_start = s->win_start = now_ms();
+	s->t_start = s->win_start = lsp_clock_mono_ms();
 	s->next_health = s->t_start + 1000;
 	note(s, LSP_INFO, "publish started", NULL);
 	return 0;
@@ -503,7 +497,7 @@ static void end_publish(struct sess *s, const char *reason)
 	if (s->bus) {
 		snprintf(json, sizeof json,
 			 "{\"channel\":\"%s\",\"time\":%.3f,\"reason\":\"%s\",\"duration_s\":%.3f,\"bytes\":%llu}",
-			 s->channel, wall_s(), reason, (now_ms() - s->t_start) / 1000.0,
+			 s->channel, wall_s(), reason, (lsp_clock_mono_ms() - s->t_start) / 1000.0,
 			 (unsigned long long)s->bytes_in);
 		bus_send(s, "ended", json);
 		if (lsp_bus_flush(s->bus, 1000, s->err, sizeof s->err) < 0)
@@ -568,7 +562,7 @@ static int serve_rtmp_on(const lsp_ingest_cfg *cfg, int fd, SSL *ssl, int stopfd
 
 	sess_init(&s, cfg, fd, ssl ? "rtmps" : "rtmp");
 	s.ssl = ssl;
-	if (!(s.r = lsp_rtmp_new((uint32_t)now_ms(), (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32)))) {
+	if (!(s.r = lsp_rtmp_new((uint32_t)lsp_clock_mono_ms(), (uint64_t)lsp_clock_mono_ms() ^ ((uint64_t)getpid() << 32)))) {
 		snprintf(err, errcap, "out of memory");
 		return -ENOMEM;
 	}
@@ -586,7 +580,7 @@ static int serve_rtmp_on(const lsp_ingest_cfg *cfg, int fd, SSL *ssl, int stopfd
 				reason = "unpublished";
 			break;
 		}
-		now = now_ms();
+		now = lsp_clock_mono_ms();
 		if (stage != last_stage) {
 			if (stage <= LSP_RTMP_HS_C2 && last_stage < 0)
 				deadline = now + cfg->hs_timeout_s * 1000LL;
@@ -616,7 +610,7 @@ static int serve_rtmp_on(const lsp_ingest_cfg *cfg, int fd, SSL *ssl, int stopfd
 		}
 		if ((reason = control(&s, pf)))
 			break;
-		now = now_ms();
+		now = lsp_clock_mono_ms();
 		health_tick(&s, now);
 		if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (now >= deadline) {
@@ -720,10 +714,10 @@ static int serve_ts(const lsp_ingest_cfg *cfg, int fd, int stopfd, const char *k
 			snprintf(err, errcap, "%s", s.err);
 		goto out;
 	}
-	deadline = now_ms() + cfg->media_timeout_s * 1000LL;
+	deadline = lsp_clock_mono_ms() + cfg->media_timeout_s * 1000LL;
 	for (;;) {
 		struct pollfd pf[3] = { { fd, POLLIN, 0 }, { stopfd, POLLIN, 0 }, { s.kickfd[0], POLLIN, 0 } };
-		int64_t now = now_ms(), tmo = deadline - now;
+		int64_t now = lsp_clock_mono_ms(), tmo = deadline - now;
 		ssize_t n;
 		if (s.next_health - now < tmo)
 			tmo = s.next_health - now;
@@ -738,7 +732,7 @@ static int serve_ts(const lsp_ingest_cfg *cfg, int fd, int stopfd, const char *k
 		}
 		if ((reason = control(&s, pf)))
 			break;
-		now = now_ms();
+		now = lsp_clock_mono_ms();
 		health_tick(&s, now);
 		if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (now >= deadline) {

@@ -39,6 +39,7 @@
 #include "stun.h"
 #include "whip.h"
 #include "httpurl.h"
+#include "clock.h"
 
 #define MAX_CHAN 64
 #define HIST 4096          /* video packets kept per channel (NACK, last GOP) */
@@ -198,13 +199,6 @@ struct rtc {
 	char sb[65536];
 	uint8_t rx[65536]; /* edge: what one recv from an origin brings */
 };
-
-static long long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static void note(struct rtc *r, int level, const char *msg, const char *ch, const char *fmt, ...)
 {
@@ -1979,7 +1973,7 @@ int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 			snprintf(err, errcap, "poll: %s", strerror(errno));
 			goto out;
 		}
-		r->now = now_ms();
+		r->now = lsp_clock_mono_ms();
 		if (pf[0].revents)
 			break;
 		if (pf[1].revents & POLLIN) {

@@ -21,6 +21,7 @@
 
 #include "ring.h"
 #include "spawn.h"
+#include "clock.h"
 
 #define AU_CAP (2u << 20)
 #define AVIO_BUF 4096
@@ -45,13 +46,6 @@ struct lsp_whip {
 	int64_t last_vpts, a_samples, last_adts;
 	long long nv, na, ndrop;
 };
-
-static long long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static int averr(char *err, size_t errcap, int rc, const char *what)
 {
@@ -167,7 +161,7 @@ fail:
 
 static int64_t rtp_to90(lsp_whip *w, int video, uint32_t ts)
 {
-	long long now = now_ms();
+	long long now = lsp_clock_mono_ms();
 	if (!w->t0_ms)
 		w->t0_ms = now;
 	if (video) {
