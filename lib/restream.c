@@ -22,6 +22,7 @@
 #include <libavutil/time.h>
 
 #include "log.h"
+#include "clock.h"
 
 typedef struct shared shared;
 
@@ -56,8 +57,6 @@ struct shared {
 	int nst;
 	dest d[LSP_RESTREAM_MAX];
 };
-
-static long long now_ms(void) { return av_gettime_relative() / 1000; }
 
 void lsp_restream_redact(const char *url, char *out, size_t cap)
 {
@@ -141,9 +140,9 @@ static int interrupt_cb(void *opaque)
 	dest *d = opaque;
 	shared *sh = d->sh;
 	long long t = d->op_start;
-	if (sh->abort || (sh->c->stop && *sh->c->stop && now_ms() > sh->drain_deadline))
+	if (sh->abort || (sh->c->stop && *sh->c->stop && lsp_clock_mono_ms() > sh->drain_deadline))
 		return 1;
-	if (t && now_ms() - t > (sh->c->stall_ms > 0 ? sh->c->stall_ms : 5000))
+	if (t && lsp_clock_mono_ms() - t > (sh->c->stall_ms > 0 ? sh->c->stall_ms : 5000))
 		return d->stalled = 1;
 	return 0;
 }
@@ -182,7 +181,7 @@ static int connect_out(dest *d, AVFormatContext **out, char *err, size_t errcap)
 		st->time_base = (AVRational){ 1, 1000 };
 	}
 	oc->interrupt_callback = (AVIOInterruptCB){ interrupt_cb, d };
-	d->op_start = now_ms();
+	d->op_start = lsp_clock_mono_ms();
 	if ((rc = avio_open2(&oc->pb, d->url, AVIO_FLAG_WRITE, &oc->interrupt_callback, NULL)) < 0)
 		goto fail;
 	/* AAC from TS has no AudioSpecificConfig yet: let the muxer derive the
@@ -222,7 +221,7 @@ static void wait_ms(shared *sh, long ms)
 
 static int finished(shared *sh, dest *d)
 {
-	return sh->abort || (sh->eof && (d->n == 0 || now_ms() > sh->drain_deadline));
+	return sh->abort || (sh->eof && (d->n == 0 || lsp_clock_mono_ms() > sh->drain_deadline));
 }
 
 static void *dest_main(void *arg)
@@ -233,7 +232,7 @@ static void *dest_main(void *arg)
 	AVFormatContext *oc = NULL;
 	char err[256];
 	int attempt = 0;
-	uint32_t r = (uint32_t)(uintptr_t)d ^ (uint32_t)now_ms();
+	uint32_t r = (uint32_t)(uintptr_t)d ^ (uint32_t)lsp_clock_mono_ms();
 
 	for (;;) {
 		int rc;
@@ -289,7 +288,7 @@ static void *dest_main(void *arg)
 			if (p->pts != AV_NOPTS_VALUE)
 				p->pts -= off;
 			p->pos = -1;
-			d->op_start = now_ms();
+			d->op_start = lsp_clock_mono_ms();
 			rc = av_write_frame(oc, p);
 			d->op_start = 0;
 			av_packet_free(&p);
@@ -311,7 +310,7 @@ static void *dest_main(void *arg)
 		done = finished(sh, d) && rc >= 0;
 		pthread_mutex_unlock(&sh->mu);
 		if (done) {
-			d->op_start = now_ms();
+			d->op_start = lsp_clock_mono_ms();
 			close_out(&oc, 1);
 			d->op_start = 0;
 			break;
@@ -330,13 +329,13 @@ static void *dest_main(void *arg)
 				delay = cap;
 			r ^= r << 13, r ^= r >> 17, r ^= r << 5;
 			delay = delay / 2 + (long)(r % (uint32_t)(delay / 2 + 1));
-			long long until = now_ms() + delay;
+			long long until = lsp_clock_mono_ms() + delay;
 			pthread_mutex_lock(&sh->mu);
 			/* while away, the queue would only go stale: restart at a key frame */
 			flush(d);
 			d->need_key = 1;
-			while (!finished(sh, d) && now_ms() < until)
-				wait_ms(sh, (long)(until - now_ms()));
+			while (!finished(sh, d) && lsp_clock_mono_ms() < until)
+				wait_ms(sh, (long)(until - lsp_clock_mono_ms()));
 			pthread_mutex_unlock(&sh->mu);
 		}
 	}
@@ -464,7 +463,7 @@ fail:
 	if (sh) {
 		pthread_mutex_lock(&sh->mu);
 		sh->eof = 1;
-		sh->drain_deadline = now_ms() + (c->drain_ms > 0 ? c->drain_ms : 3000);
+		sh->drain_deadline = lsp_clock_mono_ms() + (c->drain_ms > 0 ? c->drain_ms : 3000);
 		pthread_cond_broadcast(&sh->cv);
 		pthread_mutex_unlock(&sh->mu);
 		for (int i = 0; i < c->nurls && i < LSP_RESTREAM_MAX; i++) {
@@ -472,7 +471,7 @@ fail:
 			if (d->started) {
 				/* past the drain time, blocked writes are interrupted */
 				while (pthread_tryjoin_np(d->th, NULL) == EBUSY) {
-					if (now_ms() > sh->drain_deadline)
+					if (lsp_clock_mono_ms() > sh->drain_deadline)
 						sh->abort = 1;
 					av_usleep(20000);
 				}
