@@ -39,9 +39,11 @@ endif
 BUILD     := build/$(VARIANT)
 CFLAGS_ALL := $(CSTD) $(WARN) $(OPT) $(SANFLAGS) -Ilib $(PKG_CFLAGS) $(PG_INC) \
               -DLSP_VERSION='"$(VERSION)"' $(CFLAGS)
-LDLIBS_ALL := $(PKG_LIBS) -lm -lpthread $(LDLIBS)
+# --as-needed: each binary records only the libraries it calls (lsp-edge, for
+# one, links no libav*: readelf -d shows its set).
+LDLIBS_ALL := -Wl,--as-needed $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
-LIB_SRC   := $(wildcard lib/*.c)
+LIB_SRC   := $(wildcard lib/*/*.c)
 LIB_OBJ   := $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
 BIN_SRC   := $(wildcard bin/lsp-*.c)
 BINS      := $(BIN_SRC:.c=)
@@ -57,21 +59,25 @@ all: $(BINS) web
 $(BUILD)/.stamp:
 	@mkdir -p $(@D) && rm -f build/*/.stamp && touch $@
 
-$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h) Makefile
+# -MMD -MP: each object depends on the headers it includes (build/*/…/*.d).
+$(BUILD)/lib/%.o: lib/%.c Makefile
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
 $(BUILD)/liblsp.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-bin/lsp-%: bin/lsp-%.c $(BUILD)/liblsp.a $(BUILD)/.stamp $(wildcard lib/*.h)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/liblsp.a $(LDLIBS_ALL)
+bin/lsp-%: bin/lsp-%.c $(BUILD)/liblsp.a $(BUILD)/.stamp
+	@mkdir -p $(BUILD)/deps
+	$(CC) $(CFLAGS_ALL) -MMD -MP -MF $(BUILD)/deps/lsp-$*.d -o $@ $< $(BUILD)/liblsp.a $(LDLIBS_ALL)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liblsp.a $(wildcard lib/*.h)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/liblsp.a $(LDLIBS_ALL) -lcmocka
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liblsp.a
+	@mkdir -p $(@D) $(BUILD)/deps
+	$(CC) $(CFLAGS_ALL) -MMD -MP -MF $(BUILD)/deps/$*.d -o $@ $< $(BUILD)/liblsp.a $(LDLIBS_ALL) -lcmocka
 
 units: $(UNITS)
+
+-include $(LIB_OBJ:.o=.d) $(wildcard $(BUILD)/deps/*.d)
 
 bin/lsp-ingest $(BUILD)/tests/test_srtin $(BUILD)/tests/test_ingestsrv build/fuzz/fuzz_streamid: \
   LDLIBS_ALL += $(SRT_LIBS)
@@ -95,7 +101,7 @@ check: all units
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -Ilib \
                -DLSP_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(PG_INC)
 FUZZ_OBJ := $(LIB_SRC:lib/%.c=build/fuzz/lib/%.o)
-build/fuzz/lib/%.o: lib/%.c $(wildcard lib/*.h)
+build/fuzz/lib/%.o: lib/%.c $(wildcard lib/*/*.h)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 build/fuzz/liblsp.a: $(FUZZ_OBJ)
@@ -134,7 +140,7 @@ install: all
 # build uses and runs two files at a time; TIDY_SRC=lib/x.c narrows a run.
 CPPCHECK_FLAGS := --quiet --error-exitcode=1 --std=c11 --inline-suppr \
   --enable=warning,portability --suppress=missingIncludeSystem --suppress=varFuncNullUB \
-  --suppress=invalidPrintfArgType_s:lib/ingest.c \
+  --suppress=invalidPrintfArgType_s:lib/ingest/ingest.c \
   -D_GNU_SOURCE -DLSP_VERSION='"$(VERSION)"' -Ilib
 CLANG_TIDY ?= clang-tidy
 TIDY_SRC   ?= $(LIB_SRC) $(BIN_SRC)

@@ -1,6 +1,6 @@
 /* lsp-api — accounts, sessions, channels and stream keys, privacy requests,
- * as JSON over HTTP(S) (docs/api.md).  lib/api.c has the routes,
- * lib/apisrv.c the connection loop.  With LSP_NATS_URL it publishes
+ * as JSON over HTTP(S) (docs/api.md).  lib/api/api.c has the routes,
+ * lib/api/apisrv.c the connection loop.  With LSP_NATS_URL it publishes
  * lsp.ctl.<channel>.kick, keeps the last lsp.stream.<channel>.health and
  * archives lsp.chat.<channel> messages for data-subject requests.
  * Exit codes (man/lsp.7): 0 stopped by a signal, 1 --set-role found no
@@ -14,19 +14,20 @@
 #include <string.h>
 #include <time.h>
 
-#include "api.h"
-#include "apisrv.h"
-#include "bus.h"
-#include "dsar.h"
-#include "exit.h"
-#include "key.h"
-#include "log.h"
-#include "metrics.h"
-#include "opt.h"
-#include "passwd.h"
-#include "sdnotify.h"
-#include "store.h"
-#include "token.h"
+#include "api/api.h"
+#include "api/apisrv.h"
+#include "bus/bus.h"
+#include "state/dsar.h"
+#include "core/exit.h"
+#include "core/key.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/opt.h"
+#include "api/passwd.h"
+#include "core/sdnotify.h"
+#include "state/store.h"
+#include "state/token.h"
+#include "bus/subjects.h"
 
 static const char usage[] =
 	"usage: lsp-api [-h] [-V] [-l [HOST:]PORT] [--cert FILE --key FILE] [--cors ORIGINS]\n"
@@ -131,10 +132,9 @@ static int tick(void *ctx)
 static int kick(void *ctx, const char *channel)
 {
 	struct app *a = ctx;
-	char subj[LSP_NAME_MAX + 32], body[LSP_NAME_MAX + 64], err[256];
-	if (!a->bus)
+	char subj[LSP_SUBJ_CAP], body[LSP_NAME_MAX + 64], err[256];
+	if (!a->bus || lsp_subject(subj, sizeof subj, LSP_SUBJ_KICK, channel) < 0)
 		return -1;
-	snprintf(subj, sizeof subj, "lsp.ctl.%s.kick", channel);
 	snprintf(body, sizeof body, "{\"channel\":\"%s\",\"action\":\"kick\"}", channel);
 	if (lsp_bus_publish(a->bus, subj, body, err, sizeof err) < 0 || lsp_bus_flush(a->bus, 500, err, sizeof err) < 0) {
 		lsp_log(&a->lg, LSP_WARN, "kick not sent", "channel", LSV_S(channel), "reason", LSV_S(err), NULL);
@@ -149,12 +149,9 @@ static void on_health(void *ctx, const char *subject, const char *data, size_t l
 {
 	struct app *a = ctx;
 	char ch[LSP_NAME_MAX + 1];
-	const char *s = subject + strlen("lsp.stream."), *e = strchr(s, '.');
 	int i;
-	if (strncmp(subject, "lsp.stream.", 11) != 0 || !e || (size_t)(e - s) > LSP_NAME_MAX || len >= 1024)
+	if (lsp_subject_parse(subject, ch, sizeof ch) != LSP_SUBJ_HEALTH || len >= 1024)
 		return;
-	memcpy(ch, s, (size_t)(e - s));
-	ch[e - s] = 0;
 	pthread_mutex_lock(&a->h->mu);
 	for (i = 0; i < a->h->n && strcmp(a->h->e[i].ch, ch) != 0; i++)
 		;
@@ -318,8 +315,8 @@ int main(int argc, char **argv)
 		}
 		if (lsp_bus_open(&app.bus, nats, 2000, "lsp-api", err, sizeof err) < 0 ||
 		    lsp_store_open_env(&app.arch, err, sizeof err) < 0 ||
-		    lsp_bus_subscribe(app.bus, "lsp.chat.*", on_chat, &app, &sub_chat, err, sizeof err) < 0 ||
-		    lsp_bus_subscribe(app.bus, "lsp.stream.*.health", on_health, &app, &sub_health, err, sizeof err) < 0) {
+		    lsp_bus_subscribe(app.bus, LSP_SUBJ_CHAT_ANY, on_chat, &app, &sub_chat, err, sizeof err) < 0 ||
+		    lsp_bus_subscribe(app.bus, LSP_SUBJ_HEALTH_ANY, on_health, &app, &sub_health, err, sizeof err) < 0) {
 			lsp_log(&app.lg, LSP_FATAL, "unable to use NATS", "reason", LSV_S(err), NULL);
 			goto done;
 		}

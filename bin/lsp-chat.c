@@ -10,14 +10,14 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "chatsrv.h"
-#include "exit.h"
-#include "log.h"
-#include "metrics.h"
-#include "opt.h"
-#include "sdnotify.h"
-#include "store.h"
-#include "token.h"
+#include "chat/chatsrv.h"
+#include "core/exit.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/opt.h"
+#include "core/sdnotify.h"
+#include "state/store.h"
+#include "state/token.h"
 
 static const char usage[] =
 	"usage: lsp-chat [-h] [-V] [-l [HOST]:PORT] [--history N] [--max-clients N] [--max-msg BYTES]\n"

@@ -7,9 +7,9 @@
 #include <getopt.h>
 #include <stdio.h>
 
-#include "ctl.h"
-#include "exit.h"
-#include "log.h"
+#include "ctl/ctl.h"
+#include "core/exit.h"
+#include "core/log.h"
 
 static const char usage_head[] = "usage: lsp-ctl [-h] [-V] COMMAND [ARGS]\n";
 static const char usage_tail[] =

@@ -11,12 +11,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "edge.h"
-#include "exit.h"
-#include "log.h"
-#include "sdnotify.h"
-#include "opt.h"
-#include "originmap.h"
+#include "edge/edge.h"
+#include "core/exit.h"
+#include "core/log.h"
+#include "core/sdnotify.h"
+#include "core/opt.h"
+#include "bus/originmap.h"
 
 static const char usage[] =
 	"usage: lsp-edge [-h] [-V] [-l [HOST:]PORT] [--hls-root DIR] [--web-root DIR] [--vod-root DIR]\n"

@@ -12,11 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "exit.h"
-#include "ingestsrv.h"
-#include "log.h"
-#include "opt.h"
-#include "sdnotify.h"
+#include "core/exit.h"
+#include "ingest/ingestsrv.h"
+#include "core/log.h"
+#include "core/opt.h"
+#include "core/sdnotify.h"
 
 #define MAX_CONN_LIMIT 1024
 

@@ -12,11 +12,11 @@
 
 #include <libavutil/log.h>
 
-#include "exit.h"
-#include "log.h"
-#include "metrics.h"
-#include "opt.h"
-#include "pack.h"
+#include "core/exit.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/opt.h"
+#include "media/pack.h"
 
 static const char usage[] =
 	"usage: lsp-package --out DIR [-i FILE|-] [--part SEC] [--segment SEC] [--window N] [--dvr SEC]\n"

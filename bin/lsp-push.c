@@ -12,12 +12,12 @@
 
 #include <libavutil/log.h>
 
-#include "exit.h"
-#include "log.h"
-#include "opt.h"
-#include "pushdir.h"
-#include "restream.h"
-#include "s3.h"
+#include "core/exit.h"
+#include "core/log.h"
+#include "core/opt.h"
+#include "push/pushdir.h"
+#include "push/restream.h"
+#include "push/s3.h"
 
 static const char usage[] =
 	"usage: lsp-push s3://BUCKET[/PREFIX] --dir DIR [--endpoint URL] [--region R] [--path-style]\n"

@@ -17,13 +17,13 @@
 
 #include <libavutil/log.h>
 
-#include "exit.h"
-#include "key.h"
-#include "log.h"
-#include "opt.h"
-#include "record.h"
-#include "store.h"
-#include "vod.h"
+#include "core/exit.h"
+#include "core/key.h"
+#include "core/log.h"
+#include "core/opt.h"
+#include "media/record.h"
+#include "state/store.h"
+#include "state/vod.h"
 
 static const char usage[] =
 	"usage: lsp-record --channel NAME [-i FILE|-] [--root DIR] [--segment SEC] [--grace SEC]\n"

@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "exit.h"
-#include "key.h"
-#include "log.h"
-#include "opt.h"
-#include "ring.h"
-#include "ringtee.h"
+#include "core/exit.h"
+#include "core/key.h"
+#include "core/log.h"
+#include "core/opt.h"
+#include "media/ring.h"
+#include "media/ringtee.h"
 
 static const char usage[] =
 	"usage: lsp-ring [-h] [-V] --channel NAME [--no-pass] [--slots N] [--size MIB] < in.ts > out.ts\n"

@@ -18,15 +18,15 @@
 
 #include <libavutil/log.h>
 
-#include "exit.h"
-#include "key.h"
-#include "log.h"
-#include "metrics.h"
-#include "originmap.h"
-#include "sdnotify.h"
-#include "opt.h"
-#include "rtc.h"
-#include "streamauth.h"
+#include "core/exit.h"
+#include "core/key.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "bus/originmap.h"
+#include "core/sdnotify.h"
+#include "core/opt.h"
+#include "rtc/rtc.h"
+#include "state/streamauth.h"
 
 static const char usage[] =
 	"usage: lsp-rtc [-h] [-V] [--http [HOST]:PORT] [--udp [HOST]:PORT] [--candidate IP]\n"

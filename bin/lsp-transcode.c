@@ -14,12 +14,12 @@
 
 #include <libavutil/log.h>
 
-#include "exit.h"
-#include "ladder.h"
-#include "log.h"
-#include "metrics.h"
-#include "opt.h"
-#include "transcode.h"
+#include "core/exit.h"
+#include "media/ladder.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/opt.h"
+#include "media/transcode.h"
 
 static const char usage[] =
 	"usage: lsp-transcode [options] < in.ts > ladder.ts\n"

@@ -1,11 +1,11 @@
-/* fuzz_amf0 — libFuzzer harness for the AMF0 decoder (lib/amf0.c): walk
+/* fuzz_amf0 — libFuzzer harness for the AMF0 decoder (lib/ingest/amf0.c): walk
  * every value, look up properties in objects, copy strings, and re-encode
  * what decoded. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "amf0.h"
+#include "ingest/amf0.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

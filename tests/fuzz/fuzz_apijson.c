@@ -1,7 +1,7 @@
 /* fuzz_apijson.c — libFuzzer harness for lsp-api's request handling: the
  * first input byte picks a route, the rest is the request body.  The
  * harness builds an HTTP head (a valid bearer session, a JSON content
- * type), parses it with lib/http.c and hands it to lsp_api_serve, so the
+ * type), parses it with lib/core/http.c and hands it to lsp_api_serve, so the
  * JSON body checks, routing, authorisation and every handler's field
  * validation run on hostile bytes.  The store is a stub defined here (one
  * canned row for every query: the caller is an admin, channels exist), so
@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
-#include "http.h"
-#include "store.h"
-#include "token.h"
+#include "api/api.h"
+#include "core/http.h"
+#include "state/store.h"
+#include "state/token.h"
 
 /* ---- the stub store ---- */
 struct lsp_store {

@@ -1,11 +1,11 @@
-/* libFuzzer harness: lib/chatmsg.c — client JSON messages (jansson parse,
+/* libFuzzer harness: lib/chat/chatmsg.c — client JSON messages (jansson parse,
  * field checks, bounds), the error builder and the word filter over
  * arbitrary bytes.  Build: make fuzz. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatmsg.h"
+#include "chat/chatmsg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

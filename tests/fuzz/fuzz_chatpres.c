@@ -1,14 +1,14 @@
 /* fuzz_chatpres.c — libFuzzer harness for lsp-chat's /presence request:
- * the HTTP head (lib/http.c) and the channel list read from its query
- * (lib/chatpres.c), then the answer built from it, which must name only
+ * the HTTP head (lib/core/http.c) and the channel list read from its query
+ * (lib/chat/chatpres.c), then the answer built from it, which must name only
  * valid channels, each once, and fit the documented bound.  Built by
  * `make fuzz`. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatpres.h"
-#include "http.h"
+#include "chat/chatpres.h"
+#include "core/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,11 +1,11 @@
 /* fuzz_flv — libFuzzer harness for FLV tag bodies and the AVC/AAC helpers
- * (lib/flv.c).  Byte 0 picks audio or video (bit 0) and the NAL length
+ * (lib/ingest/flv.c).  Byte 0 picks audio or video (bit 0) and the NAL length
  * size (bits 1-2) used for non-header frames. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "flv.h"
+#include "ingest/flv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

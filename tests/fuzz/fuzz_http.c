@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
-#include "plstate.h"
+#include "core/http.h"
+#include "edge/plstate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

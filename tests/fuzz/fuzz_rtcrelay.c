@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rtcrelay.h"
+#include "rtc/rtcrelay.h"
 
 #define MAX 4096
 

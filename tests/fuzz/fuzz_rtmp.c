@@ -1,5 +1,5 @@
 /* fuzz_rtmp — libFuzzer harness for the RTMP server state machine
- * (lib/rtmp.c) and the FLV/AMF0 code it hands data to.  Byte 0 picks the
+ * (lib/ingest/rtmp.c) and the FLV/AMF0 code it hands data to.  Byte 0 picks the
  * mode: bit 0 prepends a valid handshake (so the fuzzer reaches the chunk
  * layer at once), bit 1 refuses decisions instead of accepting, bits 2-7
  * set the feed piece size. */
@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "flv.h"
-#include "rtmp.h"
+#include "ingest/flv.h"
+#include "ingest/rtmp.h"
 
 static void media(const lsp_rtmp_event *ev)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rtp.h"
+#include "rtc/rtp.h"
 
 static int count(void *ctx, const uint8_t *pre, size_t prelen, const uint8_t *p, size_t len, int marker)
 {

@@ -1,14 +1,14 @@
 /* fuzz_streamid — libFuzzer harness for the two parsers of SRT-borne bytes
- * in lsp-ingest: the streamid → stream key parser (lib/srtin.c) and the
- * MPEG-TS observer (lib/tsscan.c).  The first byte picks which; for the TS
+ * in lsp-ingest: the streamid → stream key parser (lib/ingest/srtin.c) and the
+ * MPEG-TS observer (lib/ingest/tsscan.c).  The first byte picks which; for the TS
  * scan the rest is fed in runs of varying length so packets split across
  * feeds are exercised too. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "srtin.h"
-#include "tsscan.h"
+#include "ingest/srtin.h"
+#include "ingest/tsscan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,12 +1,12 @@
-/* libFuzzer harness: lib/ws.c — the frame receiver (header parse, unmask,
+/* libFuzzer harness: lib/chat/ws.c — the frame receiver (header parse, unmask,
  * reassembly, UTF-8, close codes) over arbitrary bytes, plus the upgrade
  * handshake over whatever lsp_http_parse accepts.  Build: make fuzz. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
-#include "ws.h"
+#include "core/http.h"
+#include "chat/ws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

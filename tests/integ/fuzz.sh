@@ -6,7 +6,7 @@
 #
 # Build: the same flags as `make fuzz` (clang -fsanitize=fuzzer,address,
 # undefined), but each harness is linked only with the
-# lib/*.c its includes reach (transitively), compiled once into
+# lib/*/*.c its includes reach (transitively), compiled once into
 # build/fuzz/obj and reused while sources and headers are unchanged.  That
 # keeps the run inside the time budget and independent of lib files a
 # harness does not use.
@@ -19,7 +19,7 @@ read -r -a ldlibs <<<"$(mk LDLIBS_ALL) $(mk SRT_LIBS)" # libsrt: only lib/srtin 
 flags=(-std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -I"$ROOT/lib" "-DLSP_VERSION=\"$(mk VERSION)\"" "${cflags[@]}")
 obj=$ROOT/build/fuzz/obj
 mkdir -p "$obj"
-newest_h=$(ls -t "$ROOT"/lib/*.h | head -n1)
+newest_h=$(ls -t "$ROOT"/lib/*/*.h | head -n1)
 
 deps() { # source → the lib/*.c it needs, following "x.h" includes
 	local todo=("$1") seen=" " f h
@@ -29,7 +29,7 @@ deps() { # source → the lib/*.c it needs, following "x.h" includes
 			[[ $seen == *" $h "* ]] && continue
 			seen+="$h "
 			[ -f "$ROOT/lib/$h.h" ] && todo+=("$ROOT/lib/$h.h")
-			case $h in store*) continue ;; esac
+			case $h in state/store*) continue ;; esac
 			[ -f "$ROOT/lib/$h.c" ] && { echo "$ROOT/lib/$h.c"; todo+=("$ROOT/lib/$h.c"); }
 		done
 	done

@@ -7,7 +7,7 @@ ROOT/BUCKET/KEY; PUT, GET, HEAD, DELETE of objects; path-style
 
 Every object request must carry a valid AWS Signature Version 4
 Authorization header.  The verification below is written independently of
-lib/sigv4.c, from the published algorithm, with Python's hmac/hashlib; it
+lib/push/sigv4.c, from the published algorithm, with Python's hmac/hashlib; it
 checks the payload hash against the body and the time stamp against the
 clock (15 minutes).  `--selftest` checks it against the published examples.
 

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "amf0.h"
+#include "ingest/amf0.h"
 
 static void test_roundtrip(void **st)
 {

@@ -1,5 +1,5 @@
-/* Unit tests: lib/api.c driven without sockets — requests are parsed with
- * lib/http.c and handed to lsp_api_serve over a SQLite store in a temp
+/* Unit tests: lib/api/api.c driven without sockets — requests are parsed with
+ * lib/core/http.c and handed to lsp_api_serve over a SQLite store in a temp
  * dir: routing (404/405/OPTIONS), sign-up and sessions, the role check,
  * CSRF for cookie sessions, kid-mode, and the route table's shape. */
 #include <setjmp.h>
@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api.h"
-#include "http.h"
-#include "store.h"
+#include "api/api.h"
+#include "core/http.h"
+#include "state/store.h"
 
 static char dir[64];
 static lsp_store *st;

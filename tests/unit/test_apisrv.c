@@ -1,4 +1,4 @@
-/* Unit tests: lib/apisrv.c — a server on a free port in a thread, a
+/* Unit tests: lib/api/apisrv.c — a server on a free port in a thread, a
  * trivial handler, and real sockets: answers and their fixed headers,
  * keep-alive, pipelining, body bounds (413), chunked bodies (411),
  * malformed heads (400), HEAD without a body, 204 without a length. */
@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "apisrv.h"
+#include "api/apisrv.h"
 
 #define LIT(s) s, sizeof s - 1
 

@@ -9,7 +9,7 @@
 
 #include <libavutil/error.h>
 
-#include "averr.h"
+#include "media/averr.h"
 
 static void averr_message(void **s)
 {

@@ -1,4 +1,4 @@
-/* Unit tests: lib/chatpres.c — the /presence channel list (empty items,
+/* Unit tests: lib/chat/chatpres.c — the /presence channel list (empty items,
  * repeats, escapes, bad names, the bound), the JSON answer and its head. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "chatpres.h"
+#include "chat/chatpres.h"
 
 static lsp_chatpres_list l;
 

@@ -6,7 +6,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "clock.h"
+#include "core/clock.h"
 
 
 static void mono(void **s)

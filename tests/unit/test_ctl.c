@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "exit.h"
+#include "ctl/ctl.h"
+#include "core/exit.h"
 
 static char dir[64];
 

@@ -1,4 +1,4 @@
-/* Unit tests: lib/dsar.c over SQLite in a temp dir — export gathers the
+/* Unit tests: lib/state/dsar.c over SQLite in a temp dir — export gathers the
  * user's rows, erase removes or anonymises them in one transaction and
  * writes an audit row; the chat archive is idempotent. */
 #include <setjmp.h>
@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dsar.h"
-#include "ledger.h"
-#include "store.h"
+#include "state/dsar.h"
+#include "state/ledger.h"
+#include "state/store.h"
 
 static char dir[64];
 

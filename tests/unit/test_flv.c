@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "flv.h"
+#include "ingest/flv.h"
 
 static void test_parse(void **st)
 {

@@ -1,4 +1,4 @@
-/* Unit tests: lib/fmp4.c (H.264 extradata recovered from a key frame). */
+/* Unit tests: lib/media/fmp4.c (H.264 extradata recovered from a key frame). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 
 #include <libavcodec/avcodec.h>
 
-#include "fmp4.h"
+#include "media/fmp4.h"
 
 static AVPacket *packet(const uint8_t *b, size_t n)
 {

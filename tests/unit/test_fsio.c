@@ -1,4 +1,4 @@
-/* Unit tests: lib/fsio.c (atomic publish, mkdirs, unlink). */
+/* Unit tests: lib/core/fsio.c (atomic publish, mkdirs, unlink). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fsio.h"
+#include "core/fsio.h"
 
 static char base[64];
 

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "http.h"
-#include "plstate.h"
+#include "core/http.h"
+#include "edge/plstate.h"
 
 static int parse(const char *s, lsp_http_req *r)
 {

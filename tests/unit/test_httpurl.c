@@ -8,7 +8,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "httpurl.h"
+#include "core/httpurl.h"
 
 static void good(void **s)
 {

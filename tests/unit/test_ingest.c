@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "ingest.h"
+#include "ingest/ingest.h"
 
 static void test_expand(void **st)
 {

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ingestsrv.h"
+#include "ingest/ingestsrv.h"
 
 static char logpath[64];
 

@@ -1,4 +1,4 @@
-/* Unit tests: lib/key.c (names, key shape, hashing, constant-time check). */
+/* Unit tests: lib/core/key.c (names, key shape, hashing, constant-time check). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "key.h"
+#include "core/key.h"
 
 static void names(void **s)
 {

@@ -1,4 +1,4 @@
-/* Unit tests: lib/ladder.c (parse, default, fit to the source). */
+/* Unit tests: lib/media/ladder.c (parse, default, fit to the source). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ladder.h"
+#include "media/ladder.h"
 
 static void parse_names(void **s)
 {

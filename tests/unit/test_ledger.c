@@ -1,4 +1,4 @@
-/* Unit tests: lib/ledger.c and lib/modlog.c over SQLite in a temp dir
+/* Unit tests: lib/state/ledger.c and lib/state/modlog.c over SQLite in a temp dir
  * (Postgres is covered by tests/integ/chat_nodes.sh). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ledger.h"
-#include "modlog.h"
-#include "store.h"
+#include "state/ledger.h"
+#include "state/modlog.h"
+#include "state/store.h"
 
 static char dir[64];
 

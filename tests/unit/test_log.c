@@ -1,4 +1,4 @@
-/* Unit tests: lib/log.c — every line is one JSON object, escaped, bounded. */
+/* Unit tests: lib/core/log.c — every line is one JSON object, escaped, bounded. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "core/log.h"
 
 static char *capture(lsp_log_t *lg, FILE **f)
 {

@@ -1,4 +1,4 @@
-/* Unit tests: lib/m3u8.c (LL-HLS media and multivariant playlist text). */
+/* Unit tests: lib/media/m3u8.c (LL-HLS media and multivariant playlist text). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "m3u8.h"
+#include "media/m3u8.h"
 
 static const lsp_m3u8_part p3[] = { { 0.2, 1 }, { 0.2, 0 }, { 0.2, 1 } };
 static const lsp_m3u8_part p5[] = { { 0.2, 1 }, { 0.2, 0 }, { 0.2, 0 }, { 0.2, 0 }, { 0.2, 0 } };

@@ -1,4 +1,4 @@
-/* test_metrics — lib/metrics.c: families, label escaping, counters vs
+/* test_metrics — lib/core/metrics.c: families, label escaping, counters vs
  * gauges, drop by label, bounds, and the text it renders. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "metrics.h"
+#include "core/metrics.h"
 
 static char *render(lsp_metrics *m)
 {

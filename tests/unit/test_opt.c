@@ -1,4 +1,4 @@
-/* Unit tests: lib/opt.c (strict numbers, host:port). */
+/* Unit tests: lib/core/opt.c (strict numbers, host:port). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "opt.h"
+#include "core/opt.h"
 
 static void numbers(void **s)
 {

@@ -1,4 +1,4 @@
-/* Unit tests: lib/originmap.c (channel → origin from .live/.health/.ended,
+/* Unit tests: lib/bus/originmap.c (channel → origin from .live/.health/.ended,
  * takeover rules, staleness, routes). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "originmap.h"
+#include "bus/originmap.h"
 
 #define LIVE(o) "{\"channel\":\"a\",\"origin\":\"" o "\"}"
 

@@ -1,4 +1,4 @@
-/* Unit tests: lib/passwd.c — scrypt hashes: round trip, salt, parameters
+/* Unit tests: lib/api/passwd.c — scrypt hashes: round trip, salt, parameters
  * read back from the stored string, malformed strings refused. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "passwd.h"
+#include "api/passwd.h"
 
 static void round_trip(void **s)
 {

@@ -1,5 +1,5 @@
-/* Unit tests: lib/pushq.c (upload order, bounds, drop reporting, delete
- * handling, scan order) and lsp_s3_backoff_ms / lsp_s3_retriable (lib/s3.c). */
+/* Unit tests: lib/push/pushq.c (upload order, bounds, drop reporting, delete
+ * handling, scan order) and lsp_s3_backoff_ms / lsp_s3_retriable (lib/push/s3.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pushq.h"
-#include "s3.h"
+#include "push/pushq.h"
+#include "push/s3.h"
 
 static const char *next(lsp_pushq *q)
 {

@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "ring.h"
-#include "ringtee.h"
+#include "media/ring.h"
+#include "media/ringtee.h"
 
 static char path[64];
 

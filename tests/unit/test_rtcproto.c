@@ -16,10 +16,10 @@
 
 #include <cmocka.h>
 
-#include "dtls.h"
-#include "rtp.h"
-#include "sdp.h"
-#include "stun.h"
+#include "rtc/dtls.h"
+#include "rtc/rtp.h"
+#include "rtc/sdp.h"
+#include "rtc/stun.h"
 
 static void stun_roundtrip(void **state)
 {

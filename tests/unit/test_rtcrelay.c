@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "rtcrelay.h"
+#include "rtc/rtcrelay.h"
 
 /* preface + gen(7, id 0xabc) + key video (100 bytes) + audio (3 bytes) + ping + end */
 static size_t build(uint8_t *b)

@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "amf0.h"
-#include "rtmp.h"
+#include "ingest/amf0.h"
+#include "ingest/rtmp.h"
 
 struct buf {
 	uint8_t p[1 << 20];

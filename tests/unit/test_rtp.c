@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "rtp.h"
+#include "rtc/rtp.h"
 
 static void pli_bytes(void **state)
 {

@@ -1,4 +1,4 @@
-/* Unit tests: lib/sigv4.c against the published Signature Version 4
+/* Unit tests: lib/push/sigv4.c against the published Signature Version 4
  * examples: the four worked examples of the S3 API reference ("Signature
  * Calculations for the Authorization Header: Transferring Payload in a
  * Single Chunk": GET Object with a Range, PUT Object, GET Bucket Lifecycle,
@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sigv4.h"
+#include "push/sigv4.h"
 
 #define EMPTY_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 static const lsp_sigv4_cred s3doc = { "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",

@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "spawn.h"
-#include "srtin.h"
-#include "tsscan.h"
+#include "core/spawn.h"
+#include "ingest/srtin.h"
+#include "ingest/tsscan.h"
 
 static void test_streamid(void **st)
 {

@@ -1,4 +1,4 @@
-/* Unit tests: lib/store.c over SQLite in a temp dir (Postgres is covered by
+/* Unit tests: lib/state/store.c over SQLite in a temp dir (Postgres is covered by
  * tests/integ/ctl.sh against a real server). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "state/store.h"
 
 static char dir[64];
 

@@ -1,4 +1,4 @@
-/* Unit tests: lib/thumb.c (JPEG stills from H.264 key frames). */
+/* Unit tests: lib/media/thumb.c (JPEG stills from H.264 key frames). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 
 #include <libavcodec/avcodec.h>
 
-#include "thumb.h"
+#include "media/thumb.h"
 
 static char dir[64];
 

@@ -1,5 +1,5 @@
-/* Unit tests: lib/token.c — issue/verify, forgery, expiry, scope, and
- * lib/chatmsg.c — message parsing limits. */
+/* Unit tests: lib/state/token.c — issue/verify, forgery, expiry, scope, and
+ * lib/chat/chatmsg.c — message parsing limits. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chatmsg.h"
-#include "token.h"
+#include "chat/chatmsg.h"
+#include "state/token.h"
 
 static const unsigned char key[] = "unit-test-secret";
 

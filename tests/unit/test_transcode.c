@@ -1,4 +1,4 @@
-/* Unit tests: lib/transcode.c open-time failures (the media path is covered
+/* Unit tests: lib/media/transcode.c open-time failures (the media path is covered
  * by tests/integ/transcode.sh with real ffmpeg-made streams). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "transcode.h"
+#include "core/log.h"
+#include "media/transcode.h"
 
 static void count_events(void *ctx, const lsp_transcode_event *ev)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tsin.h"
+#include "media/tsin.h"
 
 static int never(void *opaque)
 {

@@ -1,5 +1,5 @@
-/* Unit tests: lib/vod.c (settings text and store row, list/json/rm/gc of
- * recording directories) and lsp_m3u8_write_list() (lib/m3u8.c). */
+/* Unit tests: lib/state/vod.c (settings text and store row, list/json/rm/gc of
+ * recording directories) and lsp_m3u8_write_list() (lib/media/m3u8.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "m3u8.h"
-#include "store.h"
-#include "vod.h"
+#include "media/m3u8.h"
+#include "state/store.h"
+#include "state/vod.h"
 
 static char dir[64], root[128];
 

@@ -1,4 +1,4 @@
-/* Unit tests: lib/ws.c — accept key (RFC 6455 §1.3 sample), handshake
+/* Unit tests: lib/chat/ws.c — accept key (RFC 6455 §1.3 sample), handshake
  * checks, frame parsing limits, reassembly, UTF-8 and close codes. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,8 +7,8 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "http.h"
-#include "ws.h"
+#include "core/http.h"
+#include "chat/ws.h"
 
 static void accept_key(void **s)
 {

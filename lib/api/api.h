@@ -1,0 +1,75 @@
+/* api.h — lsp-api's routes: accounts, sessions, channels and stream keys,
+ * privacy requests, as JSON over HTTP (docs/api.md, docs/openapi.json).
+ *
+ * lsp_api_serve is an lsp_apisrv handler: it never does I/O of its own
+ * beyond the store (and the kick callback), so it can be driven from a
+ * fuzzer or a test with a parsed request.  Every route is one row of a
+ * const table naming the roles that may call it; the handler checks the
+ * caller's role against that row before it runs, then ownership where a
+ * route is about one channel.  Sessions are lib/state/token.c tokens (the format
+ * lsp-chat verifies) whose SHA-256 is kept in the sessions table, so
+ * signing out revokes them here at once.  Passwords use lib/api/passwd.c.
+ * Login and sign-up are rate-limited per account and per client address
+ * in a bounded in-memory table.  The lsp_api owns that table; the caller
+ * owns the store, the secret and the config strings, which must outlive
+ * it. */
+#ifndef LSP_API_H
+#define LSP_API_H
+#include <stddef.h>
+
+#include "api/apisrv.h"
+#include "state/store.h"
+
+typedef struct lsp_api lsp_api;
+
+/* Roles as bits, for the route table and the tests. */
+enum {
+	LSP_API_ANON = 1, LSP_API_VIEWER = 2, LSP_API_CREATOR = 4, LSP_API_MOD = 8, LSP_API_ADMIN = 16,
+};
+#define LSP_API_USERS (LSP_API_VIEWER | LSP_API_CREATOR | LSP_API_MOD | LSP_API_ADMIN)
+#define LSP_API_ALL (LSP_API_ANON | LSP_API_USERS)
+
+typedef struct {
+	lsp_store *st;
+	const unsigned char *secret;  /* lib/state/token.c secret (shared with lsp-chat) */
+	size_t secretlen;
+	const char *data_dir;         /* for channel live state under <data_dir>/hls */
+	const char *cors;             /* comma-separated allowed origins, or NULL */
+	int scrypt_log2n;             /* default LSP_PASSWD_LOG2N */
+	long long session_ttl;        /* seconds, default 7 days */
+	int kid_age;                  /* declared age below which an account is kid-mode (13) */
+	/* Sign-in buckets: per account (default 5, refilling 1 a minute) and per
+	 * client address, sign-ups included (default 30, refilling 1 per 2 s). */
+	int rl_user_burst, rl_addr_burst;
+	double rl_user_per_s, rl_addr_per_s;
+	/* Cut the live publisher of channel (NATS lsp.ctl.<channel>.kick); may be
+	 * NULL.  Returns 0 or negative. */
+	int (*kick)(void *ctx, const char *channel);
+	void *kick_ctx;
+	/* Latest health JSON of a channel from NATS into out; 0, or negative
+	 * when none is known.  May be NULL. */
+	int (*health)(void *ctx, const char *channel, char *out, size_t cap);
+	void *health_ctx;
+	/* Events worth a log line (never secrets); may be NULL. */
+	void (*log)(void *ctx, int level, const char *msg, const char *k1, const char *v1, const char *k2,
+		    const char *v2);
+	void *log_ctx;
+} lsp_api_cfg;
+
+int lsp_api_open(lsp_api **out, const lsp_api_cfg *cfg, char *err, size_t errcap);
+void lsp_api_close(lsp_api *a);
+
+/* The lsp_apisrv handler (ctx is the lsp_api). */
+void lsp_api_serve(void *ctx, const lsp_apisrv_req *rq, lsp_apisrv_resp *rs);
+
+/* The route table, for --routes and the authorisation test: calls fn for
+ * each route with its method, path pattern and role bits. */
+void lsp_api_routes(void (*fn)(void *ctx, const char *method, const char *pattern, int roles), void *ctx);
+
+/* Role name ("viewer", "creator", "mod", "admin") → bit, 0 when unknown. */
+int lsp_api_role_bit(const char *name);
+
+/* Set a user's platform role (operator bootstrap).  0, -ENOENT, -EINVAL. */
+int lsp_api_set_role(lsp_store *st, const char *user, const char *role, char *err, size_t errcap);
+
+#endif

@@ -1,0 +1,64 @@
+/* apisrv.h — a small request/response HTTP/1.1 server: one thread, one
+ * epoll loop, optional TLS, for JSON APIs whose answers are computed whole.
+ *
+ *   accept ─▶ [TLS handshake] ─▶ READ head (+ body by Content-Length)
+ *          ─▶ handler ─▶ WRITE ─▶ READ (keep-alive) | close
+ *   deadlines: handshake 10 s, head+body 10 s, idle 30 s, write 30 s.
+ *
+ * Bounds: the head as lib/core/http.h (8 KiB, 64 headers), a body of at most
+ * cfg->body_max bytes (413 beyond; chunked bodies get 411), at most
+ * cfg->max_conns connections (more are closed at accept).  Every answer
+ * carries X-Content-Type-Options, a no-content CSP, Cache-Control: no-store
+ * and, under TLS, HSTS.  The server owns its sockets, TLS objects and
+ * buffers; the handler owns what it puts in the response until the server
+ * frees resp->body with free().  It never prints: cfg->log gets one call
+ * per answered request (method, path, status, ms) and per fault. */
+#ifndef LSP_APISRV_H
+#define LSP_APISRV_H
+#include <signal.h>
+#include <stddef.h>
+
+#include "core/http.h"
+
+typedef struct lsp_apisrv lsp_apisrv;
+
+typedef struct {
+	const lsp_http_req *head; /* parsed head; strings point into the request buffer */
+	const char *body;         /* Content-Length bytes (NULL when none) */
+	size_t body_len;
+	const char *peer;         /* client address, text */
+	int tls;                  /* 1 when the connection is TLS */
+} lsp_apisrv_req;
+
+typedef struct {
+	int status;
+	const char *ctype;        /* default application/json */
+	char *body;               /* malloc'd, freed by the server; may be NULL */
+	size_t body_len;
+	char headers[2048];       /* extra header lines, each ending in \r\n */
+} lsp_apisrv_resp;
+
+typedef void (*lsp_apisrv_handler)(void *ctx, const lsp_apisrv_req *rq, lsp_apisrv_resp *rs);
+
+typedef struct {
+	const char *host;        /* default 0.0.0.0 */
+	int port;                /* 0 picks a free one (see lsp_apisrv_port) */
+	const char *cert, *key;  /* PEM files: TLS when both are set */
+	int max_conns;           /* default 1024 */
+	size_t body_max;         /* default 16384 */
+	lsp_apisrv_handler handler;
+	void *handler_ctx;
+	/* detail is "METHOD PATH STATUS MS" for requests, a reason for faults */
+	void (*log)(void *ctx, int level, const char *msg, const char *detail);
+	void *log_ctx;
+	int (*tick)(void *ctx);  /* called about once a second from the loop; may be NULL */
+	void *tick_ctx;
+} lsp_apisrv_cfg;
+
+int lsp_apisrv_open(lsp_apisrv **out, const lsp_apisrv_cfg *cfg, char *err, size_t errcap);
+int lsp_apisrv_port(const lsp_apisrv *s);
+/* Serve until *stop is non-zero.  0, or -errno on a loop failure. */
+int lsp_apisrv_run(lsp_apisrv *s, const volatile sig_atomic_t *stop, char *err, size_t errcap);
+void lsp_apisrv_close(lsp_apisrv *s);
+
+#endif

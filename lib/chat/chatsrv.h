@@ -1,0 +1,61 @@
+/* chatsrv.h — the lsp-chat node: an epoll WebSocket server for
+ * /ws/<channel>, with fan-out over NATS, history, presence, tips and
+ * moderation.  One thread runs the loop; nats.c delivers on its own
+ * threads into a locked queue that wakes the loop through an eventfd.
+ *
+ *   browser ──ws──▶ node A ──publish lsp.chat.<ch>──▶ NATS ──▶ node A, B …
+ *                     │                                          │
+ *                     └── store (tips, bans, audit)              └──▶ local sockets
+ *
+ * The same port answers GET /presence?channels=a,b (lib/chat/chatpres.h) with
+ * {"a":12,"b":0}: the viewer count each channel's presence messages carry,
+ * summed over nodes (Redis, else NATS reports) — for the directory page.
+ *
+ * Without a NATS URL a node delivers in-process.  The server owns its
+ * sockets, channels, bus and Redis connections; the store and the secret
+ * are the caller's and must outlive it.  The library never logs: it
+ * reports events through cfg->event. */
+#ifndef LSP_CHATSRV_H
+#define LSP_CHATSRV_H
+#include <signal.h>
+#include <stddef.h>
+
+#include "core/metrics.h"
+#include "state/store.h"
+
+typedef struct lsp_chatsrv lsp_chatsrv;
+
+/* level as in log.h; fields are NULL-terminated key/value string pairs. */
+typedef void (*lsp_chatsrv_event_fn)(void *ctx, int level, const char *msg, const char *const *kv);
+
+typedef struct {
+	const char *host;          /* bind address, default 0.0.0.0 */
+	int port;                  /* default 8081 */
+	const char *nats_url;      /* NULL/"": one node alone */
+	const char *redis_url;     /* NULL/"": presence and rate limits local */
+	const char *node;          /* node id (default: host name + pid) */
+	int history;               /* messages kept per channel (default 50) */
+	int max_clients;           /* default 100000 */
+	size_t max_msg;            /* largest client message in bytes (default 4096) */
+	double rate;               /* chat messages per second per user (default 1) */
+	int burst;                 /* bucket size (default 5) */
+	double flood;              /* any messages per second per connection (default 20,
+				      burst twice that); beyond: errors, then close 1008 */
+	lsp_store *st;
+	const unsigned char *secret;
+	size_t secretlen;
+	lsp_chatsrv_event_fn event;
+	void *event_ctx;
+	lsp_metrics *metrics;       /* optional: lsp_chat_* series (see lsp_chatsrv_metrics_def) */
+} lsp_chatsrv_cfg;
+
+int lsp_chatsrv_open(lsp_chatsrv **out, const lsp_chatsrv_cfg *cfg, char *err, size_t errcap);
+/* Run until *stop becomes non-zero; 0, or negative on a fatal error. */
+int lsp_chatsrv_run(lsp_chatsrv *s, const volatile sig_atomic_t *stop, char *err, size_t errcap);
+void lsp_chatsrv_close(lsp_chatsrv *s);
+
+/* Declare the families the server updates in cfg->metrics: connections,
+ * bytes in/out, messages and tips per channel, errors by kind. */
+void lsp_chatsrv_metrics_def(lsp_metrics *m);
+
+#endif

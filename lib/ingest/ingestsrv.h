@@ -1,0 +1,88 @@
+/* ingestsrv.h — the lsp-ingest server: RTMP, RTMPS and SRT listeners, one
+ * forked child per publisher connection, and a graceful stop.
+ *
+ *   signalfd (SIGCHLD SIGTERM SIGINT) ─┐
+ *   RTMP listener  ── accept ──────────┤
+ *   RTMPS listener ── accept ──────────┼─ poll ─▶ fork ─▶ child: lib/ingest's
+ *   lib/srtin fd   ── take (plain fd) ─┘            │      protocol entry serves
+ *                                                   │      the fd, then returns
+ *                                                   ▼      LSP_INGESTSRV_CHILD
+ *                                    parent: keeps the pid (at most max_conn)
+ *   SIGCHLD: reap.  SIGTERM/SIGINT: close the listeners, stop SRT, SIGTERM
+ *   every child and wait; children still there after 10 s get SIGKILL.
+ *
+ * Stream keys are checked with lib/streamauth (the store from the
+ * environment): in the child for RTMP(S), in libsrt's handshake for SRT.
+ * When every publish shares one output (no --exec, no {channel} in -o),
+ * publishes are serialised with the lock file RUN_DIR/output-PID.lock,
+ * removed on close.
+ *
+ * Ownership: the server owns its listeners, the signalfd, the TLS context,
+ * the SRT transport, the child table and its copy of the configuration;
+ * the caller owns the strings the configuration points to and the metrics
+ * registry, which must outlive the server.  The server never prints or
+ * exits: what is worth logging goes to cfg->log as an event name with
+ * typed fields (lib/core/log.h levels and values), never with a stream key. */
+#ifndef LSP_INGESTSRV_H
+#define LSP_INGESTSRV_H
+#include <signal.h>
+#include <stddef.h>
+
+#include "ingest/ingest.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "ingest/srtin.h"
+
+#define LSP_INGESTSRV_CHILD 1 /* lsp_ingestsrv_run: returned in a forked child */
+
+typedef struct lsp_ingestsrv lsp_ingestsrv;
+
+/* One log event with n fields keys[i] = vals[i] (n <= 8).  Called from the
+ * server's loop, from forked children and from libsrt's threads. */
+typedef void (*lsp_ingestsrv_log)(void *ctx, int level, const char *event, int n, const char *const *keys,
+				  const lsp_logv *vals);
+
+typedef struct {
+	const char *host;     /* RTMP listener address, "" for any */
+	int port;
+	const char *tls_host; /* RTMPS listener, when tls_port > 0 (cert and key then required) */
+	int tls_port;
+	const char *cert;     /* PEM certificate chain for RTMPS */
+	const char *key;      /* PEM private key for RTMPS */
+	long max_conn;        /* connections served at once; more are refused */
+	const sigset_t *mask; /* SIGCHLD, SIGTERM, SIGINT, blocked by the caller before any thread */
+	/* Per-connection settings (app, timeouts, out_tmpl, exec_tmpl, run_dir,
+	 * nats_url).  The server sets auth, note, ctx, remote, tls and out_lock. */
+	lsp_ingest_cfg conn;
+	lsp_ingestsrv_log log;
+	void *log_ctx;
+} lsp_ingestsrv_cfg;
+
+/* Open the signalfd, the RTMP listener and, with tls_port, the RTMPS
+ * listener and its TLS context.  0, or -1 with err; nothing is left. */
+int lsp_ingestsrv_open(lsp_ingestsrv **out, const lsp_ingestsrv_cfg *cfg, char *err, size_t errcap);
+
+/* Start SRT (lib/srtin) from srt's addresses and options; the server sets
+ * its check, note, ctx and backlog (max_conn) and routes libsrt's own
+ * warnings to the log.  srt's strings must outlive the server.  0, or
+ * negative with err (the server stays usable without SRT). */
+int lsp_ingestsrv_srt(lsp_ingestsrv *s, const lsp_srtin_cfg *srt, char *err, size_t errcap);
+
+/* Count into mx (a lsp_metrics_new_shared registry, so the children count
+ * into it too): declares lsp_ingest_{live_channels,connections,
+ * publishes_total,refused_total,bytes_in_total,errors_total}. */
+void lsp_ingestsrv_metrics(lsp_ingestsrv *s, lsp_metrics *mx);
+
+/* Serve until a stop signal and every child is reaped: 0, or -errno if
+ * poll fails (children are left running).  In a forked child, once its
+ * connection has ended: LSP_INGESTSRV_CHILD with *status its exit status
+ * (0 a publish ran, 1 refused or never published, 111 a failure); the
+ * caller must then _exit(*status) at once — the listeners, SRT threads,
+ * lock file and metrics responder are the parent's. */
+int lsp_ingestsrv_run(lsp_ingestsrv *s, int *status);
+
+/* Stop SRT (waiting up to 2 s for its pumps), free the TLS context, close
+ * everything, remove the shared-output lock file.  NULL is a no-op. */
+void lsp_ingestsrv_close(lsp_ingestsrv *s);
+
+#endif

@@ -1,0 +1,38 @@
+/* tsmux.h — FLV elementary data (H.264 + AAC from RTMP) → MPEG-TS on a file
+ * descriptor, through libavformat's mpegts muxer with a small custom
+ * AVIOContext flushed after every packet (low latency for pipe readers).
+ *
+ * Stream set: configured by the sequence headers (lsp_tsmux_video_config,
+ * lsp_tsmux_audio_config) seen before the first media frame; the TS header
+ * is written at that first frame and later configs are ignored.  H.264 is
+ * written as Annex B with SPS/PPS before each keyframe, AAC as ADTS.
+ * Timestamps are the publisher's (milliseconds); a DTS that would go
+ * backwards is nudged forward by 1 ms and counted in nudged.
+ *
+ * The fd is not owned.  Functions return 0 or a negative code with a
+ * reason in err: -EPIPE means the reader went away (end the publish
+ * cleanly), -EINVAL bad media data (caller may drop the frame), -EIO other
+ * muxer/I-O failure. */
+#ifndef LSP_TSMUX_H
+#define LSP_TSMUX_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ingest/flv.h"
+
+typedef struct lsp_tsmux lsp_tsmux;
+
+int lsp_tsmux_open(lsp_tsmux **out, int fd, char *err, size_t errcap);
+int lsp_tsmux_video_config(lsp_tsmux *m, const uint8_t *avcc, size_t len, char *err, size_t errcap);
+int lsp_tsmux_audio_config(lsp_tsmux *m, const uint8_t *asc, size_t len, char *err, size_t errcap);
+/* Write one non-header frame (f from lsp_flv_parse) at publisher time ts_ms. */
+int lsp_tsmux_write(lsp_tsmux *m, const lsp_flv_frame *f, int64_t ts_ms, char *err, size_t errcap);
+/* 1 once the TS header has been written. */
+int lsp_tsmux_started(const lsp_tsmux *m);
+int lsp_tsmux_has_video(const lsp_tsmux *m);
+int lsp_tsmux_has_audio(const lsp_tsmux *m);
+long long lsp_tsmux_nudged(const lsp_tsmux *m);
+/* Write the trailer (if started) and free.  NULL is a no-op returning 0. */
+int lsp_tsmux_close(lsp_tsmux *m, char *err, size_t errcap);
+
+#endif

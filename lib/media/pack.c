@@ -1,0 +1,884 @@
+/* pack.c — the LL-HLS packager; see pack.h for the contract.
+ *
+ * Per rung, for every packet of the driving stream (video, else audio):
+ *
+ *   held frame ──(duration = this dts - held dts)──▶ fmp4
+ *   boundary?  ──▶ cut fragment ─▶ seg<N>.<P>.m4s ─▶ [segment done: seg<N>.m4s]
+ *                                                 ─▶ index.m3u8 ─▶ [master.m3u8]
+ *   this frame becomes the held frame
+ *
+ * Holding one frame per track gives exact sample durations and lets a part
+ * be published the moment the first frame of the next part arrives. */
+#include "media/pack.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <libavformat/avformat.h>
+
+#include "media/fmp4.h"
+#include "core/fsio.h"
+#include "media/tsin.h"
+#include "media/m3u8.h"
+#include "media/thumb.h"
+#include "media/averr.h"
+#include "core/clock.h"
+
+#define MAXPARTS 128
+#define MAXHIST (LSP_PACK_MAX_WINDOW + LSP_PACK_GRACE + 1)
+#define PL_CAP (64 * 1024)
+
+typedef struct {
+	uint64_t seq;
+	double dur, pdt;
+	size_t bytes;
+	int nparts;
+	lsp_m3u8_part parts[MAXPARTS];
+} seginfo;
+
+typedef struct {
+	uint64_t seq;
+	double dur, pdt;
+} dvrseg;
+
+typedef struct {
+	int in_idx;
+	AVRational tb;
+	AVPacket *hold;
+	int64_t last_dur;
+	int64_t last_raw;           /* last input dts, AV_NOPTS_VALUE before the first */
+	int64_t off;                /* added to input timestamps (timeline repair) */
+	int epoch;
+	const AVCodecParameters *par;
+} track;
+
+typedef struct {
+	char name[64];
+	char dir[PATH_MAX];
+	track tr[2];
+	int ntr, drive, video;      /* drive: index in tr of the stream that cuts */
+	lsp_fmp4 *mux;
+	int started, ended;
+	int64_t part_start, seg_start, last_dts; /* drive time base */
+	int part_indep;
+	int epoch;                  /* input timeline resets seen */
+	int64_t epoch_off;          /* offset of the newest epoch, 1/90000 s */
+	long long dropped;
+	seginfo cur;
+	uint8_t *segbuf;
+	size_t seglen, segcap;
+	seginfo *hist;              /* MAXHIST complete segments, oldest first */
+	int nhist;
+	int target;
+	long peak_bps, published_peak;
+	double tot_bytes, tot_dur;
+	int width, height;
+	double fps;
+	char codecs[64];
+	char *pl;                   /* playlist text buffer (PL_CAP) */
+	dvrseg *dvr;                /* complete segments on disk for DVR, oldest first */
+	int ndvr, capdvr, dvr_first; /* dvr[dvr_first..] are listed in dvr.m3u8 */
+	double dvr_dur;             /* seconds listed */
+	char *dvrpl;
+	size_t dvrcap;
+} rung;
+
+struct lsp_pack {
+	lsp_pack_opts o;
+	AVFormatContext *ic;
+	AVPacket *pkt;
+	rung *r[LSP_PACK_MAX_RUNGS];
+	int nr;
+	int *map;                   /* input stream index -> rung*2+track, -1 */
+	int nmap;
+	double anchor;              /* wall clock minus media time (s), smallest seen */
+	int have0;
+	int master_written;
+	lsp_thumb *thumb;           /* opened on the first key frame of the tallest rung */
+	double next_thumb;          /* wall clock of the next thumbnail */
+	uint64_t seq0;              /* number of every rung's first segment */
+	int thumb_fails;
+};
+
+static void note(lsp_pack *p, const char *what, const char *rn, long long n, const char *d)
+{
+	if (p->o.note)
+		p->o.note(p->o.note_ctx, what, rn, n, d);
+}
+
+static int interrupted(void *opaque)
+{
+	lsp_pack *p = opaque;
+	return p->o.stop && *p->o.stop;
+}
+
+/* ---- codec strings -------------------------------------------------- */
+
+static int aac_freq_index(int rate)
+{
+	static const int rates[] = { 96000, 88200, 64000, 48000, 44100, 32000, 24000,
+				     22050, 16000, 12000, 11025, 8000, 7350 };
+	for (int i = 0; i < 13; i++)
+		if (rates[i] == rate)
+			return i;
+	return -1;
+}
+
+static int aac_aot(const AVCodecParameters *par)
+{
+	return par->profile >= 0 && par->profile < 30 ? par->profile + 1 : 2;
+}
+
+/* "avc1.PPCCLL" from the SPS in Annex B or avcC extradata. */
+static void avc_codec(const uint8_t *x, int n, char *dst, size_t cap)
+{
+	snprintf(dst, cap, "avc1.42e01e");
+	if (n >= 4 && x[0] == 1) {
+		snprintf(dst, cap, "avc1.%02x%02x%02x", x[1], x[2], x[3]);
+		return;
+	}
+	for (int i = 0; i + 6 < n; i++) {
+		if (x[i] == 0 && x[i + 1] == 0 && x[i + 2] == 1 && (x[i + 3] & 0x1f) == 7) {
+			snprintf(dst, cap, "avc1.%02x%02x%02x", x[i + 4], x[i + 5], x[i + 6]);
+			return;
+		}
+	}
+}
+
+/* Picture size from the SPS in a key frame (the H.264 parser reads it). */
+static void avc_size_from(AVCodecParameters *par, const AVPacket *pkt)
+{
+	AVCodecParserContext *pc = av_parser_init(AV_CODEC_ID_H264);
+	AVCodecContext *cc = avcodec_alloc_context3(NULL);
+	uint8_t *out;
+	int outlen;
+	if (pc && cc) {
+		av_parser_parse2(pc, cc, &out, &outlen, pkt->data, pkt->size, pkt->pts, pkt->dts, 0);
+		av_parser_parse2(pc, cc, &out, &outlen, NULL, 0, AV_NOPTS_VALUE, AV_NOPTS_VALUE, 0);
+		if (pc->width > 0 && pc->height > 0) {
+			par->width = pc->width;
+			par->height = pc->height;
+		}
+	}
+	av_parser_close(pc);
+	avcodec_free_context(&cc);
+}
+
+/* ---- rung setup ----------------------------------------------------- */
+
+static int name_ok(const char *s)
+{
+	size_t n = 0;
+	for (; s && *s; s++, n++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+			return 0;
+	return n > 0 && n < 32;
+}
+
+static void rung_free(rung *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < 2; i++)
+		av_packet_free(&r->tr[i].hold);
+	lsp_fmp4_close(r->mux);
+	free(r->segbuf);
+	free(r->hist);
+	free(r->pl);
+	free(r->dvr);
+	free(r->dvrpl);
+	free(r);
+}
+
+/* A previous run's segments: this run numbers past them, so they would
+ * never be reclaimed. */
+static void remove_stale(rung *r)
+{
+	DIR *d = opendir(r->dir);
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (lsp_m3u8_seg_number(de->d_name, NULL) >= 0)
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
+/* Highest segment number in any rung directory under out, or -1. */
+static long long max_seq_on_disk(const char *out)
+{
+	DIR *d = opendir(out), *sd;
+	struct dirent *de, *se;
+	long long max = -1, n;
+	int fd;
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if ((fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			continue;
+		if (!(sd = fdopendir(fd))) {
+			close(fd);
+			continue;
+		}
+		while ((se = readdir(sd)))
+			if ((n = lsp_m3u8_seg_number(se->d_name, NULL)) > max)
+				max = n;
+		closedir(sd);
+	}
+	closedir(d);
+	return max;
+}
+
+static int add_rung(lsp_pack *p, const char *name, const unsigned *idx, unsigned n, char *err,
+		    size_t errcap)
+{
+	AVFormatContext *ic = p->ic;
+	int v = -1, a = -1, rc;
+	rung *r;
+
+	for (unsigned i = 0; i < n; i++) {
+		AVStream *st = ic->streams[idx[i]];
+		if (st->codecpar->codec_id == AV_CODEC_ID_H264 && v < 0)
+			v = (int)idx[i];
+		else if (st->codecpar->codec_id == AV_CODEC_ID_AAC && a < 0 &&
+			 aac_freq_index(st->codecpar->sample_rate) >= 0)
+			a = (int)idx[i];
+	}
+	if (v < 0 && a < 0)
+		return 0;
+	if (p->nr >= LSP_PACK_MAX_RUNGS) {
+		snprintf(err, errcap, "more than %d programs", LSP_PACK_MAX_RUNGS);
+		return -EINVAL;
+	}
+	if (!(r = calloc(1, sizeof *r)) || !(r->hist = calloc(MAXHIST, sizeof *r->hist)) ||
+	    !(r->pl = malloc(PL_CAP))) {
+		rung_free(r);
+		snprintf(err, errcap, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(r->name, sizeof r->name, "%s", name);
+	for (int i = 0; i < p->nr; i++)
+		if (strcmp(p->r[i]->name, r->name) == 0)
+			snprintf(r->name, sizeof r->name, "%s-%d", name, p->nr);
+	if (snprintf(r->dir, sizeof r->dir, "%s/%s", p->o.out, r->name) >= (int)sizeof r->dir) {
+		rung_free(r);
+		snprintf(err, errcap, "output path too long");
+		return -ENAMETOOLONG;
+	}
+	if (v >= 0) {
+		AVStream *st = ic->streams[v];
+		r->tr[r->ntr++] = (track){ .in_idx = v, .tb = st->time_base, .par = st->codecpar,
+					   .last_raw = AV_NOPTS_VALUE };
+		r->video = 1;
+		r->width = st->codecpar->width;
+		r->height = st->codecpar->height;
+		if (st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0)
+			r->fps = av_q2d(st->avg_frame_rate);
+		else if (st->r_frame_rate.num > 0 && st->r_frame_rate.den > 0)
+			r->fps = av_q2d(st->r_frame_rate);
+		avc_codec(st->codecpar->extradata, st->codecpar->extradata_size, r->codecs, sizeof r->codecs);
+	}
+	if (a >= 0) {
+		AVStream *st = ic->streams[a];
+		size_t l = strlen(r->codecs);
+		if ((rc = lsp_fmp4_aac_asc(st->codecpar)) < 0) {
+			rung_free(r);
+			return lsp_averr(err, errcap, "aac config", rc);
+		}
+		r->tr[r->ntr++] = (track){ .in_idx = a, .tb = st->time_base, .par = st->codecpar,
+					   .last_raw = AV_NOPTS_VALUE };
+		snprintf(r->codecs + l, sizeof r->codecs - l, "%smp4a.40.%d", l ? "," : "", aac_aot(st->codecpar));
+	}
+	r->drive = 0;
+	for (int i = 0; i < r->ntr; i++) {
+		if (!(r->tr[i].hold = av_packet_alloc())) {
+			rung_free(r);
+			snprintf(err, errcap, "out of memory");
+			return -ENOMEM;
+		}
+		p->map[r->tr[i].in_idx] = p->nr * 2 + i;
+	}
+	r->target = (int)lround(p->o.segment) < 1 ? 1 : (int)lround(p->o.segment);
+	p->r[p->nr++] = r;
+	if ((rc = lsp_fsio_mkdirs(r->dir, err, errcap)) < 0)
+		return rc;
+	r->cur.seq = p->seq0;
+	remove_stale(r);
+	note(p, "rung", r->name, r->height, r->codecs);
+	return 0;
+}
+
+int lsp_pack_open(lsp_pack **out, const lsp_pack_opts *o, char *err, size_t errcap)
+{
+	lsp_pack *p;
+	int rc;
+
+	*out = NULL;
+	if (!(p = calloc(1, sizeof *p))) {
+		snprintf(err, errcap, "out of memory");
+		return -ENOMEM;
+	}
+	p->o = *o;
+	if (p->o.part <= 0)
+		p->o.part = 0.2;
+	if (p->o.segment <= 0)
+		p->o.segment = 1;
+	if (p->o.window < 1)
+		p->o.window = 6;
+	if (p->o.window > LSP_PACK_MAX_WINDOW)
+		p->o.window = LSP_PACK_MAX_WINDOW;
+	if (p->o.dvr < 0)
+		p->o.dvr = 0;
+	if (p->o.dvr > LSP_PACK_MAX_DVR)
+		p->o.dvr = LSP_PACK_MAX_DVR;
+	if ((rc = lsp_fsio_mkdirs(o->out, err, errcap)) < 0)
+		goto fail;
+	if (o->first_seq >= 0)
+		p->seq0 = (uint64_t)o->first_seq;
+	else {
+		long long disk = max_seq_on_disk(o->out);
+		p->seq0 = (uint64_t)(lsp_clock_wall_s() / p->o.segment);
+		if (disk >= 0 && (uint64_t)disk + 1 > p->seq0)
+			p->seq0 = (uint64_t)disk + 1;
+	}
+	if (!(p->pkt = av_packet_alloc())) {
+		rc = -ENOMEM;
+		snprintf(err, errcap, "out of memory");
+		goto fail;
+	}
+	if ((rc = lsp_tsin_open(&p->ic, o->input, (AVIOInterruptCB){ interrupted, p }, err, errcap)) < 0)
+		goto fail;
+	if ((rc = p->nmap = lsp_tsin_map(p->ic, &p->map, err, errcap)) < 0)
+		goto fail;
+	if (p->ic->nb_programs <= 1) {
+		AVProgram *pg = p->ic->nb_programs ? p->ic->programs[0] : NULL;
+		AVDictionaryEntry *e = pg ? av_dict_get(pg->metadata, "service_name", NULL, 0) : NULL;
+		unsigned idx[64], n = 0;
+		for (unsigned i = 0; i < p->ic->nb_streams && n < 64; i++)
+			idx[n++] = i;
+		if ((rc = add_rung(p, e && name_ok(e->value) ? e->value : "src", idx, n, err, errcap)) < 0)
+			goto fail;
+	} else {
+		for (unsigned k = 0; k < p->ic->nb_programs; k++) {
+			AVProgram *pg = p->ic->programs[k];
+			AVDictionaryEntry *e = av_dict_get(pg->metadata, "service_name", NULL, 0);
+			char nm[32];
+			if (e && name_ok(e->value))
+				snprintf(nm, sizeof nm, "%s", e->value);
+			else
+				snprintf(nm, sizeof nm, "p%d", pg->id);
+			if ((rc = add_rung(p, nm, pg->stream_index, pg->nb_stream_indexes, err, errcap)) < 0)
+				goto fail;
+		}
+	}
+	if (p->nr == 0) {
+		snprintf(err, errcap, "input has no H.264 or AAC stream");
+		rc = -EINVAL;
+		goto fail;
+	}
+	for (int i = 0; i < p->nmap; i++)
+		if (p->map[i] < 0)
+			p->ic->streams[i]->discard = AVDISCARD_ALL;
+	*out = p;
+	return 0;
+fail:
+	lsp_pack_close(p);
+	return rc;
+}
+
+/* ---- publishing ----------------------------------------------------- */
+
+static int publish(rung *r, const char *name, const void *b, size_t n, char *err, size_t errcap)
+{
+	return lsp_fsio_publish(r->dir, name, b, n, 0, err, errcap);
+}
+
+static int write_playlist(lsp_pack *p, rung *r, char *err, size_t errcap)
+{
+	lsp_m3u8_seg segs[LSP_PACK_MAX_WINDOW], cur;
+	int first = r->nhist > p->o.window ? r->nhist - p->o.window : 0, n = 0, len;
+	lsp_m3u8_media m = {
+		.version = 6,
+		.target = r->target,
+		.part_target = p->o.part,
+		.part_hold_back = 3 * p->o.part,
+		.hold_back = 3 * r->target,
+		.ended = r->ended,
+	};
+	for (int i = first; i < r->nhist; i++, n++)
+		segs[n] = (lsp_m3u8_seg){ r->hist[i].seq, r->hist[i].dur, r->hist[i].pdt,
+					  r->hist[i].nparts, r->hist[i].parts };
+	cur = (lsp_m3u8_seg){ r->cur.seq, 0, r->cur.pdt, r->cur.nparts, r->cur.parts };
+	m.segs = segs;
+	m.nsegs = n;
+	m.cur = &cur;
+	/* parts stay listed for at least three target durations */
+	m.part_segs = (int)ceil(3.0 * r->target / p->o.segment);
+	len = lsp_m3u8_write_media(r->pl, PL_CAP, &m);
+	if (len < 0) {
+		snprintf(err, errcap, "%s: playlist too large", r->name);
+		return len;
+	}
+	return publish(r, "index.m3u8", r->pl, (size_t)len, err, errcap);
+}
+
+static int cmp_variant(const void *a, const void *b)
+{
+	const lsp_m3u8_variant *x = a, *y = b;
+	return (x->bandwidth < y->bandwidth) - (x->bandwidth > y->bandwidth);
+}
+
+static int write_master(lsp_pack *p, char *err, size_t errcap)
+{
+	lsp_m3u8_variant v[LSP_PACK_MAX_RUNGS];
+	char uri[LSP_PACK_MAX_RUNGS][80], buf[8192];
+	int n = 0, len;
+	for (int i = 0; i < p->nr; i++) {
+		rung *r = p->r[i];
+		if (r->peak_bps <= 0)
+			continue;
+		snprintf(uri[n], sizeof uri[n], "%s/index.m3u8", r->name);
+		v[n] = (lsp_m3u8_variant){ uri[n], r->peak_bps,
+					   r->tot_dur > 0 ? lround(r->tot_bytes * 8 / r->tot_dur) : 0,
+					   r->width, r->height, r->fps, r->codecs };
+		r->published_peak = r->peak_bps;
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	qsort(v, (size_t)n, sizeof v[0], cmp_variant);
+	if ((len = lsp_m3u8_write_master(buf, sizeof buf, 6, v, n)) < 0) {
+		snprintf(err, errcap, "multivariant playlist too large");
+		return len;
+	}
+	p->master_written = 1;
+	if ((len = lsp_fsio_publish(p->o.out, "master.m3u8", buf, (size_t)len, 0, err, errcap)) < 0 ||
+	    p->o.dvr <= 0)
+		return len;
+	/* the same ladder over the DVR playlists (v[i].uri points into uri[]) */
+	for (int i = 0; i < n; i++) {
+		char *s = strrchr(uri[i], '/');
+		if (s)
+			snprintf(s, sizeof uri[i] - (size_t)(s - uri[i]), "/dvr.m3u8");
+	}
+	if ((len = lsp_m3u8_write_master(buf, sizeof buf, 6, v, n)) < 0) {
+		snprintf(err, errcap, "multivariant playlist too large");
+		return len;
+	}
+	return lsp_fsio_publish(p->o.out, "master-dvr.m3u8", buf, (size_t)len, 0, err, errcap);
+}
+
+static int maybe_master(lsp_pack *p, char *err, size_t errcap)
+{
+	int all = 1, grew = 0;
+	for (int i = 0; i < p->nr; i++) {
+		rung *r = p->r[i];
+		if (r->peak_bps <= 0)
+			all = 0;
+		else if (r->peak_bps > r->published_peak + r->published_peak / 10)
+			grew = 1;
+	}
+	if ((!p->master_written && all) || (p->master_written && grew))
+		return write_master(p, err, errcap);
+	return 0;
+}
+
+static void remove_segment(rung *r, const seginfo *s)
+{
+	char name[64], e[256];
+	for (int i = 0; i < s->nparts; i++) {
+		snprintf(name, sizeof name, "seg%llu.%d.m4s", (unsigned long long)s->seq, i);
+		lsp_fsio_unlink(r->dir, name, e, sizeof e);
+	}
+	if (r->ndvr > 0 && s->seq >= r->dvr[0].seq)
+		return; /* the complete segment stays for DVR */
+	snprintf(name, sizeof name, "seg%llu.m4s", (unsigned long long)s->seq);
+	lsp_fsio_unlink(r->dir, name, e, sizeof e);
+}
+
+static int write_dvr(rung *r, char *err, size_t errcap)
+{
+	int n = r->ndvr - r->dvr_first, len = -ENOSPC;
+	lsp_m3u8_item *it;
+	char (*uri)[32];
+	if (n <= 0)
+		return 0;
+	if (!(it = calloc((size_t)n, sizeof *it)) || !(uri = calloc((size_t)n, sizeof *uri))) {
+		free(it);
+		snprintf(err, errcap, "out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		const dvrseg *d = &r->dvr[r->dvr_first + i];
+		snprintf(uri[i], sizeof uri[i], "seg%llu.m4s", (unsigned long long)d->seq);
+		it[i] = (lsp_m3u8_item){ uri[i], d->dur, d->pdt, 0, i == 0 ? "init.mp4" : NULL };
+	}
+	lsp_m3u8_list l = { NULL, r->target, r->dvr[r->dvr_first].seq, 0, it, n, r->ended };
+	for (size_t per = 128; per <= 4096; per *= 2) { /* bytes an item: grow until it fits */
+		size_t want = 512 + (size_t)n * per;
+		if (r->dvrcap < want) {
+			char *nb = realloc(r->dvrpl, want);
+			if (!nb) {
+				len = -ENOMEM;
+				break;
+			}
+			r->dvrpl = nb;
+			r->dvrcap = want;
+		}
+		if ((len = lsp_m3u8_write_list(r->dvrpl, r->dvrcap, &l)) != -ENOSPC)
+			break;
+	}
+	free(it);
+	free(uri);
+	if (len < 0) {
+		snprintf(err, errcap, "%s: DVR playlist: %s", r->name, strerror(-len));
+		return len;
+	}
+	return publish(r, "dvr.m3u8", r->dvrpl, (size_t)len, err, errcap);
+}
+
+/* A segment was completed: list it for DVR, drop what left the window. */
+static int dvr_add(lsp_pack *p, rung *r, const seginfo *s, char *err, size_t errcap)
+{
+	char name[64], e[256];
+	if (r->ndvr == r->capdvr) {
+		int nc = r->capdvr ? r->capdvr * 2 : 256;
+		dvrseg *nd = realloc(r->dvr, sizeof *nd * (size_t)nc);
+		if (!nd) {
+			snprintf(err, errcap, "out of memory");
+			return -ENOMEM;
+		}
+		r->dvr = nd;
+		r->capdvr = nc;
+	}
+	r->dvr[r->ndvr++] = (dvrseg){ s->seq, s->dur, s->pdt };
+	r->dvr_dur += s->dur;
+	while (r->ndvr - r->dvr_first > 1 && r->dvr_dur - r->dvr[r->dvr_first].dur >= p->o.dvr)
+		r->dvr_dur -= r->dvr[r->dvr_first++].dur;
+	while (r->dvr_first > LSP_PACK_GRACE) {
+		uint64_t seq = r->dvr[0].seq;
+		if (r->nhist == 0 || seq < r->hist[0].seq) { /* not in the LL playlist any more */
+			snprintf(name, sizeof name, "seg%llu.m4s", (unsigned long long)seq);
+			lsp_fsio_unlink(r->dir, name, e, sizeof e);
+		}
+		memmove(r->dvr, r->dvr + 1, sizeof *r->dvr * (size_t)(r->ndvr - 1));
+		r->ndvr--;
+		r->dvr_first--;
+	}
+	return write_dvr(r, err, errcap);
+}
+
+static double pdt_of(lsp_pack *p, rung *r, int64_t t)
+{
+	return p->anchor + (double)t * av_q2d(r->tr[r->drive].tb);
+}
+
+/* Close the open part at drive time end (and the segment if close_seg). */
+static int cut(lsp_pack *p, rung *r, int64_t end, int close_seg, char *err, size_t errcap)
+{
+	const uint8_t *b;
+	size_t len;
+	char name[64];
+	double dur = (double)(end - r->part_start) * av_q2d(r->tr[r->drive].tb);
+	int rc;
+
+	if ((rc = lsp_fmp4_cut(r->mux, &b, &len, err, errcap)) < 0)
+		return rc;
+	if (len > 0) {
+		if (r->cur.nparts >= MAXPARTS) {
+			snprintf(err, errcap, "%s: more than %d parts in a segment", r->name, MAXPARTS);
+			return -E2BIG;
+		}
+		snprintf(name, sizeof name, "seg%llu.%d.m4s", (unsigned long long)r->cur.seq, r->cur.nparts);
+		if ((rc = publish(r, name, b, len, err, errcap)) < 0)
+			return rc;
+		if (r->seglen + len > r->segcap) {
+			size_t ncap = r->segcap ? r->segcap : 1 << 20;
+			uint8_t *nb;
+			while (ncap < r->seglen + len)
+				ncap *= 2;
+			if (!(nb = realloc(r->segbuf, ncap))) {
+				snprintf(err, errcap, "out of memory");
+				return -ENOMEM;
+			}
+			r->segbuf = nb;
+			r->segcap = ncap;
+		}
+		memcpy(r->segbuf + r->seglen, b, len);
+		r->seglen += len;
+		r->cur.parts[r->cur.nparts++] = (lsp_m3u8_part){ dur, r->part_indep };
+		r->cur.dur += dur;
+		note(p, "part", r->name, (long long)len, NULL);
+	}
+	r->part_start = end;
+	if (close_seg && r->cur.nparts > 0) {
+		double bps;
+		snprintf(name, sizeof name, "seg%llu.m4s", (unsigned long long)r->cur.seq);
+		if ((rc = publish(r, name, r->segbuf, r->seglen, err, errcap)) < 0)
+			return rc;
+		r->cur.bytes = r->seglen;
+		if (r->nhist == MAXHIST || r->nhist >= p->o.window + LSP_PACK_GRACE) {
+			remove_segment(r, &r->hist[0]);
+			memmove(&r->hist[0], &r->hist[1], sizeof r->hist[0] * (size_t)(r->nhist - 1));
+			r->nhist--;
+		}
+		r->hist[r->nhist++] = r->cur;
+		if (p->o.dvr > 0 && (rc = dvr_add(p, r, &r->cur, err, errcap)) < 0)
+			return rc;
+		if ((int)lround(r->cur.dur) > r->target)
+			r->target = (int)lround(r->cur.dur);
+		bps = r->cur.dur > 0.05 ? (double)r->seglen * 8 / r->cur.dur : 0;
+		if (bps > r->peak_bps)
+			r->peak_bps = lround(bps);
+		r->tot_bytes += (double)r->seglen;
+		r->tot_dur += r->cur.dur;
+		note(p, "segment", r->name, (long long)r->cur.seq, NULL);
+		note(p, "bitrate", r->name, lround(bps), NULL);
+		r->cur.seq++;
+		r->cur.nparts = 0;
+		r->cur.dur = 0;
+		r->cur.pdt = pdt_of(p, r, end);
+		r->seglen = 0;
+		r->seg_start = end;
+	}
+	if ((rc = write_playlist(p, r, err, errcap)) < 0)
+		return rc;
+	return maybe_master(p, err, errcap);
+}
+
+static int start_rung(lsp_pack *p, rung *r, const AVPacket *pkt, char *err, size_t errcap)
+{
+	const AVCodecParameters *par[2];
+	AVRational tb[2];
+	const uint8_t *init;
+	size_t len;
+	int64_t t = pkt->dts;
+	int rc;
+
+	if (r->video && r->tr[0].par->extradata_size == 0) {
+		AVCodecParameters *vp = (AVCodecParameters *)r->tr[0].par; /* the demuxer's, ours to fill */
+		char c[64];
+		if ((rc = lsp_fmp4_avc_extradata(vp, pkt)) < 0)
+			return lsp_averr(err, errcap, "no SPS/PPS in the first key frame", rc);
+		if (vp->width <= 0 || vp->height <= 0) {
+			avc_size_from(vp, pkt);
+			r->width = vp->width;
+			r->height = vp->height;
+		}
+		avc_codec(vp->extradata, vp->extradata_size, c, sizeof c);
+		memcpy(r->codecs, c, strlen("avc1.xxxxxx")); /* the audio part follows unchanged */
+	}
+	for (int i = 0; i < r->ntr; i++) {
+		par[i] = r->tr[i].par;
+		tb[i] = r->tr[i].tb;
+	}
+	if ((rc = lsp_fmp4_open(&r->mux, par, tb, r->ntr, err, errcap)) < 0)
+		return rc;
+	init = lsp_fmp4_init(r->mux, &len);
+	if ((rc = publish(r, "init.mp4", init, len, err, errcap)) < 0)
+		return rc;
+	r->started = 1;
+	r->part_start = r->seg_start = t;
+	r->cur.pdt = pdt_of(p, r, t);
+	note(p, "start", r->name, 0, NULL);
+	return 0;
+}
+
+/* Write the held packet of track k with duration d (if it has one). */
+static int flush_held(rung *r, int k, int64_t d, char *err, size_t errcap)
+{
+	track *tr = &r->tr[k];
+	int rc;
+	if (!tr->hold->data && !tr->hold->side_data_elems)
+		return 0;
+	if (d > 0)
+		tr->last_dur = d;
+	tr->hold->duration = tr->last_dur > 0 ? tr->last_dur : 1;
+	rc = lsp_fmp4_write(r->mux, k, tr->hold, err, errcap);
+	av_packet_unref(tr->hold);
+	return rc;
+}
+
+/* Keep each track's decode times increasing across an input timeline
+ * reset (a new publisher session, a wrap): a jump back of more than a
+ * second or forward of more than ten starts a new epoch whose offset
+ * continues the timeline; every track of the rung adopts the epoch's
+ * offset at its own jump.  Returns 0 to drop the packet. */
+static int repair_time(rung *r, track *tr, AVPacket *pkt)
+{
+	static const AVRational q90 = { 1, 90000 };
+	int64_t raw = pkt->dts, step;
+	if (tr->last_raw != AV_NOPTS_VALUE) {
+		step = av_rescale_q(raw - tr->last_raw, tr->tb, q90);
+		if (step < -90000 || step > 10 * 90000) {
+			int64_t want = tr->last_raw + tr->off + (tr->last_dur > 0 ? tr->last_dur : 1);
+			if (tr->epoch < r->epoch) {
+				/* the epoch's offset, unless that would overlap this track */
+				tr->off = av_rescale_q(r->epoch_off, q90, tr->tb);
+				if (raw + tr->off < want)
+					tr->off = want - raw;
+			} else {
+				tr->off = want - raw;
+				r->epoch_off = av_rescale_q(tr->off, tr->tb, q90);
+				r->epoch++;
+			}
+			tr->epoch = r->epoch;
+		} else if (step <= 0) {
+			r->dropped++;
+			return 0;
+		}
+	}
+	tr->last_raw = raw;
+	pkt->dts += tr->off;
+	if (pkt->pts != AV_NOPTS_VALUE)
+		pkt->pts += tr->off;
+	return 1;
+}
+
+/* A thumbnail from this key frame when one is due and r is the tallest
+ * video rung.  Failures are noted, never fatal: the stream matters more. */
+static void maybe_thumb(lsp_pack *p, rung *r, track *tr, const AVPacket *pkt)
+{
+	char terr[256];
+	double now = lsp_clock_wall_s();
+	int rc;
+
+	if (now < p->next_thumb || p->thumb_fails > 20)
+		return;
+	for (int i = 0; i < p->nr; i++)
+		if (p->r[i] != r && p->r[i]->video && p->r[i]->height > r->height)
+			return;
+	p->next_thumb = now + p->o.thumb;
+	if (!p->thumb && (rc = lsp_thumb_open(&p->thumb, tr->par, LSP_PACK_THUMB_WIDTH, terr, sizeof terr)) < 0) {
+		p->thumb_fails = 1000; /* cannot decode this stream: stop trying */
+		note(p, "thumb failed", r->name, rc, terr);
+		return;
+	}
+	if ((rc = lsp_thumb_write(p->thumb, pkt, p->o.out, "thumb.jpg", terr, sizeof terr)) < 0) {
+		p->thumb_fails++;
+		note(p, "thumb failed", r->name, rc, terr);
+		return;
+	}
+	p->thumb_fails = 0;
+}
+
+static int on_packet(lsp_pack *p, rung *r, int k, AVPacket *pkt, char *err, size_t errcap)
+{
+	track *tr = &r->tr[k];
+	int key = (pkt->flags & AV_PKT_FLAG_KEY) != 0, rc;
+	int64_t t;
+
+	if (!lsp_tsin_fill_ts(pkt, tr->par, tr->tb, tr->last_raw, tr->last_dur) || pkt->size == 0 ||
+	    !repair_time(r, tr, pkt))
+		return 0;
+	/* a packet read from a backlog (input buffered while probing) arrived
+	 * late; the smallest wall-minus-media gap is the closest to capture */
+	if (!p->have0 || lsp_clock_wall_s() - (double)pkt->dts * av_q2d(tr->tb) < p->anchor) {
+		p->have0 = 1;
+		p->anchor = lsp_clock_wall_s() - (double)pkt->dts * av_q2d(tr->tb);
+	}
+	t = pkt->dts;
+	if (p->o.thumb > 0 && key && k == r->drive && r->video)
+		maybe_thumb(p, r, tr, pkt);
+	if (!r->started) {
+		if (k != r->drive || (r->video && !key))
+			return 0;
+		if ((rc = start_rung(p, r, pkt, err, errcap)) < 0)
+			return rc;
+		r->last_dts = t;
+		r->part_indep = 1;
+		return av_packet_ref(tr->hold, pkt);
+	}
+	if (tr->hold->data) {
+		int64_t d = pkt->dts - tr->hold->dts;
+		if (d <= 0 && k == r->drive) /* non-increasing dts: keep the old spacing */
+			d = tr->last_dur;
+		if ((rc = flush_held(r, k, d, err, errcap)) < 0)
+			return rc;
+	}
+	if (k == r->drive) {
+		double tbs = av_q2d(tr->tb);
+		double since_part = (double)(t - r->part_start) * tbs;
+		double since_seg = (double)(t - r->seg_start) * tbs;
+		double frame = (double)(t - r->last_dts) * tbs;
+		int seg_due = since_seg >= p->o.segment - 0.001 && (key || !r->video);
+		int part_due = since_part + frame > p->o.part + 0.001 || r->cur.nparts >= MAXPARTS - 1;
+		if (seg_due || part_due) {
+			/* audio of the closing part goes with it */
+			for (int j = 0; j < r->ntr; j++) {
+				if (j == k || !r->tr[j].hold->data)
+					continue;
+				if (av_compare_ts(r->tr[j].hold->dts, r->tr[j].tb, t, tr->tb) < 0 &&
+				    (rc = flush_held(r, j, 0, err, errcap)) < 0)
+					return rc;
+			}
+			if ((rc = cut(p, r, t, seg_due, err, errcap)) < 0)
+				return rc;
+			r->part_indep = key;
+		}
+		r->last_dts = t;
+	}
+	return av_packet_ref(tr->hold, pkt);
+}
+
+int lsp_pack_step(lsp_pack *p, char *err, size_t errcap)
+{
+	int m, rc = lsp_tsin_read(p->ic, p->pkt, p->map, p->nmap, p->o.stop, &m, err, errcap);
+	if (rc <= 0)
+		return rc;
+	if (m >= 0)
+		rc = on_packet(p, p->r[m / 2], m % 2, p->pkt, err, errcap);
+	av_packet_unref(p->pkt);
+	return rc < 0 ? rc : 1;
+}
+
+int lsp_pack_finish(lsp_pack *p, char *err, size_t errcap)
+{
+	int rc;
+	for (int i = 0; i < p->nr; i++) {
+		rung *r = p->r[i];
+		track *d = &r->tr[r->drive];
+		int64_t end;
+		if (!r->started || r->ended)
+			continue;
+		end = d->hold->data ? d->hold->dts + (d->last_dur > 0 ? d->last_dur : 0) : r->last_dts;
+		for (int k = 0; k < r->ntr; k++)
+			if ((rc = flush_held(r, k, 0, err, errcap)) < 0)
+				return rc;
+		r->ended = 1;
+		if ((rc = cut(p, r, end, 1, err, errcap)) < 0)
+			return rc;
+		if (p->o.dvr > 0 && (rc = write_dvr(r, err, errcap)) < 0)
+			return rc;
+		note(p, "end", r->name, (long long)r->cur.seq, NULL);
+		if (r->dropped)
+			note(p, "dropped", r->name, r->dropped, "packets with non-increasing dts");
+		if (r->epoch)
+			note(p, "timeline resets", r->name, r->epoch, NULL);
+	}
+	return write_master(p, err, errcap);
+}
+
+void lsp_pack_close(lsp_pack *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < p->nr; i++)
+		rung_free(p->r[i]);
+	avformat_close_input(&p->ic);
+	av_packet_free(&p->pkt);
+	lsp_thumb_close(p->thumb);
+	free(p->map);
+	free(p);
+}

@@ -1,0 +1,90 @@
+/* transcode.h — the ABR ladder engine behind lsp-transcode.
+ *
+ *   MPEG-TS bytes (in_fd) ─▶ demux ─▶ decode video once ─┬▶ scale ─▶ H.264 encode ─▶ program "720p"
+ *                              │                         ├▶ scale ─▶ H.264 encode ─▶ program "480p"
+ *                              │                         └▶ (copy)                ─▶ program "src"
+ *                              └─▶ decode audio ─▶ resample 48k stereo ─▶ AAC once ─▶ every program
+ *                                                                     one multi-program TS (out_fd)
+ *
+ * Contract:
+ *  - Output PTS = source PTS (a backwards or far-forward jump in the source
+ *    clock is folded into one running offset, reported as an event).
+ *  - Keyframes: an IDR is forced on the first frame whose PTS reaches the
+ *    next multiple of the GOP (from the first frame), in every rung at once,
+ *    so keyframe PTS lists are identical across rungs.  The "src" rung keeps
+ *    the source's own keyframes.
+ *  - The output is opened on the first decoded video frame: the ladder is
+ *    fitted to that size (lsp_ladder_fit) and rung sizes never change after;
+ *    a later source size change rebuilds the scalers only.
+ *  - Damaged input never stops the engine: TS sync loss is counted and
+ *    resynced, corrupt packets and decode errors are counted and skipped.
+ *  - The engine owns every libav object it creates; the caller owns the two
+ *    fds (never closed here).  It never prints: what an operator should see
+ *    is passed to cfg->on_event, numbers to lsp_transcode_get_stats().
+ *  - Functions return 0 (or 1 = "more") on success, a negative errno on
+ *    failure with a message in err: -EINVAL bad configuration, -EPIPE the
+ *    output was closed, -EIO other input/output failure, -ENODEV the forced
+ *    encoder is unavailable, -ENOMSG the input has no video stream. */
+#ifndef LSP_TRANSCODE_H
+#define LSP_TRANSCODE_H
+#include <stddef.h>
+
+#include "media/ladder.h"
+
+enum { LSP_ENC_AUTO = 0, LSP_ENC_X264 = 1, LSP_ENC_NVENC = 2 };
+
+typedef struct {
+	int level;            /* log.h levels: LSP_INFO, LSP_WARN, ... */
+	const char *msg;
+	const char *skey[2];  /* string fields; a NULL key ends the list */
+	const char *sval[2];
+	const char *ikey[4];  /* integer fields; a NULL key ends the list */
+	long long ival[4];
+} lsp_transcode_event;
+
+typedef struct {
+	int in_fd, out_fd;
+	lsp_rung rungs[LSP_LADDER_MAX]; /* from lsp_ladder_parse; nrungs 0 = default ladder */
+	int nrungs;
+	int passthrough;      /* add a "src" rung */
+	double gop_s;         /* keyframe interval, seconds (0.1 .. 10) */
+	const char *preset;   /* x264 preset name; NULL = veryfast */
+	int encoder;          /* LSP_ENC_* */
+	int threads;          /* encoder threads per rung; 0 = auto */
+	void (*on_event)(void *ctx, const lsp_transcode_event *ev);
+	void *ctx;
+} lsp_transcode_config;
+
+typedef struct {
+	long long frames_in;     /* decoded source video frames */
+	long long frames_out;    /* encoded video frames, all rungs */
+	long long dropped;       /* source frames not encoded (bad timestamps, before start) */
+	long long corrupt;       /* packets the demuxer flagged corrupt */
+	long long decode_errors; /* packets or frames the decoders refused */
+	long long resyncs;       /* TS sync losses recovered */
+	long long skipped_bytes; /* bytes skipped while resyncing */
+	long long audio_frames;  /* AAC frames encoded */
+	double media_s;          /* source timeline covered, seconds */
+	char encoder[32];        /* "libx264" or "h264_nvenc" */
+} lsp_transcode_stats;
+
+typedef struct lsp_transcode lsp_transcode;
+
+/* Open the input (probes the TS: up to 500 kB / 1 s), choose the encoder.
+ * On failure *t is NULL. */
+int lsp_transcode_open(lsp_transcode **t, const lsp_transcode_config *cfg, char *err, size_t errcap);
+
+/* Move one input packet through the pipeline.  Returns 1 while input
+ * remains, 0 once the input ended and the output was flushed and closed,
+ * or a negative errno. */
+int lsp_transcode_step(lsp_transcode *t, char *err, size_t errcap);
+
+/* Stop early: flush encoders, write the trailer.  0 or a negative errno. */
+int lsp_transcode_finish(lsp_transcode *t, char *err, size_t errcap);
+
+void lsp_transcode_get_stats(const lsp_transcode *t, lsp_transcode_stats *st);
+
+/* Free everything; NULL is fine. */
+void lsp_transcode_close(lsp_transcode *t);
+
+#endif

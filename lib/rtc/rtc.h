@@ -1,0 +1,69 @@
+/* rtc.h — the lsp-rtc server: WHEP playback and WHIP ingest over one UDP
+ * port (ICE-lite, DTLS-SRTP) with HTTP signalling, one thread, one poll().
+ *
+ *   viewer ──POST /whep/C (SDP offer)──▶ HTTP ──201 + answer, Location /whep/C/ID
+ *   viewer ──STUN Binding (ICE)────────▶ UDP :8189 ──Binding success
+ *   viewer ──DTLS ClientHello … ───────▶ UDP ──handshake, SRTP keys exported
+ *   ring /dev/shm/lsp-ring-C ──H.264 AUs──▶ RTP (single NAL / FU-A) ──SRTP──▶ viewer
+ *                           ──AAC──▶ Opus (once per channel) ──SRTP──▶ viewer
+ *   viewer ──SRTCP NACK / PLI / RR──▶ retransmit from history / wait for key
+ *   viewer ──DELETE /whep/C/ID, or silence past the consent timeout──▶ reaped
+ *
+ *   publisher ──POST /whip/C, Authorization: Bearer KEY──▶ key checked via
+ *   cfg->auth ──201 + answer── then SRTP H.264 + Opus in ──▶ MPEG-TS to
+ *   cfg->whip_exec (the channel pipeline) and the ring of C (lib/rtc/whip.c)
+ *
+ *   edge mode (cfg->origin / cfg->origin_route): a channel's access units
+ *   come from the origin lsp-rtc instead of a local ring, over one long
+ *   HTTP GET /relay/C per channel however many viewers it has
+ *   (lib/rtcrelay framing), reconnected with backoff; a new generation at
+ *   the origin makes viewers resume at the next keyframe.  Every lsp-rtc
+ *   with local rings answers GET /relay/C for its edges.
+ *
+ *   periodic PLI: a WHIP publisher is asked for a keyframe every
+ *   cfg->pli_interval_ms, and at once when a viewer or an edge joins.
+ *
+ * Per channel: one ring reader, one packetizer with a short history of
+ * video packets (NACK retransmission, and the last GOP so a new viewer
+ * starts on a keyframe), one Opus encoder.  Per viewer: ICE/DTLS/SRTP
+ * state, sequence/timestamp offsets, a cursor into the channel history.
+ *
+ * Bad input (STUN, DTLS, RTP, RTCP, SDP, HTTP) is dropped and counted,
+ * never fatal.  The server owns every socket, session and channel it
+ * creates; the library never prints: events go to cfg->note.  lsp_rtc_run
+ * returns 0 when stopfd becomes readable, negative on a setup failure. */
+#ifndef LSP_RTC_H
+#define LSP_RTC_H
+#include <stddef.h>
+
+typedef struct {
+	const char *http_host;   /* signalling listen address */
+	int http_port;
+	const char *udp_host;    /* media listen address */
+	int udp_port;
+	const char *cand_ip;     /* address put in the ICE candidate */
+	int max_sessions;        /* viewers + publishers at most */
+	int consent_s;           /* silence after which a session is reaped */
+	int opus_bitrate;        /* bits/s */
+	const char *whip_exec;   /* WHIP: command per publish ({channel}), TS on stdin; NULL: none */
+	int whip_ring;           /* WHIP: also write the channel's ring */
+	long whip_bitrate;       /* WHIP: video bitrate offered to publishers (REMB), bits/s */
+	int pli_interval_ms;     /* WHIP: PLI to each publisher this often; 0: only when needed */
+	/* Edge mode: channels come from an origin lsp-rtc ("http://host:port"),
+	 * or, with origin_route set, from the URL it fills per channel (0, or
+	 * negative when the channel has no origin now).  Both NULL: local rings. */
+	const char *origin;
+	int (*origin_route)(void *ctx, const char *channel, char *url, size_t cap);
+	/* WHIP key check: 0 and the channel's name, or negative and a reason. */
+	int (*auth)(void *ctx, const char *key, char *channel, size_t cap, const char **reason);
+	void (*note)(void *ctx, int level, const char *msg, const char *channel, const char *detail);
+	/* Counters (may be NULL): "relay_connects", "relay_reconnects",
+	 * "relay_bytes" (edge: from the origin), "relay_clients" (origin: edges
+	 * now, +1/-1), "relay_sent_bytes" (origin: to edges), by channel. */
+	void (*count)(void *ctx, const char *what, const char *channel, long long delta);
+	void *ctx;
+} lsp_rtc_cfg;
+
+int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap);
+
+#endif
