@@ -9,6 +9,7 @@
 #   make install      binaries, scripts, man pages, units, web files under
 #                     $(DESTDIR)$(PREFIX) (PREFIX default /opt/lsp)
 #   make lint         cppcheck and clang-tidy over lib/ and bin/
+#   make layers       the include, network-layer and file-size rules of lib/
 
 VERSION   := 0.1.0
 CC        ?= cc
@@ -51,7 +52,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all check deps demo fuzz clean web units install lint lint-cppcheck lint-tidy
+.PHONY: all check deps demo fuzz clean web units install lint lint-cppcheck lint-tidy layers
 all: $(BINS) web
 
 # Binaries live beside their sources (bin/lsp-x from bin/lsp-x.c); a variant
@@ -156,6 +157,11 @@ lint-tidy:
 	{ printf '%s\n' $(TIDY_SRC) | xargs -P2 -I{} $(CLANG_TIDY) --quiet {} -- $(TIDY_FLAGS) 2>$$e || rc=1; } && \
 	{ grep -vE '^[0-9]+ .*(generated|treated as errors?)\.$$' $$e >&2; rm -f $$e; } ; \
 	[ $$rc = 0 ] || { echo "make: clang-tidy found problems (above); the checks and why: .clang-tidy" >&2; exit 1; }
+
+# The house rules of lib/ (folders, includes, one network layer, file
+# sizes, link sets): a gate of make check.  See tests/tools/layers.sh.
+layers: all
+	tests/tools/layers.sh
 
 deps:
 	scripts/install-deps

@@ -23,6 +23,7 @@
 
 #include "core/http.h"
 #include "core/opt.h"
+#include "core/net.h"
 
 typedef struct {
 	char name[96];
@@ -507,7 +508,7 @@ static void *serve_thread(void *arg)
 		if (p[1].revents)
 			break;
 		if (p[0].revents & POLLIN) {
-			int fd = accept(m->lfd, NULL, NULL);
+			int fd = lsp_net_accept(m->lfd, 0, NULL, 0);
 			if (fd < 0)
 				continue;
 			answer(m, fd);
@@ -520,46 +521,18 @@ static void *serve_thread(void *arg)
 
 int lsp_metrics_serve(lsp_metrics *m, const char *host, int port, char *err, size_t errcap)
 {
-	struct addrinfo hints = { 0 }, *ai = NULL, *a;
-	char ps[16];
-	int fd = -1, rc, one = 1;
+	char e[200];
+	int fd, rc;
 
 	if (!m || m->running || port < 0 || port > 65535) {
 		snprintf(err, errcap, "metrics: bad arguments");
 		return -EINVAL;
 	}
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	snprintf(ps, sizeof ps, "%d", port);
-	if ((rc = getaddrinfo(host && *host ? host : NULL, ps, &hints, &ai)) != 0) {
-		snprintf(err, errcap, "metrics: %s: %s", host ? host : "", gai_strerror(rc));
-		return -EINVAL;
+	if ((fd = lsp_net_listen(host, port, SOCK_STREAM, 0, e, sizeof e)) < 0) {
+		snprintf(err, errcap, "metrics: %s", e);
+		return fd;
 	}
-	rc = -EADDRNOTAVAIL;
-	for (a = ai; a; a = a->ai_next) {
-		/* prefer IPv4 wildcard first in the list order getaddrinfo gives */
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			rc = -errno;
-			continue;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 16) == 0)
-			break;
-		rc = -errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	if (fd < 0) {
-		snprintf(err, errcap, "metrics: cannot listen on %s:%d: %s", host ? host : "", port, strerror(-rc));
-		return rc;
-	}
-	union { struct sockaddr sa; struct sockaddr_in in; struct sockaddr_in6 in6; struct sockaddr_storage ss; } la = { 0 };
-	socklen_t sl = sizeof la;
-	if (getsockname(fd, &la.sa, &sl) == 0)
-		m->port = ntohs(la.sa.sa_family == AF_INET6 ? la.in6.sin6_port : la.in.sin_port);
+	m->port = lsp_net_port(fd);
 	if (pipe2(m->stopfd, O_CLOEXEC) < 0) {
 		rc = -errno;
 		snprintf(err, errcap, "metrics: pipe: %s", strerror(errno));
