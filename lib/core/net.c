@@ -60,7 +60,7 @@ int lsp_net_listen(const char *host, int port, int type, int flags, char *err, s
 
 int lsp_net_port(int fd)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t sl = sizeof ss;
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
 		return -errno;
@@ -94,7 +94,7 @@ void lsp_net_addr_str(const struct sockaddr *sa, int with_port, char *out, size_
 
 int lsp_net_accept(int lfd, int flags, char *peer, size_t cap)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t sl = sizeof ss;
 	int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | ((flags & LSP_NET_NONBLOCK) ? SOCK_NONBLOCK : 0));
 	if (fd < 0)
