@@ -55,7 +55,11 @@
   function stop() {
     if (player.hls) { player.hls.destroy(); player.hls = null; }
     whepGen++;
-    if (player.whep) { player.whep.stop(); player.whep = null; player.whepStats = null; video.srcObject = null; }
+    if (player.whep) { player.whep.stop(); player.whep = null; }
+    player.whepStats = null;
+    // A WHEP attempt that failed after its tracks arrived leaves a MediaStream
+    // in srcObject, which outranks src: clear it or LL-HLS plays black.
+    video.srcObject = null;
     video.removeAttribute('src');
     video.load();
   }
@@ -120,8 +124,10 @@
       if ($q.value === 'rtc') { player.hlsOnly = false; player.quality = -1; if (player.mode === 'live') start('live'); return; }
       player.quality = Number($q.value);
       if (player.mode === 'live' && !player.hls) { player.hlsOnly = true; start('live'); return; }
-      // nextLevel: switch at the next fragment, no buffer flush (no stall waiting for a key frame)
-      if (player.hls && player.hls.nextLevel !== player.quality) player.hls.nextLevel = player.quality;
+      // nextLevel: switch at the next fragment, no buffer flush (no stall waiting
+      // for a key frame).  Always assign it: that is what turns automatic
+      // switching off, even when the chosen rendition is the one playing.
+      if (player.hls) player.hls.nextLevel = player.quality;
     });
   }
 
@@ -259,7 +265,9 @@
     const hls = player.hls;
     let lat = null;
     if (player.whep) player.whep.stats().then(function (st) { player.whepStats = st; }).catch(function () {});
-    if (player.whep) lat = player.whepStats ? player.whepStats.latency : null;
+    // A recording has no live edge: no latency to show.
+    if (player.mode === 'vod') lat = null;
+    else if (player.whep) lat = player.whepStats ? player.whepStats.latency : null;
     else if (hls && hls.playingDate) lat = (Date.now() - hls.playingDate.getTime()) / 1000;
     else if (hls && isFinite(hls.latency) && hls.latency > 0) lat = hls.latency;
     else if (video.getStartDate && !isNaN(video.getStartDate().getTime()))

@@ -44,7 +44,12 @@
       };
       pc.addEventListener('connectionstatechange', check);
       check();
-    }).catch(async (e) => { pc.close(); if (resource) fetch(resource, { method: 'DELETE' }).catch(() => {}); throw e; });
+    }).catch(async (e) => {
+      pc.close();
+      if (video && video.srcObject === ms) video.srcObject = null; // leave the element to the fallback
+      if (resource) fetch(resource, { method: 'DELETE' }).catch(() => {});
+      throw e;
+    });
 
     async function stats() {
       const out = { framesDecoded: 0, framesDropped: 0, packetsLost: 0, nackCount: 0, pliCount: 0,
