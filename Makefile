@@ -112,7 +112,7 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/liblsp.a
 fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 # Install tree (the units get PREFIX written into their /opt/lsp paths):
-#   $(PREFIX)/bin            lsp-* tools, lsp-channel, lsp-channel-run, lsp-up
+#   $(PREFIX)/bin            lsp-* tools, lsp-channel, lsp-channel-run, lsp-up, lsp-demo
 #   $(PREFIX)/share/man/manN pages;  $(PREFIX)/share/lsp/web  the web pages
 #   $(UNITDIR)               systemd units;  $(SYSUSERSDIR)/lsp.conf  the lsp user
 PREFIX      ?= /opt/lsp
@@ -124,7 +124,7 @@ install: all
 	$(INSTALL) -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/lsp/web \
 	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
 	  $(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
-	$(INSTALL) -m 0755 $(BINS) scripts/lsp-channel scripts/lsp-channel-run scripts/lsp-up $(DESTDIR)$(PREFIX)/bin/
+	$(INSTALL) -m 0755 $(BINS) scripts/lsp-channel scripts/lsp-channel-run scripts/lsp-up scripts/lsp-demo $(DESTDIR)$(PREFIX)/bin/
 	$(INSTALL) -m 0644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	$(INSTALL) -m 0644 $(wildcard man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/
 	$(INSTALL) -m 0644 $(wildcard man/*.7) $(DESTDIR)$(PREFIX)/share/man/man7/

@@ -8,7 +8,7 @@
  *   lsp.tip.<channel>             tips
  *   lsp.ctl.<channel>.kick        end a publish now (suspension, key rotation)
  *
- * <channel> is a channel name (lsp_name_valid: [a-z0-9_-]{1,64}), so a
+ * <channel> is a channel name (lsp_name_valid: [a-z0-9_][a-z0-9_-]{0,63}), so a
  * subject never carries a dot or a wildcard from user input.  Pure
  * functions over the caller's buffers. */
 #ifndef LSP_SUBJECTS_H

@@ -13,7 +13,7 @@ int lsp_name_valid(const char *name)
 		return 0;
 	for (; name[n]; n++) {
 		char c = name[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || (c == '-' && n > 0)))
 			return 0;
 		if (n >= LSP_NAME_MAX)
 			return 0;

@@ -13,7 +13,8 @@
 #define LSP_KEY_MAX (LSP_NAME_MAX + 1 + 2 * LSP_KEY_RAND_BYTES + 1)
 #define LSP_HASH_HEX 65
 
-/* 1 if name matches [a-z0-9_-]{1,64}, else 0. */
+/* 1 if name matches [a-z0-9_][a-z0-9_-]{0,63}, else 0: never empty, never
+ * mistaken for a command-line option (no leading '-'). */
 int lsp_name_valid(const char *name);
 
 /* New key for channel into out (cap >= LSP_KEY_MAX). 0, or -1 if the RNG failed. */

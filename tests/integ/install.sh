@@ -22,8 +22,10 @@ for b in bin/lsp-*.c; do
 	"$D$P/bin/$t" --version | grep -qx "$t [0-9.]*" || fail "$t --version from the install tree"
 	[ -f "$D$P/share/man/man1/$t.1" ] || fail "man page $t.1 not installed"
 done
-for s in lsp-channel lsp-channel-run lsp-up; do [ -x "$D$P/bin/$s" ] || fail "$s not installed"; done
-[ -f "$D$P/share/man/man1/lsp-channel-run.1" ] || fail "lsp-channel-run.1 not installed"
+for s in lsp-channel lsp-channel-run lsp-up lsp-demo; do
+	[ -x "$D$P/bin/$s" ] || fail "$s not installed"
+	[ -f "$D$P/share/man/man1/$s.1" ] || fail "$s.1 not installed"
+done
 for m in man5/lsp.5 man7/lsp.7; do [ -f "$D$P/share/man/$m" ] || fail "$m not installed"; done
 for w in index.html watch.html watch.js chat.js; do [ -f "$D$P/share/lsp/web/$w" ] || fail "web/$w not installed"; done
 [ -e "$D$P/share/lsp/web/node_modules" ] && fail "node_modules installed"

@@ -18,6 +18,10 @@ static void names(void **s)
 	assert_false(lsp_name_valid("a.b"));
 	assert_false(lsp_name_valid("a/b"));
 	assert_false(lsp_name_valid(NULL));
+	assert_false(lsp_name_valid("-x"));      /* would read as an option */
+	assert_false(lsp_name_valid("--help"));
+	assert_true(lsp_name_valid("_x"));
+	assert_true(lsp_name_valid("x-"));
 	char n64[65], n65[66];
 	memset(n64, 'a', 64); n64[64] = 0;
 	memset(n65, 'a', 65); n65[65] = 0;
