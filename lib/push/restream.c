@@ -480,23 +480,23 @@ fail:
 		pthread_cond_broadcast(&sh->cv);
 		pthread_mutex_unlock(&sh->mu);
 		for (int i = 0; i < c->nurls && i < LSP_RESTREAM_MAX; i++) {
-			dest *d = &sh->d[i];
-			if (d->started) {
-				/* past the drain time, blocked writes are interrupted */
-				while (pthread_tryjoin_np(d->th, NULL) == EBUSY) {
-					if (lsp_clock_mono_ms() > sh->drain_deadline)
-						sh->abort = 1;
-					av_usleep(20000);
-				}
+			/* past the drain time, blocked writes are interrupted */
+			while (sh->d[i].started && pthread_tryjoin_np(sh->d[i].th, NULL) == EBUSY) {
+				if (lsp_clock_mono_ms() > sh->drain_deadline)
+					sh->abort = 1;
+				av_usleep(20000);
 			}
+		}
+		/* every thread is gone: the done events come last, in order */
+		for (int i = 0; i < c->nurls && i < LSP_RESTREAM_MAX; i++) {
+			dest *d = &sh->d[i];
 			st->d[i].sent = d->sent;
 			st->d[i].dropped = d->dropped + d->n;
 			st->d[i].connects = d->connects;
 			st->d[i].failures = d->failures;
 			st->d[i].bytes = d->bytes;
-			DEV(d, LSP_INFO, "destination done", "sent", LSV_I(d->sent), "dropped",
-				    LSV_I(st->d[i].dropped), "connects", LSV_I(d->connects), "failures",
-				    LSV_I(d->failures), "bytes", LSV_I(d->bytes));
+			DEV(d, LSP_INFO, "destination done", "sent", LSV_I(d->sent), "dropped", LSV_I(st->d[i].dropped),
+			    "connects", LSV_I(d->connects), "failures", LSV_I(d->failures), "bytes", LSV_I(d->bytes));
 			flush(d);
 			free(d->q);
 		}
