@@ -363,8 +363,10 @@ static int setup(void **state)
 	if (!f)
 		return -1;
 	snprintf(f->dir, sizeof f->dir, "/tmp/lsp-pushdir.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (!mkdtemp(f->dir)) {
+		free(f);
 		return -1;
+	}
 	f->s = srv_start();
 	snprintf(ep, sizeof ep, "http://127.0.0.1:%d", f->s->port);
 	sc.endpoint = ep;
@@ -374,8 +376,11 @@ static int setup(void **state)
 	sc.access_key = "AKTEST";
 	sc.secret_key = "test-secret";
 	sc.timeout_ms = 5000;
-	if (lsp_s3_open(&f->s3, &sc, err, sizeof err) < 0)
+	if (lsp_s3_open(&f->s3, &sc, err, sizeof err) < 0) {
+		srv_stop(f->s);
+		free(f);
 		return -1;
+	}
 	pthread_mutex_init(&f->ev.mu, NULL);
 	f->c.dir = f->dir;
 	f->c.prefix = "/live/ch/";
