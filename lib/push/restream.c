@@ -89,7 +89,8 @@ void lsp_restream_redact(const char *url, char *out, size_t cap)
 	} while (0)
 
 /* The same for destination d: "dest" and "url" first, then the pairs. */
-#define DEV(d, level, name, ...) EV((d)->sh, level, name, "dest", LSV_I((d)->idx), "url", LSV_S((d)->where), __VA_ARGS__)
+#define DEV(d, level, name, ...) \
+	EV((d)->sh, level, name, "dest", LSV_I((d)->idx), "url", LSV_S((d)->where), __VA_ARGS__)
 
 static int is_key(shared *sh, const AVPacket *p)
 {
