@@ -12,6 +12,7 @@
 
 #include <libavutil/log.h>
 
+#include "core/event.h"
 #include "core/exit.h"
 #include "core/log.h"
 #include "core/opt.h"
@@ -48,18 +49,10 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static void on_push(void *ctx, int level, const char *msg, const lsp_pushdir_ev *e)
+/* Library events (pushdir.h, restream.h list them) become log lines. */
+static void on_event(void *ctx, const lsp_event *ev)
 {
-	lsp_log(ctx, level, msg, "path", LSV_S(e->path ? e->path : ""), "status", LSV_I(e->status), "attempt",
-		LSV_I(e->attempt), "retry_ms", LSV_I(e->delay_ms), "bytes", LSV_I(e->bytes), "ms", LSV_D(e->ms),
-		"error", LSV_S(e->detail ? e->detail : ""), NULL);
-}
-
-static void on_restream(void *ctx, int level, const char *msg, int dest, const char *where, long long n,
-			const char *detail)
-{
-	lsp_log(ctx, level, msg, "dest", LSV_I(dest), "url", LSV_S(where), "n", LSV_I(n), "error",
-		LSV_S(detail ? detail : ""), NULL);
+	lsp_log_event(ctx, ev);
 }
 
 /* conf is copied: the bucket name lives on this frame, not in the caller's conf */
@@ -106,14 +99,8 @@ static int run_rtmp(lsp_log_t *lg, lsp_restream_conf *rc_)
 {
 	lsp_restream_stats st;
 	char err[512] = "";
+	/* "destination done" lines come from the library, one per destination */
 	int rc = lsp_restream_run(rc_, &st, err, sizeof err);
-	for (int i = 0; i < rc_->nurls; i++) {
-		char where[512];
-		lsp_restream_redact(rc_->urls[i], where, sizeof where);
-		lsp_log(lg, LSP_INFO, "destination done", "dest", LSV_I(i), "url", LSV_S(where), "sent",
-			LSV_I(st.d[i].sent), "dropped", LSV_I(st.d[i].dropped), "connects", LSV_I(st.d[i].connects),
-			"failures", LSV_I(st.d[i].failures), NULL);
-	}
 	if (rc < 0) {
 		lsp_log(lg, LSP_FATAL, err, "input", LSV_S(rc_->input), NULL);
 		return LSP_EXIT_SYS;
@@ -197,13 +184,13 @@ int main(int argc, char **argv)
 		rs.urls = (const char *const *)&argv[optind];
 		rs.nurls = rtmp;
 		rs.stop = &stop;
-		rs.event = on_restream;
-		rs.ctx = &lg;
+		rs.event = on_event;
+		rs.event_ctx = &lg;
 		return run_rtmp(&lg, &rs);
 	}
 	pc.stop = &stop;
-	pc.event = on_push;
-	pc.ctx = &lg;
+	pc.event = on_event;
+	pc.event_ctx = &lg;
 	return run_s3(&lg, argv[optind], &pc, &sc);
 bad:
 	fprintf(stderr, "lsp-push: bad value for -%c: %s\n", c, optarg);

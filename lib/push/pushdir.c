@@ -24,9 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "push/pushq.h"
 #include "core/clock.h"
+#include "core/event.h"
+#include "push/pushq.h"
 
 enum { MAXWATCH = 512, MAXDEPTH = 4, MAXFILE = 256 << 20, MAXSCAN = 8192 };
 
@@ -54,13 +54,8 @@ typedef struct {
 	int have_snap;
 } ctx;
 
-static void ev(ctx *x, int level, const char *msg, const char *path, long status, int attempt, long delay,
-	       long long bytes, double ms, const char *detail)
-{
-	lsp_pushdir_ev e = { path, status, attempt, delay, bytes, ms, detail };
-	if (x->c->event)
-		x->c->event(x->c->ctx, level, msg, &e);
-}
+/* Report an event: key, LSV_x(value) pairs (see pushdir.h for the names). */
+#define EV(x, level, name, ...) lsp_event_emit((x)->c->event, (x)->c->event_ctx, level, name, __VA_ARGS__, NULL)
 
 static uint32_t rnd(ctx *x)
 {
@@ -82,14 +77,15 @@ static void enqueue(ctx *x, const char *rel, int del)
 	int rc = lsp_pushq_add(x->q, rel, del, &d);
 	if (rc == 1) {
 		x->st->dropped++;
-		ev(x, LSP_WARN, d.kind == LSP_PUSHQ_DELETE ? "gap: queue full, oldest delete skipped"
-							   : "gap: queue full, oldest upload skipped",
-		   d.path, 0, d.attempts, 0, 0, 0, NULL);
+		EV(x, LSP_WARN,
+		   d.kind == LSP_PUSHQ_DELETE ? "gap: queue full, oldest delete skipped"
+					      : "gap: queue full, oldest upload skipped",
+		   "path", LSV_S(d.path), "attempt", LSV_I(d.attempts));
 	} else if (rc == 2) {
 		x->st->vanished++;
-		ev(x, LSP_WARN, "gap: expired before upload", d.path, 0, d.attempts, 0, 0, 0, NULL);
+		EV(x, LSP_WARN, "gap: expired before upload", "path", LSV_S(d.path), "attempt", LSV_I(d.attempts));
 	} else if (rc < 0)
-		ev(x, LSP_WARN, "not queued", rel, 0, 0, 0, 0, 0, strerror(-rc));
+		EV(x, LSP_WARN, "not queued", "path", LSV_S(rel), "error", LSV_S(strerror(-rc)));
 }
 
 static int add_watch(ctx *x, const char *rel, char *err, size_t errcap)
@@ -155,7 +151,7 @@ static void scan(ctx *x, const char *rel)
 	char **v = calloc(MAXSCAN, sizeof *v);
 	size_t n = 0;
 	if (!v) {
-		ev(x, LSP_ERROR, "scan: out of memory", rel, 0, 0, 0, 0, 0, NULL);
+		EV(x, LSP_ERROR, "scan: out of memory", "path", LSV_S(rel));
 		return;
 	}
 	collect(x, rel, 0, v, &n);
@@ -186,7 +182,7 @@ static void drain(ctx *x)
 			char rel[LSP_PUSHQ_PATH];
 			p += sizeof *e + e->len;
 			if (e->mask & IN_Q_OVERFLOW) {
-				ev(x, LSP_WARN, "inotify overflow: rescanning", NULL, 0, 0, 0, 0, 0, NULL);
+				lsp_event_emit(x->c->event, x->c->event_ctx, LSP_WARN, "inotify overflow: rescanning", NULL);
 				scan(x, "");
 				continue;
 			}
@@ -307,34 +303,38 @@ static int attempt(ctx *x, lsp_pushq_item *it, const char *buf, size_t len)
 			x->st->bytes += (long long)len;
 		}
 		if (it->attempts)
-			ev(x, LSP_INFO, "recovered", it->path, status, it->attempts, 0, (long long)len,
-			   (double)(lsp_clock_mono_ms() - t0), NULL);
+			EV(x, LSP_INFO, "recovered", "path", LSV_S(it->path), "status", LSV_I(status), "attempt",
+			   LSV_I(it->attempts), "bytes", LSV_I(len), "ms", LSV_D(lsp_clock_mono_ms() - t0));
 		else
-			ev(x, LSP_DEBUG, it->kind == LSP_PUSHQ_DELETE ? "deleted" : "uploaded", it->path, status, 0, 0,
-			   (long long)len, (double)(lsp_clock_mono_ms() - t0), NULL);
+			EV(x, LSP_DEBUG, it->kind == LSP_PUSHQ_DELETE ? "deleted" : "uploaded", "path", LSV_S(it->path),
+			   "status", LSV_I(status), "bytes", LSV_I(len), "ms", LSV_D(lsp_clock_mono_ms() - t0));
 		return 1;
 	}
 	x->st->failures++;
 	it->attempts++;
 	if (rc == -EACCES && !x->succeeded && ++x->authfails >= (x->c->auth_fail_max > 0 ? x->c->auth_fail_max : 3)) {
-		ev(x, LSP_ERROR, "credentials refused", it->path, status, it->attempts, 0, 0, 0, err);
+		EV(x, LSP_ERROR, "credentials refused", "path", LSV_S(it->path), "status", LSV_I(status), "attempt",
+		   LSV_I(it->attempts), "error", LSV_S(err));
 		return -EACCES;
 	}
 	if (rc != -EAGAIN && rc != -EACCES) {
 		x->st->dropped++;
-		ev(x, LSP_ERROR, "gap: refused, skipped", it->path, status, it->attempts, 0, 0, 0, err);
+		EV(x, LSP_ERROR, "gap: refused, skipped", "path", LSV_S(it->path), "status", LSV_I(status), "attempt",
+		   LSV_I(it->attempts), "error", LSV_S(err));
 		return 1;
 	}
 	if (x->c->once && it->attempts >= (x->c->once_attempts > 0 ? x->c->once_attempts : 6)) {
 		x->st->dropped++;
-		ev(x, LSP_ERROR, "gap: given up", it->path, status, it->attempts, 0, 0, 0, err);
+		EV(x, LSP_ERROR, "gap: given up", "path", LSV_S(it->path), "status", LSV_I(status), "attempt",
+		   LSV_I(it->attempts), "error", LSV_S(err));
 		return 1;
 	}
 	delay = lsp_s3_backoff_ms(it->attempts, x->c->retry_base_ms > 0 ? x->c->retry_base_ms : 200,
 				  x->c->retry_max_ms > 0 ? x->c->retry_max_ms : 10000, rnd(x));
 	x->not_before = lsp_clock_mono_ms() + delay;
-	ev(x, rc == -EACCES ? LSP_ERROR : LSP_WARN, "retrying", it->path, status, it->attempts, delay, 0,
-	   (double)(lsp_clock_mono_ms() - t0), err);
+	EV(x, rc == -EACCES ? LSP_ERROR : LSP_WARN, "retrying", "path", LSV_S(it->path), "status", LSV_I(status),
+	   "attempt", LSV_I(it->attempts), "retry_ms", LSV_I(delay), "ms", LSV_D(lsp_clock_mono_ms() - t0), "error",
+	   LSV_S(err));
 	return 0;
 }
 
@@ -342,7 +342,7 @@ static int attempt(ctx *x, lsp_pushq_item *it, const char *buf, size_t len)
 static int step(ctx *x)
 {
 	lsp_pushq_item *it;
-	char err[512], *buf = NULL;
+	char err[512] = "", *buf = NULL;
 	size_t len = 0;
 	int rc;
 
@@ -366,8 +366,8 @@ static int step(ctx *x)
 	}
 	if ((rc = slurp(x, it->path, &buf, &len, err, sizeof err)) < 0) {
 		x->st->vanished++;
-		ev(x, rc == -ENOENT ? LSP_WARN : LSP_ERROR, rc == -ENOENT ? "gap: vanished before upload" : "unreadable",
-		   it->path, 0, it->attempts, 0, 0, 0, err);
+		EV(x, rc == -ENOENT ? LSP_WARN : LSP_ERROR, rc == -ENOENT ? "gap: vanished before upload" : "unreadable",
+		   "path", LSV_S(it->path), "attempt", LSV_I(it->attempts), "error", LSV_S(err));
 		lsp_pushq_pop(x->q);
 		return 0;
 	}

@@ -29,21 +29,24 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "core/event.h"
 #include "push/s3.h"
 
-typedef struct {
-	const char *path;   /* relative path of the file concerned, or NULL */
-	long status;        /* HTTP status, 0 if none */
-	int attempt;        /* failed attempts of this item so far */
-	long delay_ms;      /* wait before the next attempt */
-	long long bytes;
-	double ms;          /* request duration */
-	const char *detail; /* error text */
-} lsp_pushdir_ev;
-
-/* level is an lsp_level (lib/core/log.h). */
-typedef void (*lsp_pushdir_event_fn)(void *ctx, int level, const char *msg, const lsp_pushdir_ev *ev);
-
+/* Events (lib/core/event.h), by name; fields in brackets, each present
+ * only when it means something for that event:
+ *   debug "uploaded", "deleted"            [path status bytes ms]
+ *   info  "recovered"                      [path status attempt bytes ms]
+ *   warn  "retrying" (error for 401/403)   [path status attempt retry_ms ms error]
+ *   error "credentials refused"            [path status attempt error]
+ *   error "gap: refused, skipped", "gap: given up"      [path status attempt error]
+ *   warn  "gap: queue full, oldest upload skipped",
+ *         "gap: queue full, oldest delete skipped",
+ *         "gap: expired before upload"     [path attempt]
+ *   warn  "gap: vanished before upload", error "unreadable"  [path attempt error]
+ *   warn  "not queued"                     [path error]
+ *   warn  "inotify overflow: rescanning";  error "scan: out of memory" [path]
+ * Every name that starts with "gap" is an object that will not reach the
+ * bucket (counted in stats.dropped or stats.vanished). */
 typedef struct {
 	const char *dir;        /* the directory to mirror */
 	const char *prefix;     /* object key prefix, "" for none */
@@ -56,8 +59,8 @@ typedef struct {
 	int once_attempts;      /* with once: attempts per item before it is given up; 0: 6 */
 	long drain_ms;          /* after stop: time to finish the queue; 0: 5000 */
 	const volatile sig_atomic_t *stop;
-	lsp_pushdir_event_fn event;
-	void *ctx;
+	lsp_event_fn event;     /* may be NULL */
+	void *event_ctx;
 } lsp_pushdir_conf;
 
 typedef struct {

@@ -21,8 +21,8 @@
 #include <libavformat/avformat.h>
 #include <libavutil/time.h>
 
-#include "core/log.h"
 #include "core/clock.h"
+#include "core/event.h"
 
 typedef struct shared shared;
 
@@ -40,7 +40,7 @@ typedef struct {
 	/* written by the thread, read by the interrupt callback */
 	volatile long long op_start;
 	volatile int stalled; /* the interrupt callback gave up on a blocked call */
-	long long sent, dropped, connects, failures;
+	long long sent, dropped, connects, failures, bytes;
 } dest;
 
 struct shared {
@@ -77,14 +77,20 @@ void lsp_restream_redact(const char *url, char *out, size_t cap)
 		snprintf(out, cap, "%.*s%.*s/***", (int)(s + 3 - url), url, (int)(last - host), host);
 }
 
-static void ev(shared *sh, int level, const char *msg, int dest, long long n, const char *detail)
-{
-	if (!sh->c->event)
-		return;
-	pthread_mutex_lock(&sh->evmu);
-	sh->c->event(sh->c->ctx, level, msg, dest, dest >= 0 ? sh->d[dest].where : sh->c->input, n, detail);
-	pthread_mutex_unlock(&sh->evmu);
-}
+/* Report an event (see restream.h for the names), one caller at a time:
+ * key, LSV_x(value) pairs. */
+#define EV(sh, level, name, ...)                                                                             \
+	do {                                                                                                 \
+		if ((sh)->c->event) {                                                                        \
+			pthread_mutex_lock(&(sh)->evmu);                                                     \
+			lsp_event_emit((sh)->c->event, (sh)->c->event_ctx, level, name, __VA_ARGS__, NULL);  \
+			pthread_mutex_unlock(&(sh)->evmu);                                                   \
+		}                                                                                            \
+	} while (0)
+
+/* The same for destination d: "dest" and "url" first, then the pairs. */
+#define DEV(d, level, name, ...) \
+	EV((d)->sh, level, name, "dest", LSV_I((d)->idx), "url", LSV_S((d)->where), __VA_ARGS__)
 
 static int is_key(shared *sh, const AVPacket *p)
 {
@@ -119,8 +125,8 @@ static void offer(dest *d, const AVPacket *p)
 		if (!d->overflowing) {
 			d->overflowing = 1;
 			pthread_mutex_unlock(&sh->mu);
-			ev(sh, LSP_WARN, "destination too slow: queue full, dropping to the next key frame", d->idx,
-			   d->cap, NULL);
+			DEV(d, LSP_WARN, "destination too slow: queue full, dropping to the next key frame", "queue",
+			    LSV_I(d->cap));
 			pthread_mutex_lock(&sh->mu);
 		}
 		return;
@@ -246,11 +252,11 @@ static void *dest_main(void *arg)
 			break;
 		if ((rc = connect_out(d, &oc, err, sizeof err)) < 0) {
 			d->failures++;
-			ev(sh, LSP_WARN, "connect failed", d->idx, attempt + 1, err);
+			DEV(d, LSP_WARN, "connect failed", "attempt", LSV_I(attempt + 1), "error", LSV_S(err));
 			goto backoff;
 		}
 		d->connects++;
-		ev(sh, LSP_INFO, "connected", d->idx, d->connects, NULL);
+		DEV(d, LSP_INFO, "connected", "connects", LSV_I(d->connects));
 		/* a new connection starts at a key frame */
 		pthread_mutex_lock(&sh->mu);
 		while (d->n && !is_key(sh, d->q[d->head])) {
@@ -264,6 +270,7 @@ static void *dest_main(void *arg)
 		for (;;) {
 			AVPacket *p;
 			int64_t ts;
+			int size;
 			if (finished(sh, d))
 				break;
 			if (!d->n) {
@@ -288,6 +295,7 @@ static void *dest_main(void *arg)
 			if (p->pts != AV_NOPTS_VALUE)
 				p->pts -= off;
 			p->pos = -1;
+			size = p->size;
 			d->op_start = lsp_clock_mono_ms();
 			rc = av_write_frame(oc, p);
 			d->op_start = 0;
@@ -303,6 +311,7 @@ static void *dest_main(void *arg)
 				break;
 			}
 			d->sent++;
+			d->bytes += size;
 			if (d->sent - sent0 > 100)
 				attempt = 0; /* a connection that carried media resets the backoff */
 			pthread_mutex_lock(&sh->mu);
@@ -316,7 +325,7 @@ static void *dest_main(void *arg)
 			break;
 		}
 		d->failures++;
-		ev(sh, LSP_WARN, "connection lost", d->idx, d->sent, err);
+		DEV(d, LSP_WARN, "connection lost", "sent", LSV_I(d->sent), "error", LSV_S(err));
 		close_out(&oc, 0);
 	backoff:
 		attempt++;
@@ -357,6 +366,7 @@ int lsp_restream_run(const lsp_restream_conf *c, lsp_restream_stats *st, char *e
 	AVPacket *pkt = NULL;
 	int rc = 0;
 	const AVInputFormat *fmt = av_find_input_format("mpegts");
+	const char *input = c->input ? c->input : "pipe:0";
 
 	memset(st, 0, sizeof *st);
 	if (c->nurls < 1 || c->nurls > LSP_RESTREAM_MAX) {
@@ -369,6 +379,13 @@ int lsp_restream_run(const lsp_restream_conf *c, lsp_restream_stats *st, char *e
 		return -ENOMEM;
 	}
 	sh->c = c;
+	for (int i = 0; i < c->nurls; i++) {
+		dest *d = &sh->d[i];
+		d->sh = sh;
+		d->idx = i;
+		d->url = c->urls[i];
+		lsp_restream_redact(d->url, d->where, sizeof d->where);
+	}
 	pthread_mutex_init(&sh->mu, NULL);
 	pthread_mutex_init(&sh->evmu, NULL);
 	pthread_cond_init(&sh->cv, NULL);
@@ -380,7 +397,7 @@ int lsp_restream_run(const lsp_restream_conf *c, lsp_restream_stats *st, char *e
 	}
 	ic->interrupt_callback = (AVIOInterruptCB){ in_interrupt, sh };
 	av_dict_set(&opt, "analyzeduration", "1000000", 0);
-	if ((rc = avformat_open_input(&ic, c->input ? c->input : "pipe:0", fmt, &opt)) < 0)
+	if ((rc = avformat_open_input(&ic, input, fmt, &opt)) < 0)
 		goto averr;
 	if ((rc = avformat_find_stream_info(ic, NULL)) < 0)
 		goto averr;
@@ -411,12 +428,8 @@ int lsp_restream_run(const lsp_restream_conf *c, lsp_restream_stats *st, char *e
 	}
 	for (int i = 0; i < c->nurls; i++) {
 		dest *d = &sh->d[i];
-		d->sh = sh;
-		d->idx = i;
-		d->url = c->urls[i];
 		d->cap = c->queue > 0 ? c->queue : 600;
 		d->need_key = 1;
-		lsp_restream_redact(d->url, d->where, sizeof d->where);
 		if (!(d->q = calloc((size_t)d->cap, sizeof(AVPacket *)))) {
 			rc = AVERROR(ENOMEM);
 			goto averr;
@@ -430,7 +443,7 @@ int lsp_restream_run(const lsp_restream_conf *c, lsp_restream_stats *st, char *e
 		}
 		sh->d[i].started = 1;
 	}
-	ev(sh, LSP_INFO, "input opened", -1, c->nurls, NULL);
+	EV(sh, LSP_INFO, "input opened", "input", LSV_S(input), "destinations", LSV_I(c->nurls));
 
 	for (;;) {
 		int r = av_read_frame(ic, pkt);
@@ -438,7 +451,8 @@ int lsp_restream_run(const lsp_restream_conf *c, lsp_restream_stats *st, char *e
 			if (r != AVERROR_EOF && r != AVERROR_EXIT && !(c->stop && *c->stop)) {
 				char e[128];
 				av_strerror(r, e, sizeof e);
-				ev(sh, LSP_WARN, "input error, ending", -1, st->in_packets, e);
+				EV(sh, LSP_WARN, "input error, ending", "input", LSV_S(input), "packets",
+				   LSV_I(st->in_packets), "error", LSV_S(e));
 			}
 			break;
 		}
@@ -467,19 +481,23 @@ fail:
 		pthread_cond_broadcast(&sh->cv);
 		pthread_mutex_unlock(&sh->mu);
 		for (int i = 0; i < c->nurls && i < LSP_RESTREAM_MAX; i++) {
-			dest *d = &sh->d[i];
-			if (d->started) {
-				/* past the drain time, blocked writes are interrupted */
-				while (pthread_tryjoin_np(d->th, NULL) == EBUSY) {
-					if (lsp_clock_mono_ms() > sh->drain_deadline)
-						sh->abort = 1;
-					av_usleep(20000);
-				}
+			/* past the drain time, blocked writes are interrupted */
+			while (sh->d[i].started && pthread_tryjoin_np(sh->d[i].th, NULL) == EBUSY) {
+				if (lsp_clock_mono_ms() > sh->drain_deadline)
+					sh->abort = 1;
+				av_usleep(20000);
 			}
+		}
+		/* every thread is gone: the done events come last, in order */
+		for (int i = 0; i < c->nurls && i < LSP_RESTREAM_MAX; i++) {
+			dest *d = &sh->d[i];
 			st->d[i].sent = d->sent;
 			st->d[i].dropped = d->dropped + d->n;
 			st->d[i].connects = d->connects;
 			st->d[i].failures = d->failures;
+			st->d[i].bytes = d->bytes;
+			DEV(d, LSP_INFO, "destination done", "sent", LSV_I(d->sent), "dropped", LSV_I(st->d[i].dropped),
+			    "connects", LSV_I(d->connects), "failures", LSV_I(d->failures), "bytes", LSV_I(d->bytes));
 			flush(d);
 			free(d->q);
 		}

@@ -25,11 +25,22 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "core/event.h"
+
 enum { LSP_RESTREAM_MAX = 16 };
 
-/* level is an lsp_level (lib/core/log.h); dest is -1 for the input. */
-typedef void (*lsp_restream_event_fn)(void *ctx, int level, const char *msg, int dest, const char *where,
-				      long long n, const char *detail);
+/* Events (lib/core/event.h), by name; fields in brackets.  dest is the
+ * destination's index, url its redacted URL:
+ *   info  "input opened"        [input destinations]
+ *   warn  "input error, ending" [input packets error]
+ *   warn  "connect failed"      [dest url attempt error]   (retried after a backoff)
+ *   info  "connected"           [dest url connects]
+ *   warn  "connection lost"     [dest url sent error]      (retried after a backoff)
+ *   warn  "destination too slow: queue full, dropping to the next key frame"
+ *                               [dest url queue]
+ *   info  "destination done"    [dest url sent dropped connects failures bytes]
+ *         once per destination at the end of the run, in index order, with
+ *         the counts of lsp_restream_stats. */
 
 typedef struct {
 	const char *input;          /* "pipe:0" for stdin, or any libavformat URL */
@@ -41,14 +52,15 @@ typedef struct {
 	long backoff_max_ms;        /* 0: 10000 */
 	long drain_ms;              /* at end of input; 0: 3000 */
 	const volatile sig_atomic_t *stop;
-	lsp_restream_event_fn event;
-	void *ctx;
+	lsp_event_fn event;         /* may be NULL */
+	void *event_ctx;
 } lsp_restream_conf;
 
 typedef struct {
 	long long in_packets;
 	struct {
 		long long sent, dropped, connects, failures;
+		long long bytes; /* payload bytes of the packets sent */
 	} d[LSP_RESTREAM_MAX];
 } lsp_restream_stats;
 
