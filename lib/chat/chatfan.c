@@ -179,7 +179,7 @@ void chatsrv_presence_tick(lsp_chatsrv *s, chan *ch, long long now)
 	}
 }
 
-/* As presence_tick counts them (chat + edge): the chat count is the Redis
+/* As chatsrv_presence_tick counts them (chat + edge): the chat count is the Redis
  * sum over nodes when Redis is configured — reused for PRESENCE_CACHE_MS,
  * the stale ones read in one round trip — else this node's sockets plus
  * the other nodes' reports; Redis down: this node's own view. */

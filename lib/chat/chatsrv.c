@@ -137,17 +137,10 @@ int lsp_chatsrv_open(lsp_chatsrv **out, const lsp_chatsrv_cfg *cfg, char *err, s
 		host[sizeof host - 1] = 0;
 		snprintf(s->node, sizeof s->node, "%s-%ld-%s", host, (long)getpid(), s->idpfx);
 	}
-	if ((s->lfd = lsp_net_listen(s->cfg.host, s->cfg.port, SOCK_STREAM, LSP_NET_NONBLOCK, err, errcap)) < 0) {
-		rc = s->lfd;
-		s->lfd = -1;
-		goto fail;
-	}
 	if ((s->efd = epoll_create1(EPOLL_CLOEXEC)) < 0 || (s->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, errcap, "epoll: %s", strerror(errno));
 		goto fail;
 	}
-	e.data.ptr = (void *)&listener_tag;
-	epoll_ctl(s->efd, EPOLL_CTL_ADD, s->lfd, &e);
 	e.data.ptr = (void *)&event_tag;
 	epoll_ctl(s->efd, EPOLL_CTL_ADD, s->evfd, &e);
 	if (s->cfg.nats_url && *s->cfg.nats_url) {
@@ -161,6 +154,18 @@ int lsp_chatsrv_open(lsp_chatsrv **out, const lsp_chatsrv_cfg *cfg, char *err, s
 		goto fail;
 	if (s->cfg.st && (rc = lsp_ledger_durable(s->cfg.st, err, errcap)) < 0)
 		goto fail;
+	/* the port opens last: whoever connects finds the bus and Redis ready */
+	if ((s->lfd = lsp_net_listen(s->cfg.host, s->cfg.port, SOCK_STREAM, LSP_NET_NONBLOCK, err, errcap)) < 0) {
+		rc = s->lfd;
+		s->lfd = -1;
+		goto fail;
+	}
+	e.data.ptr = (void *)&listener_tag;
+	if (epoll_ctl(s->efd, EPOLL_CTL_ADD, s->lfd, &e) < 0) {
+		rc = -errno;
+		snprintf(err, errcap, "epoll: %s", strerror(errno));
+		goto fail;
+	}
 	*out = s;
 	return 0;
 fail:
@@ -223,7 +228,7 @@ void lsp_chatsrv_close(lsp_chatsrv *s)
 	if (!s)
 		return;
 	for (conn *c = s->conns, *next; c; c = next) {
-		next = c->next; /* conn_close unlinks and frees c only */
+		next = c->next; /* chatsrv_conn_close unlinks and frees c only */
 		if (c->stage == ST_OPEN) {
 			chatsrv_send_close(s, c, LSP_WS_GOING_AWAY, "server shutting down");
 			chatsrv_flush_out(s, c);
