@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include "chat/chatsrv.h"
+#include "core/event.h"
 #include "core/exit.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -44,29 +45,26 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static void on_event(void *ctx, int level, const char *msg, const char *const *kv)
+/* What the chat node reports: logged, counted, and "listening" is readiness. */
+struct app {
+	lsp_log_t lg;
+	lsp_metrics *mx;
+};
+
+static void on_event(void *ctx, const lsp_event *ev)
 {
-	const lsp_log_t *lg = ctx;
-	/* at most 7 fields, all strings */
-	lsp_logv v[7];
-	const char *k[7] = { 0 };
-	int n = 0;
-	for (; kv[2 * n] && n < 7; n++) {
-		k[n] = kv[2 * n];
-		v[n] = LSV_S(kv[2 * n + 1]);
+	const struct app *a = ctx;
+	const char *ch = lsp_event_str(ev, "channel");
+	lsp_log_event(&a->lg, ev);
+	if (lsp_event_is(ev, "listening"))
+		lsp_sdnotify("READY=1");
+	if (lsp_event_is(ev, "tip") && ch) {
+		lsp_metrics_add(a->mx, "lsp_chat_tips_total", 1, "channel", ch, NULL);
+		lsp_metrics_add(a->mx, "lsp_chat_tip_amount_total", (double)lsp_event_int(ev, "amount", 0), "channel",
+				ch, NULL);
 	}
-	for (int i = n; i < 7; i++)
-		v[i] = LSV_S("");
-	switch (n) {
-	case 0: lsp_log(lg, level, msg, NULL); break;
-	case 1: lsp_log(lg, level, msg, k[0], v[0], NULL); break;
-	case 2: lsp_log(lg, level, msg, k[0], v[0], k[1], v[1], NULL); break;
-	case 3: lsp_log(lg, level, msg, k[0], v[0], k[1], v[1], k[2], v[2], NULL); break;
-	case 4: lsp_log(lg, level, msg, k[0], v[0], k[1], v[1], k[2], v[2], k[3], v[3], NULL); break;
-	default:
-		lsp_log(lg, level, msg, k[0], v[0], k[1], v[1], k[2], v[2], k[3], v[3], k[4], v[4], NULL);
-		break;
-	}
+	if (ev->level >= LSP_WARN || lsp_event_is(ev, "max clients"))
+		lsp_metrics_add(a->mx, "lsp_chat_errors_total", 1, "kind", ev->name, NULL);
 }
 
 int main(int argc, char **argv)
@@ -80,7 +78,8 @@ int main(int argc, char **argv)
 		{ "metrics", required_argument, NULL, 8 },
 		{ NULL, 0, NULL, 0 }
 	};
-	lsp_log_t lg;
+	struct app app = { 0 };
+	lsp_log_t *lg = &app.lg;
 	lsp_chatsrv_cfg cfg = { 0 };
 	lsp_chatsrv *srv = NULL;
 	lsp_store *st = NULL;
@@ -93,7 +92,7 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	struct sigaction sa;
 
-	lsp_log_init(&lg, "lsp-chat");
+	lsp_log_init(lg, "lsp-chat");
 	cfg.port = 8081;
 	while ((c = getopt_long(argc, argv, "hVl:", lopts, NULL)) != -1) {
 		switch (c) {
@@ -120,7 +119,7 @@ int main(int argc, char **argv)
 	cfg.nats_url = lsp_opt_env("LSP_NATS_URL", NULL);
 	cfg.redis_url = lsp_opt_env("LSP_REDIS_URL", NULL);
 	cfg.event = on_event;
-	cfg.event_ctx = &lg;
+	cfg.event_ctx = &app;
 
 	/* thousands of sockets: raise the descriptor limit as far as allowed */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -134,41 +133,40 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	if ((rc = lsp_token_secret(lsp_opt_env("LSP_DATA_DIR", "./var"), secret, sizeof secret, err, sizeof err)) < 0) {
-		lsp_log(&lg, LSP_FATAL, "unable to load the token secret", "reason", LSV_S(err), NULL);
+		lsp_log(lg, LSP_FATAL, "unable to load the token secret", "reason", LSV_S(err), NULL);
 		return LSP_EXIT_SYS;
 	}
 	cfg.secret = secret;
 	cfg.secretlen = (size_t)rc;
 	if (lsp_store_open_env(&st, err, sizeof err) < 0) {
-		lsp_log(&lg, LSP_FATAL, "unable to open store", "reason", LSV_S(err), NULL);
+		lsp_log(lg, LSP_FATAL, "unable to open store", "reason", LSV_S(err), NULL);
 		goto done;
 	}
 	cfg.st = st;
 	if (mx_addr) {
 		if (lsp_metrics_new(&mx, "lsp-chat") < 0) {
-			lsp_log(&lg, LSP_FATAL, "out of memory", NULL);
+			lsp_log(lg, LSP_FATAL, "out of memory", NULL);
 			goto done;
 		}
 		lsp_chatsrv_metrics_def(mx);
 		if ((rc = lsp_metrics_serve_addr(mx, mx_addr, err, sizeof err)) < 0) {
-			lsp_log(&lg, LSP_FATAL, "unable to serve metrics", "reason", LSV_S(err), NULL);
+			lsp_log(lg, LSP_FATAL, "unable to serve metrics", "reason", LSV_S(err), NULL);
 			code = rc == -EINVAL ? LSP_EXIT_USAGE : LSP_EXIT_SYS;
 			goto done;
 		}
-		lsp_log(&lg, LSP_INFO, "metrics listening", "port", LSV_I(lsp_metrics_port(mx)), NULL);
-		cfg.metrics = mx;
+		lsp_log(lg, LSP_INFO, "metrics listening", "port", LSV_I(lsp_metrics_port(mx)), NULL);
+		cfg.metrics = app.mx = mx;
 	}
 	if (lsp_chatsrv_open(&srv, &cfg, err, sizeof err) < 0) {
-		lsp_log(&lg, LSP_FATAL, "unable to start", "reason", LSV_S(err), NULL);
+		lsp_log(lg, LSP_FATAL, "unable to start", "reason", LSV_S(err), NULL);
 		goto done;
 	}
-	lsp_sdnotify("READY=1");
 	if (lsp_chatsrv_run(srv, &stop, err, sizeof err) < 0) {
-		lsp_log(&lg, LSP_FATAL, "loop failed", "reason", LSV_S(err), NULL);
+		lsp_log(lg, LSP_FATAL, "loop failed", "reason", LSV_S(err), NULL);
 		goto done;
 	}
 	lsp_sdnotify("STOPPING=1");
-	lsp_log(&lg, LSP_INFO, "stopped", NULL);
+	lsp_log(lg, LSP_INFO, "stopped", NULL);
 	code = LSP_EXIT_OK;
 done:
 	lsp_chatsrv_close(srv);

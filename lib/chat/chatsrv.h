@@ -14,19 +14,37 @@
  * Without a NATS URL a node delivers in-process.  The server owns its
  * sockets, channels, bus and Redis connections; the store and the secret
  * are the caller's and must outlive it.  The library never logs: it
- * reports events through cfg->event. */
+ * reports events (core/event.h) through cfg->event, by these names:
+ *
+ *   info   "listening"        port (int), node, bus ("nats"|"local"),
+ *                             presence ("redis"|"local") — once, when
+ *                             lsp_chatsrv_run starts serving: ready
+ *          "tip"              channel, user, txn, amount (int) — a tip recorded
+ *          "moderation"       channel, action, actor, target
+ *          "auth refused"     channel, code
+ *   warn   "slow reader dropped", "flooding client closed" (channel)
+ *          "nats flush failed", "no history from jetstream",
+ *          "redis presence failed", "redis rate limit failed; local bucket used"
+ *   error  "unable to subscribe" (subject, reason), "publish failed",
+ *          "unable to load moderation state", "tip failed",
+ *          "moderation not recorded" (channel, reason)
+ *   debug  "max clients"      max (int) — a connection refused at --max-clients
+ *
+ * The library updates the traffic series in cfg->metrics itself
+ * (connections, accepted, bytes, messages, /presence requests); the tool
+ * counts lsp_chat_tips_total / lsp_chat_tip_amount_total off "tip" and
+ * lsp_chat_errors_total{kind=<event name>} off warnings, errors and
+ * "max clients". */
 #ifndef LSP_CHATSRV_H
 #define LSP_CHATSRV_H
 #include <signal.h>
 #include <stddef.h>
 
+#include "core/event.h"
 #include "core/metrics.h"
 #include "state/store.h"
 
 typedef struct lsp_chatsrv lsp_chatsrv;
-
-/* level as in log.h; fields are NULL-terminated key/value string pairs. */
-typedef void (*lsp_chatsrv_event_fn)(void *ctx, int level, const char *msg, const char *const *kv);
 
 typedef struct {
 	const char *host;          /* bind address, default 0.0.0.0 */
@@ -44,7 +62,7 @@ typedef struct {
 	lsp_store *st;
 	const unsigned char *secret;
 	size_t secretlen;
-	lsp_chatsrv_event_fn event;
+	lsp_event_fn event;        /* optional: what happened (see above) */
 	void *event_ctx;
 	lsp_metrics *metrics;       /* optional: lsp_chat_* series (see lsp_chatsrv_metrics_def) */
 } lsp_chatsrv_cfg;
@@ -54,8 +72,10 @@ int lsp_chatsrv_open(lsp_chatsrv **out, const lsp_chatsrv_cfg *cfg, char *err, s
 int lsp_chatsrv_run(lsp_chatsrv *s, const volatile sig_atomic_t *stop, char *err, size_t errcap);
 void lsp_chatsrv_close(lsp_chatsrv *s);
 
-/* Declare the families the server updates in cfg->metrics: connections,
- * bytes in/out, messages and tips per channel, errors by kind. */
+/* Declare the lsp_chat_* families: those the server updates in
+ * cfg->metrics (connections, accepted, bytes in/out, messages per channel,
+ * /presence requests) and those the tool counts off events (tips and tip
+ * amounts per channel, errors by kind). */
 void lsp_chatsrv_metrics_def(lsp_metrics *m);
 
 #endif
