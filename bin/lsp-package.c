@@ -3,19 +3,18 @@
  * Exit codes (man/lsp.7): 0 input ended and playlists closed, 100 usage,
  * 111 input or output failure. */
 #include <errno.h>
-#include <stdarg.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <libavutil/log.h>
-
+#include "core/event.h"
 #include "core/exit.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/opt.h"
+#include "media/avlog.h"
 #include "media/pack.h"
 
 static const char usage[] =
@@ -41,24 +40,6 @@ static const char usage[] =
 
 static volatile int stop;
 
-/* libav's own messages (debug level only), as JSON lines like every other */
-static const lsp_log_t *av_logger;
-
-static void av_to_json(void *avcl, int level, const char *fmt, va_list vl)
-{
-	char line[512];
-	int pfx = 1;
-	size_t n;
-	if (level > av_log_get_level() || !av_logger)
-		return;
-	av_log_format_line2(avcl, level, fmt, vl, line, sizeof line, &pfx);
-	n = strlen(line);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = 0;
-	if (n > 0)
-		lsp_log(av_logger, level <= AV_LOG_ERROR ? LSP_WARN : LSP_DEBUG, line, "from", LSV_S("libav"), NULL);
-}
-
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -71,31 +52,34 @@ struct obs {
 	const char *channel;
 };
 
-static void note(void *ctx, const char *what, const char *rung, long long n, const char *detail)
+/* Every event is a log line; the metrics count parts, segments, bytes,
+ * the last bit rate and input problems by event name. */
+static void on_event(void *ctx, const lsp_event *ev)
 {
 	const struct obs *ob = ctx;
-	const lsp_log_t *lg = ob->lg;
-	int quiet = !strcmp(what, "segment") || !strcmp(what, "part") || !strcmp(what, "bitrate");
-	int lvl = quiet ? LSP_DEBUG : LSP_INFO;
+	const char *rung = lsp_event_str(ev, "rung");
 
-	if (!strcmp(what, "part")) {
+	lsp_log_event(ob->lg, ev);
+	if (!ob->mx)
+		return;
+	if (!rung)
+		rung = "";
+	if (lsp_event_is(ev, "part")) {
 		lsp_metrics_add(ob->mx, "lsp_package_parts_total", 1, "channel", ob->channel, "rung", rung, NULL);
-		lsp_metrics_add(ob->mx, "lsp_package_bytes_out_total", (double)n, "channel", ob->channel, "rung",
-				rung, NULL);
-	} else if (!strcmp(what, "segment")) {
+		lsp_metrics_add(ob->mx, "lsp_package_bytes_out_total", (double)lsp_event_int(ev, "bytes", 0),
+				"channel", ob->channel, "rung", rung, NULL);
+	} else if (lsp_event_is(ev, "segment")) {
 		lsp_metrics_add(ob->mx, "lsp_package_segments_total", 1, "channel", ob->channel, "rung", rung, NULL);
-	} else if (!strcmp(what, "bitrate")) {
-		lsp_metrics_set(ob->mx, "lsp_package_bitrate_bps", (double)n, "channel", ob->channel, "rung", rung,
-				NULL);
-	} else if (!strcmp(what, "dropped")) {
-		lsp_metrics_add(ob->mx, "lsp_package_errors_total", (double)n, "channel", ob->channel, "kind",
-				"dropped packets", NULL);
-	} else if (!strcmp(what, "timeline resets")) {
-		lsp_metrics_add(ob->mx, "lsp_package_errors_total", (double)n, "channel", ob->channel, "kind",
-				"timeline reset", NULL);
+	} else if (lsp_event_is(ev, "bitrate")) {
+		lsp_metrics_set(ob->mx, "lsp_package_bitrate_bps", (double)lsp_event_int(ev, "bps", 0), "channel",
+				ob->channel, "rung", rung, NULL);
+	} else if (lsp_event_is(ev, "dropped")) {
+		lsp_metrics_add(ob->mx, "lsp_package_errors_total", (double)lsp_event_int(ev, "packets", 0), "channel",
+				ob->channel, "kind", "dropped packets", NULL);
+	} else if (lsp_event_is(ev, "timeline resets")) {
+		lsp_metrics_add(ob->mx, "lsp_package_errors_total", (double)lsp_event_int(ev, "resets", 0), "channel",
+				ob->channel, "kind", "timeline reset", NULL);
 	}
-	lsp_log(lg, lvl, what, "rung", LSV_S(rung), "n", LSV_I(n), "detail", LSV_S(detail ? detail : ""),
-		NULL);
 }
 
 int main(int argc, char **argv)
@@ -167,11 +151,9 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	/* libav's own messages are plain text: only when debugging */
-	av_log_set_level(lg.level == LSP_DEBUG ? AV_LOG_WARNING : AV_LOG_QUIET);
-	av_logger = &lg;
-	av_log_set_callback(av_to_json);
 	ob.lg = &lg;
+	/* libav's own messages only when debugging */
+	lsp_avlog_route(on_event, &ob, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
 	ob.channel = strrchr(o.out, '/') && strrchr(o.out, '/')[1] ? strrchr(o.out, '/') + 1 : o.out;
 	if (mx_addr) {
 		if (lsp_metrics_new(&ob.mx, "lsp-package") < 0) {
@@ -190,8 +172,8 @@ int main(int argc, char **argv)
 		}
 		lsp_log(&lg, LSP_INFO, "metrics listening", "port", LSV_I(lsp_metrics_port(ob.mx)), NULL);
 	}
-	o.note = note;
-	o.note_ctx = &ob;
+	o.event = on_event;
+	o.event_ctx = &ob;
 	o.stop = &stop;
 	if ((rc = lsp_pack_open(&p, &o, err, sizeof err)) < 0) {
 		lsp_log(&lg, LSP_FATAL, err, "out", LSV_S(o.out), "input", LSV_S(o.input), NULL);

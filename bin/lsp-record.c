@@ -15,12 +15,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <libavutil/log.h>
-
+#include "core/event.h"
 #include "core/exit.h"
 #include "core/key.h"
 #include "core/log.h"
 #include "core/opt.h"
+#include "media/avlog.h"
 #include "media/record.h"
 #include "state/store.h"
 #include "state/vod.h"
@@ -53,11 +53,10 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static void note(void *ctx, const char *what, const char *id, long long n, const char *detail)
+/* Every event of the recorder (and libav's own messages) is a log line. */
+static void on_event(void *ctx, const lsp_event *ev)
 {
-	const lsp_log_t *lg = ctx;
-	int lvl = strcmp(what, "segment") == 0 ? LSP_DEBUG : LSP_INFO;
-	lsp_log(lg, lvl, what, "id", LSV_S(id), "n", LSV_I(n), "detail", LSV_S(detail ? detail : ""), NULL);
+	lsp_log_event(ctx, ev);
 }
 
 /* The channel's record setting from the store: 1 on, 0 off, < 0 failure. */
@@ -162,6 +161,8 @@ int main(int argc, char **argv)
 	if (!root[0])
 		snprintf(root, sizeof root, "%s/vod", lsp_opt_env("LSP_DATA_DIR", "./var"));
 	o.root = root;
+	/* libav's own messages only when debugging */
+	lsp_avlog_route(on_event, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -182,9 +183,8 @@ int main(int argc, char **argv)
 	 * 5 Mbit/s, so a slow fsync does not hold up the writer */
 	if (strcmp(o.input, "-") == 0)
 		fcntl(0, F_SETPIPE_SZ, 1 << 20);
-	av_log_set_level(lg.level == LSP_DEBUG ? AV_LOG_WARNING : AV_LOG_QUIET);
-	o.note = note;
-	o.note_ctx = &lg;
+	o.event = on_event;
+	o.event_ctx = &lg;
 	o.stop = &stop;
 	if ((rc = lsp_record_open(&r, &o, err, sizeof err)) < 0) {
 		lsp_log(&lg, LSP_FATAL, err, "channel", LSV_S(o.channel), "input", LSV_S(o.input), NULL);

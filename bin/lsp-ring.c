@@ -3,7 +3,6 @@
  * appended to /dev/shm/lsp-ring-CHANNEL for lsp-rtc (WHEP) to read.
  * Exit codes (man/lsp.7): 0 end of input, 100 usage, 111 I/O failure. */
 #include <getopt.h>
-#include <libavutil/log.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "core/key.h"
 #include "core/log.h"
 #include "core/opt.h"
+#include "media/avlog.h"
 #include "media/ring.h"
 #include "media/ringtee.h"
 
@@ -41,8 +41,8 @@ int main(int argc, char **argv)
 	lsp_ringtee_stats st;
 	lsp_log_t lg;
 	lsp_log_init(&lg, "lsp-ring");
-	/* libav's own messages are plain text; stderr carries JSON lines only */
-	av_log_set_level(lg.level == LSP_DEBUG ? AV_LOG_WARNING : AV_LOG_QUIET);
+	/* libav's own messages as JSON lines, only when debugging */
+	lsp_avlog_route(lsp_avlog_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
 	while ((c = getopt_long(argc, argv, "hVc:ns:m:k", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;

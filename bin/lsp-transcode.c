@@ -6,19 +6,18 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <libavutil/log.h>
-
+#include "core/event.h"
 #include "core/exit.h"
-#include "media/ladder.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/opt.h"
+#include "media/avlog.h"
+#include "media/ladder.h"
 #include "media/transcode.h"
 
 static const char usage[] =
@@ -41,49 +40,11 @@ static const char usage[] =
 static const char *const presets[] = { "ultrafast", "superfast", "veryfast", "faster", "fast",
 				       "medium",    "slow",      "slower",   "veryslow", NULL };
 
-/* libav's own messages, turned into JSON lines; capped so a burst of
- * decoder complaints on damaged input cannot flood the log. */
-static const lsp_log_t *av_logger;
-static atomic_long av_lines;
-
-static void av_to_json(void *avcl, int level, const char *fmt, va_list vl)
+/* Every event of the engine (and libav's own messages, "libav") is one
+ * log line; the metrics come from lsp_transcode_get_stats(). */
+static void on_event(void *ctx, const lsp_event *ev)
 {
-	char line[512];
-	int pfx = 1;
-	size_t n;
-	long k;
-	if (level > av_log_get_level() || !av_logger)
-		return;
-	av_log_format_line2(avcl, level, fmt, vl, line, sizeof line, &pfx);
-	n = strlen(line);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = 0;
-	if (n == 0)
-		return;
-	k = atomic_fetch_add(&av_lines, 1) + 1;
-	if (k > 50 && k % 100 != 0)
-		return;
-	lsp_log(av_logger, level <= AV_LOG_ERROR ? LSP_WARN : LSP_DEBUG, line, "from", LSV_S("libav"),
-		"count", LSV_I(k), NULL);
-}
-
-static void on_event(void *ctx, const lsp_transcode_event *ev)
-{
-	const lsp_log_t *lg = ctx;
-	const char *k[6] = { NULL };
-	lsp_logv v[6] = { 0 }; /* all passed below, the unused ones too */
-	int i, n = 0;
-	for (i = 0; i < 2 && ev->skey[i]; i++, n++) {
-		k[n] = ev->skey[i];
-		v[n] = LSV_S(ev->sval[i] ? ev->sval[i] : "");
-	}
-	for (i = 0; i < 4 && ev->ikey[i]; i++, n++) {
-		k[n] = ev->ikey[i];
-		v[n] = LSV_I(ev->ival[i]);
-	}
-	/* the first NULL key ends the list */
-	lsp_log(lg, ev->level, ev->msg, k[0], v[0], k[1], v[1], k[2], v[2], k[3], v[3], k[4], v[4], k[5], v[5],
-		NULL);
+	lsp_log_event(ctx, ev);
 }
 
 static double now_s(void)
@@ -146,8 +107,8 @@ int main(int argc, char **argv)
 	memset(&cfg, 0, sizeof cfg);
 	cfg.gop_s = 1;
 	cfg.preset = "veryfast";
-	cfg.on_event = on_event;
-	cfg.ctx = &lg;
+	cfg.event = on_event;
+	cfg.event_ctx = &lg;
 	static const struct option lopts[] = {
 		{ "input", required_argument, NULL, 'i' },   { "output", required_argument, NULL, 'o' },
 		{ "ladder", required_argument, NULL, 'l' },  { "gop", required_argument, NULL, 'g' },
@@ -203,9 +164,8 @@ int main(int argc, char **argv)
 		return bad_usage("unexpected argument", argv[optind]);
 
 	signal(SIGPIPE, SIG_IGN); /* a closed output is an error we report, not a silent death */
-	av_logger = &lg;
-	av_log_set_level(lg.level <= LSP_DEBUG ? AV_LOG_WARNING : AV_LOG_ERROR);
-	av_log_set_callback(av_to_json);
+	/* libav's errors always (capped), its warnings when debugging */
+	lsp_avlog_route(on_event, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_ERRORS);
 
 	cfg.in_fd = strcmp(in, "-") ? open(in, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	if (cfg.in_fd < 0) {

@@ -1,4 +1,5 @@
-/* pack.c — the LL-HLS packager; see pack.h for the contract.
+/* pack.c — the LL-HLS packager; see pack.h for the contract and
+ * pack_int.h for the pieces (playlists are written by pack_publish.c).
  *
  * Per rung, for every packet of the driving stream (video, else audio):
  *
@@ -14,106 +15,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
-#include <libavformat/avformat.h>
 
-#include "media/fmp4.h"
-#include "core/fsio.h"
-#include "media/tsin.h"
-#include "media/m3u8.h"
-#include "media/thumb.h"
-#include "media/averr.h"
 #include "core/clock.h"
-
-#define MAXPARTS 128
-#define MAXHIST (LSP_PACK_MAX_WINDOW + LSP_PACK_GRACE + 1)
-#define PL_CAP (64 * 1024)
-
-typedef struct {
-	uint64_t seq;
-	double dur, pdt;
-	size_t bytes;
-	int nparts;
-	lsp_m3u8_part parts[MAXPARTS];
-} seginfo;
-
-typedef struct {
-	uint64_t seq;
-	double dur, pdt;
-} dvrseg;
-
-typedef struct {
-	int in_idx;
-	AVRational tb;
-	AVPacket *hold;
-	int64_t last_dur;
-	int64_t last_raw;           /* last input dts, AV_NOPTS_VALUE before the first */
-	int64_t off;                /* added to input timestamps (timeline repair) */
-	int epoch;
-	const AVCodecParameters *par;
-} track;
-
-typedef struct {
-	char name[64];
-	char dir[PATH_MAX];
-	track tr[2];
-	int ntr, drive, video;      /* drive: index in tr of the stream that cuts */
-	lsp_fmp4 *mux;
-	int started, ended;
-	int64_t part_start, seg_start, last_dts; /* drive time base */
-	int part_indep;
-	int epoch;                  /* input timeline resets seen */
-	int64_t epoch_off;          /* offset of the newest epoch, 1/90000 s */
-	long long dropped;
-	seginfo cur;
-	uint8_t *segbuf;
-	size_t seglen, segcap;
-	seginfo *hist;              /* MAXHIST complete segments, oldest first */
-	int nhist;
-	int target;
-	long peak_bps, published_peak;
-	double tot_bytes, tot_dur;
-	int width, height;
-	double fps;
-	char codecs[64];
-	char *pl;                   /* playlist text buffer (PL_CAP) */
-	dvrseg *dvr;                /* complete segments on disk for DVR, oldest first */
-	int ndvr, capdvr, dvr_first; /* dvr[dvr_first..] are listed in dvr.m3u8 */
-	double dvr_dur;             /* seconds listed */
-	char *dvrpl;
-	size_t dvrcap;
-} rung;
-
-struct lsp_pack {
-	lsp_pack_opts o;
-	AVFormatContext *ic;
-	AVPacket *pkt;
-	rung *r[LSP_PACK_MAX_RUNGS];
-	int nr;
-	int *map;                   /* input stream index -> rung*2+track, -1 */
-	int nmap;
-	double anchor;              /* wall clock minus media time (s), smallest seen */
-	int have0;
-	int master_written;
-	lsp_thumb *thumb;           /* opened on the first key frame of the tallest rung */
-	double next_thumb;          /* wall clock of the next thumbnail */
-	uint64_t seq0;              /* number of every rung's first segment */
-	int thumb_fails;
-};
-
-static void note(lsp_pack *p, const char *what, const char *rn, long long n, const char *d)
-{
-	if (p->o.note)
-		p->o.note(p->o.note_ctx, what, rn, n, d);
-}
+#include "core/fsio.h"
+#include "media/averr.h"
+#include "media/pack_int.h"
+#include "media/tsin.h"
 
 static int interrupted(void *opaque)
 {
@@ -315,7 +227,8 @@ static int add_rung(lsp_pack *p, const char *name, const unsigned *idx, unsigned
 		return rc;
 	r->cur.seq = p->seq0;
 	remove_stale(r);
-	note(p, "rung", r->name, r->height, r->codecs);
+	lsp_event_emit(p->o.event, p->o.event_ctx, LSP_INFO, "rung", "rung", LSV_S(r->name), "height",
+		       LSV_I(r->height), "codecs", LSV_S(r->codecs), NULL);
 	return 0;
 }
 
@@ -397,188 +310,6 @@ fail:
 	return rc;
 }
 
-/* ---- publishing ----------------------------------------------------- */
-
-static int publish(rung *r, const char *name, const void *b, size_t n, char *err, size_t errcap)
-{
-	return lsp_fsio_publish(r->dir, name, b, n, 0, err, errcap);
-}
-
-static int write_playlist(lsp_pack *p, rung *r, char *err, size_t errcap)
-{
-	lsp_m3u8_seg segs[LSP_PACK_MAX_WINDOW], cur;
-	int first = r->nhist > p->o.window ? r->nhist - p->o.window : 0, n = 0, len;
-	lsp_m3u8_media m = {
-		.version = 6,
-		.target = r->target,
-		.part_target = p->o.part,
-		.part_hold_back = 3 * p->o.part,
-		.hold_back = 3 * r->target,
-		.ended = r->ended,
-	};
-	for (int i = first; i < r->nhist; i++, n++)
-		segs[n] = (lsp_m3u8_seg){ r->hist[i].seq, r->hist[i].dur, r->hist[i].pdt,
-					  r->hist[i].nparts, r->hist[i].parts };
-	cur = (lsp_m3u8_seg){ r->cur.seq, 0, r->cur.pdt, r->cur.nparts, r->cur.parts };
-	m.segs = segs;
-	m.nsegs = n;
-	m.cur = &cur;
-	/* parts stay listed for at least three target durations */
-	m.part_segs = (int)ceil(3.0 * r->target / p->o.segment);
-	len = lsp_m3u8_write_media(r->pl, PL_CAP, &m);
-	if (len < 0) {
-		snprintf(err, errcap, "%s: playlist too large", r->name);
-		return len;
-	}
-	return publish(r, "index.m3u8", r->pl, (size_t)len, err, errcap);
-}
-
-static int cmp_variant(const void *a, const void *b)
-{
-	const lsp_m3u8_variant *x = a, *y = b;
-	return (x->bandwidth < y->bandwidth) - (x->bandwidth > y->bandwidth);
-}
-
-static int write_master(lsp_pack *p, char *err, size_t errcap)
-{
-	lsp_m3u8_variant v[LSP_PACK_MAX_RUNGS];
-	char uri[LSP_PACK_MAX_RUNGS][80], buf[8192];
-	int n = 0, len;
-	for (int i = 0; i < p->nr; i++) {
-		rung *r = p->r[i];
-		if (r->peak_bps <= 0)
-			continue;
-		snprintf(uri[n], sizeof uri[n], "%s/index.m3u8", r->name);
-		v[n] = (lsp_m3u8_variant){ uri[n], r->peak_bps,
-					   r->tot_dur > 0 ? lround(r->tot_bytes * 8 / r->tot_dur) : 0,
-					   r->width, r->height, r->fps, r->codecs };
-		r->published_peak = r->peak_bps;
-		n++;
-	}
-	if (n == 0)
-		return 0;
-	qsort(v, (size_t)n, sizeof v[0], cmp_variant);
-	if ((len = lsp_m3u8_write_master(buf, sizeof buf, 6, v, n)) < 0) {
-		snprintf(err, errcap, "multivariant playlist too large");
-		return len;
-	}
-	p->master_written = 1;
-	if ((len = lsp_fsio_publish(p->o.out, "master.m3u8", buf, (size_t)len, 0, err, errcap)) < 0 ||
-	    p->o.dvr <= 0)
-		return len;
-	/* the same ladder over the DVR playlists (v[i].uri points into uri[]) */
-	for (int i = 0; i < n; i++) {
-		char *s = strrchr(uri[i], '/');
-		if (s)
-			snprintf(s, sizeof uri[i] - (size_t)(s - uri[i]), "/dvr.m3u8");
-	}
-	if ((len = lsp_m3u8_write_master(buf, sizeof buf, 6, v, n)) < 0) {
-		snprintf(err, errcap, "multivariant playlist too large");
-		return len;
-	}
-	return lsp_fsio_publish(p->o.out, "master-dvr.m3u8", buf, (size_t)len, 0, err, errcap);
-}
-
-static int maybe_master(lsp_pack *p, char *err, size_t errcap)
-{
-	int all = 1, grew = 0;
-	for (int i = 0; i < p->nr; i++) {
-		rung *r = p->r[i];
-		if (r->peak_bps <= 0)
-			all = 0;
-		else if (r->peak_bps > r->published_peak + r->published_peak / 10)
-			grew = 1;
-	}
-	if ((!p->master_written && all) || (p->master_written && grew))
-		return write_master(p, err, errcap);
-	return 0;
-}
-
-static void remove_segment(rung *r, const seginfo *s)
-{
-	char name[64], e[256];
-	for (int i = 0; i < s->nparts; i++) {
-		snprintf(name, sizeof name, "seg%llu.%d.m4s", (unsigned long long)s->seq, i);
-		lsp_fsio_unlink(r->dir, name, e, sizeof e);
-	}
-	if (r->ndvr > 0 && s->seq >= r->dvr[0].seq)
-		return; /* the complete segment stays for DVR */
-	snprintf(name, sizeof name, "seg%llu.m4s", (unsigned long long)s->seq);
-	lsp_fsio_unlink(r->dir, name, e, sizeof e);
-}
-
-static int write_dvr(rung *r, char *err, size_t errcap)
-{
-	int n = r->ndvr - r->dvr_first, len = -ENOSPC;
-	lsp_m3u8_item *it;
-	char (*uri)[32];
-	if (n <= 0)
-		return 0;
-	if (!(it = calloc((size_t)n, sizeof *it)) || !(uri = calloc((size_t)n, sizeof *uri))) {
-		free(it);
-		snprintf(err, errcap, "out of memory");
-		return -ENOMEM;
-	}
-	for (int i = 0; i < n; i++) {
-		const dvrseg *d = &r->dvr[r->dvr_first + i];
-		snprintf(uri[i], sizeof uri[i], "seg%llu.m4s", (unsigned long long)d->seq);
-		it[i] = (lsp_m3u8_item){ uri[i], d->dur, d->pdt, 0, i == 0 ? "init.mp4" : NULL };
-	}
-	lsp_m3u8_list l = { NULL, r->target, r->dvr[r->dvr_first].seq, 0, it, n, r->ended };
-	for (size_t per = 128; per <= 4096; per *= 2) { /* bytes an item: grow until it fits */
-		size_t want = 512 + (size_t)n * per;
-		if (r->dvrcap < want) {
-			char *nb = realloc(r->dvrpl, want);
-			if (!nb) {
-				len = -ENOMEM;
-				break;
-			}
-			r->dvrpl = nb;
-			r->dvrcap = want;
-		}
-		if ((len = lsp_m3u8_write_list(r->dvrpl, r->dvrcap, &l)) != -ENOSPC)
-			break;
-	}
-	free(it);
-	free(uri);
-	if (len < 0) {
-		snprintf(err, errcap, "%s: DVR playlist: %s", r->name, strerror(-len));
-		return len;
-	}
-	return publish(r, "dvr.m3u8", r->dvrpl, (size_t)len, err, errcap);
-}
-
-/* A segment was completed: list it for DVR, drop what left the window. */
-static int dvr_add(lsp_pack *p, rung *r, const seginfo *s, char *err, size_t errcap)
-{
-	char name[64], e[256];
-	if (r->ndvr == r->capdvr) {
-		int nc = r->capdvr ? r->capdvr * 2 : 256;
-		dvrseg *nd = realloc(r->dvr, sizeof *nd * (size_t)nc);
-		if (!nd) {
-			snprintf(err, errcap, "out of memory");
-			return -ENOMEM;
-		}
-		r->dvr = nd;
-		r->capdvr = nc;
-	}
-	r->dvr[r->ndvr++] = (dvrseg){ s->seq, s->dur, s->pdt };
-	r->dvr_dur += s->dur;
-	while (r->ndvr - r->dvr_first > 1 && r->dvr_dur - r->dvr[r->dvr_first].dur >= p->o.dvr)
-		r->dvr_dur -= r->dvr[r->dvr_first++].dur;
-	while (r->dvr_first > LSP_PACK_GRACE) {
-		uint64_t seq = r->dvr[0].seq;
-		if (r->nhist == 0 || seq < r->hist[0].seq) { /* not in the LL playlist any more */
-			snprintf(name, sizeof name, "seg%llu.m4s", (unsigned long long)seq);
-			lsp_fsio_unlink(r->dir, name, e, sizeof e);
-		}
-		memmove(r->dvr, r->dvr + 1, sizeof *r->dvr * (size_t)(r->ndvr - 1));
-		r->ndvr--;
-		r->dvr_first--;
-	}
-	return write_dvr(r, err, errcap);
-}
-
 static double pdt_of(lsp_pack *p, rung *r, int64_t t)
 {
 	return p->anchor + (double)t * av_q2d(r->tr[r->drive].tb);
@@ -601,7 +332,7 @@ static int cut(lsp_pack *p, rung *r, int64_t end, int close_seg, char *err, size
 			return -E2BIG;
 		}
 		snprintf(name, sizeof name, "seg%llu.%d.m4s", (unsigned long long)r->cur.seq, r->cur.nparts);
-		if ((rc = publish(r, name, b, len, err, errcap)) < 0)
+		if ((rc = pack_publish(r, name, b, len, err, errcap)) < 0)
 			return rc;
 		if (r->seglen + len > r->segcap) {
 			size_t ncap = r->segcap ? r->segcap : 1 << 20;
@@ -619,22 +350,23 @@ static int cut(lsp_pack *p, rung *r, int64_t end, int close_seg, char *err, size
 		r->seglen += len;
 		r->cur.parts[r->cur.nparts++] = (lsp_m3u8_part){ dur, r->part_indep };
 		r->cur.dur += dur;
-		note(p, "part", r->name, (long long)len, NULL);
+		lsp_event_emit(p->o.event, p->o.event_ctx, LSP_DEBUG, "part", "rung", LSV_S(r->name), "seq",
+			       LSV_I(r->cur.seq), "part", LSV_I(r->cur.nparts - 1), "bytes", LSV_I(len), NULL);
 	}
 	r->part_start = end;
 	if (close_seg && r->cur.nparts > 0) {
 		double bps;
 		snprintf(name, sizeof name, "seg%llu.m4s", (unsigned long long)r->cur.seq);
-		if ((rc = publish(r, name, r->segbuf, r->seglen, err, errcap)) < 0)
+		if ((rc = pack_publish(r, name, r->segbuf, r->seglen, err, errcap)) < 0)
 			return rc;
 		r->cur.bytes = r->seglen;
 		if (r->nhist == MAXHIST || r->nhist >= p->o.window + LSP_PACK_GRACE) {
-			remove_segment(r, &r->hist[0]);
+			pack_remove_segment(r, &r->hist[0]);
 			memmove(&r->hist[0], &r->hist[1], sizeof r->hist[0] * (size_t)(r->nhist - 1));
 			r->nhist--;
 		}
 		r->hist[r->nhist++] = r->cur;
-		if (p->o.dvr > 0 && (rc = dvr_add(p, r, &r->cur, err, errcap)) < 0)
+		if (p->o.dvr > 0 && (rc = pack_dvr_add(p, r, &r->cur, err, errcap)) < 0)
 			return rc;
 		if ((int)lround(r->cur.dur) > r->target)
 			r->target = (int)lround(r->cur.dur);
@@ -643,8 +375,10 @@ static int cut(lsp_pack *p, rung *r, int64_t end, int close_seg, char *err, size
 			r->peak_bps = lround(bps);
 		r->tot_bytes += (double)r->seglen;
 		r->tot_dur += r->cur.dur;
-		note(p, "segment", r->name, (long long)r->cur.seq, NULL);
-		note(p, "bitrate", r->name, lround(bps), NULL);
+		lsp_event_emit(p->o.event, p->o.event_ctx, LSP_DEBUG, "segment", "rung", LSV_S(r->name), "seq",
+			       LSV_I(r->cur.seq), "duration", LSV_D(r->cur.dur), "bytes", LSV_I(r->seglen), NULL);
+		lsp_event_emit(p->o.event, p->o.event_ctx, LSP_DEBUG, "bitrate", "rung", LSV_S(r->name), "bps",
+			       LSV_I(lround(bps)), NULL);
 		r->cur.seq++;
 		r->cur.nparts = 0;
 		r->cur.dur = 0;
@@ -652,9 +386,9 @@ static int cut(lsp_pack *p, rung *r, int64_t end, int close_seg, char *err, size
 		r->seglen = 0;
 		r->seg_start = end;
 	}
-	if ((rc = write_playlist(p, r, err, errcap)) < 0)
+	if ((rc = pack_write_playlist(p, r, err, errcap)) < 0)
 		return rc;
-	return maybe_master(p, err, errcap);
+	return pack_maybe_master(p, err, errcap);
 }
 
 static int start_rung(lsp_pack *p, rung *r, const AVPacket *pkt, char *err, size_t errcap)
@@ -686,12 +420,12 @@ static int start_rung(lsp_pack *p, rung *r, const AVPacket *pkt, char *err, size
 	if ((rc = lsp_fmp4_open(&r->mux, par, tb, r->ntr, err, errcap)) < 0)
 		return rc;
 	init = lsp_fmp4_init(r->mux, &len);
-	if ((rc = publish(r, "init.mp4", init, len, err, errcap)) < 0)
+	if ((rc = pack_publish(r, "init.mp4", init, len, err, errcap)) < 0)
 		return rc;
 	r->started = 1;
 	r->part_start = r->seg_start = t;
 	r->cur.pdt = pdt_of(p, r, t);
-	note(p, "start", r->name, 0, NULL);
+	lsp_event_emit(p->o.event, p->o.event_ctx, LSP_INFO, "start", "rung", LSV_S(r->name), NULL);
 	return 0;
 }
 
@@ -762,12 +496,14 @@ static void maybe_thumb(lsp_pack *p, rung *r, track *tr, const AVPacket *pkt)
 	p->next_thumb = now + p->o.thumb;
 	if (!p->thumb && (rc = lsp_thumb_open(&p->thumb, tr->par, LSP_PACK_THUMB_WIDTH, terr, sizeof terr)) < 0) {
 		p->thumb_fails = 1000; /* cannot decode this stream: stop trying */
-		note(p, "thumb failed", r->name, rc, terr);
+		lsp_event_emit(p->o.event, p->o.event_ctx, LSP_INFO, "thumb failed", "rung", LSV_S(r->name), "code",
+			       LSV_I(rc), "reason", LSV_S(terr), NULL);
 		return;
 	}
 	if ((rc = lsp_thumb_write(p->thumb, pkt, p->o.out, "thumb.jpg", terr, sizeof terr)) < 0) {
 		p->thumb_fails++;
-		note(p, "thumb failed", r->name, rc, terr);
+		lsp_event_emit(p->o.event, p->o.event_ctx, LSP_INFO, "thumb failed", "rung", LSV_S(r->name), "code",
+			       LSV_I(rc), "reason", LSV_S(terr), NULL);
 		return;
 	}
 	p->thumb_fails = 0;
@@ -859,15 +595,18 @@ int lsp_pack_finish(lsp_pack *p, char *err, size_t errcap)
 		r->ended = 1;
 		if ((rc = cut(p, r, end, 1, err, errcap)) < 0)
 			return rc;
-		if (p->o.dvr > 0 && (rc = write_dvr(r, err, errcap)) < 0)
+		if (p->o.dvr > 0 && (rc = pack_write_dvr(r, err, errcap)) < 0)
 			return rc;
-		note(p, "end", r->name, (long long)r->cur.seq, NULL);
+		lsp_event_emit(p->o.event, p->o.event_ctx, LSP_INFO, "end", "rung", LSV_S(r->name), "next_seq",
+			       LSV_I(r->cur.seq), NULL);
 		if (r->dropped)
-			note(p, "dropped", r->name, r->dropped, "packets with non-increasing dts");
+			lsp_event_emit(p->o.event, p->o.event_ctx, LSP_INFO, "dropped", "rung", LSV_S(r->name), "packets",
+				       LSV_I(r->dropped), "reason", LSV_S("packets with non-increasing dts"), NULL);
 		if (r->epoch)
-			note(p, "timeline resets", r->name, r->epoch, NULL);
+			lsp_event_emit(p->o.event, p->o.event_ctx, LSP_INFO, "timeline resets", "rung", LSV_S(r->name),
+				       "resets", LSV_I(r->epoch), NULL);
 	}
-	return write_master(p, err, errcap);
+	return pack_write_master(p, err, errcap);
 }
 
 void lsp_pack_close(lsp_pack *p)

@@ -33,7 +33,7 @@
  *
  * Thumbnails (opts.thumb > 0): <out>/thumb.jpg, at most LSP_PACK_THUMB_WIDTH
  * pixels wide, from a key frame of the tallest video rung at most every
- * `thumb` seconds; a picture that fails is noted ("thumb failed") and
+ * `thumb` seconds; a picture that fails is reported ("thumb failed") and
  * packaging goes on.
  *
  * The packager owns its input, muxers and buffers.  Functions return 0 (or
@@ -41,6 +41,8 @@
 #ifndef LSP_PACK_H
 #define LSP_PACK_H
 #include <stddef.h>
+
+#include "core/event.h"
 
 #define LSP_PACK_GRACE 2        /* segments kept on disk after leaving the playlist */
 #define LSP_PACK_MAX_WINDOW 60
@@ -63,12 +65,18 @@ typedef struct {
 	double thumb;           /* > 0: every `thumb` seconds (wall clock) decode a
 				 * key frame of the tallest video rung and publish
 				 * <out>/thumb.jpg (lib/media/thumb.h); 0: no thumbnails */
-	/* optional observer (logging in the tool): called for notable events:
-	 * "rung" (n height), "start", "part" (n bytes), "segment" (n sequence),
-	 * "bitrate" (n bits/s of the segment just closed), "end", "dropped",
-	 * "timeline resets", "thumb failed" (n error code, detail the reason) */
-	void (*note)(void *ctx, const char *what, const char *rung, long long n, const char *detail);
-	void *note_ctx;
+	/* optional: what happened (core/event.h), every event with "rung":
+	 *   info  "rung": height codecs        a rung was found at open
+	 *   info  "start"                      its first key frame: init.mp4 written
+	 *   debug "part": seq part bytes       seg<seq>.<part>.m4s published
+	 *   debug "segment": seq duration bytes  seg<seq>.m4s published
+	 *   debug "bitrate": bps               bits/s of the segment just closed
+	 *   info  "end": next_seq              the rung's playlist ended
+	 *   info  "dropped": packets reason    packets with non-increasing dts (at the end)
+	 *   info  "timeline resets": resets    input timeline resets repaired (at the end)
+	 *   info  "thumb failed": code reason  a thumbnail failed; packaging went on */
+	lsp_event_fn event;
+	void *event_ctx;
 	/* optional: polled while blocked on input; non-zero stops reading */
 	volatile int *stop;
 } lsp_pack_opts;

@@ -33,6 +33,8 @@
 #define LSP_RECORD_H
 #include <stddef.h>
 
+#include "core/event.h"
+
 typedef struct {
 	const char *input;      /* path or "-" (stdin) */
 	const char *root;       /* recordings root ($LSP_DATA_DIR/vod) */
@@ -41,9 +43,14 @@ typedef struct {
 	double segment;         /* segment target, seconds (default 4) */
 	int grace;              /* seconds; 0 never reopens */
 	int nosync;             /* skip fsync (tests, tmpfs) */
-	/* optional observer (logging in the tool) */
-	void (*note)(void *ctx, const char *what, const char *id, long long n, const char *detail);
-	void *note_ctx;
+	/* optional: what happened (core/event.h), every event with "id":
+	 *   info  "started" / "reopened": session dir   the first key frame: a new
+	 *                                  broadcast, or a recent one continued
+	 *   debug "segment": seq duration bytes         seg<seq>.m4s is durable
+	 *   info  "dropped": packets reason             non-increasing dts (at the end)
+	 *   info  "finished": segments duration         the VOD playlist is final */
+	lsp_event_fn event;
+	void *event_ctx;
 	volatile int *stop;     /* polled while blocked on input */
 } lsp_record_opts;
 

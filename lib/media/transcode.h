@@ -20,27 +20,38 @@
  *    resynced, corrupt packets and decode errors are counted and skipped.
  *  - The engine owns every libav object it creates; the caller owns the two
  *    fds (never closed here).  It never prints: what an operator should see
- *    is passed to cfg->on_event, numbers to lsp_transcode_get_stats().
+ *    is reported to cfg->event, numbers to lsp_transcode_get_stats().
  *  - Functions return 0 (or 1 = "more") on success, a negative errno on
  *    failure with a message in err: -EINVAL bad configuration, -EPIPE the
  *    output was closed, -EIO other input/output failure, -ENODEV the forced
- *    encoder is unavailable, -ENOMSG the input has no video stream. */
+ *    encoder is unavailable, -ENOMSG the input has no video stream.
+ *
+ * Events (name: fields), info unless marked warn:
+ *   "video encoder chosen": encoder          "NVENC not used": reason
+ *   "rung": rung width height kbps           "output started": encoder rungs
+ *                                              source_width source_height
+ *   warn "NVENC failed on a rung; using libx264 for every rung": reason
+ *   warn "audio decoder unavailable; output has no audio"
+ *   warn "muxer option not applied": option
+ *   warn "input TS lost sync (garbage bytes); resyncing": resyncs
+ *   warn "input TS resynced": resyncs skipped_bytes
+ *   warn "source timestamps jumped; continuing the output timeline": jump_ms offset_ms
+ *   warn "source resolution changed; rungs keep their sizes": old_width old_height width height
+ *   warn "frame dropped: missing or non-increasing timestamp": dropped
+ *   warn "corrupt input packet": stream corrupt
+ *   warn "video decode error (packet skipped)": reason decode_errors
+ *   warn "video decode error (frame skipped)": decode_errors
+ *   warn "audio decode error (packet skipped)": decode_errors
+ *   warn "unsupported audio format; frame skipped": sample_rate channels
+ * Repeated warnings are reported the first 10 times, then every 100th. */
 #ifndef LSP_TRANSCODE_H
 #define LSP_TRANSCODE_H
 #include <stddef.h>
 
+#include "core/event.h"
 #include "media/ladder.h"
 
 enum { LSP_ENC_AUTO = 0, LSP_ENC_X264 = 1, LSP_ENC_NVENC = 2 };
-
-typedef struct {
-	int level;            /* log.h levels: LSP_INFO, LSP_WARN, ... */
-	const char *msg;
-	const char *skey[2];  /* string fields; a NULL key ends the list */
-	const char *sval[2];
-	const char *ikey[4];  /* integer fields; a NULL key ends the list */
-	long long ival[4];
-} lsp_transcode_event;
 
 typedef struct {
 	int in_fd, out_fd;
@@ -51,8 +62,8 @@ typedef struct {
 	const char *preset;   /* x264 preset name; NULL = veryfast */
 	int encoder;          /* LSP_ENC_* */
 	int threads;          /* encoder threads per rung; 0 = auto */
-	void (*on_event)(void *ctx, const lsp_transcode_event *ev);
-	void *ctx;
+	lsp_event_fn event;   /* what happened (core/event.h); names below; may be NULL */
+	void *event_ctx;
 } lsp_transcode_config;
 
 typedef struct {

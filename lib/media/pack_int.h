@@ -1,0 +1,117 @@
+/* pack_int.h — what the two pieces of the LL-HLS packager share (internal
+ * to lib/media/pack*.c; the contract is pack.h).
+ *
+ *   pack.c          types → input, rung setup, open; the cut of parts and
+ *                   segments, timeline repair, thumbnails; step/finish/close
+ *   pack_publish.c  publishing: media playlists, the multivariant
+ *                   playlists, DVR playlists, and removing what left them
+ *
+ * The lsp_pack owns its rungs; a rung owns its muxer, buffers and history.
+ * pack_publish.c writes files for a rung and never frees it. */
+#ifndef LSP_PACK_INT_H
+#define LSP_PACK_INT_H
+#include <limits.h>
+#include <stdint.h>
+
+#include <libavformat/avformat.h>
+
+#include "core/event.h"
+#include "media/fmp4.h"
+#include "media/m3u8.h"
+#include "media/pack.h"
+#include "media/thumb.h"
+
+#define MAXPARTS 128
+#define MAXHIST (LSP_PACK_MAX_WINDOW + LSP_PACK_GRACE + 1)
+#define PL_CAP (64 * 1024)
+
+typedef struct {
+	uint64_t seq;
+	double dur, pdt;
+	size_t bytes;
+	int nparts;
+	lsp_m3u8_part parts[MAXPARTS];
+} seginfo;
+
+typedef struct {
+	uint64_t seq;
+	double dur, pdt;
+} dvrseg;
+
+typedef struct {
+	int in_idx;
+	AVRational tb;
+	AVPacket *hold;
+	int64_t last_dur;
+	int64_t last_raw;           /* last input dts, AV_NOPTS_VALUE before the first */
+	int64_t off;                /* added to input timestamps (timeline repair) */
+	int epoch;
+	const AVCodecParameters *par;
+} track;
+
+typedef struct {
+	char name[64];
+	char dir[PATH_MAX];
+	track tr[2];
+	int ntr, drive, video;      /* drive: index in tr of the stream that cuts */
+	lsp_fmp4 *mux;
+	int started, ended;
+	int64_t part_start, seg_start, last_dts; /* drive time base */
+	int part_indep;
+	int epoch;                  /* input timeline resets seen */
+	int64_t epoch_off;          /* offset of the newest epoch, 1/90000 s */
+	long long dropped;
+	seginfo cur;
+	uint8_t *segbuf;
+	size_t seglen, segcap;
+	seginfo *hist;              /* MAXHIST complete segments, oldest first */
+	int nhist;
+	int target;
+	long peak_bps, published_peak;
+	double tot_bytes, tot_dur;
+	int width, height;
+	double fps;
+	char codecs[64];
+	char *pl;                   /* playlist text buffer (PL_CAP) */
+	dvrseg *dvr;                /* complete segments on disk for DVR, oldest first */
+	int ndvr, capdvr, dvr_first; /* dvr[dvr_first..] are listed in dvr.m3u8 */
+	double dvr_dur;             /* seconds listed */
+	char *dvrpl;
+	size_t dvrcap;
+} rung;
+
+struct lsp_pack {
+	lsp_pack_opts o;
+	AVFormatContext *ic;
+	AVPacket *pkt;
+	rung *r[LSP_PACK_MAX_RUNGS];
+	int nr;
+	int *map;                   /* input stream index -> rung*2+track, -1 */
+	int nmap;
+	double anchor;              /* wall clock minus media time (s), smallest seen */
+	int have0;
+	int master_written;
+	lsp_thumb *thumb;           /* opened on the first key frame of the tallest rung */
+	double next_thumb;          /* wall clock of the next thumbnail */
+	uint64_t seq0;              /* number of every rung's first segment */
+	int thumb_fails;
+};
+
+/* pack_publish.c.  Each returns 0 or a negative errno with err. */
+/* Publish b as r->dir/name (atomically, core/fsio). */
+int pack_publish(rung *r, const char *name, const void *b, size_t n, char *err, size_t errcap);
+/* r's media playlist, index.m3u8 (the window, the open segment's parts). */
+int pack_write_playlist(lsp_pack *p, rung *r, char *err, size_t errcap);
+/* master.m3u8 (and master-dvr.m3u8 with DVR) over every rung with a rate. */
+int pack_write_master(lsp_pack *p, char *err, size_t errcap);
+/* pack_write_master() once every rung has a rate, again when a peak grew 10 %. */
+int pack_maybe_master(lsp_pack *p, char *err, size_t errcap);
+/* Remove the files of a segment that left the window (the whole segment
+ * stays while DVR still lists it).  Never fails. */
+void pack_remove_segment(rung *r, const seginfo *s);
+/* r's dvr.m3u8. */
+int pack_write_dvr(rung *r, char *err, size_t errcap);
+/* A completed segment: list it for DVR, drop what left the DVR window. */
+int pack_dvr_add(lsp_pack *p, rung *r, const seginfo *s, char *err, size_t errcap);
+
+#endif

@@ -1,0 +1,125 @@
+/* transcode_int.h — what the pieces of the ladder engine share (internal to
+ * lib/media/transcode*.c; the contract is transcode.h).
+ *
+ *   transcode_io.c   I/O: the input reader and its TS sync tracker, the
+ *                    output writer, the running timeline, one packet out
+ *   transcode_out.c  the encoder choice and the output, opened on the first
+ *                    decoded video frame (ladder, encoders, programs)
+ *   transcode_av.c   features: decode, scale, keyframe decision, encode
+ *                    (video per rung, audio once for every program)
+ *   transcode.c      open, the loop (step/finish), stats, close
+ *
+ * One struct lsp_transcode owns every libav object; each piece works on
+ * it and frees nothing it did not allocate except through
+ * lsp_transcode_close(). */
+#ifndef LSP_TRANSCODE_INT_H
+#define LSP_TRANSCODE_INT_H
+#include <stdint.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/audio_fifo.h>
+#include <libavutil/channel_layout.h>
+#include <libswresample/swresample.h>
+#include <libswscale/swscale.h>
+
+#include "core/event.h"
+#include "media/transcode.h"
+
+enum {
+	IN_BUF = 64 * 1024,
+	OUT_BUF = 188 * 64,       /* small: the muxer flushes every packet anyway */
+	TS_PKT = 188,
+	SYNC_GOOD = 3,            /* packets in a row before we call the stream "in sync" */
+	AUDIO_RATE = 48000,
+	AUDIO_MAX_FIFO = 2 * 48000,
+	WARN_EVERY = 100,         /* after the first 10, report every 100th repeat */
+};
+#define JUMP_BACK_US (500 * 1000LL)
+#define JUMP_FWD_US (5 * 1000 * 1000LL)
+
+struct insync {               /* MPEG-TS sync tracker over the raw input bytes */
+	int lost;             /* looking for a sync byte */
+	int good;             /* sync bytes seen in a row */
+	size_t off;           /* bytes from the current position to the next sync byte */
+	long long resyncs, skipped;
+};
+
+struct rung {
+	lsp_rung r;
+	AVCodecContext *enc;      /* NULL for passthrough */
+	struct SwsContext *sws;   /* NULL when the source needs no scaling */
+	AVFrame *frame;           /* scaled picture */
+	AVStream *vst, *ast;
+	int copy_audio;           /* ast carries the source's audio packets */
+};
+
+struct lsp_transcode {
+	lsp_transcode_config cfg;
+	char preset[32];
+	const AVCodec *venc;      /* chosen H.264 encoder */
+	/* input */
+	AVFormatContext *ic;
+	AVIOContext *ipb;
+	struct insync sync;
+	int vidx, aidx;
+	AVCodecContext *vdec, *adec;
+	AVRational vtb, atb;      /* input stream time bases */
+	int src_w, src_h, src_fmt;
+	/* timeline */
+	int64_t off_us;           /* added to every input timestamp */
+	int64_t last_us[2];       /* last adjusted dts per (video, audio), AV_NOPTS_VALUE none */
+	int64_t first_vpts, last_vpts, next_key;
+	int64_t gop_ticks;
+	/* audio */
+	SwrContext *swr;
+	AVAudioFifo *fifo;
+	AVCodecContext *aenc;
+	AVFrame *aframe;
+	int64_t a_next;           /* pts (1/48000) of the first sample in the fifo */
+	int64_t a_end;            /* pts just after the last encoded sample */
+	int swr_rate, swr_fmt;
+	AVChannelLayout swr_layout;
+	/* output */
+	AVFormatContext *oc;
+	AVIOContext *opb;
+	int out_errno;
+	int opened, finished, has_src, src_started;
+	struct rung rungs[LSP_LADDER_MAX];
+	int nr;
+	AVPacket *pkt, *opkt, *apkt; /* input, encoder output, per-rung copy */
+	AVFrame *dframe;
+	lsp_transcode_stats st;
+};
+
+/* Repeated warnings: the first 10, then every WARN_EVERY-th. */
+static inline int transcode_worth_reporting(long long n)
+{
+	return n <= 10 || n % WARN_EVERY == 0;
+}
+
+/* transcode_io.c.  The AVIO callbacks (opaque is the lsp_transcode). */
+int transcode_read_in(void *opaque, uint8_t *buf, int size);
+int transcode_write_out(void *opaque, uint8_t *buf, int size);
+/* An output failure as -EPIPE (the reader went away) or -EIO, with err. */
+int transcode_out_fail(lsp_transcode *t, int rc, const char *what, char *err, size_t errcap);
+/* Write pkt (time base from) into output stream st; 0 or transcode_out_fail(). */
+int transcode_write_pkt(lsp_transcode *t, AVPacket *pkt, AVRational from, AVStream *st, char *err,
+			size_t errcap);
+/* Shift pkt onto the running timeline (which: 0 video, 1 audio). */
+void transcode_fix_timestamps(lsp_transcode *t, AVPacket *pkt, AVRational tb, int which);
+
+/* transcode_out.c */
+int transcode_choose_encoder(lsp_transcode *t, char *err, size_t errcap);
+int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t errcap);
+void transcode_free_rungs(lsp_transcode *t);
+
+/* transcode_av.c.  pkt NULL drains the decoder (end of input). */
+int transcode_decode_video(lsp_transcode *t, const AVPacket *pkt, char *err, size_t errcap);
+int transcode_decode_audio(lsp_transcode *t, const AVPacket *pkt, char *err, size_t errcap);
+int transcode_drain_video(lsp_transcode *t, struct rung *r, char *err, size_t errcap);
+int transcode_drain_audio(lsp_transcode *t, char *err, size_t errcap);
+/* Encode whole AAC frames from the FIFO (final: the partial rest too). */
+int transcode_encode_audio_fifo(lsp_transcode *t, int final, char *err, size_t errcap);
+
+#endif
