@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "aopus.h"
+#include "rtc/aopus.h"
 
 struct acc { long long pkts; int64_t last48; };
 

@@ -43,7 +43,13 @@ except (Closed, Timeout, OSError) as e:
     print("loader stopped:", repr(e))
 PY
 LOADER=$!
-sleep 1.5
+# kill mid-stream: once the loader has had 20 tips acknowledged (however
+# long a busy box takes to start python), plus a moment more in flight
+for _ in $(seq 300); do
+	[ -f "$T/acked" ] && [ "$(wc -l <"$T/acked")" -ge 20 ] && break
+	sleep 0.05
+done
+sleep 0.3
 kill -9 "$PID" || fail "lsp-chat was not running"
 wait "$LOADER"
 acked=$(wc -l <"$T/acked")
