@@ -10,12 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libavutil/log.h>
-
 #include "core/event.h"
 #include "core/exit.h"
 #include "core/log.h"
 #include "core/opt.h"
+#include "media/avlog.h"
 #include "push/pushdir.h"
 #include "push/restream.h"
 #include "push/s3.h"
@@ -179,7 +178,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	av_log_set_level(lg.level == LSP_DEBUG ? AV_LOG_WARNING : AV_LOG_QUIET);
+	lsp_avlog_route(lsp_avlog_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
 	if (rtmp) {
 		rs.urls = (const char *const *)&argv[optind];
 		rs.nurls = rtmp;
