@@ -194,7 +194,7 @@ int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t err
 		e->cfg.max_conns = 20000;
 	if (e->cfg.part_hold_ms <= 0)
 		e->cfg.part_hold_ms = 3000;
-	if (!(e->slots = calloc((size_t)e->cfg.max_conns, sizeof *e->slots)) ||
+	if (!(e->slots = calloc((size_t)e->cfg.max_conns, sizeof(edge_conn *))) ||
 	    !(e->free_slots = calloc((size_t)e->cfg.max_conns, sizeof *e->free_slots))) {
 		snprintf(err, errcap, "out of memory for %d connections", e->cfg.max_conns);
 		goto fail;

@@ -265,7 +265,7 @@ static void recheck_all(edge_holds *h)
 {
 	edge_waiter **v;
 	long long n = 0;
-	if (h->held <= 0 || !(v = malloc((size_t)h->held * sizeof *v)))
+	if (h->held <= 0 || !(v = malloc((size_t)h->held * sizeof(edge_waiter *))))
 		return;
 	for (int i = 0; i < h->nwatches; i++)
 		for (edge_waiter *wt = h->watches[i].held; wt && n < h->held; wt = wt->next)

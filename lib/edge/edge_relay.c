@@ -348,8 +348,10 @@ void edge_relay_expire(lsp_edge *e)
 
 void edge_relay_close(lsp_edge *e)
 {
-	while (e->ups)
-		up_fail(e, e->ups, 502);
+	for (edge_upstream *u = e->ups, *nx; u; u = nx) {
+		nx = u->next;
+		up_fail(e, u, 502);
+	}
 	for (int i = 0; i < RELAY_BUCKETS; i++)
 		while (e->buckets[i]) {
 			edge_entry *en = e->buckets[i];
