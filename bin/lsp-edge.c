@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "edge/edge.h"
+#include "core/event.h"
 #include "core/exit.h"
 #include "core/log.h"
 #include "core/sdnotify.h"
@@ -45,9 +46,10 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
-static void log_cb(void *ctx, int level, const char *msg, const char *detail)
+/* The server's events: each one a log line. */
+static void on_event(void *ctx, const lsp_event *ev)
 {
-	lsp_log(ctx, level, msg, "detail", LSV_S(detail), NULL);
+	lsp_log_event(ctx, ev);
 }
 
 /* web/ next to the directory holding this binary (the repo layout). */
@@ -156,8 +158,8 @@ int main(int argc, char **argv)
 	cfg.port = port;
 	cfg.hls_root = hls;
 	cfg.web_root = web;
-	cfg.log = log_cb;
-	cfg.log_ctx = &lg;
+	cfg.event = on_event;
+	cfg.event_ctx = &lg;
 
 	/* one descriptor per connection, plus files being sent and a margin */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {

@@ -4,8 +4,8 @@
  * with blocking playlist reload and held part requests driven by inotify.
  * The server owns every connection, watch and buffer it creates; the caller
  * owns the configuration strings (they must outlive the server) and the
- * stop flag.  Library rules: it never prints or exits; events worth a log
- * line go to cfg->log (may be NULL), errors come back as negative errno
+ * stop flag.  Library rules: it never prints or exits; what happened goes
+ * to cfg->event (lsp_event, may be NULL), errors come back as negative errno
  * with a message in err.
  *
  *   accept ─▶ [TLS handshake] ─▶ READ head ─┬─▶ WRITE ─▶ READ (keep-alive) | close
@@ -27,6 +27,8 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "core/event.h"
+
 typedef struct lsp_edge lsp_edge;
 
 typedef struct {
@@ -47,8 +49,9 @@ typedef struct {
 	 * channels live on any origin as JSON into out; length or -errno. */
 	int (*list)(void *ctx, char *out, size_t cap);
 	void *route_ctx;
-	void (*log)(void *ctx, int level, const char *msg, const char *detail);
-	void *log_ctx;
+	/* events: "accept: out of descriptors" (warn) */
+	lsp_event_fn event;
+	void *event_ctx;
 } lsp_edge_cfg;
 
 /* Bind, listen and set up TLS and inotify.  0 or -errno (message in err). */

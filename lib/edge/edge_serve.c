@@ -1,0 +1,346 @@
+/* edge_serve.c — what lsp-edge answers to each request head: routing by
+ * path, /hls/ (plain files, blocking playlist reload and held parts through
+ * the hold table), /vod/ recordings with byte ranges, the /api/ directory,
+ * /metrics, /healthz and the web pages.  Relay mode hands /hls/, /api/ and
+ * /vod/ to edge_relay.c.  Owns nothing: every answer goes out through
+ * edge_respond, which owns the response.  Internal; see edge_int.h. */
+#include "edge/edge_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/key.h"
+#include "state/chandir.h"
+#include "state/vod.h"
+
+void edge_serve_file(lsp_edge *e, edge_conn *c, int dfd, const char *rel, const char *cache, const lsp_http_req *rq)
+{
+	struct stat st;
+	int fd = edge_open_beneath(dfd, rel, O_RDONLY);
+	const char *rv;
+	size_t rvl;
+	uint64_t a, b;
+	if (fd < 0) {
+		edge_respond_error(e, c, errno == ENOENT || errno == ENOTDIR || errno == EXDEV || errno == ELOOP ||
+					    errno == EACCES ? 404 : 500);
+		return;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		edge_respond_error(e, c, 404);
+		return;
+	}
+	if (rq && (rv = lsp_http_header_get(rq, "range", &rvl))) {
+		int r = lsp_http_range(rv, rvl, (uint64_t)st.st_size, &a, &b);
+		if (r == 0) {
+			edge_respond(e, c, 206, edge_mime_of(rel), cache, "Accept-Ranges: bytes\r\n", NULL, fd, (off_t)a,
+				     (off_t)b + 1, st.st_size);
+			return;
+		}
+		if (r == -1) {
+			char cr[80];
+			close(fd);
+			snprintf(cr, sizeof cr, "Content-Range: bytes */%lld\r\n", (long long)st.st_size);
+			edge_respond(e, c, 416, NULL, "no-store", cr, NULL, -1, 0, 0, -1);
+			return;
+		}
+	}
+	edge_respond(e, c, 200, edge_mime_of(rel), cache, "Accept-Ranges: bytes\r\n", NULL, fd, 0, st.st_size, -1);
+}
+
+/* ---- /hls/ and holds ---------------------------------------------------- */
+
+/* Send a hold table answer on c (rq NULL: no Range for a held part). */
+static void reply(lsp_edge *e, edge_conn *c, const edge_answer *a, const lsp_http_req *rq)
+{
+	if (a->file)
+		edge_serve_file(e, c, e->hls_fd, a->file, EDGE_SEGMENT_CACHE, rq);
+	else if (a->b)
+		edge_respond(e, c, a->status, EDGE_PLAYLIST_TYPE, a->cache, NULL, a->b, -1, 0, 0, -1);
+	else
+		edge_respond_error(e, c, a->status);
+}
+
+void edge_on_answer(void *ctx, edge_waiter *wt, const edge_answer *a)
+{
+	reply(ctx, EDGE_CONN_OF(wt), a, NULL);
+}
+
+/* c was put in the hold table: wait, reading nothing, until answered. */
+static void held(lsp_edge *e, edge_conn *c)
+{
+	c->st = C_HOLD;
+	c->deadline = c->wt.deadline; /* edge_holds_expire answers it then */
+	edge_set_events(e, c, EPOLLRDHUP);
+}
+
+/* _HLS_msn / _HLS_part of rq: 1 found (msn, part or -1), 0 none, -1 bad. */
+static int blocking_query(const lsp_http_req *rq, long long *msn, long long *part)
+{
+	char v[32], *end;
+	int have_msn, have_part;
+	*msn = *part = -1;
+	have_msn = lsp_http_query_get(rq->query, rq->query_len, "_HLS_msn", v, sizeof v);
+	if (have_msn >= 0) {
+		*msn = strtoll(v, &end, 10);
+		if (!*v || *end || *msn < 0)
+			return -1;
+	}
+	have_part = lsp_http_query_get(rq->query, rq->query_len, "_HLS_part", v, sizeof v);
+	if (have_part >= 0) {
+		*part = strtoll(v, &end, 10);
+		if (!*v || *end || *part < 0 || have_msn < 0)
+			return -1;
+	}
+	if (have_msn == -2 || have_part == -2)
+		return -1;
+	return have_msn >= 0;
+}
+
+/* rel = "<channel>/<rung>/<file>" etc., already checked for safety. */
+static void serve_hls(lsp_edge *e, edge_conn *c, const char *rel, const lsp_http_req *rq)
+{
+	const char *slash = strrchr(rel, '/'), *name = slash ? slash + 1 : rel;
+	edge_answer a;
+	struct stat st;
+
+	if (!slash || (size_t)(slash - rel) >= sizeof e->holds.watches->rel) {
+		edge_serve_file(e, c, e->hls_fd, rel, "no-cache", rq);
+		return;
+	}
+	if (edge_ends_with(name, ".m3u8")) {
+		long long msn, part;
+		int r = blocking_query(rq, &msn, &part);
+		if (r < 0) {
+			edge_respond_error(e, c, 400);
+			return;
+		}
+		if (r == 0) {
+			edge_serve_file(e, c, e->hls_fd, rel, "no-cache", rq);
+			return;
+		}
+		if (edge_hold_playlist(&e->holds, &c->wt, rel, msn, part, e->now, &a))
+			reply(e, c, &a, rq);
+		else
+			held(e, c);
+		return;
+	}
+	if (!edge_ends_with(name, ".m4s") || fstatat(e->hls_fd, rel, &st, 0) == 0) {
+		edge_serve_file(e, c, e->hls_fd, rel,
+				edge_ends_with(name, ".m4s") || edge_ends_with(name, ".mp4") || edge_ends_with(name, ".ts")
+					? EDGE_SEGMENT_CACHE : "no-cache", rq);
+		return;
+	}
+	/* a part or segment not written yet (a preload hint): wait for it */
+	if (edge_hold_part(&e->holds, &c->wt, rel, e->now, &a))
+		reply(e, c, &a, rq);
+	else
+		held(e, c);
+}
+
+/* ---- /api/ and /vod/ ---------------------------------------------------- */
+
+static void serve_api(lsp_edge *e, edge_conn *c, const char *only)
+{
+	char *buf = malloc(API_MAX);
+	int n;
+	edge_body *b;
+	if (!buf) {
+		edge_respond_error(e, c, 500);
+		return;
+	}
+	if (e->relay && e->cfg.list && !only)
+		n = e->cfg.list(e->cfg.route_ctx, buf, API_MAX - 1);
+	else
+		n = lsp_chandir_json(e->cfg.hls_root, only, time(NULL), buf, API_MAX - 1);
+	if (n == -ENOENT) {
+		free(buf);
+		edge_respond_text(e, c, 404, "application/json", "no-store", "{\"error\":\"no such channel\"}\n");
+		return;
+	}
+	if (n < 0) {
+		free(buf);
+		edge_respond_error(e, c, 500);
+		return;
+	}
+	buf[n++] = '\n';
+	b = edge_body_from(buf, (size_t)n);
+	free(buf);
+	edge_respond(e, c, 200, "application/json", "no-store", NULL, b, -1, 0, 0, -1);
+}
+
+/* /api/channels/<name>/vods: the channel's recordings, newest first. */
+static void serve_vods(lsp_edge *e, edge_conn *c, const char *name)
+{
+	char *buf = malloc(API_MAX);
+	int n;
+	edge_body *b;
+	if (!buf) {
+		edge_respond_error(e, c, 500);
+		return;
+	}
+	n = e->cfg.vod_root ? lsp_vod_json(e->cfg.vod_root, name, buf, API_MAX - 1) : -ENOENT;
+	if (n < 0)
+		n = snprintf(buf, API_MAX, "[]");
+	buf[n++] = '\n';
+	b = edge_body_from(buf, (size_t)n);
+	free(buf);
+	edge_respond(e, c, 200, "application/json", "no-store", NULL, b, -1, 0, 0, -1);
+}
+
+/* rel = "<channel>/<id>/<file>" below the recordings root; "<channel>/<id>/"
+ * is the recording's playlist.  Files are immutable once named by the
+ * playlist; the playlist grows while the broadcast is recorded. */
+static void serve_vod(lsp_edge *e, edge_conn *c, const char *rel, const lsp_http_req *rq)
+{
+	char p[LSP_HTTP_TARGET_MAX + 16], ch[LSP_NAME_MAX + 1];
+	const char *s1 = strchr(rel, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+	size_t cl = s1 ? (size_t)(s1 - rel) : 0;
+	if (!s1 || !s2 || cl == 0 || cl > LSP_NAME_MAX || s2 == s1 + 1 || strchr(s2 + 1, '/') || strstr(rel, "/.")) {
+		edge_respond_error(e, c, 404);
+		return;
+	}
+	memcpy(ch, rel, cl);
+	ch[cl] = 0;
+	if (!lsp_name_valid(ch) ||
+	    snprintf(p, sizeof p, "%s%s", rel, s2[1] ? "" : "index.m3u8") >= (int)sizeof p) {
+		edge_respond_error(e, c, 404);
+		return;
+	}
+	if (e->vod_fd < 0 && e->cfg.vod_root) /* created after we started */
+		e->vod_fd = open(e->cfg.vod_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (e->vod_fd < 0) {
+		edge_respond_error(e, c, 404);
+		return;
+	}
+	edge_serve_file(e, c, e->vod_fd, p, edge_ends_with(p, ".m3u8") ? "no-cache" : "public, max-age=86400", rq);
+}
+
+static void serve_metrics(lsp_edge *e, edge_conn *c)
+{
+	char t[3072];
+	snprintf(t, sizeof t,
+		 "# TYPE lsp_edge_connections_open gauge\nlsp_edge_connections_open %lld\n"
+		 "# TYPE lsp_edge_connections_accepted_total counter\nlsp_edge_connections_accepted_total %lld\n"
+		 "# TYPE lsp_edge_connections_rejected_total counter\nlsp_edge_connections_rejected_total %lld\n"
+		 "# TYPE lsp_edge_requests_total counter\n"
+		 "lsp_edge_requests_total{code=\"2xx\"} %lld\nlsp_edge_requests_total{code=\"3xx\"} %lld\n"
+		 "lsp_edge_requests_total{code=\"4xx\"} %lld\nlsp_edge_requests_total{code=\"5xx\"} %lld\n"
+		 "lsp_edge_requests_total{code=\"404\"} %lld\nlsp_edge_requests_total{code=\"503\"} %lld\n"
+		 "# TYPE lsp_edge_held_requests gauge\nlsp_edge_held_requests %lld\n"
+		 "# TYPE lsp_edge_holds_total counter\nlsp_edge_holds_total %lld\n"
+		 "# TYPE lsp_edge_hold_timeouts_total counter\nlsp_edge_hold_timeouts_total %lld\n"
+		 "# TYPE lsp_edge_watches gauge\nlsp_edge_watches %d\n"
+		 "# TYPE lsp_edge_bytes_sent_total counter\nlsp_edge_bytes_sent_total %lld\n"
+		 "# TYPE lsp_edge_relay_upstream_total counter\nlsp_edge_relay_upstream_total %lld\n"
+		 "# TYPE lsp_edge_relay_hits_total counter\nlsp_edge_relay_hits_total %lld\n"
+		 "# TYPE lsp_edge_relay_coalesced_total counter\nlsp_edge_relay_coalesced_total %lld\n"
+		 "# TYPE lsp_edge_relay_errors_total counter\nlsp_edge_relay_errors_total %lld\n"
+		 "# TYPE lsp_edge_relay_entries gauge\nlsp_edge_relay_entries %d\n",
+		 e->open, e->accepted, e->rejected, e->by_code[0], e->by_code[1], e->by_code[2], e->by_code[3],
+		 e->by_code[4], e->by_code[5], e->holds.held + e->relay_held, e->holds.total,
+		 e->holds.timeouts + e->relay_timeouts, e->holds.nwatches, e->bytes_sent,
+		 e->relay_upstream, e->relay_hits, e->relay_coalesced, e->relay_errors, e->nentries);
+	edge_respond_text(e, c, 200, "text/plain; version=0.0.4", "no-store", t);
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+void edge_handle(lsp_edge *e, edge_conn *c, const lsp_http_req *rq)
+{
+	char path[LSP_HTTP_TARGET_MAX + 1];
+	c->keep_alive = rq->keep_alive;
+	c->head_only = rq->method == LSP_HTTP_HEAD;
+	if (rq->content_length > 0 || rq->chunked) {
+		c->keep_alive = 0; /* we take no request bodies */
+		edge_respond_error(e, c, rq->method == LSP_HTTP_GET || rq->method == LSP_HTTP_HEAD ? 400 : 405);
+		return;
+	}
+	if (rq->method == LSP_HTTP_OPTIONS) {
+		edge_respond(e, c, 204, NULL, "max-age=86400",
+			     "Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\nAccess-Control-Allow-Headers: *\r\n"
+			     "Access-Control-Max-Age: 86400\r\nAllow: GET, HEAD, OPTIONS\r\n",
+			     NULL, -1, 0, 0, -1);
+		return;
+	}
+	if (rq->method != LSP_HTTP_GET && rq->method != LSP_HTTP_HEAD) {
+		edge_respond(e, c, 405, "text/plain", "no-store", "Allow: GET, HEAD, OPTIONS\r\n",
+			     edge_body_from("405 Method Not Allowed\n", 23), -1, 0, 0, -1);
+		return;
+	}
+	if (lsp_http_path_decode(rq->path, rq->path_len, path, sizeof path) < 0) {
+		edge_respond_error(e, c, 400);
+		return;
+	}
+	if (e->relay && e->cfg.list && !strcmp(path, "/api/channels")) {
+		serve_api(e, c, NULL); /* no one origin knows every channel */
+		return;
+	}
+	if (e->relay && (!strncmp(path, "/hls/", 5) || !strncmp(path, "/api/", 5) || !strncmp(path, "/vod/", 5))) {
+		char org[128] = "";
+		if (e->cfg.route && e->cfg.route(e->cfg.route_ctx, path, org, sizeof org) < 0) {
+			edge_respond_error(e, c, 404); /* no live origin for this channel (now) */
+			return;
+		}
+		edge_relay(e, c, rq, org);
+		return;
+	}
+	if (!strncmp(path, "/hls/", 5)) {
+		const char *rel = path + 5;
+		char ch[LSP_NAME_MAX + 1];
+		const char *s = strchr(rel, '/');
+		size_t cl = s ? (size_t)(s - rel) : strlen(rel);
+		if (cl == 0 || cl > LSP_NAME_MAX || !s || !s[1] || strstr(s, "/.")) { /* no dot (temp) files */
+			edge_respond_error(e, c, 404);
+			return;
+		}
+		memcpy(ch, rel, cl);
+		ch[cl] = 0;
+		if (!lsp_name_valid(ch)) {
+			edge_respond_error(e, c, 404);
+			return;
+		}
+		serve_hls(e, c, rel, rq);
+		return;
+	}
+	if (!strcmp(path, "/")) {
+		edge_serve_file(e, c, e->web_fd, "index.html", "no-cache", NULL);
+	} else if (!strncmp(path, "/watch/", 7) && lsp_name_valid(path + 7)) {
+		edge_serve_file(e, c, e->web_fd, "watch.html", "no-cache", NULL);
+	} else if (!strcmp(path, "/studio")) {
+		edge_serve_file(e, c, e->web_fd, "studio.html", "no-cache", NULL);
+	} else if (!strncmp(path, "/vod/", 5)) {
+		serve_vod(e, c, path + 5, rq);
+	} else if (!strncmp(path, "/api/channels/", 14) && edge_ends_with(path, "/vods") &&
+		   strlen(path) - 19 <= LSP_NAME_MAX) {
+		char ch[LSP_NAME_MAX + 1];
+		size_t n = strlen(path) - 19;
+		memcpy(ch, path + 14, n);
+		ch[n] = 0;
+		if (n == 0 || !lsp_name_valid(ch))
+			edge_respond_text(e, c, 404, "application/json", "no-store", "{\"error\":\"no such channel\"}\n");
+		else
+			serve_vods(e, c, ch);
+	} else if (!strcmp(path, "/api/channels")) {
+		serve_api(e, c, NULL);
+	} else if (!strncmp(path, "/api/channels/", 14)) {
+		if (!lsp_name_valid(path + 14))
+			edge_respond_text(e, c, 404, "application/json", "no-store", "{\"error\":\"no such channel\"}\n");
+		else
+			serve_api(e, c, path + 14);
+	} else if (!strcmp(path, "/metrics")) {
+		serve_metrics(e, c);
+	} else if (!strcmp(path, "/healthz")) {
+		edge_respond_text(e, c, 200, "text/plain", "no-store", "ok\n");
+	} else if (path[1] == '.' || strstr(path, "/.") || edge_ends_with(path, "/")) {
+		edge_respond_error(e, c, 404); /* no dot files, no directory listings */
+	} else {
+		edge_serve_file(e, c, e->web_fd, path + 1, "no-cache", rq);
+	}
+}
