@@ -12,6 +12,7 @@
 #   no lib/ file over LSP_MAX_LINES (850) lines: a bigger one is several
 #   concepts waiting to be split along its own section dividers
 #   lsp-edge, lsp-api, lsp-ctl and lsp-chat link no libav* (when built)
+#   no two lib/ .c files share a name (liblsp.a keys its members by name)
 # Prints each breach as "layers: FILE: what" and exits 1 if there is any.
 set -u
 cd "$(dirname "$0")/../.."
@@ -46,6 +47,11 @@ for f in bin/*.c tests/unit/*.c tests/fuzz/*.c; do
 		case $inc in */*) ;; *) [ -f "lib/$inc" ] || [ -f "lib/${inc%.h}.h" ] && breach "$f: #include \"$inc\" does not name its folder" ;; esac
 	done
 done
+
+# liblsp.a is built with ar, which keys members by file name: two lib files
+# with one name in different folders would silently replace each other.
+dup=$(for f in lib/*/*.c; do basename "$f"; done | sort | uniq -d)
+[ -z "$dup" ] || breach "file names used in two folders (ar would drop one): $dup"
 
 # One network layer.  Comments are stripped before the search.
 strip() { sed -e 's://.*$::' -e 's:/\*.*\*/::g' "$1"; }
