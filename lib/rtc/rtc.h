@@ -45,14 +45,14 @@
  *   source has B-frames: … (warn)
  *   relay client connected     origin: an edge reads the channel: peer
  *   relay client gone          peer, reason, bytes, frames, skips
- *   relay bytes out (debug)    origin: bytes sent to edges since the last one
- *   origin connected           edge: url, reconnect (not the first)
+ *   relay bytes out (debug)    origin: bytes sent to an edge since the last: peer, bytes
+ *   origin connected           edge: url, reconnect (not the first), detail "url=…"
  *   origin lost, channel not at the origin, origin unavailable
  *                              url, reason, retry_ms (the first of a run of
  *                              failures info/warn, the rest debug)
  *   origin generation          generation, ring; origin stream ended;
  *   origin moved               from, to
- *   relay bytes in (debug)     edge: bytes from the origin since the last one
+ *   relay bytes in (debug)     edge: bytes from the origin since the last: bytes
  *
  * A level of warn or above is a failure worth counting.  lsp_rtc_run
  * returns 0 when stopfd becomes readable, negative on a setup failure. */
