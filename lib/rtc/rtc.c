@@ -62,6 +62,7 @@ int rtc_new(struct rtc **out, const lsp_rtc_cfg *cfg, char *err, size_t errcap)
 	}
 	r->cfg = cfg;
 	r->udp = r->http = -1;
+	r->udp_port = cfg->udp_port;
 	r->edge = (cfg->origin && *cfg->origin) || cfg->origin_route;
 	r->nsess_max = cfg->max_sessions > 0 ? cfg->max_sessions : 256;
 	if (!(r->sess = calloc((size_t)r->nsess_max, sizeof *r->sess))) {
@@ -167,6 +168,8 @@ int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 	if ((rc = r->http = http_open(cfg->http_host, cfg->http_port, err, errcap)) < 0)
 		goto out;
 	rc = 0;
+	if ((r->udp_port = lsp_net_port(r->udp)) < 0)
+		r->udp_port = cfg->udp_port;
 	if (cfg->origin && *cfg->origin) { /* check it now: a typo is a start-up error */
 		struct sockaddr_storage ss;
 		socklen_t sl;
@@ -174,9 +177,9 @@ int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 		if ((rc = lsp_httpurl_resolve(cfg->origin, &ss, &sl, hp, sizeof hp, err, errcap)) < 0)
 			goto out;
 	}
-	snprintf(http, sizeof http, "%s:%d", cfg->http_host ? cfg->http_host : "", cfg->http_port);
-	snprintf(udp, sizeof udp, "%s:%d", cfg->udp_host ? cfg->udp_host : "", cfg->udp_port);
-	snprintf(cand, sizeof cand, "%s:%d", cfg->cand_ip ? cfg->cand_ip : "", cfg->udp_port);
+	snprintf(http, sizeof http, "%s:%d", cfg->http_host ? cfg->http_host : "", lsp_net_port(r->http));
+	snprintf(udp, sizeof udp, "%s:%d", cfg->udp_host ? cfg->udp_host : "", r->udp_port);
+	snprintf(cand, sizeof cand, "%s:%d", cfg->cand_ip ? cfg->cand_ip : "", r->udp_port);
 	RTC_EMIT(r, LSP_INFO, "listening", "http", LSV_S(http), "udp", LSV_S(udp), "candidate", LSV_S(cand), "origin",
 		 LSV_S(cfg->origin_route ? "auto" : cfg->origin && *cfg->origin ? cfg->origin : ""));
 	for (;;) {

@@ -189,6 +189,7 @@ struct counters {
 struct rtc {
 	const lsp_rtc_cfg *cfg;
 	int udp, http;
+	int udp_port;            /* the media port bound (cfg's, or the one port 0 got) */
 	struct conn *conns[MAX_CONN];
 	struct relayc *relays[MAX_RELAY];
 	long long relays_total;

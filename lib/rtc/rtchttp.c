@@ -136,7 +136,7 @@ static void offer(struct rtc *r, struct conn *k, int whip, const char *ch, const
 	l.pwd = s->pwd;
 	l.fingerprint = lsp_dtls_cert_fingerprint(r->cert);
 	l.ip = r->cfg->cand_ip;
-	l.port = r->cfg->udp_port;
+	l.port = r->udp_port;
 	l.send = !whip;
 	l.ssrc_video = s->vssrc;
 	l.ssrc_audio = s->assrc;
