@@ -7,7 +7,6 @@
 #include <getopt.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
-#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +20,9 @@
 #include "core/exit.h"
 #include "core/key.h"
 #include "core/log.h"
+#include "core/event.h"
 #include "core/metrics.h"
+#include "core/net.h"
 #include "bus/originmap.h"
 #include "core/sdnotify.h"
 #include "core/opt.h"
@@ -95,16 +96,6 @@ static int route(void *c, const char *channel, char *url, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -ENOENT : 0;
 }
 
-static void count(void *c, const char *what, const char *channel, long long d)
-{
-	struct ctx *cx = c;
-	char name[64];
-	if (!cx->mx)
-		return;
-	snprintf(name, sizeof name, "lsp_rtc_%s%s", what, strcmp(what, "relay_clients") != 0 ? "_total" : "");
-	lsp_metrics_add(cx->mx, name, (double)d, "channel", channel, NULL);
-}
-
 /* The stream-key check every ingest path shares (lib/streamauth). */
 static int auth(void *c, const char *key, char *channel, size_t cap, const char **reason)
 {
@@ -118,25 +109,46 @@ static int auth(void *c, const char *key, char *channel, size_t cap, const char 
 	return rc == LSP_STREAMAUTH_OK ? 0 : -1;
 }
 
-static void note(void *c, int level, const char *msg, const char *channel, const char *detail)
+/* Every event lsp-rtc reports: logged; readiness and the metrics keyed
+ * off its name and fields. */
+static void on_event(void *c, const lsp_event *ev)
 {
 	struct ctx *cx = c;
-	lsp_log(cx->lg, level, msg, "channel", LSV_S(channel), "detail", LSV_S(detail), NULL);
-	if (!strcmp(msg, "listening"))
+	const char *ch = lsp_event_str(ev, "channel"), *kind = NULL;
+	lsp_log_event(cx->lg, ev);
+	if (lsp_event_is(ev, "listening"))
 		lsp_sdnotify("READY=1");
 	if (!cx->mx)
 		return;
-	if (!strcmp(msg, "viewer connected") || !strcmp(msg, "publisher connected")) {
-		const char *kind = msg[0] == 'v' ? "viewer" : "publisher";
+	if (!ch)
+		ch = "";
+	if (lsp_event_is(ev, "viewer connected") || lsp_event_is(ev, "publisher connected")) {
+		kind = lsp_event_is(ev, "viewer connected") ? "viewer" : "publisher";
 		lsp_metrics_add(cx->mx, "lsp_rtc_sessions", 1, "kind", kind, NULL);
 		lsp_metrics_add(cx->mx, "lsp_rtc_sessions_total", 1, "kind", kind, NULL);
-	} else if (!strcmp(msg, "viewer gone") || !strcmp(msg, "publisher gone")) {
-		lsp_metrics_add(cx->mx, "lsp_rtc_sessions", -1, "kind", msg[0] == 'v' ? "viewer" : "publisher", NULL);
-	} else if (!strcmp(msg, "play offer") || !strcmp(msg, "publish offer")) {
-		lsp_metrics_add(cx->mx, "lsp_rtc_offers_total", 1, "kind", msg[1] == 'l' ? "play" : "publish", NULL);
+	} else if (lsp_event_is(ev, "viewer gone") || lsp_event_is(ev, "publisher gone")) {
+		kind = lsp_event_is(ev, "viewer gone") ? "viewer" : "publisher";
+		if (lsp_event_int(ev, "connected", 0)) /* it was counted as open */
+			lsp_metrics_add(cx->mx, "lsp_rtc_sessions", -1, "kind", kind, NULL);
+	} else if (lsp_event_is(ev, "play offer") || lsp_event_is(ev, "publish offer")) {
+		kind = lsp_event_is(ev, "play offer") ? "play" : "publish";
+		lsp_metrics_add(cx->mx, "lsp_rtc_offers_total", 1, "kind", kind, NULL);
+	} else if (lsp_event_is(ev, "origin connected")) {
+		lsp_metrics_add(cx->mx, "lsp_rtc_relay_connects_total", 1, "channel", ch, NULL);
+		if (lsp_event_int(ev, "reconnect", 0))
+			lsp_metrics_add(cx->mx, "lsp_rtc_relay_reconnects_total", 1, "channel", ch, NULL);
+	} else if (lsp_event_is(ev, "relay bytes in")) {
+		lsp_metrics_add(cx->mx, "lsp_rtc_relay_bytes_total", (double)lsp_event_int(ev, "bytes", 0), "channel",
+				ch, NULL);
+	} else if (lsp_event_is(ev, "relay client connected") || lsp_event_is(ev, "relay client gone")) {
+		lsp_metrics_add(cx->mx, "lsp_rtc_relay_clients", lsp_event_is(ev, "relay client gone") ? -1 : 1,
+				"channel", ch, NULL);
+	} else if (lsp_event_is(ev, "relay bytes out")) {
+		lsp_metrics_add(cx->mx, "lsp_rtc_relay_sent_bytes_total", (double)lsp_event_int(ev, "bytes", 0),
+				"channel", ch, NULL);
 	}
-	if (level >= LSP_WARN)
-		lsp_metrics_add(cx->mx, "lsp_rtc_errors_total", 1, "kind", msg, NULL);
+	if (ev->level >= LSP_WARN)
+		lsp_metrics_add(cx->mx, "lsp_rtc_errors_total", 1, "kind", ev->name, NULL);
 }
 
 static void first_ipv4(char *out, size_t cap)
@@ -146,12 +158,10 @@ static void first_ipv4(char *out, size_t cap)
 	if (getifaddrs(&ifs) < 0)
 		return;
 	for (i = ifs; i; i = i->ifa_next)
-		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET) {
-			struct in_addr a = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
-			if ((ntohl(a.s_addr) >> 24) != 127) {
-				inet_ntop(AF_INET, &a, out, (socklen_t)cap);
-				break;
-			}
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    (ntohl(((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr) >> 24) != 127) {
+			lsp_net_addr_str(i->ifa_addr, 0, out, cap);
+			break;
 		}
 	freeifaddrs(ifs);
 }
@@ -253,8 +263,8 @@ int main(int argc, char **argv)
 	cfg.udp_host = uhost;
 	cfg.cand_ip = cand;
 	cfg.auth = auth;
-	cfg.note = note;
-	cfg.count = count;
+	cfg.event = on_event;
+	cfg.event_ctx = &cx;
 	cfg.ctx = &cx;
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);

@@ -322,7 +322,7 @@ int lsp_dtls_ready(const lsp_dtls *d)
 int lsp_dtls_protect(lsp_dtls *d, uint8_t *p, size_t len, size_t cap)
 {
 	int n = (int)len;
-	if (!d->ready || cap < len + SRTP_MAX_TRAILER_LEN)
+	if (!d || !d->ready || cap < len + SRTP_MAX_TRAILER_LEN)
 		return -EINVAL;
 	return srtp_protect(d->tx, p, &n) == srtp_err_status_ok ? n : -EIO;
 }
@@ -330,7 +330,7 @@ int lsp_dtls_protect(lsp_dtls *d, uint8_t *p, size_t len, size_t cap)
 int lsp_dtls_protect_rtcp(lsp_dtls *d, uint8_t *p, size_t len, size_t cap)
 {
 	int n = (int)len;
-	if (!d->ready || cap < len + SRTP_MAX_TRAILER_LEN + 4)
+	if (!d || !d->ready || cap < len + SRTP_MAX_TRAILER_LEN + 4)
 		return -EINVAL;
 	return srtp_protect_rtcp(d->tx, p, &n) == srtp_err_status_ok ? n : -EIO;
 }
@@ -338,7 +338,7 @@ int lsp_dtls_protect_rtcp(lsp_dtls *d, uint8_t *p, size_t len, size_t cap)
 int lsp_dtls_unprotect(lsp_dtls *d, uint8_t *p, size_t len)
 {
 	int n = (int)len;
-	if (!d->ready)
+	if (!d || !d->ready)
 		return -EINVAL;
 	return srtp_unprotect(d->rx, p, &n) == srtp_err_status_ok ? n : -EBADMSG;
 }
@@ -346,7 +346,7 @@ int lsp_dtls_unprotect(lsp_dtls *d, uint8_t *p, size_t len)
 int lsp_dtls_unprotect_rtcp(lsp_dtls *d, uint8_t *p, size_t len)
 {
 	int n = (int)len;
-	if (!d->ready)
+	if (!d || !d->ready)
 		return -EINVAL;
 	return srtp_unprotect_rtcp(d->rx, p, &n) == srtp_err_status_ok ? n : -EBADMSG;
 }

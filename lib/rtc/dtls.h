@@ -37,7 +37,8 @@ int lsp_dtls_feed(lsp_dtls *d, const uint8_t *p, size_t len, char *err, size_t e
 /* Retransmit a lost flight when its timer ran out; call every ~100 ms. */
 void lsp_dtls_tick(lsp_dtls *d);
 int lsp_dtls_ready(const lsp_dtls *d);
-/* In place; cap must leave room for the tag (16 bytes for RTP, 20 RTCP). */
+/* In place; cap must leave room for the tag (16 bytes for RTP, 20 RTCP).
+ * -EINVAL before the handshake is done, or with no session (d NULL). */
 int lsp_dtls_protect(lsp_dtls *d, uint8_t *p, size_t len, size_t cap);
 int lsp_dtls_protect_rtcp(lsp_dtls *d, uint8_t *p, size_t len, size_t cap);
 int lsp_dtls_unprotect(lsp_dtls *d, uint8_t *p, size_t len);

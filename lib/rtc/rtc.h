@@ -30,11 +30,37 @@
  *
  * Bad input (STUN, DTLS, RTP, RTCP, SDP, HTTP) is dropped and counted,
  * never fatal.  The server owns every socket, session and channel it
- * creates; the library never prints: events go to cfg->note.  lsp_rtc_run
+ * creates; the library never prints: what happens goes to cfg->event as
+ * events (core/event.h), "channel" a field of each that has one:
+ *
+ *   listening                  ready: http, udp, candidate ("host:port"), origin
+ *   play offer, publish offer  an answered offer: id, video_pt, audio_pt
+ *   viewer connected, publisher connected         DTLS done: id
+ *   viewer gone, publisher gone   id, reason, connected (it had gone live),
+ *                              video_pkts, audio_pkts, nacks, rtx, plis
+ *   publish refused (warn)     reason
+ *   publisher pipeline failed to start (error), publisher pipeline failed,
+ *   dtls session failed, dtls handshake failed, opus encoder unavailable;
+ *   video only (warn)          reason (and id)
+ *   source has B-frames: … (warn)
+ *   relay client connected     origin: an edge reads the channel: peer
+ *   relay client gone          peer, reason, bytes, frames, skips
+ *   relay bytes out (debug)    origin: bytes sent to an edge since the last: peer, bytes
+ *   origin connected           edge: url, reconnect (not the first), detail "url=…"
+ *   origin lost, channel not at the origin, origin unavailable
+ *                              url, reason, retry_ms (the first of a run of
+ *                              failures info/warn, the rest debug)
+ *   origin generation          generation, ring; origin stream ended;
+ *   origin moved               from, to
+ *   relay bytes in (debug)     edge: bytes from the origin since the last: bytes
+ *
+ * A level of warn or above is a failure worth counting.  lsp_rtc_run
  * returns 0 when stopfd becomes readable, negative on a setup failure. */
 #ifndef LSP_RTC_H
 #define LSP_RTC_H
 #include <stddef.h>
+
+#include "core/event.h"
 
 typedef struct {
 	const char *http_host;   /* signalling listen address */
@@ -56,12 +82,9 @@ typedef struct {
 	int (*origin_route)(void *ctx, const char *channel, char *url, size_t cap);
 	/* WHIP key check: 0 and the channel's name, or negative and a reason. */
 	int (*auth)(void *ctx, const char *key, char *channel, size_t cap, const char **reason);
-	void (*note)(void *ctx, int level, const char *msg, const char *channel, const char *detail);
-	/* Counters (may be NULL): "relay_connects", "relay_reconnects",
-	 * "relay_bytes" (edge: from the origin), "relay_clients" (origin: edges
-	 * now, +1/-1), "relay_sent_bytes" (origin: to edges), by channel. */
-	void (*count)(void *ctx, const char *what, const char *channel, long long delta);
-	void *ctx;
+	lsp_event_fn event;      /* what happened (the list above); NULL: nothing */
+	void *event_ctx;
+	void *ctx;               /* for origin_route and auth */
 } lsp_rtc_cfg;
 
 int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap);

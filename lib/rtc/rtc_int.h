@@ -1,0 +1,277 @@
+/* rtc_int.h — what the pieces of the lsp-rtc server share (not an API):
+ * the server (struct rtc), its channel table (struct chan: a ring reader or
+ * an origin connection, the H.264 packetizer and its history, the Opus
+ * encoder), sessions (struct sess), HTTP connections (struct conn) and
+ * relay clients (struct relayc), and the functions the files call across.
+ *
+ *   rtc.c        the server object and the event loop (lsp_rtc_run), timers
+ *   rtcchan.c    the channel table: find/add/drop, ring pump, packetizer,
+ *                fan-out of video and Opus to the channel's viewers
+ *   rtcsess.c    sessions: UDP in (STUN/ICE, DTLS, SRTP/SRTCP), RTCP out,
+ *                keyframe requests to WHIP publishers, the consent timer
+ *   rtcorigin.c  relay, origin side: edges reading our rings (GET /relay/C)
+ *   rtcedge.c    relay, edge side: a channel's connection to its origin
+ *   rtchttp.c    HTTP signalling: WHEP/WHIP offers, DELETE, /stats
+ *
+ * One thread: nothing here locks.  The server owns everything; sessions,
+ * relay clients and parked offers borrow their channel (chan_users). */
+#ifndef LSP_RTC_INT_H
+#define LSP_RTC_INT_H
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/event.h"
+#include "core/http.h"
+#include "core/key.h"
+#include "media/ring.h"
+#include "rtc/aopus.h"
+#include "rtc/dtls.h"
+#include "rtc/rtc.h"
+#include "rtc/rtcrelay.h"
+#include "rtc/whip.h"
+
+#define MAX_CHAN 64
+#define HIST 4096          /* video packets kept per channel (NACK, last GOP) */
+#define PAY_MAX 1160       /* RTP payload bytes at most (datagram <= 1200 with SRTP) */
+#define MAX_CONN 64
+#define REQ_MAX 32768
+#define AU_MAX (4u << 20)
+#define TICK_MS 250
+#define MAX_RELAY 64       /* edges reading our rings */
+#define RELAY_PING_MS 1000 /* origin: a ping after this long without a frame */
+#define UP_SILENT_MS 5000  /* edge: an origin silent this long is gone */
+#define UP_SETUP_MS 3000   /* edge: connect + response head */
+#define UP_BACKOFF_MIN 250
+#define UP_BACKOFF_MAX 5000
+#define PARK_MS 4000       /* edge: an offer waits this long for its origin */
+
+enum { S_FREE = 0, S_NEW, S_LIVE };
+
+struct vpkt {
+	uint64_t cseq, frame;
+	uint32_t ts;
+	uint16_t len;
+	uint8_t marker;
+	uint8_t d[PAY_MAX];
+};
+
+/* Edge mode: the channel's connection to its origin (fd valid unless
+ * state == UP_IDLE).  result tells parked offers how the last attempt
+ * ended: 0 none yet, 200 streaming, else the status to answer. */
+enum { UP_IDLE = 0, UP_CONNECT, UP_HEAD, UP_STREAM };
+struct upstream {
+	int fd, state;
+	char url[160];
+	char req[512];
+	size_t reqlen;
+	char head[4096];
+	size_t hlen;
+	lsp_rtcrelay_rd rd;
+	long long t0, stream_t0, last_rx, next_try, backoff, last_route;
+	int result;
+	long long result_at;
+	int fails, ever;            /* consecutive failures; ever connected */
+	int have_gen, have_seq;
+	uint64_t gen, gen_id, seq;  /* origin ring generation and identity, next seq expected */
+	struct { uint64_t seq; int64_t pts; } seen[1024]; /* recent entries: tells a resent one */
+	long long connects, reconnects, bytes, frames, gaps, restarts;
+	long long bytes_rep;        /* of bytes, reported in an event */
+};
+
+struct chan {
+	int used;
+	char name[LSP_NAME_MAX + 1];
+	char path[256];
+	lsp_ring *ring;
+	uint64_t cur, gen;
+	uint8_t *au;
+	size_t aucap;
+	struct vpkt *hist;
+	uint64_t vseq, frame;   /* next packet number, frames packetized */
+	uint64_t key_cseq;
+	int have_key;
+	uint32_t last_ts;       /* RTP (90 kHz) time of the newest frame */
+	uint8_t sps[256], pps[256];
+	size_t sps_len, pps_len;
+	uint32_t pk_ts;         /* packetizer: current frame */
+	int pk_first, pk_key;
+	lsp_aopus *aop;
+	int aop_failed;
+	int nsess;
+	long long idle_since, last_reopen;
+	int anchored;
+	long long anchor_ms;
+	int64_t anchor_pts;
+	long long overruns, aus;
+	int bframes;            /* the source reorders (pts != dts seen) */
+	int nrelay, nwait;      /* relay clients, parked offers using it */
+	int rebase, have_last;  /* a new source: continue its time after last_t */
+	int64_t shift, last_t;  /* added to the source's pts/dts; newest time out */
+	uint64_t ring_epoch;    /* bumped whenever ring is replaced */
+	uint64_t ring_id;       /* the ring file's identity (device, inode) */
+	int relay;              /* edge mode: fed by up, never by a ring */
+	struct upstream up;
+	struct rtc *r;
+};
+
+struct sess {
+	int state;
+	struct rtc *r;
+	char id[33];
+	int whip;
+	struct chan *ch;
+	char chname[LSP_NAME_MAX + 1];
+	char ufrag[16], pwd[40], peer_fp[128];
+	int vpt, apt, nack;
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	int have_addr;
+	lsp_dtls *dtls;
+	long long created, last_rx, last_sr;
+	uint32_t vssrc, assrc, vts_off, ats_off;
+	uint16_t vseq_off, aseq;
+	uint64_t next;
+	int waiting_key;
+	uint64_t nack_floor;  /* no retransmission of packets before this */
+	uint64_t burst_end, burst_frame;
+	uint32_t burst_ts;
+	long long vpkts, voct, apkts, aoct, nacks, rtx, plis;
+	/* WHIP */
+	lsp_whip *pub;
+	uint32_t pub_vssrc;
+	long long last_pli;
+};
+
+struct conn {
+	int fd;
+	size_t len;
+	long long t0;
+	struct chan *park;      /* an offer waiting for its channel's origin */
+	long long park_t;
+	int parked;             /* it did wait: the next answer is final */
+	size_t head;
+	char peer[64];          /* "addr:port" */
+	lsp_http_req rq;
+	char buf[REQ_MAX];
+};
+
+/* Origin side: an edge reading one channel (GET /relay/C), fed from the
+ * channel's ring with its own cursor; at most one frame pending. */
+struct relayc {
+	int fd;
+	struct chan *ch;
+	uint64_t cur, gen, epoch;
+	int have_gen, sent_end;
+	uint8_t *ob;
+	size_t obcap, olen, ooff;
+	long long t0, last_tx, bytes, frames, skips;
+	long long bytes_rep;    /* of bytes, reported in an event */
+	char peer[64];
+};
+
+/* An HTTP answer being built. */
+struct resp {
+	int status;
+	const char *ctype;
+	char loc[128];
+	const char *body;
+	size_t blen;
+	struct chan *park;  /* edge: wait for this channel's origin, then again */
+	int taken;          /* the connection became a relay client */
+};
+
+struct counters {
+	long long stun_bad, stun_auth, dtls_bad, rtp_bad, rtcp_bad, sdp_bad, http_bad, unknown, reaped,
+		sent, send_err;
+};
+
+struct rtc {
+	const lsp_rtc_cfg *cfg;
+	int udp, http;
+	int udp_port;            /* the media port bound (cfg's, or the one port 0 got) */
+	struct conn *conns[MAX_CONN];
+	struct relayc *relays[MAX_RELAY];
+	long long relays_total;
+	int edge;                /* cfg->origin or cfg->origin_route */
+	struct sess *sess;
+	int nsess_max;
+	struct chan chans[MAX_CHAN];
+	lsp_dtls_cert *cert;
+	struct counters c;
+	long long now;
+	long long last_report;   /* byte counts last reported */
+	char ans[16384];  /* one response at a time */
+	char sb[65536];
+	uint8_t rx[65536]; /* edge: what one recv from an origin brings */
+};
+
+/* An event to cfg->event: RTC_EMIT(r, LSP_INFO, "name", "key", LSV_S(v), …). */
+#define RTC_EMIT(r, level, name, ...) \
+	lsp_event_emit((r)->cfg->event, (r)->cfg->event_ctx, (level), (name), __VA_ARGS__, NULL)
+
+/* rtc.c */
+/* A server for cfg with its session table and DTLS certificate, no sockets
+ * yet (udp, http -1; now 0).  0, or -errno with err filled. */
+int rtc_new(struct rtc **out, const lsp_rtc_cfg *cfg, char *err, size_t errcap);
+/* Close every relay client, connection, session and channel; free r. */
+void rtc_free(struct rtc *r);
+void rtc_rand_str(char *out, size_t n); /* n random alphanumerics + NUL */
+uint32_t rtc_rand32(void);
+
+/* rtcchan.c */
+/* The channel called name: the one in use, else a new one (edge: fed by
+ * its origin; else reading its ring, which need_ring requires to exist
+ * now).  NULL when the table is full, the name too long for a ring path,
+ * memory is short, or need_ring and no ring. */
+struct chan *rtc_chan_get(struct rtc *r, const char *name, int need_ring);
+/* The channel in use called name, or NULL. */
+struct chan *rtc_chan_find(struct rtc *r, const char *name);
+void rtc_chan_drop(struct chan *c);               /* free it; its slot is free again */
+int rtc_chan_users(const struct chan *c);         /* sessions + relay clients + parked offers */
+void rtc_chan_unuse(struct rtc *r, struct chan *c); /* a user left: idle from now if none is left */
+/* The source broke its continuity: viewers wait for the next keyframe;
+ * with rebase, time continues after the last entry sent. */
+void rtc_chan_restart(struct rtc *r, struct chan *c, int rebase);
+/* One entry in from the channel's source (d: its len bytes); live: the
+ * newest one the source had. */
+void rtc_chan_entry(struct rtc *r, struct chan *c, const lsp_ring_entry *in, const uint8_t *d, int live);
+void rtc_chan_pump(struct rtc *r, struct chan *c); /* read what the ring has new */
+/* Timers: drop a channel idle for 10 s, look for a new ring writer. */
+void rtc_chan_tick(struct rtc *r, struct chan *c);
+/* Video packet cseq from the channel's history, or NULL if gone. */
+const struct vpkt *rtc_hist_get(const struct chan *c, uint64_t cseq);
+void rtc_send_vpkt(struct rtc *r, struct sess *s, const struct vpkt *p, int rtx);
+void rtc_flush_viewers(struct rtc *r, struct chan *c); /* send viewers what they have not had */
+
+/* rtcsess.c */
+struct sess *rtc_sess_new(struct rtc *r);   /* a free slot, zeroed; NULL if none */
+void rtc_sess_free(struct rtc *r, struct sess *s, const char *why);
+void rtc_udp_send(struct rtc *r, struct sess *s, const uint8_t *p, size_t len);
+void rtc_on_udp(struct rtc *r, uint8_t *p, size_t len, struct sockaddr_storage *from, socklen_t flen);
+void rtc_ask_key(struct rtc *r, struct sess *p);  /* PLI to a WHIP publisher (500 ms floor) */
+void rtc_want_key(struct rtc *r, const char *name); /* ... to the channel's, if it is here */
+void rtc_sess_tick(struct rtc *r, struct sess *s); /* consent, SR/REMB, periodic PLI */
+
+/* rtcorigin.c */
+/* GET /relay/C: the connection k becomes a relay client (rs->taken). */
+void rtc_relay_open(struct rtc *r, struct conn *k, const char *ch, struct resp *rs);
+void rtc_relay_free(struct rtc *r, int i, const char *why);
+void rtc_relay_flush(struct rtc *r, int i);
+void rtc_relay_report(struct rtc *r, struct relayc *rc); /* "relay bytes out" since the last */
+
+/* rtcedge.c */
+void rtc_up_close(struct chan *c);
+void rtc_up_io(struct rtc *r, struct chan *c, short ev);
+void rtc_up_step(struct rtc *r, struct chan *c);
+/* One frame from the origin's stream (exposed for tests). */
+void rtc_up_frame(struct rtc *r, struct chan *c, const lsp_rtcrelay_frame *f);
+void rtc_up_report(struct rtc *r, struct chan *c); /* "relay bytes in" since the last */
+
+/* rtchttp.c */
+void rtc_http_accept(struct rtc *r);        /* new connections on the listener */
+void rtc_on_conn(struct rtc *r, int i);     /* conns[i] is readable */
+void rtc_conn_close(struct rtc *r, int i);
+void rtc_unpark(struct rtc *r);             /* answer offers whose origin decided */
+
+#endif

@@ -1,0 +1,446 @@
+/* rtcchan.c — the lsp-rtc channel table (see rtc_int.h).
+ *
+ * A channel is one slot of r->chans, found by name; it owns its source (a
+ * ring reader, or in edge mode the origin connection in c->up, driven by
+ * rtcedge.c), one H.264 packetizer whose packets go into a history of HIST
+ * video packets (NACK retransmission, and the last GOP a new viewer starts
+ * with), and one Opus encoder.  Every viewer of the channel is sent the
+ * same packets, with its own sequence/timestamp offsets and SRTP context,
+ * from its own cursor (sess->next) into the history.  A channel lives
+ * while sessions, relay clients or parked offers use it, and 10 s after. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include "rtc/rtc_int.h"
+#include "rtc/rtp.h"
+
+/* ------------------------------------------------------- fan-out */
+
+static uint32_t vts(const struct sess *s, const struct vpkt *p)
+{
+	/* a new viewer's backlog (the last GOP) is squeezed into one tick per
+	 * frame just before the live edge, so it decodes at once and plays
+	 * out without adding the GOP's age to the latency */
+	if (p->cseq < s->burst_end)
+		return s->burst_ts - (uint32_t)(s->burst_frame - p->frame);
+	return p->ts;
+}
+
+/* One video packet for viewer s into b (1500 bytes): its length or -1. */
+static int build_vpkt(struct sess *s, const struct vpkt *p, uint8_t *b)
+{
+	lsp_rtp_header(b, s->vpt, p->marker, (uint16_t)(p->cseq + s->vseq_off), vts(s, p) + s->vts_off,
+		       s->vssrc);
+	memcpy(b + 12, p->d, p->len);
+	return lsp_dtls_protect(s->dtls, b, 12 + (size_t)p->len, 1500);
+}
+
+void rtc_send_vpkt(struct rtc *r, struct sess *s, const struct vpkt *p, int rtx)
+{
+	uint8_t b[1500];
+	int n = build_vpkt(s, p, b);
+	if (n < 0)
+		return;
+	rtc_udp_send(r, s, b, (size_t)n);
+	if (rtx)
+		s->rtx++;
+	else {
+		s->vpkts++;
+		s->voct += p->len;
+	}
+}
+
+#define BATCH 32
+
+/* Send n built datagrams to s with as few system calls as the kernel takes. */
+static void send_batch(struct rtc *r, struct sess *s, uint8_t (*bufs)[1500], const int *lens, int n)
+{
+	struct mmsghdr mm[BATCH];
+	struct iovec iov[BATCH];
+	int sent = 0;
+	if (!s->have_addr)
+		return;
+	for (int i = 0; i < n; i++) {
+		iov[i] = (struct iovec){ bufs[i], (size_t)lens[i] };
+		memset(&mm[i], 0, sizeof mm[i]);
+		mm[i].msg_hdr.msg_name = &s->addr;
+		mm[i].msg_hdr.msg_namelen = s->alen;
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (sent < n) {
+		int k = sendmmsg(r->udp, mm + sent, (unsigned)(n - sent), 0);
+		if (k <= 0) {
+			r->c.send_err += n - sent;
+			return;
+		}
+		sent += k;
+		r->c.sent += k;
+	}
+}
+
+const struct vpkt *rtc_hist_get(const struct chan *c, uint64_t cseq)
+{
+	const struct vpkt *p = &c->hist[cseq % HIST];
+	return cseq < c->vseq && p->cseq == cseq ? p : NULL;
+}
+
+void rtc_flush_viewers(struct rtc *r, struct chan *c)
+{
+	for (int i = 0; i < r->nsess_max; i++) {
+		struct sess *s = &r->sess[i];
+		if (s->state != S_LIVE || s->ch != c || s->whip || s->vpt < 0 || s->waiting_key)
+			continue;
+		if (c->vseq - s->next > HIST) { /* fell out of the history: next keyframe */
+			s->waiting_key = 1;
+			rtc_want_key(r, c->name);
+			continue;
+		}
+		uint8_t bufs[BATCH][1500];
+		int lens[BATCH], nb = 0;
+		for (; s->next < c->vseq; s->next++) {
+			const struct vpkt *p = rtc_hist_get(c, s->next);
+			if (!p || (lens[nb] = build_vpkt(s, p, bufs[nb])) < 0)
+				continue;
+			s->vpkts++;
+			s->voct += p->len;
+			if (++nb == BATCH) {
+				send_batch(r, s, bufs, lens, nb);
+				nb = 0;
+			}
+		}
+		if (nb)
+			send_batch(r, s, bufs, lens, nb);
+	}
+}
+
+/* ------------------------------------------------------- packetizer */
+
+static int pk_cb(void *ctx, const uint8_t *pre, size_t prelen, const uint8_t *p, size_t len, int marker)
+{
+	struct chan *c = ctx;
+	struct vpkt *v = &c->hist[c->vseq % HIST];
+	if (prelen + len > PAY_MAX)
+		return -1;
+	v->cseq = c->vseq;
+	v->frame = c->frame;
+	v->ts = c->pk_ts;
+	v->marker = (uint8_t)marker;
+	v->len = (uint16_t)(prelen + len);
+	if (prelen)
+		memcpy(v->d, pre, prelen);
+	memcpy(v->d + prelen, p, len);
+	if (c->pk_first && c->pk_key) {
+		c->key_cseq = c->vseq;
+		c->have_key = 1;
+	}
+	c->pk_first = 0;
+	c->vseq++;
+	return 0;
+}
+
+static void put_video(struct rtc *r, struct chan *c, const lsp_ring_entry *e, const uint8_t *au)
+{
+	const uint8_t *nal;
+	size_t off = 0, nl;
+	int has_sps = 0;
+	while (lsp_h264_next_nal(au, e->len, &off, &nal, &nl)) {
+		int t = nl ? nal[0] & 0x1f : 0;
+		if (t == 7 && nl <= sizeof c->sps) {
+			memcpy(c->sps, nal, nl);
+			c->sps_len = nl;
+			has_sps = 1;
+		} else if (t == 8 && nl <= sizeof c->pps) {
+			memcpy(c->pps, nal, nl);
+			c->pps_len = nl;
+		}
+	}
+	/* RTP time is the decode time: WebRTC receivers assume no reordering,
+	 * so a stream with B-frames plays (in decode order) instead of having
+	 * its out-of-order frames dropped; without B-frames dts == pts */
+	c->pk_ts = (uint32_t)(e->dts != INT64_MIN ? e->dts : e->pts);
+	if (!c->bframes && e->dts != INT64_MIN && e->pts != e->dts) {
+		c->bframes = 1;
+		RTC_EMIT(r, LSP_WARN, "source has B-frames: browsers' H.264 decoders cannot reorder; use bframes=0",
+			 "channel", LSV_S(c->name));
+	}
+	c->pk_first = 1;
+	c->pk_key = (e->flags & LSP_RING_KEY) != 0;
+	if (c->pk_key && !has_sps && c->sps_len && c->pps_len) { /* SPS/PPS before each IDR */
+		pk_cb(c, NULL, 0, c->sps, c->sps_len, 0);
+		pk_cb(c, NULL, 0, c->pps, c->pps_len, 0);
+	}
+	if (lsp_h264_packetize(au, e->len, PAY_MAX, pk_cb, c) < 0)
+		c->overruns++;
+	c->last_ts = c->pk_ts;
+	c->frame++;
+	c->aus++;
+	if (c->pk_key)
+		for (int i = 0; i < r->nsess_max; i++) {
+			struct sess *s = &r->sess[i];
+			if (s->state == S_LIVE && s->ch == c && s->waiting_key) {
+				s->waiting_key = 0;
+				/* close the sequence gap of the skipped packets (else the
+				 * viewer NACKs them all), and never resend from before */
+				if (s->vpkts)
+					s->vseq_off = (uint16_t)(s->vseq_off - (uint16_t)(c->key_cseq - s->next));
+				s->next = c->key_cseq;
+				s->nack_floor = c->key_cseq;
+			}
+		}
+	rtc_flush_viewers(r, c);
+}
+
+struct aud_ctx {
+	struct rtc *r;
+	struct chan *c;
+};
+
+static void put_opus(void *ctx, const uint8_t *p, size_t len, uint32_t ts48)
+{
+	struct aud_ctx *a = ctx;
+	struct rtc *r = a->r;
+	uint8_t b[1500];
+	if (len > 1200)
+		return;
+	for (int i = 0; i < r->nsess_max; i++) {
+		struct sess *s = &r->sess[i];
+		int n;
+		if (s->state != S_LIVE || s->ch != a->c || s->whip || s->apt < 0)
+			continue;
+		lsp_rtp_header(b, s->apt, 0, s->aseq++, ts48 + s->ats_off, s->assrc);
+		memcpy(b + 12, p, len);
+		if ((n = lsp_dtls_protect(s->dtls, b, 12 + len, sizeof b)) < 0)
+			continue;
+		rtc_udp_send(r, s, b, (size_t)n);
+		s->apkts++;
+		s->aoct += (long long)len;
+	}
+}
+
+/* ------------------------------------------------------- the table */
+
+void rtc_chan_drop(struct chan *c)
+{
+	rtc_up_close(c);
+	lsp_rtcrelay_free(&c->up.rd);
+	lsp_ring_close(c->ring);
+	lsp_aopus_close(c->aop);
+	free(c->au);
+	free(c->hist);
+	memset(c, 0, sizeof *c);
+}
+
+static uint64_t ring_id(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return 0;
+	return (uint64_t)st.st_dev << 40 ^ (uint64_t)st.st_ino;
+}
+
+static int chan_attach_ring(struct chan *c)
+{
+	char err[160];
+	lsp_ring *ring;
+	if (lsp_ring_open(&ring, c->path, err, sizeof err) < 0)
+		return -1;
+	lsp_ring_close(c->ring);
+	c->ring = ring;
+	c->ring_epoch++;
+	c->ring_id = ring_id(c->path);
+	c->gen = lsp_ring_generation(ring);
+	c->cur = lsp_ring_seek_key(ring);
+	c->anchored = 0;
+	return 0;
+}
+
+struct chan *rtc_chan_find(struct rtc *r, const char *name)
+{
+	for (int i = 0; i < MAX_CHAN; i++)
+		if (r->chans[i].used && !strcmp(r->chans[i].name, name))
+			return &r->chans[i];
+	return NULL;
+}
+
+struct chan *rtc_chan_get(struct rtc *r, const char *name, int need_ring)
+{
+	struct chan *c = rtc_chan_find(r, name);
+	if (c)
+		return c;
+	for (int i = 0; i < MAX_CHAN && !c; i++)
+		if (!r->chans[i].used)
+			c = &r->chans[i];
+	if (!c)
+		return NULL;
+	memset(c, 0, sizeof *c);
+	c->r = r;
+	snprintf(c->name, sizeof c->name, "%s", name);
+	if (lsp_ring_path(name, c->path, sizeof c->path) < 0)
+		return NULL;
+	if (!(c->hist = calloc(HIST, sizeof *c->hist)) || !(c->au = malloc(256 * 1024))) {
+		free(c->hist);
+		c->hist = NULL;
+		return NULL;
+	}
+	c->aucap = 256 * 1024;
+	c->up.fd = -1;
+	if (r->edge) {
+		c->relay = 1;
+		lsp_rtcrelay_init(&c->up.rd, AU_MAX);
+	} else if (chan_attach_ring(c) < 0 && need_ring) {
+		rtc_chan_drop(c);
+		return NULL;
+	}
+	c->used = 1;
+	c->last_reopen = c->idle_since = r->now;
+	return c;
+}
+
+int rtc_chan_users(const struct chan *c)
+{
+	return c->nsess + c->nrelay + c->nwait;
+}
+
+void rtc_chan_unuse(struct rtc *r, struct chan *c)
+{
+	if (!rtc_chan_users(c))
+		c->idle_since = r->now;
+}
+
+/* ------------------------------------------------------- the source */
+
+/* The source broke its continuity (a new generation, lost entries, a new
+ * origin): viewers resume at the next keyframe, a new viewer waits for
+ * one, and sender reports are re-anchored.  With rebase (another stream,
+ * its clock unrelated) its time stamps are shifted to go on one frame after
+ * the last ones sent, so players see one stream whose time never jumps;
+ * the Opus encoder starts afresh on it. */
+void rtc_chan_restart(struct rtc *r, struct chan *c, int rebase)
+{
+	c->anchored = 0;
+	c->have_key = 0;
+	if (rebase && c->have_last) {
+		c->rebase = 1;
+		lsp_aopus_close(c->aop);
+		c->aop = NULL;
+	}
+	for (int i = 0; i < r->nsess_max; i++) {
+		struct sess *s = &r->sess[i];
+		if (s->state == S_LIVE && s->ch == c && !s->whip && s->vpt >= 0)
+			s->waiting_key = 1;
+	}
+}
+
+/* One access unit from the channel's source (its ring, or the origin);
+ * live: it was the newest one there when read. */
+void rtc_chan_entry(struct rtc *r, struct chan *c, const lsp_ring_entry *in, const uint8_t *d, int live)
+{
+	char err[160];
+	lsp_ring_entry te = *in;
+	const lsp_ring_entry *e = &te;
+	int64_t t = in->dts != INT64_MIN ? in->dts : in->pts;
+	if (t == INT64_MIN)
+		t = c->have_last ? c->last_t - c->shift : 0;
+	if (c->rebase) {
+		c->shift = c->last_t + 3000 - t;
+		c->rebase = 0;
+	}
+	if (c->shift) {
+		if (te.pts != INT64_MIN)
+			te.pts += c->shift;
+		if (te.dts != INT64_MIN)
+			te.dts += c->shift;
+	}
+	if (!c->have_last || t + c->shift > c->last_t)
+		c->last_t = t + c->shift;
+	c->have_last = 1;
+	/* sender reports map RTP time to the wall clock at the live edge:
+	 * the first entry read that is the newest one written */
+	if (!c->anchored && live) {
+		c->anchored = 1;
+		c->anchor_ms = r->now;
+		c->anchor_pts = e->pts;
+	}
+	if (e->kind == LSP_RING_VIDEO)
+		put_video(r, c, e, d);
+	else if (e->kind == LSP_RING_AUDIO && !c->aop_failed) {
+		struct aud_ctx a = { r, c };
+		if (!c->aop && lsp_aopus_open(&c->aop, r->cfg->opus_bitrate, err, sizeof err) < 0) {
+			c->aop_failed = 1;
+			RTC_EMIT(r, LSP_WARN, "opus encoder unavailable; video only", "channel", LSV_S(c->name), "reason",
+				 LSV_S(err));
+			return;
+		}
+		if (lsp_aopus_put(c->aop, d, e->len, e->pts, put_opus, &a, err, sizeof err) < 0)
+			c->overruns++;
+	}
+}
+
+void rtc_chan_pump(struct rtc *r, struct chan *c)
+{
+	lsp_ring_entry e;
+	int rc, budget = 512;
+	if (!c->ring)
+		return;
+	if (lsp_ring_generation(c->ring) != c->gen) { /* the writer restarted */
+		c->gen = lsp_ring_generation(c->ring);
+		c->cur = lsp_ring_seek_key(c->ring);
+		rtc_chan_restart(r, c, 1);
+	}
+	while (budget-- > 0 && (rc = lsp_ring_read(c->ring, c->cur, &e, c->au, c->aucap)) != -EAGAIN) {
+		if (rc == LSP_RING_OVERRUN) {
+			c->overruns++;
+			c->cur = lsp_ring_seek_key(c->ring);
+			continue;
+		}
+		if (rc == -ENOSPC) {
+			uint8_t *nb;
+			if (e.len > AU_MAX || !(nb = realloc(c->au, e.len))) {
+				c->cur++;
+				continue;
+			}
+			c->au = nb;
+			c->aucap = e.len;
+			continue;
+		}
+		c->cur++;
+		rtc_chan_entry(r, c, &e, c->au, c->cur == lsp_ring_head(c->ring));
+	}
+}
+
+void rtc_chan_tick(struct rtc *r, struct chan *c)
+{
+	lsp_ring *nr;
+	char err[160];
+	if (!c->used)
+		return;
+	if (!rtc_chan_users(c) && r->now - c->idle_since > 10000) {
+		if (c->relay)
+			rtc_up_report(r, c);
+		rtc_chan_drop(c);
+		return;
+	}
+	/* an ended or missing ring: look for a new writer once a second */
+	if (c->relay || (c->ring && !lsp_ring_ended(c->ring)) || r->now - c->last_reopen <= 1000)
+		return;
+	c->last_reopen = r->now;
+	if (lsp_ring_open(&nr, c->path, err, sizeof err) < 0)
+		return;
+	if (!lsp_ring_ended(nr) &&
+	    (!c->ring || lsp_ring_generation(nr) != c->gen || lsp_ring_head(nr) != lsp_ring_head(c->ring))) {
+		lsp_ring_close(c->ring);
+		c->ring = nr;
+		c->ring_epoch++;
+		c->ring_id = ring_id(c->path);
+		c->gen = lsp_ring_generation(nr);
+		c->cur = lsp_ring_seek_key(nr);
+		rtc_chan_restart(r, c, 1);
+	} else
+		lsp_ring_close(nr);
+}

@@ -1,0 +1,180 @@
+/* rtcorigin.c — relay, origin side (see rtcrelay.h for the framing): an
+ * edge lsp-rtc asks GET /relay/C and the connection becomes a relay client
+ * of channel C, streamed the ring's entries from its own cursor, a
+ * generation frame first and whenever the ring is replaced, a ping after
+ * a second of nothing.  r->relays owns each client, its socket and its
+ * one-frame output buffer; the client borrows its channel (chan->nrelay). */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "rtc/rtc_int.h"
+
+/* What was sent to the edge since the last report, as "relay bytes out". */
+void rtc_relay_report(struct rtc *r, struct relayc *rc)
+{
+	if (rc->bytes == rc->bytes_rep)
+		return;
+	RTC_EMIT(r, LSP_DEBUG, "relay bytes out", "channel", LSV_S(rc->ch->name), "peer", LSV_S(rc->peer), "bytes",
+		 LSV_I(rc->bytes - rc->bytes_rep));
+	rc->bytes_rep = rc->bytes;
+}
+
+void rtc_relay_free(struct rtc *r, int i, const char *why)
+{
+	struct relayc *rc = r->relays[i];
+	rtc_relay_report(r, rc);
+	RTC_EMIT(r, LSP_INFO, "relay client gone", "channel", LSV_S(rc->ch->name), "peer", LSV_S(rc->peer), "reason",
+		 LSV_S(why), "bytes", LSV_I(rc->bytes), "frames", LSV_I(rc->frames), "skips", LSV_I(rc->skips));
+	rc->ch->nrelay--;
+	rtc_chan_unuse(r, rc->ch);
+	close(rc->fd);
+	free(rc->ob);
+	free(rc);
+	r->relays[i] = NULL;
+}
+
+/* Put the next frame for rc into its (sent) buffer: 1 when there is one,
+ * 0 when nothing is new.  The edge's cursor is its own; one that falls out
+ * of the ring skips to the newest keyframe, like any slow ring reader. */
+static int relay_next(struct relayc *rc)
+{
+	struct chan *c = rc->ch;
+	lsp_ring_entry e;
+	int n, fl;
+	rc->ooff = rc->olen = 0;
+	if (!c->ring)
+		return 0;
+	if (!rc->have_gen || rc->epoch != c->ring_epoch || lsp_ring_generation(c->ring) != rc->gen) {
+		rc->have_gen = 1;
+		rc->epoch = c->ring_epoch;
+		rc->gen = lsp_ring_generation(c->ring);
+		rc->cur = lsp_ring_seek_key(c->ring);
+		rc->sent_end = 0;
+		lsp_rtcrelay_gen(rc->ob, rc->gen, c->ring_id);
+		rc->olen = LSP_RTCRELAY_HDR + LSP_RTCRELAY_GEN_LEN;
+		return 1;
+	}
+	for (int tries = 0; tries < 8; tries++) {
+		n = lsp_ring_read(c->ring, rc->cur, &e, rc->ob + LSP_RTCRELAY_HDR, rc->obcap - LSP_RTCRELAY_HDR);
+		if (n == -EAGAIN) {
+			if (!lsp_ring_ended(c->ring) || rc->sent_end)
+				return 0;
+			rc->sent_end = 1;
+			lsp_rtcrelay_hdr(rc->ob, LSP_RTCRELAY_END, 0, rc->cur, 0, 0, 0);
+			rc->olen = LSP_RTCRELAY_HDR;
+			return 1;
+		}
+		if (n == LSP_RING_OVERRUN) {
+			rc->skips++;
+			rc->cur = lsp_ring_seek_key(c->ring);
+			continue;
+		}
+		if (n == -ENOSPC) {
+			uint8_t *nb;
+			if (e.len > AU_MAX || !(nb = realloc(rc->ob, LSP_RTCRELAY_HDR + e.len))) {
+				rc->cur++;
+				continue;
+			}
+			rc->ob = nb;
+			rc->obcap = LSP_RTCRELAY_HDR + e.len;
+			continue;
+		}
+		if (n < 0)
+			return 0;
+		rc->cur++;
+		fl = (e.flags & LSP_RING_KEY ? LSP_RTCRELAY_KEY : 0) |
+		     (rc->cur == lsp_ring_head(c->ring) ? LSP_RTCRELAY_LIVE : 0);
+		lsp_rtcrelay_hdr(rc->ob, e.kind, fl, e.seq, e.pts, e.dts, e.len);
+		rc->olen = LSP_RTCRELAY_HDR + e.len;
+		rc->frames++;
+		return 1;
+	}
+	return 0;
+}
+
+/* Send what rc has pending and what the ring has new, until the socket is
+ * full; a ping when there was nothing for a second. */
+void rtc_relay_flush(struct rtc *r, int i)
+{
+	struct relayc *rc = r->relays[i];
+	for (int budget = 256; budget > 0; budget--) {
+		ssize_t n;
+		if (rc->ooff == rc->olen && !relay_next(rc)) {
+			if (r->now - rc->last_tx < RELAY_PING_MS)
+				return;
+			lsp_rtcrelay_hdr(rc->ob, LSP_RTCRELAY_PING, 0, 0, 0, 0, 0);
+			rc->ooff = 0;
+			rc->olen = LSP_RTCRELAY_HDR;
+		}
+		n = send(rc->fd, rc->ob + rc->ooff, rc->olen - rc->ooff, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				rtc_relay_free(r, i, strerror(errno));
+			return;
+		}
+		rc->ooff += (size_t)n;
+		rc->bytes += n;
+		rc->last_tx = r->now;
+		if (rc->ooff < rc->olen)
+			return; /* the socket is full: POLLOUT brings us back */
+	}
+}
+
+/* GET /relay/C from an edge: the connection becomes a relay client of C. */
+void rtc_relay_open(struct rtc *r, struct conn *k, const char *ch, struct resp *rs)
+{
+	struct relayc *rc;
+	struct chan *c;
+	int slot = -1, n, one = 1;
+	rs->status = 404;
+	rs->body = "channel not live\n";
+	if (!lsp_name_valid(ch)) {
+		rs->status = 400;
+		rs->body = "bad channel\n";
+		return;
+	}
+	if (r->edge) { /* one tier: an edge relays nothing on */
+		rs->body = "not an origin\n";
+		return;
+	}
+	for (int i = 0; i < MAX_RELAY && slot < 0; i++)
+		if (!r->relays[i])
+			slot = i;
+	if (slot < 0) {
+		rs->status = 503;
+		rs->body = "too many relay clients\n";
+		return;
+	}
+	if (!(c = rtc_chan_get(r, ch, 1)))
+		return;
+	if (!(rc = calloc(1, sizeof *rc)) || !(rc->ob = malloc(LSP_RTCRELAY_HDR + 256 * 1024))) {
+		free(rc);
+		rs->status = 503;
+		rs->body = "out of memory\n";
+		return;
+	}
+	rc->obcap = LSP_RTCRELAY_HDR + 256 * 1024;
+	n = snprintf((char *)rc->ob, rc->obcap,
+		     "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
+		     "Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n%s",
+		     LSP_RTCRELAY_CTYPE, LSP_RTCRELAY_PREFACE);
+	rc->olen = (size_t)n;
+	rc->fd = k->fd;
+	rc->ch = c;
+	rc->t0 = rc->last_tx = r->now;
+	setsockopt(rc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	snprintf(rc->peer, sizeof rc->peer, "%s", k->peer);
+	c->nrelay++;
+	r->relays[slot] = rc;
+	r->relays_total++;
+	RTC_EMIT(r, LSP_INFO, "relay client connected", "channel", LSV_S(ch), "peer", LSV_S(rc->peer));
+	rtc_want_key(r, ch); /* the edge starts at a keyframe: make a fresh one */
+	rs->taken = 1;
+}
+

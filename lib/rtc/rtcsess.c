@@ -1,0 +1,363 @@
+/* rtcsess.c — lsp-rtc sessions (see rtc_int.h): one WHEP viewer or WHIP
+ * publisher each, a slot of r->sess.
+ *
+ *   offer answered (rtchttp.c) ──▶ S_NEW ──STUN Binding with our ufrag and
+ *   a good MESSAGE-INTEGRITY──▶ address learnt ──DTLS handshake──▶ S_LIVE
+ *   ──SRTP/SRTCP both ways── … ──DELETE, BYE, consent timeout──▶ S_FREE
+ *
+ * Owns each session's DTLS/SRTP state and its WHIP pipeline (lsp_whip);
+ * a viewer borrows its channel (chan->nsess).  Datagrams go out on the one
+ * UDP socket of the server. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "rtc/rtc_int.h"
+#include "rtc/rtp.h"
+#include "rtc/stun.h"
+
+/* ---------------------------------------------------------------- UDP */
+
+void rtc_udp_send(struct rtc *r, struct sess *s, const uint8_t *p, size_t len)
+{
+	if (!s->have_addr)
+		return;
+	if (sendto(r->udp, p, len, 0, (struct sockaddr *)&s->addr, s->alen) < 0)
+		r->c.send_err++;
+	else
+		r->c.sent++;
+}
+
+static void dtls_out(void *ctx, const uint8_t *p, size_t len)
+{
+	struct sess *s = ctx;
+	rtc_udp_send(s->r, s, p, len);
+}
+
+static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+		return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
+	}
+	return 0;
+}
+
+static struct sess *by_addr(struct rtc *r, const struct sockaddr_storage *a)
+{
+	for (int i = 0; i < r->nsess_max; i++)
+		if (r->sess[i].state != S_FREE && r->sess[i].have_addr && same_addr(&r->sess[i].addr, a))
+			return &r->sess[i];
+	return NULL;
+}
+
+/* ------------------------------------------------- keyframe requests */
+
+/* RTCP we send: SRTCP wants room for its longest trailer (libsrtp2's
+ * SRTP_MAX_TRAILER_LEN, 144 bytes) beyond the packet, or it refuses. */
+#define RTCP_BUF 512
+
+/* Ask a WHIP publisher for a keyframe (PLI), at most every 500 ms. */
+void rtc_ask_key(struct rtc *r, struct sess *p)
+{
+	uint8_t b[RTCP_BUF];
+	int k;
+	if (!p->pub_vssrc || r->now - p->last_pli < 500)
+		return;
+	p->last_pli = r->now;
+	p->plis++;
+	k = lsp_rtcp_pli(b, sizeof b, p->vssrc, p->pub_vssrc);
+	if (k > 0 && (k = lsp_dtls_protect_rtcp(p->dtls, b, (size_t)k, sizeof b)) > 0)
+		rtc_udp_send(r, p, b, (size_t)k);
+}
+
+/* A viewer of channel name waits for a keyframe: ask the channel's WHIP
+ * publisher, if it publishes through this process. */
+void rtc_want_key(struct rtc *r, const char *name)
+{
+	for (int i = 0; i < r->nsess_max; i++) {
+		struct sess *p = &r->sess[i];
+		if (p->state == S_LIVE && p->whip && !strcmp(p->chname, name))
+			rtc_ask_key(r, p);
+	}
+}
+
+/* ----------------------------------------------------------- sessions */
+
+void rtc_sess_free(struct rtc *r, struct sess *s, const char *why)
+{
+	if (s->state == S_FREE)
+		return;
+	RTC_EMIT(r, LSP_INFO, s->whip ? "publisher gone" : "viewer gone", "channel", LSV_S(s->chname), "id",
+		 LSV_S(s->id), "reason", LSV_S(why), "connected", LSV_B(s->state == S_LIVE), "video_pkts",
+		 LSV_I(s->vpkts), "audio_pkts", LSV_I(s->apkts), "nacks", LSV_I(s->nacks), "rtx", LSV_I(s->rtx),
+		 "plis", LSV_I(s->plis));
+	if (s->ch) {
+		s->ch->nsess--;
+		rtc_chan_unuse(r, s->ch);
+	}
+	lsp_whip_close(s->pub);
+	lsp_dtls_free(s->dtls);
+	memset(s, 0, sizeof *s);
+}
+
+static void sess_live(struct rtc *r, struct sess *s)
+{
+	struct chan *c = s->ch;
+	s->state = S_LIVE;
+	RTC_EMIT(r, LSP_INFO, s->whip ? "publisher connected" : "viewer connected", "channel", LSV_S(s->chname),
+		 "id", LSV_S(s->id));
+	if (s->whip || !c)
+		return;
+	rtc_want_key(r, c->name); /* a fresh keyframe for the newcomer, even with a GOP held */
+	if (c->have_key && c->vseq - c->key_cseq <= HIST && rtc_hist_get(c, c->key_cseq)) {
+		s->next = c->key_cseq;
+		s->burst_end = c->vseq;
+		s->burst_frame = c->frame ? c->frame - 1 : 0;
+		s->burst_ts = c->last_ts;
+		rtc_flush_viewers(r, c);
+	} else
+		s->waiting_key = 1;
+}
+
+static void send_sr(struct rtc *r, struct sess *s)
+{
+	struct chan *c = s->ch;
+	uint8_t b[RTCP_BUF];
+	struct timespec t;
+	uint64_t ntp;
+	long long el;
+	int n = 0, k;
+	if (!c || !c->anchored || s->whip)
+		return;
+	clock_gettime(CLOCK_REALTIME, &t);
+	ntp = ((uint64_t)(t.tv_sec + 2208988800u) << 32) | (uint64_t)(((double)t.tv_nsec / 1e9) * 4294967296.0);
+	el = r->now - c->anchor_ms;
+	if (s->vpt >= 0 && s->vpkts) {
+		uint32_t ts = (uint32_t)(c->anchor_pts + el * 90) + s->vts_off;
+		k = lsp_rtcp_sr(b + n, sizeof b - (size_t)n, s->vssrc, ntp, ts, (uint32_t)s->vpkts, (uint32_t)s->voct);
+		if (k > 0)
+			n += k;
+	}
+	if (s->apt >= 0 && s->apkts) {
+		uint32_t ts = (uint32_t)(c->anchor_pts * 48000 / 90000 + el * 48) + s->ats_off;
+		k = lsp_rtcp_sr(b + n, sizeof b - (size_t)n, s->assrc, ntp, ts, (uint32_t)s->apkts, (uint32_t)s->aoct);
+		if (k > 0)
+			n += k;
+	}
+	if (n && (k = lsp_dtls_protect_rtcp(s->dtls, b, (size_t)n, sizeof b)) > 0)
+		rtc_udp_send(r, s, b, (size_t)k);
+}
+
+/* A browser publisher with no bandwidth feedback stays at its start
+ * bitrate: tell it what it may send, and keep its consent alive. */
+static void send_remb(struct rtc *r, struct sess *s)
+{
+	uint8_t b[RTCP_BUF];
+	int n, k;
+	if (!s->pub_vssrc)
+		return;
+	n = lsp_rtcp_rr(b, sizeof b, s->vssrc, s->pub_vssrc, 0);
+	if (n <= 0) /* no room left for REMB: never index b with a failed length */
+		return;
+	k = lsp_rtcp_remb(b + n, sizeof b - (size_t)n, s->vssrc, s->pub_vssrc, (uint64_t)r->cfg->whip_bitrate);
+	if (n > 0 && k > 0 && (k = lsp_dtls_protect_rtcp(s->dtls, b, (size_t)n + (size_t)k, sizeof b)) > 0)
+		rtc_udp_send(r, s, b, (size_t)k);
+}
+
+static void on_rtcp(struct rtc *r, struct sess *s, uint8_t *p, size_t len)
+{
+	lsp_rtcp_info in;
+	int n = lsp_dtls_unprotect_rtcp(s->dtls, p, len);
+	if (n < 0 || lsp_rtcp_parse(p, (size_t)n, &in) < 0) {
+		r->c.rtcp_bad++;
+		if (n < 0)
+			return;
+	}
+	if (in.bye && !s->whip) {
+		rtc_sess_free(r, s, "bye");
+		return;
+	}
+	if (s->whip || !s->ch)
+		return;
+	for (int i = 0; i < in.nnack; i++) {
+		const struct vpkt *p2;
+		uint16_t c16 = (uint16_t)(in.nack[i] - s->vseq_off);
+		uint64_t cand = (s->next & ~(uint64_t)0xffff) | c16;
+		if (in.nack_ssrc[i] != s->vssrc)
+			continue;
+		s->nacks++;
+		if (cand >= s->next)
+			cand -= 65536;
+		if (cand < s->next && cand >= s->nack_floor && (p2 = rtc_hist_get(s->ch, cand)))
+			rtc_send_vpkt(r, s, p2, 1);
+	}
+	if (in.pli || in.fir) {
+		s->plis++;
+		/* hold this viewer's video until the next keyframe; an RTMP
+		 * source cannot be asked for one, a WHIP publisher here can */
+		if (!s->waiting_key && r->now - s->created > 1000)
+			s->waiting_key = 1;
+		rtc_want_key(r, s->chname);
+	}
+}
+
+static void on_rtp_whip(struct rtc *r, struct sess *s, uint8_t *p, size_t len)
+{
+	lsp_rtp_hdr h;
+	char err[160];
+	int n = lsp_dtls_unprotect(s->dtls, p, len), rc = 0;
+	if (n < 0 || lsp_rtp_parse(p, (size_t)n, &h) < 0) {
+		r->c.rtp_bad++;
+		return;
+	}
+	if (!s->pub)
+		return;
+	if (h.pt == s->vpt) {
+		s->vpkts++;
+		s->pub_vssrc = h.ssrc;
+		rc = lsp_whip_video(s->pub, &h, p + h.hdr_len, h.payload_len, err, sizeof err);
+	} else if (h.pt == s->apt) {
+		s->apkts++;
+		rc = lsp_whip_audio(s->pub, &h, p + h.hdr_len, h.payload_len, err, sizeof err);
+	}
+	if (rc == 1)
+		rtc_ask_key(r, s);
+	else if (rc < 0 && rc != -EINVAL) {
+		RTC_EMIT(r, LSP_WARN, "publisher pipeline failed", "channel", LSV_S(s->chname), "id", LSV_S(s->id),
+			 "reason", LSV_S(err));
+		rtc_sess_free(r, s, "pipeline");
+	}
+}
+
+void rtc_on_udp(struct rtc *r, uint8_t *p, size_t len, struct sockaddr_storage *from, socklen_t flen)
+{
+	struct sess *s;
+	char err[200];
+	if (lsp_stun_is(p, len)) {
+		lsp_stun_msg m;
+		uint8_t out[256];
+		const uint8_t *colon;
+		size_t ul;
+		int n;
+		if (lsp_stun_parse(p, len, &m) < 0 || m.type != LSP_STUN_BINDING_REQ || !m.username) {
+			r->c.stun_bad++;
+			return;
+		}
+		colon = memchr(m.username, ':', m.username_len);
+		ul = colon ? (size_t)(colon - m.username) : m.username_len;
+		s = NULL;
+		for (int i = 0; i < r->nsess_max; i++)
+			if (r->sess[i].state != S_FREE && strlen(r->sess[i].ufrag) == ul &&
+			    !memcmp(r->sess[i].ufrag, m.username, ul)) {
+				s = &r->sess[i];
+				break;
+			}
+		if (!s || lsp_stun_check(p, len, &m, s->pwd) < 0) {
+			r->c.stun_auth++;
+			return;
+		}
+		if (!s->have_addr || m.use_candidate) {
+			struct sess *o;
+			/* a new session from an address an old one still holds
+			 * (port reuse, NAT rebinding): the old one is gone */
+			while ((o = by_addr(r, from)) && o != s)
+				rtc_sess_free(r, o, "address taken over");
+			memcpy(&s->addr, from, flen);
+			s->alen = flen;
+			s->have_addr = 1;
+		}
+		s->last_rx = r->now;
+		if ((n = lsp_stun_answer(&m, (struct sockaddr *)from, s->pwd, out, sizeof out)) > 0)
+			sendto(r->udp, out, (size_t)n, 0, (struct sockaddr *)from, flen);
+		return;
+	}
+	s = by_addr(r, from);
+	if (!s) {
+		r->c.unknown++;
+		return;
+	}
+	if (lsp_dtls_is(p, len)) {
+		int rc;
+		if (!s->dtls && lsp_dtls_new(&s->dtls, r->cert, 1, s->peer_fp, dtls_out, s, err, sizeof err) < 0) {
+			RTC_EMIT(r, LSP_WARN, "dtls session failed", "channel", LSV_S(s->chname), "id", LSV_S(s->id),
+				 "reason", LSV_S(err));
+			rtc_sess_free(r, s, "dtls");
+			return;
+		}
+		rc = lsp_dtls_feed(s->dtls, p, len, err, sizeof err);
+		s->last_rx = r->now;
+		if (rc == 1)
+			sess_live(r, s);
+		else if (rc == -ECONNRESET)
+			rtc_sess_free(r, s, "dtls close");
+		else if (rc < 0) {
+			r->c.dtls_bad++;
+			RTC_EMIT(r, LSP_WARN, "dtls handshake failed", "channel", LSV_S(s->chname), "id", LSV_S(s->id),
+				 "reason", LSV_S(err));
+			rtc_sess_free(r, s, "dtls");
+		}
+		return;
+	}
+	if (lsp_rtp_is(p, len) && s->state == S_LIVE) {
+		s->last_rx = r->now;
+		if (lsp_rtp_is_rtcp(p, len))
+			on_rtcp(r, s, p, len);
+		else if (s->whip)
+			on_rtp_whip(r, s, p, len);
+		else
+			r->c.rtp_bad++;
+		return;
+	}
+	r->c.unknown++;
+}
+
+struct sess *rtc_sess_new(struct rtc *r)
+{
+	for (int i = 0; i < r->nsess_max; i++)
+		if (r->sess[i].state == S_FREE) {
+			struct sess *s = &r->sess[i];
+			memset(s, 0, sizeof *s);
+			s->r = r;
+			return s;
+		}
+	return NULL;
+}
+
+/* Timers of one session, every TICK_MS: DTLS retransmission, consent,
+ * sender reports / REMB once a second, the periodic PLI. */
+void rtc_sess_tick(struct rtc *r, struct sess *s)
+{
+	if (s->state == S_FREE)
+		return;
+	if (s->dtls)
+		lsp_dtls_tick(s->dtls);
+	if (r->now - s->last_rx > (long long)r->cfg->consent_s * 1000 ||
+	    (s->state == S_NEW && r->now - s->created > 30000)) {
+		r->c.reaped++;
+		rtc_sess_free(r, s, "consent timeout");
+		return;
+	}
+	if (s->state == S_LIVE && r->now - s->last_sr >= 1000) {
+		s->last_sr = r->now;
+		if (s->whip)
+			send_remb(r, s);
+		else
+			send_sr(r, s);
+	}
+	/* browsers' encoders make few keyframes on their own: ask for
+	 * one regularly, so viewers, edges and the HLS transcode get
+	 * frequent decodable points (ask_key keeps its own floor) */
+	if (s->state == S_LIVE && s->whip && r->cfg->pli_interval_ms > 0 &&
+	    r->now - s->last_pli >= r->cfg->pli_interval_ms)
+		rtc_ask_key(r, s);
+}
