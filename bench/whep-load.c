@@ -28,9 +28,9 @@
 
 #include <openssl/rand.h>
 
-#include "dtls.h"
-#include "rtp.h"
-#include "stun.h"
+#include "rtc/dtls.h"
+#include "rtc/rtp.h"
+#include "rtc/stun.h"
 
 #define MAXV 4096
 

@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libavutil/log.h>
 
 #include "core/exit.h"
 #include "core/key.h"
@@ -26,6 +25,7 @@
 #include "bus/originmap.h"
 #include "core/sdnotify.h"
 #include "core/opt.h"
+#include "media/avlog.h"
 #include "rtc/rtc.h"
 #include "state/streamauth.h"
 
@@ -191,7 +191,8 @@ int main(int argc, char **argv)
 	struct ctx cx = { &lg, "", NULL, NULL, 8083 };
 	const char *mx_addr = NULL;
 	lsp_log_init(&lg, "lsp-rtc");
-	av_log_set_level(lg.level == LSP_DEBUG ? AV_LOG_WARNING : AV_LOG_QUIET); /* plain text would break the JSON log */
+	/* libav speaks as JSON events too: plain text would break the log */
+	lsp_avlog_route(lsp_avlog_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
 	while ((c = getopt_long(argc, argv, "hVl:u:c:e:Rm:t:b:B:k:o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;

@@ -252,10 +252,8 @@ void rtc_up_io(struct rtc *r, struct chan *c, short ev)
 		u->connects++;
 		if (u->ever)
 			u->reconnects++;
-		/* detail: tests/integ/rtc-relay.sh greps "url=" in it */
-		snprintf(why, sizeof why, "url=%s", u->url);
 		RTC_EMIT(r, LSP_INFO, "origin connected", "channel", LSV_S(c->name), "url", LSV_S(u->url), "reconnect",
-			 LSV_B(u->ever), "detail", LSV_S(why));
+			 LSV_B(u->ever));
 		u->ever = 1;
 		if ((size_t)h < u->hlen) {
 			u->bytes += (long long)(u->hlen - (size_t)h);

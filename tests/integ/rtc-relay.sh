@@ -148,7 +148,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: applicat
 [ "$code" = 404 ] || fail "auto edge: a channel nobody announces answered $code"
 v=$(cd "$B" && timeout 40 node whep.mjs "http://127.0.0.1:$H4/whep/demo" --timeout 10 --frames 30 2>"$T/auto.err") ||
 	{ cat "$T/auto.err"; tail -n 20 "$T/edge-auto.log"; fail "auto edge did not play: $v"; }
-grep -q "\"event\":\"origin connected\".*url=http://127.0.0.1:$H1" "$T/edge-auto.log" || fail "auto edge: wrong origin"
+grep -q "\"event\":\"origin connected\".*\"url\":\"http://127.0.0.1:$H1\"" "$T/edge-auto.log" || fail "auto edge: wrong origin"
 ok "--origin auto found the origin on the bus and plays: $(echo "$v" | grep -o '"framesDecoded":[0-9]*')"
 
 # a malicious origin: right head, then garbage; the edge drops it, answers
