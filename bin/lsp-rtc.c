@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #include "core/exit.h"
 #include "core/key.h"
 #include "core/log.h"
