@@ -145,6 +145,11 @@ static void on_event(void *c, const lsp_event *ev)
 	} else if (lsp_event_is(ev, "relay bytes out")) {
 		lsp_metrics_add(cx->mx, "lsp_rtc_relay_sent_bytes_total", (double)lsp_event_int(ev, "bytes", 0),
 				"channel", ch, NULL);
+	} else if (lsp_event_is(ev, "srtp dropped")) {
+		lsp_metrics_add(cx->mx, "lsp_rtc_srtp_dropped_total", (double)lsp_event_int(ev, "bad_tag", 0), "reason",
+				"bad_tag", NULL);
+		lsp_metrics_add(cx->mx, "lsp_rtc_srtp_dropped_total", (double)lsp_event_int(ev, "replayed", 0), "reason",
+				"replayed", NULL);
 	}
 	if (ev->level >= LSP_WARN)
 		lsp_metrics_add(cx->mx, "lsp_rtc_errors_total", 1, "kind", ev->name, NULL);
@@ -285,6 +290,8 @@ int main(int argc, char **argv)
 		lsp_metrics_def(cx.mx, "lsp_rtc_sessions_total", LSP_METRIC_COUNTER, "WebRTC sessions connected, by kind");
 		lsp_metrics_def(cx.mx, "lsp_rtc_offers_total", LSP_METRIC_COUNTER, "WHEP/WHIP offers, by kind");
 		lsp_metrics_def(cx.mx, "lsp_rtc_errors_total", LSP_METRIC_COUNTER, "warnings and errors, by kind");
+		lsp_metrics_def(cx.mx, "lsp_rtc_srtp_dropped_total", LSP_METRIC_COUNTER,
+				"SRTP/SRTCP packets dropped before decryption: bad_tag or replayed");
 		lsp_metrics_def(cx.mx, "lsp_rtc_relay_connects_total", LSP_METRIC_COUNTER,
 				"edge: connections to the origin that streamed, by channel");
 		lsp_metrics_def(cx.mx, "lsp_rtc_relay_reconnects_total", LSP_METRIC_COUNTER,

@@ -1,6 +1,6 @@
-/* dtls.c — DTLS-SRTP with OpenSSL and libsrtp2; see dtls.h.
+/* dtls.c — DTLS-SRTP with OpenSSL; see dtls.h.
  * A session owns its SSL (with two memory BIOs) and, once keyed, two
- * srtp_t (outbound, inbound).  The certificate is shared, refcounted by
+ * lsp_srtp contexts (outbound, inbound; lib/rtc/srtp.c).  The certificate is shared, refcounted by
  * OpenSSL through the SSL_CTX it lives in. */
 #include "rtc/dtls.h"
 
@@ -14,11 +14,14 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <srtp2/srtp.h>
+
+#include "rtc/srtp.h"
 
 #define MTU 1200
-#define KEY_LEN 16
-#define SALT_LEN 14
+/* Offered in this order: AEAD_AES_128_GCM first (cheaper per byte, and
+ * Chromium, Firefox and Safari take it), AES_CM_128_HMAC_SHA1_80 for the
+ * rest. */
+#define SRTP_PROFILES "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
 
 struct lsp_dtls_cert {
 	SSL_CTX *srv, *cli;
@@ -32,7 +35,8 @@ struct lsp_dtls {
 	char peer_fp[128];
 	lsp_dtls_send_fn send;
 	void *ctx;
-	srtp_t tx, rx;
+	lsp_srtp *tx, *rx;
+	int profile;
 };
 
 static int ssl_err(char *err, size_t errcap, const char *what)
@@ -70,7 +74,7 @@ static SSL_CTX *mkctx(int server, EVP_PKEY *key, X509 *crt)
 	if (!c)
 		return NULL;
 	if (SSL_CTX_use_certificate(c, crt) != 1 || SSL_CTX_use_PrivateKey(c, key) != 1 ||
-	    SSL_CTX_set_tlsext_use_srtp(c, "SRTP_AES128_CM_SHA1_80") != 0) {
+	    SSL_CTX_set_tlsext_use_srtp(c, SRTP_PROFILES) != 0) {
 		SSL_CTX_free(c);
 		return NULL;
 	}
@@ -91,10 +95,6 @@ int lsp_dtls_cert_new(lsp_dtls_cert **out, char *err, size_t errcap)
 		snprintf(err, errcap, "out of memory");
 		return -ENOMEM;
 	}
-	/* libsrtp2 keeps a process-wide crypto kernel: a second srtp_init
-	 * (another cert) reports an error although the kernel is ready; a
-	 * real failure shows as srtp_create failing on the first session */
-	(void)srtp_init();
 	if (!(key = EVP_EC_gen("P-256"))) {
 		rc = ssl_err(err, errcap, "EC key");
 		goto fail;
@@ -214,14 +214,14 @@ int lsp_dtls_new(lsp_dtls **out, lsp_dtls_cert *c, int server, const char *peer_
 
 static int keys(lsp_dtls *d, char *err, size_t errcap)
 {
-	uint8_t km[2 * (KEY_LEN + SALT_LEN)], local[KEY_LEN + SALT_LEN], remote[KEY_LEN + SALT_LEN];
-	const uint8_t *ck = km, *sk = km + KEY_LEN, *cs = km + 2 * KEY_LEN, *ss = km + 2 * KEY_LEN + SALT_LEN;
-	srtp_policy_t p;
+	uint8_t km[2 * (16 + 14)];
 	X509 *peer;
 	char fp[128];
+	int rc, id, kmlen;
 	SRTP_PROTECTION_PROFILE *prof = SSL_get_selected_srtp_profile(d->ssl);
-	if (!prof || prof->id != SRTP_AES128_CM_SHA1_80) {
-		snprintf(err, errcap, "peer did not negotiate SRTP_AES128_CM_SHA1_80");
+	id = prof ? (int)prof->id : 0;
+	if (id != LSP_SRTP_AEAD_AES_128_GCM && id != LSP_SRTP_AES128_CM_SHA1_80) {
+		snprintf(err, errcap, "peer negotiated no SRTP profile we offer (%s)", SRTP_PROFILES);
 		return -EPROTO;
 	}
 	if (!(peer = SSL_get1_peer_certificate(d->ssl))) {
@@ -234,32 +234,16 @@ static int keys(lsp_dtls *d, char *err, size_t errcap)
 		snprintf(err, errcap, "peer certificate does not match the SDP fingerprint");
 		return -EPROTO;
 	}
-	if (SSL_export_keying_material(d->ssl, km, sizeof km, "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0) != 1)
+	kmlen = 2 * (lsp_srtp_key_len(id) + lsp_srtp_salt_len(id));
+	if (kmlen <= 0 || (size_t)kmlen > sizeof km)
+		return ssl_err(err, errcap, "SRTP key length");
+	if (SSL_export_keying_material(d->ssl, km, (size_t)kmlen, "EXTRACTOR-dtls_srtp", 19, NULL, 0, 0) != 1)
 		return ssl_err(err, errcap, "key export");
-	memcpy(local, d->server ? sk : ck, KEY_LEN);
-	memcpy(local + KEY_LEN, d->server ? ss : cs, SALT_LEN);
-	memcpy(remote, d->server ? ck : sk, KEY_LEN);
-	memcpy(remote + KEY_LEN, d->server ? cs : ss, SALT_LEN);
-	memset(&p, 0, sizeof p);
-	srtp_crypto_policy_set_rtp_default(&p.rtp);
-	srtp_crypto_policy_set_rtcp_default(&p.rtcp);
-	p.ssrc.type = ssrc_any_outbound;
-	p.key = local;
-	p.window_size = 1024;
-	p.allow_repeat_tx = 1; /* NACK retransmissions reuse the sequence number */
-	if (srtp_create(&d->tx, &p) != srtp_err_status_ok) {
-		snprintf(err, errcap, "srtp_create outbound failed");
-		return -EIO;
-	}
-	p.ssrc.type = ssrc_any_inbound;
-	p.key = remote;
-	if (srtp_create(&d->rx, &p) != srtp_err_status_ok) {
-		snprintf(err, errcap, "srtp_create inbound failed");
-		return -EIO;
-	}
-	memset(km, 0, sizeof km);
-	memset(local, 0, sizeof local);
-	memset(remote, 0, sizeof remote);
+	rc = lsp_srtp_from_dtls(&d->tx, &d->rx, id, km, (size_t)kmlen, d->server, err, errcap);
+	OPENSSL_cleanse(km, sizeof km);
+	if (rc < 0)
+		return rc;
+	d->profile = id;
 	d->ready = 1;
 	return 0;
 }
@@ -321,44 +305,43 @@ int lsp_dtls_ready(const lsp_dtls *d)
 
 int lsp_dtls_protect(lsp_dtls *d, uint8_t *p, size_t len, size_t cap)
 {
-	int n = (int)len;
-	if (!d || !d->ready || cap < len + SRTP_MAX_TRAILER_LEN)
+	if (!d || !d->ready)
 		return -EINVAL;
-	return srtp_protect(d->tx, p, &n) == srtp_err_status_ok ? n : -EIO;
+	return lsp_srtp_protect(d->tx, p, len, cap);
 }
 
 int lsp_dtls_protect_rtcp(lsp_dtls *d, uint8_t *p, size_t len, size_t cap)
 {
-	int n = (int)len;
-	if (!d || !d->ready || cap < len + SRTP_MAX_TRAILER_LEN + 4)
+	if (!d || !d->ready)
 		return -EINVAL;
-	return srtp_protect_rtcp(d->tx, p, &n) == srtp_err_status_ok ? n : -EIO;
+	return lsp_srtcp_protect(d->tx, p, len, cap);
 }
 
 int lsp_dtls_unprotect(lsp_dtls *d, uint8_t *p, size_t len)
 {
-	int n = (int)len;
 	if (!d || !d->ready)
 		return -EINVAL;
-	return srtp_unprotect(d->rx, p, &n) == srtp_err_status_ok ? n : -EBADMSG;
+	return lsp_srtp_unprotect(d->rx, p, len);
 }
 
 int lsp_dtls_unprotect_rtcp(lsp_dtls *d, uint8_t *p, size_t len)
 {
-	int n = (int)len;
 	if (!d || !d->ready)
 		return -EINVAL;
-	return srtp_unprotect_rtcp(d->rx, p, &n) == srtp_err_status_ok ? n : -EBADMSG;
+	return lsp_srtcp_unprotect(d->rx, p, len);
+}
+
+int lsp_dtls_profile(const lsp_dtls *d)
+{
+	return d && d->ready ? d->profile : 0;
 }
 
 void lsp_dtls_free(lsp_dtls *d)
 {
 	if (!d)
 		return;
-	if (d->tx)
-		srtp_dealloc(d->tx);
-	if (d->rx)
-		srtp_dealloc(d->rx);
+	lsp_srtp_free(d->tx);
+	lsp_srtp_free(d->rx);
 	SSL_free(d->ssl); /* frees both BIOs */
 	free(d);
 }

@@ -184,6 +184,8 @@ struct resp {
 struct counters {
 	long long stun_bad, stun_auth, dtls_bad, rtp_bad, rtcp_bad, sdp_bad, http_bad, unknown, reaped,
 		sent, send_err;
+	long long srtp_auth, srtp_replay;         /* SRTP/SRTCP: bad tag, replayed or too old */
+	long long srtp_auth_rep, srtp_replay_rep; /* as last reported ("srtp dropped") */
 };
 
 struct rtc {

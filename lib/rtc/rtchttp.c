@@ -203,10 +203,11 @@ static void stats(struct rtc *r, char *out, size_t cap, size_t *len)
 		o += (size_t)n;                                                           \
 	} while (0)
 	PUT("{\"dropped\":{\"stun\":%lld,\"stun_auth\":%lld,\"dtls\":%lld,\"rtp\":%lld,\"rtcp\":%lld,"
+	    "\"srtp_auth\":%lld,\"srtp_replay\":%lld,"
 	    "\"sdp\":%lld,\"http\":%lld,\"unknown\":%lld},\"reaped\":%lld,\"sent\":%lld,\"send_err\":%lld,"
 	    "\"sessions\":[",
-	    r->c.stun_bad, r->c.stun_auth, r->c.dtls_bad, r->c.rtp_bad, r->c.rtcp_bad, r->c.sdp_bad, r->c.http_bad,
-	    r->c.unknown, r->c.reaped, r->c.sent, r->c.send_err);
+	    r->c.stun_bad, r->c.stun_auth, r->c.dtls_bad, r->c.rtp_bad, r->c.rtcp_bad, r->c.srtp_auth, r->c.srtp_replay,
+	    r->c.sdp_bad, r->c.http_bad, r->c.unknown, r->c.reaped, r->c.sent, r->c.send_err);
 	int listed = 0, total = 0;
 	for (int i = 0; i < r->nsess_max; i++) {
 		struct sess *s = &r->sess[i];

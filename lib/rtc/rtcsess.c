@@ -62,8 +62,8 @@ static struct sess *by_addr(struct rtc *r, const struct sockaddr_storage *a)
 
 /* ------------------------------------------------- keyframe requests */
 
-/* RTCP we send: SRTCP wants room for its longest trailer (libsrtp2's
- * SRTP_MAX_TRAILER_LEN, 144 bytes) beyond the packet, or it refuses. */
+/* RTCP we send: room for the packet and its SRTCP trailer
+ * (LSP_SRTP_MAX_TRAILER, 20 bytes). */
 #define RTCP_BUF 512
 
 /* Ask a WHIP publisher for a keyframe (PLI), at most every 500 ms. */
@@ -180,6 +180,8 @@ static void on_rtcp(struct rtc *r, struct sess *s, uint8_t *p, size_t len)
 	int n = lsp_dtls_unprotect_rtcp(s->dtls, p, len);
 	if (n < 0 || lsp_rtcp_parse(p, (size_t)n, &in) < 0) {
 		r->c.rtcp_bad++;
+		r->c.srtp_auth += n == -EBADMSG;
+		r->c.srtp_replay += n == -EALREADY;
 		if (n < 0)
 			return;
 	}
@@ -218,6 +220,8 @@ static void on_rtp_whip(struct rtc *r, struct sess *s, uint8_t *p, size_t len)
 	int n = lsp_dtls_unprotect(s->dtls, p, len), rc = 0;
 	if (n < 0 || lsp_rtp_parse(p, (size_t)n, &h) < 0) {
 		r->c.rtp_bad++;
+		r->c.srtp_auth += n == -EBADMSG;
+		r->c.srtp_replay += n == -EALREADY;
 		return;
 	}
 	if (!s->pub)

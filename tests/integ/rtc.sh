@@ -85,7 +85,7 @@ ok "malformed input dropped and counted: $st"
 # three wire-level viewers (bench/whep-load: ICE, DTLS, SRTP like a browser)
 san=(); [ "${SANITIZE:-}" = 1 ] && san=(-fsanitize=address,undefined)
 cc -std=c17 -D_GNU_SOURCE -O2 "${san[@]}" -I"$ROOT/lib" -o "$T/whep-load" "$ROOT/bench/whep-load.c" \
-	"$ROOT/${BUILD:-build/rel}/liblsp.a" $(pkg-config --libs openssl libsrtp2) 2>"$T/cc.log" ||
+	"$ROOT/${BUILD:-build/rel}/liblsp.a" $(pkg-config --libs openssl) 2>"$T/cc.log" ||
 	{ cat "$T/cc.log"; fail "cannot build bench/whep-load.c"; }
 out=$("$T/whep-load" "http://127.0.0.1:$H/whep/demo" 3 3 --nack --pli) || fail "whep-load: $out"
 python3 -c '
