@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "rtc/rtc_int.h"
+#include "rtc/srtp.h"
 #include "rtc/rtp.h"
 #include "rtc/stun.h"
 
@@ -115,7 +116,8 @@ static void sess_live(struct rtc *r, struct sess *s)
 	struct chan *c = s->ch;
 	s->state = S_LIVE;
 	RTC_EMIT(r, LSP_INFO, s->whip ? "publisher connected" : "viewer connected", "channel", LSV_S(s->chname),
-		 "id", LSV_S(s->id));
+		 "id", LSV_S(s->id), "srtp",
+		 LSV_S(lsp_dtls_profile(s->dtls) == LSP_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80"));
 	if (s->whip || !c)
 		return;
 	rtc_want_key(r, c->name); /* a fresh keyframe for the newcomer, even with a GOP held */

@@ -64,6 +64,9 @@ assert d["firstFrameMs"] is not None and d["firstFrameMs"] < 3000, d' "$out" || 
 ok "Chromium decoded frames over WHEP: $out"
 
 grep -q '"event":"viewer connected"' "$T/rtc.log" || fail "no viewer connected log"
+# Chromium takes the AEAD_AES_128_GCM profile lsp-rtc offers first
+grep '"event":"viewer connected"' "$T/rtc.log" | head -n1 | grep -q '"srtp":"AEAD_AES_128_GCM"' ||
+	fail "Chromium did not negotiate SRTP AEAD_AES_128_GCM: $(grep '"viewer connected"' "$T/rtc.log" | head -n1)"
 
 # the watch page prefers WHEP and says so (LL-HLS stays the fallback: integ/browser)
 [ -f "$ROOT/web/vendor/hls.min.js" ] || fail "web/vendor/hls.min.js missing (run make)"

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "rtc/dtls.h"
+#include "rtc/srtp.h"
 #include "rtc/rtp.h"
 #include "rtc/sdp.h"
 #include "rtc/stun.h"
@@ -252,8 +253,11 @@ static void dtls_srtp(void **state)
 	lsp_rtp_header(pkt, 96, 1, 1234, 5678, 42);
 	memset(pkt + 12, 0xab, 100);
 	memcpy(orig, pkt, 112);
+	/* both ends offer AEAD_AES_128_GCM first: it is what they agree on */
+	assert_int_equal(lsp_dtls_profile(srv), LSP_SRTP_AEAD_AES_128_GCM);
+	assert_int_equal(lsp_dtls_profile(cli), LSP_SRTP_AEAD_AES_128_GCM);
 	n = lsp_dtls_protect(srv, pkt, 112, sizeof pkt);
-	assert_int_equal(n, 112 + 10);
+	assert_int_equal(n, 112 + 16); /* the GCM tag */
 	assert_memory_not_equal(pkt + 12, orig + 12, 100);
 	assert_int_equal(lsp_dtls_unprotect(cli, pkt, (size_t)n), 112);
 	assert_memory_equal(pkt, orig, 112);
