@@ -4,7 +4,9 @@
  * caller thread (connect, pump inline, redial after 2 s), and one detached
  * pump thread per accepted connection.  Shared state (the queue of
  * handed-over connections, the pump count, the stop flag) sits under one
- * mutex.  The listener hook runs on libsrt's receive thread. */
+ * mutex.  The listener hook runs on libsrt's receive thread.  SRT binds
+ * its own UDP socket (srt_bind/srt_listen: its own stack, not core/net);
+ * peer addresses are written by lsp_net_addr_str like every other tool's. */
 #include "ingest/srtin.h"
 
 #include <errno.h>
