@@ -2,7 +2,8 @@
  * (listeners, one forked child per connection, the stop on SIGTERM/SIGINT)
  * is lib/ingestsrv; each connection is served by lib/ingest's protocol
  * table.  This file parses the options, blocks the signals, starts the
- * server and writes its log events on stderr.
+ * server, writes its events on stderr and tells systemd it is ready on
+ * the server's "listening" event.
  * Exit codes (man/lsp.7): 0 stopped by a signal, 100 usage, 111 system
  * failure (cannot listen). */
 #include <getopt.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/event.h"
 #include "core/exit.h"
 #include "ingest/ingestsrv.h"
 #include "core/log.h"
@@ -47,16 +49,12 @@ static const char usage[] =
 	"             LSP_SRT_PASSPHRASE (SRT encryption, 10..79 characters)\n"
 	"exit: 0 stopped by signal, 100 usage, 111 system failure\n";
 
-static void log_event(void *lg, int level, const char *event, int n, const char *const *keys, const lsp_logv *vals)
+/* Every event of the server, its children and SRT: one log line each. */
+static void on_event(void *lg, const lsp_event *ev)
 {
-	const char *k[9] = { NULL }; /* k[n]: the NULL that ends the fields */
-	lsp_logv v[8] = { LSV_S(NULL) };
-	for (int i = 0; i < n && i < 8; i++) {
-		k[i] = keys[i];
-		v[i] = vals[i];
-	}
-	lsp_log(lg, level, event, k[0], v[0], k[1], v[1], k[2], v[2], k[3], v[3], k[4], v[4], k[5], v[5], k[6], v[6],
-		k[7], v[7], k[8]);
+	lsp_log_event(lg, ev);
+	if (lsp_event_is(ev, "listening"))
+		lsp_sdnotify("READY=1");
 }
 
 int main(int argc, char **argv)
@@ -68,7 +66,7 @@ int main(int argc, char **argv)
 	long v, tmo = 10;
 	sigset_t mask;
 	lsp_ingestsrv_cfg cfg = { .host = host[0], .port = 1935, .tls_host = host[1], .max_conn = 64,
-				  .mask = &mask, .log = log_event, .log_ctx = &lg };
+				  .mask = &mask, .event = on_event, .event_ctx = &lg };
 	lsp_srtin_cfg scfg = { 0 };
 	int *port[4] = { &cfg.port, &cfg.tls_port, &scfg.port, &scfg.call_port };
 	lsp_ingestsrv *srv = NULL;
@@ -164,9 +162,6 @@ int main(int argc, char **argv)
 		lsp_log(&lg, LSP_FATAL, "unable to start SRT", "reason", LSV_S(err), NULL);
 		goto fail;
 	}
-	lsp_log(&lg, LSP_INFO, "listening", "port", LSV_I(cfg.port), "app", LSV_S(cfg.conn.app), "rtmps_port",
-		LSV_I(cfg.tls_port), "srt_port", LSV_I(scfg.port), "srt_encrypted",
-		LSV_S(scfg.passphrase && *scfg.passphrase ? "yes" : "no"), NULL);
 	if (mx_addr) { /* shared: the forked children count into the same registry */
 		if (lsp_metrics_new_shared(&mx, "lsp-ingest") < 0) {
 			lsp_log(&lg, LSP_FATAL, "out of memory", NULL);
@@ -179,7 +174,6 @@ int main(int argc, char **argv)
 			goto fail;
 		}
 	}
-	lsp_sdnotify("READY=1");
 	if (lsp_ingestsrv_run(srv, &status) == LSP_INGESTSRV_CHILD)
 		_exit(status); /* a connection's child: what is left belongs to the parent */
 	lsp_ingestsrv_close(srv);

@@ -11,24 +11,36 @@
  * announces live/health/ended on NATS (lib/bus) when a URL is given.
  *
  * Runs in a forked child that owns the socket; returns when the connection
- * ends.  It never logs: everything worth logging goes through cfg->note,
- * and stream keys never appear in any note.  Returns 0 when a publish ran
- * and ended normally (unpublish, disconnect, timeout, shutdown), 1 when the
- * publisher was refused or never published, negative on a system failure
- * (err says which). */
+ * ends.  It never logs: it reports events (lib/core/event.h) to
+ * cfg->event, and stream keys never appear in any field.  Every event
+ * carries the same fields, in this order: channel ("" before the key is
+ * checked), remote, reason, stage (the RTMP stage, or the protocol name
+ * for SRT), bytes (received so far), duration_s (of the publish), status
+ * (the --exec command's exit status, -1 if none).  The events:
+ *   "publish started" (info)         the key is good, media may flow
+ *   "publish stopped" (info)         reason: unpublished, disconnect, timeout,
+ *                                    shutdown, kicked, downstream closed, …
+ *   "publish refused" (warn/error)   reason: unknown key, channel busy, …
+ *   "publish kicked" (warn)          lsp.ctl.<channel>.kick arrived
+ *   "connect refused" (warn)         reason: bad app
+ *   "timeout", "protocol error", "tls handshake failed" (warn)
+ *   "mux failed", "output failed" (error)
+ *   "exec command exited" (info, or warn when status is not 0)
+ *   and warnings about NATS, codecs and the TS trailer.
+ * Returns 0 when a publish ran and ended normally (unpublish, disconnect,
+ * timeout, shutdown), 1 when the publisher was refused or never
+ * published, negative on a system failure (err says which). */
 #ifndef LSP_INGEST_H
 #define LSP_INGEST_H
 #include <stddef.h>
 
-typedef struct {
-	const char *channel;  /* may be NULL */
-	const char *remote;   /* "ip:port" of the publisher */
-	const char *reason;   /* refusals, ends, warnings */
-	const char *stage;    /* RTMP stage on timeouts and protocol errors */
-	long long bytes;      /* RTMP bytes received */
-	double duration_s;    /* publish duration */
-	int status;           /* --exec command exit status (-1 if none) */
-} lsp_ingest_note;
+#include "core/event.h"
+
+/* The event names a caller counts by (see above). */
+#define LSP_INGEST_EV_STARTED "publish started"
+#define LSP_INGEST_EV_STOPPED "publish stopped"
+#define LSP_INGEST_EV_REFUSED "publish refused"
+#define LSP_INGEST_EV_KICKED "publish kicked"
 
 typedef struct {
 	const char *app;            /* required RTMP app, "live" */
@@ -41,13 +53,14 @@ typedef struct {
 	const char *out_lock;       /* lock file serialising publishes when every channel
 				     * shares one output (stdout, -o without {channel}); NULL if not */
 	const char *nats_url;       /* NULL or "": no bus */
-	const char *remote;         /* publisher address for notes and events */
+	const char *remote;         /* publisher address, for events */
 	/* Check a stream key: 0 and the channel name in channel, or negative
 	 * with *reason ("unknown key", "revoked key", …). */
 	int (*auth)(void *ctx, const char *key, char *channel, size_t cap, const char **reason);
-	void (*note)(void *ctx, int level, const char *msg, const lsp_ingest_note *n);
-	void *ctx;
-	void *tls;                  /* SSL_CTX for "rtmps" (lsp_ingest_tls_open) */
+	void *ctx;                  /* for auth */
+	lsp_event_fn event;         /* what happened (may be NULL) */
+	void *event_ctx;
+	void *tls;                  /* SSL_CTX for "rtmps" (lsp_net_tls_server) */
 } lsp_ingest_cfg;
 
 /* An ingest protocol: serve one connection on fd (key: the stream key the
@@ -61,11 +74,6 @@ typedef struct {
 extern const lsp_ingest_proto lsp_ingest_protos[]; /* ends with { NULL, NULL } */
 const lsp_ingest_proto *lsp_ingest_proto_find(const char *name);
 
-/* A TLS server context from PEM files, for cfg->tls. */
-int lsp_ingest_tls_open(void **out, const char *cert, const char *key, char *err, size_t errcap);
-void lsp_ingest_tls_close(void *tls);
-
-/* levels passed to note(): same numbers as log.h (1 info, 2 warn, 3 error) */
 /* Plain RTMP (the "rtmp" entry of the table). */
 int lsp_ingest_serve(const lsp_ingest_cfg *cfg, int fd, int stopfd, char *err, size_t errcap);
 

@@ -5,16 +5,14 @@
  * keeps only its own fd (every other descriptor is closed) and a signalfd
  * for SIGTERM/SIGINT; the child never touches libsrt.  The child table is
  * a fixed array of max_conn pids.  libsrt's log handler and the SRT
- * handshake check run on libsrt's threads and read only the log hook and
- * the quiet flag. */
+ * handshake check run on libsrt's threads and read only the event hook and
+ * the quiet flag.  Listening, accepting, peer addresses and the TLS
+ * context come from lib/core/net (a blocking listener: the parent only
+ * accepts when poll says a connection waits). */
 #include "ingest/ingestsrv.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +23,11 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
 #include <srt/srt.h>
 
 #include "core/exit.h"
+#include "core/net.h"
 #include "state/streamauth.h"
 
 enum { PF_SIG, PF_RTMP, PF_RTMPS, PF_SRT, PF_N };
@@ -37,38 +37,22 @@ struct lsp_ingestsrv {
 	lsp_srtin_cfg scfg;        /* SRT, as given plus our hooks */
 	lsp_srtin *srt;            /* NULL without SRT */
 	lsp_metrics *mx;           /* NULL without metrics */
-	lsp_ingestsrv_log log;
-	void *log_ctx;
+	lsp_event_fn event;
+	void *event_ctx;
 	sigset_t mask;
 	int fds[PF_N];
 	const lsp_ingest_proto *proto[PF_N];
 	pid_t *kids;
-	int nkids, stopping;
+	int nkids, stopping, announced;
 	long max_conn;
 	atomic_int quiet;          /* stopping: libsrt's complaints about its closed listener are noise */
-	char why[320];             /* a store failure's detail, for the refusal note */
+	char why[320];             /* a store failure's detail, for the refusal event */
 	char remote[80];
 	char key[LSP_SRTIN_KEY_MAX + 1];
 	char outlock[600];
 };
 
-/* A log event: key, value pairs ended by NULL, as lsp_log takes them. */
-static void say(const lsp_ingestsrv *s, int level, const char *event, ...)
-{
-	const char *keys[8];
-	lsp_logv vals[8];
-	int n = 0;
-	va_list ap;
-	if (!s->log)
-		return;
-	va_start(ap, event);
-	while (n < 8 && (keys[n] = va_arg(ap, const char *)) != NULL)
-		vals[n++] = va_arg(ap, lsp_logv);
-	va_end(ap);
-	s->log(s->log_ctx, level, event, n, keys, vals);
-}
-
-/* ---- hooks: stream keys, notes, libsrt ---- */
+/* ---- hooks: stream keys, events, libsrt ---- */
 
 static int auth(void *c, const char *key, char *channel, size_t cap, const char **reason)
 {
@@ -92,11 +76,6 @@ static int srt_check(void *c, const char *key, const char *remote, const char **
 	return rc == LSP_STREAMAUTH_OK ? 0 : -1;
 }
 
-static void srt_note(void *c, int level, const char *msg, const char *remote, const char *detail)
-{
-	say(c, level, msg, "proto", LSV_S("srt"), "remote", LSV_S(remote), "reason", LSV_S(detail), NULL);
-}
-
 /* libsrt's own warnings (a wrong passphrase shows up only here). */
 static void srt_log(void *c, int level, const char *file, int line, const char *area, const char *msg)
 {
@@ -116,71 +95,31 @@ static void srt_log(void *c, int level, const char *file, int line, const char *
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		n--;
 	snprintf(m, sizeof m, "%.*s", (int)(n < sizeof m ? n : sizeof m - 1), msg);
-	say(s, level <= LOG_ERR ? LSP_ERROR : LSP_WARN, what, "proto", LSV_S("srt"), "detail", LSV_S(m), NULL);
+	lsp_event_emit(s->event, s->event_ctx, level <= LOG_ERR ? LSP_ERROR : LSP_WARN, what, "proto", LSV_S("srt"),
+		       "detail", LSV_S(m), NULL);
 }
 
-/* A connection's note (in the child): counted, then logged. */
-static void note(void *c, int level, const char *msg, const lsp_ingest_note *n)
+/* A connection's event (in the child): counted by its name, then passed
+ * on.  A kicked publish also ends with "publish stopped", which is what
+ * takes it off the live gauge. */
+static void on_conn_event(void *c, const lsp_event *ev)
 {
 	const lsp_ingestsrv *s = c;
-	const char *ch = n->channel ? n->channel : "";
-	if (!strcmp(msg, "publish started")) {
+	if (lsp_event_is(ev, LSP_INGEST_EV_STARTED)) {
 		lsp_metrics_add(s->mx, "lsp_ingest_live_channels", 1, NULL);
 		lsp_metrics_add(s->mx, "lsp_ingest_publishes_total", 1, NULL);
-	} else if (!strcmp(msg, "publish stopped") || !strcmp(msg, "publish kicked")) {
+	} else if (lsp_event_is(ev, LSP_INGEST_EV_STOPPED)) {
+		const char *ch = lsp_event_str(ev, "channel");
 		lsp_metrics_add(s->mx, "lsp_ingest_live_channels", -1, NULL);
-		lsp_metrics_add(s->mx, "lsp_ingest_bytes_in_total", (double)n->bytes, "channel", ch, NULL);
-	} else if (!strcmp(msg, "publish refused")) {
+		lsp_metrics_add(s->mx, "lsp_ingest_bytes_in_total", (double)lsp_event_int(ev, "bytes", 0), "channel",
+				ch ? ch : "", NULL);
+	} else if (lsp_event_is(ev, LSP_INGEST_EV_REFUSED)) {
 		lsp_metrics_add(s->mx, "lsp_ingest_refused_total", 1, NULL);
 	}
-	if (level >= LSP_WARN)
-		lsp_metrics_add(s->mx, "lsp_ingest_errors_total", 1, "kind", msg, NULL);
-	say(s, level, msg, "channel", LSV_S(ch), "remote", LSV_S(n->remote ? n->remote : ""), "reason",
-	    LSV_S(n->reason ? n->reason : ""), "stage", LSV_S(n->stage ? n->stage : ""), "bytes", LSV_I(n->bytes),
-	    "duration_s", LSV_D(n->duration_s), "status", LSV_I(n->status), NULL);
-}
-
-/* ---- sockets ---- */
-
-static int listen_on(const char *host, int port, char *err, size_t errcap)
-{
-	struct addrinfo hints = { 0 }, *ai = NULL;
-	char ps[16];
-	int fd = -1, one = 1, rc;
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
-	snprintf(ps, sizeof ps, "%d", port);
-	if ((rc = getaddrinfo(*host ? host : NULL, ps, &hints, &ai)) != 0) {
-		snprintf(err, errcap, "resolve %s: %s", host, gai_strerror(rc));
-		return -1;
-	}
-	if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
-		snprintf(err, errcap, "listen on port %d: %s", port, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	return fd;
-}
-
-static void addr_str(const struct sockaddr_storage *sa, char *out, size_t cap)
-{
-	char h[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-	if (sa->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &a->sin_addr, h, sizeof h);
-		port = ntohs(a->sin_port);
-	} else if (sa->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &a->sin6_addr, h, sizeof h);
-		port = ntohs(a->sin6_port);
-	}
-	snprintf(out, cap, sa->ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", h, port);
+	if (ev->level >= LSP_WARN && ev->name)
+		lsp_metrics_add(s->mx, "lsp_ingest_errors_total", 1, "kind", ev->name, NULL);
+	if (s->event)
+		s->event(s->event_ctx, ev);
 }
 
 static void close_fd(int *fd)
@@ -206,8 +145,9 @@ int lsp_ingestsrv_open(lsp_ingestsrv **out, const lsp_ingestsrv_cfg *cfg, char *
 		s->fds[i] = -1;
 	s->conn = *c;
 	s->conn.auth = auth;
-	s->conn.note = note;
 	s->conn.ctx = s;
+	s->conn.event = on_conn_event;
+	s->conn.event_ctx = s;
 	s->conn.remote = s->remote;
 	s->conn.tls = NULL;
 	s->conn.out_lock = NULL;
@@ -217,8 +157,8 @@ int lsp_ingestsrv_open(lsp_ingestsrv **out, const lsp_ingestsrv_cfg *cfg, char *
 			 (long)getpid());
 		s->conn.out_lock = s->outlock;
 	}
-	s->log = cfg->log;
-	s->log_ctx = cfg->log_ctx;
+	s->event = cfg->event;
+	s->event_ctx = cfg->event_ctx;
 	s->mask = *cfg->mask;
 	s->max_conn = cfg->max_conn;
 	s->proto[PF_RTMP] = lsp_ingest_proto_find("rtmp");
@@ -228,9 +168,11 @@ int lsp_ingestsrv_open(lsp_ingestsrv **out, const lsp_ingestsrv_cfg *cfg, char *
 		snprintf(err, errcap, "%s", strerror(errno));
 		goto fail;
 	}
-	if ((s->fds[PF_RTMP] = listen_on(cfg->host, cfg->port, err, errcap)) < 0 ||
-	    (cfg->tls_port && (s->fds[PF_RTMPS] = listen_on(cfg->tls_host, cfg->tls_port, err, errcap)) < 0) ||
-	    (cfg->tls_port && lsp_ingest_tls_open(&s->conn.tls, cfg->cert, cfg->key, err, errcap) < 0))
+	/* blocking listeners: accept only when poll says one waits */
+	if ((s->fds[PF_RTMP] = lsp_net_listen(cfg->host, cfg->port, SOCK_STREAM, 0, err, errcap)) < 0 ||
+	    (cfg->tls_port &&
+	     (s->fds[PF_RTMPS] = lsp_net_listen(cfg->tls_host, cfg->tls_port, SOCK_STREAM, 0, err, errcap)) < 0) ||
+	    (cfg->tls_port && !(s->conn.tls = lsp_net_tls_server(cfg->cert, cfg->key, err, errcap))))
 		goto fail;
 	*out = s;
 	return 0;
@@ -246,8 +188,9 @@ int lsp_ingestsrv_srt(lsp_ingestsrv *s, const lsp_srtin_cfg *srt, char *err, siz
 	s->scfg = *srt;
 	s->scfg.backlog = (int)s->max_conn;
 	s->scfg.check = srt_check;
-	s->scfg.note = srt_note;
 	s->scfg.ctx = s;
+	s->scfg.event = s->event; /* SRT's events are logged, not counted */
+	s->scfg.event_ctx = s->event_ctx;
 	srt_setloglevel(LOG_WARNING);
 	srt_setloghandler(s, srt_log);
 	if ((rc = lsp_srtin_open(&s->srt, &s->scfg, err, errcap)) < 0)
@@ -286,8 +229,8 @@ static int child(lsp_ingestsrv *s, const lsp_ingest_proto *proto, int cfd, const
 	setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	rc = proto->serve(&s->conn, cfd, stopfd, key, err, sizeof err);
 	if (rc < 0)
-		say(s, LSP_ERROR, "connection failed", "proto", LSV_S(proto->name), "remote", LSV_S(s->remote),
-		    "reason", LSV_S(err), NULL);
+		lsp_event_emit(s->event, s->event_ctx, LSP_ERROR, "connection failed", "proto", LSV_S(proto->name),
+			       "remote", LSV_S(s->remote), "reason", LSV_S(err), NULL);
 	close(cfd);
 	return rc < 0 ? LSP_EXIT_SYS : rc;
 }
@@ -298,12 +241,12 @@ static int spawn(lsp_ingestsrv *s, const lsp_ingest_proto *proto, int cfd, const
 {
 	pid_t p;
 	if (s->nkids >= s->max_conn) {
-		say(s, LSP_WARN, "connection refused", "proto", LSV_S(proto->name), "remote", LSV_S(s->remote),
-		    "reason", LSV_S("too many connections"), NULL);
+		lsp_event_emit(s->event, s->event_ctx, LSP_WARN, "connection refused", "proto", LSV_S(proto->name),
+			       "remote", LSV_S(s->remote), "reason", LSV_S("too many connections"), NULL);
 		return 0;
 	}
 	if ((p = fork()) < 0) {
-		say(s, LSP_ERROR, "fork failed", "reason", LSV_S(strerror(errno)), NULL);
+		lsp_event_emit(s->event, s->event_ctx, LSP_ERROR, "fork failed", "reason", LSV_S(strerror(errno)), NULL);
 		return 0;
 	}
 	if (p == 0) {
@@ -329,7 +272,7 @@ static int on_signal(lsp_ingestsrv *s)
 		close_fd(&s->fds[PF_RTMP]);
 		close_fd(&s->fds[PF_RTMPS]);
 		lsp_srtin_stop(s->srt);
-		say(s, LSP_INFO, "stopping", "connections", LSV_I(s->nkids), NULL);
+		lsp_event_emit(s->event, s->event_ctx, LSP_INFO, "stopping", "connections", LSV_I(s->nkids), NULL);
 		for (int i = 0; i < s->nkids; i++)
 			kill(s->kids[i], SIGTERM);
 	}
@@ -342,8 +285,22 @@ static int on_signal(lsp_ingestsrv *s)
 	return 0;
 }
 
+/* "listening": the listeners are open and SRT started — ready. */
+static void announce(lsp_ingestsrv *s)
+{
+	int port = lsp_net_port(s->fds[PF_RTMP]);
+	int tport = s->fds[PF_RTMPS] >= 0 ? lsp_net_port(s->fds[PF_RTMPS]) : 0;
+	s->announced = 1;
+	lsp_event_emit(s->event, s->event_ctx, LSP_INFO, "listening", "port", LSV_I(port), "app",
+		       LSV_S(s->conn.app ? s->conn.app : ""), "rtmps_port", LSV_I(tport > 0 ? tport : 0), "srt_port",
+		       LSV_I(s->srt ? s->scfg.port : 0), "srt_encrypted",
+		       LSV_S(s->srt && s->scfg.passphrase && *s->scfg.passphrase ? "yes" : "no"), NULL);
+}
+
 int lsp_ingestsrv_run(lsp_ingestsrv *s, int *status)
 {
+	if (!s->announced)
+		announce(s);
 	while (!s->stopping || s->nkids > 0) {
 		struct pollfd pf[PF_N];
 		int rc;
@@ -354,20 +311,17 @@ int lsp_ingestsrv_run(lsp_ingestsrv *s, int *status)
 		if (rc < 0 && errno != EINTR)
 			return -errno;
 		if (rc == 0 && s->stopping) { /* a child stuck writing to a stalled downstream */
-			say(s, LSP_WARN, "killing connections that did not stop", "connections", LSV_I(s->nkids), NULL);
+			lsp_event_emit(s->event, s->event_ctx, LSP_WARN, "killing connections that did not stop",
+				       "connections", LSV_I(s->nkids), NULL);
 			for (int i = 0; i < s->nkids; i++)
 				kill(s->kids[i], SIGKILL);
 		}
 		if ((pf[PF_SIG].revents & POLLIN) && on_signal(s) < 0)
 			continue;
 		for (int i = PF_RTMP; !s->stopping && i <= PF_RTMPS; i++) {
-			struct sockaddr_storage sa;
-			socklen_t sl = sizeof sa;
 			int cfd;
-			if (!(pf[i].revents & POLLIN) ||
-			    (cfd = accept4(s->fds[i], (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC)) < 0)
+			if (!(pf[i].revents & POLLIN) || (cfd = lsp_net_accept(s->fds[i], 0, s->remote, sizeof s->remote)) < 0)
 				continue;
-			addr_str(&sa, s->remote, sizeof s->remote);
 			if (spawn(s, s->proto[i], cfd, NULL, status) == LSP_INGESTSRV_CHILD)
 				return LSP_INGESTSRV_CHILD;
 			close(cfd);
@@ -393,7 +347,7 @@ void lsp_ingestsrv_close(lsp_ingestsrv *s)
 	lsp_srtin_close(s->srt, 2000);
 	if (s->scfg.ctx) /* libsrt is done: its log handler no longer points here */
 		srt_setloghandler(NULL, NULL);
-	lsp_ingest_tls_close(s->conn.tls);
+	SSL_CTX_free(s->conn.tls);
 	for (int i = PF_SIG; i <= PF_RTMPS; i++)
 		close_fd(&s->fds[i]);
 	free(s->kids);

@@ -21,26 +21,35 @@
  * the SRT transport, the child table and its copy of the configuration;
  * the caller owns the strings the configuration points to and the metrics
  * registry, which must outlive the server.  The server never prints or
- * exits: what is worth logging goes to cfg->log as an event name with
- * typed fields (lib/core/log.h levels and values), never with a stream key. */
+ * exits: what is worth logging goes to cfg->event (lib/core/event.h),
+ * never with a stream key.  cfg->event is called from the server's loop,
+ * from forked children and from libsrt's threads.  Its own events:
+ *   "listening" (info)     once, when lsp_ingestsrv_run starts: ready to
+ *                          serve (fields port, app, rtmps_port, srt_port,
+ *                          srt_encrypted "yes"/"no")
+ *   "connection refused" (warn)  too many connections (proto, remote, reason)
+ *   "connection failed" (error)  a child's system failure (proto, remote, reason)
+ *   "fork failed" (error), "stopping" (info, connections),
+ *   "killing connections that did not stop" (warn, connections),
+ *   "srt library", "srt handshake refused: wrong or missing passphrase"
+ *                          (warn/error: libsrt's own words, proto, detail)
+ * and, passed through, every connection's (ingest.h) and SRT's (srtin.h).
+ * The metrics (lsp_ingestsrv_metrics) count the connections' events by
+ * name: publish started, publish stopped, publish refused, and every
+ * warning or error by its name. */
 #ifndef LSP_INGESTSRV_H
 #define LSP_INGESTSRV_H
 #include <signal.h>
 #include <stddef.h>
 
 #include "ingest/ingest.h"
-#include "core/log.h"
+#include "core/event.h"
 #include "core/metrics.h"
 #include "ingest/srtin.h"
 
 #define LSP_INGESTSRV_CHILD 1 /* lsp_ingestsrv_run: returned in a forked child */
 
 typedef struct lsp_ingestsrv lsp_ingestsrv;
-
-/* One log event with n fields keys[i] = vals[i] (n <= 8).  Called from the
- * server's loop, from forked children and from libsrt's threads. */
-typedef void (*lsp_ingestsrv_log)(void *ctx, int level, const char *event, int n, const char *const *keys,
-				  const lsp_logv *vals);
 
 typedef struct {
 	const char *host;     /* RTMP listener address, "" for any */
@@ -52,10 +61,11 @@ typedef struct {
 	long max_conn;        /* connections served at once; more are refused */
 	const sigset_t *mask; /* SIGCHLD, SIGTERM, SIGINT, blocked by the caller before any thread */
 	/* Per-connection settings (app, timeouts, out_tmpl, exec_tmpl, run_dir,
-	 * nats_url).  The server sets auth, note, ctx, remote, tls and out_lock. */
+	 * nats_url).  The server sets auth, ctx, event, event_ctx, remote, tls
+	 * and out_lock. */
 	lsp_ingest_cfg conn;
-	lsp_ingestsrv_log log;
-	void *log_ctx;
+	lsp_event_fn event;   /* every event (see above); may be NULL */
+	void *event_ctx;
 } lsp_ingestsrv_cfg;
 
 /* Open the signalfd, the RTMP listener and, with tls_port, the RTMPS
@@ -63,8 +73,8 @@ typedef struct {
 int lsp_ingestsrv_open(lsp_ingestsrv **out, const lsp_ingestsrv_cfg *cfg, char *err, size_t errcap);
 
 /* Start SRT (lib/srtin) from srt's addresses and options; the server sets
- * its check, note, ctx and backlog (max_conn) and routes libsrt's own
- * warnings to the log.  srt's strings must outlive the server.  0, or
+ * its check, ctx, event, event_ctx and backlog (max_conn) and routes
+ * libsrt's own warnings to cfg->event.  srt's strings must outlive the server.  0, or
  * negative with err (the server stays usable without SRT). */
 int lsp_ingestsrv_srt(lsp_ingestsrv *s, const lsp_srtin_cfg *srt, char *err, size_t errcap);
 

@@ -4,10 +4,11 @@
  * caller thread (connect, pump inline, redial after 2 s), and one detached
  * pump thread per accepted connection.  Shared state (the queue of
  * handed-over connections, the pump count, the stop flag) sits under one
- * mutex.  The listener hook runs on libsrt's receive thread. */
+ * mutex.  The listener hook runs on libsrt's receive thread.  SRT binds
+ * its own UDP socket (srt_bind/srt_listen: its own stack, not core/net);
+ * peer addresses are written by lsp_net_addr_str like every other tool's. */
 #include "ingest/srtin.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -22,10 +23,9 @@
 #include <srt/access_control.h>
 #include <srt/srt.h>
 
+#include "core/net.h"
+
 #define QCAP 32
-#define LVL_INFO 1
-#define LVL_WARN 2
-#define LVL_ERROR 3
 
 struct handoff {
 	int fd;
@@ -93,26 +93,11 @@ int lsp_srtin_streamid_key(const char *sid, char *key, size_t cap)
 	return 0;
 }
 
-static void addr_str(const struct sockaddr *sa, char *out, size_t cap)
+/* An event with the fields every SRT event carries (srtin.h). */
+static void say(lsp_srtin *s, int level, const char *name, const char *remote, const char *reason)
 {
-	char h[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-	if (sa && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &a->sin_addr, h, sizeof h);
-		port = ntohs(a->sin_port);
-	} else if (sa && sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &a->sin6_addr, h, sizeof h);
-		port = ntohs(a->sin6_port);
-	}
-	snprintf(out, cap, sa && sa->sa_family == AF_INET6 ? "[%s]:%d" : "%s:%d", h, port);
-}
-
-static void note(lsp_srtin *s, int level, const char *msg, const char *remote, const char *detail)
-{
-	if (s->cfg->note)
-		s->cfg->note(s->cfg->ctx, level, msg, remote ? remote : "", detail ? detail : "");
+	lsp_event_emit(s->cfg->event, s->cfg->event_ctx, level, name, "proto", LSV_S("srt"), "remote",
+		       LSV_S(remote ? remote : ""), "reason", LSV_S(reason ? reason : ""), NULL);
 }
 
 static int stopping(lsp_srtin *s)
@@ -132,17 +117,17 @@ static int on_listen(void *opaq, SRTSOCKET ns, int hsv, const struct sockaddr *p
 	const char *reason = "unknown key";
 	int rc;
 	(void)hsv;
-	addr_str(peer, remote, sizeof remote);
+	lsp_net_addr_str(peer, 1, remote, sizeof remote);
 	rc = lsp_srtin_streamid_key(sid ? sid : "", key, sizeof key);
 	if (rc == -EPERM) {
 		srt_setrejectreason(ns, SRT_REJX_BAD_MODE);
-		note(s, LVL_WARN, "publish refused", remote, "streamid mode is not publish");
+		say(s, LSP_WARN, "publish refused", remote, "streamid mode is not publish");
 		return -1;
 	}
 	if (rc < 0 || (s->cfg->check && s->cfg->check(s->cfg->ctx, key, remote, &reason) != 0)) {
 		memset(key, 0, sizeof key);
 		srt_setrejectreason(ns, SRT_REJX_FORBIDDEN);
-		note(s, LVL_WARN, "publish refused", remote, rc < 0 ? "no stream key in streamid" : reason);
+		say(s, LSP_WARN, "publish refused", remote, rc < 0 ? "no stream key in streamid" : reason);
 		return -1;
 	}
 	memset(key, 0, sizeof key);
@@ -179,7 +164,7 @@ static void pump_run(lsp_srtin *s, SRTSOCKET sock, int fd, const char *remote)
 		}
 	}
 out:
-	note(s, LVL_INFO, "srt connection closed", remote, why);
+	say(s, LSP_INFO, "srt connection closed", remote, why);
 	close(fd);
 	srt_close(sock);
 }
@@ -265,13 +250,13 @@ static void *accept_main(void *arg)
 		if (c == SRT_INVALID_SOCK) {
 			if (stopping(s))
 				break;
-			note(s, LVL_WARN, "srt accept failed", NULL, srt_getlasterror_str());
+			say(s, LSP_WARN, "srt accept failed", NULL, srt_getlasterror_str());
 			usleep(100000);
 			continue;
 		}
-		addr_str((struct sockaddr *)&sa, remote, sizeof remote);
+		lsp_net_addr_str((struct sockaddr *)&sa, 1, remote, sizeof remote);
 		if (handoff(s, c, &fd, remote) < 0) {
-			note(s, LVL_WARN, "connection refused", remote, "too many waiting connections");
+			say(s, LSP_WARN, "connection refused", remote, "too many waiting connections");
 			srt_close(c);
 			continue;
 		}
@@ -332,7 +317,7 @@ static void *call_main(void *arg)
 		int sl, fd;
 		SRTSOCKET sock;
 		if (resolve(c->call_host, c->call_port, &sa, &sl, err, sizeof err) < 0) {
-			note(s, LVL_WARN, "srt call failed; retrying", remote, err);
+			say(s, LSP_WARN, "srt call failed; retrying", remote, err);
 			goto again;
 		}
 		sock = srt_create_socket();
@@ -341,7 +326,7 @@ static void *call_main(void *arg)
 			srt_setsockflag(sock, SRTO_STREAMID, c->call_streamid, (int)strlen(c->call_streamid));
 		if (srt_connect(sock, (struct sockaddr *)&sa, sl) < 0) {
 			if (!logged++)
-				note(s, LVL_WARN, "srt call failed; retrying every 2 s", remote, srt_getlasterror_str());
+				say(s, LSP_WARN, "srt call failed; retrying every 2 s", remote, srt_getlasterror_str());
 			srt_close(sock);
 			goto again;
 		}
@@ -350,11 +335,11 @@ static void *call_main(void *arg)
 		s->call_sock = sock;
 		pthread_mutex_unlock(&s->mu);
 		if (handoff(s, sock, &fd, remote) < 0) {
-			note(s, LVL_WARN, "connection refused", remote, "too many waiting connections");
+			say(s, LSP_WARN, "connection refused", remote, "too many waiting connections");
 			srt_close(sock);
 			goto again;
 		}
-		note(s, LVL_INFO, "srt call connected", remote, NULL);
+		say(s, LSP_INFO, "srt call connected", remote, NULL);
 		pump_run(s, sock, fd, remote);
 	again:
 		for (int i = 0; i < 20 && !stopping(s); i++)

@@ -15,11 +15,19 @@
  *
  * libsrt keeps threads of its own, so a process that forks after
  * lsp_srtin_open must not use SRT in the child (the child only reads the
- * fd it was handed).  check() and note() run on libsrt/pump threads.
- * Never logs; note() gets what is worth saying. */
+ * fd it was handed).  check() and event() run on libsrt/pump threads.
+ * Never logs: it reports events (lib/core/event.h), each with the fields
+ * proto ("srt"), remote ("" when unknown) and reason:
+ *   "publish refused" (warn)       in the handshake: bad key or streamid
+ *   "connection refused" (warn)    too many connections waiting
+ *   "srt accept failed", "srt call failed; retrying",
+ *   "srt call failed; retrying every 2 s" (warn)
+ *   "srt call connected", "srt connection closed" (info) */
 #ifndef LSP_SRTIN_H
 #define LSP_SRTIN_H
 #include <stddef.h>
+
+#include "core/event.h"
 
 #define LSP_SRTIN_KEY_MAX 512
 
@@ -35,8 +43,9 @@ typedef struct {
 	int backlog;            /* connections waiting to be taken, at most */
 	/* 0 accept, else refuse with *reason (a static text) */
 	int (*check)(void *ctx, const char *key, const char *remote, const char **reason);
-	void (*note)(void *ctx, int level, const char *msg, const char *remote, const char *detail);
-	void *ctx;
+	void *ctx;              /* for check */
+	lsp_event_fn event;     /* what happened (may be NULL) */
+	void *event_ctx;
 } lsp_srtin_cfg;
 
 typedef struct lsp_srtin lsp_srtin;

@@ -1,15 +1,29 @@
-/* test_ingest — the pure parts of lib/ingest: {channel} template expansion
- * (used for -o and --exec) and its bounds. */
+/* test_ingest — lib/ingest: {channel} template expansion (used for -o and
+ * --exec) and its bounds; then whole connections served in-process over
+ * a socketpair, seen through the one event hook: an RTMP publish (canned
+ * client bytes) reports "publish started" (stage publishing) and
+ * "publish stopped" (reason disconnect, every byte counted) with the
+ * fields and field order the logs keep; a wrong key, a busy channel and a
+ * wrong app are refused with their reasons; the TS passthrough ("srt")
+ * copies its input to the output unchanged; RTMPS without a TLS context
+ * is an error. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "ingest/ingest.h"
+#include "test_ingest_rtmpc.h"
 
 static void test_expand(void **st)
 {
@@ -38,11 +52,240 @@ static void test_expand_bounds(void **st)
 	assert_int_equal(lsp_ingest_expand("x", "", out, 0), -ENAMETOOLONG);
 }
 
+/* ---- connections, through the event hook ---- */
+
+#define MAXEV 16
+
+struct seen {
+	int n;
+	struct {
+		int level, nf;
+		char name[64], channel[80], remote[64], reason[128], stage[32], keys[160];
+		long long bytes, status;
+	} ev[MAXEV];
+};
+
+static void copy(char *dst, size_t cap, const char *s)
+{
+	snprintf(dst, cap, "%s", s ? s : "(none)");
+}
+
+static void on_event(void *ctx, const lsp_event *ev)
+{
+	struct seen *sn = ctx;
+	size_t o = 0;
+	if (sn->n >= MAXEV)
+		return;
+	sn->ev[sn->n].level = ev->level;
+	sn->ev[sn->n].nf = ev->n;
+	copy(sn->ev[sn->n].name, sizeof sn->ev[0].name, ev->name);
+	copy(sn->ev[sn->n].channel, sizeof sn->ev[0].channel, lsp_event_str(ev, "channel"));
+	copy(sn->ev[sn->n].remote, sizeof sn->ev[0].remote, lsp_event_str(ev, "remote"));
+	copy(sn->ev[sn->n].reason, sizeof sn->ev[0].reason, lsp_event_str(ev, "reason"));
+	copy(sn->ev[sn->n].stage, sizeof sn->ev[0].stage, lsp_event_str(ev, "stage"));
+	sn->ev[sn->n].bytes = lsp_event_int(ev, "bytes", -2);
+	sn->ev[sn->n].status = lsp_event_int(ev, "status", -2);
+	sn->ev[sn->n].keys[0] = 0;
+	for (int i = 0; i < ev->n && o < sizeof sn->ev[0].keys; i++)
+		o += (size_t)snprintf(sn->ev[sn->n].keys + o, sizeof sn->ev[0].keys - o, "%s%s", i ? "," : "",
+				      ev->keys[i]);
+	sn->n++;
+}
+
+/* The test's store: one key, "alpha_goodkey", names channel alpha. */
+static int auth(void *ctx, const char *key, char *channel, size_t cap, const char **reason)
+{
+	(void)ctx;
+	if (strcmp(key, "alpha_goodkey") != 0) {
+		*reason = "unknown key";
+		return -1;
+	}
+	snprintf(channel, cap, "alpha");
+	return 0;
+}
+
+static char dir[64];
+
+static void base(lsp_ingest_cfg *c, struct seen *sn)
+{
+	static char out[128];
+	memset(c, 0, sizeof *c);
+	memset(sn, 0, sizeof *sn);
+	snprintf(out, sizeof out, "%s/{channel}.ts", dir);
+	c->app = "live";
+	c->hs_timeout_s = c->cmd_timeout_s = c->media_timeout_s = 2;
+	c->out_tmpl = out;
+	c->run_dir = dir;
+	c->remote = "192.0.2.1:5000";
+	c->auth = auth;
+	c->event = on_event;
+	c->event_ctx = sn;
+}
+
+/* Serve proto on one end of a socketpair after writing in (then EOF) on
+ * the other: the serve function's return. */
+static int serve_canned(const lsp_ingest_cfg *c, const char *proto, const char *key, const void *in, size_t n)
+{
+	char err[256] = "";
+	int sp[2], rc;
+	const lsp_ingest_proto *p = lsp_ingest_proto_find(proto);
+	assert_non_null(p);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	assert_int_equal(write(sp[1], in, n), (ssize_t)n);
+	shutdown(sp[1], SHUT_WR);
+	rc = p->serve(c, sp[0], -1, key, err, sizeof err);
+	close(sp[0]);
+	close(sp[1]);
+	return rc;
+}
+
+static int find(const struct seen *sn, const char *name)
+{
+	for (int i = 0; i < sn->n; i++)
+		if (!strcmp(sn->ev[i].name, name))
+			return i;
+	return -1;
+}
+
+static void rtmp_publish(void **st)
+{
+	static struct rtmpc b;
+	lsp_ingest_cfg c;
+	struct seen sn;
+	int a, z;
+	(void)st;
+	base(&c, &sn);
+	rtmpc_publish(&b, "live", "alpha_goodkey");
+	rtmpc_video(&b, 200);
+	assert_int_equal(serve_canned(&c, "rtmp", NULL, b.p, b.n), 0);
+	assert_true((a = find(&sn, LSP_INGEST_EV_STARTED)) >= 0);
+	assert_true((z = find(&sn, LSP_INGEST_EV_STOPPED)) > a);
+	/* the fields, in the order the logs (and tests/integ) read them */
+	assert_string_equal(sn.ev[a].keys, "channel,remote,reason,stage,bytes,duration_s,status");
+	assert_int_equal(sn.ev[a].level, LSP_INFO);
+	assert_string_equal(sn.ev[a].channel, "alpha");
+	assert_string_equal(sn.ev[a].remote, "192.0.2.1:5000");
+	assert_string_equal(sn.ev[a].stage, "publishing");
+	assert_int_equal(sn.ev[a].status, -1);
+	assert_string_equal(sn.ev[z].channel, "alpha");
+	assert_string_equal(sn.ev[z].reason, "disconnect");
+	assert_int_equal(sn.ev[z].bytes, (long long)b.n);
+	/* the unsupported codec: one warning, between start and stop */
+	a = find(&sn, "unsupported codec ignored (want H.264 + AAC)");
+	assert_true(a > 0 && a < z);
+	assert_int_equal(sn.ev[a].level, LSP_WARN);
+	assert_string_equal(sn.ev[a].reason, "video");
+	for (int i = 0; i < sn.n; i++) /* the key never travels in an event */
+		assert_null(strstr(sn.ev[i].reason, "goodkey"));
+}
+
+static void rtmp_refusals(void **st)
+{
+	static struct rtmpc b;
+	lsp_ingest_cfg c;
+	struct seen sn;
+	char lock[128];
+	int i, fd;
+	(void)st;
+	base(&c, &sn);
+	rtmpc_publish(&b, "live", "alpha_badkey");
+	assert_int_equal(serve_canned(&c, "rtmp", NULL, b.p, b.n), 1);
+	assert_true((i = find(&sn, LSP_INGEST_EV_REFUSED)) >= 0);
+	assert_int_equal(sn.ev[i].level, LSP_WARN);
+	assert_string_equal(sn.ev[i].reason, "unknown key");
+	assert_string_equal(sn.ev[i].channel, "");
+	assert_int_equal(find(&sn, LSP_INGEST_EV_STARTED), -1);
+	assert_int_equal(find(&sn, LSP_INGEST_EV_STOPPED), -1);
+
+	base(&c, &sn); /* another publisher holds the channel */
+	snprintf(lock, sizeof lock, "%s/alpha.lock", dir);
+	assert_true((fd = open(lock, O_RDWR | O_CREAT, 0600)) >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	rtmpc_publish(&b, "live", "alpha_goodkey");
+	assert_int_equal(serve_canned(&c, "rtmp", NULL, b.p, b.n), 1);
+	assert_true((i = find(&sn, LSP_INGEST_EV_REFUSED)) >= 0);
+	assert_string_equal(sn.ev[i].reason, "channel busy");
+	assert_string_equal(sn.ev[i].channel, "alpha");
+	close(fd);
+
+	base(&c, &sn);
+	rtmpc_publish(&b, "other", "alpha_goodkey");
+	assert_int_equal(serve_canned(&c, "rtmp", NULL, b.p, b.n), 1);
+	assert_true((i = find(&sn, "connect refused")) >= 0);
+	assert_string_equal(sn.ev[i].reason, "bad app");
+	assert_int_equal(find(&sn, LSP_INGEST_EV_REFUSED), -1);
+}
+
+static void ts_passthrough(void **st)
+{
+	static uint8_t ts[188 * 20], back[sizeof ts + 1];
+	lsp_ingest_cfg c;
+	struct seen sn;
+	char path[128];
+	int i, z, fd;
+	(void)st;
+	base(&c, &sn);
+	for (size_t o = 0; o < sizeof ts; o++)
+		ts[o] = o % 188 == 0 ? 0x47 : (uint8_t)(o * 31);
+	assert_int_equal(serve_canned(&c, "srt", "alpha_goodkey", ts, sizeof ts), 0);
+	assert_true((i = find(&sn, LSP_INGEST_EV_STARTED)) >= 0);
+	assert_string_equal(sn.ev[i].stage, "srt");
+	assert_true((z = find(&sn, LSP_INGEST_EV_STOPPED)) > i);
+	assert_string_equal(sn.ev[z].reason, "disconnect");
+	assert_int_equal(sn.ev[z].bytes, (long long)sizeof ts);
+	snprintf(path, sizeof path, "%s/alpha.ts", dir);
+	assert_true((fd = open(path, O_RDONLY)) >= 0);
+	assert_int_equal(read(fd, back, sizeof back), (ssize_t)sizeof ts);
+	close(fd);
+	assert_memory_equal(back, ts, sizeof ts);
+	unlink(path);
+
+	base(&c, &sn);
+	assert_int_equal(serve_canned(&c, "srt", "beta_wrong", ts, sizeof ts), 1);
+	assert_true((i = find(&sn, LSP_INGEST_EV_REFUSED)) >= 0);
+	assert_string_equal(sn.ev[i].reason, "unknown key");
+	assert_string_equal(sn.ev[i].stage, "srt");
+}
+
+static void rtmps_needs_tls(void **st)
+{
+	lsp_ingest_cfg c;
+	struct seen sn;
+	char err[128] = "";
+	(void)st;
+	base(&c, &sn);
+	assert_int_equal(lsp_ingest_proto_find("rtmps")->serve(&c, -1, -1, NULL, err, sizeof err), -EINVAL);
+	assert_string_equal(err, "rtmps without a TLS context");
+	assert_null(lsp_ingest_proto_find("whip"));
+}
+
+static int setup(void **st)
+{
+	(void)st;
+	snprintf(dir, sizeof dir, "/tmp/test_ingest_XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **st)
+{
+	char p[128];
+	(void)st;
+	snprintf(p, sizeof p, "%s/alpha.lock", dir);
+	unlink(p);
+	snprintf(p, sizeof p, "%s/alpha.ts", dir);
+	unlink(p);
+	return rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test(test_expand_bounds),
+		cmocka_unit_test_setup_teardown(rtmp_publish, setup, teardown),
+		cmocka_unit_test_setup_teardown(rtmp_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(ts_passthrough, setup, teardown),
+		cmocka_unit_test_setup_teardown(rtmps_needs_tls, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,13 @@
 /* test_ingestsrv — lib/ingestsrv: a failed open leaves nothing behind and
  * says why (a busy port, an unreadable certificate); a bad SRT setting
- * fails alone and the server still closes cleanly; and a real server in
- * a forked process forks a child per connection (which times out a silent
- * publisher and comes back as LSP_INGESTSRV_CHILD), refuses connections
- * beyond max_conn, and on SIGTERM stops, signals its children and returns
- * 0 — every step seen through the log hook. */
+ * fails alone and the server still closes cleanly; a real server in a
+ * forked process says "listening" once ready, forks a child per
+ * connection (which times out a silent publisher and comes back as
+ * LSP_INGESTSRV_CHILD), refuses connections beyond max_conn, and on
+ * SIGTERM stops, signals its children and returns 0 — every step seen
+ * through the event hook; and the metrics follow the connections' events
+ * (a canned RTMP publish on a real store: publish started / stopped /
+ * refused move the publish, live, bytes, refusal and error counters). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,22 +26,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/key.h"
 #include "ingest/ingestsrv.h"
+#include "state/store.h"
+#include "test_ingest_rtmpc.h"
 
 static char logpath[64];
 
-/* The log hook: one line per event, "event k=v ...", appended with one
- * write so that the server and its children can share the file. */
-static void on_log(void *ctx, int level, const char *event, int n, const char *const *keys, const lsp_logv *vals)
+/* The event hook: one line per event, "level name k=v ...", appended with
+ * one write so that the server and its children can share the file. */
+static void on_event(void *ctx, const lsp_event *ev)
 {
 	char line[1024];
-	size_t o = (size_t)snprintf(line, sizeof line, "%d %s", level, event);
+	size_t o = (size_t)snprintf(line, sizeof line, "%d %s", ev->level, ev->name);
 	int fd;
 	(void)ctx;
-	for (int i = 0; i < n && o < sizeof line; i++)
-		o += (size_t)(vals[i].type == LSV_STR
-				      ? snprintf(line + o, sizeof line - o, " %s=%s", keys[i], vals[i].s)
-				      : snprintf(line + o, sizeof line - o, " %s=%lld", keys[i], vals[i].i));
+	for (int i = 0; i < ev->n && o < sizeof line; i++)
+		o += (size_t)(ev->vals[i].type == LSV_STR
+				      ? snprintf(line + o, sizeof line - o, " %s=%s", ev->keys[i], ev->vals[i].s)
+				      : snprintf(line + o, sizeof line - o, " %s=%lld", ev->keys[i], ev->vals[i].i));
 	if (o >= sizeof line - 1)
 		o = sizeof line - 2;
 	line[o++] = '\n';
@@ -100,7 +106,7 @@ static void base_cfg(lsp_ingestsrv_cfg *cfg, sigset_t *mask)
 	cfg->conn.out_tmpl = "/dev/null";
 	cfg->conn.run_dir = "/tmp";
 	cfg->conn.hs_timeout_s = cfg->conn.cmd_timeout_s = cfg->conn.media_timeout_s = 1;
-	cfg->log = on_log;
+	cfg->event = on_event;
 }
 
 static void open_fails(void **s)
@@ -116,7 +122,7 @@ static void open_fails(void **s)
 	cfg.port = port;
 	assert_int_equal(lsp_ingestsrv_open(&srv, &cfg, err, sizeof err), -1);
 	assert_null(srv);
-	snprintf(want, sizeof want, "listen on port %d: Address already in use", port);
+	snprintf(want, sizeof want, "unable to listen on 127.0.0.1:%d: Address already in use", port);
 	assert_string_equal(err, want);
 	assert_int_equal(open_fds(), before);
 
@@ -195,8 +201,9 @@ static void serve_and_stop(void **s)
 		lsp_ingestsrv_close(srv);
 		_exit(rc == 0 ? 0 : 4);
 	}
-	for (int t = 0; t < 250 && (a = connect_to(port)) < 0; t++)
-		usleep(20000);
+	snprintf(want, sizeof want, "1 listening port=%d app=live rtmps_port=0 srt_port=0 srt_encrypted=no\n", port);
+	assert_true(wait_log(want, 5000)); /* ready: lsp-ingest's main tells systemd here */
+	a = connect_to(port);
 	assert_true(a >= 0); /* served by a child that waits for the handshake */
 	usleep(300000);
 	b = connect_to(port); /* max_conn 1: refused */
@@ -214,6 +221,93 @@ static void serve_and_stop(void **s)
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 	assert_true(wait_log("1 stopping connections=", 100));
+}
+
+/* A store in a temp LSP_DATA_DIR with channel alpha; its key into key. */
+static void make_store(char *dir, size_t dcap, char *key, size_t kcap)
+{
+	lsp_store *st;
+	char err[256], hash[LSP_HASH_HEX];
+	snprintf(dir, dcap, "/tmp/test_ingestsrv_XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(lsp_store_open(&st, dir, NULL, err, sizeof err), 0);
+	assert_int_equal(lsp_key_new("alpha", key, kcap), 0);
+	lsp_key_hash(key, hash);
+	assert_int_equal(lsp_store_channel_add(st, "alpha", hash, err, sizeof err), 0);
+	lsp_store_close(st);
+	setenv("LSP_DATA_DIR", dir, 1);
+	unsetenv("LSP_DB_URL");
+}
+
+/* Connect, send b, end the write side and wait for want in the log. */
+static void publish_once(int port, const struct rtmpc *b, const char *want)
+{
+	int fd = connect_to(port);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, b->p, b->n), (ssize_t)b->n);
+	shutdown(fd, SHUT_WR);
+	assert_true(wait_log(want, 5000));
+	close(fd);
+}
+
+static void metrics_follow_events(void **s)
+{
+	static struct rtmpc b;
+	lsp_ingestsrv_cfg cfg;
+	lsp_metrics *mx;
+	sigset_t mask;
+	char err[256], want[160], dir[64], key[LSP_KEY_MAX], *text;
+	size_t len;
+	int port, bfd = busy_port(&port), st;
+	pid_t pid;
+	(void)s;
+	close(bfd);
+	make_store(dir, sizeof dir, key, sizeof key);
+	assert_int_equal(lsp_metrics_new_shared(&mx, "lsp-test"), 0);
+	base_cfg(&cfg, &mask);
+	cfg.port = port;
+	cfg.max_conn = 4;
+	cfg.conn.run_dir = dir;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		lsp_ingestsrv *srv;
+		int rc, status = 0;
+		sigprocmask(SIG_BLOCK, &mask, NULL);
+		if (lsp_ingestsrv_open(&srv, &cfg, err, sizeof err) < 0)
+			_exit(3);
+		lsp_ingestsrv_metrics(srv, mx);
+		if ((rc = lsp_ingestsrv_run(srv, &status)) == LSP_INGESTSRV_CHILD)
+			_exit(status);
+		lsp_ingestsrv_close(srv);
+		_exit(rc == 0 ? 0 : 4);
+	}
+	assert_true(wait_log("1 listening", 5000));
+	rtmpc_publish(&b, "live", key);
+	rtmpc_video(&b, 300);
+	publish_once(port, &b, "1 publish stopped channel=alpha");
+	rtmpc_publish(&b, "live", "alpha_000000000000000000000000000000000000000000000000");
+	publish_once(port, &b, "2 publish refused channel=alpha");
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+
+	assert_int_equal(lsp_metrics_render(mx, &text, &len), 0);
+	assert_non_null(strstr(text, "\nlsp_ingest_publishes_total 1\n"));
+	assert_non_null(strstr(text, "\nlsp_ingest_live_channels 0\n"));
+	assert_non_null(strstr(text, "\nlsp_ingest_refused_total 1\n"));
+	rtmpc_publish(&b, "live", key); /* the first publish's size again */
+	rtmpc_video(&b, 300);
+	snprintf(want, sizeof want, "\nlsp_ingest_bytes_in_total{channel=\"alpha\"} %zu\n", b.n);
+	assert_non_null(strstr(text, want));
+	assert_non_null(strstr(text, "\nlsp_ingest_errors_total{kind=\"publish refused\"} 1\n"));
+	assert_non_null(strstr(text, "\nlsp_ingest_errors_total{kind=\"unsupported codec ignored (want H.264 + AAC)\"} 1\n"));
+	assert_null(strstr(text, key));
+	free(text);
+	lsp_metrics_free(mx);
+	snprintf(want, sizeof want, "rm -rf '%s'", dir);
+	assert_int_equal(system(want), 0);
 }
 
 static int setup(void **s)
@@ -239,6 +333,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(open_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(srt_bad_passphrase, setup, teardown),
 		cmocka_unit_test_setup_teardown(serve_and_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(metrics_follow_events, setup, teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
