@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/opt.h"
 #include "core/sdnotify.h"
+#include "media/avlog.h"
 
 #define MAX_CONN_LIMIT 1024
 
@@ -86,6 +87,8 @@ int main(int argc, char **argv)
 	};
 
 	lsp_log_init(&lg, "lsp-ingest");
+	/* libav's own messages as JSON events, never plain text on stderr */
+	lsp_avlog_route(lsp_avlog_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
 	cfg.conn.app = "live";
 	while ((c = getopt_long(argc, argv, "hVl:a:o:e:t:m:", lopts, NULL)) != -1) {
 		switch (c) {
