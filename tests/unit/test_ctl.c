@@ -1,8 +1,10 @@
 /* test_ctl — lib/ctl: the registry (lookup by one or two words, the usage
- * text in table order), and commands run against SQLite in a temp dir with
- * their data caught on a memory stream and their complaints and events
- * caught by the hooks: outputs, exit statuses, the exact words of the
- * complaints lsp-ctl has always used and the events' names and fields. */
+ * text in table order), and commands run against the fixture's store
+ * (tests/unit/fixture.h: SQLite in a temp dir, Postgres with
+ * LSP_TEST_PG_URL) with their data caught on a memory stream and their
+ * complaints and events caught by the hooks: outputs, exit statuses, the
+ * exact words of the complaints lsp-ctl has always used and the events'
+ * names and fields. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,8 +18,8 @@
 
 #include "ctl/ctl.h"
 #include "core/exit.h"
+#include "fixture.h"
 
-static char dir[64];
 
 /* What one command left: data, complaints ("*usage*" for the whole
  * text), log events ("level event k=v k=v"). */
@@ -80,24 +82,20 @@ static int matches(const char *s, const char *re)
 	return ok;
 }
 
+/* The fixture's store, named to the commands as lsp-ctl's environment. */
 static int setup(void **s)
 {
-	(void)s;
-	snprintf(dir, sizeof dir, "/tmp/lsp-ctl-XXXXXX");
-	if (!mkdtemp(dir))
+	fx *f;
+	if (fx_setup(s) < 0)
 		return -1;
-	setenv("LSP_DATA_DIR", dir, 1);
+	f = *s;
+	setenv("LSP_DATA_DIR", f->dir, 1);
 	setenv("LSP_SECRET", "0123456789abcdef0123456789abcdef", 1);
-	unsetenv("LSP_DB_URL");
+	if (f->url[0])
+		setenv("LSP_DB_URL", f->url, 1);
+	else
+		unsetenv("LSP_DB_URL");
 	return 0;
-}
-
-static int teardown(void **s)
-{
-	char cmd[128];
-	(void)s;
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
 }
 
 static void registry(void **s)
@@ -318,7 +316,6 @@ static void no_store(void **s)
 	assert_true(matches(c.log, "^3 command failed command=gc reason=.+\n$"));
 	assert_int_equal(run(&c, "channel set alpha record=on"), LSP_EXIT_USAGE);
 	assert_true(matches(c.log, "^3 command failed command=channel set reason=.+\n$"));
-	unsetenv("LSP_DB_URL");
 	free(c.out);
 }
 
@@ -329,11 +326,11 @@ int main(void)
 		cmocka_unit_test(usage_text),
 		cmocka_unit_test(complaints),
 		cmocka_unit_test(long_complaint),
-		cmocka_unit_test_setup_teardown(channels, setup, teardown),
-		cmocka_unit_test_setup_teardown(chat, setup, teardown),
-		cmocka_unit_test_setup_teardown(recordings, setup, teardown),
-		cmocka_unit_test_setup_teardown(dsar, setup, teardown),
-		cmocka_unit_test_setup_teardown(no_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(channels, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(chat, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(recordings, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(dsar, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(no_store, setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
