@@ -65,17 +65,17 @@ void lsp_api_routes(void (*fn)(void *ctx, const char *method, const char *patter
 		fn(ctx, routes[i].method, routes[i].pattern, routes[i].roles);
 }
 
-int lsp_api_role_bit(const char *r)
+int lsp_api_role_bit(const char *name)
 {
-	if (!r)
+	if (!name)
 		return 0;
-	if (!strcmp(r, "viewer"))
+	if (!strcmp(name, "viewer"))
 		return LSP_API_VIEWER;
-	if (!strcmp(r, "creator"))
+	if (!strcmp(name, "creator"))
 		return LSP_API_CREATOR;
-	if (!strcmp(r, "mod"))
+	if (!strcmp(name, "mod"))
 		return LSP_API_MOD;
-	if (!strcmp(r, "admin"))
+	if (!strcmp(name, "admin"))
 		return LSP_API_ADMIN;
 	return 0;
 }

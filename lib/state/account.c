@@ -73,9 +73,11 @@ static int row_get(void *ctx, int ncol, const char *const *v)
 int lsp_account_get(lsp_store *st, const char *name, lsp_account *out, char *err, size_t errcap)
 {
 	const char *p[1] = { name };
-	struct get g = { out, 0 };
+	struct get g;
 	int rc;
 	memset(out, 0, sizeof *out);
+	g.out = out;
+	g.found = 0;
 	rc = X("SELECT name, role, kid, created_at FROM users WHERE name = $1", 1, p, row_get, &g);
 	return rc < 0 ? rc : g.found;
 }
