@@ -1,33 +1,35 @@
 /* lsp-api — accounts, sessions, channels and stream keys, privacy requests,
  * as JSON over HTTP(S) (docs/api.md).  lib/api/api.c has the routes,
  * lib/api/apisrv.c the connection loop.  With LSP_NATS_URL it publishes
- * lsp.ctl.<channel>.kick, keeps the last lsp.stream.<channel>.health and
- * archives lsp.chat.<channel> messages for data-subject requests.
+ * lsp.ctl.<channel>.kick (lib/api/kick.c), keeps the last
+ * lsp.stream.<channel>.health (lib/api/health.c) and archives
+ * lsp.chat.<channel> messages for data-subject requests (lib/api/archive.c).
+ * This file parses options, wires those together and logs their events.
  * Exit codes (man/lsp.7): 0 stopped by a signal, 1 --set-role found no
  * such user, 100 usage, 111 system failure. */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/api.h"
 #include "api/apisrv.h"
+#include "api/archive.h"
+#include "api/health.h"
+#include "api/kick.h"
 #include "bus/bus.h"
-#include "state/dsar.h"
+#include "bus/subjects.h"
+#include "core/event.h"
 #include "core/exit.h"
 #include "core/key.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/opt.h"
-#include "api/passwd.h"
 #include "core/sdnotify.h"
 #include "state/store.h"
 #include "state/token.h"
-#include "bus/subjects.h"
 
 static const char usage[] =
 	"usage: lsp-api [-h] [-V] [-l [HOST:]PORT] [--cert FILE --key FILE] [--cors ORIGINS]\n"
@@ -51,39 +53,10 @@ static const char usage[] =
 	"  LSP_LOG_LEVEL\n"
 	"exit: 0 stopped by SIGINT/SIGTERM, 1 no such user, 100 usage, 111 system failure\n";
 
-#define HEALTH_MAX 256
-
-struct health {
-	pthread_mutex_t mu;
-	int n;
-	struct {
-		char ch[LSP_NAME_MAX + 1];
-		char json[1024];
-	} e[HEALTH_MAX];
-};
-
 struct app {
 	lsp_log_t lg;
-	lsp_bus *bus;
-	lsp_store *arch;   /* the chat archiver's own connection (a nats.c thread) */
-	struct health *h;
-	lsp_store *st;      /* the loop's store (tick) */
-	time_t next_sweep;
-	lsp_api *api;
-	lsp_metrics *mx;    /* NULL without --metrics */
+	lsp_metrics *mx; /* NULL without --metrics */
 };
-
-/* The API's handler, counted: requests by status class, bytes in and out. */
-static void serve_counted(void *ctx, const lsp_apisrv_req *rq, lsp_apisrv_resp *rs)
-{
-	struct app *a = ctx;
-	static const char *const cls[] = { "1xx", "2xx", "3xx", "4xx", "5xx" };
-	lsp_api_serve(a->api, rq, rs);
-	int k = rs->status / 100 - 1;
-	lsp_metrics_add(a->mx, "lsp_api_requests_total", 1, "code", k >= 0 && k < 5 ? cls[k] : "other", NULL);
-	lsp_metrics_add(a->mx, "lsp_api_bytes_in_total", (double)rq->body_len, NULL);
-	lsp_metrics_add(a->mx, "lsp_api_bytes_out_total", (double)rs->body_len, NULL);
-}
 
 static volatile sig_atomic_t stop_flag;
 
@@ -93,103 +66,24 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
-static void srv_log(void *ctx, int level, const char *msg, const char *detail)
+/* Every event of lib/api (server, routes, kick, archive): a log line;
+ * "request" counts requests by status class and bytes; warnings and
+ * errors count by event name. */
+static void on_event(void *ctx, const lsp_event *ev)
 {
+	static const char *const cls[] = { "1xx", "2xx", "3xx", "4xx", "5xx" };
 	struct app *a = ctx;
-	lsp_log(&a->lg, level, msg, "detail", LSV_S(detail), NULL);
-	if (level >= LSP_WARN)
-		lsp_metrics_add(a->mx, "lsp_api_errors_total", 1, "kind", msg, NULL);
-}
-
-static void api_log(void *ctx, int level, const char *msg, const char *k1, const char *v1, const char *k2,
-		    const char *v2)
-{
-	struct app *a = ctx;
-	if (k2)
-		lsp_log(&a->lg, level, msg, k1, LSV_S(v1), k2, LSV_S(v2), NULL);
-	else if (k1)
-		lsp_log(&a->lg, level, msg, k1, LSV_S(v1), NULL);
-	else
-		lsp_log(&a->lg, level, msg, NULL);
-}
-
-/* About once a second from the loop: drop expired sessions each minute. */
-static int tick(void *ctx)
-{
-	struct app *a = ctx;
-	char now[24], err[256];
-	const char *p[1] = { now };
-	time_t t = time(NULL);
-	if (t < a->next_sweep)
-		return 0;
-	a->next_sweep = t + 60;
-	snprintf(now, sizeof now, "%lld", (long long)t);
-	if (lsp_store_exec(a->st, "DELETE FROM sessions WHERE expires_at <= $1", 1, p, NULL, NULL, err, sizeof err) < 0)
-		lsp_log(&a->lg, LSP_WARN, "expired sessions not swept", "reason", LSV_S(err), NULL);
-	return 0;
-}
-
-static int kick(void *ctx, const char *channel)
-{
-	struct app *a = ctx;
-	char subj[LSP_SUBJ_CAP], body[LSP_NAME_MAX + 64], err[256];
-	if (!a->bus || lsp_subject(subj, sizeof subj, LSP_SUBJ_KICK, channel) < 0)
-		return -1;
-	snprintf(body, sizeof body, "{\"channel\":\"%s\",\"action\":\"kick\"}", channel);
-	if (lsp_bus_publish(a->bus, subj, body, err, sizeof err) < 0 || lsp_bus_flush(a->bus, 500, err, sizeof err) < 0) {
-		lsp_log(&a->lg, LSP_WARN, "kick not sent", "channel", LSV_S(channel), "reason", LSV_S(err), NULL);
-		return -1;
-	}
-	lsp_log(&a->lg, LSP_INFO, "kick sent", "channel", LSV_S(channel), NULL);
-	return 0;
-}
-
-/* lsp.stream.<channel>.health → the table (a nats.c thread). */
-static void on_health(void *ctx, const char *subject, const char *data, size_t len)
-{
-	struct app *a = ctx;
-	char ch[LSP_NAME_MAX + 1];
-	int i;
-	if (lsp_subject_parse(subject, ch, sizeof ch) != LSP_SUBJ_HEALTH || len >= 1024)
+	lsp_log_event(&a->lg, ev);
+	if (!a->mx)
 		return;
-	pthread_mutex_lock(&a->h->mu);
-	for (i = 0; i < a->h->n && strcmp(a->h->e[i].ch, ch) != 0; i++)
-		;
-	if (i == a->h->n && a->h->n < HEALTH_MAX)
-		a->h->n++;
-	if (i < HEALTH_MAX) {
-		snprintf(a->h->e[i].ch, sizeof a->h->e[i].ch, "%s", ch);
-		memcpy(a->h->e[i].json, data, len);
-		a->h->e[i].json[len] = 0;
+	if (lsp_event_is(ev, "request")) {
+		long long k = lsp_event_int(ev, "status", 0) / 100 - 1;
+		lsp_metrics_add(a->mx, "lsp_api_requests_total", 1, "code", k >= 0 && k < 5 ? cls[k] : "other", NULL);
+		lsp_metrics_add(a->mx, "lsp_api_bytes_in_total", (double)lsp_event_int(ev, "bytes_in", 0), NULL);
+		lsp_metrics_add(a->mx, "lsp_api_bytes_out_total", (double)lsp_event_int(ev, "bytes_out", 0), NULL);
 	}
-	pthread_mutex_unlock(&a->h->mu);
-}
-
-static int health(void *ctx, const char *channel, char *out, size_t cap)
-{
-	struct app *a = ctx;
-	int rc = -1;
-	if (!a->h)
-		return -1;
-	pthread_mutex_lock(&a->h->mu);
-	for (int i = 0; i < a->h->n; i++)
-		if (!strcmp(a->h->e[i].ch, channel)) {
-			snprintf(out, cap, "%s", a->h->e[i].json);
-			rc = 0;
-			break;
-		}
-	pthread_mutex_unlock(&a->h->mu);
-	return rc;
-}
-
-/* lsp.chat.<channel> → chat_messages (a nats.c thread, its own store). */
-static void on_chat(void *ctx, const char *subject, const char *data, size_t len)
-{
-	struct app *a = ctx;
-	char err[256];
-	(void)subject;
-	if (lsp_dsar_chat_event(a->arch, data, len, err, sizeof err) < 0)
-		lsp_log(&a->lg, LSP_WARN, "chat message not archived", "reason", LSV_S(err), NULL);
+	if (ev->level >= LSP_WARN)
+		lsp_metrics_add(a->mx, "lsp_api_errors_total", 1, "kind", ev->name, NULL);
 }
 
 static void print_route(void *ctx, const char *method, const char *pattern, int roles)
@@ -206,6 +100,33 @@ static void print_route(void *ctx, const char *method, const char *pattern, int 
 	putchar('\n');
 }
 
+/* --set-role USER=ROLE: 0 set, 1 no such user, 100 bad words, 111 failure. */
+static int set_role(struct app *a, lsp_store *st, const char *arg)
+{
+	char user[LSP_NAME_MAX + 1], err[512];
+	const char *eq = strchr(arg, '=');
+	int rc;
+	if (!eq || (size_t)(eq - arg) > LSP_NAME_MAX || !lsp_api_role_bit(eq + 1)) {
+		fputs(usage, stderr);
+		return LSP_EXIT_USAGE;
+	}
+	memcpy(user, arg, (size_t)(eq - arg));
+	user[eq - arg] = 0;
+	rc = lsp_api_set_role(st, user, eq + 1, err, sizeof err);
+	if (rc < 0)
+		lsp_log(&a->lg, LSP_ERROR, "role not set", "reason", LSV_S(err), NULL);
+	return rc == 0 ? LSP_EXIT_OK : rc == -ENOENT ? LSP_EXIT_NO : LSP_EXIT_SYS;
+}
+
+static int write_port(const char *file, int port)
+{
+	FILE *f = fopen(file, "w");
+	int ok = f && fprintf(f, "%d\n", port) >= 0;
+	if (f && fclose(f) != 0)
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct app app;
@@ -214,14 +135,18 @@ int main(int argc, char **argv)
 	lsp_store *st = NULL;
 	lsp_api *api = NULL;
 	lsp_apisrv *srv = NULL;
+	lsp_bus *bus = NULL;
 	lsp_bus_sub *sub_chat = NULL, *sub_health = NULL;
+	lsp_health *health = NULL;
+	lsp_archive arch = { NULL, on_event, &app };
+	lsp_kick kick = { NULL, on_event, &app };
 	unsigned char secret[LSP_SECRET_MAX];
 	char host[256] = "", err[512] = "";
-	const char *listen_s = ":8082", *port_file = NULL, *set_role = NULL, *nats = getenv("LSP_NATS_URL");
+	const char *listen_s = ":8082", *port_file = NULL, *role_arg = NULL, *nats = getenv("LSP_NATS_URL");
 	const char *mx_addr = NULL;
 	struct sigaction sa;
 	long v;
-	int c, port, rc, routes = 0, slen, ret = LSP_EXIT_SYS;
+	int c, port, routes = 0, slen, ret = LSP_EXIT_SYS;
 
 	memset(&app, 0, sizeof app);
 	memset(&acfg, 0, sizeof acfg);
@@ -249,7 +174,7 @@ int main(int argc, char **argv)
 		case 'P': port_file = optarg; break;
 		case 'M': mx_addr = optarg; break;
 		case 'R': routes = 1; break;
-		case 'S': set_role = optarg; break;
+		case 'S': role_arg = optarg; break;
 		case 'n':
 			if (lsp_opt_long(optarg, 10, 20, &v) < 0)
 				goto bad;
@@ -288,20 +213,10 @@ int main(int argc, char **argv)
 		lsp_log(&app.lg, LSP_FATAL, "unable to open the store", "reason", LSV_S(err), NULL);
 		return LSP_EXIT_SYS;
 	}
-	if (set_role) {
-		char user[LSP_NAME_MAX + 1];
-		const char *eq = strchr(set_role, '=');
-		if (!eq || (size_t)(eq - set_role) > LSP_NAME_MAX || !lsp_api_role_bit(eq + 1)) {
-			lsp_store_close(st);
-			goto bad;
-		}
-		memcpy(user, set_role, (size_t)(eq - set_role));
-		user[eq - set_role] = 0;
-		rc = lsp_api_set_role(st, user, eq + 1, err, sizeof err);
+	if (role_arg) {
+		ret = set_role(&app, st, role_arg);
 		lsp_store_close(st);
-		if (rc < 0)
-			lsp_log(&app.lg, LSP_ERROR, "role not set", "reason", LSV_S(err), NULL);
-		return rc == 0 ? LSP_EXIT_OK : rc == -ENOENT ? LSP_EXIT_NO : LSP_EXIT_SYS;
+		return ret;
 	}
 	if ((slen = lsp_token_secret(lsp_opt_env("LSP_DATA_DIR", "./var"), secret, sizeof secret, err, sizeof err)) <
 	    0) {
@@ -309,36 +224,34 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if (nats && *nats) {
-		if (!(app.h = calloc(1, sizeof *app.h)) || pthread_mutex_init(&app.h->mu, NULL) != 0) {
+		if (lsp_health_new(&health) < 0) {
 			lsp_log(&app.lg, LSP_FATAL, "out of memory", NULL);
 			goto done;
 		}
-		if (lsp_bus_open(&app.bus, nats, 2000, "lsp-api", err, sizeof err) < 0 ||
-		    lsp_store_open_env(&app.arch, err, sizeof err) < 0 ||
-		    lsp_bus_subscribe(app.bus, LSP_SUBJ_CHAT_ANY, on_chat, &app, &sub_chat, err, sizeof err) < 0 ||
-		    lsp_bus_subscribe(app.bus, LSP_SUBJ_HEALTH_ANY, on_health, &app, &sub_health, err, sizeof err) < 0) {
+		if (lsp_bus_open(&bus, nats, 2000, "lsp-api", err, sizeof err) < 0 ||
+		    lsp_store_open_env(&arch.st, err, sizeof err) < 0 ||
+		    lsp_bus_subscribe(bus, LSP_SUBJ_CHAT_ANY, lsp_archive_on_msg, &arch, &sub_chat, err, sizeof err) < 0 ||
+		    lsp_bus_subscribe(bus, LSP_SUBJ_HEALTH_ANY, lsp_health_on_msg, health, &sub_health, err,
+				      sizeof err) < 0) {
 			lsp_log(&app.lg, LSP_FATAL, "unable to use NATS", "reason", LSV_S(err), NULL);
 			goto done;
 		}
+		kick.bus = bus;
 	}
 	acfg.st = st;
 	acfg.secret = secret;
 	acfg.secretlen = (size_t)slen;
 	acfg.data_dir = lsp_opt_env("LSP_DATA_DIR", "./var");
-	acfg.kick = kick;
-	acfg.kick_ctx = &app;
-	acfg.health = health;
-	acfg.health_ctx = &app;
-	acfg.log = api_log;
-	acfg.log_ctx = &app;
+	acfg.kick = lsp_kick_send;
+	acfg.kick_ctx = &kick;
+	acfg.health = lsp_health_get;
+	acfg.health_ctx = health;
+	acfg.event = on_event;
+	acfg.event_ctx = &app;
 	if (lsp_api_open(&api, &acfg, err, sizeof err) < 0) {
 		lsp_log(&app.lg, LSP_FATAL, "unable to start", "reason", LSV_S(err), NULL);
 		goto done;
 	}
-	scfg.host = host;
-	scfg.port = port;
-	scfg.handler = lsp_api_serve;
-	scfg.handler_ctx = api;
 	if (mx_addr) {
 		if (lsp_metrics_new(&app.mx, "lsp-api") < 0) {
 			lsp_log(&app.lg, LSP_FATAL, "out of memory", NULL);
@@ -353,15 +266,15 @@ int main(int argc, char **argv)
 			goto done;
 		}
 		lsp_log(&app.lg, LSP_INFO, "metrics listening", "port", LSV_I(lsp_metrics_port(app.mx)), NULL);
-		app.api = api;
-		scfg.handler = serve_counted;
-		scfg.handler_ctx = &app;
 	}
-	scfg.log = srv_log;
-	scfg.log_ctx = &app;
-	scfg.tick = tick;
-	scfg.tick_ctx = &app;
-	app.st = st;
+	scfg.host = host;
+	scfg.port = port;
+	scfg.handler = lsp_api_serve;
+	scfg.handler_ctx = api;
+	scfg.event = on_event;
+	scfg.event_ctx = &app;
+	scfg.tick = lsp_api_tick;
+	scfg.tick_ctx = api;
 	if (lsp_apisrv_open(&srv, &scfg, err, sizeof err) < 0) {
 		lsp_log(&app.lg, LSP_FATAL, "unable to listen", "reason", LSV_S(err), NULL);
 		goto done;
@@ -371,15 +284,12 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (port_file) {
-		FILE *f = fopen(port_file, "w");
-		if (!f || fprintf(f, "%d\n", lsp_apisrv_port(srv)) < 0 || fclose(f) != 0) {
-			lsp_log(&app.lg, LSP_FATAL, "unable to write the port file", "file", LSV_S(port_file), NULL);
-			goto done;
-		}
+	if (port_file && write_port(port_file, lsp_apisrv_port(srv)) < 0) {
+		lsp_log(&app.lg, LSP_FATAL, "unable to write the port file", "file", LSV_S(port_file), NULL);
+		goto done;
 	}
 	lsp_log(&app.lg, LSP_INFO, "listening", "port", LSV_I(lsp_apisrv_port(srv)), "tls", LSV_B(scfg.cert != NULL),
-		"store", LSV_S(lsp_store_backend(st)), "nats", LSV_B(app.bus != NULL), NULL);
+		"store", LSV_S(lsp_store_backend(st)), "nats", LSV_B(bus != NULL), NULL);
 	lsp_sdnotify("READY=1");
 	if (lsp_apisrv_run(srv, &stop_flag, err, sizeof err) < 0) {
 		lsp_log(&app.lg, LSP_FATAL, "loop failed", "reason", LSV_S(err), NULL);
@@ -390,18 +300,15 @@ int main(int argc, char **argv)
 	ret = LSP_EXIT_OK;
 done:
 	lsp_apisrv_close(srv);
-	lsp_metrics_free(app.mx);
-	lsp_api_close(api);
 	if (sub_chat)
 		lsp_bus_unsubscribe(sub_chat);
 	if (sub_health)
 		lsp_bus_unsubscribe(sub_health);
-	lsp_bus_close(app.bus);
-	lsp_store_close(app.arch);
-	if (app.h) {
-		pthread_mutex_destroy(&app.h->mu);
-		free(app.h);
-	}
+	lsp_bus_close(bus);
+	lsp_store_close(arch.st);
+	lsp_health_free(health);
+	lsp_api_close(api);
+	lsp_metrics_free(app.mx);
 	lsp_store_close(st);
 	return ret;
 bad:

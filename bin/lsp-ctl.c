@@ -1,13 +1,14 @@
 /* lsp-ctl — the control-plane CLI: channels and stream keys in the store.
  * The commands are lib/ctl's registry; this file parses the options, runs
  * the command with stdout as its data output, and writes its complaints
- * and log events on stderr.
+ * and its events (as JSON log lines) on stderr.
  * Exit codes (man/lsp.7): 0 ok, 1 no such channel / already exists,
  * 100 usage or bad name, 111 store failure. */
 #include <getopt.h>
 #include <stdio.h>
 
 #include "ctl/ctl.h"
+#include "core/event.h"
 #include "core/exit.h"
 #include "core/log.h"
 
@@ -34,21 +35,15 @@ static void complain(void *ctx, const char *line)
 		usage(stderr, LSP_EXIT_USAGE);
 }
 
-static void log_event(void *lg, int level, const char *event, int n, const char *const *keys, const lsp_logv *vals)
+static void on_event(void *lg, const lsp_event *ev)
 {
-	const char *k[3] = { NULL }; /* k[n]: the NULL that ends the fields */
-	lsp_logv v[2] = { LSV_S(NULL) };
-	for (int i = 0; i < n && i < 2; i++) {
-		k[i] = keys[i];
-		v[i] = vals[i];
-	}
-	lsp_log(lg, level, event, k[0], v[0], k[1], v[1], k[2]);
+	lsp_log_event(lg, ev);
 }
 
 int main(int argc, char **argv)
 {
 	lsp_log_t lg;
-	lsp_ctl_io io = { stdout, complain, log_event, &lg };
+	lsp_ctl_io io = { stdout, complain, NULL, on_event, &lg };
 	static const struct option lopts[] = {
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 }
 	};

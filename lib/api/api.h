@@ -7,8 +7,10 @@
  * const table naming the roles that may call it; the handler checks the
  * caller's role against that row before it runs, then ownership where a
  * route is about one channel.  Sessions are lib/state/token.c tokens (the format
- * lsp-chat verifies) whose SHA-256 is kept in the sessions table, so
- * signing out revokes them here at once.  Passwords use lib/api/passwd.c.
+ * lsp-chat verifies) whose SHA-256 is kept in the sessions table
+ * (lib/state/session.c), so signing out revokes them here at once.  Every
+ * row is read and written through lib/state (account, session, chanmeta,
+ * store, ledger, dsar): no SQL lives in lib/api.  Passwords use lib/api/passwd.c.
  * Login and sign-up are rate-limited per account and per client address
  * in a bounded in-memory table.  The lsp_api owns that table; the caller
  * owns the store, the secret and the config strings, which must outlive
@@ -18,6 +20,7 @@
 #include <stddef.h>
 
 #include "api/apisrv.h"
+#include "core/event.h"
 #include "state/store.h"
 
 typedef struct lsp_api lsp_api;
@@ -50,10 +53,16 @@ typedef struct {
 	 * when none is known.  May be NULL. */
 	int (*health)(void *ctx, const char *channel, char *out, size_t cap);
 	void *health_ctx;
-	/* Events worth a log line (never secrets); may be NULL. */
-	void (*log)(void *ctx, int level, const char *msg, const char *k1, const char *v1, const char *k2,
-		    const char *v2);
-	void *log_ctx;
+	/* What happened (never a secret in a field); may be NULL.  Events:
+	 * "signed up" (user, role), "signed in" (user), "sign-in refused"
+	 * (user, peer), "rate limited" (user, peer; warn), "store failure"
+	 * (reason; error), "data export" (user), "account erased" (by),
+	 * "role set" (user, role), "channel created" / "channel deleted" /
+	 * "stream key rotated" (channel, user), "channel suspended" /
+	 * "channel reinstated" (channel, by), "expired sessions not swept"
+	 * (reason; warn, from lsp_api_tick). */
+	lsp_event_fn event;
+	void *event_ctx;
 } lsp_api_cfg;
 
 int lsp_api_open(lsp_api **out, const lsp_api_cfg *cfg, char *err, size_t errcap);
@@ -61,6 +70,10 @@ void lsp_api_close(lsp_api *a);
 
 /* The lsp_apisrv handler (ctx is the lsp_api). */
 void lsp_api_serve(void *ctx, const lsp_apisrv_req *rq, lsp_apisrv_resp *rs);
+
+/* The lsp_apisrv tick (ctx is the lsp_api): once a minute, drops the
+ * sessions that have expired.  Returns 0. */
+int lsp_api_tick(void *ctx);
 
 /* The route table, for --routes and the authorisation test: calls fn for
  * each route with its method, path pattern and role bits. */

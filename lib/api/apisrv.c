@@ -6,17 +6,13 @@
  * most LSP_HTTP_HEAD_MAX + body_max bytes, allocated on the first read) and
  * its output buffer (head and body of one answer).  Level-triggered epoll:
  * a connection wants EPOLLIN while reading and EPOLLOUT while writing,
- * except when TLS asks for the other direction. */
+ * except when TLS asks for the other direction.  Listening, accepting,
+ * peer addresses and the TLS context are lib/core/net's. */
 #include "api/apisrv.h"
-#include "core/clock.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +22,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "core/clock.h"
+#include "core/net.h"
 
 #define HS_TIMEOUT_MS 10000
 #define READ_TIMEOUT_MS 10000
@@ -47,7 +46,7 @@ typedef struct conn {
 	int64_t deadline;
 	uint32_t events;
 	int keep_alive, started;
-	char peer[INET6_ADDRSTRLEN];
+	char peer[64];       /* the client's address, without the port */
 } conn;
 
 struct lsp_apisrv {
@@ -57,12 +56,6 @@ struct lsp_apisrv {
 	conn **slots;
 	int nconns;
 };
-
-static void slog(lsp_apisrv *s, int level, const char *msg, const char *detail)
-{
-	if (s->cfg.log)
-		s->cfg.log(s->cfg.log_ctx, level, msg, detail);
-}
 
 /* Reason phrases lib/core/http.c does not carry. */
 static const char *reason(int status)
@@ -203,9 +196,9 @@ static int conn_write(lsp_apisrv *s, conn *c)
 /* Build the answer for rs into c->out and start writing. */
 /* Returns as conn_write. */
 static int answer(lsp_apisrv *s, conn *c, const char *method, const char *path, lsp_apisrv_resp *rs, int head_only,
-		  int64_t t0)
+		  int64_t t0, size_t bytes_in)
 {
-	char head[HEAD_OUT_MAX + sizeof rs->headers], date[64], detail[600], clen[48] = "";
+	char head[HEAD_OUT_MAX + sizeof rs->headers], date[64], clen[48] = "";
 	time_t t = time(NULL);
 	struct tm tm;
 	size_t blen = rs->body ? rs->body_len : 0;
@@ -248,8 +241,9 @@ static int answer(lsp_apisrv *s, conn *c, const char *method, const char *path, 
 	c->outoff = 0;
 	c->st = C_WRITE;
 	c->deadline = lsp_clock_mono_ms() + WRITE_TIMEOUT_MS;
-	snprintf(detail, sizeof detail, "%s %s %d %lld", method, path, rs->status, (long long)(lsp_clock_mono_ms() - t0));
-	slog(s, rs->status >= 500 ? 2 : 1, "request", detail);
+	lsp_event_emit(s->cfg.event, s->cfg.event_ctx, rs->status >= 500 ? LSP_WARN : LSP_INFO, "request", "method",
+		       LSV_S(method), "path", LSV_S(path), "status", LSV_I(rs->status), "ms",
+		       LSV_I(lsp_clock_mono_ms() - t0), "bytes_in", LSV_I(bytes_in), "bytes_out", LSV_I(blen), NULL);
 	return conn_write(s, c);
 }
 
@@ -268,7 +262,7 @@ static int answer_error(lsp_apisrv *s, conn *c, int status)
 		rs.body_len = (size_t)n;
 	}
 	c->keep_alive = 0;
-	return answer(s, c, "-", "-", &rs, 0, lsp_clock_mono_ms());
+	return answer(s, c, "-", "-", &rs, 0, lsp_clock_mono_ms(), 0);
 }
 
 /* A whole request (head of hlen bytes + body) sits at c->in. */
@@ -292,7 +286,7 @@ static int dispatch(lsp_apisrv *s, conn *c, const lsp_http_req *rq, size_t hlen,
 	memmove(c->in, c->in + hlen + blen, c->inlen - hlen - blen);
 	c->inlen -= hlen + blen;
 	c->need = 0;
-	return answer(s, c, method, path, &rs, rq->method == LSP_HTTP_HEAD, t0);
+	return answer(s, c, method, path, &rs, rq->method == LSP_HTTP_HEAD, t0, blen);
 }
 
 static void conn_read(lsp_apisrv *s, conn *c)
@@ -376,7 +370,8 @@ static void on_handshake(lsp_apisrv *s, conn *c)
 	else if (e == SSL_ERROR_WANT_WRITE)
 		set_events(s, c, EPOLLOUT);
 	else {
-		slog(s, 1, "tls handshake failed", c->peer);
+		lsp_event_emit(s->cfg.event, s->cfg.event_ctx, LSP_INFO, "tls handshake failed", "peer", LSV_S(c->peer),
+			       NULL);
 		conn_close(s, c);
 	}
 }
@@ -384,11 +379,11 @@ static void on_handshake(lsp_apisrv *s, conn *c)
 static void on_accept(lsp_apisrv *s)
 {
 	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage sa = { 0 };
+		struct sockaddr_storage sa;
 		socklen_t sl = sizeof sa;
 		struct epoll_event ev;
 		conn *c;
-		int fd = accept4(s->lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC), slot = -1, one = 1;
+		int fd = lsp_net_accept(s->lfd, LSP_NET_NONBLOCK, NULL, 0), slot = -1, one = 1;
 		if (fd < 0)
 			return;
 		if (s->nconns < s->cfg.max_conns)
@@ -398,17 +393,16 @@ static void on_accept(lsp_apisrv *s)
 					break;
 				}
 		if (slot < 0 || !(c = calloc(1, sizeof *c))) {
-			slog(s, 2, "connection refused", "too many connections");
+			lsp_event_emit(s->cfg.event, s->cfg.event_ctx, LSP_WARN, "connection refused", "reason",
+				       LSV_S("too many connections"), NULL);
 			close(fd);
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		c->fd = fd;
 		c->slot = slot;
-		if (sa.ss_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, c->peer, sizeof c->peer);
-		else if (sa.ss_family == AF_INET6)
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, c->peer, sizeof c->peer);
+		if (getpeername(fd, (struct sockaddr *)&sa, &sl) == 0)
+			lsp_net_addr_str((struct sockaddr *)&sa, 0, c->peer, sizeof c->peer);
 		c->st = s->tls ? C_HANDSHAKE : C_READ;
 		c->deadline = lsp_clock_mono_ms() + (s->tls ? HS_TIMEOUT_MS : IDLE_TIMEOUT_MS);
 		c->events = EPOLLIN;
@@ -482,12 +476,8 @@ int lsp_apisrv_run(lsp_apisrv *s, const volatile sig_atomic_t *stop, char *err, 
 int lsp_apisrv_open(lsp_apisrv **out, const lsp_apisrv_cfg *cfg, char *err, size_t errcap)
 {
 	lsp_apisrv *s;
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai = NULL;
-	union { struct sockaddr sa; struct sockaddr_in in; struct sockaddr_in6 in6; struct sockaddr_storage ss; } la = { 0 };
-	socklen_t sl = sizeof la;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-	char port[16];
-	int one = 1, rc = -EIO;
+	int rc = -EIO;
 
 	*out = NULL;
 	if (!cfg->handler) {
@@ -509,46 +499,28 @@ int lsp_apisrv_open(lsp_apisrv **out, const lsp_apisrv_cfg *cfg, char *err, size
 		rc = -ENOMEM;
 		goto fail;
 	}
-	snprintf(port, sizeof port, "%d", cfg->port);
-	if ((rc = getaddrinfo(cfg->host && *cfg->host ? cfg->host : "0.0.0.0", port, &hints, &ai)) != 0) {
-		snprintf(err, errcap, "unable to resolve %s: %s", cfg->host ? cfg->host : "", gai_strerror(rc));
-		rc = -EINVAL;
+	if ((rc = lsp_net_listen(cfg->host && *cfg->host ? cfg->host : "0.0.0.0", cfg->port, SOCK_STREAM,
+				 LSP_NET_NONBLOCK, err, errcap)) < 0)
+		goto fail;
+	s->lfd = rc;
+	if ((rc = lsp_net_port(s->lfd)) < 0) {
+		snprintf(err, errcap, "unable to listen on port %d: %s", cfg->port, strerror(-rc));
 		goto fail;
 	}
-	s->lfd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->lfd < 0 || setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    bind(s->lfd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(s->lfd, 512) < 0 ||
-	    getsockname(s->lfd, &la.sa, &sl) < 0) {
-		rc = -errno;
-		snprintf(err, errcap, "unable to listen on port %d: %s", cfg->port, strerror(errno));
-		goto fail;
-	}
-	s->port = ntohs(la.sa.sa_family == AF_INET6 ? la.in6.sin6_port : la.in.sin_port);
+	s->port = rc;
 	if ((s->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev) < 0) {
 		rc = -errno;
 		snprintf(err, errcap, "epoll: %s", strerror(errno));
 		goto fail;
 	}
-	if (cfg->cert && *cfg->cert && cfg->key && *cfg->key) {
-		if (!(s->tls = SSL_CTX_new(TLS_server_method())) ||
-		    SSL_CTX_set_min_proto_version(s->tls, TLS1_2_VERSION) != 1 ||
-		    SSL_CTX_use_certificate_chain_file(s->tls, cfg->cert) != 1 ||
-		    SSL_CTX_use_PrivateKey_file(s->tls, cfg->key, SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(s->tls) != 1) {
-			unsigned long e = ERR_get_error();
-			snprintf(err, errcap, "unable to set up TLS with %s: %s", cfg->cert,
-				 e ? ERR_reason_error_string(e) : "unknown error");
-			rc = -EINVAL;
-			goto fail;
-		}
-		SSL_CTX_set_mode(s->tls, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
+	if (cfg->cert && *cfg->cert && cfg->key && *cfg->key &&
+	    !(s->tls = lsp_net_tls_server(cfg->cert, cfg->key, err, errcap))) {
+		rc = -EINVAL;
+		goto fail;
 	}
-	freeaddrinfo(ai);
 	*out = s;
 	return 0;
 fail:
-	if (ai)
-		freeaddrinfo(ai);
 	lsp_apisrv_close(s);
 	return rc;
 }

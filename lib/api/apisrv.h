@@ -11,13 +11,15 @@
  * carries X-Content-Type-Options, a no-content CSP, Cache-Control: no-store
  * and, under TLS, HSTS.  The server owns its sockets, TLS objects and
  * buffers; the handler owns what it puts in the response until the server
- * frees resp->body with free().  It never prints: cfg->log gets one call
- * per answered request (method, path, status, ms) and per fault. */
+ * frees resp->body with free().  It never prints: cfg->event gets one
+ * event per answered request and per fault (see lsp_apisrv_cfg).  The
+ * listening socket, accept and the TLS context come from lib/core/net. */
 #ifndef LSP_APISRV_H
 #define LSP_APISRV_H
 #include <signal.h>
 #include <stddef.h>
 
+#include "core/event.h"
 #include "core/http.h"
 
 typedef struct lsp_apisrv lsp_apisrv;
@@ -48,9 +50,11 @@ typedef struct {
 	size_t body_max;         /* default 16384 */
 	lsp_apisrv_handler handler;
 	void *handler_ctx;
-	/* detail is "METHOD PATH STATUS MS" for requests, a reason for faults */
-	void (*log)(void *ctx, int level, const char *msg, const char *detail);
-	void *log_ctx;
+	/* Events (may be NULL): "request" (method, path, status, ms, bytes_in,
+	 * bytes_out; warn when status >= 500), "connection refused" (reason;
+	 * warn: over max_conns), "tls handshake failed" (peer). */
+	lsp_event_fn event;
+	void *event_ctx;
 	int (*tick)(void *ctx);  /* called about once a second from the loop; may be NULL */
 	void *tick_ctx;
 } lsp_apisrv_cfg;

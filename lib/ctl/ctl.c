@@ -2,10 +2,11 @@
  *
  * Each command opens the store itself (lsp_store_open_env), owns it until
  * it returns, and closes it on every path.  What a command writes to
- * io->out is its data; every complaint and log event goes through io's
- * hooks, in the same words and with the same fields lsp-ctl has always
- * used.  Which errors count as an expected "no" differs by family, as
- * each family's end (fail_code, chat_end) says. */
+ * io->out is its data; every complaint goes through io->usage and every
+ * event through io->event, under the fixed names ctl.h lists (a failure's
+ * own words travel in its "reason" field).  Which errors count as an
+ * expected "no" differs by family, as each family's end (fail_code,
+ * chat_end) says. */
 #include "ctl/ctl.h"
 
 #include <errno.h>
@@ -28,21 +29,8 @@
 
 /* ---- reporting through io's hooks ---- */
 
-/* A log event: key, value pairs ended by NULL, as lsp_log takes them. */
-static void say(const lsp_ctl_io *io, int level, const char *event, ...)
-{
-	const char *keys[2];
-	lsp_logv vals[2];
-	int n = 0;
-	va_list ap;
-	if (!io->log)
-		return;
-	va_start(ap, event);
-	while (n < 2 && (keys[n] = va_arg(ap, const char *)) != NULL)
-		vals[n++] = va_arg(ap, lsp_logv);
-	va_end(ap);
-	io->log(io->ctx, level, event, n, keys, vals);
-}
+/* An event: key, LSV_x(value) pairs ended by NULL. */
+#define say(io, level, name, ...) lsp_event_emit((io)->event, (io)->event_ctx, (level), (name), __VA_ARGS__)
 
 static int usage_all(const lsp_ctl_io *io)
 {
@@ -83,7 +71,7 @@ static int no_store(const lsp_ctl_io *io, const char *err)
 
 static int failed(const lsp_ctl_io *io, const char *err, const char *cmd, int status)
 {
-	say(io, LSP_ERROR, err, "command", LSV_S(cmd), NULL);
+	say(io, LSP_ERROR, "command failed", "command", LSV_S(cmd), "reason", LSV_S(err), NULL);
 	return status;
 }
 

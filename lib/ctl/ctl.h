@@ -11,9 +11,12 @@
  * Nothing here prints or exits.  Data (stream keys, listings, tokens, the
  * DSAR archive) goes to io->out, a stream the tool passes (its stdout).
  * Diagnostics go to the tool through two hooks: io->usage for a usage
- * complaint (a one-line text, or NULL for the whole usage text) and io->log
- * for a structured log event (the same levels and fields as lib/core/log.h).
- * Stream keys and tokens are written to io->out only, never to a hook.
+ * complaint (a one-line text, or NULL for the whole usage text) and
+ * io->event for what happened (lib/core/event.h): "done" (command, and
+ * channel or name where there is one), "gc done" (removed), "command
+ * failed" (command, reason; error) and "unable to open store" (reason;
+ * fatal).  Stream keys and tokens are written to io->out only, never to a
+ * hook.
  *
  * Every command returns its outcome as an exit status of lib/core/exit.h:
  * LSP_EXIT_OK, LSP_EXIT_NO (no such channel/user, already exists, a ledger
@@ -23,16 +26,16 @@
 #define LSP_CTL_H
 #include <stdio.h>
 
-#include "core/log.h"
+#include "core/event.h"
 
 typedef struct {
 	FILE *out; /* data output */
 	/* a usage complaint: line is a sentence ("unknown command: key x"), or
 	 * NULL when the whole usage text is the answer */
 	void (*usage)(void *ctx, const char *line);
-	/* one log event with n fields keys[i] = vals[i] (n <= 2) */
-	void (*log)(void *ctx, int level, const char *event, int n, const char *const *keys, const lsp_logv *vals);
-	void *ctx; /* for both hooks */
+	void *ctx;            /* for usage */
+	lsp_event_fn event;   /* may be NULL */
+	void *event_ctx;
 } lsp_ctl_io;
 
 /* A command: w[0..n-1] are all the words, the name's included. */

@@ -288,10 +288,13 @@ static int row_channel(void *ctx, int ncol, const char *const *v)
 int lsp_store_channel_get(lsp_store *st, const char *name, lsp_channel *out, char *err, size_t errcap)
 {
 	const char *p[1] = { name };
-	struct get_ctx g = { out, 0 };
-	int rc = st->ops->exec(st->conn,
-			       "SELECT name, key_hash, created_at, key_changed_at FROM channels WHERE name = $1", 1, p,
-			       row_channel, &g, err, errcap);
+	struct get_ctx g;
+	int rc;
+	memset(out, 0, sizeof *out);
+	g.out = out;
+	g.found = 0;
+	rc = st->ops->exec(st->conn, "SELECT name, key_hash, created_at, key_changed_at FROM channels WHERE name = $1",
+			   1, p, row_channel, &g, err, errcap);
 	if (rc < 0)
 		return rc;
 	if (!g.found) {

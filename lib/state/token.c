@@ -183,14 +183,21 @@ static void mac(const unsigned char *key, size_t keylen, const char *msg, size_t
 	HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, n, md, &ml);
 }
 
+/* A token's channel scope: "*", a channel name, or a reserved scope "-<name>"
+ * (lsp-api's "-kid") that no channel name can equal, since names never
+ * start with '-'. */
+static int scope_valid(const char *ch)
+{
+	return strcmp(ch, "*") == 0 || lsp_name_valid(ch) || (ch[0] == '-' && lsp_name_valid(ch + 1));
+}
+
 int lsp_token_issue(const unsigned char *key, size_t keylen, const lsp_token *t, char *out, size_t cap)
 {
 	char payload[3 * LSP_NAME_MAX + 64];
 	unsigned char md[32];
 	size_t o;
 	int n;
-	if (cap < LSP_TOKEN_MAX || !lsp_name_valid(t->user) || t->role < 0 || t->role > 2 ||
-	    (strcmp(t->channel, "*") != 0 && !lsp_name_valid(t->channel)))
+	if (cap < LSP_TOKEN_MAX || !lsp_name_valid(t->user) || t->role < 0 || t->role > 2 || !scope_valid(t->channel))
 		return -EINVAL;
 	n = snprintf(payload, sizeof payload, "%s|%s|%s|%lld", t->user, lsp_role_name(t->role), t->channel, t->exp);
 	if (n < 0 || (size_t)n >= sizeof payload)
@@ -235,8 +242,7 @@ int lsp_token_verify(const unsigned char *key, size_t keylen, const char *tok, s
 			return -EINVAL;
 	}
 	memset(&r, 0, sizeof r);
-	if (!lsp_name_valid(f[0]) || (r.role = lsp_role_parse(f[1])) < 0 ||
-	    (strcmp(f[2], "*") != 0 && !lsp_name_valid(f[2])))
+	if (!lsp_name_valid(f[0]) || (r.role = lsp_role_parse(f[1])) < 0 || !scope_valid(f[2]))
 		return -EINVAL;
 	{
 		char *end;

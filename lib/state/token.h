@@ -21,7 +21,7 @@ enum lsp_role { LSP_ROLE_VIEWER = 0, LSP_ROLE_MOD = 1, LSP_ROLE_OWNER = 2 };
 
 typedef struct {
 	char user[LSP_NAME_MAX + 1];
-	char channel[LSP_NAME_MAX + 1]; /* "*" = any channel */
+	char channel[LSP_NAME_MAX + 1]; /* "*" = any channel; "-<name>" a reserved scope that allows none */
 	int role;                       /* enum lsp_role */
 	long long exp;                  /* unix seconds */
 } lsp_token;

@@ -1,7 +1,10 @@
-/* Unit tests: lib/api/api.c driven without sockets — requests are parsed with
- * lib/core/http.c and handed to lsp_api_serve over a SQLite store in a temp
- * dir: routing (404/405/OPTIONS), sign-up and sessions, the role check,
- * CSRF for cookie sessions, kid-mode, and the route table's shape. */
+/* Unit tests: lib/api/api*.c driven without sockets — requests are parsed
+ * with lib/core/http.c and handed to lsp_api_serve over the fixture's store
+ * (SQLite in a temp dir, or Postgres with LSP_TEST_PG_URL): routing
+ * (404/405/OPTIONS), sign-up and sessions, the role check, CSRF for cookie
+ * sessions, kid-mode, the events the routes report, kicks and health
+ * through the config's callbacks, the session sweep, and the route
+ * table's shape. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,34 +18,64 @@
 
 #include "api/api.h"
 #include "core/http.h"
+#include "state/session.h"
 #include "state/store.h"
+#include "fixture.h"
 
-static char dir[64];
-static lsp_store *st;
 static lsp_api *api;
 static const unsigned char secret[] = "unit-secret";
+static char events[4096]; /* "name k=v k=v\n" per event */
+static char kicks[512];   /* "channel " per kick */
+
+static void on_event(void *ctx, const lsp_event *ev)
+{
+	size_t o = strlen(events);
+	(void)ctx;
+	o += (size_t)snprintf(events + o, sizeof events - o, "%s", ev->name);
+	for (int i = 0; i < ev->n && o < sizeof events; i++)
+		o += (size_t)snprintf(events + o, sizeof events - o, " %s=%s", ev->keys[i],
+				      ev->vals[i].type == LSV_STR ? ev->vals[i].s : "?");
+	if (o < sizeof events)
+		snprintf(events + o, sizeof events - o, "\n");
+}
+
+static int on_kick(void *ctx, const char *channel)
+{
+	size_t o = strlen(kicks);
+	(void)ctx;
+	snprintf(kicks + o, sizeof kicks - o, "%s ", channel);
+	return 0;
+}
+
+static int on_health(void *ctx, const char *channel, char *out, size_t cap)
+{
+	(void)ctx;
+	if (strcmp(channel, "c1") != 0)
+		return -1;
+	snprintf(out, cap, "{\"fps\":30}");
+	return 0;
+}
 
 static int setup(void **s)
 {
-	lsp_api_cfg cfg = { .secret = secret, .secretlen = sizeof secret - 1, .scrypt_log2n = 10 };
+	lsp_api_cfg cfg = { .secret = secret, .secretlen = sizeof secret - 1, .scrypt_log2n = 10,
+			    .event = on_event, .kick = on_kick, .health = on_health };
 	char err[256];
-	(void)s;
-	snprintf(dir, sizeof dir, "/tmp/lsp-api-XXXXXX");
-	if (!mkdtemp(dir) || lsp_store_open(&st, dir, NULL, err, sizeof err) < 0)
+	fx *f;
+	if (fx_setup(s) < 0)
 		return -1;
-	cfg.st = st;
-	cfg.data_dir = dir;
+	f = *s;
+	cfg.st = f->st;
+	cfg.data_dir = f->dir;
+	events[0] = kicks[0] = 0;
 	return lsp_api_open(&api, &cfg, err, sizeof err);
 }
 
 static int teardown(void **s)
 {
-	char cmd[128];
-	(void)s;
 	lsp_api_close(api);
-	lsp_store_close(st);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	api = NULL;
+	return fx_teardown(s);
 }
 
 /* One request; returns the status, the body in out (cap bytes). */
@@ -89,10 +122,10 @@ static void field(const char *json, const char *name, char *out, size_t cap)
 
 static void routing(void **s)
 {
+	fx *f = *s;
 	char b[4096], h[2048];
-	(void)s;
 	assert_int_equal(req("GET", "/api/v1/health", NULL, NULL, b, sizeof b, NULL, 0), 200);
-	assert_non_null(strstr(b, "\"sqlite\""));
+	assert_non_null(strstr(b, f->url[0] ? "\"postgres\"" : "\"sqlite\""));
 	assert_int_equal(req("GET", "/api/v1/nothing", NULL, NULL, b, sizeof b, NULL, 0), 404);
 	assert_int_equal(req("PUT", "/api/v1/me", NULL, NULL, b, sizeof b, h, sizeof h), 405);
 	assert_non_null(strstr(h, "Allow: GET, DELETE"));
@@ -155,6 +188,66 @@ static void kid_mode(void **s)
 			 400);
 }
 
+/* The routes' events, the kick and health callbacks, erasure kicking the
+ * publishers of the channels that go with the account. */
+static void events_kicks(void **s)
+{
+	fx *f = *s;
+	char b[4096], tok[600], auth[700], err[256];
+	const char *ct = "Content-Type: application/json\r\n";
+	assert_int_equal(req("POST", "/api/v1/signup", ct,
+			     "{\"name\":\"dee\",\"password\":\"long enough\",\"age\":30,\"creator\":true}", b, sizeof b,
+			     NULL, 0),
+			 201);
+	field(b, "token", tok, sizeof tok);
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n%s", tok, ct);
+	assert_int_equal(req("POST", "/api/v1/channels", auth, "{\"name\":\"c1\",\"title\":\"T\"}", b, sizeof b, NULL, 0),
+			 201);
+	assert_int_equal(req("POST", "/api/v1/channels/c1/key", auth, NULL, b, sizeof b, NULL, 0), 200);
+	assert_non_null(strstr(b, "\"kicked\":true"));
+	assert_string_equal(kicks, "c1 ");
+	assert_int_equal(req("GET", "/api/v1/channels/c1/health", auth, NULL, b, sizeof b, NULL, 0), 200);
+	assert_non_null(strstr(b, "\"ingest\":{\"fps\":30}"));
+	assert_non_null(strstr(b, "\"live\":false"));
+	assert_int_equal(req("POST", "/api/v1/signin", ct, "{\"name\":\"dee\",\"password\":\"wrong one\"}", b, sizeof b,
+			     NULL, 0),
+			 401);
+	/* an operator makes dee an admin: the next request has the new role */
+	assert_int_equal(lsp_api_set_role(f->st, "dee", "king", err, sizeof err), -EINVAL);
+	assert_int_equal(lsp_api_set_role(f->st, "nobody", "admin", err, sizeof err), -ENOENT);
+	assert_int_equal(lsp_api_set_role(f->st, "dee", "admin", err, sizeof err), 0);
+	assert_int_equal(req("POST", "/api/v1/channels/c1/suspend", auth, "{\"suspended\":true}", b, sizeof b, NULL, 0),
+			 200);
+	assert_non_null(strstr(b, "\"suspended\":true"));
+	assert_int_equal(req("POST", "/api/v1/channels", auth, "{\"name\":\"c2\"}", b, sizeof b, NULL, 0), 201);
+	kicks[0] = 0;
+	assert_int_equal(req("DELETE", "/api/v1/me", auth, NULL, b, sizeof b, NULL, 0), 204);
+	assert_true(!strcmp(kicks, "c1 c2 ") || !strcmp(kicks, "c2 c1 "));
+	assert_int_equal(req("GET", "/api/v1/me", auth, NULL, b, sizeof b, NULL, 0), 401);
+	assert_string_equal(events, "signed up user=dee role=creator\n"
+				    "channel created channel=c1 user=dee\n"
+				    "stream key rotated channel=c1 user=dee\n"
+				    "sign-in refused user=dee peer=10.0.0.1\n"
+				    "channel suspended channel=c1 by=dee\n"
+				    "channel created channel=c2 user=dee\n"
+				    "account erased by=self\n");
+}
+
+/* The tick drops expired sessions, once a minute at most. */
+static void sweep(void **s)
+{
+	fx *f = *s;
+	char err[256];
+	assert_int_equal(lsp_session_add(f->st, "h1", "x", 1, 2, err, sizeof err), 0);
+	assert_int_equal(lsp_session_add(f->st, "h2", "x", 1, 4000000000LL, err, sizeof err), 0);
+	assert_int_equal(lsp_api_tick(api), 0);
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM sessions", NULL), 1);
+	assert_int_equal(lsp_session_add(f->st, "h3", "x", 1, 2, err, sizeof err), 0);
+	assert_int_equal(lsp_api_tick(api), 0); /* too soon: left for the next sweep */
+	assert_int_equal(fx_count(f, "SELECT count(*) FROM sessions", NULL), 2);
+	assert_string_equal(events, "");
+}
+
 static int nroutes;
 static void count(void *ctx, const char *m, const char *p, int roles)
 {
@@ -180,6 +273,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(routing, setup, teardown),
 		cmocka_unit_test_setup_teardown(sessions, setup, teardown),
 		cmocka_unit_test_setup_teardown(kid_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(events_kicks, setup, teardown),
+		cmocka_unit_test_setup_teardown(sweep, setup, teardown),
 		cmocka_unit_test(table),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);

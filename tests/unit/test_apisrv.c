@@ -1,13 +1,17 @@
 /* Unit tests: lib/api/apisrv.c — a server on a free port in a thread, a
  * trivial handler, and real sockets: answers and their fixed headers,
  * keep-alive, pipelining, body bounds (413), chunked bodies (411),
- * malformed heads (400), HEAD without a body, 204 without a length. */
+ * malformed heads (400), HEAD without a body, 204 without a length; the
+ * peer address the handler sees; the events ("request" with its fields,
+ * "connection refused" past max_conns); a TLS set-up that fails names
+ * the file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,12 +28,45 @@
 static volatile sig_atomic_t stop;
 static lsp_apisrv *srv;
 static pthread_t th;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static char events[8192]; /* "name k=v ...\n" per event (the server's thread writes) */
+static char peer[64];
+
+static void on_event(void *ctx, const lsp_event *ev)
+{
+	size_t o;
+	(void)ctx;
+	pthread_mutex_lock(&mu);
+	o = strlen(events);
+	o += (size_t)snprintf(events + o, sizeof events - o, "%d %s", ev->level, ev->name);
+	for (int i = 0; i < ev->n && o < sizeof events; i++) {
+		if (ev->vals[i].type == LSV_STR)
+			o += (size_t)snprintf(events + o, sizeof events - o, " %s=%s", ev->keys[i], ev->vals[i].s);
+		else if (strcmp(ev->keys[i], "ms") != 0) /* times vary */
+			o += (size_t)snprintf(events + o, sizeof events - o, " %s=%lld", ev->keys[i], ev->vals[i].i);
+	}
+	if (o < sizeof events)
+		snprintf(events + o, sizeof events - o, "\n");
+	pthread_mutex_unlock(&mu);
+}
+
+static int seen(const char *line)
+{
+	int r;
+	pthread_mutex_lock(&mu);
+	r = strstr(events, line) != NULL;
+	pthread_mutex_unlock(&mu);
+	return r;
+}
 
 static void handler(void *ctx, const lsp_apisrv_req *rq, lsp_apisrv_resp *rs)
 {
 	char b[128];
 	int n;
 	(void)ctx;
+	pthread_mutex_lock(&mu);
+	snprintf(peer, sizeof peer, "%s", rq->peer);
+	pthread_mutex_unlock(&mu);
 	if (rq->head->path_len == 7 && !memcmp(rq->head->path, "/nobody", 7)) {
 		rs->status = 204;
 		return;
@@ -50,7 +87,7 @@ static void *run(void *a)
 
 static int setup(void **s)
 {
-	lsp_apisrv_cfg cfg = { .host = "127.0.0.1", .port = 0, .body_max = 100, .handler = handler };
+	lsp_apisrv_cfg cfg = { .host = "127.0.0.1", .port = 0, .body_max = 100, .handler = handler, .event = on_event };
 	char err[128];
 	(void)s;
 	if (lsp_apisrv_open(&srv, &cfg, err, sizeof err) < 0)
@@ -67,17 +104,24 @@ static int teardown(void **s)
 	return 0;
 }
 
-/* Send req, read until the peer closes or want answers arrived. */
-static void exchange(const char *req, size_t len, char *out, size_t cap, int want)
+/* A connected socket to port on 127.0.0.1 (5 s receive timeout). */
+static int dial(int port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)lsp_apisrv_port(srv)) };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	struct timeval tv = { 5, 0 };
-	size_t got = 0;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), n = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	assert_true(fd >= 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	return fd;
+}
+
+/* Send req, read until the peer closes or want answers arrived. */
+static void exchange(const char *req, size_t len, char *out, size_t cap, int want)
+{
+	size_t got = 0;
+	int fd = dial(lsp_apisrv_port(srv)), n = 0;
 	assert_int_equal(send(fd, req, len, 0), (ssize_t)len);
 	while (got + 1 < cap) {
 		ssize_t r = recv(fd, out + got, cap - 1 - got, 0);
@@ -108,6 +152,11 @@ static void basics(void **s)
 	assert_null(strstr(b, "Strict-Transport-Security"));
 	assert_non_null(strstr(b, "{\"len\":0}"));
 	assert_non_null(strstr(strstr(b, "{\"len\":0}"), "{\"len\":5}")); /* in order */
+	pthread_mutex_lock(&mu);
+	assert_string_equal(peer, "127.0.0.1"); /* the address, without the port */
+	pthread_mutex_unlock(&mu);
+	assert_true(seen("1 request method=GET path=/a status=200 bytes_in=0 bytes_out=9\n"));
+	assert_true(seen("1 request method=POST path=/b status=200 bytes_in=5 bytes_out=9\n"));
 }
 
 static void bounds(void **s)
@@ -127,6 +176,52 @@ static void bounds(void **s)
 	exchange(LIT("GET /nobody HTTP/1.1\r\nConnection: close\r\n\r\n"), b, sizeof b, 0);
 	assert_non_null(strstr(b, "HTTP/1.1 204 No Content\r\n"));
 	assert_null(strstr(b, "Content-Length"));
+	assert_true(seen("1 request method=- path=- status=413 bytes_in=0 bytes_out="));
+	assert_true(seen("1 request method=HEAD path=/x status=200 bytes_in=0 bytes_out=0\n"));
+}
+
+static void *run_other(void *a)
+{
+	char err[128];
+	lsp_apisrv_run(a, &stop, err, sizeof err);
+	return NULL;
+}
+
+/* Past max_conns a connection is closed at once and reported. */
+static void limits(void **s)
+{
+	lsp_apisrv_cfg cfg = { .host = "127.0.0.1", .max_conns = 1, .handler = handler, .event = on_event };
+	lsp_apisrv *one;
+	pthread_t t2;
+	char err[128], b[64];
+	int a, c;
+	(void)s;
+	stop = 0;
+	assert_int_equal(lsp_apisrv_open(&one, &cfg, err, sizeof err), 0);
+	assert_int_equal(pthread_create(&t2, NULL, run_other, one), 0);
+	a = dial(lsp_apisrv_port(one));
+	for (int i = 0; i < 50 && !seen("connection refused"); i++) {
+		c = dial(lsp_apisrv_port(one));
+		assert_int_equal(recv(c, b, sizeof b, 0), 0); /* closed, nothing said */
+		close(c);
+	}
+	assert_true(seen("2 connection refused reason=too many connections\n"));
+	close(a);
+	stop = 1;
+	pthread_join(t2, NULL);
+	lsp_apisrv_close(one);
+}
+
+static void bad_tls(void **s)
+{
+	lsp_apisrv_cfg cfg = { .host = "127.0.0.1", .cert = "/nonexistent/cert.pem", .key = "/nonexistent/key.pem",
+			       .handler = handler };
+	lsp_apisrv *x = NULL;
+	char err[256];
+	(void)s;
+	assert_int_equal(lsp_apisrv_open(&x, &cfg, err, sizeof err), -EINVAL);
+	assert_null(x);
+	assert_non_null(strstr(err, "/nonexistent/cert.pem"));
 }
 
 int main(void)
@@ -134,6 +229,9 @@ int main(void)
 	const struct CMUnitTest t[] = {
 		cmocka_unit_test(basics),
 		cmocka_unit_test(bounds),
+		cmocka_unit_test(bad_tls),
 	};
-	return cmocka_run_group_tests(t, setup, teardown);
+	const struct CMUnitTest alone[] = { cmocka_unit_test(limits) };
+	int rc = cmocka_run_group_tests(t, setup, teardown);
+	return rc + cmocka_run_group_tests(alone, NULL, NULL);
 }

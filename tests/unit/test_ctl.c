@@ -1,8 +1,10 @@
 /* test_ctl — lib/ctl: the registry (lookup by one or two words, the usage
- * text in table order), and commands run against SQLite in a temp dir with
- * their data caught on a memory stream and their complaints and log
- * events caught by the hooks: outputs, exit statuses and the exact words
- * lsp-ctl has always used. */
+ * text in table order), and commands run against the fixture's store
+ * (tests/unit/fixture.h: SQLite in a temp dir, Postgres with
+ * LSP_TEST_PG_URL) with their data caught on a memory stream and their
+ * complaints and events caught by the hooks: outputs, exit statuses, the
+ * exact words of the complaints lsp-ctl has always used and the events'
+ * names and fields. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,8 +18,8 @@
 
 #include "ctl/ctl.h"
 #include "core/exit.h"
+#include "fixture.h"
 
-static char dir[64];
 
 /* What one command left: data, complaints ("*usage*" for the whole
  * text), log events ("level event k=v k=v"). */
@@ -35,16 +37,16 @@ static void on_usage(void *ctx, const char *line)
 	snprintf(c->usage + o, sizeof c->usage - o, "%s\n", line ? line : "*usage*");
 }
 
-static void on_log(void *ctx, int level, const char *event, int n, const char *const *keys, const lsp_logv *vals)
+static void on_event(void *ctx, const lsp_event *ev)
 {
 	catch_t *c = ctx;
 	size_t o = strlen(c->log);
-	o += (size_t)snprintf(c->log + o, sizeof c->log - o, "%d %s", level, event);
-	for (int i = 0; i < n && o < sizeof c->log; i++) {
-		if (vals[i].type == LSV_INT)
-			o += (size_t)snprintf(c->log + o, sizeof c->log - o, " %s=%lld", keys[i], vals[i].i);
+	o += (size_t)snprintf(c->log + o, sizeof c->log - o, "%d %s", ev->level, ev->name);
+	for (int i = 0; i < ev->n && o < sizeof c->log; i++) {
+		if (ev->vals[i].type == LSV_INT)
+			o += (size_t)snprintf(c->log + o, sizeof c->log - o, " %s=%lld", ev->keys[i], ev->vals[i].i);
 		else
-			o += (size_t)snprintf(c->log + o, sizeof c->log - o, " %s=%s", keys[i], vals[i].s);
+			o += (size_t)snprintf(c->log + o, sizeof c->log - o, " %s=%s", ev->keys[i], ev->vals[i].s);
 	}
 	if (o < sizeof c->log)
 		snprintf(c->log + o, sizeof c->log - o, "\n");
@@ -56,7 +58,7 @@ static int run(catch_t *c, const char *words)
 	char buf[1024], *w[32], *save = NULL;
 	int n = 0, rc;
 	FILE *out;
-	lsp_ctl_io io = { NULL, on_usage, on_log, c };
+	lsp_ctl_io io = { NULL, on_usage, c, on_event, c };
 	free(c->out);
 	memset(c, 0, sizeof *c);
 	snprintf(buf, sizeof buf, "%s", words);
@@ -80,24 +82,20 @@ static int matches(const char *s, const char *re)
 	return ok;
 }
 
+/* The fixture's store, named to the commands as lsp-ctl's environment. */
 static int setup(void **s)
 {
-	(void)s;
-	snprintf(dir, sizeof dir, "/tmp/lsp-ctl-XXXXXX");
-	if (!mkdtemp(dir))
+	fx *f;
+	if (fx_setup(s) < 0)
 		return -1;
-	setenv("LSP_DATA_DIR", dir, 1);
+	f = *s;
+	setenv("LSP_DATA_DIR", f->dir, 1);
 	setenv("LSP_SECRET", "0123456789abcdef0123456789abcdef", 1);
-	unsetenv("LSP_DB_URL");
+	if (f->url[0])
+		setenv("LSP_DB_URL", f->url, 1);
+	else
+		unsetenv("LSP_DB_URL");
 	return 0;
-}
-
-static int teardown(void **s)
-{
-	char cmd[128];
-	(void)s;
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
 }
 
 static void registry(void **s)
@@ -171,7 +169,7 @@ static void channels(void **s)
 	assert_string_equal(c.log, "1 done command=add channel=alpha\n");
 	assert_int_equal(run(&c, "channel add alpha"), LSP_EXIT_NO);
 	assert_string_equal(c.out, "");
-	assert_string_equal(c.log, "3 channel alpha already exists command=add\n");
+	assert_string_equal(c.log, "3 command failed command=add reason=channel alpha already exists\n");
 	assert_int_equal(run(&c, "key rotate alpha"), LSP_EXIT_OK);
 	assert_true(matches(c.out, "^new key for channel alpha\nstream key: alpha_[0-9a-f]{48}\n$"));
 	assert_int_equal(run(&c, "key revoke alpha"), LSP_EXIT_OK);
@@ -265,7 +263,7 @@ static void chat(void **s)
 	assert_true(matches(c.out, "^v1\\.[A-Za-z0-9_.-]+\n$"));
 	assert_string_equal(c.log, "1 done command=token name=bob\n"); /* the token is data only */
 	assert_int_equal(run(&c, "token nobody"), LSP_EXIT_NO);
-	assert_string_equal(c.log, "3 no user nobody command=token\n");
+	assert_string_equal(c.log, "3 command failed command=token reason=no user nobody\n");
 	assert_int_equal(run(&c, "audit alpha"), LSP_EXIT_OK);
 	assert_string_equal(c.out, "");
 	free(c.out);
@@ -279,9 +277,9 @@ static void recordings(void **s)
 	assert_int_equal(run(&c, "channel set gamma record=on retention=30d"), LSP_EXIT_OK);
 	assert_string_equal(c.log, "");
 	assert_int_equal(run(&c, "channel set gamma bogus=1"), LSP_EXIT_USAGE);
-	assert_true(matches(c.log, "^3 unknown setting bogus=1.* command=channel set\n$"));
+	assert_true(matches(c.log, "^3 command failed command=channel set reason=unknown setting bogus=1.*\n$"));
 	assert_int_equal(run(&c, "channel set nosuch record=on"), LSP_EXIT_NO);
-	assert_string_equal(c.log, "3 no channel nosuch command=channel\n");
+	assert_string_equal(c.log, "3 command failed command=channel reason=no channel nosuch\n");
 	assert_int_equal(run(&c, "vod list"), LSP_EXIT_OK);
 	assert_string_equal(c.out, "");
 	assert_int_equal(run(&c, "gc"), LSP_EXIT_OK);
@@ -315,10 +313,9 @@ static void no_store(void **s)
 	assert_int_equal(run(&c, "token bob"), LSP_EXIT_SYS);
 	assert_int_equal(run(&c, "dsar export bob"), LSP_EXIT_SYS);
 	assert_int_equal(run(&c, "gc"), LSP_EXIT_SYS);
-	assert_true(matches(c.log, "^3 .+ command=gc\n$"));
+	assert_true(matches(c.log, "^3 command failed command=gc reason=.+\n$"));
 	assert_int_equal(run(&c, "channel set alpha record=on"), LSP_EXIT_USAGE);
-	assert_true(matches(c.log, "^3 .+ command=channel set\n$"));
-	unsetenv("LSP_DB_URL");
+	assert_true(matches(c.log, "^3 command failed command=channel set reason=.+\n$"));
 	free(c.out);
 }
 
@@ -329,11 +326,11 @@ int main(void)
 		cmocka_unit_test(usage_text),
 		cmocka_unit_test(complaints),
 		cmocka_unit_test(long_complaint),
-		cmocka_unit_test_setup_teardown(channels, setup, teardown),
-		cmocka_unit_test_setup_teardown(chat, setup, teardown),
-		cmocka_unit_test_setup_teardown(recordings, setup, teardown),
-		cmocka_unit_test_setup_teardown(dsar, setup, teardown),
-		cmocka_unit_test_setup_teardown(no_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(channels, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(chat, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(recordings, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(dsar, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(no_store, setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

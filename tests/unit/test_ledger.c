@@ -1,5 +1,6 @@
-/* Unit tests: lib/state/ledger.c and lib/state/modlog.c over SQLite in a temp dir
- * (Postgres is covered by tests/integ/chat_nodes.sh). */
+/* Unit tests: lib/state/ledger.c and lib/state/modlog.c over SQLite in a temp
+ * dir, or Postgres with LSP_TEST_PG_URL (tests/unit/fixture.h; also
+ * tests/integ/chat_nodes.sh). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,32 +15,14 @@
 #include "state/ledger.h"
 #include "state/modlog.h"
 #include "state/store.h"
-
-static char dir[64];
-
-static int setup(void **s)
-{
-	(void)s;
-	snprintf(dir, sizeof dir, "/tmp/lsp-ledger-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **s)
-{
-	char cmd[128];
-	(void)s;
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
+#include "fixture.h"
 
 static void ledger(void **s)
 {
-	lsp_store *st;
+	lsp_store *st = ((fx *)*s)->st;
 	lsp_tip_result r, r2;
 	char err[256];
 	long long bal = -1;
-	(void)s;
-	assert_int_equal(lsp_store_open(&st, dir, NULL, err, sizeof err), 0);
 	assert_int_equal(lsp_ledger_durable(st, err, sizeof err), 0);
 	assert_int_equal(lsp_user_add(st, "ann", err, sizeof err), 0);
 	assert_int_equal(lsp_user_add(st, "ann", err, sizeof err), -EEXIST);
@@ -73,7 +56,6 @@ static void ledger(void **s)
 	/* and the schema refuses a negative user balance outright */
 	assert_true(lsp_store_exec(st, "UPDATE ledger_accounts SET balance = -1 WHERE name = 'user:ann'", 0, NULL,
 				   NULL, NULL, err, sizeof err) < 0);
-	lsp_store_close(st);
 }
 
 static int count_ban(void *ctx, const char *user, long long until)
@@ -86,13 +68,11 @@ static int count_ban(void *ctx, const char *user, long long until)
 
 static void moderation(void **s)
 {
-	lsp_store *st;
+	lsp_store *st = ((fx *)*s)->st;
 	char err[256];
 	long long slow = -1;
 	int n = 0;
 	lsp_mod_action a = { LSP_MOD_BAN, "show", "mo", "bob", 0, "spam", 1000 };
-	(void)s;
-	assert_int_equal(lsp_store_open(&st, dir, NULL, err, sizeof err), 0);
 	assert_int_equal(lsp_mod_apply(st, &a, err, sizeof err), 0);
 	a.kind = LSP_MOD_TIMEOUT, a.target = "eve", a.seconds = 60;
 	assert_int_equal(lsp_mod_apply(st, &a, err, sizeof err), 0);
@@ -110,11 +90,13 @@ static void moderation(void **s)
 	assert_int_equal(lsp_mod_apply(st, &a, err, sizeof err), 0); /* idempotent */
 	assert_int_equal(lsp_mod_words(st, "show", NULL, NULL, err, sizeof err), 1);
 	assert_int_equal(lsp_mod_audit(st, "show", 100, NULL, NULL, err, sizeof err), 6);
-	lsp_store_close(st);
 }
 
 int main(void)
 {
-	const struct CMUnitTest t[] = { cmocka_unit_test(ledger), cmocka_unit_test(moderation) };
-	return cmocka_run_group_tests(t, setup, teardown);
+	const struct CMUnitTest t[] = {
+		cmocka_unit_test_setup_teardown(ledger, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(moderation, fx_setup, fx_teardown),
+	};
+	return cmocka_run_group_tests(t, NULL, NULL);
 }

@@ -1,5 +1,6 @@
-/* Unit tests: lib/state/store.c over SQLite in a temp dir (Postgres is covered by
- * tests/integ/ctl.sh against a real server). */
+/* Unit tests: lib/state/store.c over SQLite in a temp dir, or Postgres with
+ * LSP_TEST_PG_URL (tests/unit/fixture.h; tests/integ/ctl.sh also runs
+ * against a real server). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,23 +14,7 @@
 #include <unistd.h>
 
 #include "state/store.h"
-
-static char dir[64];
-
-static int setup(void **s)
-{
-	(void)s;
-	snprintf(dir, sizeof dir, "/tmp/lsp-store-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **s)
-{
-	char cmd[128];
-	(void)s;
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
+#include "fixture.h"
 
 static int count(void *ctx, const lsp_channel *c)
 {
@@ -40,13 +25,12 @@ static int count(void *ctx, const lsp_channel *c)
 
 static void channels(void **s)
 {
-	lsp_store *st;
+	fx *f = *s;
+	lsp_store *st = f->st;
 	lsp_channel c;
 	char err[256];
 	int n = 0;
-	(void)s;
-	assert_int_equal(lsp_store_open(&st, dir, NULL, err, sizeof err), 0);
-	assert_string_equal(lsp_store_backend(st), "sqlite");
+	assert_string_equal(lsp_store_backend(st), f->url[0] ? "postgres" : "sqlite");
 	assert_int_equal(lsp_store_schema_version(st), 23);
 	assert_int_equal(lsp_store_channel_add(st, "one", "aa", err, sizeof err), 0);
 	assert_int_equal(lsp_store_channel_add(st, "one", "bb", err, sizeof err), -EEXIST);
@@ -64,19 +48,19 @@ static void channels(void **s)
 	assert_int_equal(lsp_store_channel_rm(st, "two", err, sizeof err), -ENOENT);
 	assert_int_equal(lsp_store_channel_get(st, "two", &c, err, sizeof err), -ENOENT);
 	lsp_store_close(st);
+	f->st = NULL;
 	/* reopen: data persists, migrations are not re-applied */
-	assert_int_equal(lsp_store_open(&st, dir, NULL, err, sizeof err), 0);
-	assert_int_equal(lsp_store_schema_version(st), 23);
-	assert_int_equal(lsp_store_channel_list(st, NULL, NULL, err, sizeof err), 1);
-	lsp_store_close(st);
+	assert_int_equal(fx_open(f, &f->st), 0);
+	assert_int_equal(lsp_store_schema_version(f->st), 23);
+	assert_int_equal(lsp_store_channel_list(f->st, NULL, NULL, err, sizeof err), 1);
 }
 
 static void bad_url(void **s)
 {
+	fx *f = *s;
 	lsp_store *st = (lsp_store *)1;
 	char err[256];
-	(void)s;
-	assert_int_equal(lsp_store_open(&st, dir, "mysql://x", err, sizeof err), -EINVAL);
+	assert_int_equal(lsp_store_open(&st, f->dir, "mysql://x", err, sizeof err), -EINVAL);
 	assert_null(st);
 	assert_int_equal(lsp_store_open(&st, "/proc/nonexistent/x", NULL, err, sizeof err), -EIO);
 	assert_non_null(strstr(err, "unable to create"));
@@ -84,15 +68,14 @@ static void bad_url(void **s)
 
 static void newer_schema(void **s)
 {
-	lsp_store *st;
+	fx *f = *s;
+	lsp_store *st = NULL;
 	char err[256];
-	(void)s;
-	assert_int_equal(lsp_store_open(&st, dir, NULL, err, sizeof err), 0);
-	assert_true(lsp_store_exec(st, "INSERT INTO schema_version (version) VALUES (99)", 0, NULL, NULL, NULL, err,
+	assert_true(lsp_store_exec(f->st, "INSERT INTO schema_version (version) VALUES (99)", 0, NULL, NULL, NULL, err,
 				   sizeof err) >= 0);
-	lsp_store_close(st);
-	assert_int_equal(lsp_store_open(&st, dir, NULL, err, sizeof err), -EPROTO);
-	assert_non_null(strstr(err, "newer"));
+	assert_int_equal(fx_open(f, &st), -EPROTO);
+	assert_null(st);
+	assert_non_null(strstr(f->err, "newer"));
 }
 
 /* Column text to integer: NULL-safe, and defined where atoll is not. */
@@ -112,9 +95,9 @@ int main(void)
 {
 	const struct CMUnitTest t[] = {
 		cmocka_unit_test(int_values),
-		cmocka_unit_test_setup_teardown(channels, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_url, setup, teardown),
-		cmocka_unit_test_setup_teardown(newer_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(channels, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(bad_url, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(newer_schema, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
 }

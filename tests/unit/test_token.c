@@ -1,4 +1,5 @@
-/* Unit tests: lib/state/token.c — issue/verify, forgery, expiry, scope, and
+/* Unit tests: lib/state/token.c — issue/verify, forgery, expiry, scope (the
+ * reserved "-kid" scope included), and
  * lib/chat/chatmsg.c — message parsing limits. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,6 +42,18 @@ static void roundtrip(void **s)
 	assert_int_equal(lsp_token_verify(key, sizeof key - 1, tok, strlen(tok), 1000, &r), 0);
 	assert_true(lsp_token_allows(&r, "room"));
 	assert_false(lsp_token_allows(&r, "hall"));
+	/* a reserved scope (lsp-api's kid mode) is a valid token that allows no channel */
+	strcpy(t.channel, "-kid");
+	assert_int_equal(lsp_token_issue(key, sizeof key - 1, &t, tok, sizeof tok), 0);
+	assert_int_equal(lsp_token_verify(key, sizeof key - 1, tok, strlen(tok), 1000, &r), 0);
+	assert_string_equal(r.channel, "-kid");
+	assert_false(lsp_token_allows(&r, "kid"));
+	assert_false(lsp_token_allows(&r, "room"));
+	strcpy(t.channel, "-");
+	assert_int_equal(lsp_token_issue(key, sizeof key - 1, &t, tok, sizeof tok), -EINVAL);
+	strcpy(t.channel, "Room");
+	assert_int_equal(lsp_token_issue(key, sizeof key - 1, &t, tok, sizeof tok), -EINVAL);
+	strcpy(t.channel, "room");
 	strcpy(t.user, "Bad|Name");
 	assert_int_equal(lsp_token_issue(key, sizeof key - 1, &t, tok, sizeof tok), -EINVAL);
 }

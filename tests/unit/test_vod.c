@@ -1,5 +1,6 @@
 /* Unit tests: lib/state/vod.c (settings text and store row, list/json/rm/gc of
- * recording directories) and lsp_m3u8_write_list() (lib/media/m3u8.c). */
+ * recording directories) and lsp_m3u8_write_list() (lib/media/m3u8.c), on the
+ * fixture's data dir and store (tests/unit/fixture.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,25 +18,17 @@
 #include "media/m3u8.h"
 #include "state/store.h"
 #include "state/vod.h"
+#include "fixture.h"
 
-static char dir[64], root[128];
+static char root[128];
 
+/* The fixture's data dir and store, and <dir>/vod for the recordings. */
 static int setup(void **s)
 {
-	(void)s;
-	snprintf(dir, sizeof dir, "/tmp/lsp-vod-XXXXXX");
-	if (!mkdtemp(dir))
+	if (fx_setup(s) < 0)
 		return -1;
-	snprintf(root, sizeof root, "%s/vod", dir);
+	snprintf(root, sizeof root, "%s/vod", ((fx *)*s)->dir);
 	return mkdir(root, 0755);
-}
-
-static int teardown(void **s)
-{
-	char cmd[128];
-	(void)s;
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
 }
 
 /* A fake recording: rec.state plus a segment of `bytes` bytes. */
@@ -91,11 +84,9 @@ static void settings_text(void **s)
 
 static void settings_store(void **s)
 {
-	lsp_store *st;
+	lsp_store *st = ((fx *)*s)->st;
 	lsp_vod_settings v;
 	char err[256];
-	(void)s;
-	assert_int_equal(lsp_store_open(&st, dir, NULL, err, sizeof err), 0);
 	assert_int_equal(lsp_vod_settings_set(st, "nope", "record=on", err, sizeof err), -ENOENT);
 	assert_int_equal(lsp_store_channel_add(st, "demo", "h", err, sizeof err), 0);
 	assert_int_equal(lsp_vod_settings_get(st, "demo", &v, err, sizeof err), 0);
@@ -107,7 +98,6 @@ static void settings_store(void **s)
 	assert_int_equal(lsp_vod_settings_get(st, "demo", &v, err, sizeof err), 0);
 	assert_int_equal(v.record, 1);
 	assert_int_equal(v.retention_s, 30 * 86400);
-	lsp_store_close(st);
 }
 
 static int collect_ids(void *ctx, const lsp_vod_info *v)
@@ -168,11 +158,9 @@ static void on_removed(void *ctx, const lsp_vod_info *v, const char *why)
 
 static void gc(void **s)
 {
-	lsp_store *st;
+	lsp_store *st = ((fx *)*s)->st;
 	char err[256], why[128] = "";
 	double now = 1795700000;
-	(void)s;
-	assert_int_equal(lsp_store_open(&st, dir, NULL, err, sizeof err), 0);
 	assert_int_equal(lsp_store_channel_add(st, "aged", "h", err, sizeof err), 0);
 	assert_int_equal(lsp_store_channel_add(st, "big", "h", err, sizeof err), 0);
 	fake("aged", "20261120T000000Z", now - 7 * 86400, now - 7 * 86400 + 60, 10); /* a week old */
@@ -191,7 +179,6 @@ static void gc(void **s)
 	assert_int_equal(lsp_vod_list(root, "big", NULL, NULL, err, sizeof err), 2);  /* the oldest went */
 	assert_int_equal(lsp_vod_list(root, "keep", NULL, NULL, err, sizeof err), 1);
 	assert_int_equal(lsp_vod_gc(root, st, now, NULL, NULL, err, sizeof err), 0);  /* idempotent */
-	lsp_store_close(st);
 }
 
 static int get_state(void *ctx, const lsp_vod_info *v)
@@ -258,10 +245,10 @@ int main(void)
 {
 	const struct CMUnitTest t[] = {
 		cmocka_unit_test(settings_text),
-		cmocka_unit_test_setup_teardown(settings_store, setup, teardown),
-		cmocka_unit_test_setup_teardown(list_json_rm, setup, teardown),
-		cmocka_unit_test_setup_teardown(gc, setup, teardown),
-		cmocka_unit_test_setup_teardown(gc_finalizes, setup, teardown),
+		cmocka_unit_test_setup_teardown(settings_store, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(list_json_rm, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(gc, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(gc_finalizes, setup, fx_teardown),
 		cmocka_unit_test(list_playlist),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);

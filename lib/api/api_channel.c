@@ -1,0 +1,314 @@
+/* api_channel.c — the channel routes: the public list, creation with its
+ * first stream key, metadata (title, category, mature), deletion, key
+ * rotation, live health, recordings and an admin's suspension.  See
+ * api_int.h.  Rows come from lib/state/chanmeta.c; the live state from
+ * <data_dir>/hls (lib/state/chandir.c) and the ingest health from the
+ * config's health callback; recordings from <data_dir>/vod.  A stream key
+ * exists here only long enough to answer with it: it is wiped before the
+ * handler returns, and only its hash is stored. */
+#include "api/api_int.h"
+
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "state/chandir.h"
+#include "state/vod.h"
+
+/* ---- loading and showing a channel ------------------------------------------ */
+
+/* May this caller see the owner's fields of ch and change it? */
+static int mine(const api_call *c, const lsp_chanmeta *ch)
+{
+	return c->role == LSP_API_ADMIN || (c->role != LSP_API_ANON && !strcmp(ch->owner, c->user));
+}
+
+int api_load_chan(api_call *c, lsp_chanmeta *ch, int owner)
+{
+	int rc = lsp_chanmeta_get(c->a->cfg.st, c->arg, ch, c->err, sizeof c->err), m;
+	if (rc < 0) {
+		api_store_fail(c, rc);
+		return -1;
+	}
+	m = mine(c, ch);
+	if (rc == 0 || (ch->mature && c->kid) || (ch->suspended && !m)) {
+		api_fail(c, 404, "not_found", "no such channel");
+		return -1;
+	}
+	if (owner && !m) {
+		api_fail(c, 403, "forbidden", "only the channel's owner or an admin may do this");
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *chan_json(const lsp_chanmeta *ch, int mine)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:s}", "name", ch->name, "title", ch->title, "category", ch->category,
+			      "mature", ch->mature, "owner", ch->owner);
+	if (o && mine) {
+		json_object_set_new(o, "suspended", json_boolean(ch->suspended));
+		json_object_set_new(o, "has_key", json_boolean(ch->has_key));
+		json_object_set_new(o, "created_at", json_integer(ch->created_at));
+		json_object_set_new(o, "key_changed_at", json_integer(ch->key_changed_at));
+	}
+	return o;
+}
+
+void api_kick(api_call *c, const char *channel, int *kicked)
+{
+	*kicked = 0;
+	if (c->a->cfg.kick && c->a->cfg.kick(c->a->cfg.kick_ctx, channel) == 0)
+		*kicked = 1;
+}
+
+/* ---- the list ----------------------------------------------------------------- */
+
+struct list {
+	api_call *c;
+	json_t *arr;
+};
+
+static int add_listed(void *ctx, const lsp_chanmeta *ch)
+{
+	struct list *l = ctx;
+	int m = mine(l->c, ch);
+	if ((ch->mature && l->c->kid) || (ch->suspended && !m))
+		return 0;
+	json_array_append_new(l->arr, chan_json(ch, m));
+	return 0;
+}
+
+void api_h_channels(api_call *c)
+{
+	struct list l = { c, json_array() };
+	int rc;
+	if (!l.arr) {
+		api_fail(c, 500, "oom", "out of memory");
+		return;
+	}
+	rc = lsp_chanmeta_list(c->a->cfg.st, add_listed, &l, c->err, sizeof c->err);
+	if (rc < 0) {
+		json_decref(l.arr);
+		api_store_fail(c, rc);
+		return;
+	}
+	api_reply(c, 200, json_pack("{s:o}", "channels", l.arr));
+}
+
+/* ---- metadata ------------------------------------------------------------------- */
+
+/* The body's title / category / mature are well-typed: 0, or -1 (answered). */
+static int check_meta(api_call *c)
+{
+	json_t *t = json_object_get(c->body, "title"), *g = json_object_get(c->body, "category"),
+	       *m = json_object_get(c->body, "mature");
+	if ((t && (!json_is_string(t) || strlen(json_string_value(t)) > API_TITLE_MAX)) ||
+	    (g && (!json_is_string(g) || strlen(json_string_value(g)) > API_CATEGORY_MAX)) ||
+	    (m && !json_is_boolean(m))) {
+		api_fail(c, 400, "bad_request", "title (<= 140 bytes), category (<= 64 bytes) are strings, mature a boolean");
+		return -1;
+	}
+	return 0;
+}
+
+/* title / category / mature from the body into the row; 0 or -1 (answered). */
+static int set_meta(api_call *c, const char *name)
+{
+	json_t *m;
+	int rc;
+	if (check_meta(c) < 0)
+		return -1;
+	m = json_object_get(c->body, "mature");
+	rc = lsp_chanmeta_set(c->a->cfg.st, name, api_bstr(c, "title"), api_bstr(c, "category"),
+			      m ? json_is_true(m) : -1, c->err, sizeof c->err);
+	if (rc < 0) {
+		api_store_fail(c, rc);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the routes ----------------------------------------------------------------- */
+
+void api_h_channel_create(api_call *c)
+{
+	const char *name = api_bstr(c, "name");
+	char key[LSP_KEY_MAX], hash[LSP_HASH_HEX];
+	lsp_chanmeta ch;
+	json_t *o;
+	int rc;
+	if (!c->body || !name || !lsp_name_valid(name) || name[0] == '-') {
+		api_fail(c, 400, "bad_name", "name must match [a-z0-9_][a-z0-9_-]{0,63}");
+		return;
+	}
+	if (check_meta(c) < 0)
+		return;
+	if (lsp_key_new(name, key, sizeof key) < 0) {
+		api_fail(c, 500, "rng", "unable to draw a key");
+		return;
+	}
+	lsp_key_hash(key, hash);
+	rc = lsp_store_channel_add(c->a->cfg.st, name, hash, c->err, sizeof c->err);
+	if (rc == -EEXIST) {
+		api_fail(c, 409, "exists", "that channel exists");
+		goto done;
+	}
+	if (rc < 0 || (rc = lsp_chanmeta_set_owner(c->a->cfg.st, name, c->user, c->err, sizeof c->err)) < 0) {
+		api_store_fail(c, rc);
+		goto done;
+	}
+	if (set_meta(c, name) < 0)
+		goto done;
+	snprintf(c->arg, sizeof c->arg, "%s", name);
+	if (api_load_chan(c, &ch, 1) < 0)
+		goto done;
+	o = chan_json(&ch, 1);
+	json_object_set_new(o, "key", json_string(key));
+	api_event(c, LSP_INFO, "channel created", "channel", LSV_S(name), "user", LSV_S(c->user), NULL);
+	api_reply(c, 201, o);
+done:
+	OPENSSL_cleanse(key, sizeof key);
+}
+
+void api_h_channel_get(api_call *c)
+{
+	lsp_chanmeta ch;
+	if (api_load_chan(c, &ch, 0) < 0)
+		return;
+	api_reply(c, 200, chan_json(&ch, mine(c, &ch)));
+}
+
+void api_h_channel_patch(api_call *c)
+{
+	lsp_chanmeta ch;
+	if (api_load_chan(c, &ch, 1) < 0)
+		return;
+	if (!c->body) {
+		api_fail(c, 400, "bad_request", "a JSON object body is required");
+		return;
+	}
+	if (set_meta(c, c->arg) < 0 || api_load_chan(c, &ch, 1) < 0)
+		return;
+	api_reply(c, 200, chan_json(&ch, 1));
+}
+
+void api_h_channel_delete(api_call *c)
+{
+	lsp_chanmeta ch;
+	int rc, kicked;
+	if (api_load_chan(c, &ch, 1) < 0)
+		return;
+	if ((rc = lsp_store_channel_rm(c->a->cfg.st, c->arg, c->err, sizeof c->err)) < 0) {
+		api_store_fail(c, rc);
+		return;
+	}
+	api_kick(c, c->arg, &kicked);
+	api_event(c, LSP_INFO, "channel deleted", "channel", LSV_S(c->arg), "user", LSV_S(c->user), NULL);
+	api_reply(c, 204, NULL);
+}
+
+void api_h_key_rotate(api_call *c)
+{
+	lsp_chanmeta ch;
+	char key[LSP_KEY_MAX], hash[LSP_HASH_HEX];
+	int rc, kicked;
+	if (api_load_chan(c, &ch, 1) < 0)
+		return;
+	if (ch.suspended) {
+		api_fail(c, 409, "suspended", "the channel is suspended; an admin must lift it first");
+		return;
+	}
+	if (lsp_key_new(c->arg, key, sizeof key) < 0) {
+		api_fail(c, 500, "rng", "unable to draw a key");
+		return;
+	}
+	lsp_key_hash(key, hash);
+	if ((rc = lsp_store_channel_set_key(c->a->cfg.st, c->arg, hash, c->err, sizeof c->err)) < 0) {
+		api_store_fail(c, rc);
+		goto done;
+	}
+	api_kick(c, c->arg, &kicked); /* a publisher on the old key goes too */
+	api_event(c, LSP_INFO, "stream key rotated", "channel", LSV_S(c->arg), "user", LSV_S(c->user), NULL);
+	api_reply(c, 200, json_pack("{s:s,s:s,s:I,s:b}", "name", c->arg, "key", key, "key_changed_at",
+				    (json_int_t)time(NULL), "kicked", kicked));
+done:
+	OPENSSL_cleanse(key, sizeof key);
+}
+
+void api_h_channel_health(api_call *c)
+{
+	lsp_chanmeta ch;
+	char root[4096], buf[8192], nh[2048];
+	json_t *o, *live = NULL, *ing = NULL;
+	int n;
+	if (api_load_chan(c, &ch, 1) < 0)
+		return;
+	snprintf(root, sizeof root, "%s/hls", c->a->cfg.data_dir ? c->a->cfg.data_dir : "./var");
+	n = lsp_chandir_json(root, c->arg, time(NULL), buf, sizeof buf);
+	if (n > 0)
+		live = json_loadb(buf, (size_t)n, 0, NULL);
+	if (c->a->cfg.health && c->a->cfg.health(c->a->cfg.health_ctx, c->arg, nh, sizeof nh) == 0)
+		ing = json_loads(nh, 0, NULL);
+	o = json_pack("{s:s,s:b,s:b,s:b}", "name", c->arg, "suspended", ch.suspended, "has_key", ch.has_key, "live",
+		      live && json_is_true(json_object_get(live, "live")));
+	if (o) {
+		json_t *rungs = live ? json_object_get(live, "rungs") : NULL;
+		json_object_set_new(o, "rungs", rungs ? json_incref(rungs) : json_array());
+		json_object_set_new(o, "ingest", ing ? ing : json_null());
+	} else {
+		json_decref(ing);
+	}
+	json_decref(live);
+	api_reply(c, 200, o);
+}
+
+void api_h_recordings(api_call *c)
+{
+	lsp_chanmeta ch;
+	char root[4096], *buf;
+	json_t *arr;
+	int n;
+	if (api_load_chan(c, &ch, 1) < 0)
+		return;
+	snprintf(root, sizeof root, "%s/vod", c->a->cfg.data_dir ? c->a->cfg.data_dir : "./var");
+	if (!(buf = malloc(API_RECORDINGS_MAX))) {
+		api_fail(c, 500, "oom", "out of memory");
+		return;
+	}
+	n = lsp_vod_json(root, c->arg, buf, API_RECORDINGS_MAX);
+	arr = n > 0 ? json_loadb(buf, (size_t)n, 0, NULL) : NULL;
+	free(buf);
+	if (n < 0 || !json_is_array(arr)) {
+		json_decref(arr);
+		api_fail(c, 500, "recordings", "unable to list the recordings");
+		return;
+	}
+	api_reply(c, 200, json_pack("{s:s,s:o}", "name", c->arg, "recordings", arr));
+}
+
+void api_h_suspend(api_call *c)
+{
+	lsp_chanmeta ch;
+	json_t *s = c->body ? json_object_get(c->body, "suspended") : NULL;
+	int rc, on, kicked = 0;
+	if (api_load_chan(c, &ch, 1) < 0)
+		return;
+	if (!json_is_boolean(s)) {
+		api_fail(c, 400, "bad_request", "body: {\"suspended\": true|false}");
+		return;
+	}
+	on = json_is_true(s);
+	if ((rc = lsp_chanmeta_suspend(c->a->cfg.st, c->arg, on, c->err, sizeof c->err)) < 0) {
+		api_store_fail(c, rc);
+		return;
+	}
+	if (on)
+		api_kick(c, c->arg, &kicked);
+	api_event(c, LSP_INFO, on ? "channel suspended" : "channel reinstated", "channel", LSV_S(c->arg), "by",
+		  LSV_S(c->user), NULL);
+	api_reply(c, 200, json_pack("{s:s,s:b,s:b}", "name", c->arg, "suspended", on, "kicked", kicked));
+}

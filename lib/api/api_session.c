@@ -1,0 +1,310 @@
+/* api_session.c — who is calling: sign-up, sign-in and sign-out, the
+ * sessions they issue, the per-request session check with its CSRF rule,
+ * and the sign-in rate limits.  See api_int.h.
+ *
+ * A session token is a lib/state/token.c token: user, a chat role (mod
+ * for platform mods and admins, else viewer), the channel scope "*" — or,
+ * for a kid-mode account, the reserved scope "-kid" that matches no
+ * channel, so lsp-chat refuses its sends and tips — and an expiry.  Its
+ * SHA-256 is the sessions row (lib/state/session.c); a token whose row is
+ * gone (signed out, erased) is refused here even before it expires.
+ * The rate-limit table belongs to the lsp_api; nothing else here keeps
+ * state between requests. */
+#include "api/api_int.h"
+
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "state/account.h"
+#include "state/ledger.h"
+#include "state/session.h"
+#include "state/token.h"
+
+/* ---- rate limits ---------------------------------------------------------- */
+
+/* Token bucket for key: 0 allowed (one token taken), else seconds to wait. */
+static int rl_take(lsp_api *a, const char *key, int burst, double per_s)
+{
+	uint32_t h = 2166136261u;
+	int64_t now = lsp_clock_mono_ms();
+	api_rl_ent *e = NULL, *old = NULL;
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (int i = 0; i < API_RL_PROBE; i++) {
+		api_rl_ent *x = &a->rl[(h + (uint32_t)i) % API_RL_SLOTS];
+		if (x->key[0] && strcmp(x->key, key) == 0) {
+			e = x;
+			break;
+		}
+		if (!old || !x->key[0] || (old->key[0] && x->ts < old->ts))
+			old = x;
+	}
+	if (!e) { /* empty slot or the least recently used one in the probe window */
+		e = old;
+		snprintf(e->key, sizeof e->key, "%s", key);
+		e->tokens = burst;
+		e->ts = now;
+	}
+	e->tokens += (double)(now - e->ts) / 1000.0 * per_s;
+	if (e->tokens > burst)
+		e->tokens = burst;
+	e->ts = now;
+	if (e->tokens < 1)
+		return (int)((1 - e->tokens) / per_s) + 1;
+	e->tokens -= 1;
+	return 0;
+}
+
+int api_limited(api_call *c, const char *user)
+{
+	char k[API_RL_KEY_MAX], ra[16];
+	int w = 0, w2;
+	snprintf(k, sizeof k, "a:%s", c->rq->peer);
+	w = rl_take(c->a, k, c->a->cfg.rl_addr_burst, c->a->cfg.rl_addr_per_s);
+	if (user) {
+		snprintf(k, sizeof k, "u:%s", user);
+		if ((w2 = rl_take(c->a, k, c->a->cfg.rl_user_burst, c->a->cfg.rl_user_per_s)) > w)
+			w = w2;
+	}
+	if (!w)
+		return 0;
+	snprintf(ra, sizeof ra, "%d", w);
+	api_add_header(c, "Retry-After: %s%s\r\n", ra, "");
+	api_event(c, LSP_WARN, "rate limited", "user", LSV_S(user ? user : ""), "peer", LSV_S(c->rq->peer), NULL);
+	api_fail(c, 429, "rate_limited", "too many attempts; wait and retry");
+	return 1;
+}
+
+/* ---- sessions -------------------------------------------------------------- */
+
+static void csrf_of(lsp_api *a, const char *tok, char out[33])
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int ml = 0;
+	char msg[LSP_TOKEN_MAX + 8];
+	int n = snprintf(msg, sizeof msg, "csrf:%s", tok);
+	HMAC(EVP_sha256(), a->cfg.secret, (int)a->cfg.secretlen, (const unsigned char *)msg, (size_t)n, mac, &ml);
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", mac[i]);
+}
+
+/* Issue a session for user and answer status with the profile. */
+static void new_session(api_call *c, int status, const char *user, const char *role, int kid)
+{
+	lsp_token t;
+	unsigned char r[2];
+	char tok[LSP_TOKEN_MAX], hash[LSP_HASH_HEX], csrf[33], cookie[LSP_TOKEN_MAX + 160];
+	long long n = (long long)time(NULL);
+	int rc;
+	memset(&t, 0, sizeof t);
+	snprintf(t.user, sizeof t.user, "%s", user);
+	snprintf(t.channel, sizeof t.channel, "%s", kid ? API_KID_SCOPE : "*");
+	t.role = lsp_api_role_bit(role) & (LSP_API_MOD | LSP_API_ADMIN) ? LSP_ROLE_MOD : LSP_ROLE_VIEWER;
+	if (RAND_bytes(r, sizeof r) != 1) /* spread expiries so two sign-ins rarely share a token */
+		r[0] = r[1] = 0;
+	t.exp = n + c->a->cfg.session_ttl + ((r[0] << 8 | r[1]) % 600);
+	if (lsp_token_issue(c->a->cfg.secret, c->a->cfg.secretlen, &t, tok, sizeof tok) < 0) {
+		api_fail(c, 500, "token", "unable to issue a session");
+		return;
+	}
+	lsp_key_hash(tok, hash);
+	if ((rc = lsp_session_add(c->a->cfg.st, hash, user, n, t.exp, c->err, sizeof c->err)) < 0) {
+		api_store_fail(c, rc);
+		goto done;
+	}
+	csrf_of(c->a, tok, csrf);
+	snprintf(cookie, sizeof cookie, "lsp_session=%s; Path=/api/; Max-Age=%lld; HttpOnly; Secure; SameSite=Strict", tok,
+		 t.exp - n);
+	api_add_header(c, "Set-Cookie: %s%s\r\n", cookie, "");
+	snprintf(cookie, sizeof cookie, "lsp_csrf=%s; Path=/; Max-Age=%lld; Secure; SameSite=Strict", csrf, t.exp - n);
+	api_add_header(c, "Set-Cookie: %s%s\r\n", cookie, "");
+	api_reply(c, status,
+		  json_pack("{s:{s:s,s:s,s:b},s:s,s:s,s:I}", "user", "name", user, "role", role, "kid", kid, "token", tok,
+			    "csrf", csrf, "expires_at", (json_int_t)t.exp));
+done:
+	OPENSSL_cleanse(tok, sizeof tok);
+	OPENSSL_cleanse(cookie, sizeof cookie);
+}
+
+void api_clear_cookies(api_call *c)
+{
+	api_add_header(c, "Set-Cookie: lsp_session=; Path=/api/; Max-Age=0; HttpOnly; Secure; SameSite=Strict\r\n%s%s",
+		       "", "");
+	api_add_header(c, "Set-Cookie: lsp_csrf=; Path=/; Max-Age=0; Secure; SameSite=Strict\r\n%s%s", "", "");
+}
+
+/* The session token of the request (bearer first, then the lsp_session
+ * cookie) into tok; 0 none, 1 found, -1 a bearer too long (answered). */
+static int session_token(api_call *c, char *tok, size_t cap)
+{
+	char auth[LSP_TOKEN_MAX + 16], ck[4096];
+	tok[0] = 0;
+	if (api_header(c, "authorization", auth, sizeof auth) && strncasecmp(auth, "Bearer ", 7) == 0) {
+		size_t l = strlen(auth + 7);
+		if (l == 0 || l >= cap) {
+			api_fail(c, 401, "bad_session", "sign in again");
+			return -1;
+		}
+		memcpy(tok, auth + 7, l + 1);
+		return 1;
+	}
+	if (!api_header(c, "cookie", ck, sizeof ck))
+		return 0;
+	for (char *s = ck; s && *s;) {
+		char *e = strchr(s, ';');
+		while (*s == ' ')
+			s++;
+		if (strncmp(s, "lsp_session=", 12) == 0) {
+			size_t l = e ? (size_t)(e - s - 12) : strlen(s + 12);
+			if (l > 0 && l < cap) {
+				memcpy(tok, s + 12, l);
+				tok[l] = 0;
+				c->cookie = 1;
+			}
+			break;
+		}
+		s = e ? e + 1 : NULL;
+	}
+	return tok[0] != 0;
+}
+
+int api_authenticate(api_call *c)
+{
+	char tok[LSP_TOKEN_MAX];
+	lsp_account who;
+	lsp_token t;
+	int rc;
+	c->role = LSP_API_ANON;
+	if ((rc = session_token(c, tok, sizeof tok)) <= 0)
+		return rc < 0 ? 401 : 0;
+	if ((rc = lsp_token_verify(c->a->cfg.secret, c->a->cfg.secretlen, tok, strlen(tok), (long long)time(NULL),
+				   &t)) < 0) {
+		api_fail(c, 401, rc == -ETIMEDOUT ? "session_expired" : "bad_session", "sign in again");
+		return 401;
+	}
+	lsp_key_hash(tok, c->sess_hash);
+	rc = lsp_session_user(c->a->cfg.st, c->sess_hash, (long long)time(NULL), &who, c->err, sizeof c->err);
+	if (rc < 0) {
+		api_store_fail(c, rc);
+		return 500;
+	}
+	if (rc != 1 || !lsp_api_role_bit(who.role)) {
+		api_fail(c, 401, "bad_session", "the session has ended; sign in again");
+		return 401;
+	}
+	snprintf(c->user, sizeof c->user, "%s", who.name);
+	c->role = lsp_api_role_bit(who.role);
+	c->kid = who.kid;
+	if (c->cookie) { /* the double-submit check, for methods that change state */
+		const char *m = c->rq->head->method_s;
+		size_t ml = c->rq->head->method_len;
+		char got[64], want[33];
+		if (!(ml == 3 && !memcmp(m, "GET", 3)) && !(ml == 4 && !memcmp(m, "HEAD", 4))) {
+			csrf_of(c->a, tok, want);
+			if (!api_header(c, "x-csrf-token", got, sizeof got) || strlen(got) != 32 ||
+			    CRYPTO_memcmp(got, want, 32) != 0) {
+				api_fail(c, 403, "csrf", "missing or wrong X-CSRF-Token for a cookie session");
+				return 403;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- sign-up, sign-in, sign-out ---------------------------------------------- */
+
+void api_h_signup(api_call *c)
+{
+	const char *name = api_bstr(c, "name"), *pw = api_bstr(c, "password");
+	json_t *age = c->body ? json_object_get(c->body, "age") : NULL,
+	       *cr = c->body ? json_object_get(c->body, "creator") : NULL;
+	char hash[LSP_PASSWD_HASH_MAX];
+	const char *role;
+	int kid, rc;
+	if (api_limited(c, NULL))
+		return;
+	if (!name || !lsp_name_valid(name) || name[0] == '-' || !strncmp(name, "erased-", 7)) {
+		api_fail(c, 400, "bad_name", "name must match [a-z0-9_][a-z0-9_-]{0,63}");
+		return;
+	}
+	if (!pw || strlen(pw) < API_PW_MIN || strlen(pw) > API_PW_MAX) {
+		api_fail(c, 400, "bad_password", "password must be 8 to 256 bytes");
+		return;
+	}
+	if (!json_is_integer(age) || json_integer_value(age) < 0 || json_integer_value(age) > 150) {
+		api_fail(c, 400, "bad_age", "age (declared, in years) is required: an integer 0..150");
+		return;
+	}
+	if (cr && !json_is_boolean(cr)) {
+		api_fail(c, 400, "bad_request", "creator must be a boolean");
+		return;
+	}
+	kid = json_integer_value(age) < c->a->cfg.kid_age;
+	if (kid && json_is_true(cr)) {
+		api_fail(c, 403, "kid_mode", "kid-mode accounts cannot be creators");
+		return;
+	}
+	role = json_is_true(cr) ? "creator" : "viewer";
+	if (lsp_passwd_hash(pw, c->a->cfg.scrypt_log2n, hash, sizeof hash) < 0) {
+		api_fail(c, 500, "hash", "unable to hash the password");
+		return;
+	}
+	rc = lsp_user_add(c->a->cfg.st, name, c->err, sizeof c->err);
+	if (rc == -EEXIST) {
+		api_fail(c, 409, "exists", "that name is taken");
+		return;
+	}
+	if (rc < 0 || (rc = lsp_account_set_login(c->a->cfg.st, name, hash, role, kid, c->err, sizeof c->err)) < 0) {
+		api_store_fail(c, rc);
+		return;
+	}
+	api_event(c, LSP_INFO, "signed up", "user", LSV_S(name), "role", LSV_S(role), NULL);
+	new_session(c, 201, name, role, kid);
+}
+
+void api_h_signin(api_call *c)
+{
+	const char *name = api_bstr(c, "name"), *pw = api_bstr(c, "password");
+	char hash[LSP_PASSWD_HASH_MAX];
+	lsp_account acc;
+	int found, rc;
+	if (!name || !pw || !lsp_name_valid(name) || strlen(pw) > API_PW_MAX) {
+		api_fail(c, 400, "bad_request", "name and password are required");
+		return;
+	}
+	if (api_limited(c, name))
+		return;
+	found = lsp_account_login(c->a->cfg.st, name, hash, sizeof hash, &acc, c->err, sizeof c->err);
+	if (found < 0) {
+		api_store_fail(c, found);
+		return;
+	}
+	/* the same work whether or not the user exists */
+	rc = lsp_passwd_verify(pw, found ? hash : c->a->dummy_hash);
+	if (!found || rc != 1) {
+		api_event(c, LSP_INFO, "sign-in refused", "user", LSV_S(name), "peer", LSV_S(c->rq->peer), NULL);
+		api_fail(c, 401, "bad_credentials", "wrong name or password");
+		return;
+	}
+	api_event(c, LSP_INFO, "signed in", "user", LSV_S(name), NULL);
+	new_session(c, 200, name, acc.role, acc.kid);
+}
+
+void api_h_signout(api_call *c)
+{
+	int rc = lsp_session_rm(c->a->cfg.st, c->sess_hash, c->err, sizeof c->err);
+	if (rc < 0) {
+		api_store_fail(c, rc);
+		return;
+	}
+	api_clear_cookies(c);
+	api_reply(c, 204, NULL);
+}

@@ -1,0 +1,56 @@
+/* chanmeta.h — what lsp-api keeps about a channel beside its stream key:
+ * the owner, title, category, the mature flag and an admin's suspension.
+ *
+ * The channel row itself (name, key hash, times) is lib/state/store.c's
+ * (lsp_store_channel_add/rm/set_key); these functions read the whole row
+ * with its metadata and set the metadata columns.  Suspending also drops
+ * the key hash, so a suspended channel's key is dead even after the
+ * suspension is lifted.  Text is stored as given: the lengths
+ * (LSP_CHANMETA_*_MAX bytes) are the caller's to check.
+ *
+ * Functions return 1 / 0 (found / not), a count, or 0 on success, or a
+ * negative errno-style code with a reason in err.  The caller owns every
+ * buffer. */
+#ifndef LSP_CHANMETA_H
+#define LSP_CHANMETA_H
+#include <stddef.h>
+
+#include "core/key.h"
+#include "state/store.h"
+
+#define LSP_CHANMETA_TITLE_MAX 140    /* bytes, as lsp-api accepts them */
+#define LSP_CHANMETA_CATEGORY_MAX 64
+
+typedef struct {
+	char name[LSP_NAME_MAX + 1];
+	char title[LSP_CHANMETA_TITLE_MAX * 4 + 1];
+	char category[LSP_CHANMETA_CATEGORY_MAX * 4 + 1];
+	char owner[LSP_NAME_MAX + 1];     /* "" when none (made by lsp-ctl) */
+	int mature, suspended, has_key;
+	long long created_at, key_changed_at;
+} lsp_chanmeta;
+
+/* Channel name with its metadata into out.  1 found, 0 none, or negative. */
+int lsp_chanmeta_get(lsp_store *st, const char *name, lsp_chanmeta *out, char *err, size_t errcap);
+
+/* fn for every channel, ordered by name, until it returns non-zero.
+ * The number of rows read, or negative. */
+int lsp_chanmeta_list(lsp_store *st, int (*fn)(void *ctx, const lsp_chanmeta *ch), void *ctx, char *err,
+		      size_t errcap);
+
+/* fn with the name of every channel owner owns.  A count, or negative. */
+int lsp_chanmeta_owned(lsp_store *st, const char *owner, int (*fn)(void *ctx, const char *name), void *ctx,
+		       char *err, size_t errcap);
+
+int lsp_chanmeta_set_owner(lsp_store *st, const char *name, const char *owner, char *err, size_t errcap);
+
+/* Set the title and/or category (NULL leaves one as it is) and mature
+ * (0 or 1; negative leaves it), one column at a time in that order; the
+ * first failure stops the rest.  0, or negative. */
+int lsp_chanmeta_set(lsp_store *st, const char *name, const char *title, const char *category, int mature,
+		     char *err, size_t errcap);
+
+/* Suspend (on: also revokes the key) or reinstate.  0, or negative. */
+int lsp_chanmeta_suspend(lsp_store *st, const char *name, int on, char *err, size_t errcap);
+
+#endif
