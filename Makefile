@@ -96,6 +96,7 @@ web/vendor/hls.min.js: web/package.json
 
 # Static analysis reads the sources, not a build: the sanitizer pass skips it.
 check: all units
+	tests/tools/layers.sh
 	$(if $(SANITIZE),,$(MAKE) --no-print-directory lint)
 	BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run
 

@@ -25,7 +25,7 @@
 #include "state/token.h"
 #include "state/vod.h"
 
-#define BAD_NAME "(want [a-z0-9_-]{1,64})"
+#define BAD_NAME "(want [a-z0-9_][a-z0-9_-]{0,63})"
 
 /* ---- reporting through io's hooks ---- */
 

@@ -62,7 +62,7 @@ int lsp_user_add(lsp_store *st, const char *name, char *err, size_t errcap)
 	const char *p[2] = { name, now }, *pa[1] = { acct };
 	int rc;
 	if (!lsp_name_valid(name)) {
-		snprintf(err, errcap, "bad user name (want [a-z0-9_-]{1,64})");
+		snprintf(err, errcap, "bad user name (want [a-z0-9_][a-z0-9_-]{0,63})");
 		return -EINVAL;
 	}
 	snprintf(now, sizeof now, "%lld", (long long)time(NULL));
