@@ -21,8 +21,8 @@ obj=$ROOT/build/fuzz/obj
 mkdir -p "$obj"
 newest_h=$(ls -t "$ROOT"/lib/*/*.h | head -n1)
 
-deps() { # source → the lib/*.c it needs, following "x.h" includes
-	local todo=("$1") seen=" " f h
+deps() { # source → the lib/*/*.c it needs, following "x.h" includes
+	local todo=("$1") seen=" " got=" " f h x c
 	while [ ${#todo[@]} -gt 0 ]; do
 		f=${todo[0]}; todo=("${todo[@]:1}")
 		for h in $(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)\.h".*/\1/p' "$f"); do
@@ -30,7 +30,16 @@ deps() { # source → the lib/*.c it needs, following "x.h" includes
 			seen+="$h "
 			[ -f "$ROOT/lib/$h.h" ] && todo+=("$ROOT/lib/$h.h")
 			case $h in state/store*) continue ;; esac
-			[ -f "$ROOT/lib/$h.c" ] && { echo "$ROOT/lib/$h.c"; todo+=("$ROOT/lib/$h.c"); }
+			c=()
+			[ -f "$ROOT/lib/$h.c" ] && c+=("$ROOT/lib/$h.c")
+			# an internal header (x_int.h) joins the pieces of a split
+			# module: every .c of its folder that includes it belongs to it
+			case $h in */*_int) c+=($(grep -l "^#include \"$h.h\"" "$ROOT"/lib/"${h%%/*}"/*.c)) ;; esac
+			for x in "${c[@]}"; do
+				[[ $got == *" $x "* ]] && continue
+				got+="$x "
+				echo "$x"; todo+=("$x")
+			done
 		done
 	done
 }
