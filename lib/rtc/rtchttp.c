@@ -219,10 +219,12 @@ static void stats(struct rtc *r, char *out, size_t cap, size_t *len)
 		listed++;
 		if (s->pub)
 			lsp_whip_counts(s->pub, &wv, &wa, &wd);
-		PUT("%s{\"id\":\"%s\",\"channel\":\"%s\",\"kind\":\"%s\",\"state\":\"%s\",\"video_pkts\":%lld,"
+		/* no session id: it is the capability in the session's Location
+		 * (DELETE ends the session), known only to whoever made it */
+		PUT("%s{\"channel\":\"%s\",\"kind\":\"%s\",\"state\":\"%s\",\"video_pkts\":%lld,"
 		    "\"audio_pkts\":%lld,\"nacks\":%lld,\"rtx\":%lld,\"plis\":%lld,\"muxed_video\":%lld,"
 		    "\"muxed_audio\":%lld,\"mux_dropped\":%lld}",
-		    first ? "" : ",", s->id, s->chname, s->whip ? "whip" : "whep",
+		    first ? "" : ",", s->chname, s->whip ? "whip" : "whep",
 		    s->state == S_LIVE ? "live" : "new", s->vpkts, s->apkts, s->nacks, s->rtx, s->plis, wv, wa, wd);
 		first = 0;
 	}

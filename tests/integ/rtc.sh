@@ -84,6 +84,24 @@ assert d["stun"] >= 1 and d["stun_auth"] >= 1 and d["unknown"] >= 2 and d["sdp"]
 	|| fail "malformed input not counted: $st"
 ok "malformed input dropped and counted: $st"
 
+# /stats never shows a live session's id: the id in the session's Location
+# is what DELETE takes, so only whoever opened the session can end it
+before=$(grep -c '"event":"viewer connected"' "$T/rtc.log")
+(cd "$B" && timeout 40 node whep.mjs "http://127.0.0.1:$H/whep/demo" --timeout 15 --frames 10 --hold 6 \
+	>"$T/held.json" 2>"$T/held.err") &
+held=$!
+for _ in $(seq 150); do
+	[ "$(grep -c '"event":"viewer connected"' "$T/rtc.log")" -gt "$before" ] && break
+	sleep 0.1
+done
+sid=$(grep '"event":"viewer connected"' "$T/rtc.log" | tail -n1 | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+[ -n "$sid" ] || fail "no live viewer to look for in /stats"
+st=$(curl -s "http://127.0.0.1:$H/stats")
+grep -q '"state":"live"' <<<"$st" || fail "/stats lists no live session: $st"
+grep -q "$sid" <<<"$st" && fail "/stats shows the live session's id $sid"
+wait "$held" || { cat "$T/held.err"; fail "held viewer failed"; }
+ok "/stats lists the live session without its id"
+
 # NACK → retransmission, PLI → no sequence gap, vanished viewers reaped:
 # three wire-level viewers (bench/whep-load: ICE, DTLS, SRTP like a browser)
 san=(); [ "${SANITIZE:-}" = 1 ] && san=(-fsanitize=address,undefined)
