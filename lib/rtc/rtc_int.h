@@ -34,7 +34,10 @@
 #define MAX_CHAN 64
 #define HIST 4096          /* video packets kept per channel (NACK, last GOP) */
 #define PAY_MAX 1160       /* RTP payload bytes at most (datagram <= 1200 with SRTP) */
-#define MAX_CONN 64
+/* Signalling connections held at once.  When all are taken, a new one
+ * takes the place of the oldest that has not sent its whole request (a
+ * browser sends its offer at once; idle sockets cannot lock it out). */
+#define MAX_CONN 256
 #define REQ_MAX 32768
 #define AU_MAX (4u << 20)
 #define TICK_MS 250
@@ -185,6 +188,7 @@ struct counters {
 	long long stun_bad, stun_auth, dtls_bad, rtp_bad, rtcp_bad, sdp_bad, http_bad, unknown, reaped,
 		sent, send_err;
 	long long srtp_auth, srtp_replay;         /* SRTP/SRTCP: bad tag, replayed or too old */
+	long long http_evicted;                   /* idle signalling connections closed for a new one */
 	long long srtp_auth_rep, srtp_replay_rep; /* as last reported ("srtp dropped") */
 };
 

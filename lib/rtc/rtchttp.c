@@ -203,10 +203,10 @@ static void stats(struct rtc *r, char *out, size_t cap, size_t *len)
 		o += (size_t)n;                                                           \
 	} while (0)
 	PUT("{\"dropped\":{\"stun\":%lld,\"stun_auth\":%lld,\"dtls\":%lld,\"rtp\":%lld,\"rtcp\":%lld,"
-	    "\"srtp_auth\":%lld,\"srtp_replay\":%lld,"
+	    "\"srtp_auth\":%lld,\"srtp_replay\":%lld,\"http_evicted\":%lld,"
 	    "\"sdp\":%lld,\"http\":%lld,\"unknown\":%lld},\"reaped\":%lld,\"sent\":%lld,\"send_err\":%lld,"
 	    "\"sessions\":[",
-	    r->c.stun_bad, r->c.stun_auth, r->c.dtls_bad, r->c.rtp_bad, r->c.rtcp_bad, r->c.srtp_auth, r->c.srtp_replay,
+	    r->c.stun_bad, r->c.stun_auth, r->c.dtls_bad, r->c.rtp_bad, r->c.rtcp_bad, r->c.srtp_auth, r->c.srtp_replay, r->c.http_evicted,
 	    r->c.sdp_bad, r->c.http_bad, r->c.unknown, r->c.reaped, r->c.sent, r->c.send_err);
 	int listed = 0, total = 0;
 	for (int i = 0; i < r->nsess_max; i++) {
@@ -452,6 +452,15 @@ void rtc_http_accept(struct rtc *r)
 		for (int i = 0; i < MAX_CONN && slot < 0; i++)
 			if (!r->conns[i])
 				slot = i;
+		if (slot < 0) { /* full: the oldest one still waiting for its request goes */
+			for (int i = 0; i < MAX_CONN; i++)
+				if (!r->conns[i]->park && (slot < 0 || r->conns[i]->t0 < r->conns[slot]->t0))
+					slot = i;
+			if (slot >= 0) {
+				rtc_conn_close(r, slot);
+				r->c.http_evicted++;
+			}
+		}
 		if (slot < 0 || !(r->conns[slot] = calloc(1, sizeof(struct conn)))) {
 			close(fd);
 			continue;

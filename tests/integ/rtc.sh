@@ -35,6 +35,28 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: applicat
 curl -s -D - -o /dev/null -X OPTIONS "http://127.0.0.1:$H/whep/demo" | grep -qi '^access-control-allow-origin: \*' || fail "no CORS on preflight"
 ok "404 unknown channel, 400 bad SDP, CORS preflight"
 
+# 300 idle sockets (more than lsp-rtc holds) do not lock signalling out:
+# a new request takes the place of the oldest idle one
+python3 - "$H" "$T/idle.up" <<'PY' &
+import socket, sys, time
+socks = []
+for _ in range(300):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.send(b"GET /stats HTTP/1.1\r\n")  # a head that never ends
+    socks.append(s)
+open(sys.argv[2], "w").write("up")
+time.sleep(8)
+PY
+idle=$!
+wait_file "$T/idle.up" 10 || fail "idle sockets not opened"
+sleep 0.3
+code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' -X POST -H 'Content-Type: application/sdp' --data-binary $'v=0\r\nm=video 9 x 96\r\n' "http://127.0.0.1:$H/whep/demo")
+[ "$code" = 400 ] || fail "with 300 idle sockets open a WHEP request got $code (want 400 for its bad SDP)"
+ev=$(curl -s -m 5 "http://127.0.0.1:$H/stats" | sed -n 's/.*"http_evicted":\([0-9]*\).*/\1/p')
+[ "${ev:-0}" -ge 40 ] || fail "idle connections not evicted (http_evicted=$ev)"
+kill "$idle" 2>/dev/null; wait "$idle" 2>/dev/null
+ok "300 idle sockets: signalling still answers ($ev idle connections evicted)"
+
 # garbage on the media port: STUN-looking, DTLS-looking, RTP-looking, random
 python3 - "$U" <<'PY'
 import os, socket, struct, sys
