@@ -35,15 +35,10 @@ static void complain(void *ctx, const char *line)
 		usage(stderr, LSP_EXIT_USAGE);
 }
 
-static void on_event(void *lg, const lsp_event *ev)
-{
-	lsp_log_event(lg, ev);
-}
-
 int main(int argc, char **argv)
 {
 	lsp_log_t lg;
-	lsp_ctl_io io = { stdout, complain, NULL, on_event, &lg };
+	lsp_ctl_io io = { stdout, complain, NULL, lsp_event_log, &lg };
 	static const struct option lopts[] = {
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 }
 	};

@@ -46,12 +46,6 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
-/* The server's events: each one a log line. */
-static void on_event(void *ctx, const lsp_event *ev)
-{
-	lsp_log_event(ctx, ev);
-}
-
 /* web/ next to the directory holding this binary (the repo layout). */
 static void default_web_root(char *out, size_t cap)
 {
@@ -158,7 +152,7 @@ int main(int argc, char **argv)
 	cfg.port = port;
 	cfg.hls_root = hls;
 	cfg.web_root = web;
-	cfg.event = on_event;
+	cfg.event = lsp_event_log;
 	cfg.event_ctx = &lg;
 
 	/* one descriptor per connection, plus files being sent and a margin */

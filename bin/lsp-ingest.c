@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 
 	lsp_log_init(&lg, "lsp-ingest");
 	/* libav's own messages as JSON events, never plain text on stderr */
-	lsp_avlog_route(lsp_avlog_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
+	lsp_avlog_route(lsp_event_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
 	cfg.conn.app = "live";
 	while ((c = getopt_long(argc, argv, "hVl:a:o:e:t:m:", lopts, NULL)) != -1) {
 		switch (c) {

@@ -48,12 +48,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-/* Library events (pushdir.h, restream.h list them) become log lines. */
-static void on_event(void *ctx, const lsp_event *ev)
-{
-	lsp_log_event(ctx, ev);
-}
-
 /* conf is copied: the bucket name lives on this frame, not in the caller's conf */
 static int run_s3(lsp_log_t *lg, const char *target, lsp_pushdir_conf *pc, const lsp_s3_conf *conf)
 {
@@ -178,17 +172,17 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	lsp_avlog_route(lsp_avlog_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
+	lsp_avlog_route(lsp_event_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
 	if (rtmp) {
 		rs.urls = (const char *const *)&argv[optind];
 		rs.nurls = rtmp;
 		rs.stop = &stop;
-		rs.event = on_event;
+		rs.event = lsp_event_log;
 		rs.event_ctx = &lg;
 		return run_rtmp(&lg, &rs);
 	}
 	pc.stop = &stop;
-	pc.event = on_event;
+	pc.event = lsp_event_log;
 	pc.event_ctx = &lg;
 	return run_s3(&lg, argv[optind], &pc, &sc);
 bad:

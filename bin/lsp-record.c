@@ -53,12 +53,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-/* Every event of the recorder (and libav's own messages) is a log line. */
-static void on_event(void *ctx, const lsp_event *ev)
-{
-	lsp_log_event(ctx, ev);
-}
-
 /* The channel's record setting from the store: 1 on, 0 off, < 0 failure. */
 static int record_on(const char *channel, char *err, size_t errcap)
 {
@@ -162,7 +156,7 @@ int main(int argc, char **argv)
 		snprintf(root, sizeof root, "%s/vod", lsp_opt_env("LSP_DATA_DIR", "./var"));
 	o.root = root;
 	/* libav's own messages only when debugging */
-	lsp_avlog_route(on_event, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
+	lsp_avlog_route(lsp_event_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -183,7 +177,7 @@ int main(int argc, char **argv)
 	 * 5 Mbit/s, so a slow fsync does not hold up the writer */
 	if (strcmp(o.input, "-") == 0)
 		fcntl(0, F_SETPIPE_SZ, 1 << 20);
-	o.event = on_event;
+	o.event = lsp_event_log;
 	o.event_ctx = &lg;
 	o.stop = &stop;
 	if ((rc = lsp_record_open(&r, &o, err, sizeof err)) < 0) {

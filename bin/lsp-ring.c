@@ -42,7 +42,7 @@ int main(int argc, char **argv)
 	lsp_log_t lg;
 	lsp_log_init(&lg, "lsp-ring");
 	/* libav's own messages as JSON lines, only when debugging */
-	lsp_avlog_route(lsp_avlog_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
+	lsp_avlog_route(lsp_event_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
 	while ((c = getopt_long(argc, argv, "hVc:ns:m:k", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;

@@ -196,7 +196,7 @@ int main(int argc, char **argv)
 	const char *mx_addr = NULL;
 	lsp_log_init(&lg, "lsp-rtc");
 	/* libav speaks as JSON events too: plain text would break the log */
-	lsp_avlog_route(lsp_avlog_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
+	lsp_avlog_route(lsp_event_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
 	while ((c = getopt_long(argc, argv, "hVl:u:c:e:Rm:t:b:B:k:o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;

@@ -40,13 +40,6 @@ static const char usage[] =
 static const char *const presets[] = { "ultrafast", "superfast", "veryfast", "faster", "fast",
 				       "medium",    "slow",      "slower",   "veryslow", NULL };
 
-/* Every event of the engine (and libav's own messages, "libav") is one
- * log line; the metrics come from lsp_transcode_get_stats(). */
-static void on_event(void *ctx, const lsp_event *ev)
-{
-	lsp_log_event(ctx, ev);
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -107,7 +100,7 @@ int main(int argc, char **argv)
 	memset(&cfg, 0, sizeof cfg);
 	cfg.gop_s = 1;
 	cfg.preset = "veryfast";
-	cfg.event = on_event;
+	cfg.event = lsp_event_log;
 	cfg.event_ctx = &lg;
 	static const struct option lopts[] = {
 		{ "input", required_argument, NULL, 'i' },   { "output", required_argument, NULL, 'o' },
@@ -165,7 +158,7 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN); /* a closed output is an error we report, not a silent death */
 	/* libav's errors always (capped), its warnings when debugging */
-	lsp_avlog_route(on_event, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_ERRORS);
+	lsp_avlog_route(lsp_event_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_ERRORS);
 
 	cfg.in_fd = strcmp(in, "-") ? open(in, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	if (cfg.in_fd < 0) {

@@ -65,3 +65,8 @@ void lsp_log_event(const lsp_log_t *lg, const lsp_event *ev)
 	if (ev)
 		lsp_log_kv(lg, ev->level, ev->name ? ev->name : "event", ev->n, ev->keys, ev->vals);
 }
+
+void lsp_event_log(void *lg, const lsp_event *ev)
+{
+	lsp_log_event(lg, ev);
+}

@@ -44,4 +44,8 @@ int lsp_event_is(const lsp_event *ev, const char *name);
 /* Write ev as one JSON log line (level, "event": name, the fields). */
 void lsp_log_event(const lsp_log_t *lg, const lsp_event *ev);
 
+/* The same as an lsp_event_fn, ctx a const lsp_log_t *: for a tool whose
+ * only answer to an event is its log line. */
+void lsp_event_log(void *lg, const lsp_event *ev);
+
 #endif

@@ -63,7 +63,3 @@ void lsp_avlog_route(lsp_event_fn fn, void *ctx, enum lsp_avlog_pass pass)
 	av_log_set_callback(on_av_log);
 }
 
-void lsp_avlog_log(void *ctx, const lsp_event *ev)
-{
-	lsp_log_event(ctx, ev);
-}

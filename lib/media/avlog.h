@@ -13,8 +13,8 @@
  *
  *   lsp_avlog_route(on_event, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
  *
- * A tool with no event handler of its own passes lsp_avlog_log with its
- * logger (const lsp_log_t *) as ctx. */
+ * A tool with no event handler of its own passes lsp_event_log (core/event.h)
+ * with its logger (const lsp_log_t *) as ctx. */
 #ifndef LSP_AVLOG_H
 #define LSP_AVLOG_H
 #include "core/event.h"
@@ -30,9 +30,5 @@ enum lsp_avlog_pass {
  * libav's callback has no context pointer, so fn and ctx are kept in the
  * one static slot of avlog.c (see there). */
 void lsp_avlog_route(lsp_event_fn fn, void *ctx, enum lsp_avlog_pass pass);
-
-/* An lsp_event_fn that writes the event with lsp_log_event(ctx, ev);
- * ctx is a const lsp_log_t *. */
-void lsp_avlog_log(void *ctx, const lsp_event *ev);
 
 #endif

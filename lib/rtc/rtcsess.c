@@ -176,14 +176,20 @@ static void send_remb(struct rtc *r, struct sess *s)
 		rtc_udp_send(r, s, b, (size_t)k);
 }
 
+/* An SRTP/SRTCP packet unprotect refused: a bad tag or a replayed index. */
+static void count_srtp_drop(struct rtc *r, int n)
+{
+	r->c.srtp_auth += n == -EBADMSG;
+	r->c.srtp_replay += n == -EALREADY;
+}
+
 static void on_rtcp(struct rtc *r, struct sess *s, uint8_t *p, size_t len)
 {
 	lsp_rtcp_info in;
 	int n = lsp_dtls_unprotect_rtcp(s->dtls, p, len);
 	if (n < 0 || lsp_rtcp_parse(p, (size_t)n, &in) < 0) {
 		r->c.rtcp_bad++;
-		r->c.srtp_auth += n == -EBADMSG;
-		r->c.srtp_replay += n == -EALREADY;
+		count_srtp_drop(r, n);
 		if (n < 0)
 			return;
 	}
@@ -222,8 +228,7 @@ static void on_rtp_whip(struct rtc *r, struct sess *s, uint8_t *p, size_t len)
 	int n = lsp_dtls_unprotect(s->dtls, p, len), rc = 0;
 	if (n < 0 || lsp_rtp_parse(p, (size_t)n, &h) < 0) {
 		r->c.rtp_bad++;
-		r->c.srtp_auth += n == -EBADMSG;
-		r->c.srtp_replay += n == -EALREADY;
+		count_srtp_drop(r, n);
 		return;
 	}
 	if (!s->pub)
