@@ -7,8 +7,9 @@
  * table (inotify and its watches, edge_hold.c) and the relay cache
  * (edge_relay.c).  A connection owns its socket, its SSL, its read buffer,
  * its response head, a reference on a shared body or an open file
- * (edge_conn.c).  A held connection sits on one watch's or one relay
- * entry's list and nowhere else.
+ * (edge_conn.c), and while a request is forwarded its edge_proxy with the
+ * upstream socket (edge_proxy.c).  A held connection sits on one watch's
+ * or one relay entry's list and nowhere else.
  *
  * Events (cfg->event): "accept: out of descriptors" (warn; errno, reason)
  * when accept fails for want of descriptors. */
@@ -83,7 +84,9 @@ static void sweep(lsp_edge *e)
 		edge_conn *c = e->slots[i];
 		if (!c || c->deadline > e->now)
 			continue;
-		if (c->st != C_HOLD) {
+		if (c->st == C_PROXY) {
+			edge_proxy_expire(e, c); /* 504 before the answer, else closed */
+		} else if (c->st != C_HOLD) {
 			edge_conn_close(e, c);
 		} else if (c->wt.kind == H_RELAY) {
 			e->relay_timeouts++;
@@ -146,6 +149,10 @@ int lsp_edge_run(lsp_edge *e, const volatile sig_atomic_t *stop, char *err, size
 				edge_on_upstream(e, evs[i].data.ptr, ev);
 				continue;
 			}
+			if (kind == K_PROXY) { /* a forwarded request's upstream socket */
+				edge_proxy_on_upstream(e, EDGE_CONN_OF_PTAG(evs[i].data.ptr), ev);
+				continue;
+			}
 			c = evs[i].data.ptr;
 			if (c->kind != K_CONN) /* closed earlier in this batch */
 				continue;
@@ -161,6 +168,7 @@ int lsp_edge_run(lsp_edge *e, const volatile sig_atomic_t *stop, char *err, size
 				break;
 			case C_WRITE: edge_conn_write(e, c); break;
 			case C_HOLD: break;
+			case C_PROXY: edge_proxy_on_client(e, c); break;
 			}
 		}
 		if (e->now >= next_sweep) {
@@ -194,6 +202,8 @@ int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t err
 		e->cfg.max_conns = 20000;
 	if (e->cfg.part_hold_ms <= 0)
 		e->cfg.part_hold_ms = 3000;
+	if (e->cfg.upstream_timeout_ms <= 0)
+		e->cfg.upstream_timeout_ms = 10000;
 	if (!(e->slots = calloc((size_t)e->cfg.max_conns, sizeof(edge_conn *))) ||
 	    !(e->free_slots = calloc((size_t)e->cfg.max_conns, sizeof *e->free_slots))) {
 		snprintf(err, errcap, "out of memory for %d connections", e->cfg.max_conns);
@@ -228,6 +238,12 @@ int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t err
 	}
 	if (cfg->route)
 		e->relay = 1;
+	if ((rc = edge_proxy_init(e, err, errcap)) < 0)
+		goto fail;
+	if ((rc = edge_metrics_init(e)) < 0) {
+		snprintf(err, errcap, "metrics registry: %s", strerror(-rc));
+		goto fail;
+	}
 	if ((e->lfd = lsp_net_listen(cfg->host, cfg->port, SOCK_STREAM, LSP_NET_NONBLOCK, err, errcap)) < 0) {
 		rc = e->lfd;
 		goto fail;
@@ -285,6 +301,7 @@ void lsp_edge_close(lsp_edge *e)
 	if (e->vod_fd >= 0) close(e->vod_fd);
 	if (e->tls)
 		SSL_CTX_free(e->tls);
+	lsp_metrics_free(e->mx);
 	free(e->slots);
 	free(e->free_slots);
 	free(e);

@@ -2,7 +2,8 @@
  * path, /hls/ (plain files, blocking playlist reload and held parts through
  * the hold table), /vod/ recordings with byte ranges, the /api/ directory,
  * /metrics, /healthz and the web pages.  Relay mode hands /hls/, /api/ and
- * /vod/ to edge_relay.c.  Owns nothing: every answer goes out through
+ * /vod/ to edge_relay.c; the front door's routes (/api/v1/, /ws/,
+ * /presence, /whep/, /whip/) go to edge_proxy.c first.  Owns nothing: every answer goes out through
  * edge_respond, which owns the response.  Internal; see edge_int.h. */
 #include "edge/edge_int.h"
 
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/key.h"
+#include "core/metrics.h"
 #include "state/chandir.h"
 #include "state/vod.h"
 
@@ -222,32 +224,79 @@ static void serve_vod(lsp_edge *e, edge_conn *c, const char *rel, const lsp_http
 	edge_serve_file(e, c, e->vod_fd, p, edge_ends_with(p, ".m3u8") ? "no-cache" : "public, max-age=86400", rq);
 }
 
+/* The families of /metrics, declared once in lsp_edge_open (edge.c). */
+static const struct {
+	const char *name;
+	int type;
+	const char *help;
+} families[] = {
+	{ "lsp_edge_connections_open", LSP_METRIC_GAUGE, "client connections open" },
+	{ "lsp_edge_connections_accepted_total", LSP_METRIC_COUNTER, "client connections accepted" },
+	{ "lsp_edge_connections_rejected_total", LSP_METRIC_COUNTER, "connections refused at max-conns or out of memory" },
+	{ "lsp_edge_requests_total", LSP_METRIC_COUNTER, "responses sent, by status class" },
+	{ "lsp_edge_held_requests", LSP_METRIC_GAUGE, "requests waiting (blocking reload, preload part, relay)" },
+	{ "lsp_edge_holds_total", LSP_METRIC_COUNTER, "requests put on hold for a playlist or part" },
+	{ "lsp_edge_hold_timeouts_total", LSP_METRIC_COUNTER, "held requests that timed out (503 / 404 / 504)" },
+	{ "lsp_edge_watches", LSP_METRIC_GAUGE, "directories watched with inotify" },
+	{ "lsp_edge_bytes_sent_total", LSP_METRIC_COUNTER, "bytes written to clients" },
+	{ "lsp_edge_relay_upstream_total", LSP_METRIC_COUNTER, "relay requests sent to an origin" },
+	{ "lsp_edge_relay_hits_total", LSP_METRIC_COUNTER, "relay requests answered from the cache" },
+	{ "lsp_edge_relay_coalesced_total", LSP_METRIC_COUNTER, "relay requests that waited on one already in flight" },
+	{ "lsp_edge_relay_errors_total", LSP_METRIC_COUNTER, "relay origin requests that failed (502 / 504)" },
+	{ "lsp_edge_relay_entries", LSP_METRIC_GAUGE, "relay cache entries" },
+	{ "lsp_edge_proxy_requests_total", LSP_METRIC_COUNTER, "requests forwarded by the front door, by upstream" },
+	{ "lsp_edge_proxy_errors_total", LSP_METRIC_COUNTER,
+	  "forwarded requests answered 502 / 504 by the edge, by upstream" },
+	{ "lsp_edge_proxy_open", LSP_METRIC_GAUGE, "forwarded requests in progress (WebSocket tunnels included)" },
+	{ "lsp_edge_proxy_tunnels", LSP_METRIC_GAUGE, "WebSocket tunnels open" },
+};
+
+int edge_metrics_init(lsp_edge *e)
+{
+	if (lsp_metrics_new(&e->mx, "lsp-edge") < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+		if (lsp_metrics_def(e->mx, families[i].name, families[i].type, families[i].help) < 0)
+			return -EINVAL;
+	return 0;
+}
+
 static void serve_metrics(lsp_edge *e, edge_conn *c)
 {
-	char t[3072];
-	snprintf(t, sizeof t,
-		 "# TYPE lsp_edge_connections_open gauge\nlsp_edge_connections_open %lld\n"
-		 "# TYPE lsp_edge_connections_accepted_total counter\nlsp_edge_connections_accepted_total %lld\n"
-		 "# TYPE lsp_edge_connections_rejected_total counter\nlsp_edge_connections_rejected_total %lld\n"
-		 "# TYPE lsp_edge_requests_total counter\n"
-		 "lsp_edge_requests_total{code=\"2xx\"} %lld\nlsp_edge_requests_total{code=\"3xx\"} %lld\n"
-		 "lsp_edge_requests_total{code=\"4xx\"} %lld\nlsp_edge_requests_total{code=\"5xx\"} %lld\n"
-		 "lsp_edge_requests_total{code=\"404\"} %lld\nlsp_edge_requests_total{code=\"503\"} %lld\n"
-		 "# TYPE lsp_edge_held_requests gauge\nlsp_edge_held_requests %lld\n"
-		 "# TYPE lsp_edge_holds_total counter\nlsp_edge_holds_total %lld\n"
-		 "# TYPE lsp_edge_hold_timeouts_total counter\nlsp_edge_hold_timeouts_total %lld\n"
-		 "# TYPE lsp_edge_watches gauge\nlsp_edge_watches %d\n"
-		 "# TYPE lsp_edge_bytes_sent_total counter\nlsp_edge_bytes_sent_total %lld\n"
-		 "# TYPE lsp_edge_relay_upstream_total counter\nlsp_edge_relay_upstream_total %lld\n"
-		 "# TYPE lsp_edge_relay_hits_total counter\nlsp_edge_relay_hits_total %lld\n"
-		 "# TYPE lsp_edge_relay_coalesced_total counter\nlsp_edge_relay_coalesced_total %lld\n"
-		 "# TYPE lsp_edge_relay_errors_total counter\nlsp_edge_relay_errors_total %lld\n"
-		 "# TYPE lsp_edge_relay_entries gauge\nlsp_edge_relay_entries %d\n",
-		 e->open, e->accepted, e->rejected, e->by_code[0], e->by_code[1], e->by_code[2], e->by_code[3],
-		 e->by_code[4], e->by_code[5], e->holds.held + e->relay_held, e->holds.total,
-		 e->holds.timeouts + e->relay_timeouts, e->holds.nwatches, e->bytes_sent,
-		 e->relay_upstream, e->relay_hits, e->relay_coalesced, e->relay_errors, e->nentries);
-	edge_respond_text(e, c, 200, "text/plain; version=0.0.4", "no-store", t);
+	static const char *const cls[4] = { "2xx", "3xx", "4xx", "5xx" }, *const ups[EDGE_UP_N] = { "api", "chat", "rtc" };
+	lsp_metrics *m = e->mx;
+	char *txt = NULL;
+	size_t len = 0;
+	edge_body *b;
+	lsp_metrics_set(m, "lsp_edge_connections_open", (double)e->open, NULL);
+	lsp_metrics_set(m, "lsp_edge_connections_accepted_total", (double)e->accepted, NULL);
+	lsp_metrics_set(m, "lsp_edge_connections_rejected_total", (double)e->rejected, NULL);
+	for (int i = 0; i < 4; i++)
+		lsp_metrics_set(m, "lsp_edge_requests_total", (double)e->by_code[i], "code", cls[i], NULL);
+	lsp_metrics_set(m, "lsp_edge_held_requests", (double)(e->holds.held + e->relay_held), NULL);
+	lsp_metrics_set(m, "lsp_edge_holds_total", (double)e->holds.total, NULL);
+	lsp_metrics_set(m, "lsp_edge_hold_timeouts_total", (double)(e->holds.timeouts + e->relay_timeouts), NULL);
+	lsp_metrics_set(m, "lsp_edge_watches", (double)e->holds.nwatches, NULL);
+	lsp_metrics_set(m, "lsp_edge_bytes_sent_total", (double)e->bytes_sent, NULL);
+	lsp_metrics_set(m, "lsp_edge_relay_upstream_total", (double)e->relay_upstream, NULL);
+	lsp_metrics_set(m, "lsp_edge_relay_hits_total", (double)e->relay_hits, NULL);
+	lsp_metrics_set(m, "lsp_edge_relay_coalesced_total", (double)e->relay_coalesced, NULL);
+	lsp_metrics_set(m, "lsp_edge_relay_errors_total", (double)e->relay_errors, NULL);
+	lsp_metrics_set(m, "lsp_edge_relay_entries", (double)e->nentries, NULL);
+	for (int i = 0; i < EDGE_UP_N; i++) {
+		lsp_metrics_set(m, "lsp_edge_proxy_requests_total", (double)e->px_requests[i], "upstream", ups[i], NULL);
+		lsp_metrics_set(m, "lsp_edge_proxy_errors_total", (double)e->px_errors[i], "upstream", ups[i], NULL);
+	}
+	lsp_metrics_set(m, "lsp_edge_proxy_open", (double)e->px_open, NULL);
+	lsp_metrics_set(m, "lsp_edge_proxy_tunnels", (double)e->px_tunnels, NULL);
+	if (lsp_metrics_render(m, &txt, &len) < 0 || !(b = edge_body_from(txt, len))) {
+		free(txt);
+		c->keep_alive = 0;
+		edge_respond_error(e, c, 503);
+		return;
+	}
+	free(txt);
+	edge_respond(e, c, 200, "text/plain; version=0.0.4; charset=utf-8", "no-store", NULL, b, -1, 0, 0, -1);
 }
 
 /* ---- routing ------------------------------------------------------------ */
@@ -255,8 +304,14 @@ static void serve_metrics(lsp_edge *e, edge_conn *c)
 void edge_handle(lsp_edge *e, edge_conn *c, const lsp_http_req *rq)
 {
 	char path[LSP_HTTP_TARGET_MAX + 1];
+	int up;
 	c->keep_alive = rq->keep_alive;
 	c->head_only = rq->method == LSP_HTTP_HEAD;
+	/* the front door: the other servers' routes, bodies and all */
+	if (lsp_http_path_decode(rq->path, rq->path_len, path, sizeof path) >= 0 && (up = edge_proxy_route(path)) >= 0) {
+		edge_proxy_start(e, c, rq, up);
+		return;
+	}
 	if (rq->content_length > 0 || rq->chunked) {
 		c->keep_alive = 0; /* we take no request bodies */
 		edge_respond_error(e, c, rq->method == LSP_HTTP_GET || rq->method == LSP_HTTP_HEAD ? 400 : 405);
