@@ -30,7 +30,9 @@ bg bash -c "ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=32
 	-f lavfi -i sine=frequency=440:sample_rate=48000 -t 60 \
 	-c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p -c:a aac -b:a 64k \
 	-f mpegts - | exec '$BIN/lsp-ring' --channel demo >/dev/null" 2>"$T/ring.log"
-bg "$BIN/lsp-rtc" --http "127.0.0.1:$H" --udp "127.0.0.1:$U" --candidate 127.0.0.1 2>"$T/rtc.log"
+bg "$BIN/lsp-rtc" --http "127.0.0.1:$H" --udp "127.0.0.1:$U" --candidate 127.0.0.1 \
+	--whip-exec "'$BIN/lsp-ring' --channel {channel} | '$BIN/lsp-package' --out '$LSP_DATA_DIR/hls/{channel}' --part 0.5" \
+	2>"$T/rtc.log"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=frontdoor -keyout "$T/key.pem" -out "$T/cert.pem" \
 	>/dev/null 2>&1 || fail "openssl req"
 up=(--upstream-api "http://127.0.0.1:$AP" --upstream-chat "http://127.0.0.1:$C" --upstream-rtc "http://127.0.0.1:$H")
@@ -194,6 +196,44 @@ m=$(curl -s -m 5 "http://127.0.0.1:$X/metrics")
 echo "$m" | grep -q '^lsp_edge_proxy_requests_total{upstream="api"} [1-9]' || fail "metrics: no api requests: $m"
 echo "$m" | grep -q '^lsp_edge_proxy_errors_total{upstream="rtc"} [1-9]' || fail "metrics: no rtc errors"
 echo "$m" | grep -q '^lsp_edge_proxy_errors_total{upstream="chat"} [1-9]' || fail "metrics: no chat errors"
-grep -q '"level":"fatal"' "$T"/edge*.log && fail "fatal in an edge log"
 ok "edge routes still served; proxy counts in /metrics"
+
+# ---- the studio in Chromium, over HTTPS on an address other than localhost ----
+if [ -n "${LSP_TEST_NO_BROWSER:-}" ]; then
+	echo "skip: Chromium part (LSP_TEST_NO_BROWSER)"
+else
+	need node
+	[ -x /usr/bin/chromium ] || fail "chromium not installed (run make deps)"
+	B=$ROOT/tests/browser
+	[ -d "$B/node_modules/playwright-core" ] ||
+		(cd "$B" && npm install --no-audit --no-fund --silent) >/dev/null 2>&1 || fail "npm install playwright-core"
+	# this machine's own non-loopback address; without one, a name mapped in Chromium
+	ip=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+(\.[0-9]+){3}$' | grep -v '^127\.' | head -n1)
+	resolve=()
+	if [ -n "$ip" ]; then
+		name=$ip
+	else
+		ip=127.0.0.1 name=lsp-frontdoor.test resolve=(--resolve "$name=127.0.0.1")
+	fi
+	FS=$(free_port); FP=$(free_port)
+	bg "$BIN/lsp-edge" -l "$ip:$FS" --hls-root "$LSP_DATA_DIR/hls" --web-root "$ROOT/web" "${up[@]}" \
+		--cert "$T/cert.pem" --key "$T/key.pem" 2>"$T/edge-fd.log"
+	bg "$BIN/lsp-edge" -l "$ip:$FP" --hls-root "$LSP_DATA_DIR/hls" --web-root "$ROOT/web" "${up[@]}" 2>"$T/edge-fdp.log"
+	for p in $FS $FP; do
+		for _ in $(seq 100); do
+			curl -sk -m 1 -o /dev/null "http://$ip:$p/healthz" || curl -sk -m 1 -o /dev/null "https://$ip:$p/healthz" && break
+			sleep 0.1
+		done
+	done
+	key=$(new_channel fdlive); [ -n "$key" ] || fail "no stream key"
+	shots=${LSP_TEST_LOGS:-$T}; mkdir -p "$shots"; shots=$(cd "$shots" && pwd)
+	out=$(cd "$B" && timeout 120 node frontdoor.mjs "https://$name:$FS" fdlive "$key" --plain "http://$name:$FP" \
+		"${resolve[@]}" --shot "$shots/frontdoor-studio.png" 2>"$T/node.err")
+	rc=$?
+	echo "$out"
+	[ $rc -eq 0 ] || { cat "$T/node.err"; tail -n 20 "$T/rtc.log" "$T/edge-fd.log"; fail "studio through the front door (rc=$rc)"; }
+	[ -f "$LSP_DATA_DIR/hls/fdlive/src/index.m3u8" ] || fail "no HLS from the studio's WHIP publish"
+	ok "studio on https://$name:$FS: secure context (plain http there is not), WHIP through the front door, LIVE once media flowed"
+fi
+grep -q '"level":"fatal"' "$T"/edge*.log && fail "fatal in an edge log"
 exit 0
