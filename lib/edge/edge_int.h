@@ -11,6 +11,7 @@
  *   edge_serve.c  request routing: /hls/, /vod/, /api/, /metrics, pages
  *   edge_relay.c  relay mode: the cache of origin answers, one upstream
  *                 request per target however many viewers wait on it
+ *   proxyhead.c   the front door's routes and header rewriting (no I/O)
  *   edge_proxy.c  the front door: /api/v1/, /ws/, /presence, /whep/, /whip/
  *                 forwarded to lsp-api, lsp-chat, lsp-rtc (byte splice,
  *                 WebSocket tunnel after 101, 502/504 JSON when down)
@@ -30,6 +31,7 @@
 #include "core/http.h"
 #include "core/metrics.h"
 #include "edge/edge.h"
+#include "edge/proxyhead.h"
 
 #define HEAD_TIMEOUT_MS 10000
 #define IDLE_TIMEOUT_MS 30000
@@ -54,7 +56,7 @@ enum { K_LISTEN = 1, K_INOTIFY, K_CONN, K_UP, K_PROXY }; /* epoll tags: first in
 enum edge_cstate { C_HANDSHAKE, C_READ, C_HOLD, C_WRITE, C_PROXY };
 
 /* Front door upstreams (edge_proxy.c), indexes of cfg.upstream[]. */
-enum { EDGE_UP_API, EDGE_UP_CHAT, EDGE_UP_RTC, EDGE_UP_N };
+enum { EDGE_UP_API = LSP_PROXY_API, EDGE_UP_CHAT = LSP_PROXY_CHAT, EDGE_UP_RTC = LSP_PROXY_RTC, EDGE_UP_N = LSP_PROXY_N };
 #define PROXY_IDLE_MS 60000      /* no byte either way while a response flows */
 #define PROXY_TUNNEL_MS 600000   /* no byte either way on a WebSocket tunnel */
 #define PROXY_UBUF 8192          /* client -> upstream */
@@ -292,8 +294,6 @@ void edge_relay_expire(lsp_edge *e);
 void edge_relay_close(lsp_edge *e);
 
 /* ---- edge_proxy.c ---- */
-/* Which upstream serves decoded path (EDGE_UP_*), or -1: not forwarded. */
-int edge_proxy_route(const char *path);
 /* Resolve cfg.upstream[] (NULL, "" or "off": none).  0 or -EINVAL with err. */
 int edge_proxy_init(lsp_edge *e, char *err, size_t errcap);
 /* Forward request rq (head still in c->rbuf, body bytes after it) to
@@ -306,9 +306,5 @@ void edge_proxy_on_upstream(lsp_edge *e, edge_conn *c, uint32_t ev);
 void edge_proxy_expire(lsp_edge *e, edge_conn *c);
 /* Free c's forwarded exchange (upstream socket, buffers).  Safe when none. */
 void edge_proxy_free(lsp_edge *e, edge_conn *c);
-/* Rewrite an upstream response head (parsed into r) for the client:
- * hop-by-hop headers dropped, conn ("keep-alive", "close", "Upgrade") set.
- * Length written to out (no NUL), or -1 when it does not fit. */
-int edge_proxy_response_head(const lsp_http_req *r, int status, const char *conn, char *out, size_t cap);
 
 #endif

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "core/httpurl.h"
+#include "edge/proxyhead.h"
 
 enum proxy_stage { P_CONNECT, P_HEAD, P_BODY, P_TUNNEL };
 enum proxy_framing { R_LENGTH, R_EOF };
@@ -70,17 +71,6 @@ static const char *const up_name[EDGE_UP_N] = { "api", "chat", "rtc" };
 
 /* ---- routes and setup --------------------------------------------------- */
 
-int edge_proxy_route(const char *path)
-{
-	if (!strncmp(path, "/api/v1/", 8) || !strcmp(path, "/api/v1"))
-		return EDGE_UP_API;
-	if (!strncmp(path, "/ws/", 4) || !strcmp(path, "/presence"))
-		return EDGE_UP_CHAT;
-	if (!strncmp(path, "/whep/", 6) || !strncmp(path, "/whip/", 6))
-		return EDGE_UP_RTC;
-	return -1;
-}
-
 int edge_proxy_init(lsp_edge *e, char *err, size_t errcap)
 {
 	for (int i = 0; i < EDGE_UP_N; i++) {
@@ -100,61 +90,6 @@ int edge_proxy_init(lsp_edge *e, char *err, size_t errcap)
 
 /* ---- heads -------------------------------------------------------------- */
 
-static int hdr_is(const lsp_http_header *h, const char *name)
-{
-	return h->name_len == strlen(name) && !strncasecmp(h->name, name, h->name_len);
-}
-
-/* Headers that belong to one hop, never forwarded either way. */
-static int hop_by_hop(const lsp_http_header *h)
-{
-	static const char *const drop[] = { "connection", "keep-alive", "proxy-connection", "upgrade",
-					    "te", "trailer", "expect", "x-forwarded-for", "x-forwarded-proto",
-					    "x-forwarded-host", "forwarded" };
-	for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
-		if (hdr_is(h, drop[i]))
-			return 1;
-	return 0;
-}
-
-/* Append s[0..n) at out+*len within cap; -1 when it does not fit. */
-static int put(char *out, size_t cap, size_t *len, const char *s, size_t n)
-{
-	if (n > cap - *len)
-		return -1;
-	memcpy(out + *len, s, n);
-	*len += n;
-	return 0;
-}
-
-static int put_header(char *out, size_t cap, size_t *len, const lsp_http_header *h)
-{
-	if (put(out, cap, len, h->name, h->name_len) < 0 || put(out, cap, len, ": ", 2) < 0 ||
-	    put(out, cap, len, h->value, h->value_len) < 0 || put(out, cap, len, "\r\n", 2) < 0)
-		return -1;
-	return 0;
-}
-
-int edge_proxy_response_head(const lsp_http_req *r, int status, const char *conn, char *out, size_t cap)
-{
-	size_t len = 0;
-	char line[64];
-	int n;
-	n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, lsp_http_reason(status));
-	if (n < 0 || put(out, cap, &len, line, (size_t)n) < 0)
-		return -1;
-	for (int i = 0; i < r->nheaders; i++) {
-		const lsp_http_header *h = &r->headers[i];
-		int keep = !hop_by_hop(h) || (status == 101 && hdr_is(h, "upgrade"));
-		if (keep && put_header(out, cap, &len, h) < 0)
-			return -1;
-	}
-	if (put(out, cap, &len, "Connection: ", 12) < 0 || put(out, cap, &len, conn, strlen(conn)) < 0 ||
-	    put(out, cap, &len, "\r\n\r\n", 4) < 0)
-		return -1;
-	return (int)len;
-}
-
 /* The forwarded request head into p->u.  0, or -1 when it does not fit. */
 static int request_head(lsp_edge *e, edge_conn *c, edge_proxy *p, const lsp_http_req *rq)
 {
@@ -172,12 +107,12 @@ static int request_head(lsp_edge *e, edge_conn *c, edge_proxy *p, const lsp_http
 	}
 	if (p->upgrade)
 		upg = lsp_http_header_get(rq, "upgrade", &ul);
-	if (put(p->u, sizeof p->u, &len, rq->method_s, rq->method_len) < 0 || put(p->u, sizeof p->u, &len, " ", 1) < 0 ||
-	    put(p->u, sizeof p->u, &len, rq->target, rq->target_len) < 0 ||
-	    put(p->u, sizeof p->u, &len, " HTTP/1.1\r\n", 11) < 0)
+	if (lsp_proxyhead_put(p->u, sizeof p->u, &len, rq->method_s, rq->method_len) < 0 || lsp_proxyhead_put(p->u, sizeof p->u, &len, " ", 1) < 0 ||
+	    lsp_proxyhead_put(p->u, sizeof p->u, &len, rq->target, rq->target_len) < 0 ||
+	    lsp_proxyhead_put(p->u, sizeof p->u, &len, " HTTP/1.1\r\n", 11) < 0)
 		return -1;
 	for (int i = 0; i < rq->nheaders; i++)
-		if (!hop_by_hop(&rq->headers[i]) && put_header(p->u, sizeof p->u, &len, &rq->headers[i]) < 0)
+		if (!lsp_proxyhead_hop(&rq->headers[i]) && lsp_proxyhead_put_header(p->u, sizeof p->u, &len, &rq->headers[i]) < 0)
 			return -1;
 	if (upg)
 		n = snprintf(extra, sizeof extra,
@@ -186,7 +121,7 @@ static int request_head(lsp_edge *e, edge_conn *c, edge_proxy *p, const lsp_http
 	else
 		n = snprintf(extra, sizeof extra, "X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\nConnection: close\r\n\r\n",
 			     addr, e->tls ? "https" : "http");
-	if (n < 0 || (size_t)n >= sizeof extra || put(p->u, sizeof p->u, &len, extra, (size_t)n) < 0)
+	if (n < 0 || (size_t)n >= sizeof extra || lsp_proxyhead_put(p->u, sizeof p->u, &len, extra, (size_t)n) < 0)
 		return -1;
 	p->ulen = len;
 	p->uoff = 0;
@@ -268,7 +203,7 @@ static int on_head(lsp_edge *e, edge_conn *c, int n, int status, const lsp_http_
 			c->keep_alive = 0;
 		conn = c->keep_alive ? "keep-alive" : "close";
 	}
-	m = edge_proxy_response_head(r, status, conn, p->d, sizeof p->d);
+	m = lsp_proxyhead_response(r, status, conn, p->d, sizeof p->d);
 	if (m < 0 || (size_t)m + rest > sizeof p->d) {
 		fail(e, c, 502, "upstream answer head too large");
 		return -1;

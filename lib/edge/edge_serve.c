@@ -308,7 +308,7 @@ void edge_handle(lsp_edge *e, edge_conn *c, const lsp_http_req *rq)
 	c->keep_alive = rq->keep_alive;
 	c->head_only = rq->method == LSP_HTTP_HEAD;
 	/* the front door: the other servers' routes, bodies and all */
-	if (lsp_http_path_decode(rq->path, rq->path_len, path, sizeof path) >= 0 && (up = edge_proxy_route(path)) >= 0) {
+	if (lsp_http_path_decode(rq->path, rq->path_len, path, sizeof path) >= 0 && (up = lsp_proxyhead_route(path)) >= 0) {
 		edge_proxy_start(e, c, rq, up);
 		return;
 	}
