@@ -9,7 +9,11 @@
 # larger than the edge's buffers pass whole; a chunked request body is
 # refused 411; a dead upstream is answered 502 and a silent one 504, both
 # with a JSON body and quickly; the counts show in /metrics; the edge keeps
-# serving its own routes throughout.
+# serving its own routes throughout.  Then the studio in Chromium over HTTPS
+# on this machine's non-loopback address (secure context; plain HTTP there
+# is not) goes live over WHIP through the front door and shows LIVE once
+# media flows; and scripts/lsp-up bound there makes a self-signed
+# certificate, says so, and prints the https URL.
 . "$(dirname "$0")/../lib.sh"
 need curl; need python3; need openssl; need ffmpeg
 export PYTHONPATH=$ROOT/tests/tools
@@ -234,6 +238,32 @@ else
 	[ $rc -eq 0 ] || { cat "$T/node.err"; tail -n 20 "$T/rtc.log" "$T/edge-fd.log"; fail "studio through the front door (rc=$rc)"; }
 	[ -f "$LSP_DATA_DIR/hls/fdlive/src/index.m3u8" ] || fail "no HLS from the studio's WHIP publish"
 	ok "studio on https://$name:$FS: secure context (plain http there is not), WHIP through the front door, LIVE once media flowed"
+fi
+
+# ---- scripts/lsp-up: a bind other than localhost gets HTTPS (self-signed) ----
+upip=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+(\.[0-9]+){3}$' | grep -v '^127\.' | head -n1)
+if [ -z "$upip" ]; then
+	echo "skip: lsp-up part (no non-loopback address)"
+else
+	uh=$(free_port)
+	# the store made before the servers open it together
+	LSP_DATA_DIR=$T/up "$BIN/lsp-ctl" channel add upchan >/dev/null 2>>"$T/ctl.log" || fail "lsp-ctl channel add"
+	LSP_DATA_DIR=$T/up LSP_HTTP_LISTEN=$upip:$uh LSP_RTMP_LISTEN=127.0.0.1:$(free_port) \
+		LSP_CHAT_LISTEN=127.0.0.1:$(free_port) LSP_API_LISTEN=127.0.0.1:$(free_port) \
+		LSP_RTC_HTTP=127.0.0.1:$(free_port) LSP_RTC_UDP=127.0.0.1:$(free_port) LSP_SRT_LISTEN=off \
+		bg "$ROOT/scripts/lsp-up" 2>"$T/up.log"
+	wait_grep '"open the studio"' "$T/up.log" 30 || { cat "$T/up.log"; fail "lsp-up printed no URL"; }
+	grep -q '"self-signed certificate made"' "$T/up.log" || fail "lsp-up did not say it made a certificate"
+	[ -s "$T/up/tls/cert.pem" ] && [ -s "$T/up/tls/key.pem" ] || fail "no certificate under \$LSP_DATA_DIR/tls"
+	[ "$(stat -c %a "$T/up/tls/key.pem")" = 600 ] || fail "key.pem is not private"
+	grep -q "\"url\":\"https://$upip:$uh/studio\"" "$T/up.log" || fail "lsp-up URL: $(grep 'open the studio' "$T/up.log")"
+	for _ in $(seq 100); do curl -sk -m 2 -o /dev/null "https://$upip:$uh/healthz" && break; sleep 0.1; done
+	code=$(curl -sk -m 5 -o /dev/null -w '%{http_code}' "https://$upip:$uh/studio")
+	[ "$code" = 200 ] || fail "lsp-up https /studio answered $code"
+	for _ in $(seq 100); do curl -sk -m 2 "https://$upip:$uh/api/v1/health" | grep -q '"ok"' && break; sleep 0.1; done
+	curl -sk -m 5 "https://$upip:$uh/api/v1/health" | grep -q '"ok"' || fail "lsp-up: /api/v1/health not through the front door"
+	openssl x509 -in "$T/up/tls/cert.pem" -noout -text | grep -q "IP Address:$upip" || fail "certificate does not name $upip"
+	ok "lsp-up on $upip: self-signed certificate made and said, https URL printed, studio and /api/v1/ over HTTPS"
 fi
 grep -q '"level":"fatal"' "$T"/edge*.log && fail "fatal in an edge log"
 exit 0
