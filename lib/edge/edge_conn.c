@@ -375,9 +375,33 @@ void edge_conn_read(lsp_edge *e, edge_conn *c)
 	}
 }
 
+/* The listener speaks TLS and plain HTTP on one port: a TLS connection
+ * starts with a handshake record (0x16).  1 plain, 0 TLS, -1 nothing yet. */
+static int sniff_plain(edge_conn *c)
+{
+	unsigned char b;
+	ssize_t r = recv(c->fd, &b, 1, MSG_PEEK);
+	if (r <= 0)
+		return -1; /* would block, or closed: the handshake finds out */
+	return b != 0x16;
+}
+
 void edge_on_handshake(lsp_edge *e, edge_conn *c)
 {
 	int r;
+	if (!c->sniffed) {
+		r = sniff_plain(c);
+		if (r == 1) { /* plain HTTP on the TLS port (edge_serve.c redirects remote pages) */
+			SSL_free(c->ssl);
+			c->ssl = NULL;
+			c->plain_on_tls = 1;
+			c->st = C_READ;
+			c->deadline = e->now + IDLE_TIMEOUT_MS;
+			edge_conn_read(e, c);
+			return;
+		}
+		c->sniffed = r == 0;
+	}
 	ERR_clear_error();
 	r = SSL_do_handshake(c->ssl);
 	if (r == 1) {

@@ -144,6 +144,8 @@ typedef struct edge_conn {
 	struct edge_entry *ent; /* H_RELAY: the cache entry waited on */
 	struct edge_conn *anext; /* on the "again" or "dead" list */
 	int queued;
+	int sniffed;            /* TLS listener: the first byte was a handshake */
+	int plain_on_tls;       /* TLS listener, but the client spoke plain HTTP */
 	/* C_PROXY: the forwarded request; ptag (K_PROXY) is the upstream
 	 * socket's epoll tag, so an event for it finds the connection */
 	int ptag;

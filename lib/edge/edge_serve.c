@@ -8,7 +8,9 @@
 #include "edge/edge_int.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,12 +303,51 @@ static void serve_metrics(lsp_edge *e, edge_conn *c)
 
 /* ---- routing ------------------------------------------------------------ */
 
+/* A client on this host (loopback): plain HTTP is fine for it. */
+static int peer_is_local(const edge_conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return 0;
+}
+
+/* Plain HTTP from another host on the TLS port: 308 to the same URL over
+ * https (browsers give the camera to secure origins only).  1 answered. */
+static int upgrade_to_https(lsp_edge *e, edge_conn *c, const lsp_http_req *rq)
+{
+	char loc[LSP_HTTP_TARGET_MAX + 400];
+	size_t hl;
+	const char *host = lsp_http_header_get(rq, "host", &hl);
+	if (!c->plain_on_tls || peer_is_local(c))
+		return 0;
+	c->keep_alive = 0;
+	if (!host || hl == 0 || hl > 255 ||
+	    snprintf(loc, sizeof loc, "Location: https://%.*s%.*s\r\n", (int)hl, host, (int)rq->target_len,
+		     rq->target) >= (int)sizeof loc) {
+		edge_respond_error(e, c, 400);
+		return 1;
+	}
+	edge_respond(e, c, 308, "text/plain; charset=utf-8", "no-store", loc, edge_body_from("use https\n", 10), -1,
+		     0, 0, -1);
+	return 1;
+}
+
 void edge_handle(lsp_edge *e, edge_conn *c, const lsp_http_req *rq)
 {
 	char path[LSP_HTTP_TARGET_MAX + 1];
 	int up;
 	c->keep_alive = rq->keep_alive;
 	c->head_only = rq->method == LSP_HTTP_HEAD;
+	if (upgrade_to_https(e, c, rq))
+		return;
 	/* the front door: the other servers' routes, bodies and all */
 	if (lsp_http_path_decode(rq->path, rq->path_len, path, sizeof path) >= 0 && (up = lsp_proxyhead_route(path)) >= 0) {
 		edge_proxy_start(e, c, rq, up);

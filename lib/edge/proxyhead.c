@@ -57,9 +57,7 @@ int lsp_proxyhead_response(const lsp_http_req *r, int status, const char *conn, 
 	size_t len = 0;
 	char line[64];
 	int n;
-	/* core/http's table is for what the edge answers itself; 101 only comes from upstreams */
-	n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status,
-		     status == 101 ? "Switching Protocols" : lsp_http_reason(status));
+	n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, lsp_http_reason(status));
 	if (n < 0 || lsp_proxyhead_put(out, cap, &len, line, (size_t)n) < 0)
 		return -1;
 	for (int i = 0; i < r->nheaders; i++) {

@@ -196,6 +196,8 @@ for base in "http://127.0.0.1:$E" "http://127.0.0.1:$X"; do
 done
 code=$(curl -sk -m 5 -o /dev/null -w '%{http_code}' "https://127.0.0.1:$S/studio")
 [ "$code" = 200 ] || fail "HTTPS /studio answered $code"
+# the TLS port speaks plain HTTP too, to clients on this host (make demo's http://localhost)
+[ "$(curl -s -m 5 "http://127.0.0.1:$S/healthz")" = ok ] || fail "plain HTTP from loopback on the TLS port"
 m=$(curl -s -m 5 "http://127.0.0.1:$X/metrics")
 echo "$m" | grep -q '^lsp_edge_proxy_requests_total{upstream="api"} [1-9]' || fail "metrics: no api requests: $m"
 echo "$m" | grep -q '^lsp_edge_proxy_errors_total{upstream="rtc"} [1-9]' || fail "metrics: no rtc errors"
@@ -240,7 +242,7 @@ else
 	ok "studio on https://$name:$FS: secure context (plain http there is not), WHIP through the front door, LIVE once media flowed"
 fi
 
-# ---- scripts/lsp-up: a bind other than localhost gets HTTPS (self-signed) ----
+# ---- scripts/lsp-up on every address (the default ":PORT" form): HTTPS, self-signed ----
 upip=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+(\.[0-9]+){3}$' | grep -v '^127\.' | head -n1)
 if [ -z "$upip" ]; then
 	echo "skip: lsp-up part (no non-loopback address)"
@@ -248,7 +250,7 @@ else
 	uh=$(free_port)
 	# the store made before the servers open it together
 	LSP_DATA_DIR=$T/up "$BIN/lsp-ctl" channel add upchan >/dev/null 2>>"$T/ctl.log" || fail "lsp-ctl channel add"
-	LSP_DATA_DIR=$T/up LSP_HTTP_LISTEN=$upip:$uh LSP_RTMP_LISTEN=127.0.0.1:$(free_port) \
+	LSP_DATA_DIR=$T/up LSP_HTTP_LISTEN=:$uh LSP_RTMP_LISTEN=127.0.0.1:$(free_port) \
 		LSP_CHAT_LISTEN=127.0.0.1:$(free_port) LSP_API_LISTEN=127.0.0.1:$(free_port) \
 		LSP_RTC_HTTP=127.0.0.1:$(free_port) LSP_RTC_UDP=127.0.0.1:$(free_port) LSP_SRT_LISTEN=off \
 		bg "$ROOT/scripts/lsp-up" 2>"$T/up.log"
@@ -260,10 +262,14 @@ else
 	for _ in $(seq 100); do curl -sk -m 2 -o /dev/null "https://$upip:$uh/healthz" && break; sleep 0.1; done
 	code=$(curl -sk -m 5 -o /dev/null -w '%{http_code}' "https://$upip:$uh/studio")
 	[ "$code" = 200 ] || fail "lsp-up https /studio answered $code"
+	# plain HTTP from another address on that port: sent to https (localhost keeps plain HTTP)
+	got=$(curl -s -m 5 -o /dev/null -w '%{http_code} %{redirect_url}' "http://$upip:$uh/studio?x=1")
+	[ "$got" = "308 https://$upip:$uh/studio?x=1" ] || fail "plain HTTP from $upip: $got"
+	[ "$(curl -s -m 5 "http://127.0.0.1:$uh/healthz")" = ok ] || fail "plain HTTP from localhost on lsp-up's port"
 	for _ in $(seq 100); do curl -sk -m 2 "https://$upip:$uh/api/v1/health" | grep -q '"ok"' && break; sleep 0.1; done
 	curl -sk -m 5 "https://$upip:$uh/api/v1/health" | grep -q '"ok"' || fail "lsp-up: /api/v1/health not through the front door"
 	openssl x509 -in "$T/up/tls/cert.pem" -noout -text | grep -q "IP Address:$upip" || fail "certificate does not name $upip"
-	ok "lsp-up on $upip: self-signed certificate made and said, https URL printed, studio and /api/v1/ over HTTPS"
+	ok "lsp-up on $upip: self-signed certificate made and said, https URL printed, studio and /api/v1/ over HTTPS, plain HTTP from $upip sent to https, from localhost served"
 fi
 grep -q '"level":"fatal"' "$T"/edge*.log && fail "fatal in an edge log"
 exit 0
