@@ -93,7 +93,7 @@ int edge_proxy_init(lsp_edge *e, char *err, size_t errcap)
 /* The forwarded request head into p->u.  0, or -1 when it does not fit. */
 static int request_head(lsp_edge *e, edge_conn *c, edge_proxy *p, const lsp_http_req *rq)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t sl = sizeof ss;
 	char addr[INET6_ADDRSTRLEN] = "unknown", extra[PROXY_EXTRA_MAX];
 	const char *upg = NULL;

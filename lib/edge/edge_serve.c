@@ -306,7 +306,7 @@ static void serve_metrics(lsp_edge *e, edge_conn *c)
 /* A client on this host (loopback): plain HTTP is fine for it. */
 static int peer_is_local(const edge_conn *c)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t sl = sizeof ss;
 	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) < 0)
 		return 0;
