@@ -383,14 +383,15 @@ async function localStats() {
     framesEncoded: o.framesEncoded,
   };
 }
-// The channel is on air when the edge packages it: GET /api/channels/<ch>
-// (the edge's own directory, no NATS needed) says "live" once media flows.
+// The channel is on air when the edge packages it: GET /api/channels (the
+// edge's own directory, no NATS needed) lists it "live" once media flows.
 async function onAir(ch) {
   if (!st.pc || !ch) return;
   let live = false;
   try {
-    const r = await fetch('/api/channels/' + encodeURIComponent(ch), { cache: 'no-store' });
-    live = r.ok && (await r.json()).live === true;
+    // the whole directory (always 200): a channel not packaged yet is simply absent
+    const r = await fetch('/api/channels', { cache: 'no-store' });
+    live = r.ok && (await r.json()).some(c => c.name === ch && c.live === true);
   } catch (e) { /* edge not reachable: not on air */ }
   if (!st.pc || live === st.onAir) return;
   st.onAir = live;

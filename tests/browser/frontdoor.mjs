@@ -2,7 +2,7 @@
 // Chromium with the fake camera and microphone, on an address other than
 // localhost: over HTTPS the page is a secure context (camera allowed), goes
 // live over WHIP on its own origin (/whip/, forwarded to lsp-rtc), reaches
-// LIVE once media flows (the edge's /api/channels/<ch>), and its chat socket
+// LIVE once media flows (the edge's /api/channels), and its chat socket
 // is wss:// on the same origin.  With --plain URL the same page over plain
 // HTTP on that address is checked NOT to be a secure context (the control:
 // why the front door needs TLS).
