@@ -39,10 +39,18 @@ static void on_accept(lsp_edge *e)
 		edge_conn *c;
 		struct epoll_event ee;
 		if (fd < 0) {
-			if (fd == -EMFILE || fd == -ENFILE)
+			long long held = 0;
+			if (fd != -EMFILE && fd != -ENFILE)
+				return;
+			/* shed the waiting client (it sees a close) instead of spinning on a readable listener */
+			e->rejected++;
+			if (lsp_ratelim_ok(&e->emfile_rl, lsp_clock_mono_ms(), 1000, &held))
 				lsp_event_emit(e->cfg.event, e->cfg.event_ctx, LSP_WARN, "accept: out of descriptors",
-					       "errno", LSV_I(-fd), "reason", LSV_S(strerror(-fd)), NULL);
-			return;
+					       "errno", LSV_I(-fd), "reason", LSV_S(strerror(-fd)), "suppressed",
+					       LSV_I(held), NULL);
+			if (lsp_net_shed(e->lfd, &e->reserve) < 0)
+				return;
+			continue;
 		}
 		if (e->nfree == 0 || !(c = calloc(1, sizeof *c))) {
 			e->rejected++;
@@ -195,11 +203,13 @@ int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t err
 	}
 	e->cfg = *cfg;
 	e->lfd = e->efd = e->hls_fd = e->web_fd = e->vod_fd = -1;
+	e->reserve = lsp_net_reserve_open();
 	e->holds.ifd = -1;
 	e->kind_listen = K_LISTEN;
 	e->kind_inotify = K_INOTIFY;
 	if (e->cfg.max_conns <= 0)
 		e->cfg.max_conns = 20000;
+	(void)lsp_net_raise_nofile((long)e->cfg.max_conns + 256); /* the default soft limit is 1 024 */
 	if (e->cfg.part_hold_ms <= 0)
 		e->cfg.part_hold_ms = 3000;
 	if (e->cfg.upstream_timeout_ms <= 0)
@@ -295,6 +305,7 @@ void lsp_edge_close(lsp_edge *e)
 	drain(e);
 	edge_holds_fini(&e->holds);
 	if (e->lfd >= 0) close(e->lfd);
+	if (e->reserve >= 0) close(e->reserve);
 	if (e->efd >= 0) close(e->efd);
 	if (e->hls_fd >= 0) close(e->hls_fd);
 	if (e->web_fd >= 0) close(e->web_fd);

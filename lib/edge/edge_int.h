@@ -28,6 +28,7 @@
 
 #include <openssl/ssl.h>
 
+#include "core/ratelim.h"
 #include "core/http.h"
 #include "core/metrics.h"
 #include "edge/edge.h"
@@ -186,6 +187,8 @@ struct lsp_edge {
 	int kind_listen, kind_inotify; /* epoll tags (K_LISTEN, K_INOTIFY) */
 	lsp_edge_cfg cfg;
 	int lfd, efd, hls_fd, web_fd, vod_fd, port;
+	int reserve;            /* a descriptor kept for shedding at EMFILE (core/net) */
+	lsp_ratelim emfile_rl;  /* "accept: out of descriptors" once a second at most */
 	SSL_CTX *tls;
 	edge_conn **slots;
 	int *free_slots, nfree;
