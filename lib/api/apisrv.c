@@ -10,6 +10,7 @@
  * peer addresses and the TLS context are lib/core/net's. */
 #include "api/apisrv.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -276,15 +278,51 @@ static int answer_error(lsp_apisrv *s, conn *c, int status)
 	return answer(s, c, "-", "-", &rs, 0, lsp_clock_mono_ms(), 0);
 }
 
+/* Behind this machine's front door (lsp-edge forwarding from loopback),
+ * the client is the last address lsp-edge put in X-Forwarded-For and the
+ * scheme its X-Forwarded-Proto; from anywhere else both headers are
+ * ignored (a client could write them).  Fills out with the address. */
+static void forwarded(const conn *c, const lsp_http_req *rq, char *out, size_t cap, int *tls)
+{
+	size_t n, vl;
+	const char *v, *p;
+	unsigned char bin[16];
+	char a[64];
+	snprintf(out, cap, "%s", c->peer);
+	if (!lsp_peercap_exempt(c->peer))
+		return;
+	if ((v = lsp_http_header_get(rq, "X-Forwarded-Proto", &vl)) && vl == 5 && !strncasecmp(v, "https", 5))
+		*tls = 1;
+	if (!(v = lsp_http_header_get(rq, "X-Forwarded-For", &vl)) || vl == 0)
+		return;
+	for (p = v + vl; p > v && p[-1] != ','; p--)
+		;
+	while (p < v + vl && *p == ' ')
+		p++;
+	n = (size_t)(v + vl - p);
+	while (n > 0 && p[n - 1] == ' ')
+		n--;
+	if (n == 0 || n >= sizeof a)
+		return;
+	memcpy(a, p, n);
+	a[n] = 0;
+	if (inet_pton(AF_INET, a, bin) == 1 || inet_pton(AF_INET6, a, bin) == 1)
+		snprintf(out, cap, "%s", a);
+}
+
 /* A whole request (head of hlen bytes + body) sits at c->in. */
 static int dispatch(lsp_apisrv *s, conn *c, const lsp_http_req *rq, size_t hlen, size_t blen)
 {
-	lsp_apisrv_req ar = { rq, blen ? c->in + hlen : NULL, blen, c->peer, c->ssl != NULL };
+	char peer[64];
+	int tls = c->ssl != NULL;
+	lsp_apisrv_req ar;
 	lsp_apisrv_resp rs;
 	char method[16], path[256];
 	int64_t t0 = lsp_clock_mono_ms();
 	size_t ml = rq->method_len < sizeof method - 1 ? rq->method_len : sizeof method - 1;
 	size_t pl = rq->path_len < sizeof path - 1 ? rq->path_len : sizeof path - 1;
+	forwarded(c, rq, peer, sizeof peer, &tls);
+	ar = (lsp_apisrv_req){ rq, blen ? c->in + hlen : NULL, blen, peer, tls };
 	memcpy(method, rq->method_s, ml);
 	method[ml] = 0;
 	memcpy(path, rq->path, pl);

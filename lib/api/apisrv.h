@@ -37,7 +37,8 @@ typedef struct {
 	const lsp_http_req *head; /* parsed head; strings point into the request buffer */
 	const char *body;         /* Content-Length bytes (NULL when none) */
 	size_t body_len;
-	const char *peer;         /* client address, text */
+	const char *peer;         /* client address, text: from loopback (the front door),
+				   * the last X-Forwarded-For address when given */
 	int tls;                  /* 1 when the connection is TLS */
 } lsp_apisrv_req;
 

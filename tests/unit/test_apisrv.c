@@ -160,6 +160,17 @@ static void basics(void **s)
 	pthread_mutex_lock(&mu);
 	assert_string_equal(peer, "127.0.0.1"); /* the address, without the port */
 	pthread_mutex_unlock(&mu);
+	/* from loopback (the front door) the client is X-Forwarded-For's last address... */
+	exchange(LIT("GET /f HTTP/1.1\r\nX-Forwarded-For: 203.0.113.9, 198.51.100.7\r\nConnection: close\r\n\r\n"), b,
+		 sizeof b, 1);
+	pthread_mutex_lock(&mu);
+	assert_string_equal(peer, "198.51.100.7");
+	pthread_mutex_unlock(&mu);
+	/* ...when it is an address at all */
+	exchange(LIT("GET /f HTTP/1.1\r\nX-Forwarded-For: evil\r\nConnection: close\r\n\r\n"), b, sizeof b, 1);
+	pthread_mutex_lock(&mu);
+	assert_string_equal(peer, "127.0.0.1");
+	pthread_mutex_unlock(&mu);
 	assert_true(seen("1 request method=GET path=/a status=200 bytes_in=0 bytes_out=9\n"));
 	assert_true(seen("1 request method=POST path=/b status=200 bytes_in=5 bytes_out=9\n"));
 }
