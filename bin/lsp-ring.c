@@ -24,7 +24,7 @@
 static const char usage[] =
 	"usage: lsp-ring [-h] [-V] --channel NAME [--no-pass] [--ts] [--slots N] [--size MIB]\n"
 	"                [--ts-size MIB] [--keep] < in.ts > out.ts\n"
-	"       lsp-ring --channel NAME --follow [--next] [--wait SEC] > out.ts\n"
+	"       lsp-ring --channel NAME --follow [--next|--oldest] [--wait SEC] > out.ts\n"
 	"       lsp-ring --channel NAME --clear\n"
 	"  -c, --channel NAME   channel whose rings to use (<ring dir>/lsp-ring-NAME, lsp-ts-NAME)\n"
 	"  -n, --no-pass        do not copy the TS to stdout (rings only)\n"
@@ -32,10 +32,13 @@ static const char usage[] =
 	"  -s, --slots N        entries held per ring (power of two, default 4096)\n"
 	"  -m, --size MIB       access-unit data held in MiB (default 16)\n"
 	"      --ts-size MIB    TS bytes held in MiB (default 32)\n"
-	"  -k, --keep           leave the ring files in place at the end\n"
+	"  -k, --keep           leave the access-unit ring in place at the end (the TS ring always\n"
+	"                       stays, for followers still starting: --clear removes it)\n"
 	"  -f, --follow         copy the TS ring to stdout from its newest key frame until the\n"
 	"                       writer ends it\n"
 	"      --next           with --follow: start at the next key frame instead\n"
+	"      --oldest         with --follow: start at the oldest key frame held (a new session's\n"
+	"                       first: nothing is missed however fast the input arrives)\n"
 	"  -w, --wait SEC       with --follow: wait up to SEC for the ring to appear (default 10)\n"
 	"      --clear          remove the channel's TS ring unless a writer holds it\n"
 	"environment: LSP_RING_DIR (default /dev/shm/lsp-<uid>-<hash of LSP_DATA_DIR>), LSP_DATA_DIR,\n"
@@ -50,7 +53,7 @@ static void on_term(int sig)
 	g_stop = 1;
 }
 
-static int follow(lsp_log_t *lg, const char *channel, int next, long wait_s)
+static int follow(lsp_log_t *lg, const char *channel, int from, long wait_s)
 {
 	char path[512], err[256];
 	long long gaps = 0;
@@ -65,7 +68,7 @@ static int follow(lsp_log_t *lg, const char *channel, int next, long wait_s)
 			LSV_S(strerror(-rc)), NULL);
 		return LSP_EXIT_SYS;
 	}
-	rc = lsp_ringtee_follow(path, 1, next, (int)wait_s * 1000, &g_stop, &gaps, err,
+	rc = lsp_ringtee_follow(path, 1, from, (int)wait_s * 1000, &g_stop, &gaps, err,
 				sizeof err);
 	if (rc == -ENOENT) {
 		lsp_log(lg, LSP_ERROR, "no ring", "channel", LSV_S(channel), "reason", LSV_S(err), NULL);
@@ -104,7 +107,7 @@ static int clear(lsp_log_t *lg, const char *channel)
 
 int main(int argc, char **argv)
 {
-	enum { O_NEXT = 256, O_TSSIZE, O_CLEAR };
+	enum { O_NEXT = 256, O_TSSIZE, O_CLEAR, O_OLDEST };
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },	    { "version", no_argument, NULL, 'V' },
 		{ "channel", required_argument, NULL, 'c' }, { "no-pass", no_argument, NULL, 'n' },
@@ -112,11 +115,12 @@ int main(int argc, char **argv)
 		{ "keep", no_argument, NULL, 'k' },	    { "ts", no_argument, NULL, 't' },
 		{ "ts-size", required_argument, NULL, O_TSSIZE }, { "follow", no_argument, NULL, 'f' },
 		{ "next", no_argument, NULL, O_NEXT },	    { "wait", required_argument, NULL, 'w' },
-		{ "clear", no_argument, NULL, O_CLEAR },     { NULL, 0, NULL, 0 }
+		{ "clear", no_argument, NULL, O_CLEAR },     { "oldest", no_argument, NULL, O_OLDEST },
+		{ NULL, 0, NULL, 0 }
 	};
 	const char *channel = NULL;
 	long slots = 4096, mib = 16, tsmib = 32, wait_s = 10;
-	int pass = 1, keep = 0, ts = 0, fol = 0, next = 0, clr = 0, c, rc;
+	int pass = 1, keep = 0, ts = 0, fol = 0, from = LSP_FOLLOW_NEWEST, clr = 0, c, rc;
 	char path[512], tspath[512], err[256];
 	lsp_ring *ring = NULL, *tsring = NULL;
 	lsp_ringtee_stats st;
@@ -133,7 +137,8 @@ int main(int argc, char **argv)
 		case 'k': keep = 1; break;
 		case 't': ts = 1; break;
 		case 'f': fol = 1; break;
-		case O_NEXT: next = 1; break;
+		case O_NEXT: from = LSP_FOLLOW_NEXT; break;
+		case O_OLDEST: from = LSP_FOLLOW_OLDEST; break;
 		case O_CLEAR: clr = 1; break;
 		case 's':
 			if (lsp_opt_long(optarg, 16, 1 << 20, &slots) < 0 || (slots & (slots - 1))) {
@@ -158,13 +163,13 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || !channel || !lsp_name_valid(channel) || fol + clr > 1 ||
-	    (next && !fol)) {
+	    (from != LSP_FOLLOW_NEWEST && !fol)) {
 		fputs(usage, stderr);
 		return LSP_EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (fol)
-		return follow(&lg, channel, next, wait_s);
+		return follow(&lg, channel, from, wait_s);
 	if (clr)
 		return clear(&lg, channel);
 	if (lsp_ring_path(channel, path, sizeof path) < 0 ||
@@ -200,11 +205,9 @@ int main(int argc, char **argv)
 		if (!keep)
 			lsp_ring_unlink(path);
 	}
-	if (tsring) {
+	if (tsring) { /* left for followers not yet started; lsp-channel clears it */
 		lsp_ring_end(tsring);
 		lsp_ring_close(tsring);
-		if (!keep)
-			lsp_ring_unlink(tspath);
 	}
 	lsp_log(&lg, rc < 0 ? LSP_ERROR : LSP_INFO, "ring closed", "channel", LSV_S(channel), "bytes",
 		LSV_I(st.bytes), "video", LSV_I(st.video), "keys", LSV_I(st.keys), "audio",

@@ -370,7 +370,20 @@ static int put_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-int lsp_ringtee_follow(const char *path, int out_fd, int from_next, int wait_ms, volatile int *stop,
+/* The oldest entry still held (a fresh ring: its first). */
+static uint64_t oldest(const lsp_ring *r, uint8_t *buf)
+{
+	uint64_t head = lsp_ring_head(r), seq = head > 65536 ? head - 65536 : 0;
+	lsp_ring_entry e;
+	for (; seq < head; seq++) {
+		int rc = lsp_ring_read(r, seq, &e, buf, 0);
+		if (rc == 0 || rc == -ENOSPC)
+			return seq;
+	}
+	return head;
+}
+
+int lsp_ringtee_follow(const char *path, int out_fd, int from, int wait_ms, volatile int *stop,
 		       long long *gaps, char *err, size_t errcap)
 {
 	lsp_ring *r = NULL;
@@ -398,7 +411,9 @@ int lsp_ringtee_follow(const char *path, int out_fd, int from_next, int wait_ms,
 		nap_ms(20);
 	}
 	gen = lsp_ring_generation(r);
-	seq = from_next ? lsp_ring_head(r) : lsp_ring_seek_key(r);
+	seq = from == LSP_FOLLOW_NEXT	? lsp_ring_head(r)
+	      : from == LSP_FOLLOW_OLDEST ? oldest(r, buf)
+					  : lsp_ring_seek_key(r);
 	for (;;) {
 		if (stop && *stop) {
 			rc = 0;

@@ -36,14 +36,16 @@ int lsp_ringtee_run(int in_fd, int out_fd, lsp_ring *ring, lsp_ring *ts, lsp_rin
 		    char *err, size_t errcap);
 
 /* Reader of a TS ring (lsp-ring --follow): open path (waiting up to wait_ms
- * for a writer to create it), start at the newest key entry (from_next: at
- * the next one) and write entries to out_fd until the writer marks the
+ * for a writer to create it), start at the newest key entry
+ * (LSP_FOLLOW_NEWEST), the next one (LSP_FOLLOW_NEXT) or the oldest one
+ * still held (LSP_FOLLOW_OLDEST: a fresh ring's first) and write entries to out_fd until the writer marks the
  * ring ended and everything is written (0), *stop is set (0) or out_fd's
  * reader goes away (-EPIPE).  An overrun (the reader fell behind) or a
  * restarted writer resumes at a key entry; a ring replaced under its name
  * is reopened.  *gaps counts those resumptions.  -ENOENT when no ring
  * appeared within wait_ms; other negative codes with err. */
-int lsp_ringtee_follow(const char *path, int out_fd, int from_next, int wait_ms, volatile int *stop,
+enum { LSP_FOLLOW_NEWEST, LSP_FOLLOW_NEXT, LSP_FOLLOW_OLDEST };
+int lsp_ringtee_follow(const char *path, int out_fd, int from, int wait_ms, volatile int *stop,
 		       long long *gaps, char *err, size_t errcap);
 
 /* 1 if the Annex B access unit holds an IDR slice (NAL type 5). */
