@@ -78,3 +78,20 @@ rc=$?
 [ $rc -eq 111 ] || fail "a world-writable ring dir accepted (rc=$rc)"
 grep -q 'not permitted' "$T/open.log" || fail "no reason: $(cat "$T/open.log")"
 ok "a ring directory others can write is refused"
+
+# ---- a NATS outage is one log line, and the bus comes back by itself
+start_nats
+np=${NATS_URL##*:}
+nats_pid=$(pgrep -f "nats-server -a 127.0.0.1 -p $np " | head -n1)
+[ -n "$nats_pid" ] || fail "no nats-server pid"
+ap=$(free_port)
+LSP_NATS_URL=$NATS_URL bg "$BIN/lsp-api" --listen "127.0.0.1:$ap" 2>"$T/api.log"
+wait_port "$ap" 10 || fail "lsp-api did not listen"
+kill -9 "$nats_pid"
+wait_grep '"event":"nats disconnected"' "$T/api.log" 10 || fail "no log line for the NATS outage"
+sleep 5 # several reconnect attempts
+n=$(grep -c '"event":"nats disconnected"' "$T/api.log")
+[ "$n" -eq 1 ] || fail "$n outage lines for one outage"
+bg nats-server -a 127.0.0.1 -p "$np" -js -sd "$T/nats" >>"$T/nats.log" 2>&1
+wait_grep '"event":"nats reconnected"' "$T/api.log" 15 || fail "lsp-api did not reconnect"
+ok "NATS outage: one warning, then reconnected"
