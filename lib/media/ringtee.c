@@ -82,8 +82,11 @@ static void scan_psi(struct tsr *x, const uint8_t *p, size_t n)
  * one flagged key (and led by PAT + PMT) when key; then drop them. */
 static void ts_emit(struct tsr *x, size_t n, int key)
 {
-	uint8_t *p = x->buf + HEAD;
+	uint8_t *p;
 	size_t max = 1u << 20;
+	if (!x->buf)
+		return;
+	p = x->buf + HEAD;
 	scan_psi(x, p, n);
 	if (x->synced && n > 0) {
 		size_t done = 0;
@@ -383,7 +386,7 @@ static uint64_t oldest(const lsp_ring *r, uint8_t *buf)
 	return head;
 }
 
-int lsp_ringtee_follow(const char *path, int out_fd, int from, int wait_ms, volatile int *stop,
+int lsp_ringtee_follow(const char *path, int out_fd, int from, int wait_ms, const volatile int *stop,
 		       long long *gaps, char *err, size_t errcap)
 {
 	lsp_ring *r = NULL;

@@ -45,7 +45,7 @@ int lsp_ringtee_run(int in_fd, int out_fd, lsp_ring *ring, lsp_ring *ts, lsp_rin
  * is reopened.  *gaps counts those resumptions.  -ENOENT when no ring
  * appeared within wait_ms; other negative codes with err. */
 enum { LSP_FOLLOW_NEWEST, LSP_FOLLOW_NEXT, LSP_FOLLOW_OLDEST };
-int lsp_ringtee_follow(const char *path, int out_fd, int from, int wait_ms, volatile int *stop,
+int lsp_ringtee_follow(const char *path, int out_fd, int from, int wait_ms, const volatile int *stop,
 		       long long *gaps, char *err, size_t errcap);
 
 /* 1 if the Annex B access unit holds an IDR slice (NAL type 5). */
