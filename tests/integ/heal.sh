@@ -46,7 +46,7 @@ ok "live: $(last_part)"
 
 # ---- metrics: one endpoint per per-channel process, listed for Prometheus
 J=$LSP_DATA_DIR/run/metrics/heal.json
-wait_file "$J" 5 || fail "no $J"
+wait_file "$J" 10 || { grep '"tool":"lsp-channel"' "$T/ingest.log" >&2; fail "no $J"; }
 grep -q "\"127.0.0.1:$mxbase\"" "$J" && grep -q "\"127.0.0.1:$((mxbase + 1))\"" "$J" || fail "metrics targets: $(cat "$J")"
 for _ in $(seq 50); do
 	curl -sf "http://127.0.0.1:$mxbase/metrics" >"$T/mt" && grep -q '^lsp_transcode_frames_in_total{channel="heal"' "$T/mt" && break
