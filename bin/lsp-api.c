@@ -237,7 +237,7 @@ int main(int argc, char **argv)
 			lsp_log(&app.lg, LSP_FATAL, "out of memory", NULL);
 			goto done;
 		}
-		if (lsp_bus_open(&bus, nats, 2000, "lsp-api", err, sizeof err) < 0 ||
+		if (lsp_bus_open_ev(&bus, nats, 2000, "lsp-api", lsp_event_log, &app.lg, err, sizeof err) < 0 ||
 		    lsp_store_open_env(&arch.st, err, sizeof err) < 0 ||
 		    lsp_bus_subscribe(bus, LSP_SUBJ_CHAT_ANY, lsp_archive_on_msg, &arch, &sub_chat, err, sizeof err) < 0 ||
 		    lsp_bus_subscribe(bus, LSP_SUBJ_HEALTH_ANY, lsp_health_on_msg, health, &sub_health, err,

@@ -146,7 +146,7 @@ int lsp_chatsrv_open(lsp_chatsrv **out, const lsp_chatsrv_cfg *cfg, char *err, s
 	e.data.ptr = (void *)&event_tag;
 	epoll_ctl(s->efd, EPOLL_CTL_ADD, s->evfd, &e);
 	if (s->cfg.nats_url && *s->cfg.nats_url) {
-		if ((rc = lsp_bus_open(&s->bus, s->cfg.nats_url, 2000, s->node, err, errcap)) < 0)
+		if ((rc = lsp_bus_open_ev(&s->bus, s->cfg.nats_url, 2000, s->node, s->cfg.event, s->cfg.event_ctx, err, errcap)) < 0)
 			goto fail;
 		if ((rc = lsp_bus_stream_ensure(s->bus, STREAM, LSP_SUBJ_CHAT_ALL, s->cfg.history, err, errcap)) < 0)
 			goto fail;
