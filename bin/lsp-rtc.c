@@ -62,7 +62,7 @@ static const char usage[] =
 	"                            behind one signalling port (1..62; default: the CPUs this\n"
 	"                            process may run on; 1: one process, no supervisor)\n"
 	"environment: LSP_DATA_DIR, LSP_DB_URL (WHIP key check), LSP_RING_DIR, LSP_LOG_LEVEL,\n"
-	"             LSP_NATS_URL (--origin auto)\n"
+	"             LSP_NATS_URL (--origin auto), LSP_RTC_GSO (0: no UDP GSO)\n"
 	"exit: 0 stopped by signal, 100 usage, 111 system failure\n";
 
 struct ctx {
@@ -315,6 +315,7 @@ int main(int argc, char **argv)
 	cfg.event_ctx = &cx;
 	cfg.ctx = &cx;
 	cfg.worker_init = worker_init;
+	cfg.gso = !getenv("LSP_RTC_GSO") || strcmp(getenv("LSP_RTC_GSO"), "0") != 0;
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);

@@ -104,6 +104,7 @@ typedef struct {
 	void *event_ctx;
 	void *ctx;               /* for origin_route and auth */
 	int workers;             /* worker processes; 0 or 1: this process alone */
+	int gso;                 /* send a viewer's runs of equal-sized packets as UDP GSO */
 	/* In each worker process, just after fork, before anything else runs:
 	 * re-open what a forked child cannot share (a NATS connection's
 	 * threads do not cross fork).  NULL: nothing. */

@@ -215,6 +215,7 @@ struct rtc {
 	uint8_t rx[65536]; /* edge: what one recv from an origin brings */
 	int worker;        /* --workers: this worker's index; -1 when alone */
 	int ctl;           /* worker: its socket to the supervisor; else -1 */
+	int gso_off;       /* UDP GSO refused on this path: send datagram by datagram */
 };
 
 /* An event to cfg->event: RTC_EMIT(r, LSP_INFO, "name", "key", LSV_S(v), …). */
