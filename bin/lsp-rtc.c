@@ -221,7 +221,7 @@ int main(int argc, char **argv)
 			    .opus_bitrate = 64000, .whip_bitrate = 2500000, .pli_interval_ms = 2000 };
 	int force_ring = 0;
 	long v, origin_ttl = 5000;
-	const char *origin = NULL;
+	const char *origin = NULL, *gso;
 	int c, sfd, rc;
 	sigset_t mask;
 	lsp_log_t lg;
@@ -315,7 +315,8 @@ int main(int argc, char **argv)
 	cfg.event_ctx = &cx;
 	cfg.ctx = &cx;
 	cfg.worker_init = worker_init;
-	cfg.gso = !getenv("LSP_RTC_GSO") || strcmp(getenv("LSP_RTC_GSO"), "0") != 0;
+	gso = getenv("LSP_RTC_GSO");
+	cfg.gso = !gso || strcmp(gso, "0") != 0;
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);

@@ -2,7 +2,6 @@
 #include "core/fdpass.h"
 
 #include <errno.h>
-#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -14,7 +13,7 @@ ssize_t lsp_fdpass_send(int sock, int fd, const void *data, size_t len, int flag
 		struct cmsghdr h;
 		char b[CMSG_SPACE(sizeof(int))];
 	} ctl;
-	struct iovec iov = { (void *)(uintptr_t)data, len };
+	struct iovec iov = { (void *)data, len }; /* sendmsg only reads it */
 	struct msghdr m = { 0 };
 	ssize_t n;
 	if (!len || !data)

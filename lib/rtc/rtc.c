@@ -274,7 +274,6 @@ int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 		goto out;
 	if ((rc = r->http = http_open(cfg->http_host, cfg->http_port, err, errcap)) < 0)
 		goto out;
-	rc = 0;
 	if ((r->udp_port = lsp_net_port(r->udp)) < 0)
 		r->udp_port = cfg->udp_port;
 	if (cfg->origin && *cfg->origin) { /* check it now: a typo is a start-up error */

@@ -72,51 +72,58 @@ static void send_batch(struct rtc *r, struct sess *s, uint8_t (*bufs)[1500], con
 		char b[CMSG_SPACE(sizeof(uint16_t))];
 		struct cmsghdr h;
 	} cm[BATCH];
-	int cnt[BATCH], first[BATCH], nm = 0, done = 0;
-	if (!s->have_addr)
+	int cnt[BATCH], first[BATCH];
+	if (!s->have_addr || n > BATCH)
 		return;
-	for (int i = 0; i < n;) {
-		int j = i + 1;
-		if (r->cfg->gso && !r->gso_off)
-			while (j < n && j - i < GSO_SEGS && lens[j - 1] == lens[i] && lens[j] <= lens[i])
-				j++;
-		memset(&mm[nm], 0, sizeof mm[nm]);
-		for (int k = i; k < j; k++)
-			iov[k] = (struct iovec){ bufs[k], (size_t)lens[k] };
-		mm[nm].msg_hdr.msg_name = &s->addr;
-		mm[nm].msg_hdr.msg_namelen = s->alen;
-		mm[nm].msg_hdr.msg_iov = &iov[i];
-		mm[nm].msg_hdr.msg_iovlen = (size_t)(j - i);
-		if (j - i > 1) {
-			uint16_t seg = (uint16_t)lens[i];
-			memset(&cm[nm], 0, sizeof cm[nm]);
-			mm[nm].msg_hdr.msg_control = cm[nm].b;
-			mm[nm].msg_hdr.msg_controllen = sizeof cm[nm].b;
-			cm[nm].h.cmsg_level = SOL_UDP;
-			cm[nm].h.cmsg_type = UDP_SEGMENT;
-			cm[nm].h.cmsg_len = CMSG_LEN(sizeof seg);
-			memcpy(CMSG_DATA(&cm[nm].h), &seg, sizeof seg);
-		}
-		first[nm] = i;
-		cnt[nm++] = j - i;
-		i = j;
-	}
-	for (int sent = 0; sent < nm;) {
-		int k = sendmmsg(r->udp, mm + sent, (unsigned)(nm - sent), 0);
-		if (k <= 0) {
-			if (k < 0 && cnt[sent] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT)) {
-				r->gso_off = 1; /* this path cannot: datagram by datagram from here */
-				send_batch(r, s, bufs + first[sent], lens + first[sent], n - first[sent]);
-				return;
+	for (int from = 0; from < n;) {
+		int nm = 0, done = 0, sent = 0, retry = -1;
+		for (int i = from; i < n;) {
+			int j = i + 1;
+			if (r->cfg->gso && !r->gso_off)
+				while (j < n && j - i < GSO_SEGS && lens[j - 1] == lens[i] && lens[j] <= lens[i])
+					j++;
+			memset(&mm[nm], 0, sizeof mm[nm]);
+			for (int k = i; k < j; k++)
+				iov[k] = (struct iovec){ bufs[k], (size_t)lens[k] };
+			mm[nm].msg_hdr.msg_name = &s->addr;
+			mm[nm].msg_hdr.msg_namelen = s->alen;
+			mm[nm].msg_hdr.msg_iov = &iov[i];
+			mm[nm].msg_hdr.msg_iovlen = (size_t)(j - i);
+			if (j - i > 1) {
+				uint16_t seg = (uint16_t)lens[i];
+				memset(&cm[nm], 0, sizeof cm[nm]);
+				mm[nm].msg_hdr.msg_control = cm[nm].b;
+				mm[nm].msg_hdr.msg_controllen = sizeof cm[nm].b;
+				cm[nm].h.cmsg_level = SOL_UDP;
+				cm[nm].h.cmsg_type = UDP_SEGMENT;
+				cm[nm].h.cmsg_len = CMSG_LEN(sizeof seg);
+				memcpy(CMSG_DATA(&cm[nm].h), &seg, sizeof seg);
 			}
-			r->c.send_err += n - done;
-			return;
+			first[nm] = i;
+			cnt[nm++] = j - i;
+			i = j;
 		}
-		for (int m = sent; m < sent + k; m++)
-			done += cnt[m];
-		sent += k;
+		while (sent < nm) {
+			int k = sendmmsg(r->udp, mm + sent, (unsigned)(nm - sent), 0);
+			if (k <= 0) {
+				if (k < 0 && cnt[sent] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT)) {
+					r->gso_off = 1; /* this path cannot: datagram by datagram from here */
+					retry = first[sent];
+				} else
+					r->c.send_err += n - from - done;
+				break;
+			}
+			if (k > nm - sent)
+				k = nm - sent;
+			for (int m = sent; m < sent + k; m++)
+				done += cnt[m];
+			sent += k;
+		}
+		r->c.sent += done;
+		if (retry < 0)
+			return;
+		from = retry;
 	}
-	r->c.sent += done;
 }
 
 const struct vpkt *rtc_hist_get(const struct chan *c, uint64_t cseq)

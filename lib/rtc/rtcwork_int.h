@@ -11,7 +11,7 @@
 #include "rtc/rtc_int.h"
 
 #define STATS_CAP 98304      /* one worker's three /stats lists */
-#define STATS_WAIT_MS 1000   /* /stats: how long the workers may take */
+#define STATS_WAIT_MS 3000   /* /stats: how long the workers may take */
 #define STOP_WAIT_MS 5000    /* stop: how long workers may take to end */
 #define RESTART_MIN 250
 #define RESTART_MAX 8000
