@@ -1,5 +1,5 @@
 /* rtc.h — the lsp-rtc server: WHEP playback and WHIP ingest over one UDP
- * port (ICE-lite, DTLS-SRTP) with HTTP signalling, one thread, one poll().
+ * port (ICE-lite, DTLS-SRTP) with HTTP signalling, one thread, one poll() per worker.
  *
  *   viewer ──POST /whep/C (SDP offer)──▶ HTTP ──201 + answer, Location /whep/C/ID
  *   viewer ──STUN Binding (ICE)────────▶ UDP :8189 ──Binding success

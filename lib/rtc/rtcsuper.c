@@ -466,13 +466,18 @@ int rtc_super_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 			if (at[k] >= 1000) {
 				if (s->w[at[k] - 1000].ctl >= 0 && rtc_super_drain(s, at[k] - 1000, NULL, NULL, NULL, 0) < 0)
 					last_tick = 0; /* gone: reap it now */
-			} else if (s->p[at[k]] && s->p[at[k]]->fd == pf[k].fd)
+			} else if (at[k] >= 0 && at[k] < MAX_CONN && s->p[at[k]] && s->p[at[k]]->fd == pf[k].fd)
 				pend_read(s, at[k]);
 		}
 		for (int i = 0; i < MAX_CONN; i++) /* slow or silent clients */
 			if (s->p[i] && s->now - s->p[i]->t0 > 10000)
 				pend_close(s, i);
 		if (s->now - last_tick >= TICK_MS) {
+			struct pollfd sp = { stopfd, POLLIN, 0 };
+			/* a stop signalled to the whole group (systemd, ^C) may reach a
+			 * worker first: that is no death to restart */
+			if (poll(&sp, 1, 0) > 0)
+				break;
 			last_tick = s->now;
 			reap(s);
 			for (int i = 0; i < s->nw; i++) {
