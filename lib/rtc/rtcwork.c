@@ -213,11 +213,21 @@ struct aff *rtc_aff_get(struct super *s, const char *name, int add)
 	return free_a;
 }
 
+/* A user of channel name came to (d 1) or left (d -1) worker w.  One
+ * that left keeps the channel's new users coming to w for AFF_STICK_MS:
+ * w keeps the channel open 10 s after its last user, a worker without it
+ * would have to open it afresh (and answers 404 once its source ended). */
 static void aff_add(struct super *s, const char *name, int w, int d)
 {
 	struct aff *a = rtc_aff_get(s, name, d > 0);
-	if (a && (a->n[w] += d) < 0)
+	if (!a)
+		return;
+	if ((a->n[w] += d) < 0)
 		a->n[w] = 0;
+	if (d < 0) {
+		a->last_w = w;
+		a->last_t = s->now;
+	}
 }
 
 /* An 'E' message from worker wi: keep its load, pass the event on. */
