@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,7 +27,8 @@ static const char usage[] =
 	"  -o, --output FILE      multi-program MPEG-TS output; - = stdout (default)\n"
 	"  -l, --ladder LIST      rungs, e.g. 720p,480p,360p or 1280x720@2800,src\n"
 	"                         (default 1080p,720p,480p,360p clipped to the source)\n"
-	"  -g, --gop SECONDS      keyframe interval, 0.1..10 (default 1)\n"
+	"  -g, --gop SECONDS      keyframe grid interval, 0.1..10 (default $LSP_SEGMENT,\n"
+	"                         else 1: lsp-package's segment duration)\n"
 	"  -p, --preset NAME      x264 preset, ultrafast..veryslow (default veryfast)\n"
 	"  -e, --encoder NAME     auto|x264|nvenc (default auto: NVENC if it opens)\n"
 	"      --passthrough      add a rung \"src\" copying the source packets\n"
@@ -34,7 +36,8 @@ static const char usage[] =
 	"      --metrics [HOST]:PORT  serve Prometheus text at /metrics (host default\n"
 	"                         127.0.0.1), updated each second, label channel=$LSP_CHANNEL\n"
 	"  -h, --help, -V, --version\n"
-	"environment: LSP_LOG_LEVEL (debug|info|warn|error), LSP_CHANNEL (metrics label)\n"
+	"environment: LSP_LOG_LEVEL (debug|info|warn|error), LSP_CHANNEL (metrics label),\n"
+	"  LSP_SEGMENT (default --gop)\n"
 	"exit: 0 done, 100 usage, 111 input/output failure\n";
 
 static const char *const presets[] = { "ultrafast", "superfast", "veryfast", "faster", "fast",
@@ -99,6 +102,10 @@ int main(int argc, char **argv)
 	lsp_log_init(&lg, "lsp-transcode");
 	memset(&cfg, 0, sizeof cfg);
 	cfg.gop_s = 1;
+	/* the keyframe grid is the packager's segment grid: lsp-channel gives
+	 * both tools the same LSP_SEGMENT */
+	if (getenv("LSP_SEGMENT") && lsp_opt_double(getenv("LSP_SEGMENT"), 0.1, 10, &d) == 0)
+		cfg.gop_s = d;
 	cfg.preset = "veryfast";
 	cfg.event = lsp_event_log;
 	cfg.event_ctx = &lg;

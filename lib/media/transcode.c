@@ -166,6 +166,8 @@ int lsp_transcode_finish(lsp_transcode *t, char *err, size_t errcap)
 		return rc;
 	if (t->adec && (rc = transcode_decode_audio(t, NULL, err, errcap)) < 0)
 		return rc;
+	if ((rc = transcode_flush_preroll(t, err, errcap)) < 0)
+		return rc;
 	if (!t->opened) {
 		snprintf(err, errcap, "the input ended before any video frame was decoded");
 		return -ENOMSG;
@@ -244,6 +246,8 @@ void lsp_transcode_close(lsp_transcode *t)
 	if (!t)
 		return;
 	transcode_free_rungs(t);
+	for (int i = 0; i < t->npre; i++)
+		av_frame_free(&t->pre[i]);
 	if (t->oc)
 		avformat_free_context(t->oc);
 	if (t->opb) {

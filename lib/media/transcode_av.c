@@ -97,18 +97,10 @@ static int rebuild_scalers(lsp_transcode *t, const AVFrame *f, char *err, size_t
 	return 0;
 }
 
-static int encode_video(lsp_transcode *t, AVFrame *f, char *err, size_t errcap)
+/* Decide keyframe, scale and encode one frame (pts already checked). */
+static int encode_frame(lsp_transcode *t, AVFrame *f, int64_t pts, char *err, size_t errcap)
 {
-	int64_t pts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
 	int key = 0, i, rc;
-	if (pts == AV_NOPTS_VALUE || (t->last_vpts != AV_NOPTS_VALUE && pts <= t->last_vpts)) {
-		t->st.dropped++;
-		if (transcode_worth_reporting(t->st.dropped))
-			lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN,
-				       "frame dropped: missing or non-increasing timestamp", "dropped", LSV_I(t->st.dropped),
-				       NULL);
-		return 0;
-	}
 	if (!t->opened && (rc = transcode_open_output(t, f, err, errcap)) < 0)
 		return rc;
 	if (f->width != t->src_w || f->height != t->src_h || f->format != t->src_fmt)
@@ -116,7 +108,7 @@ static int encode_video(lsp_transcode *t, AVFrame *f, char *err, size_t errcap)
 			return rc;
 	if (t->first_vpts == AV_NOPTS_VALUE)
 		t->first_vpts = pts;
-	t->last_vpts = pts;
+	/* the keyframe grid: first_vpts + n * gop, the first frame at or past each */
 	if (t->next_key == AV_NOPTS_VALUE || pts >= t->next_key) {
 		key = 1;
 		if (t->next_key == AV_NOPTS_VALUE)
@@ -156,6 +148,64 @@ static int encode_video(lsp_transcode *t, AVFrame *f, char *err, size_t errcap)
 			return rc;
 	}
 	return 0;
+}
+
+/* Decide the encoders' frame rate from the held frames' timestamps, then
+ * encode them (the output opens on the first). */
+int transcode_flush_preroll(lsp_transcode *t, char *err, size_t errcap)
+{
+	double ts[PREROLL];
+	int i, num, den, rc = 0;
+	if (t->npre == 0)
+		return 0;
+	for (i = 0; i < t->npre; i++)
+		ts[i] = t->pre[i]->pts * av_q2d(t->vtb);
+	lsp_ladder_rate_from_times(ts, t->npre, &num, &den);
+	t->fr = (AVRational){ num, den };
+	t->fr_from = "measured";
+	for (i = 0; i < t->npre; i++) {
+		if (rc == 0)
+			rc = encode_frame(t, t->pre[i], t->pre[i]->pts, err, errcap);
+		av_frame_free(&t->pre[i]);
+	}
+	t->npre = 0;
+	return rc;
+}
+
+/* The stream's own rate is usable when it is a plausible frame rate, not
+ * a time base (90 kHz from RTP/WHIP sources) or nothing. */
+static int stream_rate_usable(AVRational fr)
+{
+	return fr.num > 0 && fr.den > 0 && av_q2d(fr) >= 1 && av_q2d(fr) <= MAX_FPS;
+}
+
+static int encode_video(lsp_transcode *t, AVFrame *f, char *err, size_t errcap)
+{
+	int64_t pts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
+	if (pts == AV_NOPTS_VALUE || (t->last_vpts != AV_NOPTS_VALUE && pts <= t->last_vpts)) {
+		t->st.dropped++;
+		if (transcode_worth_reporting(t->st.dropped))
+			lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN,
+				       "frame dropped: missing or non-increasing timestamp", "dropped", LSV_I(t->st.dropped),
+				       NULL);
+		return 0;
+	}
+	t->last_vpts = pts;
+	if (!t->fr.num) {
+		AVRational fr = av_guess_frame_rate(t->ic, t->ic->streams[t->vidx], NULL);
+		if (stream_rate_usable(fr) && t->npre == 0) {
+			t->fr = fr;
+			t->fr_from = "stream";
+		} else { /* hold the frame; measure the rate over PREROLL frames */
+			if (!(t->pre[t->npre] = av_frame_clone(f))) {
+				snprintf(err, errcap, "out of memory");
+				return -ENOMEM;
+			}
+			t->pre[t->npre++]->pts = pts;
+			return t->npre < PREROLL ? 0 : transcode_flush_preroll(t, err, errcap);
+		}
+	}
+	return encode_frame(t, f, pts, err, errcap);
 }
 
 int transcode_decode_video(lsp_transcode *t, const AVPacket *pkt, char *err, size_t errcap)

@@ -34,6 +34,8 @@ enum {
 	AUDIO_RATE = 48000,
 	AUDIO_MAX_FIFO = 2 * 48000,
 	WARN_EVERY = 100,         /* after the first 10, report every 100th repeat */
+	PREROLL = 16,             /* frames held to measure the rate when the stream's is unusable */
+	MAX_FPS = 120,
 };
 #define JUMP_BACK_US (500 * 1000LL)
 #define JUMP_FWD_US (5 * 1000 * 1000LL)
@@ -71,6 +73,10 @@ struct lsp_transcode {
 	int64_t last_us[2];       /* last adjusted dts per (video, audio), AV_NOPTS_VALUE none */
 	int64_t first_vpts, last_vpts, next_key;
 	int64_t gop_ticks;
+	AVRational fr;            /* encoder frame rate; 0/0 until decided */
+	const char *fr_from;      /* "stream" or "measured" */
+	AVFrame *pre[PREROLL];    /* decoded frames held while the rate is measured */
+	int npre;
 	/* audio */
 	SwrContext *swr;
 	AVAudioFifo *fifo;
@@ -118,6 +124,8 @@ void transcode_free_rungs(lsp_transcode *t);
 int transcode_decode_video(lsp_transcode *t, const AVPacket *pkt, char *err, size_t errcap);
 int transcode_decode_audio(lsp_transcode *t, const AVPacket *pkt, char *err, size_t errcap);
 int transcode_drain_video(lsp_transcode *t, struct rung *r, char *err, size_t errcap);
+/* End of input: encode the frames still held for rate measurement. */
+int transcode_flush_preroll(lsp_transcode *t, char *err, size_t errcap);
 int transcode_drain_audio(lsp_transcode *t, char *err, size_t errcap);
 /* Encode whole AAC frames from the FIFO (final: the partial rest too). */
 int transcode_encode_audio_fifo(lsp_transcode *t, int final, char *err, size_t errcap);

@@ -42,23 +42,26 @@ static int open_venc(lsp_transcode *t, const AVCodec *codec, int w, int h, int k
 {
 	AVCodecContext *c = avcodec_alloc_context3(codec);
 	AVDictionary *o = NULL;
-	int fps = fr.num > 0 && fr.den > 0 ? (int)((fr.num + fr.den - 1) / fr.den) : 30;
-	int gop = (int)(t->cfg.gop_s * fps + 0.5), rc;
+	int rc;
 	char params[128];
 	if (!c)
 		return AVERROR(ENOMEM);
-	if (gop < 1)
-		gop = 1;
+	if (fr.num <= 0 || fr.den <= 0 || av_q2d(fr) > MAX_FPS)
+		fr = (AVRational){ 30, 1 };
 	c->width = w;
 	c->height = h;
 	c->pix_fmt = AV_PIX_FMT_YUV420P;
 	c->time_base = tb;
-	c->framerate = fr.num > 0 ? fr : (AVRational){ 30, 1 };
+	c->framerate = fr; /* the SPS timing and the level follow it: never a time base */
+	c->level = lsp_ladder_h264_level(w, h, av_q2d(fr), kbps);
 	c->sample_aspect_ratio = (AVRational){ 1, 1 };
 	c->bit_rate = (int64_t)kbps * 1000;
 	c->rc_max_rate = c->bit_rate;
 	c->rc_buffer_size = (int)(c->bit_rate > INT_MAX ? INT_MAX : c->bit_rate);
-	c->gop_size = gop * 2 + 1; /* our forced IDRs come first; this is a safety net */
+	/* our forced IDRs make the grid; the encoder's own limit is a safety net
+	 * that must never fire first, even when a VFR source runs faster than
+	 * its measured rate: two grid intervals at the highest rate */
+	c->gop_size = (int)(t->cfg.gop_s * MAX_FPS * 2) + 1;
 	c->max_b_frames = 0;
 	c->thread_count = t->cfg.threads;
 	/* slice threads: parallel within a frame, no frame of pipeline delay
@@ -226,7 +229,7 @@ fail:
 int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t errcap)
 {
 	AVStream *vin = t->ic->streams[t->vidx];
-	AVRational fr = av_guess_frame_rate(t->ic, vin, NULL);
+	AVRational fr = t->fr;
 	lsp_rung lad[LSP_LADDER_MAX];
 	AVDictionary *o = NULL;
 	uint8_t *buf = NULL;
@@ -322,6 +325,8 @@ int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t 
 		return transcode_out_fail(t, rc, "unable to write the output header", err, errcap);
 	t->opened = 1;
 	lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_INFO, "output started", "encoder", LSV_S(t->venc->name),
-		       "rungs", LSV_I(n), "source_width", LSV_I(f->width), "source_height", LSV_I(f->height), NULL);
+		       "rungs", LSV_I(n), "source_width", LSV_I(f->width), "source_height", LSV_I(f->height),
+		       "frame_rate", LSV_D(av_q2d(fr)), "frame_rate_from", LSV_S(t->fr_from ? t->fr_from : "default"),
+		       NULL);
 	return 0;
 }

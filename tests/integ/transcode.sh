@@ -78,6 +78,53 @@ sys.exit(0 if len(k) >= 7 and all(abs(x - gop) <= 3000 for x in d) else 1)
 PY
 ok "--gop 0.5"
 
+# --- the keyframe grid and the frame rate of VFR / 90 kHz sources ---------------
+# grid FILE STREAM GOP_TICKS: every keyframe is the first frame at or past
+# first_pts + n * GOP, and every grid point has one (the contract with lsp-package)
+grid() {
+	ffprobe -v error -select_streams "$2" -show_packets -show_entries packet=pts,flags -of csv=p=0 "$1" |
+		python3 -c '
+import sys
+gop = int(sys.argv[1]); rows = [l.strip().split(",") for l in sys.stdin]
+pts = sorted((int(r[0]), "K" in r[1]) for r in rows if len(r) >= 2 and r[0].isdigit())
+first = pts[0][0]; want = []; n = 0
+while first + n * gop <= pts[-1][0]:
+    g = first + n * gop; want.append(next(p for p, _ in pts if p >= g)); n += 1
+got = [p for p, k in pts if k]
+print("keys", got); sys.exit(0 if got == want and len(got) >= 3 else 1)' "$3"
+}
+# stream_info FILE STREAM → "r_frame_rate level"
+stream_info() {
+	ffprobe -v error -select_streams "$2" -show_entries stream=r_frame_rate,level -of default=nw=1 "$1" |
+		awk -F= '$1 == "r_frame_rate" && !r {r = $2} $1 == "level" && !l {l = $2} END {print r, l}'
+}
+# jitter of 0..32 ms on every frame of a 30 fps source, 90 kHz timestamps: the
+# demuxer's rate guess is the time base itself (90000/1), as from WHIP/RTP
+ffmpeg -v error -y -f lavfi -i "testsrc2=s=640x360:r=30" -f lavfi -i "sine=f=440:r=48000" -t 5 \
+	-vf "settb=1/90000,setpts='PTS+floor(random(0)*2900)'" -fps_mode passthrough -enc_time_base:v 1/90000 \
+	-c:v libx264 -preset ultrafast -bf 0 -g 30 -c:a aac -f mpegts "$T/vfr.ts" || fail "ffmpeg vfr"
+read -r srate _ < <(stream_info "$T/vfr.ts" v:0)
+echo "source rate as probed: $srate"
+"$TC" --ladder 360p,240p --preset ultrafast <"$T/vfr.ts" >"$T/vfro.ts" 2>"$T/vfr.log" || fail "vfr rc=$?"
+grep '"event":"output started"' "$T/vfr.log" | grep -q '"frame_rate_from":"measured"' ||
+	fail "rate not measured: $(grep 'output started' "$T/vfr.log")"
+for r in "0 30" "2 21"; do
+	set -- $r
+	read -r rate lvl < <(stream_info "$T/vfro.ts" "$1")
+	python3 -c "import sys; n,d=map(int,sys.argv[1].split('/')); sys.exit(0 if 29<=n/d<=31 else 1)" "$rate" ||
+		fail "stream $1: frame rate $rate"
+	[ "$lvl" = "$2" ] || fail "stream $1: level $lvl, want $2"
+	grid "$T/vfro.ts" "$1" 90000 || fail "VFR: keyframes off the 1 s grid (stream $1)"
+done
+ok "VFR 90 kHz source (probed $srate): rate measured ~30, levels 3.0/2.1, keyframes on the 1 s grid"
+"$TC" --ladder 240p --gop 0.5 --preset ultrafast <"$T/vfr.ts" >"$T/vfrg.ts" 2>/dev/null || fail "vfr --gop 0.5"
+grid "$T/vfrg.ts" 0 45000 || fail "VFR: keyframes off the 0.5 s grid"
+LSP_SEGMENT=2 "$TC" --ladder 240p --preset ultrafast <"$T/vfr.ts" >"$T/vfrs.ts" 2>/dev/null || fail "LSP_SEGMENT=2"
+grid "$T/vfrs.ts" 0 180000 || fail "LSP_SEGMENT=2: keyframes off the 2 s grid"
+grep '"event":"output started"' "$T/tc.log" | grep -q '"frame_rate":30.000,"frame_rate_from":"stream"' ||
+	fail "CFR source: $(grep 'output started' "$T/tc.log")"
+ok "grid with --gop 0.5 and LSP_SEGMENT=2; a CFR source keeps its own rate"
+
 # --- clipping and passthrough ---------------------------------------------------
 "$TC" --preset ultrafast <"$T/in.ts" >"$T/clip.ts" 2>/dev/null || fail "default ladder"
 [ "$(programs "$T/clip.ts" | cut -d' ' -f1,4 | tr '\n' ' ')" = "360p 360 " ] ||
