@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,9 @@ static const char usage[] =
 	"  -e, --encoder NAME     auto|x264|nvenc (default auto: NVENC if it opens)\n"
 	"      --passthrough      add a rung \"src\" copying the source packets\n"
 	"  -t, --threads N        encoder threads per rung, 0 = auto (default 0)\n"
+	"      --realtime auto|on|off  keep up with a live input: shed preset and rungs,\n"
+	"                         drop input to the next keyframe when behind (default auto:\n"
+	"                         on when the input is a pipe or socket)\n"
 	"      --metrics [HOST]:PORT  serve Prometheus text at /metrics (host default\n"
 	"                         127.0.0.1), updated each second, label channel=$LSP_CHANNEL\n"
 	"  -h, --help, -V, --version\n"
@@ -60,7 +64,12 @@ static void progress(const lsp_log_t *lg, lsp_metrics *mx, lsp_transcode *t, dou
 		el = 1e-9;
 	if (mx) {
 		lsp_metrics_set(mx, "lsp_transcode_fps", st.frames_in / el, "channel", ch, "encoder", st.encoder, NULL);
-		lsp_metrics_set(mx, "lsp_transcode_speed", st.media_s / el, "channel", ch, "encoder", st.encoder, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_speed", st.speed > 0 ? st.speed : st.media_s / el, "channel", ch,
+				"encoder", st.encoder, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_capacity", st.capacity, "channel", ch, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_shed_level", st.shed_level, "channel", ch, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_lag_seconds", st.lag_s, "channel", ch, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_dropped_total", (double)st.input_drops, "channel", ch, NULL);
 		lsp_metrics_set(mx, "lsp_transcode_media_seconds", st.media_s, "channel", ch, NULL);
 		lsp_metrics_set(mx, "lsp_transcode_frames_in_total", (double)st.frames_in, "channel", ch, NULL);
 		lsp_metrics_set(mx, "lsp_transcode_frames_out_total", (double)st.frames_out, "channel", ch, NULL);
@@ -77,7 +86,9 @@ static void progress(const lsp_log_t *lg, lsp_metrics *mx, lsp_transcode *t, dou
 		LSV_D(st.media_s / el), "frames_in", LSV_I(st.frames_in), "frames_out", LSV_I(st.frames_out),
 		"dropped", LSV_I(st.dropped), "corrupt", LSV_I(st.corrupt), "decode_errors",
 		LSV_I(st.decode_errors), "resyncs", LSV_I(st.resyncs), "skipped_bytes", LSV_I(st.skipped_bytes),
-		"media_s", LSV_D(st.media_s), "wall_s", LSV_D(el), NULL);
+		"media_s", LSV_D(st.media_s), "wall_s", LSV_D(el), "capacity", LSV_D(st.capacity), "shed_level",
+		LSV_I(st.shed_level), "preset", LSV_S(st.preset), "lag_ms", LSV_I((long long)(st.lag_s * 1000)),
+		"input_drops", LSV_I(st.input_drops), NULL);
 }
 
 static int bad_usage(const char *what, const char *arg)
@@ -95,7 +106,8 @@ int main(int argc, char **argv)
 	char err[512] = "";
 	double d, t0, last;
 	long v;
-	int c, i, rc, ok;
+	int c, i, rc, ok, realtime = -1;
+	struct stat sb;
 	lsp_metrics *mx = NULL;
 	const char *mx_addr = NULL;
 
@@ -115,7 +127,8 @@ int main(int argc, char **argv)
 		{ "preset", required_argument, NULL, 'p' },  { "encoder", required_argument, NULL, 'e' },
 		{ "threads", required_argument, NULL, 't' }, { "passthrough", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },          { "version", no_argument, NULL, 'V' },
-		{ "metrics", required_argument, NULL, 'M' }, { NULL, 0, NULL, 0 }
+		{ "metrics", required_argument, NULL, 'M' }, { "realtime", required_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "i:o:l:g:p:e:t:hV", lopts, NULL)) != -1) {
 		switch (c) {
@@ -155,6 +168,14 @@ int main(int argc, char **argv)
 			break;
 		case 'P': cfg.passthrough = 1; break;
 		case 'M': mx_addr = optarg; break;
+		case 'R':
+			if (!strcmp(optarg, "auto"))
+				realtime = -1;
+			else if (!strcmp(optarg, "on") || !strcmp(optarg, "off"))
+				realtime = !strcmp(optarg, "on");
+			else
+				return bad_usage("bad --realtime (auto|on|off)", optarg);
+			break;
 		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;
 		case 'V': printf("lsp-transcode %s\n", LSP_VERSION); return LSP_EXIT_OK;
 		default: fputs(usage, stderr); return LSP_EXIT_USAGE;
@@ -177,6 +198,9 @@ int main(int argc, char **argv)
 		lsp_log(&lg, LSP_FATAL, "unable to open output", "path", LSV_S(out), "reason", LSV_S(strerror(errno)), NULL);
 		return LSP_EXIT_SYS;
 	}
+	/* auto: a pipe or socket is a live feed; a file is read as fast as we go */
+	cfg.realtime = realtime >= 0 ? realtime
+				     : fstat(cfg.in_fd, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode));
 	if (mx_addr) {
 		if (lsp_metrics_new(&mx, "lsp-transcode") < 0) {
 			lsp_log(&lg, LSP_FATAL, "out of memory", NULL);
@@ -184,6 +208,13 @@ int main(int argc, char **argv)
 		}
 		lsp_metrics_def(mx, "lsp_transcode_fps", LSP_METRIC_GAUGE, "source frames decoded per wall second");
 		lsp_metrics_def(mx, "lsp_transcode_speed", LSP_METRIC_GAUGE, "media seconds per wall second (1 = real time)");
+		lsp_metrics_def(mx, "lsp_transcode_capacity", LSP_METRIC_GAUGE,
+				"media seconds per busy second: the speed the machine allows now");
+		lsp_metrics_def(mx, "lsp_transcode_shed_level", LSP_METRIC_GAUGE,
+				"0 = as configured; 1.. = faster preset, then rungs dropped");
+		lsp_metrics_def(mx, "lsp_transcode_lag_seconds", LSP_METRIC_GAUGE, "input lag behind the wall clock");
+		lsp_metrics_def(mx, "lsp_transcode_dropped_total", LSP_METRIC_COUNTER,
+				"times input was dropped up to the next keyframe to catch up");
 		lsp_metrics_def(mx, "lsp_transcode_media_seconds", LSP_METRIC_GAUGE, "source timeline covered");
 		lsp_metrics_def(mx, "lsp_transcode_frames_in_total", LSP_METRIC_COUNTER, "source video frames decoded");
 		lsp_metrics_def(mx, "lsp_transcode_frames_out_total", LSP_METRIC_COUNTER, "video frames encoded, all rungs");

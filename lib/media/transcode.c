@@ -221,6 +221,11 @@ int lsp_transcode_step(lsp_transcode *t, char *err, size_t errcap)
 				       LSV_S(video ? "video" : "audio"), "corrupt", LSV_I(t->st.corrupt), NULL);
 	}
 	transcode_fix_timestamps(t, pkt, video ? t->vtb : t->atb, video ? 0 : 1);
+	transcode_shed_tick(t);
+	if (transcode_shed_input(t, pkt, video)) { /* behind real time: skip to the next keyframe */
+		av_packet_unref(pkt);
+		return 1;
+	}
 	/* decode first: the packet that opens the output is copied too */
 	rc = video ? transcode_decode_video(t, pkt, err, errcap) : transcode_decode_audio(t, pkt, err, errcap);
 	if (rc == 0 && t->opened && t->has_src) {
@@ -238,6 +243,13 @@ void lsp_transcode_get_stats(const lsp_transcode *t, lsp_transcode_stats *st)
 	*st = t->st;
 	st->resyncs = t->sync.resyncs;
 	st->skipped_bytes = t->sync.skipped;
+	st->shed_level = t->shed.level;
+	st->shed_max = t->shed.max_level;
+	st->speed = t->shed.speed;
+	st->capacity = t->shed.capacity;
+	st->lag_s = t->shed.lag;
+	st->input_drops = t->shed.drops;
+	snprintf(st->preset, sizeof st->preset, "%s", t->preset);
 	st->media_s = t->first_vpts == AV_NOPTS_VALUE ? 0 : (t->last_vpts - t->first_vpts) * av_q2d(t->vtb);
 }
 

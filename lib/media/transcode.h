@@ -16,6 +16,14 @@
  *  - The output is opened on the first decoded video frame: the ladder is
  *    fitted to that size (lsp_ladder_fit) and rung sizes never change after;
  *    a later source size change rebuilds the scalers only.
+ *  - With cfg->realtime (a live input) it never falls behind real time
+ *    (transcode_shed.c): it watches its speed, capacity and input lag over
+ *    a few seconds and sheds load in a fixed order — a faster preset, then
+ *    the top encoded rung, then the next (never "src", never the last
+ *    encoded rung) — on grid keyframes, climbs back with hysteresis, and
+ *    drops input up to the next source keyframe when the lag passes one GOP
+ *    + 1 s.  A dropped rung's program simply stops receiving video after a
+ *    whole GOP; a restored one restarts with an IDR on the grid.
  *  - Damaged input never stops the engine: TS sync loss is counted and
  *    resynced, corrupt packets and decode errors are counted and skipped.
  *  - The engine owns every libav object it creates; the caller owns the two
@@ -30,6 +38,7 @@
  *   "video encoder chosen": encoder          "NVENC not used": reason
  *   "rung": rung width height kbps           "output started": encoder rungs
  *                                              source_width source_height
+ *                                              frame_rate frame_rate_from
  *   warn "NVENC failed on a rung; using libx264 for every rung": reason
  *   warn "audio decoder unavailable; output has no audio"
  *   warn "muxer option not applied": option
@@ -42,6 +51,9 @@
  *   warn "video decode error (packet skipped)": reason decode_errors
  *   warn "video decode error (frame skipped)": decode_errors
  *   warn "audio decode error (packet skipped)": decode_errors
+ *   warn "transcode shed": level step(preset|rung) preset rung speed capacity lag_ms
+ *   "transcode restored": the same fields (level is the new, lower one)
+ *   warn "input dropped": dropped_ms packets lag_ms drops
  *   warn "unsupported audio format; frame skipped": sample_rate channels
  * Repeated warnings are reported the first 10 times, then every 100th. */
 #ifndef LSP_TRANSCODE_H
@@ -62,6 +74,7 @@ typedef struct {
 	const char *preset;   /* x264 preset name; NULL = veryfast */
 	int encoder;          /* LSP_ENC_* */
 	int threads;          /* encoder threads per rung; 0 = auto */
+	int realtime;         /* live input: shed load and drop input to keep up (transcode_shed.c) */
 	lsp_event_fn event;   /* what happened (core/event.h); names below; may be NULL */
 	void *event_ctx;
 } lsp_transcode_config;
@@ -76,6 +89,13 @@ typedef struct {
 	long long skipped_bytes; /* bytes skipped while resyncing */
 	long long audio_frames;  /* AAC frames encoded */
 	double media_s;          /* source timeline covered, seconds */
+	int shed_level;          /* 0 = as configured .. shed_max */
+	int shed_max;
+	double speed;            /* media / wall seconds over the last few seconds */
+	double capacity;         /* media / busy seconds: the speed we could reach */
+	double lag_s;            /* input lag behind wall clock, beyond the lowest seen */
+	long long input_drops;   /* times input was dropped up to a keyframe */
+	char preset[32];         /* the preset in use now */
 	char encoder[32];        /* "libx264" or "h264_nvenc" */
 } lsp_transcode_stats;
 

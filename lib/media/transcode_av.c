@@ -49,7 +49,7 @@ int transcode_drain_audio(lsp_transcode *t, char *err, size_t errcap)
 		t->st.audio_frames++;
 		for (i = 0; i < t->nr; i++) {
 			struct rung *r = &t->rungs[i];
-			if (r->copy_audio || !r->ast)
+			if (r->copy_audio || !r->ast || r->off) /* a shed rung's program goes silent as a whole */
 				continue;
 			if (av_packet_ref(t->apkt, t->opkt) < 0) {
 				av_packet_unref(t->opkt);
@@ -101,6 +101,7 @@ static int rebuild_scalers(lsp_transcode *t, const AVFrame *f, char *err, size_t
 static int encode_frame(lsp_transcode *t, AVFrame *f, int64_t pts, char *err, size_t errcap)
 {
 	int key = 0, i, rc;
+	int64_t t0;
 	if (!t->opened && (rc = transcode_open_output(t, f, err, errcap)) < 0)
 		return rc;
 	if (f->width != t->src_w || f->height != t->src_h || f->format != t->src_fmt)
@@ -116,13 +117,16 @@ static int encode_frame(lsp_transcode *t, AVFrame *f, int64_t pts, char *err, si
 		while (t->next_key <= pts)
 			t->next_key += t->gop_ticks;
 	}
+	if (key && (rc = transcode_shed_apply(t, err, errcap)) < 0)
+		return rc;
 	f->pts = pts;
 	f->pict_type = key ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
 	f->key_frame = key;
+	t0 = transcode_now_us();
 	for (i = 0; i < t->nr; i++) {
 		struct rung *r = &t->rungs[i];
 		AVFrame *in = f;
-		if (r->r.passthrough)
+		if (r->r.passthrough || r->off)
 			continue;
 		if (r->sws) {
 			if (av_frame_make_writable(r->frame) < 0) {
@@ -147,6 +151,7 @@ static int encode_frame(lsp_transcode *t, AVFrame *f, int64_t pts, char *err, si
 		if ((rc = transcode_drain_video(t, r, err, errcap)) < 0)
 			return rc;
 	}
+	t->shed.enc += transcode_now_us() - t0;
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #ifndef LSP_TRANSCODE_INT_H
 #define LSP_TRANSCODE_INT_H
 #include <stdint.h>
+#include <time.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -34,6 +35,7 @@ enum {
 	AUDIO_RATE = 48000,
 	AUDIO_MAX_FIFO = 2 * 48000,
 	WARN_EVERY = 100,         /* after the first 10, report every 100th repeat */
+	SHED_WIN = 8,             /* speed samples kept (one a second) */
 	PREROLL = 16,             /* frames held to measure the rate when the stream's is unusable */
 	MAX_FPS = 120,
 };
@@ -49,12 +51,46 @@ struct insync {               /* MPEG-TS sync tracker over the raw input bytes *
 
 struct rung {
 	lsp_rung r;
+	int off;                  /* shed: not encoded until restored */
 	AVCodecContext *enc;      /* NULL for passthrough */
 	struct SwsContext *sws;   /* NULL when the source needs no scaling */
 	AVFrame *frame;           /* scaled picture */
 	AVStream *vst, *ast;
 	int copy_audio;           /* ast carries the source's audio packets */
 };
+
+/* Speed watch and shedding (transcode_shed.c).  Times in microseconds of
+ * CLOCK_MONOTONIC; media in seconds of source time. */
+struct shed_sample {
+	int64_t wall, busy, enc;
+	double media;
+};
+
+struct shed {
+	int level, max_level;
+	int step[LSP_LADDER_MAX + 1]; /* level k (1..max) adds step[k]: -1 faster preset, else a rung to drop */
+	int pending;                  /* level to apply at the next keyframe, -1 none */
+	char preset0[32], fast[32];   /* configured preset and the shed one */
+	struct shed_sample s[SHED_WIN];
+	int ns;
+	int64_t idle;                 /* blocked in read() */
+	int64_t enc;                  /* in scale + encode, all rungs */
+	int64_t changed, climbed;     /* when the level last changed / last went down */
+	int backoff;                  /* climbs that had to be shed again soon */
+	double speed, capacity;       /* over the window */
+	double lag_base, lag;         /* input lag vs wall clock: lowest seen, now relative to it */
+	int have_base, dropping;
+	double drop_from;             /* media time where the current drop began */
+	double skipped;               /* media seconds dropped so far (not work done) */
+	long long drops, dropped_pkts;
+};
+
+static inline int64_t transcode_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 struct lsp_transcode {
 	lsp_transcode_config cfg;
@@ -95,6 +131,7 @@ struct lsp_transcode {
 	int nr;
 	AVPacket *pkt, *opkt, *apkt; /* input, encoder output, per-rung copy */
 	AVFrame *dframe;
+	struct shed shed;
 	lsp_transcode_stats st;
 };
 
@@ -119,6 +156,15 @@ void transcode_fix_timestamps(lsp_transcode *t, AVPacket *pkt, AVRational tb, in
 int transcode_choose_encoder(lsp_transcode *t, char *err, size_t errcap);
 int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t errcap);
 void transcode_free_rungs(lsp_transcode *t);
+
+/* Open r's encoder with the current preset. */
+int transcode_open_rung_encoder(lsp_transcode *t, struct rung *r, char *err, size_t errcap);
+
+/* transcode_shed.c */
+void transcode_shed_plan(lsp_transcode *t);           /* at output open: the shed steps */
+int transcode_shed_input(lsp_transcode *t, const AVPacket *pkt, int video); /* 1: drop it */
+void transcode_shed_tick(lsp_transcode *t);           /* once a packet: sample, decide */
+int transcode_shed_apply(lsp_transcode *t, char *err, size_t errcap); /* at a grid keyframe */
 
 /* transcode_av.c.  pkt NULL drains the decoder (end of input). */
 int transcode_decode_video(lsp_transcode *t, const AVPacket *pkt, char *err, size_t errcap);

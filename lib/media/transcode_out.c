@@ -190,9 +190,21 @@ void transcode_free_rungs(lsp_transcode *t)
 	t->nr = 0;
 }
 
+int transcode_open_rung_encoder(lsp_transcode *t, struct rung *r, char *err, size_t errcap)
+{
+	int rc = open_venc(t, t->venc, r->r.width, r->r.height, r->r.kbps, t->vtb, t->fr, &r->enc);
+	if (rc < 0) {
+		char what[64];
+		snprintf(what, sizeof what, "unable to open %s for rung %s", t->venc->name, r->r.name);
+		lsp_averr(err, errcap, what, rc);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Open one encoder and one picture per encoded rung; on failure every rung
  * is freed again (t->nr = 0). */
-static int open_encoders(lsp_transcode *t, const lsp_rung *lad, int n, AVRational fr, char *err, size_t errcap)
+static int open_encoders(lsp_transcode *t, const lsp_rung *lad, int n, char *err, size_t errcap)
 {
 	int i, rc;
 	for (i = 0; i < n; i++) {
@@ -201,13 +213,8 @@ static int open_encoders(lsp_transcode *t, const lsp_rung *lad, int n, AVRationa
 		t->nr = i + 1;
 		if (r->r.passthrough)
 			continue;
-		if ((rc = open_venc(t, t->venc, r->r.width, r->r.height, r->r.kbps, t->vtb, fr, &r->enc)) < 0) {
-			char what[64];
-			snprintf(what, sizeof what, "unable to open %s for rung %s", t->venc->name, r->r.name);
-			lsp_averr(err, errcap, what, rc);
-			rc = -EIO;
+		if ((rc = transcode_open_rung_encoder(t, r, err, errcap)) < 0)
 			goto fail;
-		}
 		r->frame = av_frame_alloc();
 		if (r->frame) {
 			r->frame->format = AV_PIX_FMT_YUV420P;
@@ -265,7 +272,7 @@ int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t 
 	t->oc->pb = t->opb;
 	t->oc->flags |= AVFMT_FLAG_CUSTOM_IO | AVFMT_FLAG_FLUSH_PACKETS;
 	t->oc->max_delay = 100000; /* PCR trails DTS by ~0.1 s: a decoder buffer, no output delay */
-	if ((rc = open_encoders(t, lad, n, fr, err, errcap)) < 0) {
+	if ((rc = open_encoders(t, lad, n, err, errcap)) < 0) {
 		const AVCodec *x = avcodec_find_encoder_by_name("libx264");
 		/* NVENC probed fine but a rung did not open (e.g. the card's
 		 * session limit): in auto mode, the whole ladder moves to x264 */
@@ -275,7 +282,7 @@ int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t 
 			       "NVENC failed on a rung; using libx264 for every rung", "reason", LSV_S(err), NULL);
 		t->venc = x;
 		snprintf(t->st.encoder, sizeof t->st.encoder, "%s", x->name);
-		if ((rc = open_encoders(t, lad, n, fr, err, errcap)) < 0)
+		if ((rc = open_encoders(t, lad, n, err, errcap)) < 0)
 			return rc;
 	}
 	for (i = 0; i < n; i++) {
@@ -324,6 +331,7 @@ int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t 
 	if (rc < 0)
 		return transcode_out_fail(t, rc, "unable to write the output header", err, errcap);
 	t->opened = 1;
+	transcode_shed_plan(t);
 	lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_INFO, "output started", "encoder", LSV_S(t->venc->name),
 		       "rungs", LSV_I(n), "source_width", LSV_I(f->width), "source_height", LSV_I(f->height),
 		       "frame_rate", LSV_D(av_q2d(fr)), "frame_rate_from", LSV_S(t->fr_from ? t->fr_from : "default"),

@@ -171,7 +171,7 @@ ok "--encoder x264, --encoder nvenc (rc $rc), -i/-o files"
 
 # --- exit codes ------------------------------------------------------------------
 for a in "--ladder 720p,bogus" "--ladder 720p,720p" "--ladder ''" "--gop 0" "--gop x" "--preset warp" \
-	"--encoder quantum" "--threads -1" "stray"; do
+	"--encoder quantum" "--threads -1" "--realtime sometimes" "stray"; do
 	eval "\"$TC\" $a" </dev/null >/dev/null 2>&1; rc=$?
 	[ $rc -eq 100 ] || fail "$a: rc=$rc, want 100"
 done
