@@ -69,9 +69,48 @@ int transcode_drain_audio(lsp_transcode *t, char *err, size_t errcap)
 
 /* ---- video ------------------------------------------------------------------------- */
 
+/* The scaling cascade: each encoded rung scales from the nearest taller
+ * rung being encoded (1080p → 720p → 480p → 360p), the tallest from the
+ * decoded source; a rung of the source's own size and format takes the
+ * source picture as is.  Rebuilt when the source size or the set of
+ * encoded rungs (shedding) changes. */
+int transcode_cascade(lsp_transcode *t, char *err, size_t errcap)
+{
+	int i, j;
+	for (i = 0; i < t->nr; i++) {
+		struct rung *r = &t->rungs[i];
+		int w = t->src_w, h = t->src_h, fmt = t->src_fmt;
+		sws_freeContext(r->sws);
+		r->sws = NULL;
+		r->from = -1;
+		if (r->r.passthrough)
+			continue;
+		for (j = i - 1; j >= 0; j--) {
+			const struct rung *q = &t->rungs[j];
+			if (!q->r.passthrough && !q->off && q->r.width >= r->r.width && q->r.height >= r->r.height &&
+			    (q->r.width < t->src_w || q->r.height < t->src_h)) {
+				r->from = j;
+				w = q->r.width;
+				h = q->r.height;
+				fmt = AV_PIX_FMT_YUV420P;
+				break;
+			}
+		}
+		if (w == r->r.width && h == r->r.height && fmt == AV_PIX_FMT_YUV420P)
+			continue;
+		r->sws = sws_getContext(w, h, fmt, r->r.width, r->r.height, AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL,
+					NULL, NULL);
+		if (!r->sws) {
+			snprintf(err, errcap, "unable to scale %dx%d (format %d) to %dx%d", w, h, fmt, r->r.width,
+				 r->r.height);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
 static int rebuild_scalers(lsp_transcode *t, const AVFrame *f, char *err, size_t errcap)
 {
-	int i;
 	if (t->src_w && (t->src_w != f->width || t->src_h != f->height))
 		lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN, "source resolution changed; rungs keep their sizes",
 			       "old_width", LSV_I(t->src_w), "old_height", LSV_I(t->src_h), "width", LSV_I(f->width),
@@ -79,27 +118,13 @@ static int rebuild_scalers(lsp_transcode *t, const AVFrame *f, char *err, size_t
 	t->src_w = f->width;
 	t->src_h = f->height;
 	t->src_fmt = f->format;
-	for (i = 0; i < t->nr; i++) {
-		struct rung *r = &t->rungs[i];
-		sws_freeContext(r->sws);
-		r->sws = NULL;
-		if (r->r.passthrough || (f->width == r->r.width && f->height == r->r.height &&
-					 f->format == AV_PIX_FMT_YUV420P))
-			continue;
-		r->sws = sws_getContext(f->width, f->height, f->format, r->r.width, r->r.height,
-					AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL);
-		if (!r->sws) {
-			snprintf(err, errcap, "unable to scale %dx%d (format %d) to %dx%d", f->width, f->height,
-				 f->format, r->r.width, r->r.height);
-			return -EIO;
-		}
-	}
-	return 0;
+	return transcode_cascade(t, err, errcap);
 }
 
 /* Decide keyframe, scale and encode one frame (pts already checked). */
 static int encode_frame(lsp_transcode *t, AVFrame *f, int64_t pts, char *err, size_t errcap)
 {
+	AVFrame *pic[LSP_LADDER_MAX]; /* the picture each rung encodes: the next one's cascade input */
 	int key = 0, i, rc;
 	int64_t t0;
 	if (!t->opened && (rc = transcode_open_output(t, f, err, errcap)) < 0)
@@ -125,7 +150,9 @@ static int encode_frame(lsp_transcode *t, AVFrame *f, int64_t pts, char *err, si
 	t0 = transcode_now_us();
 	for (i = 0; i < t->nr; i++) {
 		struct rung *r = &t->rungs[i];
+		const AVFrame *src = r->from >= 0 ? pic[r->from] : f;
 		AVFrame *in = f;
+		pic[i] = f;
 		if (r->r.passthrough || r->off)
 			continue;
 		if (r->sws) {
@@ -133,11 +160,12 @@ static int encode_frame(lsp_transcode *t, AVFrame *f, int64_t pts, char *err, si
 				snprintf(err, errcap, "out of memory");
 				return -ENOMEM;
 			}
-			sws_scale(r->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, r->frame->data,
-				  r->frame->linesize);
+			sws_scale(r->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
+				  r->frame->data, r->frame->linesize);
 			av_frame_copy_props(r->frame, f);
 			in = r->frame;
 		}
+		pic[i] = in;
 		in->pts = pts;
 		in->pict_type = f->pict_type;
 		in->key_frame = key;

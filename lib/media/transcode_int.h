@@ -52,6 +52,7 @@ struct insync {               /* MPEG-TS sync tracker over the raw input bytes *
 struct rung {
 	lsp_rung r;
 	int off;                  /* shed: not encoded until restored */
+	int from;                 /* cascade: scale from this rung's picture; -1 the source */
 	AVCodecContext *enc;      /* NULL for passthrough */
 	struct SwsContext *sws;   /* NULL when the source needs no scaling */
 	AVFrame *frame;           /* scaled picture */
@@ -170,6 +171,8 @@ int transcode_shed_apply(lsp_transcode *t, char *err, size_t errcap); /* at a gr
 int transcode_decode_video(lsp_transcode *t, const AVPacket *pkt, char *err, size_t errcap);
 int transcode_decode_audio(lsp_transcode *t, const AVPacket *pkt, char *err, size_t errcap);
 int transcode_drain_video(lsp_transcode *t, struct rung *r, char *err, size_t errcap);
+/* Pick each rung's scaling source and rebuild the scalers. */
+int transcode_cascade(lsp_transcode *t, char *err, size_t errcap);
 /* End of input: encode the frames still held for rate measurement. */
 int transcode_flush_preroll(lsp_transcode *t, char *err, size_t errcap);
 int transcode_drain_audio(lsp_transcode *t, char *err, size_t errcap);

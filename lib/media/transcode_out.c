@@ -6,6 +6,8 @@
  * lsp_transcode and freed by transcode_free_rungs()/lsp_transcode_close(). */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,7 +40,7 @@ static int is_nvenc(const AVCodec *c)
 
 /* Configure and open an H.264 encoder for w x h at kbps. */
 static int open_venc(lsp_transcode *t, const AVCodec *codec, int w, int h, int kbps, AVRational tb,
-		     AVRational fr, AVCodecContext **out)
+		     AVRational fr, int threads, AVCodecContext **out)
 {
 	AVCodecContext *c = avcodec_alloc_context3(codec);
 	AVDictionary *o = NULL;
@@ -63,7 +65,7 @@ static int open_venc(lsp_transcode *t, const AVCodec *codec, int w, int h, int k
 	 * its measured rate: two grid intervals at the highest rate */
 	c->gop_size = (int)(t->cfg.gop_s * MAX_FPS * 2) + 1;
 	c->max_b_frames = 0;
-	c->thread_count = t->cfg.threads;
+	c->thread_count = threads;
 	/* slice threads: parallel within a frame, no frame of pipeline delay
 	 * (frame threads would hold threads-1 frames inside the encoder) */
 	c->thread_type = FF_THREAD_SLICE;
@@ -104,7 +106,7 @@ int transcode_choose_encoder(lsp_transcode *t, char *err, size_t errcap)
 		} else if (t->cfg.encoder == LSP_ENC_AUTO && access("/dev/nvidiactl", F_OK) != 0) {
 			snprintf(why, sizeof why, "no NVIDIA device (/dev/nvidiactl)");
 		} else if ((rc = open_venc(t, nv, 256, 144, 200, (AVRational){ 1, 90000 },
-					   (AVRational){ 30, 1 }, &c)) < 0) {
+					   (AVRational){ 30, 1 }, 1, &c)) < 0) {
 			lsp_averr(why, sizeof why, "h264_nvenc did not open", rc);
 		} else {
 			avcodec_free_context(&c);
@@ -190,9 +192,29 @@ void transcode_free_rungs(lsp_transcode *t)
 	t->nr = 0;
 }
 
+/* Encoder threads for rung r when --threads is 0: the machine's CPUs (the
+ * ones this process may run on) shared out by pixels among the encoded
+ * rungs, at least 1, at most 16 (slice threads: one slice each). */
+static int rung_threads(const lsp_transcode *t, const struct rung *r)
+{
+	cpu_set_t set;
+	double px = 0, mine = (double)r->r.width * r->r.height;
+	int i, ncpu, n;
+	if (t->cfg.threads > 0)
+		return t->cfg.threads;
+	ncpu = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu < 1)
+		ncpu = 1;
+	for (i = 0; i < t->nr; i++)
+		if (!t->rungs[i].r.passthrough)
+			px += (double)t->rungs[i].r.width * t->rungs[i].r.height;
+	n = px > 0 ? (int)ceil(ncpu * mine / px) : ncpu;
+	return n < 1 ? 1 : n > 16 ? 16 : n;
+}
+
 int transcode_open_rung_encoder(lsp_transcode *t, struct rung *r, char *err, size_t errcap)
 {
-	int rc = open_venc(t, t->venc, r->r.width, r->r.height, r->r.kbps, t->vtb, t->fr, &r->enc);
+	int rc = open_venc(t, t->venc, r->r.width, r->r.height, r->r.kbps, t->vtb, t->fr, rung_threads(t, r), &r->enc);
 	if (rc < 0) {
 		char what[64];
 		snprintf(what, sizeof what, "unable to open %s for rung %s", t->venc->name, r->r.name);
@@ -318,7 +340,8 @@ int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t 
 		}
 		lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_INFO, "rung", "rung", LSV_S(r->r.name), "width",
 			       LSV_I(r->r.passthrough ? f->width : r->r.width), "height",
-			       LSV_I(r->r.passthrough ? f->height : r->r.height), "kbps", LSV_I(r->r.kbps), NULL);
+			       LSV_I(r->r.passthrough ? f->height : r->r.height), "kbps", LSV_I(r->r.kbps), "threads",
+			       LSV_I(r->enc ? r->enc->thread_count : 0), NULL);
 	}
 	av_dict_set(&o, "mpegts_copyts", "1", 0);   /* output PTS = source PTS */
 	av_dict_set(&o, "pes_payload_size", "0", 0); /* one audio frame per PES: no batching delay */

@@ -219,8 +219,11 @@ int transcode_shed_apply(lsp_transcode *t, char *err, size_t errcap)
 		rc = transcode_open_rung_encoder(t, r, err, errcap);
 	if (rc < 0)
 		return rc;
-	if (r)
+	if (r) {
 		r->off = up;
+		if ((rc = transcode_cascade(t, err, errcap)) < 0) /* rungs below it scale from elsewhere now */
+			return rc;
+	}
 	s->level = s->pending;
 	s->pending = -1;
 	s->changed = transcode_now_us();
