@@ -1,7 +1,9 @@
 /* transcode.h — the ABR ladder engine behind lsp-transcode.
  *
  *   MPEG-TS bytes (in_fd) ─▶ demux ─▶ decode video once ─┬▶ scale ─▶ H.264 encode ─▶ program "720p"
- *                              │                         ├▶ scale ─▶ H.264 encode ─▶ program "480p"
+ *                              │                         │    └▶ scale ─▶ H.264 encode ─▶ program "480p"
+ *                              │                         │         (cascade: each rung from the
+ *                              │                         │          nearest taller encoded rung)
  *                              │                         └▶ (copy)                ─▶ program "src"
  *                              └─▶ decode audio ─▶ resample 48k stereo ─▶ AAC once ─▶ every program
  *                                                                     one multi-program TS (out_fd)
@@ -13,6 +15,8 @@
  *    next multiple of the GOP (from the first frame), in every rung at once,
  *    so keyframe PTS lists are identical across rungs.  The "src" rung keeps
  *    the source's own keyframes.
+ *  - Encoder threads (cfg->threads 0): the CPUs this process may use,
+ *    shared among the encoded rungs by pixels (1..16 each).
  *  - The output is opened on the first decoded video frame: the ladder is
  *    fitted to that size (lsp_ladder_fit) and rung sizes never change after;
  *    a later source size change rebuilds the scalers only.

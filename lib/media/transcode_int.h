@@ -5,8 +5,11 @@
  *                    output writer, the running timeline, one packet out
  *   transcode_out.c  the encoder choice and the output, opened on the first
  *                    decoded video frame (ladder, encoders, programs)
- *   transcode_av.c   features: decode, scale, keyframe decision, encode
- *                    (video per rung, audio once for every program)
+ *   transcode_av.c   features: decode, frame-rate measurement, the scaling
+ *                    cascade, keyframe decision, encode (video per rung,
+ *                    audio once for every program)
+ *   transcode_shed.c keeping up with a live input: speed, capacity and lag,
+ *                    shedding and restoring, dropping input to a keyframe
  *   transcode.c      open, the loop (step/finish), stats, close
  *
  * One struct lsp_transcode owns every libav object; each piece works on

@@ -66,7 +66,8 @@ void transcode_shed_plan(lsp_transcode *t)
 		if (!t->rungs[i].r.passthrough && i != last && n < LSP_LADDER_MAX)
 			s->step[++n] = i;
 	s->max_level = n;
-	s->changed = s->climbed = transcode_now_us();
+	s->changed = transcode_now_us();
+	s->climbed = s->changed - 3600 * 1000000LL; /* no climb yet */
 }
 
 /* ---- input: lag and dropping ---------------------------------------------- */
