@@ -34,6 +34,8 @@ static const char usage[] =
 	"  -e, --encoder NAME     auto|x264|nvenc (default auto: NVENC if it opens)\n"
 	"      --passthrough      add a rung \"src\" copying the source packets\n"
 	"  -t, --threads N        encoder threads per rung, 0 = auto (default 0)\n"
+	"      --ring-prefix NAME also write each encoded rung R into the shared-memory\n"
+	"                         ring NAME-R (/dev/shm/lsp-ring-NAME-R, or $LSP_RING_DIR)\n"
 	"      --realtime auto|on|off  keep up with a live input: shed preset and rungs,\n"
 	"                         drop input to the next keyframe when behind (default auto:\n"
 	"                         on when the input is a pipe or socket)\n"
@@ -41,7 +43,7 @@ static const char usage[] =
 	"                         127.0.0.1), updated each second, label channel=$LSP_CHANNEL\n"
 	"  -h, --help, -V, --version\n"
 	"environment: LSP_LOG_LEVEL (debug|info|warn|error), LSP_CHANNEL (metrics label),\n"
-	"  LSP_SEGMENT (default --gop)\n"
+	"  LSP_SEGMENT (default --gop), LSP_RING_DIR (rings of --ring-prefix)\n"
 	"exit: 0 done, 100 usage, 111 input/output failure\n";
 
 static const char *const presets[] = { "ultrafast", "superfast", "veryfast", "faster", "fast",
@@ -128,6 +130,7 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' }, { "passthrough", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },          { "version", no_argument, NULL, 'V' },
 		{ "metrics", required_argument, NULL, 'M' }, { "realtime", required_argument, NULL, 'R' },
+		{ "ring-prefix", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "i:o:l:g:p:e:t:hV", lopts, NULL)) != -1) {
@@ -168,6 +171,12 @@ int main(int argc, char **argv)
 			break;
 		case 'P': cfg.passthrough = 1; break;
 		case 'M': mx_addr = optarg; break;
+		case 'r':
+			if (!optarg[0] || strlen(optarg) > 48 || strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+									    strlen(optarg))
+				return bad_usage("bad --ring-prefix ([a-z0-9_-], 1..48)", optarg);
+			cfg.ring_prefix = optarg;
+			break;
 		case 'R':
 			if (!strcmp(optarg, "auto"))
 				realtime = -1;

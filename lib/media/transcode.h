@@ -55,6 +55,7 @@
  *   warn "video decode error (packet skipped)": reason decode_errors
  *   warn "video decode error (frame skipped)": decode_errors
  *   warn "audio decode error (packet skipped)": decode_errors
+ *   "rung ring": rung path
  *   warn "transcode shed": level step(preset|rung) preset rung speed capacity lag_ms
  *   "transcode restored": the same fields (level is the new, lower one)
  *   warn "input dropped": dropped_ms packets lag_ms drops
@@ -78,6 +79,7 @@ typedef struct {
 	const char *preset;   /* x264 preset name; NULL = veryfast */
 	int encoder;          /* LSP_ENC_* */
 	int threads;          /* encoder threads per rung; 0 = auto */
+	const char *ring_prefix; /* write rung R into ring "<prefix>-<R>" (media/ring.h); NULL none */
 	int realtime;         /* live input: shed load and drop input to keep up (transcode_shed.c) */
 	lsp_event_fn event;   /* what happened (core/event.h); names below; may be NULL */
 	void *event_ctx;
@@ -98,6 +100,7 @@ typedef struct {
 	double speed;            /* media / wall seconds over the last few seconds */
 	double capacity;         /* media / busy seconds: the speed we could reach */
 	double lag_s;            /* input lag behind wall clock, beyond the lowest seen */
+	long long ring_refused;  /* ring entries refused (too large) */
 	long long input_drops;   /* times input was dropped up to a keyframe */
 	char preset[32];         /* the preset in use now */
 	char encoder[32];        /* "libx264" or "h264_nvenc" */

@@ -28,6 +28,7 @@ int transcode_drain_video(lsp_transcode *t, struct rung *r, char *err, size_t er
 			return -EIO;
 		}
 		t->st.frames_out++;
+		transcode_ring_video(t, r, t->opkt, r->enc->time_base);
 		rc = transcode_write_pkt(t, t->opkt, r->enc->time_base, r->vst, err, errcap);
 		av_packet_unref(t->opkt);
 		if (rc < 0)
@@ -47,6 +48,7 @@ int transcode_drain_audio(lsp_transcode *t, char *err, size_t errcap)
 			return -EIO;
 		}
 		t->st.audio_frames++;
+		transcode_ring_audio(t, t->opkt, t->aenc->time_base);
 		for (i = 0; i < t->nr; i++) {
 			struct rung *r = &t->rungs[i];
 			if (r->copy_audio || !r->ast || r->off) /* a shed rung's program goes silent as a whole */

@@ -8,6 +8,7 @@
  *   transcode_av.c   features: decode, frame-rate measurement, the scaling
  *                    cascade, keyframe decision, encode (video per rung,
  *                    audio once for every program)
+ *   transcode_ring.c each rung into its own shared-memory ring (optional)
  *   transcode_shed.c keeping up with a live input: speed, capacity and lag,
  *                    shedding and restoring, dropping input to a keyframe
  *   transcode.c      open, the loop (step/finish), stats, close
@@ -28,6 +29,7 @@
 #include <libswscale/swscale.h>
 
 #include "core/event.h"
+#include "media/ring.h"
 #include "media/transcode.h"
 
 enum {
@@ -61,6 +63,7 @@ struct rung {
 	AVFrame *frame;           /* scaled picture */
 	AVStream *vst, *ast;
 	int copy_audio;           /* ast carries the source's audio packets */
+	lsp_ring *ring;           /* cfg->ring_prefix: this rung's shared-memory ring */
 };
 
 /* Speed watch and shedding (transcode_shed.c).  Times in microseconds of
@@ -163,6 +166,12 @@ void transcode_free_rungs(lsp_transcode *t);
 
 /* Open r's encoder with the current preset. */
 int transcode_open_rung_encoder(lsp_transcode *t, struct rung *r, char *err, size_t errcap);
+
+/* transcode_ring.c */
+int transcode_rings_open(lsp_transcode *t, char *err, size_t errcap);
+void transcode_ring_video(lsp_transcode *t, struct rung *r, const AVPacket *pkt, AVRational tb);
+void transcode_ring_audio(lsp_transcode *t, const AVPacket *pkt, AVRational tb);
+void transcode_rings_close(lsp_transcode *t);
 
 /* transcode_shed.c */
 void transcode_shed_plan(lsp_transcode *t);           /* at output open: the shed steps */

@@ -183,6 +183,7 @@ static AVStream *add_stream(lsp_transcode *t, int prog, AVCodecContext *enc, con
 void transcode_free_rungs(lsp_transcode *t)
 {
 	int i;
+	transcode_rings_close(t);
 	for (i = 0; i < t->nr; i++) {
 		avcodec_free_context(&t->rungs[i].enc);
 		sws_freeContext(t->rungs[i].sws);
@@ -355,6 +356,8 @@ int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t 
 		return transcode_out_fail(t, rc, "unable to write the output header", err, errcap);
 	t->opened = 1;
 	transcode_shed_plan(t);
+	if ((rc = transcode_rings_open(t, err, errcap)) < 0)
+		return rc;
 	lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_INFO, "output started", "encoder", LSV_S(t->venc->name),
 		       "rungs", LSV_I(n), "source_width", LSV_I(f->width), "source_height", LSV_I(f->height),
 		       "frame_rate", LSV_D(av_q2d(fr)), "frame_rate_from", LSV_S(t->fr_from ? t->fr_from : "default"),

@@ -125,6 +125,48 @@ grep '"event":"output started"' "$T/tc.log" | grep -q '"frame_rate":30.000,"fram
 	fail "CFR source: $(grep 'output started' "$T/tc.log")"
 ok "grid with --gop 0.5 and LSP_SEGMENT=2; a CFR source keeps its own rate"
 
+# --- --ring-prefix: each encoded rung in its own shared-memory ring -------------
+# ringdump RING OUT.h264 OUT.aac → "videos keys audios": entries as lsp-rtc reads them
+ringdump() {
+	python3 - "$@" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+magic, ver, nslots, _, cap = struct.unpack_from("<IIIIQ", b, 0)
+gen, head, wres, last_key, ended = struct.unpack_from("<QQQQI", b, 24)
+assert magic == 0x5250534c and ended == 1, (hex(magic), ended)
+data = 128 + nslots * 40
+v, a, keys, last = open(sys.argv[2], "wb"), open(sys.argv[3], "wb"), 0, -1
+counts = [0, 0]
+for seq in range(max(0, head - nslots), head):
+    s, pos, ln, kind, flags, pts, dts = struct.unpack_from("<QQIBBxxqq", b, 128 + (seq % nslots) * 40)
+    assert s == seq, (s, seq)
+    chunk = b[data + pos % cap:data + pos % cap + ln]
+    if kind == 1:
+        assert dts > last, "video dts not increasing"; last = dts
+        v.write(chunk); counts[0] += 1; keys += flags & 1
+        assert not (flags & 1) or chunk.find(b"\0\0\1\x65") >= 0 or chunk.find(b"\0\0\0\1\x65") >= 0, "key without IDR"
+    else:
+        assert chunk[0] == 0xFF and chunk[1] & 0xF0 == 0xF0, "not ADTS"
+        a.write(chunk); counts[1] += 1
+print(counts[0], keys, counts[1])
+PY
+}
+rm -f "$T"/lsp-ring-*
+LSP_RING_DIR=$T "$TC" --ladder 360p,240p --passthrough --preset ultrafast --ring-prefix demo <"$T/in.ts" \
+	>"$T/ring.ts" 2>"$T/ring.log" || fail "--ring-prefix rc=$?"
+[ "$(ls "$T" | grep -c '^lsp-ring-')" = 2 ] || fail "want rings demo-360p and demo-240p: $(ls "$T" | grep ring)"
+for r in 360p:360 240p:240; do
+	read -r nv nk na < <(ringdump "$T/lsp-ring-demo-${r%%:*}" "$T/r.h264" "$T/r.aac") || fail "ring ${r%%:*} unreadable"
+	h=$(ffprobe -v error -f h264 -show_entries stream=height -of csv=p=0 "$T/r.h264")
+	bf=$(ffprobe -v error -f h264 -show_frames -show_entries frame=pict_type -of csv=p=0 "$T/r.h264" | grep -c '^B')
+	[ "$nv" -ge 110 ] && [ "$nk" -ge 4 ] && [ "$na" -ge 150 ] && [ "$h" = "${r##*:}" ] && [ "$bf" = 0 ] ||
+		fail "ring ${r%%:*}: $nv video ($nk key), $na audio, height $h, B-frames $bf"
+	ffmpeg -v error -f aac -i "$T/r.aac" -f null - 2>"$T/aac.err" && ! grep -q . "$T/aac.err" || fail "ring audio does not decode"
+done
+grep -q '"event":"rung ring"' "$T/ring.log" || fail "rung ring not logged"
+"$TC" --ring-prefix 'Bad/Name' </dev/null >/dev/null 2>&1; [ $? -eq 100 ] || fail "bad --ring-prefix not refused"
+ok "--ring-prefix: one ring per encoded rung, IDR-flagged H.264 without B-frames + ADTS audio, ended"
+
 # --- clipping and passthrough ---------------------------------------------------
 "$TC" --preset ultrafast <"$T/in.ts" >"$T/clip.ts" 2>/dev/null || fail "default ladder"
 [ "$(programs "$T/clip.ts" | cut -d' ' -f1,4 | tr '\n' ' ')" = "360p 360 " ] ||
