@@ -11,7 +11,8 @@
  *   predicted capacity one level down ≥ 1.3
  *   and lag < 0.5 s, held CLIMB s           → one level down (CLIMB doubles each
  *                                             time a climb is shed again within 30 s)
- *   lag > GOP + 1 s → drop input packets up to the next source keyframe
+ *   lag > GOP + 1 s → drop input packets (undecoded) up to the first source
+ *                     keyframe whose lag is within one GOP
  *
  * The lag is measured against the lowest (wall - pts) seen, which creeps
  * up by 1 ms a second so a slow source clock is not taken for a backlog.
@@ -76,40 +77,42 @@ int transcode_shed_input(lsp_transcode *t, const AVPacket *pkt, int video)
 {
 	struct shed *s = &t->shed;
 	int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
-	double lag, limit = t->cfg.gop_s + 1.0;
-	if (!t->cfg.realtime)
+	int key = video && (pkt->flags & AV_PKT_FLAG_KEY);
+	double lag;
+	if (!t->cfg.realtime || !t->opened)
 		return 0;
-	if (s->dropping) {
-		if (!video || !(pkt->flags & AV_PKT_FLAG_KEY) || ts == AV_NOPTS_VALUE) {
-			s->dropped_pkts++;
-			return 1;
+	if (video && ts != AV_NOPTS_VALUE) {
+		lag = transcode_now_us() / 1e6 - ts * av_q2d(t->vtb);
+		if (!s->have_base || lag < s->lag_base) {
+			s->lag_base = lag;
+			s->have_base = 1;
 		}
-		s->dropping = 0; /* a source keyframe: decode from here */
-		s->skipped += ts * av_q2d(t->vtb) - s->drop_from;
-		avcodec_flush_buffers(t->vdec);
-		if (t->adec)
-			avcodec_flush_buffers(t->adec);
-		lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN, "input dropped", "dropped_ms",
-			       LSV_I((long long)((ts * av_q2d(t->vtb) - s->drop_from) * 1000)), "packets",
-			       LSV_I(s->dropped_pkts), "lag_ms", LSV_I((long long)(s->lag * 1000)), "drops",
-			       LSV_I(s->drops), NULL);
-		return 0;
+		s->lag = lag - s->lag_base;
 	}
-	if (!video || ts == AV_NOPTS_VALUE || !t->opened)
-		return 0;
-	lag = transcode_now_us() / 1e6 - ts * av_q2d(t->vtb);
-	if (!s->have_base || lag < s->lag_base) {
-		s->lag_base = lag;
-		s->have_base = 1;
-	}
-	s->lag = lag - s->lag_base;
-	if (s->lag > limit && !(pkt->flags & AV_PKT_FLAG_KEY)) {
-		s->dropping = 1;
+	if (!s->dropping) {
+		if (!video || ts == AV_NOPTS_VALUE || key || s->lag <= t->cfg.gop_s + 1.0)
+			return 0;
+		s->dropping = 1; /* behind by more than a GOP: skip to a keyframe we can keep up from */
 		s->drops++;
 		s->drop_from = ts * av_q2d(t->vtb);
 		s->dropped_pkts = 1;
 		return 1;
 	}
+	/* resume on a source keyframe that is within one GOP of live: dropping
+	 * costs nothing, so a backlog is read through at once */
+	if (!key || ts == AV_NOPTS_VALUE || s->lag > t->cfg.gop_s) {
+		s->dropped_pkts++;
+		return 1;
+	}
+	s->dropping = 0;
+	s->skipped += ts * av_q2d(t->vtb) - s->drop_from;
+	avcodec_flush_buffers(t->vdec);
+	if (t->adec)
+		avcodec_flush_buffers(t->adec);
+	lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN, "input dropped", "dropped_ms",
+		       LSV_I((long long)((ts * av_q2d(t->vtb) - s->drop_from) * 1000)), "packets",
+		       LSV_I(s->dropped_pkts), "lag_ms", LSV_I((long long)(s->lag * 1000)), "drops", LSV_I(s->drops),
+		       NULL);
 	return 0;
 }
 

@@ -190,10 +190,13 @@ static void drop_to_keyframe(void **state)
 	assert_int_equal(transcode_shed_input(&t, p, 1), 1); /* not a keyframe */
 	p->flags = AV_PKT_FLAG_KEY;
 	p->dts = p->pts = 98 * 90000LL;
-	assert_int_equal(transcode_shed_input(&t, p, 1), 0); /* decode from here */
+	assert_int_equal(transcode_shed_input(&t, p, 1), 1); /* a keyframe still 2 s behind: on */
+	assert_int_equal(seen.n, 0);
+	p->dts = p->pts = 99 * 90000LL + 45000;
+	assert_int_equal(transcode_shed_input(&t, p, 1), 0); /* within a GOP of live: decode from here */
 	assert_string_equal(seen.last, "input dropped");
 	assert_int_equal(t.shed.drops, 1);
-	assert_true(t.shed.skipped > 0.9 && t.shed.skipped < 1.1);
+	assert_true(t.shed.skipped > 2.4 && t.shed.skipped < 2.6);
 	t.cfg.realtime = 0; /* a file is never dropped */
 	p->flags = 0;
 	p->dts = p->pts = 50 * 90000LL;
