@@ -221,6 +221,19 @@ int lsp_transcode_step(lsp_transcode *t, char *err, size_t errcap)
 				       LSV_S(video ? "video" : "audio"), "corrupt", LSV_I(t->st.corrupt), NULL);
 	}
 	transcode_fix_timestamps(t, pkt, video ? t->vtb : t->atb, video ? 0 : 1);
+	if (video && t->skip_gop) { /* a decode error drops its GOP only */
+		if (!(pkt->flags & AV_PKT_FLAG_KEY)) {
+			t->gop_dropped++;
+			t->st.dropped++;
+			av_packet_unref(pkt);
+			return 1;
+		}
+		avcodec_flush_buffers(t->vdec);
+		lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN, "GOP dropped after a decode error", "packets",
+			       LSV_I(t->gop_dropped), NULL);
+		t->skip_gop = 0;
+		t->gop_dropped = 0;
+	}
 	transcode_shed_tick(t);
 	if (transcode_shed_input(t, pkt, video)) { /* behind real time: skip to the next keyframe */
 		av_packet_unref(pkt);

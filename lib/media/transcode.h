@@ -29,7 +29,9 @@
  *    + 1 s.  A dropped rung's program simply stops receiving video after a
  *    whole GOP; a restored one restarts with an IDR on the grid.
  *  - Damaged input never stops the engine: TS sync loss is counted and
- *    resynced, corrupt packets and decode errors are counted and skipped.
+ *    resynced, corrupt packets and decode errors are counted and skipped;
+ *    after a video decode error the rest of that GOP is dropped (its frames
+ *    would refer to the lost one) and decoding resumes at the next keyframe.
  *  - The engine owns every libav object it creates; the caller owns the two
  *    fds (never closed here).  It never prints: what an operator should see
  *    is reported to cfg->event, numbers to lsp_transcode_get_stats().
@@ -55,6 +57,8 @@
  *   warn "video decode error (packet skipped)": reason decode_errors
  *   warn "video decode error (frame skipped)": decode_errors
  *   warn "audio decode error (packet skipped)": decode_errors
+ *   warn "GOP dropped after a decode error": packets (video packets not
+ *        decoded after a video decode error, up to the next keyframe)
  *   "rung ring": rung path
  *   warn "transcode shed": level step(preset|rung) preset rung speed capacity lag_ms
  *   "transcode restored": the same fields (level is the new, lower one)

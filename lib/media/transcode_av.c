@@ -254,6 +254,7 @@ int transcode_decode_video(lsp_transcode *t, const AVPacket *pkt, char *err, siz
 			lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN, "video decode error (packet skipped)",
 				       "reason", LSV_S(why), "decode_errors", LSV_I(t->st.decode_errors), NULL);
 		}
+		t->skip_gop = pkt != NULL; /* the rest of this GOP refers to what was lost */
 		return 0;
 	}
 	for (;;) {
@@ -265,6 +266,7 @@ int transcode_decode_video(lsp_transcode *t, const AVPacket *pkt, char *err, siz
 			if (transcode_worth_reporting(t->st.decode_errors))
 				lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN, "video decode error (frame skipped)",
 					       "decode_errors", LSV_I(t->st.decode_errors), NULL);
+			t->skip_gop = pkt != NULL;
 			return 0;
 		}
 		t->st.frames_in++;

@@ -134,6 +134,8 @@ struct lsp_transcode {
 	AVIOContext *opb;
 	int out_errno;
 	int opened, finished, has_src, src_started;
+	int skip_gop;             /* after a video decode error: packets dropped up to the next keyframe */
+	long long gop_dropped;    /* packets dropped since that error */
 	struct rung rungs[LSP_LADDER_MAX];
 	int nr;
 	AVPacket *pkt, *opkt, *apkt; /* input, encoder output, per-rung copy */
