@@ -7,7 +7,9 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,15 +28,22 @@ static const char usage[] =
 	"  -o, --output FILE      multi-program MPEG-TS output; - = stdout (default)\n"
 	"  -l, --ladder LIST      rungs, e.g. 720p,480p,360p or 1280x720@2800,src\n"
 	"                         (default 1080p,720p,480p,360p clipped to the source)\n"
-	"  -g, --gop SECONDS      keyframe interval, 0.1..10 (default 1)\n"
+	"  -g, --gop SECONDS      keyframe grid interval, 0.1..10 (default $LSP_SEGMENT,\n"
+	"                         else 1: lsp-package's segment duration)\n"
 	"  -p, --preset NAME      x264 preset, ultrafast..veryslow (default veryfast)\n"
 	"  -e, --encoder NAME     auto|x264|nvenc (default auto: NVENC if it opens)\n"
 	"      --passthrough      add a rung \"src\" copying the source packets\n"
 	"  -t, --threads N        encoder threads per rung, 0 = auto (default 0)\n"
+	"      --ring-prefix NAME also write each encoded rung R into the shared-memory\n"
+	"                         ring NAME-R (/dev/shm/lsp-ring-NAME-R, or $LSP_RING_DIR)\n"
+	"      --realtime auto|on|off  keep up with a live input: shed preset and rungs,\n"
+	"                         drop input to the next keyframe when behind (default auto:\n"
+	"                         on when the input is a pipe or socket)\n"
 	"      --metrics [HOST]:PORT  serve Prometheus text at /metrics (host default\n"
 	"                         127.0.0.1), updated each second, label channel=$LSP_CHANNEL\n"
 	"  -h, --help, -V, --version\n"
-	"environment: LSP_LOG_LEVEL (debug|info|warn|error), LSP_CHANNEL (metrics label)\n"
+	"environment: LSP_LOG_LEVEL (debug|info|warn|error), LSP_CHANNEL (metrics label),\n"
+	"  LSP_SEGMENT (default --gop), LSP_RING_DIR (rings of --ring-prefix)\n"
 	"exit: 0 done, 100 usage, 111 input/output failure\n";
 
 static const char *const presets[] = { "ultrafast", "superfast", "veryfast", "faster", "fast",
@@ -57,7 +66,12 @@ static void progress(const lsp_log_t *lg, lsp_metrics *mx, lsp_transcode *t, dou
 		el = 1e-9;
 	if (mx) {
 		lsp_metrics_set(mx, "lsp_transcode_fps", st.frames_in / el, "channel", ch, "encoder", st.encoder, NULL);
-		lsp_metrics_set(mx, "lsp_transcode_speed", st.media_s / el, "channel", ch, "encoder", st.encoder, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_speed", st.speed > 0 ? st.speed : st.media_s / el, "channel", ch,
+				"encoder", st.encoder, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_capacity", st.capacity, "channel", ch, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_shed_level", st.shed_level, "channel", ch, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_lag_seconds", st.lag_s, "channel", ch, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_dropped_total", (double)st.input_drops, "channel", ch, NULL);
 		lsp_metrics_set(mx, "lsp_transcode_media_seconds", st.media_s, "channel", ch, NULL);
 		lsp_metrics_set(mx, "lsp_transcode_frames_in_total", (double)st.frames_in, "channel", ch, NULL);
 		lsp_metrics_set(mx, "lsp_transcode_frames_out_total", (double)st.frames_out, "channel", ch, NULL);
@@ -74,7 +88,9 @@ static void progress(const lsp_log_t *lg, lsp_metrics *mx, lsp_transcode *t, dou
 		LSV_D(st.media_s / el), "frames_in", LSV_I(st.frames_in), "frames_out", LSV_I(st.frames_out),
 		"dropped", LSV_I(st.dropped), "corrupt", LSV_I(st.corrupt), "decode_errors",
 		LSV_I(st.decode_errors), "resyncs", LSV_I(st.resyncs), "skipped_bytes", LSV_I(st.skipped_bytes),
-		"media_s", LSV_D(st.media_s), "wall_s", LSV_D(el), NULL);
+		"media_s", LSV_D(st.media_s), "wall_s", LSV_D(el), "capacity", LSV_D(st.capacity), "shed_level",
+		LSV_I(st.shed_level), "preset", LSV_S(st.preset), "lag_ms", LSV_I((long long)(st.lag_s * 1000)),
+		"input_drops", LSV_I(st.input_drops), NULL);
 }
 
 static int bad_usage(const char *what, const char *arg)
@@ -92,13 +108,18 @@ int main(int argc, char **argv)
 	char err[512] = "";
 	double d, t0, last;
 	long v;
-	int c, i, rc, ok;
+	int c, i, rc, ok, realtime = -1;
+	struct stat sb;
 	lsp_metrics *mx = NULL;
 	const char *mx_addr = NULL;
 
 	lsp_log_init(&lg, "lsp-transcode");
 	memset(&cfg, 0, sizeof cfg);
 	cfg.gop_s = 1;
+	/* the keyframe grid is the packager's segment grid: lsp-channel gives
+	 * both tools the same LSP_SEGMENT */
+	if (getenv("LSP_SEGMENT") && lsp_opt_double(getenv("LSP_SEGMENT"), 0.1, 10, &d) == 0)
+		cfg.gop_s = d;
 	cfg.preset = "veryfast";
 	cfg.event = lsp_event_log;
 	cfg.event_ctx = &lg;
@@ -108,7 +129,9 @@ int main(int argc, char **argv)
 		{ "preset", required_argument, NULL, 'p' },  { "encoder", required_argument, NULL, 'e' },
 		{ "threads", required_argument, NULL, 't' }, { "passthrough", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },          { "version", no_argument, NULL, 'V' },
-		{ "metrics", required_argument, NULL, 'M' }, { NULL, 0, NULL, 0 }
+		{ "metrics", required_argument, NULL, 'M' }, { "realtime", required_argument, NULL, 'R' },
+		{ "ring-prefix", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "i:o:l:g:p:e:t:hV", lopts, NULL)) != -1) {
 		switch (c) {
@@ -148,6 +171,20 @@ int main(int argc, char **argv)
 			break;
 		case 'P': cfg.passthrough = 1; break;
 		case 'M': mx_addr = optarg; break;
+		case 'r':
+			if (!optarg[0] || strlen(optarg) > 48 || strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+									    strlen(optarg))
+				return bad_usage("bad --ring-prefix ([a-z0-9_-], 1..48)", optarg);
+			cfg.ring_prefix = optarg;
+			break;
+		case 'R':
+			if (!strcmp(optarg, "auto"))
+				realtime = -1;
+			else if (!strcmp(optarg, "on") || !strcmp(optarg, "off"))
+				realtime = !strcmp(optarg, "on");
+			else
+				return bad_usage("bad --realtime (auto|on|off)", optarg);
+			break;
 		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;
 		case 'V': printf("lsp-transcode %s\n", LSP_VERSION); return LSP_EXIT_OK;
 		default: fputs(usage, stderr); return LSP_EXIT_USAGE;
@@ -170,6 +207,9 @@ int main(int argc, char **argv)
 		lsp_log(&lg, LSP_FATAL, "unable to open output", "path", LSV_S(out), "reason", LSV_S(strerror(errno)), NULL);
 		return LSP_EXIT_SYS;
 	}
+	/* auto: a pipe or socket is a live feed; a file is read as fast as we go */
+	cfg.realtime = realtime >= 0 ? realtime
+				     : fstat(cfg.in_fd, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode));
 	if (mx_addr) {
 		if (lsp_metrics_new(&mx, "lsp-transcode") < 0) {
 			lsp_log(&lg, LSP_FATAL, "out of memory", NULL);
@@ -177,6 +217,13 @@ int main(int argc, char **argv)
 		}
 		lsp_metrics_def(mx, "lsp_transcode_fps", LSP_METRIC_GAUGE, "source frames decoded per wall second");
 		lsp_metrics_def(mx, "lsp_transcode_speed", LSP_METRIC_GAUGE, "media seconds per wall second (1 = real time)");
+		lsp_metrics_def(mx, "lsp_transcode_capacity", LSP_METRIC_GAUGE,
+				"media seconds per busy second: the speed the machine allows now");
+		lsp_metrics_def(mx, "lsp_transcode_shed_level", LSP_METRIC_GAUGE,
+				"0 = as configured; 1.. = faster preset, then rungs dropped");
+		lsp_metrics_def(mx, "lsp_transcode_lag_seconds", LSP_METRIC_GAUGE, "input lag behind the wall clock");
+		lsp_metrics_def(mx, "lsp_transcode_dropped_total", LSP_METRIC_COUNTER,
+				"times input was dropped up to the next keyframe to catch up");
 		lsp_metrics_def(mx, "lsp_transcode_media_seconds", LSP_METRIC_GAUGE, "source timeline covered");
 		lsp_metrics_def(mx, "lsp_transcode_frames_in_total", LSP_METRIC_COUNTER, "source video frames decoded");
 		lsp_metrics_def(mx, "lsp_transcode_frames_out_total", LSP_METRIC_COUNTER, "video frames encoded, all rungs");

@@ -1,5 +1,6 @@
 /* ladder.c — parse and fit the ABR ladder (contract in ladder.h). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,4 +177,61 @@ int lsp_ladder_fit(lsp_rung *r, int n, int src_w, int src_h)
 		snprintf(s->name, sizeof s->name, "%dp", s->height);
 	}
 	return m;
+}
+
+/* H.264 Table A-1: level_idc, max macroblocks per second, max frame size
+ * in macroblocks, max video bit rate (kb/s, Baseline/Main; High is x1.25). */
+static const struct {
+	int idc;
+	long mbps, fs, br;
+} levels[] = {
+	{ 10, 1485, 99, 64 },          { 11, 3000, 396, 192 },        { 12, 6000, 396, 384 },
+	{ 13, 11880, 396, 768 },       { 20, 11880, 396, 2000 },      { 21, 19800, 792, 4000 },
+	{ 22, 20250, 1620, 4000 },     { 30, 40500, 1620, 10000 },    { 31, 108000, 3600, 14000 },
+	{ 32, 216000, 5120, 20000 },   { 40, 245760, 8192, 20000 },   { 41, 245760, 8192, 50000 },
+	{ 42, 522240, 8704, 50000 },   { 50, 589824, 22080, 135000 }, { 51, 983040, 36864, 240000 },
+	{ 52, 2073600, 36864, 240000 },
+};
+
+int lsp_ladder_h264_level(int width, int height, double fps, int kbps)
+{
+	long fs = (long)((width + 15) / 16) * ((height + 15) / 16);
+	double mbps;
+	size_t i;
+	if (fps <= 0)
+		fps = 30;
+	if (kbps < 0)
+		kbps = 0;
+	mbps = fs * fps;
+	for (i = 0; i < sizeof levels / sizeof levels[0]; i++)
+		if (fs <= levels[i].fs && mbps <= (double)levels[i].mbps && kbps * 4L <= levels[i].br * 5L)
+			return levels[i].idc;
+	return 52;
+}
+
+void lsp_ladder_rate_from_times(const double *ts, int n, int *num, int *den)
+{
+	static const int std[][2] = { { 24000, 1001 }, { 24, 1 }, { 25, 1 }, { 30000, 1001 }, { 30, 1 },
+				      { 48, 1 },       { 50, 1 }, { 60000, 1001 }, { 60, 1 } };
+	double fps, best = 1;
+	int i, pick = -1;
+	*num = 30;
+	*den = 1;
+	if (n < 2 || !(ts[n - 1] > ts[0]))
+		return;
+	fps = (n - 1) / (ts[n - 1] - ts[0]); /* mean spacing: jitter only moves the two ends */
+	for (i = 0; i < (int)(sizeof std / sizeof std[0]); i++) {
+		double off = fabs(fps / ((double)std[i][0] / std[i][1]) - 1);
+		if (off <= 0.04 && off < best) {
+			best = off;
+			pick = i;
+		}
+	}
+	if (pick >= 0) {
+		*num = std[pick][0];
+		*den = std[pick][1];
+		return;
+	}
+	*num = fps < 1 ? 1 : fps > 120 ? 120 : (int)lround(fps);
+	*den = 1;
 }

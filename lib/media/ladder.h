@@ -46,4 +46,16 @@ int lsp_ladder_fit(lsp_rung *r, int n, int src_w, int src_h);
  * pixel count for sizes between table entries. */
 int lsp_ladder_kbps(int width, int height);
 
+/* The lowest H.264 level (level_idc: 30 = 3.0, 31 = 3.1, ...) whose
+ * frame size, macroblock rate and High-profile bit rate limits admit a
+ * width x height picture at fps frames per second and kbps; 52 (5.2) when
+ * none does.  fps and kbps at or below 0 count as 30 and 0. */
+int lsp_ladder_h264_level(int width, int height, double fps, int kbps);
+
+/* A frame rate for the encoders from the mean spacing of n increasing
+ * timestamps (seconds): snapped to 24000/1001, 24, 25, 30000/1001, 30,
+ * 48, 50, 60000/1001 or 60 when within 4 %, else whole frames per second,
+ * clamped to 1..120.  *num / *den; 30/1 when n < 2. */
+void lsp_ladder_rate_from_times(const double *ts, int n, int *num, int *den);
+
 #endif

@@ -166,6 +166,8 @@ int lsp_transcode_finish(lsp_transcode *t, char *err, size_t errcap)
 		return rc;
 	if (t->adec && (rc = transcode_decode_audio(t, NULL, err, errcap)) < 0)
 		return rc;
+	if ((rc = transcode_flush_preroll(t, err, errcap)) < 0)
+		return rc;
 	if (!t->opened) {
 		snprintf(err, errcap, "the input ended before any video frame was decoded");
 		return -ENOMSG;
@@ -219,6 +221,24 @@ int lsp_transcode_step(lsp_transcode *t, char *err, size_t errcap)
 				       LSV_S(video ? "video" : "audio"), "corrupt", LSV_I(t->st.corrupt), NULL);
 	}
 	transcode_fix_timestamps(t, pkt, video ? t->vtb : t->atb, video ? 0 : 1);
+	if (video && t->skip_gop) { /* a decode error drops its GOP only */
+		if (!(pkt->flags & AV_PKT_FLAG_KEY)) {
+			t->gop_dropped++;
+			t->st.dropped++;
+			av_packet_unref(pkt);
+			return 1;
+		}
+		avcodec_flush_buffers(t->vdec);
+		lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN, "GOP dropped after a decode error", "packets",
+			       LSV_I(t->gop_dropped), NULL);
+		t->skip_gop = 0;
+		t->gop_dropped = 0;
+	}
+	transcode_shed_tick(t);
+	if (transcode_shed_input(t, pkt, video)) { /* behind real time: skip to the next keyframe */
+		av_packet_unref(pkt);
+		return 1;
+	}
 	/* decode first: the packet that opens the output is copied too */
 	rc = video ? transcode_decode_video(t, pkt, err, errcap) : transcode_decode_audio(t, pkt, err, errcap);
 	if (rc == 0 && t->opened && t->has_src) {
@@ -236,6 +256,13 @@ void lsp_transcode_get_stats(const lsp_transcode *t, lsp_transcode_stats *st)
 	*st = t->st;
 	st->resyncs = t->sync.resyncs;
 	st->skipped_bytes = t->sync.skipped;
+	st->shed_level = t->shed.level;
+	st->shed_max = t->shed.max_level;
+	st->speed = t->shed.speed;
+	st->capacity = t->shed.capacity;
+	st->lag_s = t->shed.lag;
+	st->input_drops = t->shed.drops;
+	snprintf(st->preset, sizeof st->preset, "%s", t->preset);
 	st->media_s = t->first_vpts == AV_NOPTS_VALUE ? 0 : (t->last_vpts - t->first_vpts) * av_q2d(t->vtb);
 }
 
@@ -244,6 +271,8 @@ void lsp_transcode_close(lsp_transcode *t)
 	if (!t)
 		return;
 	transcode_free_rungs(t);
+	for (int i = 0; i < t->npre; i++)
+		av_frame_free(&t->pre[i]);
 	if (t->oc)
 		avformat_free_context(t->oc);
 	if (t->opb) {

@@ -1,7 +1,9 @@
 /* transcode.h — the ABR ladder engine behind lsp-transcode.
  *
  *   MPEG-TS bytes (in_fd) ─▶ demux ─▶ decode video once ─┬▶ scale ─▶ H.264 encode ─▶ program "720p"
- *                              │                         ├▶ scale ─▶ H.264 encode ─▶ program "480p"
+ *                              │                         │    └▶ scale ─▶ H.264 encode ─▶ program "480p"
+ *                              │                         │         (cascade: each rung from the
+ *                              │                         │          nearest taller encoded rung)
  *                              │                         └▶ (copy)                ─▶ program "src"
  *                              └─▶ decode audio ─▶ resample 48k stereo ─▶ AAC once ─▶ every program
  *                                                                     one multi-program TS (out_fd)
@@ -13,11 +15,23 @@
  *    next multiple of the GOP (from the first frame), in every rung at once,
  *    so keyframe PTS lists are identical across rungs.  The "src" rung keeps
  *    the source's own keyframes.
+ *  - Encoder threads (cfg->threads 0): the CPUs this process may use,
+ *    shared among the encoded rungs by pixels (1..16 each).
  *  - The output is opened on the first decoded video frame: the ladder is
  *    fitted to that size (lsp_ladder_fit) and rung sizes never change after;
  *    a later source size change rebuilds the scalers only.
+ *  - With cfg->realtime (a live input) it never falls behind real time
+ *    (transcode_shed.c): it watches its speed, capacity and input lag over
+ *    a few seconds and sheds load in a fixed order — a faster preset, then
+ *    the top encoded rung, then the next (never "src", never the last
+ *    encoded rung) — on grid keyframes, climbs back with hysteresis, and
+ *    drops input up to the next source keyframe when the lag passes one GOP
+ *    + 1 s.  A dropped rung's program simply stops receiving video after a
+ *    whole GOP; a restored one restarts with an IDR on the grid.
  *  - Damaged input never stops the engine: TS sync loss is counted and
- *    resynced, corrupt packets and decode errors are counted and skipped.
+ *    resynced, corrupt packets and decode errors are counted and skipped;
+ *    after a video decode error the rest of that GOP is dropped (its frames
+ *    would refer to the lost one) and decoding resumes at the next keyframe.
  *  - The engine owns every libav object it creates; the caller owns the two
  *    fds (never closed here).  It never prints: what an operator should see
  *    is reported to cfg->event, numbers to lsp_transcode_get_stats().
@@ -30,6 +44,7 @@
  *   "video encoder chosen": encoder          "NVENC not used": reason
  *   "rung": rung width height kbps           "output started": encoder rungs
  *                                              source_width source_height
+ *                                              frame_rate frame_rate_from
  *   warn "NVENC failed on a rung; using libx264 for every rung": reason
  *   warn "audio decoder unavailable; output has no audio"
  *   warn "muxer option not applied": option
@@ -42,6 +57,12 @@
  *   warn "video decode error (packet skipped)": reason decode_errors
  *   warn "video decode error (frame skipped)": decode_errors
  *   warn "audio decode error (packet skipped)": decode_errors
+ *   warn "GOP dropped after a decode error": packets (video packets not
+ *        decoded after a video decode error, up to the next keyframe)
+ *   "rung ring": rung path
+ *   warn "transcode shed": level step(preset|rung) preset rung speed capacity lag_ms
+ *   "transcode restored": the same fields (level is the new, lower one)
+ *   warn "input dropped": dropped_ms packets lag_ms drops
  *   warn "unsupported audio format; frame skipped": sample_rate channels
  * Repeated warnings are reported the first 10 times, then every 100th. */
 #ifndef LSP_TRANSCODE_H
@@ -62,6 +83,8 @@ typedef struct {
 	const char *preset;   /* x264 preset name; NULL = veryfast */
 	int encoder;          /* LSP_ENC_* */
 	int threads;          /* encoder threads per rung; 0 = auto */
+	const char *ring_prefix; /* write rung R into ring "<prefix>-<R>" (media/ring.h); NULL none */
+	int realtime;         /* live input: shed load and drop input to keep up (transcode_shed.c) */
 	lsp_event_fn event;   /* what happened (core/event.h); names below; may be NULL */
 	void *event_ctx;
 } lsp_transcode_config;
@@ -76,6 +99,14 @@ typedef struct {
 	long long skipped_bytes; /* bytes skipped while resyncing */
 	long long audio_frames;  /* AAC frames encoded */
 	double media_s;          /* source timeline covered, seconds */
+	int shed_level;          /* 0 = as configured .. shed_max */
+	int shed_max;
+	double speed;            /* media / wall seconds over the last few seconds */
+	double capacity;         /* media / busy seconds: the speed we could reach */
+	double lag_s;            /* input lag behind wall clock, beyond the lowest seen */
+	long long ring_refused;  /* ring entries refused (too large) */
+	long long input_drops;   /* times input was dropped up to a keyframe */
+	char preset[32];         /* the preset in use now */
 	char encoder[32];        /* "libx264" or "h264_nvenc" */
 } lsp_transcode_stats;
 

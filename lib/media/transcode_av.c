@@ -28,6 +28,7 @@ int transcode_drain_video(lsp_transcode *t, struct rung *r, char *err, size_t er
 			return -EIO;
 		}
 		t->st.frames_out++;
+		transcode_ring_video(t, r, t->opkt, r->enc->time_base);
 		rc = transcode_write_pkt(t, t->opkt, r->enc->time_base, r->vst, err, errcap);
 		av_packet_unref(t->opkt);
 		if (rc < 0)
@@ -47,9 +48,10 @@ int transcode_drain_audio(lsp_transcode *t, char *err, size_t errcap)
 			return -EIO;
 		}
 		t->st.audio_frames++;
+		transcode_ring_audio(t, t->opkt, t->aenc->time_base);
 		for (i = 0; i < t->nr; i++) {
 			struct rung *r = &t->rungs[i];
-			if (r->copy_audio || !r->ast)
+			if (r->copy_audio || !r->ast || r->off) /* a shed rung's program goes silent as a whole */
 				continue;
 			if (av_packet_ref(t->apkt, t->opkt) < 0) {
 				av_packet_unref(t->opkt);
@@ -69,9 +71,48 @@ int transcode_drain_audio(lsp_transcode *t, char *err, size_t errcap)
 
 /* ---- video ------------------------------------------------------------------------- */
 
+/* The scaling cascade: each encoded rung scales from the nearest taller
+ * rung being encoded (1080p → 720p → 480p → 360p), the tallest from the
+ * decoded source; a rung of the source's own size and format takes the
+ * source picture as is.  Rebuilt when the source size or the set of
+ * encoded rungs (shedding) changes. */
+int transcode_cascade(lsp_transcode *t, char *err, size_t errcap)
+{
+	int i, j;
+	for (i = 0; i < t->nr; i++) {
+		struct rung *r = &t->rungs[i];
+		int w = t->src_w, h = t->src_h, fmt = t->src_fmt;
+		sws_freeContext(r->sws);
+		r->sws = NULL;
+		r->from = -1;
+		if (r->r.passthrough)
+			continue;
+		for (j = i - 1; j >= 0; j--) {
+			const struct rung *q = &t->rungs[j];
+			if (!q->r.passthrough && !q->off && q->r.width >= r->r.width && q->r.height >= r->r.height &&
+			    (q->r.width < t->src_w || q->r.height < t->src_h)) {
+				r->from = j;
+				w = q->r.width;
+				h = q->r.height;
+				fmt = AV_PIX_FMT_YUV420P;
+				break;
+			}
+		}
+		if (w == r->r.width && h == r->r.height && fmt == AV_PIX_FMT_YUV420P)
+			continue;
+		r->sws = sws_getContext(w, h, fmt, r->r.width, r->r.height, AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL,
+					NULL, NULL);
+		if (!r->sws) {
+			snprintf(err, errcap, "unable to scale %dx%d (format %d) to %dx%d", w, h, fmt, r->r.width,
+				 r->r.height);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
 static int rebuild_scalers(lsp_transcode *t, const AVFrame *f, char *err, size_t errcap)
 {
-	int i;
 	if (t->src_w && (t->src_w != f->width || t->src_h != f->height))
 		lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN, "source resolution changed; rungs keep their sizes",
 			       "old_width", LSV_I(t->src_w), "old_height", LSV_I(t->src_h), "width", LSV_I(f->width),
@@ -79,36 +120,15 @@ static int rebuild_scalers(lsp_transcode *t, const AVFrame *f, char *err, size_t
 	t->src_w = f->width;
 	t->src_h = f->height;
 	t->src_fmt = f->format;
-	for (i = 0; i < t->nr; i++) {
-		struct rung *r = &t->rungs[i];
-		sws_freeContext(r->sws);
-		r->sws = NULL;
-		if (r->r.passthrough || (f->width == r->r.width && f->height == r->r.height &&
-					 f->format == AV_PIX_FMT_YUV420P))
-			continue;
-		r->sws = sws_getContext(f->width, f->height, f->format, r->r.width, r->r.height,
-					AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL);
-		if (!r->sws) {
-			snprintf(err, errcap, "unable to scale %dx%d (format %d) to %dx%d", f->width, f->height,
-				 f->format, r->r.width, r->r.height);
-			return -EIO;
-		}
-	}
-	return 0;
+	return transcode_cascade(t, err, errcap);
 }
 
-static int encode_video(lsp_transcode *t, AVFrame *f, char *err, size_t errcap)
+/* Decide keyframe, scale and encode one frame (pts already checked). */
+static int encode_frame(lsp_transcode *t, AVFrame *f, int64_t pts, char *err, size_t errcap)
 {
-	int64_t pts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
+	AVFrame *pic[LSP_LADDER_MAX]; /* the picture each rung encodes: the next one's cascade input */
 	int key = 0, i, rc;
-	if (pts == AV_NOPTS_VALUE || (t->last_vpts != AV_NOPTS_VALUE && pts <= t->last_vpts)) {
-		t->st.dropped++;
-		if (transcode_worth_reporting(t->st.dropped))
-			lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN,
-				       "frame dropped: missing or non-increasing timestamp", "dropped", LSV_I(t->st.dropped),
-				       NULL);
-		return 0;
-	}
+	int64_t t0;
 	if (!t->opened && (rc = transcode_open_output(t, f, err, errcap)) < 0)
 		return rc;
 	if (f->width != t->src_w || f->height != t->src_h || f->format != t->src_fmt)
@@ -116,7 +136,7 @@ static int encode_video(lsp_transcode *t, AVFrame *f, char *err, size_t errcap)
 			return rc;
 	if (t->first_vpts == AV_NOPTS_VALUE)
 		t->first_vpts = pts;
-	t->last_vpts = pts;
+	/* the keyframe grid: first_vpts + n * gop, the first frame at or past each */
 	if (t->next_key == AV_NOPTS_VALUE || pts >= t->next_key) {
 		key = 1;
 		if (t->next_key == AV_NOPTS_VALUE)
@@ -124,24 +144,30 @@ static int encode_video(lsp_transcode *t, AVFrame *f, char *err, size_t errcap)
 		while (t->next_key <= pts)
 			t->next_key += t->gop_ticks;
 	}
+	if (key && (rc = transcode_shed_apply(t, err, errcap)) < 0)
+		return rc;
 	f->pts = pts;
 	f->pict_type = key ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
 	f->key_frame = key;
+	t0 = transcode_now_us();
 	for (i = 0; i < t->nr; i++) {
 		struct rung *r = &t->rungs[i];
+		const AVFrame *src = r->from >= 0 ? pic[r->from] : f;
 		AVFrame *in = f;
-		if (r->r.passthrough)
+		pic[i] = f;
+		if (r->r.passthrough || r->off)
 			continue;
 		if (r->sws) {
 			if (av_frame_make_writable(r->frame) < 0) {
 				snprintf(err, errcap, "out of memory");
 				return -ENOMEM;
 			}
-			sws_scale(r->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, r->frame->data,
-				  r->frame->linesize);
+			sws_scale(r->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
+				  r->frame->data, r->frame->linesize);
 			av_frame_copy_props(r->frame, f);
 			in = r->frame;
 		}
+		pic[i] = in;
 		in->pts = pts;
 		in->pict_type = f->pict_type;
 		in->key_frame = key;
@@ -155,7 +181,66 @@ static int encode_video(lsp_transcode *t, AVFrame *f, char *err, size_t errcap)
 		if ((rc = transcode_drain_video(t, r, err, errcap)) < 0)
 			return rc;
 	}
+	t->shed.enc += transcode_now_us() - t0;
 	return 0;
+}
+
+/* Decide the encoders' frame rate from the held frames' timestamps, then
+ * encode them (the output opens on the first). */
+int transcode_flush_preroll(lsp_transcode *t, char *err, size_t errcap)
+{
+	double ts[PREROLL];
+	int i, num, den, rc = 0;
+	if (t->npre == 0)
+		return 0;
+	for (i = 0; i < t->npre; i++)
+		ts[i] = t->pre[i]->pts * av_q2d(t->vtb);
+	lsp_ladder_rate_from_times(ts, t->npre, &num, &den);
+	t->fr = (AVRational){ num, den };
+	t->fr_from = "measured";
+	for (i = 0; i < t->npre; i++) {
+		if (rc == 0)
+			rc = encode_frame(t, t->pre[i], t->pre[i]->pts, err, errcap);
+		av_frame_free(&t->pre[i]);
+	}
+	t->npre = 0;
+	return rc;
+}
+
+/* The stream's own rate is usable when it is a plausible frame rate, not
+ * a time base (90 kHz from RTP/WHIP sources) or nothing. */
+static int stream_rate_usable(AVRational fr)
+{
+	return fr.num > 0 && fr.den > 0 && av_q2d(fr) >= 1 && av_q2d(fr) <= MAX_FPS;
+}
+
+static int encode_video(lsp_transcode *t, AVFrame *f, char *err, size_t errcap)
+{
+	int64_t pts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
+	if (pts == AV_NOPTS_VALUE || (t->last_vpts != AV_NOPTS_VALUE && pts <= t->last_vpts)) {
+		t->st.dropped++;
+		if (transcode_worth_reporting(t->st.dropped))
+			lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN,
+				       "frame dropped: missing or non-increasing timestamp", "dropped", LSV_I(t->st.dropped),
+				       NULL);
+		return 0;
+	}
+	t->last_vpts = pts;
+	if (!t->fr.num) {
+		AVRational fr = av_guess_frame_rate(t->ic, t->ic->streams[t->vidx], NULL);
+		if (stream_rate_usable(fr) && t->npre == 0) {
+			t->fr = fr;
+			t->fr_from = "stream";
+		} else { /* hold the frame; measure the rate over PREROLL frames */
+			if (!(t->pre[t->npre] = av_frame_clone(f))) {
+				snprintf(err, errcap, "out of memory");
+				return -ENOMEM;
+			}
+			t->pre[t->npre++]->pts = pts;
+			return t->npre < PREROLL ? 0 : transcode_flush_preroll(t, err, errcap);
+		}
+	}
+	return encode_frame(t, f, pts, err, errcap);
 }
 
 int transcode_decode_video(lsp_transcode *t, const AVPacket *pkt, char *err, size_t errcap)
@@ -169,6 +254,7 @@ int transcode_decode_video(lsp_transcode *t, const AVPacket *pkt, char *err, siz
 			lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN, "video decode error (packet skipped)",
 				       "reason", LSV_S(why), "decode_errors", LSV_I(t->st.decode_errors), NULL);
 		}
+		t->skip_gop = pkt != NULL; /* the rest of this GOP refers to what was lost */
 		return 0;
 	}
 	for (;;) {
@@ -180,6 +266,7 @@ int transcode_decode_video(lsp_transcode *t, const AVPacket *pkt, char *err, siz
 			if (transcode_worth_reporting(t->st.decode_errors))
 				lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN, "video decode error (frame skipped)",
 					       "decode_errors", LSV_I(t->st.decode_errors), NULL);
+			t->skip_gop = pkt != NULL;
 			return 0;
 		}
 		t->st.frames_in++;

@@ -5,8 +5,12 @@
  *                    output writer, the running timeline, one packet out
  *   transcode_out.c  the encoder choice and the output, opened on the first
  *                    decoded video frame (ladder, encoders, programs)
- *   transcode_av.c   features: decode, scale, keyframe decision, encode
- *                    (video per rung, audio once for every program)
+ *   transcode_av.c   features: decode, frame-rate measurement, the scaling
+ *                    cascade, keyframe decision, encode (video per rung,
+ *                    audio once for every program)
+ *   transcode_ring.c each rung into its own shared-memory ring (optional)
+ *   transcode_shed.c keeping up with a live input: speed, capacity and lag,
+ *                    shedding and restoring, dropping input to a keyframe
  *   transcode.c      open, the loop (step/finish), stats, close
  *
  * One struct lsp_transcode owns every libav object; each piece works on
@@ -15,6 +19,7 @@
 #ifndef LSP_TRANSCODE_INT_H
 #define LSP_TRANSCODE_INT_H
 #include <stdint.h>
+#include <time.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -24,6 +29,7 @@
 #include <libswscale/swscale.h>
 
 #include "core/event.h"
+#include "media/ring.h"
 #include "media/transcode.h"
 
 enum {
@@ -34,6 +40,9 @@ enum {
 	AUDIO_RATE = 48000,
 	AUDIO_MAX_FIFO = 2 * 48000,
 	WARN_EVERY = 100,         /* after the first 10, report every 100th repeat */
+	SHED_WIN = 8,             /* speed samples kept (one a second) */
+	PREROLL = 16,             /* frames held to measure the rate when the stream's is unusable */
+	MAX_FPS = 120,
 };
 #define JUMP_BACK_US (500 * 1000LL)
 #define JUMP_FWD_US (5 * 1000 * 1000LL)
@@ -47,12 +56,48 @@ struct insync {               /* MPEG-TS sync tracker over the raw input bytes *
 
 struct rung {
 	lsp_rung r;
+	int off;                  /* shed: not encoded until restored */
+	int from;                 /* cascade: scale from this rung's picture; -1 the source */
 	AVCodecContext *enc;      /* NULL for passthrough */
 	struct SwsContext *sws;   /* NULL when the source needs no scaling */
 	AVFrame *frame;           /* scaled picture */
 	AVStream *vst, *ast;
 	int copy_audio;           /* ast carries the source's audio packets */
+	lsp_ring *ring;           /* cfg->ring_prefix: this rung's shared-memory ring */
 };
+
+/* Speed watch and shedding (transcode_shed.c).  Times in microseconds of
+ * CLOCK_MONOTONIC; media in seconds of source time. */
+struct shed_sample {
+	int64_t wall, busy, enc;
+	double media;
+};
+
+struct shed {
+	int level, max_level;
+	int step[LSP_LADDER_MAX + 1]; /* level k (1..max) adds step[k]: -1 faster preset, else a rung to drop */
+	int pending;                  /* level to apply at the next keyframe, -1 none */
+	char preset0[32], fast[32];   /* configured preset and the shed one */
+	struct shed_sample s[SHED_WIN];
+	int ns;
+	int64_t idle;                 /* blocked in read() */
+	int64_t enc;                  /* in scale + encode, all rungs */
+	int64_t changed, climbed;     /* when the level last changed / last went down */
+	int backoff;                  /* climbs that had to be shed again soon */
+	double speed, capacity;       /* over the window */
+	double lag_base, lag;         /* input lag vs wall clock: lowest seen, now relative to it */
+	int have_base, dropping;
+	double drop_from;             /* media time where the current drop began */
+	double skipped;               /* media seconds dropped so far (not work done) */
+	long long drops, dropped_pkts;
+};
+
+static inline int64_t transcode_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 struct lsp_transcode {
 	lsp_transcode_config cfg;
@@ -71,6 +116,10 @@ struct lsp_transcode {
 	int64_t last_us[2];       /* last adjusted dts per (video, audio), AV_NOPTS_VALUE none */
 	int64_t first_vpts, last_vpts, next_key;
 	int64_t gop_ticks;
+	AVRational fr;            /* encoder frame rate; 0/0 until decided */
+	const char *fr_from;      /* "stream" or "measured" */
+	AVFrame *pre[PREROLL];    /* decoded frames held while the rate is measured */
+	int npre;
 	/* audio */
 	SwrContext *swr;
 	AVAudioFifo *fifo;
@@ -85,10 +134,13 @@ struct lsp_transcode {
 	AVIOContext *opb;
 	int out_errno;
 	int opened, finished, has_src, src_started;
+	int skip_gop;             /* after a video decode error: packets dropped up to the next keyframe */
+	long long gop_dropped;    /* packets dropped since that error */
 	struct rung rungs[LSP_LADDER_MAX];
 	int nr;
 	AVPacket *pkt, *opkt, *apkt; /* input, encoder output, per-rung copy */
 	AVFrame *dframe;
+	struct shed shed;
 	lsp_transcode_stats st;
 };
 
@@ -114,10 +166,29 @@ int transcode_choose_encoder(lsp_transcode *t, char *err, size_t errcap);
 int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t errcap);
 void transcode_free_rungs(lsp_transcode *t);
 
+/* Open r's encoder with the current preset. */
+int transcode_open_rung_encoder(lsp_transcode *t, struct rung *r, char *err, size_t errcap);
+
+/* transcode_ring.c */
+int transcode_rings_open(lsp_transcode *t, char *err, size_t errcap);
+void transcode_ring_video(lsp_transcode *t, struct rung *r, const AVPacket *pkt, AVRational tb);
+void transcode_ring_audio(lsp_transcode *t, const AVPacket *pkt, AVRational tb);
+void transcode_rings_close(lsp_transcode *t);
+
+/* transcode_shed.c */
+void transcode_shed_plan(lsp_transcode *t);           /* at output open: the shed steps */
+int transcode_shed_input(lsp_transcode *t, const AVPacket *pkt, int video); /* 1: drop it */
+void transcode_shed_tick(lsp_transcode *t);           /* once a packet: sample, decide */
+int transcode_shed_apply(lsp_transcode *t, char *err, size_t errcap); /* at a grid keyframe */
+
 /* transcode_av.c.  pkt NULL drains the decoder (end of input). */
 int transcode_decode_video(lsp_transcode *t, const AVPacket *pkt, char *err, size_t errcap);
 int transcode_decode_audio(lsp_transcode *t, const AVPacket *pkt, char *err, size_t errcap);
 int transcode_drain_video(lsp_transcode *t, struct rung *r, char *err, size_t errcap);
+/* Pick each rung's scaling source and rebuild the scalers. */
+int transcode_cascade(lsp_transcode *t, char *err, size_t errcap);
+/* End of input: encode the frames still held for rate measurement. */
+int transcode_flush_preroll(lsp_transcode *t, char *err, size_t errcap);
 int transcode_drain_audio(lsp_transcode *t, char *err, size_t errcap);
 /* Encode whole AAC frames from the FIFO (final: the partial rest too). */
 int transcode_encode_audio_fifo(lsp_transcode *t, int final, char *err, size_t errcap);

@@ -56,10 +56,12 @@ static void sync_scan(lsp_transcode *t, const uint8_t *b, size_t n)
 int transcode_read_in(void *opaque, uint8_t *buf, int size)
 {
 	lsp_transcode *t = opaque;
+	int64_t t0 = transcode_now_us();
 	ssize_t n;
 	do
 		n = read(t->cfg.in_fd, buf, (size_t)size);
 	while (n < 0 && errno == EINTR);
+	t->shed.idle += transcode_now_us() - t0; /* waiting for input is not work */
 	if (n < 0)
 		return AVERROR(errno);
 	if (n == 0)

@@ -6,6 +6,8 @@
  * lsp_transcode and freed by transcode_free_rungs()/lsp_transcode_close(). */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,29 +40,32 @@ static int is_nvenc(const AVCodec *c)
 
 /* Configure and open an H.264 encoder for w x h at kbps. */
 static int open_venc(lsp_transcode *t, const AVCodec *codec, int w, int h, int kbps, AVRational tb,
-		     AVRational fr, AVCodecContext **out)
+		     AVRational fr, int threads, AVCodecContext **out)
 {
 	AVCodecContext *c = avcodec_alloc_context3(codec);
 	AVDictionary *o = NULL;
-	int fps = fr.num > 0 && fr.den > 0 ? (int)((fr.num + fr.den - 1) / fr.den) : 30;
-	int gop = (int)(t->cfg.gop_s * fps + 0.5), rc;
+	int rc;
 	char params[128];
 	if (!c)
 		return AVERROR(ENOMEM);
-	if (gop < 1)
-		gop = 1;
+	if (fr.num <= 0 || fr.den <= 0 || av_q2d(fr) > MAX_FPS)
+		fr = (AVRational){ 30, 1 };
 	c->width = w;
 	c->height = h;
 	c->pix_fmt = AV_PIX_FMT_YUV420P;
 	c->time_base = tb;
-	c->framerate = fr.num > 0 ? fr : (AVRational){ 30, 1 };
+	c->framerate = fr; /* the SPS timing and the level follow it: never a time base */
+	c->level = lsp_ladder_h264_level(w, h, av_q2d(fr), kbps);
 	c->sample_aspect_ratio = (AVRational){ 1, 1 };
 	c->bit_rate = (int64_t)kbps * 1000;
 	c->rc_max_rate = c->bit_rate;
 	c->rc_buffer_size = (int)(c->bit_rate > INT_MAX ? INT_MAX : c->bit_rate);
-	c->gop_size = gop * 2 + 1; /* our forced IDRs come first; this is a safety net */
+	/* our forced IDRs make the grid; the encoder's own limit is a safety net
+	 * that must never fire first, even when a VFR source runs faster than
+	 * its measured rate: two grid intervals at the highest rate */
+	c->gop_size = (int)(t->cfg.gop_s * MAX_FPS * 2) + 1;
 	c->max_b_frames = 0;
-	c->thread_count = t->cfg.threads;
+	c->thread_count = threads;
 	/* slice threads: parallel within a frame, no frame of pipeline delay
 	 * (frame threads would hold threads-1 frames inside the encoder) */
 	c->thread_type = FF_THREAD_SLICE;
@@ -101,7 +106,7 @@ int transcode_choose_encoder(lsp_transcode *t, char *err, size_t errcap)
 		} else if (t->cfg.encoder == LSP_ENC_AUTO && access("/dev/nvidiactl", F_OK) != 0) {
 			snprintf(why, sizeof why, "no NVIDIA device (/dev/nvidiactl)");
 		} else if ((rc = open_venc(t, nv, 256, 144, 200, (AVRational){ 1, 90000 },
-					   (AVRational){ 30, 1 }, &c)) < 0) {
+					   (AVRational){ 30, 1 }, 1, &c)) < 0) {
 			lsp_averr(why, sizeof why, "h264_nvenc did not open", rc);
 		} else {
 			avcodec_free_context(&c);
@@ -178,6 +183,7 @@ static AVStream *add_stream(lsp_transcode *t, int prog, AVCodecContext *enc, con
 void transcode_free_rungs(lsp_transcode *t)
 {
 	int i;
+	transcode_rings_close(t);
 	for (i = 0; i < t->nr; i++) {
 		avcodec_free_context(&t->rungs[i].enc);
 		sws_freeContext(t->rungs[i].sws);
@@ -187,9 +193,41 @@ void transcode_free_rungs(lsp_transcode *t)
 	t->nr = 0;
 }
 
+/* Encoder threads for rung r when --threads is 0: the machine's CPUs (the
+ * ones this process may run on) shared out by pixels among the encoded
+ * rungs, at least 1, at most 16 (slice threads: one slice each). */
+static int rung_threads(const lsp_transcode *t, const struct rung *r)
+{
+	cpu_set_t set;
+	double px = 0, mine = (double)r->r.width * r->r.height;
+	int i, ncpu, n;
+	if (t->cfg.threads > 0)
+		return t->cfg.threads;
+	ncpu = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu < 1)
+		ncpu = 1;
+	for (i = 0; i < t->nr; i++)
+		if (!t->rungs[i].r.passthrough)
+			px += (double)t->rungs[i].r.width * t->rungs[i].r.height;
+	n = px > 0 ? (int)ceil(ncpu * mine / px) : ncpu;
+	return n < 1 ? 1 : n > 16 ? 16 : n;
+}
+
+int transcode_open_rung_encoder(lsp_transcode *t, struct rung *r, char *err, size_t errcap)
+{
+	int rc = open_venc(t, t->venc, r->r.width, r->r.height, r->r.kbps, t->vtb, t->fr, rung_threads(t, r), &r->enc);
+	if (rc < 0) {
+		char what[64];
+		snprintf(what, sizeof what, "unable to open %s for rung %s", t->venc->name, r->r.name);
+		lsp_averr(err, errcap, what, rc);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Open one encoder and one picture per encoded rung; on failure every rung
  * is freed again (t->nr = 0). */
-static int open_encoders(lsp_transcode *t, const lsp_rung *lad, int n, AVRational fr, char *err, size_t errcap)
+static int open_encoders(lsp_transcode *t, const lsp_rung *lad, int n, char *err, size_t errcap)
 {
 	int i, rc;
 	for (i = 0; i < n; i++) {
@@ -198,13 +236,8 @@ static int open_encoders(lsp_transcode *t, const lsp_rung *lad, int n, AVRationa
 		t->nr = i + 1;
 		if (r->r.passthrough)
 			continue;
-		if ((rc = open_venc(t, t->venc, r->r.width, r->r.height, r->r.kbps, t->vtb, fr, &r->enc)) < 0) {
-			char what[64];
-			snprintf(what, sizeof what, "unable to open %s for rung %s", t->venc->name, r->r.name);
-			lsp_averr(err, errcap, what, rc);
-			rc = -EIO;
+		if ((rc = transcode_open_rung_encoder(t, r, err, errcap)) < 0)
 			goto fail;
-		}
 		r->frame = av_frame_alloc();
 		if (r->frame) {
 			r->frame->format = AV_PIX_FMT_YUV420P;
@@ -226,7 +259,7 @@ fail:
 int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t errcap)
 {
 	AVStream *vin = t->ic->streams[t->vidx];
-	AVRational fr = av_guess_frame_rate(t->ic, vin, NULL);
+	AVRational fr = t->fr;
 	lsp_rung lad[LSP_LADDER_MAX];
 	AVDictionary *o = NULL;
 	uint8_t *buf = NULL;
@@ -262,7 +295,7 @@ int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t 
 	t->oc->pb = t->opb;
 	t->oc->flags |= AVFMT_FLAG_CUSTOM_IO | AVFMT_FLAG_FLUSH_PACKETS;
 	t->oc->max_delay = 100000; /* PCR trails DTS by ~0.1 s: a decoder buffer, no output delay */
-	if ((rc = open_encoders(t, lad, n, fr, err, errcap)) < 0) {
+	if ((rc = open_encoders(t, lad, n, err, errcap)) < 0) {
 		const AVCodec *x = avcodec_find_encoder_by_name("libx264");
 		/* NVENC probed fine but a rung did not open (e.g. the card's
 		 * session limit): in auto mode, the whole ladder moves to x264 */
@@ -272,7 +305,7 @@ int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t 
 			       "NVENC failed on a rung; using libx264 for every rung", "reason", LSV_S(err), NULL);
 		t->venc = x;
 		snprintf(t->st.encoder, sizeof t->st.encoder, "%s", x->name);
-		if ((rc = open_encoders(t, lad, n, fr, err, errcap)) < 0)
+		if ((rc = open_encoders(t, lad, n, err, errcap)) < 0)
 			return rc;
 	}
 	for (i = 0; i < n; i++) {
@@ -308,7 +341,8 @@ int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t 
 		}
 		lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_INFO, "rung", "rung", LSV_S(r->r.name), "width",
 			       LSV_I(r->r.passthrough ? f->width : r->r.width), "height",
-			       LSV_I(r->r.passthrough ? f->height : r->r.height), "kbps", LSV_I(r->r.kbps), NULL);
+			       LSV_I(r->r.passthrough ? f->height : r->r.height), "kbps", LSV_I(r->r.kbps), "threads",
+			       LSV_I(r->enc ? r->enc->thread_count : 0), NULL);
 	}
 	av_dict_set(&o, "mpegts_copyts", "1", 0);   /* output PTS = source PTS */
 	av_dict_set(&o, "pes_payload_size", "0", 0); /* one audio frame per PES: no batching delay */
@@ -321,7 +355,12 @@ int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t 
 	if (rc < 0)
 		return transcode_out_fail(t, rc, "unable to write the output header", err, errcap);
 	t->opened = 1;
+	transcode_shed_plan(t);
+	if ((rc = transcode_rings_open(t, err, errcap)) < 0)
+		return rc;
 	lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_INFO, "output started", "encoder", LSV_S(t->venc->name),
-		       "rungs", LSV_I(n), "source_width", LSV_I(f->width), "source_height", LSV_I(f->height), NULL);
+		       "rungs", LSV_I(n), "source_width", LSV_I(f->width), "source_height", LSV_I(f->height),
+		       "frame_rate", LSV_D(av_q2d(fr)), "frame_rate_from", LSV_S(t->fr_from ? t->fr_from : "default"),
+		       NULL);
 	return 0;
 }

@@ -78,6 +78,95 @@ sys.exit(0 if len(k) >= 7 and all(abs(x - gop) <= 3000 for x in d) else 1)
 PY
 ok "--gop 0.5"
 
+# --- the keyframe grid and the frame rate of VFR / 90 kHz sources ---------------
+# grid FILE STREAM GOP_TICKS: every keyframe is the first frame at or past
+# first_pts + n * GOP, and every grid point has one (the contract with lsp-package)
+grid() {
+	ffprobe -v error -select_streams "$2" -show_packets -show_entries packet=pts,flags -of csv=p=0 "$1" |
+		python3 -c '
+import sys
+gop = int(sys.argv[1]); rows = [l.strip().split(",") for l in sys.stdin]
+pts = sorted((int(r[0]), "K" in r[1]) for r in rows if len(r) >= 2 and r[0].isdigit())
+first = pts[0][0]; want = []; n = 0
+while first + n * gop <= pts[-1][0]:
+    g = first + n * gop; want.append(next(p for p, _ in pts if p >= g)); n += 1
+got = [p for p, k in pts if k]
+print("keys", got); sys.exit(0 if got == want and len(got) >= 3 else 1)' "$3"
+}
+# stream_info FILE STREAM → "r_frame_rate level"
+stream_info() {
+	ffprobe -v error -select_streams "$2" -show_entries stream=r_frame_rate,level -of default=nw=1 "$1" |
+		awk -F= '$1 == "r_frame_rate" && !r {r = $2} $1 == "level" && !l {l = $2} END {print r, l}'
+}
+# jitter of 0..32 ms on every frame of a 30 fps source, 90 kHz timestamps: the
+# demuxer's rate guess is the time base itself (90000/1), as from WHIP/RTP
+ffmpeg -v error -y -f lavfi -i "testsrc2=s=640x360:r=30" -f lavfi -i "sine=f=440:r=48000" -t 5 \
+	-vf "settb=1/90000,setpts='PTS+floor(random(0)*2900)'" -fps_mode passthrough -enc_time_base:v 1/90000 \
+	-c:v libx264 -preset ultrafast -bf 0 -g 30 -c:a aac -f mpegts "$T/vfr.ts" || fail "ffmpeg vfr"
+read -r srate _ < <(stream_info "$T/vfr.ts" v:0)
+echo "source rate as probed: $srate"
+"$TC" --ladder 360p,240p --preset ultrafast <"$T/vfr.ts" >"$T/vfro.ts" 2>"$T/vfr.log" || fail "vfr rc=$?"
+grep '"event":"output started"' "$T/vfr.log" | grep -q '"frame_rate_from":"measured"' ||
+	fail "rate not measured: $(grep 'output started' "$T/vfr.log")"
+for r in "0 30" "2 21"; do
+	set -- $r
+	read -r rate lvl < <(stream_info "$T/vfro.ts" "$1")
+	python3 -c "import sys; n,d=map(int,sys.argv[1].split('/')); sys.exit(0 if 29<=n/d<=31 else 1)" "$rate" ||
+		fail "stream $1: frame rate $rate"
+	[ "$lvl" = "$2" ] || fail "stream $1: level $lvl, want $2"
+	grid "$T/vfro.ts" "$1" 90000 || fail "VFR: keyframes off the 1 s grid (stream $1)"
+done
+ok "VFR 90 kHz source (probed $srate): rate measured ~30, levels 3.0/2.1, keyframes on the 1 s grid"
+"$TC" --ladder 240p --gop 0.5 --preset ultrafast <"$T/vfr.ts" >"$T/vfrg.ts" 2>/dev/null || fail "vfr --gop 0.5"
+grid "$T/vfrg.ts" 0 45000 || fail "VFR: keyframes off the 0.5 s grid"
+LSP_SEGMENT=2 "$TC" --ladder 240p --preset ultrafast <"$T/vfr.ts" >"$T/vfrs.ts" 2>/dev/null || fail "LSP_SEGMENT=2"
+grid "$T/vfrs.ts" 0 180000 || fail "LSP_SEGMENT=2: keyframes off the 2 s grid"
+grep '"event":"output started"' "$T/tc.log" | grep -q '"frame_rate":30.000,"frame_rate_from":"stream"' ||
+	fail "CFR source: $(grep 'output started' "$T/tc.log")"
+ok "grid with --gop 0.5 and LSP_SEGMENT=2; a CFR source keeps its own rate"
+
+# --- --ring-prefix: each encoded rung in its own shared-memory ring -------------
+# ringdump RING OUT.h264 OUT.aac → "videos keys audios": entries as lsp-rtc reads them
+ringdump() {
+	python3 - "$@" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+magic, ver, nslots, _, cap = struct.unpack_from("<IIIIQ", b, 0)
+gen, head, wres, last_key, ended = struct.unpack_from("<QQQQI", b, 24)
+assert magic == 0x5250534c and ended == 1, (hex(magic), ended)
+data = 128 + nslots * 40
+v, a, keys, last = open(sys.argv[2], "wb"), open(sys.argv[3], "wb"), 0, -1
+counts = [0, 0]
+for seq in range(max(0, head - nslots), head):
+    s, pos, ln, kind, flags, pts, dts = struct.unpack_from("<QQIBBxxqq", b, 128 + (seq % nslots) * 40)
+    assert s == seq, (s, seq)
+    chunk = b[data + pos % cap:data + pos % cap + ln]
+    if kind == 1:
+        assert dts > last, "video dts not increasing"; last = dts
+        v.write(chunk); counts[0] += 1; keys += flags & 1
+        assert not (flags & 1) or chunk.find(b"\0\0\1\x65") >= 0 or chunk.find(b"\0\0\0\1\x65") >= 0, "key without IDR"
+    else:
+        assert chunk[0] == 0xFF and chunk[1] & 0xF0 == 0xF0, "not ADTS"
+        a.write(chunk); counts[1] += 1
+print(counts[0], keys, counts[1])
+PY
+}
+rm -f "$T"/lsp-ring-*
+LSP_RING_DIR=$T "$TC" --ladder 360p,240p --passthrough --preset ultrafast --ring-prefix demo <"$T/in.ts" \
+	>"$T/ring.ts" 2>"$T/ring.log" || fail "--ring-prefix rc=$?"
+[ "$(ls "$T" | grep -c '^lsp-ring-')" = 2 ] || fail "want rings demo-360p and demo-240p: $(ls "$T" | grep ring)"
+for r in 360p:360 240p:240; do
+	read -r nv nk na < <(ringdump "$T/lsp-ring-demo-${r%%:*}" "$T/r.h264" "$T/r.aac") || fail "ring ${r%%:*} unreadable"
+	h=$(ffprobe -v error -f h264 -show_entries stream=height -of csv=p=0 "$T/r.h264")
+	bf=$(ffprobe -v error -f h264 -show_frames -show_entries frame=pict_type -of csv=p=0 "$T/r.h264" | grep -c '^B')
+	[ "$nv" -ge 110 ] && [ "$nk" -ge 4 ] && [ "$na" -ge 150 ] && [ "$h" = "${r##*:}" ] && [ "$bf" = 0 ] ||
+		fail "ring ${r%%:*}: $nv video ($nk key), $na audio, height $h, B-frames $bf"
+	ffmpeg -v error -f aac -i "$T/r.aac" -f null - 2>"$T/aac.err" && ! grep -q . "$T/aac.err" || fail "ring audio does not decode"
+done
+grep -q '"event":"rung ring"' "$T/ring.log" || fail "rung ring not logged"
+"$TC" --ring-prefix 'Bad/Name' </dev/null >/dev/null 2>&1; [ $? -eq 100 ] || fail "bad --ring-prefix not refused"
+ok "--ring-prefix: one ring per encoded rung, IDR-flagged H.264 without B-frames + ADTS audio, ended"
+
 # --- clipping and passthrough ---------------------------------------------------
 "$TC" --preset ultrafast <"$T/in.ts" >"$T/clip.ts" 2>/dev/null || fail "default ladder"
 [ "$(programs "$T/clip.ts" | cut -d' ' -f1,4 | tr '\n' ' ')" = "360p 360 " ] ||
@@ -124,7 +213,7 @@ ok "--encoder x264, --encoder nvenc (rc $rc), -i/-o files"
 
 # --- exit codes ------------------------------------------------------------------
 for a in "--ladder 720p,bogus" "--ladder 720p,720p" "--ladder ''" "--gop 0" "--gop x" "--preset warp" \
-	"--encoder quantum" "--threads -1" "stray"; do
+	"--encoder quantum" "--threads -1" "--realtime sometimes" "stray"; do
 	eval "\"$TC\" $a" </dev/null >/dev/null 2>&1; rc=$?
 	[ $rc -eq 100 ] || fail "$a: rc=$rc, want 100"
 done

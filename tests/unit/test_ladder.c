@@ -102,12 +102,63 @@ static void fit(void **s)
 	assert_int_equal(lsp_ladder_fit(r, 1, 0, 0), -EINVAL);
 }
 
+static void h264_level(void **state)
+{
+	(void)state;
+	assert_int_equal(lsp_ladder_h264_level(1920, 1080, 30, 5000), 40);
+	assert_int_equal(lsp_ladder_h264_level(1920, 1080, 60, 5000), 42);
+	assert_int_equal(lsp_ladder_h264_level(1280, 720, 30, 2800), 31);
+	assert_int_equal(lsp_ladder_h264_level(1280, 720, 60, 2800), 32);
+	assert_int_equal(lsp_ladder_h264_level(854, 480, 30, 1400), 31);
+	assert_int_equal(lsp_ladder_h264_level(640, 360, 30, 800), 30);
+	assert_int_equal(lsp_ladder_h264_level(426, 240, 30, 400), 21);
+	/* a time base taken for a rate never reaches past 5.2 */
+	assert_int_equal(lsp_ladder_h264_level(1280, 720, 90000, 2800), 52);
+	assert_int_equal(lsp_ladder_h264_level(640, 360, 0, 0), 30);
+}
+
+static void rate_from_times(void **state)
+{
+	double ts[40];
+	int num, den, i;
+	(void)state;
+	for (i = 0; i < 16; i++) /* 30 fps with +-6 ms jitter */
+		ts[i] = i / 30.0 + ((i * 7) % 5 - 2) * 0.003;
+	lsp_ladder_rate_from_times(ts, 16, &num, &den);
+	assert_int_equal(num, 30);
+	assert_int_equal(den, 1);
+	for (i = 0; i < 16; i++)
+		ts[i] = i * 1001 / 30000.0;
+	lsp_ladder_rate_from_times(ts, 16, &num, &den);
+	assert_int_equal(num, 30000);
+	assert_int_equal(den, 1001);
+	for (i = 0; i < 16; i++) /* 15 fps */
+		ts[i] = 10 + i / 15.0;
+	lsp_ladder_rate_from_times(ts, 16, &num, &den);
+	assert_true(num == 15 && den == 1);
+	for (i = 0; i < 16; i++) /* 37 fps: whole frames per second */
+		ts[i] = i / 37.2;
+	lsp_ladder_rate_from_times(ts, 16, &num, &den);
+	assert_true(num == 37 && den == 1);
+	for (i = 0; i < 16; i++) /* 1000 fps: clamped */
+		ts[i] = i / 1000.0;
+	lsp_ladder_rate_from_times(ts, 16, &num, &den);
+	assert_int_equal(num, 120);
+	lsp_ladder_rate_from_times(ts, 1, &num, &den);
+	assert_true(num == 30 && den == 1);
+	ts[1] = ts[0];
+	lsp_ladder_rate_from_times(ts, 2, &num, &den);
+	assert_true(num == 30 && den == 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_names),
 		cmocka_unit_test(parse_errors),
 		cmocka_unit_test(fit),
+		cmocka_unit_test(h264_level),
+		cmocka_unit_test(rate_from_times),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
