@@ -26,6 +26,7 @@
 #include "core/opt.h"
 #include "media/avlog.h"
 #include "rtc/rtc.h"
+#include "rtc/rtcauth.h"
 #include "state/streamauth.h"
 
 static const char usage[] =
@@ -33,6 +34,7 @@ static const char usage[] =
 	"               [--whip-exec COMMAND] [--whip-ring] [--max-sessions N] [--consent S]\n"
 	"               [--opus-bitrate BPS] [--whip-bitrate BPS] [--pli-interval MS]\n"
 	"               [--origin URL|auto [--origin-port N] [--origin-ttl MS]] [--metrics [HOST]:PORT]\n"
+	"               [--relay-secret-file FILE]\n"
 	"  -l, --http [HOST]:PORT    WHEP/WHIP signalling (default 0.0.0.0:8083)\n"
 	"  -u, --udp [HOST]:PORT     media for every session (default 0.0.0.0:8189)\n"
 	"  -c, --candidate IP        address offered in the ICE candidate (default: the first\n"
@@ -55,8 +57,11 @@ static const char usage[] =
 	"  --origin-port N           auto: the origins' lsp-rtc HTTP port (default 8083)\n"
 	"  --origin-ttl MS           auto: forget an origin not heard from for MS (default 5000)\n"
 	"  --metrics [HOST]:PORT     serve Prometheus text at /metrics (host default 127.0.0.1)\n"
+	"  --relay-secret-file FILE  relay: sign (edge) and check (origin) GET /relay tokens with the\n"
+	"                            secret in FILE (mode 600, >= 16 bytes); else $LSP_RELAY_SECRET;\n"
+	"                            with neither, /relay answers loopback peers only\n"
 	"environment: LSP_DATA_DIR, LSP_DB_URL (WHIP key check), LSP_RING_DIR, LSP_LOG_LEVEL,\n"
-	"             LSP_NATS_URL (--origin auto)\n"
+	"             LSP_NATS_URL (--origin auto), LSP_RELAY_SECRET\n"
 	"exit: 0 stopped by signal, 100 usage, 111 system failure\n";
 
 struct ctx {
@@ -142,6 +147,10 @@ static void on_event(void *c, const lsp_event *ev)
 	} else if (lsp_event_is(ev, "relay client connected") || lsp_event_is(ev, "relay client gone")) {
 		lsp_metrics_add(cx->mx, "lsp_rtc_relay_clients", lsp_event_is(ev, "relay client gone") ? -1 : 1,
 				"channel", ch, NULL);
+	} else if (lsp_event_is(ev, "relay refused")) {
+		const char *why = lsp_event_str(ev, "reason");
+		lsp_metrics_add(cx->mx, "lsp_rtc_relay_refused_total", 1, "reason",
+				!why ? "" : !strncmp(why, "no relay secret", 15) ? "not_loopback" : why, NULL);
 	} else if (lsp_event_is(ev, "relay bytes out")) {
 		lsp_metrics_add(cx->mx, "lsp_rtc_relay_sent_bytes_total", (double)lsp_event_int(ev, "bytes", 0),
 				"channel", ch, NULL);
@@ -153,6 +162,37 @@ static void on_event(void *c, const lsp_event *ev)
 	}
 	if (ev->level >= LSP_WARN)
 		lsp_metrics_add(cx->mx, "lsp_rtc_errors_total", 1, "kind", ev->name, NULL);
+}
+
+/* The relay secret: --relay-secret-file, else $LSP_RELAY_SECRET.  Its
+ * length, 0 when there is none (loopback-only /relay, logged), or -1
+ * after a fatal log line (a bad secret is a usage error). */
+static int relay_secret_load(lsp_log_t *lg, const char *file, unsigned char *out, size_t cap)
+{
+	const char *env = getenv("LSP_RELAY_SECRET");
+	char err[320];
+	int n;
+	if (file) {
+		if ((n = lsp_rtcauth_secret_file(file, out, cap, err, sizeof err)) < 0) {
+			lsp_log(lg, LSP_FATAL, "unable to read the relay secret", "reason", LSV_S(err), NULL);
+			return -1;
+		}
+	} else if (env && *env) {
+		size_t l = strlen(env);
+		if (l < LSP_RTCAUTH_SECRET_MIN || l > cap) {
+			lsp_log(lg, LSP_FATAL, "LSP_RELAY_SECRET must be 16 to 256 bytes", NULL);
+			return -1;
+		}
+		memcpy(out, env, l);
+		n = (int)l;
+	} else {
+		lsp_log(lg, LSP_INFO, "relay auth off", "detail",
+			LSV_S("no relay secret: GET /relay answers loopback peers only, and an edge sends no token"),
+			NULL);
+		return 0;
+	}
+	lsp_log(lg, LSP_INFO, "relay auth on", "source", LSV_S(file ? "file" : "LSP_RELAY_SECRET"), NULL);
+	return n;
 }
 
 static void first_ipv4(char *out, size_t cap)
@@ -181,6 +221,7 @@ int main(int argc, char **argv)
 		{ "whip-bitrate", required_argument, NULL, 'B' }, { "metrics", required_argument, NULL, 'M' },
 		{ "pli-interval", required_argument, NULL, 'k' }, { "origin", required_argument, NULL, 'o' },
 		{ "origin-port", required_argument, NULL, 'P' }, { "origin-ttl", required_argument, NULL, 'T' },
+		{ "relay-secret-file", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char hhost[256] = "0.0.0.0", uhost[256] = "0.0.0.0", cand[64] = "", err[256];
@@ -194,6 +235,8 @@ int main(int argc, char **argv)
 	lsp_log_t lg;
 	struct ctx cx = { &lg, "", NULL, NULL, 8083 };
 	const char *mx_addr = NULL;
+	const char *relay_file = NULL;            /* relay auth (lib/rtc/rtcauth.h) */
+	unsigned char relay_secret[LSP_RTCAUTH_SECRET_MAX];
 	lsp_log_init(&lg, "lsp-rtc");
 	/* libav speaks as JSON events too: plain text would break the log */
 	lsp_avlog_route(lsp_event_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
@@ -256,6 +299,7 @@ int main(int argc, char **argv)
 			if (lsp_opt_long(optarg, 100, 600000, &origin_ttl) < 0)
 				goto bad;
 			break;
+		case 'S': relay_file = optarg; break;
 		default: goto bad;
 		}
 	}
@@ -267,6 +311,12 @@ int main(int argc, char **argv)
 	cfg.http_host = hhost;
 	cfg.udp_host = uhost;
 	cfg.cand_ip = cand;
+	if ((rc = relay_secret_load(&lg, relay_file, relay_secret, sizeof relay_secret)) < 0)
+		return LSP_EXIT_USAGE;
+	if (rc > 0) {
+		cfg.relay_secret = relay_secret;
+		cfg.relay_secret_len = (size_t)rc;
+	}
 	cfg.auth = auth;
 	cfg.event = on_event;
 	cfg.event_ctx = &cx;
@@ -302,6 +352,8 @@ int main(int argc, char **argv)
 				"origin: edges reading a channel now, by channel");
 		lsp_metrics_def(cx.mx, "lsp_rtc_relay_sent_bytes_total", LSP_METRIC_COUNTER,
 				"origin: bytes sent to edges, by channel");
+		lsp_metrics_def(cx.mx, "lsp_rtc_relay_refused_total", LSP_METRIC_COUNTER,
+				"origin: GET /relay answered 401, by reason");
 		if ((rc = lsp_metrics_serve_addr(cx.mx, mx_addr, err, sizeof err)) < 0) {
 			lsp_log(&lg, LSP_FATAL, "unable to serve metrics", "reason", LSV_S(err), NULL);
 			lsp_metrics_free(cx.mx);

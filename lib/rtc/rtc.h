@@ -44,6 +44,8 @@
  *   video only (warn)          reason (and id)
  *   source has B-frames: … (warn)
  *   relay client connected     origin: an edge reads the channel: peer
+ *   relay refused (warn)       origin: GET /relay answered 401: peer, reason
+ *                              (never the token)
  *   relay client gone          peer, reason, bytes, frames, skips
  *   relay bytes out (debug)    origin: bytes sent to an edge since the last: peer, bytes
  *   origin connected           edge: url, reconnect (not the first), detail "url=…"
@@ -80,6 +82,11 @@ typedef struct {
 	 * negative when the channel has no origin now).  Both NULL: local rings. */
 	const char *origin;
 	int (*origin_route)(void *ctx, const char *channel, char *url, size_t cap);
+	/* Relay auth (lib/rtc/rtcauth.h): the secret GET /relay tokens are
+	 * signed with, as an edge, and checked with, as an origin; NULL: an
+	 * edge sends none and /relay answers loopback peers only. */
+	const unsigned char *relay_secret;
+	size_t relay_secret_len;
 	/* WHIP key check: 0 and the channel's name, or negative and a reason. */
 	int (*auth)(void *ctx, const char *key, char *channel, size_t cap, const char **reason);
 	lsp_event_fn event;      /* what happened (the list above); NULL: nothing */

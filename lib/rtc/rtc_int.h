@@ -261,7 +261,7 @@ void rtc_sess_tick(struct rtc *r, struct sess *s); /* consent, SR/REMB, periodic
 
 /* rtcorigin.c */
 /* GET /relay/C: the connection k becomes a relay client (rs->taken). */
-void rtc_relay_open(struct rtc *r, struct conn *k, const char *ch, struct resp *rs);
+void rtc_relay_open(struct rtc *r, struct conn *k, const lsp_http_req *rq, const char *ch, struct resp *rs);
 void rtc_relay_free(struct rtc *r, int i, const char *why);
 void rtc_relay_flush(struct rtc *r, int i);
 void rtc_relay_report(struct rtc *r, struct relayc *rc); /* "relay bytes out" since the last */

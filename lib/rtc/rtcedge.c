@@ -18,10 +18,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/httpurl.h"
 #include "rtc/rtc_int.h"
+#include "rtc/rtcauth.h"
 
 void rtc_up_close(struct chan *c)
 {
@@ -70,7 +72,7 @@ static void up_start(struct rtc *r, struct chan *c)
 	struct upstream *u = &c->up;
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	char url[sizeof u->url], hp[300], err[256];
+	char url[sizeof u->url], hp[300], err[256], auth[40 + LSP_RTCAUTH_TOKEN_MAX];
 	int fd, one = 1, n;
 	u->t0 = u->last_route = r->now;
 	if (r->cfg->origin_route) {
@@ -88,9 +90,21 @@ static void up_start(struct rtc *r, struct chan *c)
 		up_fail(r, c, 502, err);
 		return;
 	}
+	auth[0] = 0;
+	if (r->cfg->relay_secret && r->cfg->relay_secret_len) { /* a fresh token each connection */
+		char tok[LSP_RTCAUTH_TOKEN_MAX];
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (lsp_rtcauth_sign(r->cfg->relay_secret, r->cfg->relay_secret_len, c->name,
+				     (long long)ts.tv_sec + LSP_RTCAUTH_TTL, tok, sizeof tok) < 0) {
+			up_fail(r, c, 502, "unable to sign a relay token");
+			return;
+		}
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", tok);
+	}
 	n = snprintf(u->req, sizeof u->req,
-		     "GET /relay/%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lsp-rtc/" LSP_VERSION "\r\nAccept: %s\r\n\r\n",
-		     c->name, hp, LSP_RTCRELAY_CTYPE);
+		     "GET /relay/%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lsp-rtc/" LSP_VERSION "\r\nAccept: %s\r\n%s\r\n",
+		     c->name, hp, LSP_RTCRELAY_CTYPE, auth);
 	if (n < 0 || (size_t)n >= sizeof u->req) {
 		up_fail(r, c, 502, "request too long");
 		return;

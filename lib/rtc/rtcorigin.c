@@ -1,6 +1,7 @@
 /* rtcorigin.c — relay, origin side (see rtcrelay.h for the framing): an
- * edge lsp-rtc asks GET /relay/C and the connection becomes a relay client
- * of channel C, streamed the ring's entries from its own cursor, a
+ * edge lsp-rtc asks GET /relay/C with a token (rtcauth.h; without a relay
+ * secret, only a loopback peer may ask) and the connection becomes a relay
+ * client of channel C, streamed the ring's entries from its own cursor, a
  * generation frame first and whenever the ring is replaced, a ping after
  * a second of nothing.  r->relays owns each client, its socket and its
  * one-frame output buffer; the client borrows its channel (chan->nrelay). */
@@ -10,10 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rtc/rtc_int.h"
+#include "rtc/rtcauth.h"
 
 /* What was sent to the edge since the last report, as "relay bytes out". */
 void rtc_relay_report(struct rtc *r, struct relayc *rc)
@@ -126,8 +130,35 @@ void rtc_relay_flush(struct rtc *r, int i)
 	}
 }
 
+/* May the peer of k read channel ch?  With a relay secret: a valid token
+ * (rtcauth.h) in "Authorization: Bearer"; without one: a loopback peer.
+ * 1 if so; else 0, rs says 401 and "relay refused" says why (never the
+ * token). */
+static int relay_allowed(struct rtc *r, struct conn *k, const lsp_http_req *rq, const char *ch, struct resp *rs)
+{
+	const char *why = NULL, *v;
+	size_t vl = 0;
+	struct timespec ts;
+	if (!r->cfg->relay_secret || !r->cfg->relay_secret_len) {
+		if (lsp_rtcauth_loopback(k->fd))
+			return 1;
+		why = "no relay secret configured: loopback peers only";
+	} else if (!(v = lsp_http_header_get(rq, "Authorization", &vl)) || vl < 7 || strncasecmp(v, "Bearer ", 7) != 0) {
+		why = "missing token";
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (lsp_rtcauth_check(r->cfg->relay_secret, r->cfg->relay_secret_len, ch, v + 7, vl - 7,
+				      (long long)ts.tv_sec, &why) == 0)
+			return 1;
+	}
+	RTC_EMIT(r, LSP_WARN, "relay refused", "channel", LSV_S(ch), "peer", LSV_S(k->peer), "reason", LSV_S(why));
+	rs->status = 401;
+	rs->body = "unauthorized\n";
+	return 0;
+}
+
 /* GET /relay/C from an edge: the connection becomes a relay client of C. */
-void rtc_relay_open(struct rtc *r, struct conn *k, const char *ch, struct resp *rs)
+void rtc_relay_open(struct rtc *r, struct conn *k, const lsp_http_req *rq, const char *ch, struct resp *rs)
 {
 	struct relayc *rc;
 	struct chan *c;
@@ -139,6 +170,8 @@ void rtc_relay_open(struct rtc *r, struct conn *k, const char *ch, struct resp *
 		rs->body = "bad channel\n";
 		return;
 	}
+	if (!relay_allowed(r, k, rq, ch, rs))
+		return;
 	if (r->edge) { /* one tier: an edge relays nothing on */
 		rs->body = "not an origin\n";
 		return;
