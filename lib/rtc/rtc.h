@@ -18,7 +18,9 @@
  *   HTTP GET /relay/C per channel however many viewers it has
  *   (lib/rtcrelay framing), reconnected with backoff; a new generation at
  *   the origin makes viewers resume at the next keyframe.  Every lsp-rtc
- *   with local rings answers GET /relay/C for its edges.
+ *   answers GET /relay/C for its edges (cfg->relay_secret: with a signed
+ *   token, lib/rtc/rtcauth.h), from its rings or, in edge mode, from what
+ *   its own origin sends: --origin chains to a relay tree of any depth.
  *
  *   periodic PLI: a WHIP publisher is asked for a keyframe every
  *   cfg->pli_interval_ms, and at once when a viewer or an edge joins.

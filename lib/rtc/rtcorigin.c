@@ -34,9 +34,11 @@ void rtc_relay_free(struct rtc *r, int i, const char *why)
 	struct relayc *rc = r->relays[i];
 	rtc_relay_report(r, rc);
 	RTC_EMIT(r, LSP_INFO, "relay client gone", "channel", LSV_S(rc->ch->name), "peer", LSV_S(rc->peer), "reason",
-		 LSV_S(why), "bytes", LSV_I(rc->bytes), "frames", LSV_I(rc->frames), "skips", LSV_I(rc->skips));
+		 LSV_S(why), "bytes", LSV_I(rc->bytes), "frames", LSV_I(rc->frames), "skips", LSV_I(rc->skips), "keyreqs",
+		 LSV_I(rc->keyreqs));
 	rc->ch->nrelay--;
 	rtc_chan_unuse(r, rc->ch);
+	lsp_rtcrelay_free(&rc->in);
 	close(rc->fd);
 	free(rc->ob);
 	free(rc);
@@ -49,25 +51,29 @@ void rtc_relay_free(struct rtc *r, int i, const char *why)
 static int relay_next(struct relayc *rc)
 {
 	struct chan *c = rc->ch;
+	/* an origin's channel ring, or a relay tier's copy of its upstream
+	 * (only once that streams: until then the client gets pings) */
+	lsp_ring *ring = c->relay ? c->up.fwd : c->ring;
+	uint64_t epoch = c->relay ? c->up.fwd_epoch : c->ring_epoch, id = c->relay ? c->up.fwd_id : c->ring_id;
 	lsp_ring_entry e;
 	int n, fl;
 	rc->ooff = rc->olen = 0;
-	if (!c->ring)
+	if (!ring || (c->relay && (c->up.state != UP_STREAM || !c->up.have_gen)))
 		return 0;
-	if (!rc->have_gen || rc->epoch != c->ring_epoch || lsp_ring_generation(c->ring) != rc->gen) {
+	if (!rc->have_gen || rc->epoch != epoch || lsp_ring_generation(ring) != rc->gen) {
 		rc->have_gen = 1;
-		rc->epoch = c->ring_epoch;
-		rc->gen = lsp_ring_generation(c->ring);
-		rc->cur = lsp_ring_seek_key(c->ring);
+		rc->epoch = epoch;
+		rc->gen = lsp_ring_generation(ring);
+		rc->cur = lsp_ring_seek_key(ring);
 		rc->sent_end = 0;
-		lsp_rtcrelay_gen(rc->ob, rc->gen, c->ring_id);
+		lsp_rtcrelay_gen(rc->ob, rc->gen, id);
 		rc->olen = LSP_RTCRELAY_HDR + LSP_RTCRELAY_GEN_LEN;
 		return 1;
 	}
 	for (int tries = 0; tries < 8; tries++) {
-		n = lsp_ring_read(c->ring, rc->cur, &e, rc->ob + LSP_RTCRELAY_HDR, rc->obcap - LSP_RTCRELAY_HDR);
+		n = lsp_ring_read(ring, rc->cur, &e, rc->ob + LSP_RTCRELAY_HDR, rc->obcap - LSP_RTCRELAY_HDR);
 		if (n == -EAGAIN) {
-			if (!lsp_ring_ended(c->ring) || rc->sent_end)
+			if (!lsp_ring_ended(ring) || rc->sent_end)
 				return 0;
 			rc->sent_end = 1;
 			lsp_rtcrelay_hdr(rc->ob, LSP_RTCRELAY_END, 0, rc->cur, 0, 0, 0);
@@ -76,7 +82,7 @@ static int relay_next(struct relayc *rc)
 		}
 		if (n == LSP_RING_OVERRUN) {
 			rc->skips++;
-			rc->cur = lsp_ring_seek_key(c->ring);
+			rc->cur = lsp_ring_seek_key(ring);
 			continue;
 		}
 		if (n == -ENOSPC) {
@@ -93,7 +99,7 @@ static int relay_next(struct relayc *rc)
 			return 0;
 		rc->cur++;
 		fl = (e.flags & LSP_RING_KEY ? LSP_RTCRELAY_KEY : 0) |
-		     (rc->cur == lsp_ring_head(c->ring) ? LSP_RTCRELAY_LIVE : 0);
+		     (rc->cur == lsp_ring_head(ring) ? LSP_RTCRELAY_LIVE : 0);
 		lsp_rtcrelay_hdr(rc->ob, e.kind, fl, e.seq, e.pts, e.dts, e.len);
 		rc->olen = LSP_RTCRELAY_HDR + e.len;
 		rc->frames++;
@@ -157,6 +163,51 @@ static int relay_allowed(struct rtc *r, struct conn *k, const lsp_http_req *rq, 
 	return 0;
 }
 
+/* What an edge sends up its relay link: the preface, then keyframe
+ * requests and pings (rtcrelay.h).  A request is passed on (to the WHIP
+ * publisher here, or up the tree) at most once per RELAY_KEYREQ_MS per
+ * channel, however many edges ask; anything else the edge sends, or its
+ * close, ends this relay client and no other. */
+void rtc_relay_input(struct rtc *r, int i)
+{
+	struct relayc *rc = r->relays[i];
+	uint8_t b[512];
+	for (int k = 0; k < 8; k++) {
+		const uint8_t *p = b;
+		ssize_t n = recv(rc->fd, b, sizeof b, MSG_DONTWAIT);
+		size_t left, used;
+		lsp_rtcrelay_frame f;
+		int fr;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n <= 0) {
+			rtc_relay_free(r, i, n == 0 ? "closed by the edge" : strerror(errno));
+			return;
+		}
+		for (left = (size_t)n; left;) {
+			fr = lsp_rtcrelay_feed(&rc->in, p, left, &used, &f);
+			p += used;
+			left -= used;
+			if (fr == 0)
+				break;
+			if (fr < 0 || (f.kind != LSP_RTCRELAY_KEYREQ && f.kind != LSP_RTCRELAY_PING)) {
+				rtc_relay_free(r, i, "bad input from the edge");
+				return;
+			}
+			if (f.kind != LSP_RTCRELAY_KEYREQ)
+				continue;
+			rc->keyreqs++;
+			if (r->now - rc->ch->up.keyreq_in_at < RELAY_KEYREQ_MS)
+				continue;
+			rc->ch->up.keyreq_in_at = r->now;
+			rc->ch->up.keyreqs_in++;
+			RTC_EMIT(r, LSP_DEBUG, "relay keyframe request", "channel", LSV_S(rc->ch->name), "peer",
+				 LSV_S(rc->peer));
+			rtc_want_key(r, rc->ch->name);
+		}
+	}
+}
+
 /* GET /relay/C from an edge: the connection becomes a relay client of C. */
 void rtc_relay_open(struct rtc *r, struct conn *k, const lsp_http_req *rq, const char *ch, struct resp *rs)
 {
@@ -172,10 +223,6 @@ void rtc_relay_open(struct rtc *r, struct conn *k, const lsp_http_req *rq, const
 	}
 	if (!relay_allowed(r, k, rq, ch, rs))
 		return;
-	if (r->edge) { /* one tier: an edge relays nothing on */
-		rs->body = "not an origin\n";
-		return;
-	}
 	for (int i = 0; i < MAX_RELAY && slot < 0; i++)
 		if (!r->relays[i])
 			slot = i;
@@ -186,6 +233,11 @@ void rtc_relay_open(struct rtc *r, struct conn *k, const lsp_http_req *rq, const
 	}
 	if (!(c = rtc_chan_get(r, ch, 1)))
 		return;
+	if (c->relay && !c->up.fwd && rtc_fwd_open(r, c) < 0) { /* a relay tier: keep what comes for it */
+		rs->status = 503;
+		rs->body = "relay ring unavailable\n";
+		return;
+	}
 	if (!(rc = calloc(1, sizeof *rc)) || !(rc->ob = malloc(LSP_RTCRELAY_HDR + 256 * 1024))) {
 		free(rc);
 		rs->status = 503;
@@ -193,6 +245,7 @@ void rtc_relay_open(struct rtc *r, struct conn *k, const lsp_http_req *rq, const
 		return;
 	}
 	rc->obcap = LSP_RTCRELAY_HDR + 256 * 1024;
+	lsp_rtcrelay_init(&rc->in, 0); /* no payloads that way */
 	n = snprintf((char *)rc->ob, rc->obcap,
 		     "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
 		     "Access-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n%s",
