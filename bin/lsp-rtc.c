@@ -22,6 +22,7 @@
 #include "core/metrics.h"
 #include "core/net.h"
 #include "bus/originmap.h"
+#include "bus/presence.h"
 #include "core/sdnotify.h"
 #include "core/opt.h"
 #include "media/avlog.h"
@@ -61,7 +62,7 @@ static const char usage[] =
 	"                            secret in FILE (mode 600, >= 16 bytes); else $LSP_RELAY_SECRET;\n"
 	"                            with neither, /relay answers loopback peers only\n"
 	"environment: LSP_DATA_DIR, LSP_DB_URL (WHIP key check), LSP_RING_DIR, LSP_LOG_LEVEL,\n"
-	"             LSP_NATS_URL (--origin auto), LSP_RELAY_SECRET\n"
+	"             LSP_NATS_URL (--origin auto; viewer counts to lsp.presence.<ch>), LSP_RELAY_SECRET\n"
 	"exit: 0 stopped by signal, 100 usage, 111 system failure\n";
 
 struct ctx {
@@ -70,6 +71,8 @@ struct ctx {
 	lsp_metrics *mx;   /* NULL without --metrics */
 	lsp_originmap *om; /* --origin auto */
 	int origin_port;
+	lsp_bus *bus;      /* presence (LSP_NATS_URL); NULL: none */
+	char node[LSP_PRESENCE_NODE_MAX];
 };
 
 static long long mono_ms(void)
@@ -122,6 +125,14 @@ static void on_event(void *c, const lsp_event *ev)
 	lsp_log_event(cx->lg, ev);
 	if (lsp_event_is(ev, "listening"))
 		lsp_sdnotify("READY=1");
+	if (lsp_event_is(ev, "viewers") && ch) { /* presence: lsp-chat's counts and the directory */
+		long n = (long)lsp_event_int(ev, "viewers", 0);
+		char e[256];
+		if (cx->bus)
+			lsp_presence_publish(cx->bus, cx->node, "rtc", ch, n, e, sizeof e);
+		if (cx->mx)
+			lsp_metrics_set(cx->mx, "lsp_rtc_viewers", (double)n, "channel", ch, NULL);
+	}
 	if (!cx->mx)
 		return;
 	if (!ch)
@@ -233,7 +244,7 @@ int main(int argc, char **argv)
 	int c, sfd, rc;
 	sigset_t mask;
 	lsp_log_t lg;
-	struct ctx cx = { &lg, "", NULL, NULL, 8083 };
+	struct ctx cx = { &lg, "", NULL, NULL, 8083, NULL, "" };
 	const char *mx_addr = NULL;
 	const char *relay_file = NULL;            /* relay auth (lib/rtc/rtcauth.h) */
 	unsigned char relay_secret[LSP_RTCAUTH_SECRET_MAX];
@@ -354,6 +365,8 @@ int main(int argc, char **argv)
 				"origin: bytes sent to edges, by channel");
 		lsp_metrics_def(cx.mx, "lsp_rtc_relay_refused_total", LSP_METRIC_COUNTER,
 				"origin: GET /relay answered 401, by reason");
+		lsp_metrics_def(cx.mx, "lsp_rtc_viewers", LSP_METRIC_GAUGE,
+				"WHEP viewers connected now, by channel (as reported to presence)");
 		if ((rc = lsp_metrics_serve_addr(cx.mx, mx_addr, err, sizeof err)) < 0) {
 			lsp_log(&lg, LSP_FATAL, "unable to serve metrics", "reason", LSV_S(err), NULL);
 			lsp_metrics_free(cx.mx);
@@ -361,6 +374,13 @@ int main(int argc, char **argv)
 			return rc == -EINVAL ? LSP_EXIT_USAGE : LSP_EXIT_SYS;
 		}
 		lsp_log(&lg, LSP_INFO, "metrics listening", "port", LSV_I(lsp_metrics_port(cx.mx)), NULL);
+	}
+	if (getenv("LSP_NATS_URL") && *getenv("LSP_NATS_URL")) { /* presence: WebRTC viewers count too */
+		lsp_presence_node(cx.node, sizeof cx.node, "lsp-rtc");
+		if (lsp_bus_open(&cx.bus, getenv("LSP_NATS_URL"), 2000, "lsp-rtc", err, sizeof err) < 0) {
+			lsp_log(&lg, LSP_WARN, "presence off", "reason", LSV_S(err), NULL);
+			cx.bus = NULL;
+		}
 	}
 	if (origin && !strcmp(origin, "auto")) {
 		const char *nu = getenv("LSP_NATS_URL");
@@ -379,6 +399,7 @@ int main(int argc, char **argv)
 		cfg.origin = origin;
 	rc = lsp_rtc_run(&cfg, sfd, err, sizeof err);
 	close(sfd);
+	lsp_bus_close(cx.bus);
 	lsp_metrics_free(cx.mx);
 	lsp_originmap_close(cx.om);
 	if (rc < 0) {
@@ -390,6 +411,7 @@ int main(int argc, char **argv)
 	return LSP_EXIT_OK;
 early:
 	close(sfd);
+	lsp_bus_close(cx.bus);
 	lsp_metrics_free(cx.mx);
 	return rc;
 bad:

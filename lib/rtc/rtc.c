@@ -149,6 +149,8 @@ static void tick(struct rtc *r)
 	for (int i = 0; i < MAX_RELAY && report; i++)
 		if (r->relays[i])
 			rtc_relay_report(r, r->relays[i]);
+	if (report)
+		rtc_viewers_report(r); /* presence (rtcpres.c) */
 	if (report && (r->c.srtp_auth != r->c.srtp_auth_rep || r->c.srtp_replay != r->c.srtp_replay_rep)) {
 		RTC_EMIT(r, LSP_DEBUG, "srtp dropped", "bad_tag", LSV_I(r->c.srtp_auth - r->c.srtp_auth_rep), "replayed",
 			 LSV_I(r->c.srtp_replay - r->c.srtp_replay_rep));

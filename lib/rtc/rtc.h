@@ -57,6 +57,10 @@
  *   origin generation          generation, ring; origin stream ended;
  *   origin moved               from, to
  *   relay bytes in (debug)     edge: bytes from the origin since the last: bytes
+ *   viewers (debug)            every second per channel: viewers (WHEP
+ *                              sessions connected here), for presence
+ *   relay keyframe request (debug)  origin: an edge asked for a keyframe: peer
+ *   keyframe request sent up (debug)  edge: to the origin: url
  *
  * A level of warn or above is a failure worth counting.  lsp_rtc_run
  * returns 0 when stopfd becomes readable, negative on a setup failure. */

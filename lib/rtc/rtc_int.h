@@ -296,6 +296,9 @@ void rtc_fwd_close(struct chan *c);
  * channel comes from an origin (one request per RELAY_KEYREQ_MS). */
 void rtc_up_want_key(struct rtc *r, const char *name);
 
+/* rtcpres.c */
+void rtc_viewers_report(struct rtc *r); /* a "viewers" event per channel */
+
 /* rtchttp.c */
 void rtc_http_accept(struct rtc *r);        /* new connections on the listener */
 void rtc_on_conn(struct rtc *r, int i);     /* conns[i] is readable */

@@ -12,7 +12,9 @@
 # keyframe only when a viewer needs one; a viewer joining on the edge
 # makes the origin send a PLI to the publisher (the request went up two
 # relay links), and its first frame is timed.  Bad input on a relay link
-# (garbage sent up by a client) closes that link only.
+# (garbage sent up by a client) closes that link only.  Presence: the
+# edge reports its WebRTC viewers on NATS and lsp-chat's GET /presence (the
+# directory's source) counts them, and 0 once they are gone.
 . "$(dirname "$0")/../lib.sh"
 need curl; need node; need python3
 [ -x /usr/bin/chromium ] || fail "chromium not installed (run make deps)"
@@ -28,7 +30,9 @@ printf '%s\n' "$SECRET" >"$T/relay.secret"
 chmod 600 "$T/relay.secret"
 H1=$(free_port); U1=$(free_port); M1=$(free_port)
 H2=$(free_port); U2=$(free_port)
-H3=$(free_port); U3=$(free_port)
+H3=$(free_port); U3=$(free_port); PC=$(free_port)
+start_nats
+LSP_NATS_URL=$NATS_URL bg "$BIN/lsp-chat" -l "127.0.0.1:$PC" --node c1 2>"$T/chat.log"
 rtc() { "$BIN/lsp-rtc" --candidate 127.0.0.1 "$@"; }
 
 # a bad secret file is a usage error, and says why without the secret
@@ -46,9 +50,9 @@ bg "$BIN/lsp-rtc" --candidate 127.0.0.1 --http "127.0.0.1:$H1" --udp "127.0.0.1:
 	--relay-secret-file "$T/relay.secret" --metrics "127.0.0.1:$M1" 2>"$T/origin.log"
 LSP_LOG_LEVEL=debug LSP_RELAY_SECRET=$SECRET bg "$BIN/lsp-rtc" --candidate 127.0.0.1 --http "127.0.0.1:$H2" \
 	--udp "127.0.0.1:$U2" --origin "http://127.0.0.1:$H1" 2>"$T/relay.log"
-LSP_LOG_LEVEL=debug bg "$BIN/lsp-rtc" --candidate 127.0.0.1 --http "127.0.0.1:$H3" --udp "127.0.0.1:$U3" \
+LSP_NATS_URL=$NATS_URL LSP_LOG_LEVEL=debug bg "$BIN/lsp-rtc" --candidate 127.0.0.1 --http "127.0.0.1:$H3" --udp "127.0.0.1:$U3" \
 	--origin "http://127.0.0.1:$H2" --relay-secret-file "$T/relay.secret" 2>"$T/edge.log"
-for p in "$H1" "$H2" "$H3"; do wait_port "$p" 5 || { cat "$T"/*.log; fail "lsp-rtc on $p did not listen"; }; done
+for p in "$H1" "$H2" "$H3" "$PC"; do wait_port "$p" 5 || { cat "$T"/*.log; fail "lsp-rtc on $p did not listen"; }; done
 grep -q '"msg":"relay auth on"\|"event":"relay auth on"\|relay auth on' "$T/origin.log" || fail "no 'relay auth on' log"
 
 # relay auth at the origin
@@ -78,7 +82,7 @@ echo "$mx" | grep -q '^lsp_rtc_relay_refused_total{reason="bad signature"} 2$' |
 ok "GET /relay: no, forged, expired, other-channel, too long-lived and malformed tokens → 401, logged by reason, counted"
 
 # the publisher: Chromium over WHIP at the origin, for the rest of the test
-(cd "$B" && exec timeout 130 node whip.mjs "http://127.0.0.1:$H1/whip/tree" "$key" --hold 100) >"$T/pub.json" 2>"$T/pub.err" &
+(cd "$B" && exec timeout 300 node whip.mjs "http://127.0.0.1:$H1/whip/tree" "$key" --hold 270) >"$T/pub.json" 2>"$T/pub.err" &
 PUB=$!; _pids+=($PUB)
 wait_file "$LSP_RING_DIR/lsp-ring-tree" 20 || { cat "$T/pub.err" "$T/origin.log"; fail "no ring for the WHIP channel"; }
 
@@ -90,6 +94,23 @@ wait_grep '"event":"viewer connected"' "$T/edge.log" 40 ||
 	{ cat "$T/v1.err"; tail -n 20 "$T/edge.log" "$T/relay.log" "$T/origin.log"; fail "edge viewer did not connect"; }
 grep -q "\"event\":\"origin connected\".*\"url\":\"http://127.0.0.1:$H2\"" "$T/edge.log" || fail "edge not fed by the relay"
 grep -q "\"event\":\"origin connected\".*\"url\":\"http://127.0.0.1:$H1\"" "$T/relay.log" || fail "relay not fed by the origin"
+presence() { # want: wait until lsp-chat's GET /presence counts the channel's viewers so
+	python3 - "$PC" "$1" <<'PY'
+import json, sys, time, urllib.request
+port, want = int(sys.argv[1]), int(sys.argv[2])
+got = None
+for _ in range(100):
+    with urllib.request.urlopen("http://127.0.0.1:%d/presence?channels=tree" % port, timeout=3) as r:
+        got = json.load(r)["tree"]
+    if got == want:
+        sys.exit(0)
+    time.sleep(0.25)
+print("presence: want %d, got %s" % (want, got))
+sys.exit(1)
+PY
+}
+presence 1 || fail "the directory does not count the WebRTC viewer"
+ok "lsp-chat's GET /presence (the directory) counts the edge's WebRTC viewer: 1"
 
 # a keyframe request travels up: the origin asks its publisher (no periodic PLI)
 plis() {
@@ -160,6 +181,9 @@ if [ -n "$IP" ]; then
 else
 	echo "skip: no global IPv4 address to test the loopback-only default from"
 fi
+
+presence 0 || fail "the directory still counts viewers that left"
+ok "… and 0 once they left"
 
 grep -q '"level":"fatal"' "$T/origin.log" "$T/relay.log" "$T/edge.log" && fail "fatal log"
 exit 0
