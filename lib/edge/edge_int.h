@@ -59,6 +59,7 @@ typedef struct edge_body {
 
 struct edge_watch;
 struct edge_entry;
+typedef struct edge_pres edge_pres; /* edge_pres.c */
 
 /* A request waiting for something: on a watch's list (H_PLAYLIST, H_PART)
  * or on a relay entry's (H_RELAY).  Zeroed means "not waiting". */
@@ -184,7 +185,17 @@ struct lsp_edge {
 	edge_upstream *ups;
 	long long relay_held, relay_timeouts;
 	long long relay_hits, relay_coalesced, relay_upstream, relay_errors;
+	edge_pres *pres;        /* HLS viewers for presence (edge_pres.c), NULL until used */
 };
+
+/* ---- edge_pres.c ---- */
+/* A request for /hls/<rel>: count its client as a viewer of the channel. */
+void edge_pres_hit(lsp_edge *e, edge_conn *c, const lsp_http_req *rq, const char *rel);
+/* Once a second (from the sweep): forget clients gone quiet, a "viewers"
+ * event per counted channel. */
+void edge_pres_tick(lsp_edge *e);
+long edge_pres_count(const lsp_edge *e, const char *channel); /* viewers now */
+void edge_pres_free(lsp_edge *e);
 
 /* ---- edge_file.c ---- */
 void edge_body_put(edge_body *b);
