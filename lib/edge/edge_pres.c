@@ -74,7 +74,7 @@ void edge_pres_hit(lsp_edge *e, edge_conn *c, const lsp_http_req *rq, const char
 	char name[LSP_NAME_MAX + 1];
 	const char *sl = strchr(rel, '/'), *ua;
 	size_t len = sl ? (size_t)(sl - rel) : 0, ual = 0;
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t sl_ = sizeof ss;
 	uint64_t key = 1469598103934665603ull;
 	int ci, fr = -1;

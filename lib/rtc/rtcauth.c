@@ -121,7 +121,7 @@ out:
 
 int lsp_rtcauth_loopback(int fd)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t sl = sizeof ss;
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
 		return 0;

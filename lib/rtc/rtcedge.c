@@ -204,10 +204,9 @@ void rtc_up_want_key(struct rtc *r, const char *name)
 	ssize_t n;
 	if (!c || !c->relay || (u = &c->up)->state != UP_STREAM || r->now - u->keyreq_up_at < RELAY_KEYREQ_MS)
 		return;
-	if (!u->tx_preface) {
-		memcpy(b, LSP_RTCRELAY_PREFACE, LSP_RTCRELAY_PREFACE_LEN);
-		o = LSP_RTCRELAY_PREFACE_LEN;
-	}
+	if (!u->tx_preface) /* 8 bytes, no NUL: not a string */
+		for (; o < LSP_RTCRELAY_PREFACE_LEN; o++)
+			b[o] = (uint8_t)LSP_RTCRELAY_PREFACE[o];
 	lsp_rtcrelay_hdr(b + o, LSP_RTCRELAY_KEYREQ, 0, 0, 0, 0, 0);
 	o += LSP_RTCRELAY_HDR;
 	n = send(u->fd, b, o, MSG_NOSIGNAL | MSG_DONTWAIT);

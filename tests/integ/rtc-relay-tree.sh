@@ -87,12 +87,26 @@ ok "GET /relay: no, forged, expired, other-channel, too long-lived and malformed
 PUB=$!; _pids+=($PUB)
 wait_file "$LSP_RING_DIR/lsp-ring-tree" 20 || { cat "$T/pub.err" "$T/origin.log"; fail "no ring for the WHIP channel"; }
 
-# a viewer two relay links away, watching for 40 s (the tree stays up)
-(cd "$B" && exec timeout 90 node whep.mjs "http://127.0.0.1:$H3/whep/tree" --timeout 50 --frames 30 --hold 40) \
-	>"$T/v1.json" 2>"$T/v1.err" &
-V1=$!; _pids+=($V1)
-wait_grep '"event":"viewer connected"' "$T/edge.log" 40 ||
-	{ cat "$T/v1.err"; tail -n 20 "$T/edge.log" "$T/relay.log" "$T/origin.log"; fail "edge viewer did not connect"; }
+# a viewer two relay links away, watching for 75 s (the tree stays up meanwhile).
+# Its offer waits (4 s at most) for the edge's channel to stream; a cold
+# tree on a loaded box can take longer (each tier connects in turn), so a
+# 404 then is tried again, up to 3 times.
+for try in 1 2 3; do
+	(cd "$B" && exec timeout 150 node whep.mjs "http://127.0.0.1:$H3/whep/tree" --timeout 100 --frames 30 --hold 75) \
+		>"$T/v1.json" 2>"$T/v1.err" &
+	V1=$!; _pids+=($V1)
+	for _ in $(seq 400); do
+		grep -q '"event":"viewer connected"' "$T/edge.log" && break
+		kill -0 "$V1" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q '"event":"viewer connected"' "$T/edge.log" && break
+	wait "$V1"
+	grep -q 'WHEP 404' "$T/v1.json" || break
+	echo "cold tree: the first offer was answered 404 (try $try)"
+done
+grep -q '"event":"viewer connected"' "$T/edge.log" ||
+	{ cat "$T/v1.err" "$T/v1.json"; tail -n 20 "$T/edge.log" "$T/relay.log" "$T/origin.log"; fail "edge viewer did not connect"; }
 grep -q "\"event\":\"origin connected\".*\"url\":\"http://127.0.0.1:$H2\"" "$T/edge.log" || fail "edge not fed by the relay"
 grep -q "\"event\":\"origin connected\".*\"url\":\"http://127.0.0.1:$H1\"" "$T/relay.log" || fail "relay not fed by the origin"
 presence() { # want: wait until lsp-chat's GET /presence counts the channel's viewers so
@@ -166,7 +180,7 @@ cold=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["fir
 for l in origin relay; do
 	[ "$(grep -c '"event":"play offer"' "$T/$l.log")" = 0 ] || fail "a viewer reached the $l directly"
 done
-ok "WHEP viewer on the third tier played 40 s (first frame ${cold% *} ms after connecting, cold tree; ${cold#* } frames)"
+ok "WHEP viewer on the third tier played 75 s (first frame ${cold% *} ms after connecting, cold tree; ${cold#* } frames)"
 
 # no secret: /relay only for loopback peers
 IP=$(ip -4 -o addr show scope global 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -n1)
