@@ -8,10 +8,11 @@
 # token is 401, logged with its reason and never the token, and counted;
 # a token made by another implementation (Python's hmac) is accepted; a
 # peer that is not loopback is refused when no secret is configured.
-# Keyframe requests: with --pli-interval 0 the publisher is asked for a
-# keyframe only when a viewer needs one; a viewer joining on the edge
-# makes the origin send a PLI to the publisher (the request went up two
-# relay links), and its first frame is timed.  Bad input on a relay link
+# Keyframe requests: a viewer joining on the edge sends a keyframe request
+# up two relay links; the origin takes it and sends its publisher a PLI
+# (--pli-interval 5000 keeps the GOP short: a channel's first reader on
+# the origin packetises from the newest keyframe on), and the viewer's
+# first frame is timed.  Bad input on a relay link
 # (garbage sent up by a client) closes that link only.  Presence: the
 # edge reports its WebRTC viewers on NATS and lsp-chat's GET /presence (the
 # directory's source) counts them, and 0 once they are gone; so does
@@ -47,7 +48,7 @@ LSP_RELAY_SECRET=short rtc --http "127.0.0.1:0" --udp "127.0.0.1:0" 2>/dev/null
 rc=$?; [ $rc = 100 ] || fail "short LSP_RELAY_SECRET: exit $rc"
 ok "bad relay secrets refused at start-up (exit 100)"
 
-LSP_LOG_LEVEL=debug bg "$BIN/lsp-rtc" --candidate 127.0.0.1 --http "127.0.0.1:$H1" --udp "127.0.0.1:$U1" --pli-interval 0 \
+LSP_LOG_LEVEL=debug bg "$BIN/lsp-rtc" --candidate 127.0.0.1 --http "127.0.0.1:$H1" --udp "127.0.0.1:$U1" --pli-interval 5000 \
 	--relay-secret-file "$T/relay.secret" --metrics "127.0.0.1:$M1" 2>"$T/origin.log"
 LSP_LOG_LEVEL=debug LSP_RELAY_SECRET=$SECRET bg "$BIN/lsp-rtc" --candidate 127.0.0.1 --http "127.0.0.1:$H2" \
 	--udp "127.0.0.1:$U2" --origin "http://127.0.0.1:$H1" 2>"$T/relay.log"
@@ -132,12 +133,14 @@ plis() {
 	curl -s "http://127.0.0.1:$H1/stats" |
 		python3 -c 'import json,sys; print(sum(s["plis"] for s in json.load(sys.stdin)["sessions"] if s["kind"] == "whip"))'
 }
-p0=$(plis); for _ in $(seq 30); do sleep 0.5; p1=$(plis); [ "$p1" = "$p0" ] && break; p0=$p1; done
+p1=$(plis)
 n_up=$(grep -c '"event":"keyframe request sent up"' "$T/edge.log")
 v=$(cd "$B" && timeout 60 node whep.mjs "http://127.0.0.1:$H3/whep/tree" --timeout 20 --frames 30 2>"$T/v2.err") ||
 	{ cat "$T/v2.err"; tail -n 20 "$T/edge.log"; fail "second edge viewer did not play: $v"; }
 warm=$(echo "$v" | python3 -c 'import json,sys; print(json.load(sys.stdin)["firstFrameMs"])')
 p2=$(plis)
+n_in=$(grep -c '"event":"relay keyframe request"' "$T/origin.log")
+[ "$n_in" -ge 1 ] || fail "the origin got no keyframe request from the relay"
 [ "$p2" -gt "$p1" ] || fail "origin sent no PLI to its publisher for a viewer two tiers down ($p1 → $p2)"
 [ "$(grep -c '"event":"relay client connected"' "$T/origin.log")" = 1 ] || fail "the relay reconnected: not a keyframe request"
 [ "$(grep -c '"event":"keyframe request sent up"' "$T/edge.log")" -gt "$n_up" ] || fail "edge sent no keyframe request up"
