@@ -375,9 +375,9 @@ int main(int argc, char **argv)
 		}
 		lsp_log(&lg, LSP_INFO, "metrics listening", "port", LSV_I(lsp_metrics_port(cx.mx)), NULL);
 	}
-	if (getenv("LSP_NATS_URL") && *getenv("LSP_NATS_URL")) { /* presence: WebRTC viewers count too */
+	if (*lsp_opt_env("LSP_NATS_URL", "")) { /* presence: WebRTC viewers count too */
 		lsp_presence_node(cx.node, sizeof cx.node, "lsp-rtc");
-		if (lsp_bus_open(&cx.bus, getenv("LSP_NATS_URL"), 2000, "lsp-rtc", err, sizeof err) < 0) {
+		if (lsp_bus_open(&cx.bus, lsp_opt_env("LSP_NATS_URL", ""), 2000, "lsp-rtc", err, sizeof err) < 0) {
 			lsp_log(&lg, LSP_WARN, "presence off", "reason", LSV_S(err), NULL);
 			cx.bus = NULL;
 		}
