@@ -18,6 +18,7 @@
 #include "core/sdnotify.h"
 #include "core/opt.h"
 #include "bus/originmap.h"
+#include "bus/presence.h"
 
 static const char usage[] =
 	"usage: lsp-edge [-h] [-V] [-l [HOST:]PORT] [--hls-root DIR] [--web-root DIR] [--vod-root DIR]\n"
@@ -41,10 +42,29 @@ static const char usage[] =
 	"  --upstream-rtc URL   /whep/ and /whip/ forwarded to lsp-rtc (default http://127.0.0.1:8083)\n"
 	"                       ('off': that route answers 404)\n"
 	"  --upstream-timeout MS  connect + answer head from an upstream within MS, else 504 (default 10000)\n"
-	"environment: LSP_DATA_DIR (default ./var), LSP_WEB_ROOT, LSP_LOG_LEVEL, LSP_NATS_URL (--origin auto)\n"
+	"environment: LSP_DATA_DIR (default ./var), LSP_WEB_ROOT, LSP_LOG_LEVEL,\n"
+	"             LSP_NATS_URL (--origin auto; HLS viewer counts to lsp.presence.<ch>)\n"
 	"exit: 0 stopped by SIGINT/SIGTERM, 100 usage, 111 system failure\n";
 
 static volatile sig_atomic_t stop_flag;
+
+/* Presence: the loop's "viewers" events (HLS clients per channel) as
+ * reports on lsp.presence.<ch> (LSP_NATS_URL); every event is logged. */
+struct pres {
+	lsp_log_t *lg;
+	lsp_bus *bus;
+	char node[LSP_PRESENCE_NODE_MAX];
+};
+
+static void on_event(void *ctx, const lsp_event *ev)
+{
+	struct pres *p = ctx;
+	const char *ch = lsp_event_str(ev, "channel");
+	char err[256];
+	lsp_log_event(p->lg, ev);
+	if (p->bus && ch && lsp_event_is(ev, "viewers"))
+		lsp_presence_publish(p->bus, p->node, "edge", ch, (long)lsp_event_int(ev, "viewers", 0), err, sizeof err);
+}
 
 static void on_signal(int sig)
 {
@@ -79,6 +99,7 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	long v;
 	int c, port, rc;
+	struct pres pres = { &lg, NULL, "" };
 
 	lsp_log_init(&lg, "lsp-edge");
 	static const struct option lopts[] = {
@@ -169,8 +190,15 @@ int main(int argc, char **argv)
 	cfg.port = port;
 	cfg.hls_root = hls;
 	cfg.web_root = web;
-	cfg.event = lsp_event_log;
-	cfg.event_ctx = &lg;
+	cfg.event = on_event;
+	cfg.event_ctx = &pres;
+	if (*lsp_opt_env("LSP_NATS_URL", "")) { /* presence: HLS viewers count in the directory */
+		lsp_presence_node(pres.node, sizeof pres.node, "lsp-edge");
+		if (lsp_bus_open(&pres.bus, lsp_opt_env("LSP_NATS_URL", ""), 2000, "lsp-edge", err, sizeof err) < 0) {
+			lsp_log(&lg, LSP_WARN, "presence off", "reason", LSV_S(err), NULL);
+			pres.bus = NULL;
+		}
+	}
 
 	/* one descriptor per connection, plus files being sent and a margin */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -191,6 +219,7 @@ int main(int argc, char **argv)
 
 	if (lsp_edge_open(&e, &cfg, err, sizeof err) < 0) {
 		lsp_log(&lg, LSP_FATAL, "unable to start", "reason", LSV_S(err), NULL);
+		lsp_bus_close(pres.bus);
 		lsp_originmap_close(om);
 		return LSP_EXIT_SYS;
 	}
@@ -202,6 +231,7 @@ int main(int argc, char **argv)
 		if (!f || fprintf(f, "%d\n", lsp_edge_port(e)) < 0 || fclose(f) != 0) {
 			lsp_log(&lg, LSP_FATAL, "unable to write port file", "path", LSV_S(port_file), NULL);
 			lsp_edge_close(e);
+			lsp_bus_close(pres.bus);
 			lsp_originmap_close(om);
 			return LSP_EXIT_SYS;
 		}
@@ -209,6 +239,7 @@ int main(int argc, char **argv)
 	lsp_sdnotify("READY=1");
 	rc = lsp_edge_run(e, &stop_flag, err, sizeof err);
 	lsp_edge_close(e);
+	lsp_bus_close(pres.bus);
 	if (om)
 		lsp_log(&lg, LSP_INFO, "origin switches", "n", LSV_I(lsp_originmap_switches(om)), NULL);
 	lsp_originmap_close(om);

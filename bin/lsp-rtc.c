@@ -23,10 +23,12 @@
 #include "core/metrics.h"
 #include "core/net.h"
 #include "bus/originmap.h"
+#include "bus/presence.h"
 #include "core/sdnotify.h"
 #include "core/opt.h"
 #include "media/avlog.h"
 #include "rtc/rtc.h"
+#include "rtc/rtcauth.h"
 #include "state/streamauth.h"
 
 static const char usage[] =
@@ -35,6 +37,7 @@ static const char usage[] =
 	"               [--opus-bitrate BPS] [--whip-bitrate BPS] [--pli-interval MS]\n"
 	"               [--origin URL|auto [--origin-port N] [--origin-ttl MS]] [--metrics [HOST]:PORT]\n"
 	"               [--workers N]\n"
+	"               [--relay-secret-file FILE]\n"
 	"  -l, --http [HOST]:PORT    WHEP/WHIP signalling (default 0.0.0.0:8083)\n"
 	"  -u, --udp [HOST]:PORT     media (default 0.0.0.0:8189); worker i uses PORT+i (port 0:\n"
 	"                            each worker its own free port)\n"
@@ -61,8 +64,12 @@ static const char usage[] =
 	"  -w, --workers N           worker processes, each with its own sessions and UDP port,\n"
 	"                            behind one signalling port (1..62; default: the CPUs this\n"
 	"                            process may run on; 1: one process, no supervisor)\n"
+	"  --relay-secret-file FILE  relay: sign (edge) and check (origin) GET /relay tokens with the\n"
+	"                            secret in FILE (mode 600, >= 16 bytes); else $LSP_RELAY_SECRET;\n"
+	"                            with neither, /relay answers loopback peers only\n"
 	"environment: LSP_DATA_DIR, LSP_DB_URL (WHIP key check), LSP_RING_DIR, LSP_LOG_LEVEL,\n"
-	"             LSP_NATS_URL (--origin auto), LSP_RTC_GSO (0: no UDP GSO)\n"
+	"             LSP_NATS_URL (--origin auto; viewer counts to lsp.presence.<ch>), LSP_RELAY_SECRET,\n"
+	"             LSP_RTC_GSO (0: no UDP GSO)\n"
 	"exit: 0 stopped by signal, 100 usage, 111 system failure\n";
 
 struct ctx {
@@ -73,6 +80,8 @@ struct ctx {
 	int origin_port;
 	int origin_ttl;
 	const char *nats_url;
+	lsp_bus *bus;      /* presence (LSP_NATS_URL); NULL: none */
+	char node[LSP_PRESENCE_NODE_MAX];
 };
 
 static long long mono_ms(void)
@@ -141,6 +150,14 @@ static void on_event(void *c, const lsp_event *ev)
 	lsp_log_event(cx->lg, ev);
 	if (lsp_event_is(ev, "listening"))
 		lsp_sdnotify("READY=1");
+	if (lsp_event_is(ev, "viewers") && ch) { /* presence: lsp-chat's counts and the directory */
+		long n = (long)lsp_event_int(ev, "viewers", 0);
+		char e[256];
+		if (cx->bus)
+			lsp_presence_publish(cx->bus, cx->node, "rtc", ch, n, e, sizeof e);
+		if (cx->mx)
+			lsp_metrics_set(cx->mx, "lsp_rtc_viewers", (double)n, "channel", ch, NULL);
+	}
 	if (!cx->mx)
 		return;
 	if (!ch)
@@ -166,6 +183,10 @@ static void on_event(void *c, const lsp_event *ev)
 	} else if (lsp_event_is(ev, "relay client connected") || lsp_event_is(ev, "relay client gone")) {
 		lsp_metrics_add(cx->mx, "lsp_rtc_relay_clients", lsp_event_is(ev, "relay client gone") ? -1 : 1,
 				"channel", ch, NULL);
+	} else if (lsp_event_is(ev, "relay refused")) {
+		const char *why = lsp_event_str(ev, "reason");
+		lsp_metrics_add(cx->mx, "lsp_rtc_relay_refused_total", 1, "reason",
+				!why ? "" : !strncmp(why, "no relay secret", 15) ? "not_loopback" : why, NULL);
 	} else if (lsp_event_is(ev, "relay bytes out")) {
 		lsp_metrics_add(cx->mx, "lsp_rtc_relay_sent_bytes_total", (double)lsp_event_int(ev, "bytes", 0),
 				"channel", ch, NULL);
@@ -186,6 +207,37 @@ static void on_event(void *c, const lsp_event *ev)
 	}
 	if (ev->level >= LSP_WARN)
 		lsp_metrics_add(cx->mx, "lsp_rtc_errors_total", 1, "kind", ev->name, NULL);
+}
+
+/* The relay secret: --relay-secret-file, else $LSP_RELAY_SECRET.  Its
+ * length, 0 when there is none (loopback-only /relay, logged), or -1
+ * after a fatal log line (a bad secret is a usage error). */
+static int relay_secret_load(lsp_log_t *lg, const char *file, unsigned char *out, size_t cap)
+{
+	const char *env = getenv("LSP_RELAY_SECRET");
+	char err[320];
+	int n;
+	if (file) {
+		if ((n = lsp_rtcauth_secret_file(file, out, cap, err, sizeof err)) < 0) {
+			lsp_log(lg, LSP_FATAL, "unable to read the relay secret", "reason", LSV_S(err), NULL);
+			return -1;
+		}
+	} else if (env && *env) {
+		size_t l = strlen(env);
+		if (l < LSP_RTCAUTH_SECRET_MIN || l > cap) {
+			lsp_log(lg, LSP_FATAL, "LSP_RELAY_SECRET must be 16 to 256 bytes", NULL);
+			return -1;
+		}
+		memcpy(out, env, l);
+		n = (int)l;
+	} else {
+		lsp_log(lg, LSP_INFO, "relay auth off", "detail",
+			LSV_S("no relay secret: GET /relay answers loopback peers only, and an edge sends no token"),
+			NULL);
+		return 0;
+	}
+	lsp_log(lg, LSP_INFO, "relay auth on", "source", LSV_S(file ? "file" : "LSP_RELAY_SECRET"), NULL);
+	return n;
 }
 
 static void first_ipv4(char *out, size_t cap)
@@ -214,7 +266,9 @@ int main(int argc, char **argv)
 		{ "whip-bitrate", required_argument, NULL, 'B' }, { "metrics", required_argument, NULL, 'M' },
 		{ "pli-interval", required_argument, NULL, 'k' }, { "origin", required_argument, NULL, 'o' },
 		{ "origin-port", required_argument, NULL, 'P' }, { "origin-ttl", required_argument, NULL, 'T' },
-		{ "workers", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 }
+		{ "workers", required_argument, NULL, 'w' },
+		{ "relay-secret-file", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 }
 	};
 	char hhost[256] = "0.0.0.0", uhost[256] = "0.0.0.0", cand[64] = "", err[256];
 	lsp_rtc_cfg cfg = { .http_port = 8083, .udp_port = 8189, .max_sessions = 512, .consent_s = 15,
@@ -225,9 +279,11 @@ int main(int argc, char **argv)
 	int c, sfd, rc;
 	sigset_t mask;
 	lsp_log_t lg;
-	struct ctx cx = { &lg, "", NULL, NULL, 8083, 5000, NULL };
+	struct ctx cx = { &lg, "", NULL, NULL, 8083, 5000, NULL, NULL, "" };
 	cpu_set_t cpus;
 	const char *mx_addr = NULL;
+	const char *relay_file = NULL;            /* relay auth (lib/rtc/rtcauth.h) */
+	unsigned char relay_secret[LSP_RTCAUTH_SECRET_MAX];
 	lsp_log_init(&lg, "lsp-rtc");
 	/* libav speaks as JSON events too: plain text would break the log */
 	lsp_avlog_route(lsp_event_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
@@ -299,6 +355,7 @@ int main(int argc, char **argv)
 				goto bad;
 			cfg.workers = (int)v;
 			break;
+		case 'S': relay_file = optarg; break;
 		default: goto bad;
 		}
 	}
@@ -310,6 +367,12 @@ int main(int argc, char **argv)
 	cfg.http_host = hhost;
 	cfg.udp_host = uhost;
 	cfg.cand_ip = cand;
+	if ((rc = relay_secret_load(&lg, relay_file, relay_secret, sizeof relay_secret)) < 0)
+		return LSP_EXIT_USAGE;
+	if (rc > 0) {
+		cfg.relay_secret = relay_secret;
+		cfg.relay_secret_len = (size_t)rc;
+	}
 	cfg.auth = auth;
 	cfg.event = on_event;
 	cfg.event_ctx = &cx;
@@ -351,6 +414,10 @@ int main(int argc, char **argv)
 		lsp_metrics_def(cx.mx, "lsp_rtc_workers", LSP_METRIC_GAUGE, "worker processes running now");
 		lsp_metrics_def(cx.mx, "lsp_rtc_worker_restarts_total", LSP_METRIC_COUNTER,
 				"worker processes forked again after one died");
+		lsp_metrics_def(cx.mx, "lsp_rtc_relay_refused_total", LSP_METRIC_COUNTER,
+				"origin: GET /relay answered 401, by reason");
+		lsp_metrics_def(cx.mx, "lsp_rtc_viewers", LSP_METRIC_GAUGE,
+				"WHEP viewers connected now, by channel (as reported to presence)");
 		if ((rc = lsp_metrics_serve_addr(cx.mx, mx_addr, err, sizeof err)) < 0) {
 			lsp_log(&lg, LSP_FATAL, "unable to serve metrics", "reason", LSV_S(err), NULL);
 			lsp_metrics_free(cx.mx);
@@ -358,6 +425,13 @@ int main(int argc, char **argv)
 			return rc == -EINVAL ? LSP_EXIT_USAGE : LSP_EXIT_SYS;
 		}
 		lsp_log(&lg, LSP_INFO, "metrics listening", "port", LSV_I(lsp_metrics_port(cx.mx)), NULL);
+	}
+	if (*lsp_opt_env("LSP_NATS_URL", "")) { /* presence: WebRTC viewers count too */
+		lsp_presence_node(cx.node, sizeof cx.node, "lsp-rtc");
+		if (lsp_bus_open(&cx.bus, lsp_opt_env("LSP_NATS_URL", ""), 2000, "lsp-rtc", err, sizeof err) < 0) {
+			lsp_log(&lg, LSP_WARN, "presence off", "reason", LSV_S(err), NULL);
+			cx.bus = NULL;
+		}
 	}
 	if (origin && !strcmp(origin, "auto")) {
 		const char *nu = getenv("LSP_NATS_URL");
@@ -380,6 +454,7 @@ int main(int argc, char **argv)
 	if (rc == LSP_RTC_WORKER_DONE || rc == LSP_RTC_WORKER_FAILED) /* a worker process: nothing here is ours */
 		_exit(rc == LSP_RTC_WORKER_DONE ? LSP_EXIT_OK : LSP_EXIT_SYS);
 	close(sfd);
+	lsp_bus_close(cx.bus);
 	lsp_metrics_free(cx.mx);
 	lsp_originmap_close(cx.om);
 	if (rc < 0) {
@@ -391,6 +466,7 @@ int main(int argc, char **argv)
 	return LSP_EXIT_OK;
 early:
 	close(sfd);
+	lsp_bus_close(cx.bus);
 	lsp_metrics_free(cx.mx);
 	return rc;
 bad:

@@ -4,7 +4,8 @@
  *   lsp.stream.<channel>.health   every few seconds while live
  *   lsp.stream.<channel>.ended    the publish ended
  *   lsp.chat.<channel>            chat messages          (JetStream LSP_CHAT)
- *   lsp.presence.<channel>        viewer counts per chat node
+ *   lsp.presence.<channel>        viewer counts per chat node, lsp-rtc and
+ *                                 lsp-edge process (bus/presence.h)
  *   lsp.tip.<channel>             tips
  *   lsp.ctl.<channel>.kick        end a publish now (suspension, key rotation)
  *

@@ -88,6 +88,7 @@ static void sweep(lsp_edge *e)
 {
 	edge_relay_expire(e);
 	edge_holds_expire(&e->holds, e->now);
+	edge_pres_tick(e); /* presence, once a second */
 	for (int i = 0; i < e->cfg.max_conns; i++) {
 		edge_conn *c = e->slots[i];
 		if (!c || c->deadline > e->now)
@@ -304,6 +305,7 @@ void lsp_edge_close(lsp_edge *e)
 	edge_relay_close(e);
 	drain(e);
 	edge_holds_fini(&e->holds);
+	edge_pres_free(e);
 	if (e->lfd >= 0) close(e->lfd);
 	if (e->reserve >= 0) close(e->reserve);
 	if (e->efd >= 0) close(e->efd);

@@ -76,6 +76,7 @@ typedef struct edge_body {
 
 struct edge_watch;
 struct edge_entry;
+typedef struct edge_pres edge_pres; /* edge_pres.c */
 
 /* A request waiting for something: on a watch's list (H_PLAYLIST, H_PART)
  * or on a relay entry's (H_RELAY).  Zeroed means "not waiting". */
@@ -216,7 +217,17 @@ struct lsp_edge {
 	struct sockaddr_storage up_addr[EDGE_UP_N];
 	socklen_t up_len[EDGE_UP_N];  /* 0: that upstream is off (404) */
 	long long px_requests[EDGE_UP_N], px_errors[EDGE_UP_N], px_open, px_tunnels;
+	edge_pres *pres;        /* HLS viewers for presence (edge_pres.c), NULL until used */
 };
+
+/* ---- edge_pres.c ---- */
+/* A request for /hls/<rel>: count its client as a viewer of the channel. */
+void edge_pres_hit(lsp_edge *e, edge_conn *c, const lsp_http_req *rq, const char *rel);
+/* Once a second (from the sweep): forget clients gone quiet, a "viewers"
+ * event per counted channel. */
+void edge_pres_tick(lsp_edge *e);
+long edge_pres_count(const lsp_edge *e, const char *channel); /* viewers now */
+void edge_pres_free(lsp_edge *e);
 
 /* ---- edge_file.c ---- */
 void edge_body_put(edge_body *b);

@@ -374,6 +374,8 @@ void edge_handle(lsp_edge *e, edge_conn *c, const lsp_http_req *rq)
 		edge_respond_error(e, c, 400);
 		return;
 	}
+	if (!strncmp(path, "/hls/", 5))
+		edge_pres_hit(e, c, rq, path + 5); /* presence: HLS viewers (edge_pres.c) */
 	if (e->relay && e->cfg.list && !strcmp(path, "/api/channels")) {
 		serve_api(e, c, NULL); /* no one origin knows every channel */
 		return;

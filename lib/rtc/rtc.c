@@ -149,6 +149,8 @@ static void tick(struct rtc *r)
 	for (int i = 0; i < MAX_RELAY && report; i++)
 		if (r->relays[i])
 			rtc_relay_report(r, r->relays[i]);
+	if (report)
+		rtc_viewers_report(r); /* presence (rtcpres.c) */
 	if (report && (r->c.srtp_auth != r->c.srtp_auth_rep || r->c.srtp_replay != r->c.srtp_replay_rep)) {
 		RTC_EMIT(r, LSP_DEBUG, "srtp dropped", "bad_tag", LSV_I(r->c.srtp_auth - r->c.srtp_auth_rep), "replayed",
 			 LSV_I(r->c.srtp_replay - r->c.srtp_replay_rep));
@@ -225,14 +227,8 @@ int rtc_loop(struct rtc *r, int stopfd, char *err, size_t errcap)
 				if (r->conns[idx[p]])
 					rtc_on_conn(r, idx[p]);
 			} else if (idx[p] >= 1000 && idx[p] < 1000 + MAX_RELAY) {
-				const struct relayc *rl = r->relays[idx[p] - 1000];
-				char junk[512];
-				ssize_t n;
-				/* an edge sends nothing after its request: only its close matters */
-				if (rl && (pf[p].revents & (POLLIN | POLLERR | POLLHUP)) &&
-				    ((n = recv(rl->fd, junk, sizeof junk, 0)) == 0 ||
-				     (n < 0 && errno != EAGAIN && errno != EINTR)))
-					rtc_relay_free(r, idx[p] - 1000, "closed by the edge");
+				if (r->relays[idx[p] - 1000] && (pf[p].revents & (POLLIN | POLLERR | POLLHUP)))
+					rtc_relay_input(r, idx[p] - 1000); /* keyframe requests, or its close */
 			} else if (idx[p] >= 2000 && idx[p] < 2000 + MAX_CHAN) {
 				struct chan *c = &r->chans[idx[p] - 2000];
 				if (c->used && c->relay && c->up.state != UP_IDLE)

@@ -18,7 +18,9 @@
  *   HTTP GET /relay/C per channel however many viewers it has
  *   (lib/rtcrelay framing), reconnected with backoff; a new generation at
  *   the origin makes viewers resume at the next keyframe.  Every lsp-rtc
- *   with local rings answers GET /relay/C for its edges.
+ *   answers GET /relay/C for its edges (cfg->relay_secret: with a signed
+ *   token, lib/rtc/rtcauth.h), from its rings or, in edge mode, from what
+ *   its own origin sends: --origin chains to a relay tree of any depth.
  *
  *   periodic PLI: a WHIP publisher is asked for a keyframe every
  *   cfg->pli_interval_ms, and at once when a viewer or an edge joins.
@@ -44,6 +46,8 @@
  *   video only (warn)          reason (and id)
  *   source has B-frames: … (warn)
  *   relay client connected     origin: an edge reads the channel: peer
+ *   relay refused (warn)       origin: GET /relay answered 401: peer, reason
+ *                              (never the token)
  *   relay client gone          peer, reason, bytes, frames, skips
  *   relay bytes out (debug)    origin: bytes sent to an edge since the last: peer, bytes
  *   origin connected           edge: url, reconnect (not the first), detail "url=…"
@@ -53,6 +57,10 @@
  *   origin generation          generation, ring; origin stream ended;
  *   origin moved               from, to
  *   relay bytes in (debug)     edge: bytes from the origin since the last: bytes
+ *   viewers (debug)            every second per channel: viewers (WHEP
+ *                              sessions connected here), for presence
+ *   relay keyframe request (debug)  origin: an edge asked for a keyframe: peer
+ *   keyframe request sent up (debug)  edge: to the origin: url
  *
  *
  * With workers > 1 (rtcwork.c) lsp_rtc_run is a supervisor: it binds the
@@ -98,6 +106,11 @@ typedef struct {
 	 * negative when the channel has no origin now).  Both NULL: local rings. */
 	const char *origin;
 	int (*origin_route)(void *ctx, const char *channel, char *url, size_t cap);
+	/* Relay auth (lib/rtc/rtcauth.h): the secret GET /relay tokens are
+	 * signed with, as an edge, and checked with, as an origin; NULL: an
+	 * edge sends none and /relay answers loopback peers only. */
+	const unsigned char *relay_secret;
+	size_t relay_secret_len;
 	/* WHIP key check: 0 and the channel's name, or negative and a reason. */
 	int (*auth)(void *ctx, const char *key, char *channel, size_t cap, const char **reason);
 	lsp_event_fn event;      /* what happened (the list above); NULL: nothing */

@@ -51,6 +51,7 @@
 #define UP_BACKOFF_MIN 250
 #define UP_BACKOFF_MAX 5000
 #define PARK_MS 4000       /* edge: an offer waits this long for its origin */
+#define RELAY_KEYREQ_MS 500 /* keyframe requests passed up the relay tree: one per channel this often */
 
 enum { S_FREE = 0, S_NEW, S_LIVE };
 
@@ -83,6 +84,15 @@ struct upstream {
 	struct { uint64_t seq; int64_t pts; } seen[1024]; /* recent entries: tells a resent one */
 	long long connects, reconnects, bytes, frames, gaps, restarts;
 	long long bytes_rep;        /* of bytes, reported in an event */
+	/* relay tier: what comes from the origin, kept for our own relay
+	 * clients (rtcedge.c) in a private ring nobody else maps */
+	lsp_ring *fwd;              /* made for the first relay client; NULL before */
+	uint64_t fwd_epoch, fwd_id; /* bumped / new with each new upstream stream */
+	int fwd_need_key;           /* entries were lost: nothing until a keyframe */
+	/* keyframe requests up the tree (rtcedge.c sends, rtcorigin.c takes):
+	 * the last one sent up (edge) / passed on (origin), per channel */
+	int tx_preface;             /* the preface went up on this connection */
+	long long keyreq_up_at, keyreq_in_at, keyreqs_up, keyreqs_in;
 };
 
 struct chan {
@@ -174,6 +184,8 @@ struct relayc {
 	long long t0, last_tx, bytes, frames, skips;
 	long long bytes_rep;    /* of bytes, reported in an event */
 	char peer[64];
+	lsp_rtcrelay_rd in;     /* what the edge sends: keyframe requests, pings */
+	long long keyreqs;
 };
 
 /* An HTTP answer being built. */
@@ -272,10 +284,13 @@ void rtc_sess_tick(struct rtc *r, struct sess *s); /* consent, SR/REMB, periodic
 
 /* rtcorigin.c */
 /* GET /relay/C: the connection k becomes a relay client (rs->taken). */
-void rtc_relay_open(struct rtc *r, struct conn *k, const char *ch, struct resp *rs);
+void rtc_relay_open(struct rtc *r, struct conn *k, const lsp_http_req *rq, const char *ch, struct resp *rs);
 void rtc_relay_free(struct rtc *r, int i, const char *why);
 void rtc_relay_flush(struct rtc *r, int i);
 void rtc_relay_report(struct rtc *r, struct relayc *rc); /* "relay bytes out" since the last */
+/* relays[i] is readable: keyframe requests (passed on, rate-limited per
+ * channel), pings; its close, or anything else, ends it. */
+void rtc_relay_input(struct rtc *r, int i);
 
 /* rtcedge.c */
 void rtc_up_close(struct chan *c);
@@ -284,6 +299,16 @@ void rtc_up_step(struct rtc *r, struct chan *c);
 /* One frame from the origin's stream (exposed for tests). */
 void rtc_up_frame(struct rtc *r, struct chan *c, const lsp_rtcrelay_frame *f);
 void rtc_up_report(struct rtc *r, struct chan *c); /* "relay bytes in" since the last */
+/* Relay tier: start keeping c's entries for relay clients (0, -errno);
+ * forget them (on drop). */
+int rtc_fwd_open(struct rtc *r, struct chan *c);
+void rtc_fwd_close(struct chan *c);
+/* A viewer of channel name waits for a keyframe: ask upstream, if the
+ * channel comes from an origin (one request per RELAY_KEYREQ_MS). */
+void rtc_up_want_key(struct rtc *r, const char *name);
+
+/* rtcpres.c */
+void rtc_viewers_report(struct rtc *r); /* a "viewers" event per channel */
 
 /* rtchttp.c */
 void rtc_http_accept(struct rtc *r);        /* new connections on the listener */

@@ -270,6 +270,7 @@ static void put_opus(void *ctx, const uint8_t *p, size_t len, uint32_t ts48)
 void rtc_chan_drop(struct chan *c)
 {
 	rtc_up_close(c);
+	rtc_fwd_close(c);
 	lsp_rtcrelay_free(&c->up.rd);
 	lsp_ring_close(c->ring);
 	lsp_aopus_close(c->aop);

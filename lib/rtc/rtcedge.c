@@ -7,7 +7,12 @@
  *   any failure, silence (UP_SILENT_MS), a slow answer (UP_SETUP_MS) or the
  *   channel moving to another origin ──▶ UP_IDLE, retried with backoff
  *
- * The channel owns its connection (c->up: socket, reader, counters); a new
+ * A relay tier: the same lsp-rtc serves GET /relay/C to the tier below
+ * from what its origin sends (see "relay tier" below), so --origin chains
+ * to any depth.
+ *
+ * The channel owns its connection (c->up: socket, reader, counters, the
+ * relay tier's ring); a new
  * generation, or numbering that went back, makes the viewers resume at the
  * next keyframe with time going on (rtc_chan_restart). */
 #include <errno.h>
@@ -18,10 +23,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/httpurl.h"
 #include "rtc/rtc_int.h"
+#include "rtc/rtcauth.h"
 
 void rtc_up_close(struct chan *c)
 {
@@ -70,7 +77,7 @@ static void up_start(struct rtc *r, struct chan *c)
 	struct upstream *u = &c->up;
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	char url[sizeof u->url], hp[300], err[256];
+	char url[sizeof u->url], hp[300], err[256], auth[40 + LSP_RTCAUTH_TOKEN_MAX];
 	int fd, one = 1, n;
 	u->t0 = u->last_route = r->now;
 	if (r->cfg->origin_route) {
@@ -88,9 +95,21 @@ static void up_start(struct rtc *r, struct chan *c)
 		up_fail(r, c, 502, err);
 		return;
 	}
+	auth[0] = 0;
+	if (r->cfg->relay_secret && r->cfg->relay_secret_len) { /* a fresh token each connection */
+		char tok[LSP_RTCAUTH_TOKEN_MAX];
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (lsp_rtcauth_sign(r->cfg->relay_secret, r->cfg->relay_secret_len, c->name,
+				     (long long)ts.tv_sec + LSP_RTCAUTH_TTL, tok, sizeof tok) < 0) {
+			up_fail(r, c, 502, "unable to sign a relay token");
+			return;
+		}
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", tok);
+	}
 	n = snprintf(u->req, sizeof u->req,
-		     "GET /relay/%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lsp-rtc/" LSP_VERSION "\r\nAccept: %s\r\n\r\n",
-		     c->name, hp, LSP_RTCRELAY_CTYPE);
+		     "GET /relay/%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lsp-rtc/" LSP_VERSION "\r\nAccept: %s\r\n%s\r\n",
+		     c->name, hp, LSP_RTCRELAY_CTYPE, auth);
 	if (n < 0 || (size_t)n >= sizeof u->req) {
 		up_fail(r, c, 502, "request too long");
 		return;
@@ -110,7 +129,97 @@ static void up_start(struct rtc *r, struct chan *c)
 	u->fd = fd;
 	u->state = UP_CONNECT;
 	u->hlen = 0;
+	u->tx_preface = 0;
 	lsp_rtcrelay_reset(&u->rd);
+}
+
+/* ------------------------------------------------------ relay tier */
+
+/* A relay lsp-rtc (one with --origin) serves GET /relay/C too: what comes
+ * from upstream is appended to a private ring (its file unlinked as soon
+ * as it is made: only this process maps it), which its relay clients read
+ * like an origin's (rtcorigin.c).  Each new upstream stream (a new
+ * generation, numbering that went back) gets a new ring with a new
+ * identity, so the tiers below restart too; entries lost upstream (a gap)
+ * make it skip to the next keyframe, so nothing below decodes across a
+ * hole. */
+#define FWD_SLOTS 4096
+#define FWD_CAP (16u << 20) /* entries up to AU_MAX (cap / 4) */
+
+int rtc_fwd_open(struct rtc *r, struct chan *c)
+{
+	struct upstream *u = &c->up;
+	char path[sizeof c->path + 48], err[200];
+	int n, rc;
+	(void)r;
+	rtc_fwd_close(c);
+	/* the name only lives for an instant: unique to this process and call */
+	n = snprintf(path, sizeof path, "%s.relay-%ld-%08x", c->path, (long)getpid(), (unsigned)rtc_rand32());
+	if (n < 0 || (size_t)n >= sizeof path)
+		return -ENAMETOOLONG;
+	if ((rc = lsp_ring_create(&u->fwd, path, FWD_SLOTS, FWD_CAP, err, sizeof err)) < 0)
+		return rc;
+	lsp_ring_unlink(path);
+	u->fwd_epoch++;
+	u->fwd_id = (uint64_t)rtc_rand32() << 32 | rtc_rand32();
+	u->fwd_need_key = 1;
+	return 0;
+}
+
+void rtc_fwd_close(struct chan *c)
+{
+	lsp_ring_close(c->up.fwd);
+	c->up.fwd = NULL;
+}
+
+/* Another stream from upstream: the relay clients get a new ring. */
+static void fwd_restart(struct rtc *r, struct chan *c)
+{
+	if (c->up.fwd && rtc_fwd_open(r, c) < 0)
+		RTC_EMIT(r, LSP_WARN, "relay ring failed", "channel", LSV_S(c->name));
+}
+
+static void fwd_put(struct chan *c, const lsp_rtcrelay_frame *f)
+{
+	struct upstream *u = &c->up;
+	int key = f->kind == LSP_RTCRELAY_VIDEO && (f->flags & LSP_RTCRELAY_KEY);
+	if (!u->fwd || (u->fwd_need_key && !key))
+		return;
+	u->fwd_need_key = lsp_ring_write(u->fwd, f->kind, key ? LSP_RING_KEY : 0, f->pts, f->dts, f->data, f->len) < 0;
+}
+
+/* ------------------------------------------------------ keyframes */
+
+/* A viewer here waits for a keyframe: a keyframe request up the relay
+ * link (the preface first, once per connection), one per channel every
+ * RELAY_KEYREQ_MS at most.  The origin passes it to its WHIP publisher or
+ * up again.  Best effort: a full socket or no stream yet drops it (the
+ * viewer asks again, and a new relay client asks at once upstream). */
+void rtc_up_want_key(struct rtc *r, const char *name)
+{
+	struct chan *c = rtc_chan_find(r, name);
+	struct upstream *u;
+	uint8_t b[LSP_RTCRELAY_PREFACE_LEN + LSP_RTCRELAY_HDR];
+	size_t o = 0;
+	ssize_t n;
+	if (!c || !c->relay || (u = &c->up)->state != UP_STREAM || r->now - u->keyreq_up_at < RELAY_KEYREQ_MS)
+		return;
+	if (!u->tx_preface) /* 8 bytes, no NUL: not a string */
+		for (; o < LSP_RTCRELAY_PREFACE_LEN; o++)
+			b[o] = (uint8_t)LSP_RTCRELAY_PREFACE[o];
+	lsp_rtcrelay_hdr(b + o, LSP_RTCRELAY_KEYREQ, 0, 0, 0, 0, 0);
+	o += LSP_RTCRELAY_HDR;
+	n = send(u->fd, b, o, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n != (ssize_t)o) { /* half a frame up: the link can't be framed any more */
+		up_fail(r, c, 502, n < 0 ? strerror(errno) : "keyframe request not sent");
+		return;
+	}
+	u->tx_preface = 1;
+	u->keyreq_up_at = r->now;
+	u->keyreqs_up++;
+	RTC_EMIT(r, LSP_DEBUG, "keyframe request sent up", "channel", LSV_S(c->name), "url", LSV_S(u->url));
 }
 
 void rtc_up_frame(struct rtc *r, struct chan *c, const lsp_rtcrelay_frame *f)
@@ -127,6 +236,7 @@ void rtc_up_frame(struct rtc *r, struct chan *c, const lsp_rtcrelay_frame *f)
 			 * stream the viewers were decoding */
 			u->restarts++;
 			rtc_chan_restart(r, c, 1);
+			fwd_restart(r, c);
 			char ring[24];
 			snprintf(ring, sizeof ring, "%llx", (unsigned long long)lsp_rtcrelay_gen_id(f));
 			RTC_EMIT(r, LSP_INFO, "origin generation", "channel", LSV_S(c->name), "generation",
@@ -141,9 +251,12 @@ void rtc_up_frame(struct rtc *r, struct chan *c, const lsp_rtcrelay_frame *f)
 		u->result_at = r->now;
 		return;
 	case LSP_RTCRELAY_PING:
+	case LSP_RTCRELAY_KEYREQ: /* an origin asks nothing of its edges */
 		return;
 	case LSP_RTCRELAY_END:
 		RTC_EMIT(r, LSP_INFO, "origin stream ended", "channel", LSV_S(c->name));
+		if (u->fwd)
+			lsp_ring_end(u->fwd);
 		return;
 	default:
 		break;
@@ -157,9 +270,11 @@ void rtc_up_frame(struct rtc *r, struct chan *c, const lsp_rtcrelay_frame *f)
 			return; /* had it already: a reconnect starts at the newest keyframe */
 		u->restarts++;   /* numbering went back and not to what we had: a new stream */
 		rtc_chan_restart(r, c, 1);
+		fwd_restart(r, c);
 	} else if (u->have_seq && f->seq > u->seq && !(f->kind == LSP_RTCRELAY_VIDEO && (f->flags & LSP_RTCRELAY_KEY))) {
 		u->gaps++;       /* the origin skipped entries (we were slow): resume at a keyframe */
 		rtc_chan_restart(r, c, 0);
+		u->fwd_need_key = 1;
 	}
 	u->have_seq = 1;
 	u->seq = f->seq + 1;
@@ -167,6 +282,7 @@ void rtc_up_frame(struct rtc *r, struct chan *c, const lsp_rtcrelay_frame *f)
 	u->seen[f->seq % 1024].pts = f->pts;
 	e = (lsp_ring_entry){ .seq = f->seq, .pts = f->pts, .dts = f->dts, .kind = f->kind,
 			      .flags = f->flags & LSP_RTCRELAY_KEY ? LSP_RING_KEY : 0, .len = f->len };
+	fwd_put(c, f);
 	rtc_chan_entry(r, c, &e, f->data, (f->flags & LSP_RTCRELAY_LIVE) != 0);
 }
 

@@ -365,7 +365,7 @@ static int handle(struct rtc *r, struct conn *k, const lsp_http_req *rq, size_t 
 		rs.body = "ok\n";
 		goto out;
 	} else if (rq->method == LSP_HTTP_GET && !strncmp(path, "/relay/", 7)) {
-		rtc_relay_open(r, k, path + 7, &rs);
+		rtc_relay_open(r, k, rq, path + 7, &rs);
 		if (rs.taken)
 			return 2;
 		goto out;

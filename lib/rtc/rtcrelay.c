@@ -86,7 +86,7 @@ static int start_frame(lsp_rtcrelay_rd *rd)
 	f->dts = (int64_t)rd64(h + 24);
 	f->len = len;
 	f->data = NULL;
-	if (h[2] || h[3] || f->kind < LSP_RTCRELAY_VIDEO || f->kind > LSP_RTCRELAY_END)
+	if (h[2] || h[3] || f->kind < LSP_RTCRELAY_VIDEO || f->kind > LSP_RTCRELAY_KEYREQ)
 		return -EPROTO;
 	if ((f->kind == LSP_RTCRELAY_GEN && len != LSP_RTCRELAY_GEN_LEN) || (f->kind > LSP_RTCRELAY_GEN && len))
 		return -EPROTO;

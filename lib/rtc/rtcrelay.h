@@ -2,12 +2,16 @@
  * ring entries to edge lsp-rtc processes, without I/O.
  *
  *   edge ──GET /relay/<channel> HTTP/1.1──────────────────▶ origin lsp-rtc
+ *          Authorization: Bearer <token>   (lib/rtc/rtcauth.h)
  *   edge ◀─200, Content-Type: application/x-lsp-relay ─── (no length: the
  *           body is the stream, until either side closes)
  *   body:  "LSPRLY01"  then frames, each a 32-byte header + len bytes:
+ *   edge ──"LSPRLY01", then keyframe requests (kind 6) and pings (kind 4),
+ *           header only, once the 200 came ─────────────▶ origin
  *
  *     0  kind  u8     1 video AU (Annex B) | 2 audio (ADTS) | 3 generation
- *                     | 4 ping | 5 ended      (1 and 2 are the ring's kinds)
+ *                     | 4 ping | 5 ended | 6 keyframe request (edge to
+ *                     origin only)  (1 and 2 are the ring's kinds)
  *     1  flags u8     1 keyframe, 0x80 "live": the newest entry when sent
  *     2  zero  u16
  *     4  len   u32    payload bytes (8 for kind 3, 0 for kinds 4 and 5)
@@ -47,6 +51,7 @@ enum {
 	LSP_RTCRELAY_GEN = 3,
 	LSP_RTCRELAY_PING = 4,
 	LSP_RTCRELAY_END = 5,
+	LSP_RTCRELAY_KEYREQ = 6, /* edge → origin: a viewer below waits for a keyframe */
 };
 #define LSP_RTCRELAY_KEY 0x01
 #define LSP_RTCRELAY_LIVE 0x80

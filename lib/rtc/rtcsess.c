@@ -82,9 +82,10 @@ void rtc_ask_key(struct rtc *r, struct sess *p)
 }
 
 /* A viewer of channel name waits for a keyframe: ask the channel's WHIP
- * publisher, if it publishes through this process. */
+ * publisher, if it publishes through this process, or its origin. */
 void rtc_want_key(struct rtc *r, const char *name)
 {
+	rtc_up_want_key(r, name); /* relay tree: the publisher is upstream */
 	for (int i = 0; i < r->nsess_max; i++) {
 		struct sess *p = &r->sess[i];
 		if (p->state == S_LIVE && p->whip && !strcmp(p->chname, name))

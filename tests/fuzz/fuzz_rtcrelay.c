@@ -1,5 +1,6 @@
 /* fuzz_rtcrelay.c — libFuzzer harness for lib/rtcrelay, the framing an edge
- * lsp-rtc reads from its origin: the input is fed whole and again in
+ * lsp-rtc reads from its origin (and, with a bound of 0, the keyframe
+ * requests and pings an origin reads from its edges): the input is fed whole and again in
  * pieces whose sizes come from its first bytes (the reader must give the
  * same frames either way), each frame checked against the contract
  * (payload within the bound, time stamps in range, control frames' sizes).
@@ -13,11 +14,11 @@
 
 #define MAX 4096
 
-static void check(const lsp_rtcrelay_frame *f)
+static void check(const lsp_rtcrelay_frame *f, size_t max)
 {
-	if (f->len > MAX || (f->len && !f->data))
+	if (f->len > max || (f->len && !f->data))
 		abort();
-	if (f->kind < LSP_RTCRELAY_VIDEO || f->kind > LSP_RTCRELAY_END)
+	if (f->kind < LSP_RTCRELAY_VIDEO || f->kind > LSP_RTCRELAY_KEYREQ)
 		abort();
 	if (f->kind == LSP_RTCRELAY_GEN ? f->len != LSP_RTCRELAY_GEN_LEN : f->kind > LSP_RTCRELAY_GEN && f->len)
 		abort();
@@ -34,14 +35,14 @@ static void check(const lsp_rtcrelay_frame *f)
 
 /* Feed data in pieces (sizes cycled from steps); returns frames read and a
  * running hash of them, or -1 after an error. */
-static long run(const uint8_t *data, size_t size, const uint8_t *steps, size_t nsteps, uint64_t *hash)
+static long run(const uint8_t *data, size_t size, const uint8_t *steps, size_t nsteps, size_t max, uint64_t *hash)
 {
 	lsp_rtcrelay_rd rd;
 	lsp_rtcrelay_frame f;
 	size_t off = 0, used, si = 0;
 	long n = 0;
 	int rc = 0;
-	lsp_rtcrelay_init(&rd, MAX);
+	lsp_rtcrelay_init(&rd, max);
 	*hash = 1469598103934665603ull;
 	while (off < size && rc >= 0) {
 		size_t k = nsteps ? (size_t)steps[si++ % nsteps] + 1 : size;
@@ -55,7 +56,7 @@ static long run(const uint8_t *data, size_t size, const uint8_t *steps, size_t n
 			k -= used;
 			if (rc <= 0)
 				break;
-			check(&f);
+			check(&f, max);
 			n++;
 			*hash = (*hash ^ (uint64_t)f.kind ^ f.seq ^ (uint64_t)f.pts ^ f.len) * 1099511628211ull;
 			if (f.len)
@@ -75,8 +76,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	long a, b;
 	if (size < 1 + ns)
 		return 0;
-	a = run(data + 1 + ns, size - 1 - ns, NULL, 0, &h1);
-	b = run(data + 1 + ns, size - 1 - ns, data + 1, ns, &h2);
+	a = run(data + 1 + ns, size - 1 - ns, NULL, 0, MAX, &h1);
+	b = run(data + 1 + ns, size - 1 - ns, data + 1, ns, MAX, &h2);
+	if (a != b || h1 != h2)
+		abort();
+	/* the other direction: what an origin reads from an edge (no payloads) */
+	a = run(data + 1 + ns, size - 1 - ns, NULL, 0, 0, &h1);
+	b = run(data + 1 + ns, size - 1 - ns, data + 1, ns, 0, &h2);
 	if (a != b || h1 != h2)
 		abort();
 	return 0;

@@ -1,6 +1,7 @@
 /* test_rtcrelay — lib/rtcrelay: a stream of frames built with the header
  * writer reads back identically whether it arrives whole or a byte at a
- * time; every framing error (preface, kind, reserved bytes, control frames
+ * time; a keyframe request (kind 6) is a header alone; every framing
+ * error (preface, kind, reserved bytes, control frames
  * with the wrong payload, time stamps out of range, payloads over the bound)
  * is refused; a reset reader takes a new stream. */
 #include <errno.h>
@@ -141,11 +142,15 @@ static void refused(void **state)
 	lsp_rtcrelay_reset(&rd);
 	assert_int_equal(lsp_rtcrelay_feed(&rd, (const uint8_t *)"HTTP/1.1", 8, &used, &f), -EPROTO);
 	lsp_rtcrelay_free(&rd);
-	/* kinds 0 and 6 */
+	/* kinds 0 and 7; 6 (keyframe request) only without a payload */
 	lsp_rtcrelay_hdr(h, 0, 0, 0, 0, 0, 0);
 	assert_int_equal(bad_one(h, 0), -EPROTO);
-	lsp_rtcrelay_hdr(h, 6, 0, 0, 0, 0, 0);
+	lsp_rtcrelay_hdr(h, 7, 0, 0, 0, 0, 0);
 	assert_int_equal(bad_one(h, 0), -EPROTO);
+	lsp_rtcrelay_hdr(h, LSP_RTCRELAY_KEYREQ, 0, 0, 0, 0, 0);
+	assert_int_equal(bad_one(h, 0), 1);
+	lsp_rtcrelay_hdr(h, LSP_RTCRELAY_KEYREQ, 0, 0, 0, 0, 1);
+	assert_int_equal(bad_one(h, 1), -EPROTO);
 	/* reserved bytes */
 	lsp_rtcrelay_hdr(h, LSP_RTCRELAY_VIDEO, 0, 0, 0, 0, 1);
 	h[3] = 1;
