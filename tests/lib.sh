@@ -84,3 +84,10 @@ start_redis() {
 
 # Create a channel; prints its stream key.
 new_channel() { "$BIN/lsp-ctl" channel add "$1" 2>>"$T/ctl.log" | tail -n1 | awk '{print $NF}'; }
+
+# Validate HLS playlists (files or directories) against the spec's MUST
+# rules (tests/tools/hlscheck); extra hlscheck options first, e.g.
+#   hls_check --state "$T/hls.state" --as live "$dir/index.m3u8"
+hls_check() {
+	"$ROOT/tests/tools/hlscheck" "$@" >"$T/hlscheck.out" 2>&1 || { cat "$T/hlscheck.out" >&2; fail "hlscheck: $*"; }
+}
