@@ -25,6 +25,8 @@ int pack_write_playlist(lsp_pack *p, rung *r, char *err, size_t errcap)
 {
 	lsp_m3u8_seg segs[LSP_PACK_MAX_WINDOW], cur;
 	int first = r->nhist > p->o.window ? r->nhist - p->o.window : 0, n = 0, len;
+	if (!r->target_fixed) /* no playlist before its target duration is known */
+		return 0;
 	lsp_m3u8_media m = {
 		.version = 6,
 		.target = r->target,
