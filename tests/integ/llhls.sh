@@ -22,7 +22,8 @@ _pids+=($!)
 D=http://127.0.0.1:$P/hls/demo/360p
 L=$T/hls/demo/360p/index.m3u8
 for ((i = 0; i < 300; i++)); do
-	[ "$(grep -c '^#EXTINF' "$L" 2>/dev/null)" -ge 10 ] && break
+	n=$(grep -c '^#EXTINF' "$L" 2>/dev/null)
+	[ "${n:-0}" -ge 10 ] && break
 	sleep 0.1
 done
 [ "$(grep -c '^#EXTINF' "$L")" -ge 10 ] || { cat "$T/pack.log" >&2; fail "360p never listed 10 segments"; }
