@@ -602,6 +602,10 @@ static int drive_frame(lsp_pack *p, rung *r, int64_t d, char *err, size_t errcap
 		r->part_indep = key;
 	}
 	r->last_dts = h;
+	if (r->video && d > 0) {
+		r->nframes++;
+		r->frames_dur += frame;
+	}
 	return 0;
 }
 

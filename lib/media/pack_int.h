@@ -75,7 +75,9 @@ typedef struct {
 	long peak_bps, published_peak;
 	double tot_bytes, tot_dur;
 	int width, height;
-	double fps;
+	double fps;                 /* the stream's own rate; > 120 or <= 0: not plausible */
+	long long nframes;          /* driving frames seen, and their total duration (s), */
+	double frames_dur;          /* for a rate when the stream states none plausible */
 	char codecs[64];
 	char *pl;                   /* playlist text buffer (PL_CAP) */
 	dvrseg *dvr;                /* complete segments on disk for DVR, oldest first */

@@ -93,10 +93,15 @@ int pack_write_master(lsp_pack *p, char *err, size_t errcap)
 		rung *r = p->r[i];
 		if (r->peak_bps <= 0)
 			continue;
+		double fps = r->fps;
+		if ((fps <= 0 || fps > 120) && r->frames_dur > 0) /* e.g. a 90 kHz time base as a rate */
+			fps = (double)r->nframes / r->frames_dur;
+		if (fps > 120)
+			fps = 0;
 		snprintf(uri[n], sizeof uri[n], "%s/index.m3u8", r->name);
 		v[n] = (lsp_m3u8_variant){ uri[n], r->peak_bps,
 					   r->tot_dur > 0 ? lround(r->tot_bytes * 8 / r->tot_dur) : 0,
-					   r->width, r->height, r->fps, r->codecs };
+					   r->width, r->height, fps, r->codecs };
 		r->published_peak = r->peak_bps;
 		n++;
 	}
