@@ -138,12 +138,12 @@ wait_file "$L/index.m3u8" 10 || fail "no live playlist"
 hints=0 samples=0 last=""
 for ((i = 0; i < 20; i++)); do
 	sleep 0.25
-	[ -f "$L/index.m3u8" ] || continue
-	grep -q '#EXT-X-ENDLIST' "$L/index.m3u8" && break
+	cp "$L/index.m3u8" "$T/cur.m3u8" 2>/dev/null || continue # one load, every check on it
+	grep -q '#EXT-X-ENDLIST' "$T/cur.m3u8" && break
 	samples=$((samples + 1))
-	hls_sample live "$L/index.m3u8"
-	grep -q '^#EXT-X-PRELOAD-HINT:TYPE=PART,URI="seg[0-9]*\.[0-9]*\.m4s"$' "$L/index.m3u8" && hints=$((hints + 1))
-	cur=$(tail -n1 "$L/index.m3u8")
+	hls_sample live "$T/cur.m3u8"
+	grep -q '^#EXT-X-PRELOAD-HINT:TYPE=PART,URI="seg[0-9]*\.[0-9]*\.m4s"$' "$T/cur.m3u8" && hints=$((hints + 1))
+	cur=$(tail -n1 "$T/cur.m3u8")
 	[ "$cur" != "$last" ] && changes=$((${changes:-0} + 1))
 	last=$cur
 done
