@@ -24,6 +24,24 @@ P=$BIN/lsp-package
 grep -q '"level":"fatal"' "$T/err" || fail "no fatal log line"
 ok "usage and exit codes"
 
+# ---- the checker itself fails what the spec forbids (one run over them all)
+B=$T/bad; mkdir -p "$B"
+h='#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:5\n#EXT-X-MAP:URI="init.mp4"\n'
+printf "$h"'#EXTINF:1.6,\nseg5.m4s\n' >"$B/over.m3u8"
+printf "$h"'#EXT-X-PROGRAM-DATE-TIME:%s\n#EXTINF:1.0,\nseg5.m4s\n' "$(date -u -d '-95444 seconds' +%Y-%m-%dT%H:%M:%S.000Z)" >"$B/wrap.m3u8"
+printf "$h"'#EXT-X-PART-INF:PART-TARGET=0.2\n#EXT-X-SERVER-CONTROL:PART-HOLD-BACK=0.3\n' >"$B/phb.m3u8"
+printf "$h"'#EXT-X-PART-INF:PART-TARGET=0.2\n#EXT-X-SERVER-CONTROL:PART-HOLD-BACK=0.6\n#EXT-X-PART:DURATION=0.25,URI="seg5.0.m4s"\n' >"$B/part.m3u8"
+printf '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1000,RESOLUTION=320x180,CODECS="avc1.64000d",FRAME-RATE=90000\na/index.m3u8\n' >"$B/master.m3u8"
+printf '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:5\n#EXTINF:1.0,\nseg5.ts\n' >"$B/r1.m3u8"
+printf '#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:4\n#EXTINF:1.0,\nseg4.ts\n' >"$B/r2.m3u8"
+"$ROOT/tests/tools/hlscheck" --state "$T/bad.state" --as r "$B/r1.m3u8" "$B/r2.m3u8" "$B" >"$T/bad.out" 2>&1 && fail "hlscheck passed bad playlists"
+for m in 'over.m3u8:.*rounds above EXT-X-TARGETDURATION' 'wrap.m3u8:.*from the wall clock' 'phb.m3u8:.*less than twice PART-TARGET' \
+	'part.m3u8:.*exceeds PART-TARGET' 'master.m3u8:.*FRAME-RATE=90000' 'TARGETDURATION changed between reloads: 1 -> 2' \
+	'MEDIA-SEQUENCE went back'; do
+	grep -q -- "$m" "$T/bad.out" || { cat "$T/bad.out" >&2; fail "hlscheck missed: $m"; }
+done
+ok "hlscheck fails what the spec forbids"
+
 # ---- canned input: 6 s, 30 fps, GOP 1 s, with B-frames, 48 kHz AAC
 src() { ffmpeg -v error -f lavfi -i testsrc2=size=320x180:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 "$@"; }
 enc=(-c:v libx264 -preset veryfast -g 30 -keyint_min 30 -sc_threshold 0 -c:a aac -b:a 64k)
