@@ -109,6 +109,13 @@ static int seg_line(const char *l, size_t ll)
 	return 0;
 }
 
+/* Index of the first ',' in line l[0..ll), or ll (bounded: l is not a string). */
+static size_t comma(const char *l, size_t ll)
+{
+	const char *c = memchr(l, ',', ll);
+	return c ? (size_t)(c - l) : ll;
+}
+
 /* Value of attribute name= in line l, as a number; -1 when absent. */
 static double attr_num(const char *l, size_t ll, const char *name)
 {
@@ -178,7 +185,7 @@ long lsp_plstate_skip(const char *buf, size_t len, char *out, size_t cap)
 				version = (int)v;
 			have_version = 1;
 		} else if (starts(l, ll, "#EXTINF:")) {
-			double v = num_after(l, strcspn(l, ",\n") < ll ? strcspn(l, ",\n") : ll, 8, &ok);
+			double v = num_after(l, comma(l, ll), 8, &ok);
 			total += ok ? v : 0;
 			open_parts = 0;
 		} else if (starts(l, ll, "#EXT-X-PART:")) {
@@ -197,7 +204,7 @@ long lsp_plstate_skip(const char *buf, size_t len, char *out, size_t cap)
 		int ok;
 		p += ll + 1;
 		if (starts(l, ll, "#EXTINF:")) {
-			double v = num_after(l, strcspn(l, ",\n") < ll ? strcspn(l, ",\n") : ll, 8, &ok);
+			double v = num_after(l, comma(l, ll), 8, &ok);
 			end += ok ? v : 0;
 		} else if (ll > 0 && l[0] != '#' && l[0] != '\r') { /* a segment's URI ends it */
 			if (end > total - until + 1e-6)

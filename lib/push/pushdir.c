@@ -307,7 +307,9 @@ size_t lsp_pushdir_static(char *buf, size_t len)
 			while (hb && hb > l && hb[-1] != ',' && hb[-1] != ':') /* not PART-HOLD-BACK */
 				hb = memmem(hb + 1, ll - (size_t)(hb + 1 - l), "HOLD-BACK=", 10);
 			if (hb) {
-				size_t vl = strcspn(hb + 10, ",\r\n");
+				size_t vl = 0, room = ll - (size_t)(hb + 10 - l); /* bounded: buf is not a string */
+				while (vl < room && hb[10 + vl] != ',' && hb[10 + vl] != '\r' && hb[10 + vl] != '\n')
+					vl++;
 				n = snprintf(tmp, sizeof tmp, "#EXT-X-SERVER-CONTROL:HOLD-BACK=%.*s\n", (int)(vl < 32 ? vl : 32),
 					     hb + 10);
 				if (n > 0 && (size_t)n <= ll) {
