@@ -6,11 +6,14 @@
  * encrypted), so media is not decrypted: the client stays cheap and the
  * server's cost is what is measured.
  *
- * Usage: whep-load URL N SECONDS [--nack] [--pli]
+ * Usage: whep-load URL N SECONDS [--nack] [--pli] [--each]
  *   URL  http://host:port/whep/CHANNEL
  *   --nack  viewer 0 asks (SRTCP NACK) for a packet it already has and
  *           checks that the retransmission arrives
  *   --pli   viewer 0 sends a PLI; the stream must go on without a gap
+ *   --each  after the summary, one JSON line per viewer: its session's
+ *           Location, UDP port, packets and loss in the window, and how
+ *           long before the end its last packet came (idle_ms)
  * Prints one JSON line: viewers, connected, packets, bytes, mbps (per
  * viewer), lost, rtx_ok; on stderr "media" when the measured window
  * starts (every viewer connected, 1 s settled) and "end" when it ends.  Built against lsp's lib (stun, dtls, rtp, sdp).
@@ -44,6 +47,9 @@ struct viewer {
 	uint32_t ssrc[2];
 	int nack_sent, rtx_ok, pli_sent;
 	uint16_t nack_seq;
+	char loc[160];
+	int port;
+	long long last_rx;
 };
 
 static long long now_ms(void)
@@ -116,6 +122,11 @@ static int whep_post(const char *host, int port, const char *path, struct viewer
 	resp[len] = 0;
 	if (strncmp(resp, "HTTP/1.1 201", 12) != 0 || !(body = strstr(resp, "\r\n\r\n")))
 		return -1;
+	{
+		const char *l = strstr(resp, "\r\nLocation: ");
+		if (l && l < body)
+			attr(l + 2, "Location: ", v->loc, sizeof v->loc);
+	}
 	if (attr(body, "a=ice-ufrag:", v->sufrag, sizeof v->sufrag) < 0 ||
 	    attr(body, "a=ice-pwd:", v->spwd, sizeof v->spwd) < 0 ||
 	    attr(body, "a=fingerprint:sha-256 ", v->sfp, sizeof v->sfp) < 0 ||
@@ -152,7 +163,7 @@ static void rtcp_send(struct viewer *v, uint8_t *b, int n)
 int main(int argc, char **argv)
 {
 	char host[64], path[256], err[256];
-	int port, n, nack = 0, pli = 0, connected = 0;
+	int port, n, nack = 0, pli = 0, each = 0, connected = 0;
 	long long secs, t_end, t_media = 0;
 	static struct viewer vs[MAXV];
 	static struct pollfd pf[MAXV];
@@ -167,6 +178,7 @@ int main(int argc, char **argv)
 	for (int i = 4; i < argc; i++) {
 		nack |= !strcmp(argv[i], "--nack");
 		pli |= !strcmp(argv[i], "--pli");
+		each |= !strcmp(argv[i], "--each");
 	}
 	if (n < 1 || n > MAXV || secs < 1)
 		return 100;
@@ -185,6 +197,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		a.sin_port = htons((uint16_t)up);
+		v->port = up;
 		inet_pton(AF_INET, host, &a.sin_addr);
 		if ((v->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)) < 0 ||
 		    connect(v->fd, (struct sockaddr *)&a, sizeof a) < 0)
@@ -260,6 +273,7 @@ int main(int argc, char **argv)
 					}
 					v->pkts++;
 					v->bytes += r;
+					v->last_rx = now;
 					if (i == 0 && k == 0 && nack && !v->nack_sent && v->pkts > 100) {
 						uint8_t c[256];
 						v->nack_seq = (uint16_t)(v->next_seq[0] - 20);
@@ -286,6 +300,11 @@ int main(int argc, char **argv)
 		printf("{\"viewers\":%d,\"connected\":%d,\"seconds\":%lld,\"packets\":%lld,\"bytes\":%lld,"
 		       "\"mbps_per_viewer\":%.2f,\"lost\":%lld,\"rtx_ok\":%d}\n",
 		       n, connected, secs, pk, by, n ? by * 8.0 / 1e6 / (double)secs / n : 0.0, lost, vs[0].rtx_ok);
+		for (int i = 0; i < n && each; i++)
+			printf("{\"viewer\":%d,\"location\":\"%s\",\"port\":%d,\"packets\":%lld,\"lost\":%lld,"
+			       "\"idle_ms\":%lld}\n",
+			       i, vs[i].loc, vs[i].port, vs[i].pkts, vs[i].lost,
+			       vs[i].last_rx ? now_ms() - vs[i].last_rx : -1);
 		for (int i = 0; i < n; i++) {
 			close(vs[i].fd);
 			lsp_dtls_free(vs[i].d);

@@ -34,7 +34,7 @@
 static const char usage[] =
 	"usage: lsp-api [-h] [-V] [-l [HOST:]PORT] [--cert FILE --key FILE] [--cors ORIGINS]\n"
 	"               [--scrypt-log2n N] [--session-ttl S] [--rate-user N] [--rate-addr N]\n"
-	"               [--max-conns N] [--port-file FILE] [--metrics [HOST]:PORT]\n"
+	"               [--max-conns N] [--max-per-addr N] [--port-file FILE] [--metrics [HOST]:PORT]\n"
 	"       lsp-api --routes | --set-role USER=ROLE\n"
 	"  -l, --listen ADDR     listen address (default :8082; port 0 picks one)\n"
 	"  --cert FILE --key FILE  serve HTTPS (and send HSTS) with this PEM chain and key\n"
@@ -44,7 +44,10 @@ static const char usage[] =
 	"  --session-ttl S       session lifetime in seconds (default 604800)\n"
 	"  --rate-user N         sign-in attempts per account before waiting (default 5, +1/min)\n"
 	"  --rate-addr N         sign-in/sign-up attempts per address (default 30, +1 per 2 s)\n"
-	"  --max-conns N         open connections at most (default 1024)\n"
+	"  --max-conns N         open connections at most (default 16384; when all are taken\n"
+	"                        the oldest one still waiting for a request is closed)\n"
+	"  --max-per-addr N      connections from one client address (default 256, 0 none;\n"
+	"                        127.0.0.1 and ::1 are never capped)\n"
 	"  --port-file FILE      write the bound port to FILE once listening\n"
 	"  --metrics ADDR        serve Prometheus text at /metrics (host default 127.0.0.1)\n"
 	"  --routes              print the route table (method, path, roles) and exit\n"
@@ -161,6 +164,7 @@ int main(int argc, char **argv)
 		{ "max-conns", required_argument, NULL, 'm' }, { "port-file", required_argument, NULL, 'P' },
 		{ "routes", no_argument, NULL, 'R' },	    { "set-role", required_argument, NULL, 'S' },
 		{ "metrics", required_argument, NULL, 'M' },
+		{ "max-per-addr", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "hVl:", lopts, NULL)) != -1) {
@@ -200,6 +204,11 @@ int main(int argc, char **argv)
 				goto bad;
 			scfg.max_conns = (int)v;
 			break;
+		case 'A':
+			if (lsp_opt_long(optarg, 0, 1000000, &v) < 0)
+				goto bad;
+			scfg.max_per_addr = v ? (int)v : -1;
+			break;
 		default: goto bad;
 		}
 	}
@@ -228,7 +237,7 @@ int main(int argc, char **argv)
 			lsp_log(&app.lg, LSP_FATAL, "out of memory", NULL);
 			goto done;
 		}
-		if (lsp_bus_open(&bus, nats, 2000, "lsp-api", err, sizeof err) < 0 ||
+		if (lsp_bus_open_ev(&bus, nats, 2000, "lsp-api", lsp_event_log, &app.lg, err, sizeof err) < 0 ||
 		    lsp_store_open_env(&arch.st, err, sizeof err) < 0 ||
 		    lsp_bus_subscribe(bus, LSP_SUBJ_CHAT_ANY, lsp_archive_on_msg, &arch, &sub_chat, err, sizeof err) < 0 ||
 		    lsp_bus_subscribe(bus, LSP_SUBJ_HEALTH_ANY, lsp_health_on_msg, health, &sub_health, err,

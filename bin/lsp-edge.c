@@ -22,6 +22,7 @@
 static const char usage[] =
 	"usage: lsp-edge [-h] [-V] [-l [HOST:]PORT] [--hls-root DIR] [--web-root DIR] [--vod-root DIR]\n"
 	"                [--cert FILE --key FILE] [--max-conns N] [--part-hold MS] [--origin URL]\n"
+	"                [--upstream-api URL] [--upstream-chat URL] [--upstream-rtc URL] [--upstream-timeout MS]\n"
 	"  -l, --listen ADDR    listen address (default :8080; port 0 picks one)\n"
 	"  --hls-root DIR       LL-HLS tree served at /hls/ (default $LSP_DATA_DIR/hls)\n"
 	"  --web-root DIR       pages served at / (default $LSP_WEB_ROOT, else web/ beside bin/)\n"
@@ -35,6 +36,11 @@ static const char usage[] =
 	"                       ($LSP_NATS_URL), following a channel that moves to another origin\n"
 	"  --origin-ttl MS      auto: forget an origin not heard from for MS (default 5000)\n"
 	"  --port-file FILE     write the bound port to FILE once listening\n"
+	"  --upstream-api URL   front door: /api/v1/ forwarded to lsp-api (default http://127.0.0.1:8082)\n"
+	"  --upstream-chat URL  /ws/ and /presence forwarded to lsp-chat (default http://127.0.0.1:8081)\n"
+	"  --upstream-rtc URL   /whep/ and /whip/ forwarded to lsp-rtc (default http://127.0.0.1:8083)\n"
+	"                       ('off': that route answers 404)\n"
+	"  --upstream-timeout MS  connect + answer head from an upstream within MS, else 504 (default 10000)\n"
 	"environment: LSP_DATA_DIR (default ./var), LSP_WEB_ROOT, LSP_LOG_LEVEL, LSP_NATS_URL (--origin auto)\n"
 	"exit: 0 stopped by SIGINT/SIGTERM, 100 usage, 111 system failure\n";
 
@@ -62,7 +68,8 @@ static void default_web_root(char *out, size_t cap)
 int main(int argc, char **argv)
 {
 	lsp_log_t lg;
-	lsp_edge_cfg cfg = { .max_conns = 20000, .part_hold_ms = 3000 };
+	lsp_edge_cfg cfg = { .max_conns = 20000, .part_hold_ms = 3000,
+			     .upstream = { "http://127.0.0.1:8082", "http://127.0.0.1:8081", "http://127.0.0.1:8083" } };
 	lsp_edge *e = NULL;
 	lsp_originmap *om = NULL;
 	long origin_ttl = 5000;
@@ -81,7 +88,9 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' }, { "max-conns", required_argument, NULL, 'm' },
 		{ "part-hold", required_argument, NULL, 'p' }, { "origin", required_argument, NULL, 'o' },
 		{ "port-file", required_argument, NULL, 'P' }, { "vod-root", required_argument, NULL, 'v' },
-		{ "origin-ttl", required_argument, NULL, 'T' },
+		{ "origin-ttl", required_argument, NULL, 'T' }, { "upstream-api", required_argument, NULL, 'A' },
+		{ "upstream-chat", required_argument, NULL, 'C' }, { "upstream-rtc", required_argument, NULL, 'R' },
+		{ "upstream-timeout", required_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "hVl:", lopts, NULL)) != -1) {
@@ -96,6 +105,14 @@ int main(int argc, char **argv)
 		case 'k': cfg.key = optarg; break;
 		case 'o': origin = optarg; break;
 		case 'P': port_file = optarg; break;
+		case 'A': cfg.upstream[0] = optarg; break;
+		case 'C': cfg.upstream[1] = optarg; break;
+		case 'R': cfg.upstream[2] = optarg; break;
+		case 'U':
+			if (lsp_opt_long(optarg, 100, 600000, &v) < 0)
+				goto bad;
+			cfg.upstream_timeout_ms = (int)v;
+			break;
 		case 'T':
 			if (lsp_opt_long(optarg, 100, 600000, &origin_ttl) < 0)
 				goto bad;
@@ -178,6 +195,7 @@ int main(int argc, char **argv)
 		return LSP_EXIT_SYS;
 	}
 	lsp_log(&lg, LSP_INFO, "listening", "port", LSV_I(lsp_edge_port(e)), "tls", LSV_B(cfg.cert != NULL), "origin", LSV_S(origin ? origin : ""),
+		"upstream_api", LSV_S(cfg.upstream[0]), "upstream_chat", LSV_S(cfg.upstream[1]), "upstream_rtc", LSV_S(cfg.upstream[2]),
 		"hls_root", LSV_S(hls), "web_root", LSV_S(web), "vod_root", LSV_S(vod), "max_conns", LSV_I(cfg.max_conns), NULL);
 	if (port_file) {
 		FILE *f = fopen(port_file, "w");

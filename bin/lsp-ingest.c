@@ -21,7 +21,7 @@
 #include "core/sdnotify.h"
 #include "media/avlog.h"
 
-#define MAX_CONN_LIMIT 1024
+#define MAX_CONN_LIMIT 65536
 
 static const char usage[] =
 	"usage: lsp-ingest [-h] [-V] [-l [HOST:]PORT] [-a APP] [-o FILE | -e COMMAND] [-t SECONDS]\n"
@@ -35,7 +35,10 @@ static const char usage[] =
 	"  -e, --exec COMMAND        run COMMAND per publish via /bin/sh -c with the TS on its\n"
 	"                            stdin ({channel} expanded)\n"
 	"  -t, --timeout SECONDS     end a publish after SECONDS without media (default 10)\n"
-	"  -m, --max-conn N          concurrent connections (default 64)\n"
+	"  -m, --max-conn N          concurrent connections (default 1024; when all are taken\n"
+	"                            the oldest not publishing yet is closed to make room)\n"
+	"      --max-per-addr N      connections from one client address (default 64, 0 none;\n"
+	"                            127.0.0.1 and ::1 are never capped)\n"
 	"      --tls-listen [HOST:]PORT  RTMPS listen address (e.g. :1936); needs --cert, --key\n"
 	"      --cert FILE           PEM certificate chain for RTMPS\n"
 	"      --key FILE            PEM private key for RTMPS\n"
@@ -66,14 +69,15 @@ int main(int argc, char **argv)
 	int c, rc = LSP_EXIT_SYS, status = 0;
 	long v, tmo = 10;
 	sigset_t mask;
-	lsp_ingestsrv_cfg cfg = { .host = host[0], .port = 1935, .tls_host = host[1], .max_conn = 64,
+	lsp_ingestsrv_cfg cfg = { .host = host[0], .port = 1935, .tls_host = host[1], .max_conn = 1024,
+				  .max_per_addr = 64,
 				  .mask = &mask, .event = on_event, .event_ctx = &lg };
 	lsp_srtin_cfg scfg = { 0 };
 	int *port[4] = { &cfg.port, &cfg.tls_port, &scfg.port, &scfg.call_port };
 	lsp_ingestsrv *srv = NULL;
 	lsp_metrics *mx = NULL;
 	/* the address options first, in host[]'s order after -l */
-	enum { O_TLS = 256, O_SRT, O_SRTCALL, O_CERT, O_KEY, O_SRTSID, O_SRTLAT, O_SRTPBK, O_METRICS };
+	enum { O_TLS = 256, O_SRT, O_SRTCALL, O_CERT, O_KEY, O_SRTSID, O_SRTLAT, O_SRTPBK, O_METRICS, O_PERADDR };
 	static const struct option lopts[] = {
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ "listen", required_argument, NULL, 'l' }, { "app", required_argument, NULL, 'a' },
@@ -83,7 +87,8 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, O_KEY }, { "srt-listen", required_argument, NULL, O_SRT },
 		{ "srt-call", required_argument, NULL, O_SRTCALL }, { "srt-streamid", required_argument, NULL, O_SRTSID },
 		{ "srt-latency", required_argument, NULL, O_SRTLAT }, { "srt-pbkeylen", required_argument, NULL, O_SRTPBK },
-		{ "metrics", required_argument, NULL, O_METRICS }, { NULL, 0, NULL, 0 }
+		{ "metrics", required_argument, NULL, O_METRICS }, { "max-per-addr", required_argument, NULL, O_PERADDR },
+		{ NULL, 0, NULL, 0 }
 	};
 
 	lsp_log_init(&lg, "lsp-ingest");
@@ -114,6 +119,13 @@ int main(int argc, char **argv)
 		case 'a': cfg.conn.app = optarg; break;
 		case 'o': cfg.conn.out_tmpl = optarg; break;
 		case 'e': cfg.conn.exec_tmpl = optarg; break;
+		case O_PERADDR:
+			if (lsp_opt_long(optarg, 0, MAX_CONN_LIMIT, &v) < 0) {
+				fprintf(stderr, "lsp-ingest: bad option value: %s\n", optarg);
+				return LSP_EXIT_USAGE;
+			}
+			cfg.max_per_addr = v;
+			break;
 		case O_SRTLAT:
 		case O_SRTPBK:
 		case 't':

@@ -22,7 +22,8 @@
 static const char usage[] =
 	"usage: lsp-push s3://BUCKET[/PREFIX] --dir DIR [--endpoint URL] [--region R] [--path-style]\n"
 	"                [--delete-expired] [--queue N] [--timeout SEC] [--retry-max SEC] [--once]\n"
-	"       lsp-push rtmp://HOST/APP/KEY [rtmp://...] [-i FILE|-] [--queue N] [--stall SEC]\n"
+	"       lsp-push rtmp[s]://HOST/APP/KEY [rtmp[s]://...] [-i FILE|-] [--queue N] [--stall SEC]\n"
+	"                [--ca-file FILE] [--insecure-tls]\n"
 	"  -d, --dir DIR         the lsp-package directory to mirror (watched with inotify)\n"
 	"  -e, --endpoint URL    S3-compatible endpoint (default https://s3.REGION.amazonaws.com)\n"
 	"  -r, --region R        signing region (default $AWS_REGION, else us-east-1)\n"
@@ -35,6 +36,8 @@ static const char usage[] =
 	"  -1, --once            upload what is there, then exit\n"
 	"  -i, --input FILE      RTMP: MPEG-TS input, '-' for stdin (default)\n"
 	"  -s, --stall SEC       RTMP: drop a connection blocked this long (default 5)\n"
+	"      --ca-file FILE    RTMPS: trust the CAs in FILE instead of the system's\n"
+	"      --insecure-tls    RTMPS: do not verify the server's certificate (logged)\n"
 	"  -h, --help, -V, --version\n"
 	"environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,\n"
 	"  LSP_LOG_LEVEL\n"
@@ -122,7 +125,8 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },  { "retry-max", required_argument, NULL, 'R' },
 		{ "once", no_argument, NULL, '1' },           { "input", required_argument, NULL, 'i' },
 		{ "stall", required_argument, NULL, 's' },    { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },        { NULL, 0, NULL, 0 }
+		{ "version", no_argument, NULL, 'V' },        { "ca-file", required_argument, NULL, 'C' },
+		{ "insecure-tls", no_argument, NULL, 'I' },   { NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "d:e:r:Pxq:t:R:1i:s:hV", lopts, NULL)) != -1) {
 		switch (c) {
@@ -154,6 +158,8 @@ int main(int argc, char **argv)
 				goto bad;
 			rs.stall_ms = (long)(d * 1000);
 			break;
+		case 'C': rs.ca_file = optarg; break;
+		case 'I': rs.tls_insecure = 1; break;
 		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;
 		case 'V': printf("lsp-push %s\n", LSP_VERSION); return LSP_EXIT_OK;
 		default: fputs(usage, stderr); return LSP_EXIT_USAGE;
@@ -179,6 +185,8 @@ int main(int argc, char **argv)
 		rs.stop = &stop;
 		rs.event = lsp_event_log;
 		rs.event_ctx = &lg;
+		if (rs.tls_insecure)
+			lsp_log(&lg, LSP_WARN, "RTMPS certificates not verified", "reason", LSV_S("--insecure-tls"), NULL);
 		return run_rtmp(&lg, &rs);
 	}
 	pc.stop = &stop;

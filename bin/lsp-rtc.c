@@ -5,6 +5,7 @@
  * Exit codes (man/lsp.7): 0 stopped by signal, 100 usage, 111 system failure. */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -33,8 +34,10 @@ static const char usage[] =
 	"               [--whip-exec COMMAND] [--whip-ring] [--max-sessions N] [--consent S]\n"
 	"               [--opus-bitrate BPS] [--whip-bitrate BPS] [--pli-interval MS]\n"
 	"               [--origin URL|auto [--origin-port N] [--origin-ttl MS]] [--metrics [HOST]:PORT]\n"
+	"               [--workers N]\n"
 	"  -l, --http [HOST]:PORT    WHEP/WHIP signalling (default 0.0.0.0:8083)\n"
-	"  -u, --udp [HOST]:PORT     media for every session (default 0.0.0.0:8189)\n"
+	"  -u, --udp [HOST]:PORT     media (default 0.0.0.0:8189); worker i uses PORT+i (port 0:\n"
+	"                            each worker its own free port)\n"
 	"  -c, --candidate IP        address offered in the ICE candidate (default: the first\n"
 	"                            non-loopback IPv4 address, else 127.0.0.1)\n"
 	"  -e, --whip-exec COMMAND   per WHIP publish: /bin/sh -c COMMAND ({channel} expanded)\n"
@@ -55,8 +58,11 @@ static const char usage[] =
 	"  --origin-port N           auto: the origins' lsp-rtc HTTP port (default 8083)\n"
 	"  --origin-ttl MS           auto: forget an origin not heard from for MS (default 5000)\n"
 	"  --metrics [HOST]:PORT     serve Prometheus text at /metrics (host default 127.0.0.1)\n"
+	"  -w, --workers N           worker processes, each with its own sessions and UDP port,\n"
+	"                            behind one signalling port (1..62; default: the CPUs this\n"
+	"                            process may run on; 1: one process, no supervisor)\n"
 	"environment: LSP_DATA_DIR, LSP_DB_URL (WHIP key check), LSP_RING_DIR, LSP_LOG_LEVEL,\n"
-	"             LSP_NATS_URL (--origin auto)\n"
+	"             LSP_NATS_URL (--origin auto), LSP_RTC_GSO (0: no UDP GSO)\n"
 	"exit: 0 stopped by signal, 100 usage, 111 system failure\n";
 
 struct ctx {
@@ -65,6 +71,8 @@ struct ctx {
 	lsp_metrics *mx;   /* NULL without --metrics */
 	lsp_originmap *om; /* --origin auto */
 	int origin_port;
+	int origin_ttl;
+	const char *nats_url;
 };
 
 static long long mono_ms(void)
@@ -81,7 +89,7 @@ static int route(void *c, const char *channel, char *url, size_t cap)
 	struct ctx *cx = c;
 	char edge[LSP_ORIGIN_URL_MAX], *h, *end, *colon;
 	int n;
-	if (lsp_originmap_lookup(cx->om, channel, mono_ms(), edge, sizeof edge) < 0 || strncmp(edge, "http://", 7) != 0)
+	if (!cx->om || lsp_originmap_lookup(cx->om, channel, mono_ms(), edge, sizeof edge) < 0 || strncmp(edge, "http://", 7) != 0)
 		return -ENOENT;
 	h = edge + 7;
 	end = h + strcspn(h, "/");
@@ -93,6 +101,22 @@ static int route(void *c, const char *channel, char *url, size_t cap)
 		return -ENOENT;
 	n = snprintf(url, cap, "http://%s:%d", h, cx->origin_port);
 	return n < 0 || (size_t)n >= cap ? -ENOENT : 0;
+}
+
+/* In each worker process after fork: the supervisor's NATS connection
+ * (its threads did not come along) is left alone, and the worker follows
+ * the origins over its own. */
+static void worker_init(void *c, int index)
+{
+	struct ctx *cx = c;
+	char err[256];
+	(void)index;
+	cx->mx = NULL; /* the supervisor counts: every event goes to it */
+	if (!cx->om)
+		return;
+	cx->om = NULL;
+	if (lsp_originmap_open(&cx->om, cx->nats_url, cx->origin_ttl, err, sizeof err) < 0)
+		cx->om = NULL; /* route() then finds no origin; "origin unavailable" tells */
 }
 
 /* The stream-key check every ingest path shares (lib/streamauth). */
@@ -150,6 +174,15 @@ static void on_event(void *c, const lsp_event *ev)
 				"bad_tag", NULL);
 		lsp_metrics_add(cx->mx, "lsp_rtc_srtp_dropped_total", (double)lsp_event_int(ev, "replayed", 0), "reason",
 				"replayed", NULL);
+	} else if (lsp_event_is(ev, "worker started") || lsp_event_is(ev, "worker died")) {
+		lsp_metrics_set(cx->mx, "lsp_rtc_workers", (double)lsp_event_int(ev, "workers", 0), NULL);
+		if (lsp_event_int(ev, "restart", 0))
+			lsp_metrics_add(cx->mx, "lsp_rtc_worker_restarts_total", 1, NULL);
+		/* its sessions went with it, unannounced */
+		lsp_metrics_add(cx->mx, "lsp_rtc_sessions", -(double)lsp_event_int(ev, "viewers", 0), "kind", "viewer",
+				NULL);
+		lsp_metrics_add(cx->mx, "lsp_rtc_sessions", -(double)lsp_event_int(ev, "publishers", 0), "kind",
+				"publisher", NULL);
 	}
 	if (ev->level >= LSP_WARN)
 		lsp_metrics_add(cx->mx, "lsp_rtc_errors_total", 1, "kind", ev->name, NULL);
@@ -181,23 +214,28 @@ int main(int argc, char **argv)
 		{ "whip-bitrate", required_argument, NULL, 'B' }, { "metrics", required_argument, NULL, 'M' },
 		{ "pli-interval", required_argument, NULL, 'k' }, { "origin", required_argument, NULL, 'o' },
 		{ "origin-port", required_argument, NULL, 'P' }, { "origin-ttl", required_argument, NULL, 'T' },
-		{ NULL, 0, NULL, 0 }
+		{ "workers", required_argument, NULL, 'w' }, { NULL, 0, NULL, 0 }
 	};
 	char hhost[256] = "0.0.0.0", uhost[256] = "0.0.0.0", cand[64] = "", err[256];
 	lsp_rtc_cfg cfg = { .http_port = 8083, .udp_port = 8189, .max_sessions = 512, .consent_s = 15,
 			    .opus_bitrate = 64000, .whip_bitrate = 2500000, .pli_interval_ms = 2000 };
 	int force_ring = 0;
 	long v, origin_ttl = 5000;
-	const char *origin = NULL;
+	const char *origin = NULL, *gso;
 	int c, sfd, rc;
 	sigset_t mask;
 	lsp_log_t lg;
-	struct ctx cx = { &lg, "", NULL, NULL, 8083 };
+	struct ctx cx = { &lg, "", NULL, NULL, 8083, 5000, NULL };
+	cpu_set_t cpus;
 	const char *mx_addr = NULL;
 	lsp_log_init(&lg, "lsp-rtc");
 	/* libav speaks as JSON events too: plain text would break the log */
 	lsp_avlog_route(lsp_event_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
-	while ((c = getopt_long(argc, argv, "hVl:u:c:e:Rm:t:b:B:k:o:", opts, NULL)) != -1) {
+	CPU_ZERO(&cpus);
+	cfg.workers = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+	if (cfg.workers > LSP_RTC_WORKERS_MAX)
+		cfg.workers = LSP_RTC_WORKERS_MAX;
+	while ((c = getopt_long(argc, argv, "hVl:u:c:e:Rm:t:b:B:k:o:w:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;
 		case 'V': puts("lsp-rtc " LSP_VERSION); return LSP_EXIT_OK;
@@ -256,6 +294,11 @@ int main(int argc, char **argv)
 			if (lsp_opt_long(optarg, 100, 600000, &origin_ttl) < 0)
 				goto bad;
 			break;
+		case 'w':
+			if (lsp_opt_long(optarg, 1, LSP_RTC_WORKERS_MAX, &v) < 0)
+				goto bad;
+			cfg.workers = (int)v;
+			break;
 		default: goto bad;
 		}
 	}
@@ -271,6 +314,9 @@ int main(int argc, char **argv)
 	cfg.event = on_event;
 	cfg.event_ctx = &cx;
 	cfg.ctx = &cx;
+	cfg.worker_init = worker_init;
+	gso = getenv("LSP_RTC_GSO");
+	cfg.gso = !gso || strcmp(gso, "0") != 0;
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -302,6 +348,9 @@ int main(int argc, char **argv)
 				"origin: edges reading a channel now, by channel");
 		lsp_metrics_def(cx.mx, "lsp_rtc_relay_sent_bytes_total", LSP_METRIC_COUNTER,
 				"origin: bytes sent to edges, by channel");
+		lsp_metrics_def(cx.mx, "lsp_rtc_workers", LSP_METRIC_GAUGE, "worker processes running now");
+		lsp_metrics_def(cx.mx, "lsp_rtc_worker_restarts_total", LSP_METRIC_COUNTER,
+				"worker processes forked again after one died");
 		if ((rc = lsp_metrics_serve_addr(cx.mx, mx_addr, err, sizeof err)) < 0) {
 			lsp_log(&lg, LSP_FATAL, "unable to serve metrics", "reason", LSV_S(err), NULL);
 			lsp_metrics_free(cx.mx);
@@ -317,6 +366,8 @@ int main(int argc, char **argv)
 			rc = LSP_EXIT_USAGE;
 			goto early;
 		}
+		cx.nats_url = nu;
+		cx.origin_ttl = (int)origin_ttl;
 		if (lsp_originmap_open(&cx.om, nu, (int)origin_ttl, err, sizeof err) < 0) {
 			lsp_log(&lg, LSP_FATAL, "unable to follow origins", "reason", LSV_S(err), NULL);
 			rc = LSP_EXIT_SYS;
@@ -326,6 +377,8 @@ int main(int argc, char **argv)
 	} else
 		cfg.origin = origin;
 	rc = lsp_rtc_run(&cfg, sfd, err, sizeof err);
+	if (rc == LSP_RTC_WORKER_DONE || rc == LSP_RTC_WORKER_FAILED) /* a worker process: nothing here is ours */
+		_exit(rc == LSP_RTC_WORKER_DONE ? LSP_EXIT_OK : LSP_EXIT_SYS);
 	close(sfd);
 	lsp_metrics_free(cx.mx);
 	lsp_originmap_close(cx.om);

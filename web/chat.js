@@ -1,8 +1,9 @@
 /* chat.js — the lsp-chat panel for the watch page.
  *
  * Mounts into <div id="chat" data-channel="NAME"> when the page has one.
- * Connects to ws(s)://<host>:8081/ws/<channel> (or window.LSP_CHAT_URL,
- * "{channel}" replaced), shows history, live messages, tips and the viewer
+ * Connects to /ws/<channel> on the page's own origin (lsp-edge forwards it
+ * to lsp-chat; ws: or wss: as the page came), or window.LSP_CHAT_URL with
+ * "{channel}" replaced, shows history, live messages, tips and the viewer
  * count; reading needs nothing, sending needs a token (from
  * `lsp-ctl token NAME`), kept in sessionStorage only.  Tips carry an
  * idempotency key that is reused when a tip is retried after a
@@ -18,7 +19,7 @@
     (parts[0] === "watch" && parts[1] ? decodeURIComponent(parts[1]) : "") ||
     new URLSearchParams(location.search).get("channel") || "demo";
   var url = (window.LSP_CHAT_URL ||
-    (location.protocol === "https:" ? "wss://" : "ws://") + location.hostname + ":8081/ws/{channel}")
+    (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/{channel}")
     .replace("{channel}", encodeURIComponent(channel));
 
   function el(tag, cls, text) {

@@ -8,16 +8,17 @@
 // every second: lsp-api's channel health (the lsp.stream.<ch>.health report
 // of an RTMP publish) when it has one, else the WebRTC sender's own stats;
 // viewers and chat rate from lsp-chat's presence over its WebSocket.
-// Endpoints: ?api= / window.LSP_API_URL (default <page host>:8082),
-// ?rtc= / window.LSP_RTC_URL (:8083), ?chat= / window.LSP_CHAT_URL (:8081).
+// Endpoints: the page's own origin (lsp-edge, the front door, forwards
+// /api/v1/, /whip/, /ws/ to lsp-api, lsp-rtc, lsp-chat); a deployment that
+// runs them on separate origins names them with ?api= / window.LSP_API_URL,
+// ?rtc= / window.LSP_RTC_URL, ?chat= / window.LSP_CHAT_URL.
 // State for tests and tools: window.lspStudio.
 const $ = id => document.getElementById(id);
 const q = new URLSearchParams(location.search);
-const host = location.protocol + '//' + location.hostname;
-const API = (q.get('api') || window.LSP_API_URL || host + ':8082').replace(/\/+$/, '');
-const RTC = (q.get('rtc') || window.LSP_RTC_URL || host + ':8083').replace(/\/+$/, '');
+const API = (q.get('api') || window.LSP_API_URL || '').replace(/\/+$/, '');
+const RTC = (q.get('rtc') || window.LSP_RTC_URL || '').replace(/\/+$/, '');
 const CHAT = q.get('chat') || window.LSP_CHAT_URL ||
-  (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.hostname + ':8081/ws/{channel}';
+  (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/{channel}';
 
 const st = {
   token: sessionStorage.getItem('lsp-studio-token') || '',
@@ -82,8 +83,13 @@ $('tokenform').addEventListener('submit', async ev => {
 function channelChanged() {
   const ch = channel();
   const enc = encodeURIComponent(ch || 'CHANNEL');
-  say('url-rtmp', 'rtmp://' + location.hostname + '/live  (stream key: the key above)');
-  say('url-whip', RTC + '/whip/' + enc);
+  // ingest ports: lsp-up's defaults, or ?rtmp_port= / ?srt_port= (window.LSP_RTMP_PORT / LSP_SRT_PORT)
+  const h = location.hostname.includes(':') ? '[' + location.hostname + ']' : location.hostname;
+  const rtmpPort = q.get('rtmp_port') || window.LSP_RTMP_PORT || 1935;
+  const srtPort = q.get('srt_port') || window.LSP_SRT_PORT || 9000;
+  say('url-rtmp', 'rtmp://' + h + ':' + rtmpPort + '/live  (stream key: the key above)');
+  say('url-srt', 'srt://' + h + ':' + srtPort + '?streamid=KEY  (KEY: the stream key above)');
+  say('url-whip', new URL(RTC + '/whip/' + enc, location.href).href);
   $('watch-link').href = '/watch/' + enc;
   connectChat();
 }
@@ -302,16 +308,17 @@ async function goLive() {
       headers: { 'Content-Type': 'application/sdp', Authorization: 'Bearer ' + key }, body: pc.localDescription.sdp });
     if (r.status !== 201) throw new Error(r.status === 401 ? 'stream key refused' :
       r.status === 409 ? 'the channel already has a publisher' : 'WHIP answered ' + r.status);
-    st.whipLocation = new URL(r.headers.get('Location'), url).href;
+    st.whipLocation = new URL(r.headers.get('Location'), new URL(url, location.href)).href;
     await pc.setRemoteDescription({ type: 'answer', sdp: await r.text() });
     pc.addEventListener('connectionstatechange', () => {
       say('live-status', 'WebRTC ' + pc.connectionState);
       if (pc.connectionState === 'failed' || pc.connectionState === 'closed') stopLive();
     });
-    st.live = true;
+    st.live = true; st.onAir = false;
     $('stop').disabled = false;
-    $('live-badge').textContent = 'LIVE'; $('live-badge').className = 'badge on';
-    say('live-status', 'live on ' + ch);
+    // LIVE only once media flows: the edge's channel state says so (onAir())
+    $('live-badge').textContent = 'STARTING'; $('live-badge').className = 'badge off';
+    say('live-status', 'connected to ' + ch + '; waiting for media');
   } catch (e) {
     say('live-status', 'go live failed: ' + e.message);
     if (st.pc) { st.pc.close(); st.pc = null; }
@@ -320,7 +327,7 @@ async function goLive() {
 }
 async function stopLive() {
   if (!st.pc) return;
-  const pc = st.pc; st.pc = null; st.live = false;
+  const pc = st.pc; st.pc = null; st.live = false; st.onAir = false;
   if (st.whipLocation) fetch(st.whipLocation, { method: 'DELETE' }).catch(() => {});
   st.whipLocation = '';
   pc.close();
@@ -376,9 +383,26 @@ async function localStats() {
     framesEncoded: o.framesEncoded,
   };
 }
+// The channel is on air when the edge packages it: GET /api/channels (the
+// edge's own directory, no NATS needed) lists it "live" once media flows.
+async function onAir(ch) {
+  if (!st.pc || !ch) return;
+  let live = false;
+  try {
+    // the whole directory (always 200): a channel not packaged yet is simply absent
+    const r = await fetch('/api/channels', { cache: 'no-store' });
+    live = r.ok && (await r.json()).some(c => c.name === ch && c.live === true);
+  } catch (e) { /* edge not reachable: not on air */ }
+  if (!st.pc || live === st.onAir) return;
+  st.onAir = live;
+  $('live-badge').textContent = live ? 'LIVE' : 'STARTING';
+  $('live-badge').className = live ? 'badge on' : 'badge off';
+  say('live-status', live ? 'live on ' + ch : 'connected to ' + ch + '; waiting for media');
+}
 async function health() {
   const ch = channel();
   let h = null, src = '';
+  onAir(ch);
   if (ch && st.token) {
     try {
       const j = await api('GET', '/channels/' + encodeURIComponent(ch) + '/health');

@@ -1,9 +1,9 @@
 // whep.js — WebRTC playback of an lsp channel over WHEP (lsp-rtc).
 //
-//   const s = await lspWhep.play(videoElement, 'http://host:8083/whep/CHANNEL');
+//   const s = await lspWhep.play(videoElement, '/whep/CHANNEL');
 //   const st = await s.stats();   // {framesDecoded, latency (s) or null, rtt, ...}
 //   await s.stop();               // DELETE the session resource
-//   lspWhep.url('demo')           // ?rtc=URL, window.LSP_RTC_URL or http://<page host>:8083, + /whep/demo
+//   lspWhep.url('demo')           // ?rtc=URL or window.LSP_RTC_URL, else this origin, + /whep/demo
 //
 // The offer asks for one video (H.264) and one audio (Opus) track,
 // receive-only; lsp-rtc is ICE-lite, so no candidates need to be sent:
@@ -32,7 +32,7 @@
     } catch (e) { pc.close(); throw e; }
     if (r.status !== 201) { pc.close(); throw new Error('WHEP ' + r.status + ': ' + (await r.text()).trim()); }
     const loc = r.headers.get('Location');
-    const resource = loc ? new URL(loc, url).href : null;
+    const resource = loc ? new URL(loc, new URL(url, g.location.href)).href : null;
     await pc.setRemoteDescription({ type: 'answer', sdp: await r.text() });
     if (video) { video.muted = opts.muted !== false; video.play().catch(() => {}); }
     const timeout = opts.timeoutMs || 8000;
@@ -84,11 +84,12 @@
     return { pc, resource, stats, stop };
   }
 
-  // The WHEP endpoint of a channel: window.LSP_RTC_URL (e.g. a TLS proxy in
-  // front of lsp-rtc) or lsp-rtc's default port on the page's host.
+  // The WHEP endpoint of a channel: /whep/ on the page's own origin (lsp-edge
+  // forwards it to lsp-rtc), or ?rtc= / window.LSP_RTC_URL for an lsp-rtc
+  // on an origin of its own.
   function url(channel) {
     const q = g.location.search ? new URLSearchParams(g.location.search).get('rtc') : null;
-    const base = q || g.LSP_RTC_URL || (g.location.protocol + '//' + g.location.hostname + ':8083');
+    const base = q || g.LSP_RTC_URL || '';
     return base.replace(/\/+$/, '') + '/whep/' + encodeURIComponent(channel);
   }
 

@@ -10,6 +10,7 @@
  * peer addresses and the TLS context are lib/core/net's. */
 #include "api/apisrv.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -25,10 +27,13 @@
 
 #include "core/clock.h"
 #include "core/net.h"
+#include "core/peercap.h"
+#include "core/ratelim.h"
 
 #define HS_TIMEOUT_MS 10000
 #define READ_TIMEOUT_MS 10000
-#define IDLE_TIMEOUT_MS 30000
+#define IDLE_TIMEOUT_MS 30000  /* keep-alive: between requests */
+#define FIRST_TIMEOUT_MS 10000 /* a new connection's first request head */
 #define WRITE_TIMEOUT_MS 30000
 #define HEAD_OUT_MAX 4096
 
@@ -46,6 +51,7 @@ typedef struct conn {
 	int64_t deadline;
 	uint32_t events;
 	int keep_alive, started;
+	int64_t t0;          /* accepted (monotonic ms) */
 	char peer[64];       /* the client's address, without the port */
 } conn;
 
@@ -54,7 +60,12 @@ struct lsp_apisrv {
 	int lfd, ep, port;
 	SSL_CTX *tls;
 	conn **slots;
+	int *free_slots, nfree;
 	int nconns;
+	lsp_peercap *peers;      /* connections per client address */
+	int reserve;             /* a descriptor kept for shedding at EMFILE */
+	lsp_ratelim refuse_rl;   /* "connection refused": once a second at most */
+	long long refused, evicted;
 };
 
 /* Reason phrases lib/core/http.c does not carry. */
@@ -93,7 +104,9 @@ static void conn_close(lsp_apisrv *s, conn *c)
 	}
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	lsp_peercap_del(s->peers, c->peer);
 	s->slots[c->slot] = NULL;
+	s->free_slots[s->nfree++] = c->slot;
 	s->nconns--;
 	free(c->in);
 	free(c->out);
@@ -265,15 +278,51 @@ static int answer_error(lsp_apisrv *s, conn *c, int status)
 	return answer(s, c, "-", "-", &rs, 0, lsp_clock_mono_ms(), 0);
 }
 
+/* Behind this machine's front door (lsp-edge forwarding from loopback),
+ * the client is the last address lsp-edge put in X-Forwarded-For and the
+ * scheme its X-Forwarded-Proto; from anywhere else both headers are
+ * ignored (a client could write them).  Fills out with the address. */
+static void forwarded(const conn *c, const lsp_http_req *rq, char *out, size_t cap, int *tls)
+{
+	size_t n, vl;
+	const char *v, *p;
+	unsigned char bin[16];
+	char a[64];
+	snprintf(out, cap, "%s", c->peer);
+	if (!lsp_peercap_exempt(c->peer))
+		return;
+	if ((v = lsp_http_header_get(rq, "X-Forwarded-Proto", &vl)) && vl == 5 && !strncasecmp(v, "https", 5))
+		*tls = 1;
+	if (!(v = lsp_http_header_get(rq, "X-Forwarded-For", &vl)) || vl == 0)
+		return;
+	for (p = v + vl; p > v && p[-1] != ','; p--)
+		;
+	while (p < v + vl && *p == ' ')
+		p++;
+	n = (size_t)(v + vl - p);
+	while (n > 0 && p[n - 1] == ' ')
+		n--;
+	if (n == 0 || n >= sizeof a)
+		return;
+	memcpy(a, p, n);
+	a[n] = 0;
+	if (inet_pton(AF_INET, a, bin) == 1 || inet_pton(AF_INET6, a, bin) == 1)
+		snprintf(out, cap, "%s", a);
+}
+
 /* A whole request (head of hlen bytes + body) sits at c->in. */
 static int dispatch(lsp_apisrv *s, conn *c, const lsp_http_req *rq, size_t hlen, size_t blen)
 {
-	lsp_apisrv_req ar = { rq, blen ? c->in + hlen : NULL, blen, c->peer, c->ssl != NULL };
+	char peer[64];
+	int tls = c->ssl != NULL;
+	lsp_apisrv_req ar;
 	lsp_apisrv_resp rs;
 	char method[16], path[256];
 	int64_t t0 = lsp_clock_mono_ms();
 	size_t ml = rq->method_len < sizeof method - 1 ? rq->method_len : sizeof method - 1;
 	size_t pl = rq->path_len < sizeof path - 1 ? rq->path_len : sizeof path - 1;
+	forwarded(c, rq, peer, sizeof peer, &tls);
+	ar = (lsp_apisrv_req){ rq, blen ? c->in + hlen : NULL, blen, peer, tls };
 	memcpy(method, rq->method_s, ml);
 	method[ml] = 0;
 	memcpy(path, rq->path, pl);
@@ -376,47 +425,83 @@ static void on_handshake(lsp_apisrv *s, conn *c)
 	}
 }
 
+/* One refusal, logged once a second at most with the count held back. */
+static void refuse(lsp_apisrv *s, const char *why, const char *peer)
+{
+	long long held = 0;
+	s->refused++;
+	if (lsp_ratelim_ok(&s->refuse_rl, lsp_clock_mono_ms(), 1000, &held))
+		lsp_event_emit(s->cfg.event, s->cfg.event_ctx, LSP_WARN, "connection refused", "reason", LSV_S(why),
+			       "peer", LSV_S(peer ? peer : ""), "suppressed", LSV_I(held), NULL);
+}
+
+/* The table is full: close the oldest connection that is waiting for a
+ * request (never one being answered), so idle sockets cannot lock real
+ * clients out.  1 when one was closed. */
+static int evict_idle(lsp_apisrv *s)
+{
+	conn *old = NULL;
+	for (int k = 0; k < s->cfg.max_conns; k++) {
+		conn *c = s->slots[k];
+		if (c && c->st != C_WRITE && (!old || c->t0 < old->t0))
+			old = c;
+	}
+	if (!old)
+		return 0;
+	s->evicted++;
+	conn_close(s, old);
+	return 1;
+}
+
 static void on_accept(lsp_apisrv *s)
 {
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage sa;
 		socklen_t sl = sizeof sa;
 		struct epoll_event ev;
+		char peer[64] = "";
 		conn *c;
-		int fd = lsp_net_accept(s->lfd, LSP_NET_NONBLOCK, NULL, 0), slot = -1, one = 1;
+		int fd = lsp_net_accept(s->lfd, LSP_NET_NONBLOCK, NULL, 0), slot, one = 1, rc;
+		if (fd == -EMFILE || fd == -ENFILE) {
+			refuse(s, "out of descriptors", NULL);
+			if (lsp_net_shed(s->lfd, &s->reserve) < 0)
+				return;
+			continue;
+		}
 		if (fd < 0)
 			return;
-		if (s->nconns < s->cfg.max_conns)
-			for (int k = 0; k < s->cfg.max_conns; k++)
-				if (!s->slots[k]) {
-					slot = k;
-					break;
-				}
-		if (slot < 0 || !(c = calloc(1, sizeof *c))) {
-			lsp_event_emit(s->cfg.event, s->cfg.event_ctx, LSP_WARN, "connection refused", "reason",
-				       LSV_S("too many connections"), NULL);
+		if (getpeername(fd, (struct sockaddr *)&sa, &sl) == 0)
+			lsp_net_addr_str((struct sockaddr *)&sa, 0, peer, sizeof peer);
+		if ((rc = lsp_peercap_add(s->peers, peer, s->cfg.max_per_addr)) < 0) {
+			refuse(s, rc == -EUSERS ? "too many connections from this address" : "too many connections", peer);
 			close(fd);
 			continue;
 		}
+		if (s->nfree == 0)
+			evict_idle(s);
+		if (s->nfree == 0 || !(c = calloc(1, sizeof *c))) {
+			lsp_peercap_del(s->peers, peer);
+			refuse(s, "too many connections", peer);
+			close(fd);
+			continue;
+		}
+		slot = s->free_slots[--s->nfree];
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		c->fd = fd;
 		c->slot = slot;
-		if (getpeername(fd, (struct sockaddr *)&sa, &sl) == 0)
-			lsp_net_addr_str((struct sockaddr *)&sa, 0, c->peer, sizeof c->peer);
+		snprintf(c->peer, sizeof c->peer, "%s", peer);
 		c->st = s->tls ? C_HANDSHAKE : C_READ;
-		c->deadline = lsp_clock_mono_ms() + (s->tls ? HS_TIMEOUT_MS : IDLE_TIMEOUT_MS);
+		c->t0 = lsp_clock_mono_ms();
+		c->deadline = c->t0 + (s->tls ? HS_TIMEOUT_MS : FIRST_TIMEOUT_MS);
 		c->events = EPOLLIN;
 		ev.events = EPOLLIN;
 		ev.data.ptr = c;
-		if (s->tls && (!(c->ssl = SSL_new(s->tls)) || SSL_set_fd(c->ssl, fd) != 1)) {
+		if ((s->tls && (!(c->ssl = SSL_new(s->tls)) || SSL_set_fd(c->ssl, fd) != 1)) ||
+		    epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			SSL_free(c->ssl);
 			close(fd);
-			free(c);
-			continue;
-		}
-		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			SSL_free(c->ssl);
-			close(fd);
+			lsp_peercap_del(s->peers, peer);
+			s->free_slots[s->nfree++] = slot;
 			free(c);
 			continue;
 		}
@@ -490,11 +575,17 @@ int lsp_apisrv_open(lsp_apisrv **out, const lsp_apisrv_cfg *cfg, char *err, size
 	}
 	s->cfg = *cfg;
 	s->lfd = s->ep = -1;
+	s->reserve = lsp_net_reserve_open();
 	if (s->cfg.max_conns <= 0)
-		s->cfg.max_conns = 1024;
+		s->cfg.max_conns = LSP_APISRV_MAX_CONNS;
+	if (s->cfg.max_per_addr == 0)
+		s->cfg.max_per_addr = LSP_APISRV_MAX_PER_ADDR;
+	(void)lsp_net_raise_nofile((long)s->cfg.max_conns + 256);
 	if (s->cfg.body_max == 0)
 		s->cfg.body_max = 16384;
-	if (!(s->slots = calloc((size_t)s->cfg.max_conns, sizeof(conn *)))) {
+	if (!(s->slots = calloc((size_t)s->cfg.max_conns, sizeof(conn *))) ||
+	    !(s->free_slots = calloc((size_t)s->cfg.max_conns, sizeof *s->free_slots)) ||
+	    !(s->peers = lsp_peercap_new(s->cfg.max_conns))) {
 		snprintf(err, errcap, "out of memory");
 		rc = -ENOMEM;
 		goto fail;
@@ -508,6 +599,8 @@ int lsp_apisrv_open(lsp_apisrv **out, const lsp_apisrv_cfg *cfg, char *err, size
 		goto fail;
 	}
 	s->port = rc;
+	for (int i = s->cfg.max_conns - 1; i >= 0; i--)
+		s->free_slots[s->nfree++] = i;
 	if ((s->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev) < 0) {
 		rc = -errno;
 		snprintf(err, errcap, "epoll: %s", strerror(errno));
@@ -535,6 +628,10 @@ void lsp_apisrv_close(lsp_apisrv *s)
 		if (s->slots[i])
 			conn_close(s, s->slots[i]);
 	free(s->slots);
+	free(s->free_slots);
+	lsp_peercap_free(s->peers);
+	if (s->reserve >= 0)
+		close(s->reserve);
 	if (s->lfd >= 0)
 		close(s->lfd);
 	if (s->ep >= 0)

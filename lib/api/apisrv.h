@@ -3,11 +3,17 @@
  *
  *   accept ─▶ [TLS handshake] ─▶ READ head (+ body by Content-Length)
  *          ─▶ handler ─▶ WRITE ─▶ READ (keep-alive) | close
- *   deadlines: handshake 10 s, head+body 10 s, idle 30 s, write 30 s.
+ *   deadlines: handshake 10 s, first request 10 s, head+body 10 s,
+ *   keep-alive idle 30 s, write 30 s.
  *
  * Bounds: the head as lib/core/http.h (8 KiB, 64 headers), a body of at most
  * cfg->body_max bytes (413 beyond; chunked bodies get 411), at most
- * cfg->max_conns connections (more are closed at accept).  Every answer
+ * cfg->max_conns connections: when all are taken, the oldest connection
+ * still waiting for its request is closed to make room (idle sockets
+ * cannot lock clients out); at most cfg->max_per_addr from one client
+ * address (core/peercap: loopback is never capped); refusals are logged
+ * once a second with the count held back.  Out of descriptors, a waiting
+ * client is accepted and closed (core/net's reserve) instead of spinning.  Every answer
  * carries X-Content-Type-Options, a no-content CSP, Cache-Control: no-store
  * and, under TLS, HSTS.  The server owns its sockets, TLS objects and
  * buffers; the handler owns what it puts in the response until the server
@@ -24,11 +30,15 @@
 
 typedef struct lsp_apisrv lsp_apisrv;
 
+#define LSP_APISRV_MAX_CONNS 16384
+#define LSP_APISRV_MAX_PER_ADDR 256
+
 typedef struct {
 	const lsp_http_req *head; /* parsed head; strings point into the request buffer */
 	const char *body;         /* Content-Length bytes (NULL when none) */
 	size_t body_len;
-	const char *peer;         /* client address, text */
+	const char *peer;         /* client address, text: from loopback (the front door),
+				   * the last X-Forwarded-For address when given */
 	int tls;                  /* 1 when the connection is TLS */
 } lsp_apisrv_req;
 
@@ -46,13 +56,14 @@ typedef struct {
 	const char *host;        /* default 0.0.0.0 */
 	int port;                /* 0 picks a free one (see lsp_apisrv_port) */
 	const char *cert, *key;  /* PEM files: TLS when both are set */
-	int max_conns;           /* default 1024 */
+	int max_conns;           /* default LSP_APISRV_MAX_CONNS */
+	int max_per_addr;        /* 0: LSP_APISRV_MAX_PER_ADDR; < 0: no cap */
 	size_t body_max;         /* default 16384 */
 	lsp_apisrv_handler handler;
 	void *handler_ctx;
 	/* Events (may be NULL): "request" (method, path, status, ms, bytes_in,
-	 * bytes_out; warn when status >= 500), "connection refused" (reason;
-	 * warn: over max_conns), "tls handshake failed" (peer). */
+	 * bytes_out; warn when status >= 500), "connection refused" (reason, peer,
+	 * suppressed: refusals held back since the last one logged; warn), "tls handshake failed" (peer). */
 	lsp_event_fn event;
 	void *event_ctx;
 	int (*tick)(void *ctx);  /* called about once a second from the loop; may be NULL */

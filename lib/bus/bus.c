@@ -3,15 +3,51 @@
 #include "bus/bus.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <nats/nats.h>
 
+#include "core/event.h"
+
 struct lsp_bus {
 	natsConnection *nc;
+	lsp_event_fn ev; /* connection state changes, from nats.c's threads */
+	void *ev_ctx;
+	char url[256];   /* for the events; the URL carries no credentials here */
+	atomic_int closing, closed; /* lsp_bus_close waits for the last callback */
 };
+
+/* One line per state change, so an outage is one "nats disconnected" and
+ * one "nats reconnected", never one line per message. */
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+	lsp_bus *b = closure;
+	(void)nc;
+	if (!atomic_load(&b->closing))
+		lsp_event_emit(b->ev, b->ev_ctx, LSP_WARN, "nats disconnected", "url", LSV_S(b->url), "reason",
+		       LSV_S("connection lost; reconnecting every 2 s, publishes buffered meanwhile"), NULL);
+}
+
+static void on_reconnected(natsConnection *nc, void *closure)
+{
+	lsp_bus *b = closure;
+	(void)nc;
+	if (!atomic_load(&b->closing))
+		lsp_event_emit(b->ev, b->ev_ctx, LSP_INFO, "nats reconnected", "url", LSV_S(b->url), NULL);
+}
+
+static void on_closed(natsConnection *nc, void *closure)
+{
+	lsp_bus *b = closure;
+	(void)nc;
+	if (!atomic_load(&b->closing))
+		lsp_event_emit(b->ev, b->ev_ctx, LSP_ERROR, "nats connection closed", "url", LSV_S(b->url), NULL);
+	atomic_store(&b->closed, 1); /* the last callback nats.c makes with b */
+}
 
 static int nerr(char *err, size_t errcap, natsStatus s, const char *what)
 {
@@ -22,6 +58,12 @@ static int nerr(char *err, size_t errcap, natsStatus s, const char *what)
 int lsp_bus_open(lsp_bus **out, const char *url, int timeout_ms, const char *name, char *err,
 		 size_t errcap)
 {
+	return lsp_bus_open_ev(out, url, timeout_ms, name, NULL, NULL, err, errcap);
+}
+
+int lsp_bus_open_ev(lsp_bus **out, const char *url, int timeout_ms, const char *name, lsp_event_fn ev,
+		    void *ev_ctx, char *err, size_t errcap)
+{
 	natsOptions *o = NULL;
 	natsStatus s;
 	lsp_bus *b = calloc(1, sizeof *b);
@@ -30,11 +72,19 @@ int lsp_bus_open(lsp_bus **out, const char *url, int timeout_ms, const char *nam
 		snprintf(err, errcap, "out of memory");
 		return -ENOMEM;
 	}
+	b->ev = ev;
+	b->ev_ctx = ev_ctx;
+	snprintf(b->url, sizeof b->url, "%s", strchr(url, '@') ? "(with credentials)" : url);
 	if ((s = natsOptions_Create(&o)) != NATS_OK ||
 	    (s = natsOptions_SetURL(o, url)) != NATS_OK ||
 	    (s = natsOptions_SetTimeout(o, timeout_ms)) != NATS_OK ||
 	    (s = natsOptions_SetName(o, name)) != NATS_OK ||
-	    (s = natsOptions_SetMaxReconnect(o, 5)) != NATS_OK) {
+	    /* never give up: a NATS restart must not leave a server without its bus */
+	    (s = natsOptions_SetMaxReconnect(o, -1)) != NATS_OK ||
+	    (s = natsOptions_SetReconnectWait(o, 2000)) != NATS_OK ||
+	    (ev && (s = natsOptions_SetDisconnectedCB(o, on_disconnected, b)) != NATS_OK) ||
+	    (ev && (s = natsOptions_SetReconnectedCB(o, on_reconnected, b)) != NATS_OK) ||
+	    (ev && (s = natsOptions_SetClosedCB(o, on_closed, b)) != NATS_OK)) {
 		rc = nerr(err, errcap, s, "nats options");
 		goto fail;
 	}
@@ -67,6 +117,13 @@ void lsp_bus_close(lsp_bus *b)
 {
 	if (!b)
 		return;
+	if (b->ev) { /* the callbacks hold b: wait (bounded) for the closed one */
+		struct timespec ms = { 0, 1000000 };
+		atomic_store(&b->closing, 1);
+		natsConnection_Close(b->nc);
+		for (int i = 0; i < 2000 && !atomic_load(&b->closed); i++)
+			nanosleep(&ms, NULL);
+	}
 	natsConnection_Destroy(b->nc);
 	free(b);
 }

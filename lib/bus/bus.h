@@ -6,11 +6,23 @@
 #define LSP_BUS_H
 #include <stddef.h>
 
+#include "core/event.h"
+
 typedef struct lsp_bus lsp_bus;
 
 /* url like nats://127.0.0.1:4222; name shows in the server's client list. */
 int lsp_bus_open(lsp_bus **out, const char *url, int timeout_ms, const char *name, char *err,
 		 size_t errcap);
+/* The same, reporting the connection's state changes through ev (called
+ * on nats.c's threads; lsp_event_log is safe there), one event per change:
+ *   warn  "nats disconnected": url reason   the server went away
+ *   info  "nats reconnected": url           it answers again
+ *   error "nats connection closed": url     closed for good (not by
+ *                                           lsp_bus_close, which waits
+ *                                           up to 2 s for that callback)
+ * Either way the connection retries forever, every 2 s. */
+int lsp_bus_open_ev(lsp_bus **out, const char *url, int timeout_ms, const char *name, lsp_event_fn ev,
+		    void *ev_ctx, char *err, size_t errcap);
 int lsp_bus_publish(lsp_bus *b, const char *subject, const char *json, char *err, size_t errcap);
 /* Wait until the server has seen everything published (bounded). */
 int lsp_bus_flush(lsp_bus *b, int timeout_ms, char *err, size_t errcap);

@@ -66,7 +66,8 @@ static int rate_ok(lsp_chatsrv *s, conn *c, long long now)
 		int r = lsp_chatkv_allow(s->kv, c->tok.user, s->cfg.rate, s->cfg.burst, now, err, sizeof err);
 		if (r >= 0)
 			return r;
-		chatsrv_ev(s, LSP_WARN, "redis rate limit failed; local bucket used", "reason", LSV_S(err), NULL);
+		if (r != -ENOTCONN) /* an outage already reported (chatkv.h) */
+			chatsrv_ev(s, LSP_WARN, "redis rate limit failed; local bucket used", "reason", LSV_S(err), NULL);
 	}
 	if (!c->rl_ts) {
 		c->rl_t = s->cfg.burst;

@@ -458,6 +458,16 @@ void chatsrv_on_accept(lsp_chatsrv *s)
 {
 	for (int k = 0; k < 256; k++) {
 		int fd = lsp_net_accept(s->lfd, LSP_NET_NONBLOCK, NULL, 0);
+		if (fd == -EMFILE || fd == -ENFILE) {
+			/* shed the waiting client (it sees a close) instead of spinning on a readable listener */
+			long long held = 0;
+			if (lsp_ratelim_ok(&s->emfile_rl, lsp_clock_mono_ms(), 1000, &held))
+				chatsrv_ev(s, LSP_WARN, "accept: out of descriptors", "errno", LSV_I(-fd), "reason",
+					   LSV_S(strerror(-fd)), "suppressed", LSV_I(held), NULL);
+			if (lsp_net_shed(s->lfd, &s->reserve) < 0)
+				return;
+			continue;
+		}
 		if (fd < 0)
 			return;
 		if (s->nconns >= s->cfg.max_clients) {

@@ -11,6 +11,7 @@
  * published event is applied here at once.  Presence: every second each
  * loaded channel reports this node's sockets (to Redis when configured,
  * and on lsp.presence.<ch>), and members hear the total when it moves. */
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -153,10 +154,11 @@ void chatsrv_presence_tick(lsp_chatsrv *s, chan *ch, long long now)
 	chatsrv_chan_counts(s, ch, now, &chat, &edge);
 	if (s->kv) {
 		long t;
-		if (lsp_chatkv_presence(s->kv, ch->name, s->node, (long)ch->n, now, &t, err, sizeof err) == 0) {
+		int krc = lsp_chatkv_presence(s->kv, ch->name, s->node, (long)ch->n, now, &t, err, sizeof err);
+		if (krc == 0) {
 			chat = t;
 			ch->chat_ts = now;
-		} else {
+		} else if (krc != -ENOTCONN) { /* an outage already reported (chatkv.h) */
 			chatsrv_ev(s, LSP_WARN, "redis presence failed", "channel", LSV_S(ch->name), "reason", LSV_S(err),
 				   NULL);
 		}
@@ -188,7 +190,7 @@ void chatsrv_presence_counts(lsp_chatsrv *s, const char *const *names, int n, lo
 	chan *chs[LSP_CHATPRES_MAX];
 	const char *ask[LSP_CHATPRES_MAX];
 	long got[LSP_CHATPRES_MAX], edge[LSP_CHATPRES_MAX];
-	int idx[LSP_CHATPRES_MAX], nask = 0;
+	int idx[LSP_CHATPRES_MAX], nask = 0, rc;
 	char err[256];
 	for (int i = 0; i < n; i++) {
 		long chat = 0;
@@ -207,8 +209,9 @@ void chatsrv_presence_counts(lsp_chatsrv *s, const char *const *names, int n, lo
 	}
 	if (!nask)
 		return;
-	if (lsp_chatkv_presence_read(s->kv, ask, nask, now, got, err, sizeof err) < 0) {
-		chatsrv_ev(s, LSP_WARN, "redis presence failed", "reason", LSV_S(err), NULL);
+	if ((rc = lsp_chatkv_presence_read(s->kv, ask, nask, now, got, err, sizeof err)) < 0) {
+		if (rc != -ENOTCONN) /* an outage already reported (chatkv.h) */
+			chatsrv_ev(s, LSP_WARN, "redis presence failed", "reason", LSV_S(err), NULL);
 		return;
 	}
 	for (int k = 0; k < nask; k++) {

@@ -9,11 +9,51 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "core/clock.h"
+
+#define RETRY_MIN_MS 1000
+#define RETRY_MAX_MS 30000
+
 struct lsp_chatkv {
 	redisContext *c;
 	char host[256];
 	int port, db;
+	/* an outage: not retried before retry_at (mono ms); its first failure
+	 * is -EIO (reported), the rest -ENOTCONN until Redis answers again */
+	int down, quiet;
+	long long retry_at, backoff;
 };
+
+/* Before a command: 0 to try, or -1 (err filled) while an outage's backoff runs. */
+static int outage_wait(lsp_chatkv *kv, char *err, size_t errcap)
+{
+	long long now = lsp_clock_mono_ms();
+	kv->quiet = 0;
+	if (!kv->down || now >= kv->retry_at)
+		return 0;
+	snprintf(err, errcap, "redis %s:%d down; next try in %lld ms", kv->host, kv->port, kv->retry_at - now);
+	kv->quiet = 1;
+	return -1;
+}
+
+/* A connection failure: the first of an outage is reported, later ones are quiet. */
+static void outage_fail(lsp_chatkv *kv, char *err, size_t errcap)
+{
+	size_t l = strlen(err);
+	kv->quiet = kv->down;
+	kv->backoff = kv->down ? (kv->backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : kv->backoff * 2) : RETRY_MIN_MS;
+	kv->retry_at = lsp_clock_mono_ms() + kv->backoff;
+	if (!kv->down && l + 1 < errcap)
+		snprintf(err + l, errcap - l, " (retried every %d..%d s; not reported again until it answers)",
+			 RETRY_MIN_MS / 1000, RETRY_MAX_MS / 1000);
+	kv->down = 1;
+}
+
+/* The code of a failed call: -ENOTCONN for an outage already reported. */
+static int fail_code(const lsp_chatkv *kv)
+{
+	return kv->quiet ? -ENOTCONN : -EIO;
+}
 
 static int kv_connect(lsp_chatkv *kv, char *err, size_t errcap)
 {
@@ -90,10 +130,12 @@ void lsp_chatkv_close(lsp_chatkv *kv)
 static redisReply *cmd(lsp_chatkv *kv, char *err, size_t errcap, const char *fmt, ...)
 {
 	redisReply *r = NULL;
+	if (outage_wait(kv, err, errcap) < 0)
+		return NULL;
 	for (int i = 0; i < 2 && !r; i++) {
 		va_list ap;
 		if (!kv->c && kv_connect(kv, err, errcap) < 0)
-			return NULL;
+			break;
 		va_start(ap, fmt);
 		r = redisvCommand(kv->c, fmt, ap);
 		va_end(ap);
@@ -103,7 +145,12 @@ static redisReply *cmd(lsp_chatkv *kv, char *err, size_t errcap, const char *fmt
 			kv->c = NULL;
 		}
 	}
-	if (r && r->type == REDIS_REPLY_ERROR) {
+	if (!r) {
+		outage_fail(kv, err, errcap);
+		return NULL;
+	}
+	kv->down = 0;
+	if (r->type == REDIS_REPLY_ERROR) {
 		snprintf(err, errcap, "redis: %s", r->str);
 		freeReplyObject(r);
 		return NULL;
@@ -130,7 +177,7 @@ int lsp_chatkv_presence(lsp_chatkv *kv, const char *channel, const char *node, l
 	snprintf(key, sizeof key, "lsp:presence:%s", channel);
 	r = cmd(kv, err, errcap, "EVAL %s 1 %s %s %ld %lld", presence_lua, key, node, count, now_ms);
 	if (!r)
-		return -EIO;
+		return fail_code(kv);
 	*total = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : count;
 	freeReplyObject(r);
 	return 0;
@@ -153,9 +200,11 @@ static redisReply *cmd_argv(lsp_chatkv *kv, char *err, size_t errcap, int argc, 
 			    const size_t *argvlen)
 {
 	redisReply *r = NULL;
+	if (outage_wait(kv, err, errcap) < 0)
+		return NULL;
 	for (int i = 0; i < 2 && !r; i++) {
 		if (!kv->c && kv_connect(kv, err, errcap) < 0)
-			return NULL;
+			break;
 		r = redisCommandArgv(kv->c, argc, argv, argvlen);
 		if (!r) {
 			snprintf(err, errcap, "redis: %s", kv->c->errstr);
@@ -163,7 +212,12 @@ static redisReply *cmd_argv(lsp_chatkv *kv, char *err, size_t errcap, int argc, 
 			kv->c = NULL;
 		}
 	}
-	if (r && r->type == REDIS_REPLY_ERROR) {
+	if (!r) {
+		outage_fail(kv, err, errcap);
+		return NULL;
+	}
+	kv->down = 0;
+	if (r->type == REDIS_REPLY_ERROR) {
 		snprintf(err, errcap, "redis: %s", r->str);
 		freeReplyObject(r);
 		return NULL;
@@ -198,7 +252,7 @@ int lsp_chatkv_presence_read(lsp_chatkv *kv, const char *const *channels, int n,
 	for (int i = 0; i < argc; i++)
 		argvlen[i] = strlen(argv[i]);
 	if (!(r = cmd_argv(kv, err, errcap, argc, argv, argvlen)))
-		return -EIO;
+		return fail_code(kv);
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)n) {
 		snprintf(err, errcap, "redis: unexpected presence reply");
 		freeReplyObject(r);
@@ -229,7 +283,7 @@ int lsp_chatkv_allow(lsp_chatkv *kv, const char *key, double rate, int burst, lo
 	snprintf(rs, sizeof rs, "%.6f", rate);
 	r = cmd(kv, err, errcap, "EVAL %s 1 %s %s %d %lld", bucket_lua, k, rs, burst, now_ms);
 	if (!r)
-		return -EIO;
+		return fail_code(kv);
 	ok = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 	freeReplyObject(r);
 	return ok;

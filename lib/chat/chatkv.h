@@ -2,8 +2,12 @@
  * channel summed over nodes, and a per-user token bucket for rate limits.
  *
  * Calls are synchronous with a short timeout (200 ms); a node whose Redis
- * is down gets a negative code and falls back to its local view.  The
- * context is owned by the lsp_chatkv. */
+ * is down gets a negative code and falls back to its local view.  An
+ * outage is rate-limited: after a connection failure calls fail at once
+ * (no timeout) until a retry is due (1 s, doubling to 30 s); the first
+ * failure of an outage returns -EIO, the later ones -ENOTCONN, so a caller
+ * that logs only -EIO writes one warning per outage, not one per message.
+ * The context is owned by the lsp_chatkv. */
 #ifndef LSP_CHATKV_H
 #define LSP_CHATKV_H
 #include <stddef.h>

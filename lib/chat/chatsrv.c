@@ -101,6 +101,7 @@ int lsp_chatsrv_open(lsp_chatsrv **out, const lsp_chatsrv_cfg *cfg, char *err, s
 		return -ENOMEM;
 	}
 	s->lfd = s->efd = s->evfd = -1;
+	s->reserve = lsp_net_reserve_open();
 	pthread_mutex_init(&s->qmu, NULL);
 	s->cfg = *cfg;
 	if (!s->cfg.port)
@@ -109,6 +110,7 @@ int lsp_chatsrv_open(lsp_chatsrv **out, const lsp_chatsrv_cfg *cfg, char *err, s
 		s->cfg.history = 50;
 	if (s->cfg.max_clients <= 0)
 		s->cfg.max_clients = 100000;
+	(void)lsp_net_raise_nofile((long)s->cfg.max_clients + 256); /* the default soft limit is 1 024 */
 	if (!s->cfg.max_msg)
 		s->cfg.max_msg = 4096;
 	if (s->cfg.rate <= 0)
@@ -144,7 +146,7 @@ int lsp_chatsrv_open(lsp_chatsrv **out, const lsp_chatsrv_cfg *cfg, char *err, s
 	e.data.ptr = (void *)&event_tag;
 	epoll_ctl(s->efd, EPOLL_CTL_ADD, s->evfd, &e);
 	if (s->cfg.nats_url && *s->cfg.nats_url) {
-		if ((rc = lsp_bus_open(&s->bus, s->cfg.nats_url, 2000, s->node, err, errcap)) < 0)
+		if ((rc = lsp_bus_open_ev(&s->bus, s->cfg.nats_url, 2000, s->node, s->cfg.event, s->cfg.event_ctx, err, errcap)) < 0)
 			goto fail;
 		if ((rc = lsp_bus_stream_ensure(s->bus, STREAM, LSP_SUBJ_CHAT_ALL, s->cfg.history, err, errcap)) < 0)
 			goto fail;
@@ -256,6 +258,8 @@ void lsp_chatsrv_close(lsp_chatsrv *s)
 	lsp_chatkv_close(s->kv);
 	if (s->lfd >= 0)
 		close(s->lfd);
+	if (s->reserve >= 0)
+		close(s->reserve);
 	if (s->efd >= 0)
 		close(s->efd);
 	if (s->evfd >= 0)

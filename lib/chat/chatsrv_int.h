@@ -28,6 +28,7 @@
 #include "chat/chatmsg.h"
 #include "chat/chatsrv.h"
 #include "chat/ws.h"
+#include "core/ratelim.h"
 #include "core/event.h"
 #include "core/http.h"
 #include "core/key.h"
@@ -113,6 +114,8 @@ struct lsp_chatsrv {
 	lsp_chatsrv_cfg cfg;
 	char node[64];
 	int lfd, efd, evfd;
+	int reserve;            /* a descriptor kept for shedding at EMFILE (core/net) */
+	lsp_ratelim emfile_rl;  /* "accept: out of descriptors" once a second at most */
 	conn *conns;
 	long nconns;
 	chan *chans[CHAN_BUCKETS];

@@ -4,10 +4,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -102,6 +104,43 @@ int lsp_net_accept(int lfd, int flags, char *peer, size_t cap)
 	if (peer && cap)
 		lsp_net_addr_str((struct sockaddr *)&ss, 1, peer, cap);
 	return fd;
+}
+
+int lsp_net_reserve_open(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int lsp_net_shed(int lfd, int *reserve)
+{
+	int fd;
+	if (!reserve || *reserve < 0) {
+		if (reserve && (*reserve = lsp_net_reserve_open()) < 0)
+			*reserve = -1;
+		return -EMFILE;
+	}
+	close(*reserve);
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	*reserve = lsp_net_reserve_open();
+	if (*reserve < 0)
+		*reserve = -1;
+	return fd >= 0 ? 0 : (errno == EWOULDBLOCK ? -EAGAIN : -errno);
+}
+
+long lsp_net_raise_nofile(long want)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	if (want > 0 && (rlim_t)want > rl.rlim_cur) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || (rlim_t)want < rl.rlim_max ? (rlim_t)want : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+			return -errno;
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? (long)1 << 30 : (long)rl.rlim_cur;
 }
 
 /* The reason OpenSSL gives for its most recent error, never NULL. */

@@ -34,6 +34,24 @@ int lsp_net_port(int fd);
  * Returns the descriptor, -EAGAIN when none is waiting, or -errno. */
 int lsp_net_accept(int lfd, int flags, char *peer, size_t cap);
 
+/* Running out of descriptors.  A listener that cannot accept (EMFILE,
+ * ENFILE) stays readable, so a loop that only retries spins at full CPU
+ * while its clients wait.  lsp_net_reserve_open keeps one descriptor in
+ * hand (on /dev/null); lsp_net_shed gives it up, accepts the waiting
+ * connection and closes it at once (its client sees the close instead of
+ * hanging in the backlog), then takes the reserve back.  Returns 0 when
+ * one connection was shed, or -errno when none could be (no reserve left,
+ * or the accept failed again): the caller then stops polling the listener
+ * for a while (LSP_NET_BACKOFF_MS) instead of spinning. */
+#define LSP_NET_BACKOFF_MS 100
+int lsp_net_reserve_open(void);
+int lsp_net_shed(int lfd, int *reserve);
+
+/* Raise this process's soft limit on open descriptors towards want
+ * (bounded by the hard limit): a server meant for thousands of clients
+ * must not stop at the default 1 024.  Returns the limit now in force. */
+long lsp_net_raise_nofile(long want);
+
 /* Text of an address: "1.2.3.4" / "::1", or with with_port "1.2.3.4:80" /
  * "[::1]:80"; "?" for another family.  Always NUL-terminated. */
 void lsp_net_addr_str(const struct sockaddr *sa, int with_port, char *out, size_t cap);

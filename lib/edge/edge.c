@@ -7,8 +7,9 @@
  * table (inotify and its watches, edge_hold.c) and the relay cache
  * (edge_relay.c).  A connection owns its socket, its SSL, its read buffer,
  * its response head, a reference on a shared body or an open file
- * (edge_conn.c).  A held connection sits on one watch's or one relay
- * entry's list and nowhere else.
+ * (edge_conn.c), and while a request is forwarded its edge_proxy with the
+ * upstream socket (edge_proxy.c).  A held connection sits on one watch's
+ * or one relay entry's list and nowhere else.
  *
  * Events (cfg->event): "accept: out of descriptors" (warn; errno, reason)
  * when accept fails for want of descriptors. */
@@ -38,10 +39,18 @@ static void on_accept(lsp_edge *e)
 		edge_conn *c;
 		struct epoll_event ee;
 		if (fd < 0) {
-			if (fd == -EMFILE || fd == -ENFILE)
+			long long held = 0;
+			if (fd != -EMFILE && fd != -ENFILE)
+				return;
+			/* shed the waiting client (it sees a close) instead of spinning on a readable listener */
+			e->rejected++;
+			if (lsp_ratelim_ok(&e->emfile_rl, lsp_clock_mono_ms(), 1000, &held))
 				lsp_event_emit(e->cfg.event, e->cfg.event_ctx, LSP_WARN, "accept: out of descriptors",
-					       "errno", LSV_I(-fd), "reason", LSV_S(strerror(-fd)), NULL);
-			return;
+					       "errno", LSV_I(-fd), "reason", LSV_S(strerror(-fd)), "suppressed",
+					       LSV_I(held), NULL);
+			if (lsp_net_shed(e->lfd, &e->reserve) < 0)
+				return;
+			continue;
 		}
 		if (e->nfree == 0 || !(c = calloc(1, sizeof *c))) {
 			e->rejected++;
@@ -83,7 +92,9 @@ static void sweep(lsp_edge *e)
 		edge_conn *c = e->slots[i];
 		if (!c || c->deadline > e->now)
 			continue;
-		if (c->st != C_HOLD) {
+		if (c->st == C_PROXY) {
+			edge_proxy_expire(e, c); /* 504 before the answer, else closed */
+		} else if (c->st != C_HOLD) {
 			edge_conn_close(e, c);
 		} else if (c->wt.kind == H_RELAY) {
 			e->relay_timeouts++;
@@ -146,6 +157,10 @@ int lsp_edge_run(lsp_edge *e, const volatile sig_atomic_t *stop, char *err, size
 				edge_on_upstream(e, evs[i].data.ptr, ev);
 				continue;
 			}
+			if (kind == K_PROXY) { /* a forwarded request's upstream socket */
+				edge_proxy_on_upstream(e, EDGE_CONN_OF_PTAG(evs[i].data.ptr), ev);
+				continue;
+			}
 			c = evs[i].data.ptr;
 			if (c->kind != K_CONN) /* closed earlier in this batch */
 				continue;
@@ -161,6 +176,7 @@ int lsp_edge_run(lsp_edge *e, const volatile sig_atomic_t *stop, char *err, size
 				break;
 			case C_WRITE: edge_conn_write(e, c); break;
 			case C_HOLD: break;
+			case C_PROXY: edge_proxy_on_client(e, c); break;
 			}
 		}
 		if (e->now >= next_sweep) {
@@ -187,13 +203,17 @@ int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t err
 	}
 	e->cfg = *cfg;
 	e->lfd = e->efd = e->hls_fd = e->web_fd = e->vod_fd = -1;
+	e->reserve = lsp_net_reserve_open();
 	e->holds.ifd = -1;
 	e->kind_listen = K_LISTEN;
 	e->kind_inotify = K_INOTIFY;
 	if (e->cfg.max_conns <= 0)
 		e->cfg.max_conns = 20000;
+	(void)lsp_net_raise_nofile((long)e->cfg.max_conns + 256); /* the default soft limit is 1 024 */
 	if (e->cfg.part_hold_ms <= 0)
 		e->cfg.part_hold_ms = 3000;
+	if (e->cfg.upstream_timeout_ms <= 0)
+		e->cfg.upstream_timeout_ms = 10000;
 	if (!(e->slots = calloc((size_t)e->cfg.max_conns, sizeof(edge_conn *))) ||
 	    !(e->free_slots = calloc((size_t)e->cfg.max_conns, sizeof *e->free_slots))) {
 		snprintf(err, errcap, "out of memory for %d connections", e->cfg.max_conns);
@@ -228,6 +248,12 @@ int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t err
 	}
 	if (cfg->route)
 		e->relay = 1;
+	if ((rc = edge_proxy_init(e, err, errcap)) < 0)
+		goto fail;
+	if ((rc = edge_metrics_init(e)) < 0) {
+		snprintf(err, errcap, "metrics registry: %s", strerror(-rc));
+		goto fail;
+	}
 	if ((e->lfd = lsp_net_listen(cfg->host, cfg->port, SOCK_STREAM, LSP_NET_NONBLOCK, err, errcap)) < 0) {
 		rc = e->lfd;
 		goto fail;
@@ -279,12 +305,14 @@ void lsp_edge_close(lsp_edge *e)
 	drain(e);
 	edge_holds_fini(&e->holds);
 	if (e->lfd >= 0) close(e->lfd);
+	if (e->reserve >= 0) close(e->reserve);
 	if (e->efd >= 0) close(e->efd);
 	if (e->hls_fd >= 0) close(e->hls_fd);
 	if (e->web_fd >= 0) close(e->web_fd);
 	if (e->vod_fd >= 0) close(e->vod_fd);
 	if (e->tls)
 		SSL_CTX_free(e->tls);
+	lsp_metrics_free(e->mx);
 	free(e->slots);
 	free(e->free_slots);
 	free(e);

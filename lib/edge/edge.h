@@ -21,7 +21,14 @@
  * instead of the file system; identical requests in flight share one
  * upstream request, answers are kept for their max-age.  With cfg->route
  * the origin is chosen per request (per channel); cache entries are keyed
- * by origin and target, so a channel that moves never mixes bytes. */
+ * by origin and target, so a channel that moves never mixes bytes.
+ *
+ * Front door (cfg->upstream): /api/v1/ goes to lsp-api, /ws/ and /presence
+ * to lsp-chat, /whep/ and /whip/ to lsp-rtc, so the pages need one origin
+ * (and one certificate).  A forwarded request gets its own upstream
+ * connection; bytes are spliced both ways through bounded buffers, a
+ * WebSocket becomes a tunnel after the upstream's 101; an upstream that is
+ * down or silent is answered 502 / 504 with a JSON body. */
 #ifndef LSP_EDGE_H
 #define LSP_EDGE_H
 #include <signal.h>
@@ -49,6 +56,10 @@ typedef struct {
 	 * channels live on any origin as JSON into out; length or -errno. */
 	int (*list)(void *ctx, char *out, size_t cap);
 	void *route_ctx;
+	/* front door: "http://host:port" of lsp-api, lsp-chat, lsp-rtc (in
+	 * that order); NULL, "" or "off" answers that route 404 */
+	const char *upstream[3];
+	int upstream_timeout_ms; /* connect + response head (default 10000), then 504 */
 	/* events: "accept: out of descriptors" (warn) */
 	lsp_event_fn event;
 	void *event_ctx;

@@ -44,14 +44,10 @@ void edge_unhold(lsp_edge *e, edge_conn *c)
 
 /* ---- responses --------------------------------------------------------- */
 
-static void count_status(lsp_edge *e, int status)
+void edge_count_status(lsp_edge *e, int status)
 {
 	if (status >= 200 && status < 600)
 		e->by_code[status / 100 - 2]++;
-	if (status == 404)
-		e->by_code[4]++;
-	if (status == 503)
-		e->by_code[5]++;
 }
 
 static const char *http_date(lsp_edge *e)
@@ -112,7 +108,7 @@ void edge_respond(lsp_edge *e, edge_conn *c, int status, const char *ctype, cons
 	c->fend = fend;
 	c->st = C_WRITE;
 	c->deadline = e->now + WRITE_TIMEOUT_MS;
-	count_status(e, status);
+	edge_count_status(e, status);
 	edge_conn_write(e, c);
 	return;
 fail:
@@ -151,6 +147,7 @@ void edge_respond_error(lsp_edge *e, edge_conn *c, int status)
 void edge_conn_close(lsp_edge *e, edge_conn *c)
 {
 	edge_unhold(e, c);
+	edge_proxy_free(e, c);
 	if (c->ssl) {
 		SSL_shutdown(c->ssl);
 		SSL_free(c->ssl);
@@ -180,8 +177,7 @@ void edge_conn_close(lsp_edge *e, edge_conn *c)
 	}
 }
 
-/* The response is out: reset for the next request, or close. */
-static void write_done(lsp_edge *e, edge_conn *c)
+void edge_conn_next(lsp_edge *e, edge_conn *c)
 {
 	free(c->whead);
 	c->whead = NULL;
@@ -210,8 +206,7 @@ static void write_done(lsp_edge *e, edge_conn *c)
 	}
 }
 
-/* One write step; >0 bytes, 0 would block, -1 fatal. */
-static ssize_t out_bytes(edge_conn *c, const void *p, size_t n, int more)
+ssize_t edge_conn_out(edge_conn *c, const void *p, size_t n, int more)
 {
 	if (c->ssl) {
 		int r;
@@ -252,12 +247,12 @@ void edge_conn_write(lsp_edge *e, edge_conn *c)
 					}
 				}
 			} else {
-				w = out_bytes(c, c->whead + c->woff, c->wlen - c->woff, more);
+				w = edge_conn_out(c, c->whead + c->woff, c->wlen - c->woff, more);
 				if (w > 0)
 					c->woff += (size_t)w;
 			}
 		} else if (c->b && c->boff < c->bend) {
-			w = out_bytes(c, c->b->data + c->boff, c->bend - c->boff, 0);
+			w = edge_conn_out(c, c->b->data + c->boff, c->bend - c->boff, 0);
 			if (w > 0)
 				c->boff += (size_t)w;
 		} else if (c->ffd >= 0 && (c->foff < c->fend || c->toff < c->tlen)) {
@@ -285,12 +280,12 @@ void edge_conn_write(lsp_edge *e, edge_conn *c)
 					c->tlen = (size_t)r;
 					c->toff = 0;
 				}
-				w = out_bytes(c, c->tbuf + c->toff, c->tlen - c->toff, 0);
+				w = edge_conn_out(c, c->tbuf + c->toff, c->tlen - c->toff, 0);
 				if (w > 0)
 					c->toff += (size_t)w;
 			}
 		} else {
-			write_done(e, c);
+			edge_conn_next(e, c);
 			return;
 		}
 		if (w < 0) {
@@ -308,8 +303,7 @@ void edge_conn_write(lsp_edge *e, edge_conn *c)
 
 /* ---- reading ----------------------------------------------------------- */
 
-/* Read more bytes; >0 got, 0 would block, -1 closed or failed. */
-static ssize_t in_bytes(edge_conn *c, char *p, size_t n)
+ssize_t edge_conn_in(edge_conn *c, char *p, size_t n)
 {
 	if (c->ssl) {
 		int r;
@@ -341,7 +335,7 @@ void edge_conn_read(lsp_edge *e, edge_conn *c)
 			if (c->rlen >= LSP_HTTP_HEAD_MAX) {
 				n = -431;
 			} else {
-				r = in_bytes(c, c->rbuf + c->rlen, LSP_HTTP_HEAD_MAX - c->rlen);
+				r = edge_conn_in(c, c->rbuf + c->rlen, LSP_HTTP_HEAD_MAX - c->rlen);
 				if (r < 0) {
 					edge_conn_close(e, c);
 					return;
@@ -381,9 +375,33 @@ void edge_conn_read(lsp_edge *e, edge_conn *c)
 	}
 }
 
+/* The listener speaks TLS and plain HTTP on one port: a TLS connection
+ * starts with a handshake record (0x16).  1 plain, 0 TLS, -1 nothing yet. */
+static int sniff_plain(edge_conn *c)
+{
+	unsigned char b;
+	ssize_t r = recv(c->fd, &b, 1, MSG_PEEK);
+	if (r <= 0)
+		return -1; /* would block, or closed: the handshake finds out */
+	return b != 0x16;
+}
+
 void edge_on_handshake(lsp_edge *e, edge_conn *c)
 {
 	int r;
+	if (!c->sniffed) {
+		r = sniff_plain(c);
+		if (r == 1) { /* plain HTTP on the TLS port (edge_serve.c redirects remote pages) */
+			SSL_free(c->ssl);
+			c->ssl = NULL;
+			c->plain_on_tls = 1;
+			c->st = C_READ;
+			c->deadline = e->now + IDLE_TIMEOUT_MS;
+			edge_conn_read(e, c);
+			return;
+		}
+		c->sniffed = r == 0;
+	}
 	ERR_clear_error();
 	r = SSL_do_handshake(c->ssl);
 	if (r == 1) {

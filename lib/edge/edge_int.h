@@ -11,6 +11,10 @@
  *   edge_serve.c  request routing: /hls/, /vod/, /api/, /metrics, pages
  *   edge_relay.c  relay mode: the cache of origin answers, one upstream
  *                 request per target however many viewers wait on it
+ *   proxyhead.c   the front door's routes and header rewriting (no I/O)
+ *   edge_proxy.c  the front door: /api/v1/, /ws/, /presence, /whep/, /whip/
+ *                 forwarded to lsp-api, lsp-chat, lsp-rtc (byte splice,
+ *                 WebSocket tunnel after 101, 502/504 JSON when down)
  *
  * Ownership is as edge.c's header says; a waiter (edge_waiter) is owned by
  * whoever embeds it (a connection, or a test) and sits on at most one list. */
@@ -24,8 +28,11 @@
 
 #include <openssl/ssl.h>
 
+#include "core/ratelim.h"
 #include "core/http.h"
+#include "core/metrics.h"
 #include "edge/edge.h"
+#include "edge/proxyhead.h"
 
 #define HEAD_TIMEOUT_MS 10000
 #define IDLE_TIMEOUT_MS 30000
@@ -46,8 +53,18 @@
 #define EDGE_SEGMENT_CACHE "public, max-age=3600"
 #define EDGE_PLAYLIST_TYPE "application/vnd.apple.mpegurl"
 
-enum { K_LISTEN = 1, K_INOTIFY, K_CONN, K_UP };   /* epoll tags: first int of each owner */
-enum edge_cstate { C_HANDSHAKE, C_READ, C_HOLD, C_WRITE };
+enum { K_LISTEN = 1, K_INOTIFY, K_CONN, K_UP, K_PROXY }; /* epoll tags: first int of each owner */
+enum edge_cstate { C_HANDSHAKE, C_READ, C_HOLD, C_WRITE, C_PROXY };
+
+/* Front door upstreams (edge_proxy.c), indexes of cfg.upstream[]. */
+enum { EDGE_UP_API = LSP_PROXY_API, EDGE_UP_CHAT = LSP_PROXY_CHAT, EDGE_UP_RTC = LSP_PROXY_RTC, EDGE_UP_N = LSP_PROXY_N };
+#define PROXY_IDLE_MS 60000      /* no byte either way while a response flows */
+#define PROXY_TUNNEL_MS 600000   /* no byte either way on a WebSocket tunnel */
+#define PROXY_UBUF 8192          /* client -> upstream */
+#define PROXY_DBUF 16384         /* upstream -> client (holds a rewritten head) */
+#define PROXY_EXTRA_MAX 512      /* headers the edge adds to a forwarded request */
+
+struct edge_proxy;
 enum edge_hold_kind { H_NONE, H_PLAYLIST, H_PART, H_RELAY };
 
 /* A body shared by every response that sends the same bytes. */
@@ -129,7 +146,15 @@ typedef struct edge_conn {
 	struct edge_entry *ent; /* H_RELAY: the cache entry waited on */
 	struct edge_conn *anext; /* on the "again" or "dead" list */
 	int queued;
+	int sniffed;            /* TLS listener: the first byte was a handshake */
+	int plain_on_tls;       /* TLS listener, but the client spoke plain HTTP */
+	/* C_PROXY: the forwarded request; ptag (K_PROXY) is the upstream
+	 * socket's epoll tag, so an event for it finds the connection */
+	int ptag;
+	struct edge_proxy *px;
 } edge_conn;
+
+#define EDGE_CONN_OF_PTAG(p) ((edge_conn *)(void *)((char *)(p) - offsetof(edge_conn, ptag)))
 
 #define EDGE_CONN_OF(wtp) ((edge_conn *)(void *)((char *)(wtp) - offsetof(edge_conn, wt)))
 
@@ -163,6 +188,8 @@ struct lsp_edge {
 	int kind_listen, kind_inotify; /* epoll tags (K_LISTEN, K_INOTIFY) */
 	lsp_edge_cfg cfg;
 	int lfd, efd, hls_fd, web_fd, vod_fd, port;
+	int reserve;            /* a descriptor kept for shedding at EMFILE (core/net) */
+	lsp_ratelim emfile_rl;  /* "accept: out of descriptors" once a second at most */
 	SSL_CTX *tls;
 	edge_conn **slots;
 	int *free_slots, nfree;
@@ -174,7 +201,8 @@ struct lsp_edge {
 	char date[40];
 	/* metrics */
 	long long open, accepted, rejected, bytes_sent;
-	long long by_code[6];   /* 2xx 3xx 4xx 5xx, [4] 404, [5] 503 */
+	long long by_code[4];   /* 2xx 3xx 4xx 5xx */
+	lsp_metrics *mx;        /* /metrics (core/metrics.c), owned */
 	/* relay */
 	int relay;
 	struct sockaddr_storage origin;
@@ -185,6 +213,10 @@ struct lsp_edge {
 	edge_upstream *ups;
 	long long relay_held, relay_timeouts;
 	long long relay_hits, relay_coalesced, relay_upstream, relay_errors;
+	/* front door (edge_proxy.c) */
+	struct sockaddr_storage up_addr[EDGE_UP_N];
+	socklen_t up_len[EDGE_UP_N];  /* 0: that upstream is off (404) */
+	long long px_requests[EDGE_UP_N], px_errors[EDGE_UP_N], px_open, px_tunnels;
 };
 
 /* ---- edge_file.c ---- */
@@ -240,6 +272,15 @@ void edge_conn_close(lsp_edge *e, edge_conn *c);
 void edge_conn_write(lsp_edge *e, edge_conn *c);
 void edge_conn_read(lsp_edge *e, edge_conn *c);
 void edge_on_handshake(lsp_edge *e, edge_conn *c);
+/* A response (or a forwarded exchange) is over: free what it held, then
+ * reset c for its next request (keep-alive) or close it. */
+void edge_conn_next(lsp_edge *e, edge_conn *c);
+/* One read / write step on the client (plain or TLS): >0 bytes, 0 would
+ * block, -1 closed or failed. */
+ssize_t edge_conn_in(edge_conn *c, char *p, size_t n);
+ssize_t edge_conn_out(edge_conn *c, const void *p, size_t n, int more);
+/* Count a response status in the requests_total metric. */
+void edge_count_status(lsp_edge *e, int status);
 
 /* ---- edge_serve.c ---- */
 /* Answer one parsed request head (its bytes stay in c->rbuf meanwhile). */
@@ -247,6 +288,8 @@ void edge_handle(lsp_edge *e, edge_conn *c, const lsp_http_req *rq);
 void edge_serve_file(lsp_edge *e, edge_conn *c, int dfd, const char *rel, const char *cache, const lsp_http_req *rq);
 /* The hold table's answer callback (ctx is the lsp_edge). */
 void edge_on_answer(void *ctx, edge_waiter *wt, const edge_answer *a);
+/* Create e->mx and declare the /metrics families.  0 or -errno. */
+int edge_metrics_init(lsp_edge *e);
 
 /* ---- edge_relay.c ---- */
 /* Answer rq from the cache or from origin org ("" = cfg.origin). */
@@ -257,5 +300,19 @@ void edge_on_upstream(lsp_edge *e, edge_upstream *u, uint32_t ev);
 void edge_relay_expire(lsp_edge *e);
 /* Fail every upstream request (502) and free the cache. */
 void edge_relay_close(lsp_edge *e);
+
+/* ---- edge_proxy.c ---- */
+/* Resolve cfg.upstream[] (NULL, "" or "off": none).  0 or -EINVAL with err. */
+int edge_proxy_init(lsp_edge *e, char *err, size_t errcap);
+/* Forward request rq (head still in c->rbuf, body bytes after it) to
+ * upstream which; c becomes C_PROXY, or is answered 502/411 at once. */
+void edge_proxy_start(lsp_edge *e, edge_conn *c, const lsp_http_req *rq, int which);
+/* Events on the client (C_PROXY) or the upstream socket (K_PROXY tag). */
+void edge_proxy_on_client(lsp_edge *e, edge_conn *c);
+void edge_proxy_on_upstream(lsp_edge *e, edge_conn *c, uint32_t ev);
+/* c's deadline passed: 504 before the response head, else close. */
+void edge_proxy_expire(lsp_edge *e, edge_conn *c);
+/* Free c's forwarded exchange (upstream socket, buffers).  Safe when none. */
+void edge_proxy_free(lsp_edge *e, edge_conn *c);
 
 #endif

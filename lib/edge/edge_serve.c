@@ -2,12 +2,15 @@
  * path, /hls/ (plain files, blocking playlist reload and held parts through
  * the hold table), /vod/ recordings with byte ranges, the /api/ directory,
  * /metrics, /healthz and the web pages.  Relay mode hands /hls/, /api/ and
- * /vod/ to edge_relay.c.  Owns nothing: every answer goes out through
+ * /vod/ to edge_relay.c; the front door's routes (/api/v1/, /ws/,
+ * /presence, /whep/, /whip/) go to edge_proxy.c first.  Owns nothing: every answer goes out through
  * edge_respond, which owns the response.  Internal; see edge_int.h. */
 #include "edge/edge_int.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/key.h"
+#include "core/metrics.h"
 #include "state/chandir.h"
 #include "state/vod.h"
 
@@ -223,41 +227,133 @@ static void serve_vod(lsp_edge *e, edge_conn *c, const char *rel, const lsp_http
 	edge_serve_file(e, c, e->vod_fd, p, edge_ends_with(p, ".m3u8") ? "no-cache" : "public, max-age=86400", rq);
 }
 
+/* The families of /metrics, declared once in lsp_edge_open (edge.c). */
+static const struct {
+	const char *name;
+	int type;
+	const char *help;
+} families[] = {
+	{ "lsp_edge_connections_open", LSP_METRIC_GAUGE, "client connections open" },
+	{ "lsp_edge_connections_accepted_total", LSP_METRIC_COUNTER, "client connections accepted" },
+	{ "lsp_edge_connections_rejected_total", LSP_METRIC_COUNTER, "connections refused at max-conns or out of memory" },
+	{ "lsp_edge_requests_total", LSP_METRIC_COUNTER, "responses sent, by status class" },
+	{ "lsp_edge_held_requests", LSP_METRIC_GAUGE, "requests waiting (blocking reload, preload part, relay)" },
+	{ "lsp_edge_holds_total", LSP_METRIC_COUNTER, "requests put on hold for a playlist or part" },
+	{ "lsp_edge_hold_timeouts_total", LSP_METRIC_COUNTER, "held requests that timed out (503 / 404 / 504)" },
+	{ "lsp_edge_watches", LSP_METRIC_GAUGE, "directories watched with inotify" },
+	{ "lsp_edge_bytes_sent_total", LSP_METRIC_COUNTER, "bytes written to clients" },
+	{ "lsp_edge_relay_upstream_total", LSP_METRIC_COUNTER, "relay requests sent to an origin" },
+	{ "lsp_edge_relay_hits_total", LSP_METRIC_COUNTER, "relay requests answered from the cache" },
+	{ "lsp_edge_relay_coalesced_total", LSP_METRIC_COUNTER, "relay requests that waited on one already in flight" },
+	{ "lsp_edge_relay_errors_total", LSP_METRIC_COUNTER, "relay origin requests that failed (502 / 504)" },
+	{ "lsp_edge_relay_entries", LSP_METRIC_GAUGE, "relay cache entries" },
+	{ "lsp_edge_proxy_requests_total", LSP_METRIC_COUNTER, "requests forwarded by the front door, by upstream" },
+	{ "lsp_edge_proxy_errors_total", LSP_METRIC_COUNTER,
+	  "forwarded requests answered 502 / 504 by the edge, by upstream" },
+	{ "lsp_edge_proxy_open", LSP_METRIC_GAUGE, "forwarded requests in progress (WebSocket tunnels included)" },
+	{ "lsp_edge_proxy_tunnels", LSP_METRIC_GAUGE, "WebSocket tunnels open" },
+};
+
+int edge_metrics_init(lsp_edge *e)
+{
+	if (lsp_metrics_new(&e->mx, "lsp-edge") < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+		if (lsp_metrics_def(e->mx, families[i].name, families[i].type, families[i].help) < 0)
+			return -EINVAL;
+	return 0;
+}
+
 static void serve_metrics(lsp_edge *e, edge_conn *c)
 {
-	char t[3072];
-	snprintf(t, sizeof t,
-		 "# TYPE lsp_edge_connections_open gauge\nlsp_edge_connections_open %lld\n"
-		 "# TYPE lsp_edge_connections_accepted_total counter\nlsp_edge_connections_accepted_total %lld\n"
-		 "# TYPE lsp_edge_connections_rejected_total counter\nlsp_edge_connections_rejected_total %lld\n"
-		 "# TYPE lsp_edge_requests_total counter\n"
-		 "lsp_edge_requests_total{code=\"2xx\"} %lld\nlsp_edge_requests_total{code=\"3xx\"} %lld\n"
-		 "lsp_edge_requests_total{code=\"4xx\"} %lld\nlsp_edge_requests_total{code=\"5xx\"} %lld\n"
-		 "lsp_edge_requests_total{code=\"404\"} %lld\nlsp_edge_requests_total{code=\"503\"} %lld\n"
-		 "# TYPE lsp_edge_held_requests gauge\nlsp_edge_held_requests %lld\n"
-		 "# TYPE lsp_edge_holds_total counter\nlsp_edge_holds_total %lld\n"
-		 "# TYPE lsp_edge_hold_timeouts_total counter\nlsp_edge_hold_timeouts_total %lld\n"
-		 "# TYPE lsp_edge_watches gauge\nlsp_edge_watches %d\n"
-		 "# TYPE lsp_edge_bytes_sent_total counter\nlsp_edge_bytes_sent_total %lld\n"
-		 "# TYPE lsp_edge_relay_upstream_total counter\nlsp_edge_relay_upstream_total %lld\n"
-		 "# TYPE lsp_edge_relay_hits_total counter\nlsp_edge_relay_hits_total %lld\n"
-		 "# TYPE lsp_edge_relay_coalesced_total counter\nlsp_edge_relay_coalesced_total %lld\n"
-		 "# TYPE lsp_edge_relay_errors_total counter\nlsp_edge_relay_errors_total %lld\n"
-		 "# TYPE lsp_edge_relay_entries gauge\nlsp_edge_relay_entries %d\n",
-		 e->open, e->accepted, e->rejected, e->by_code[0], e->by_code[1], e->by_code[2], e->by_code[3],
-		 e->by_code[4], e->by_code[5], e->holds.held + e->relay_held, e->holds.total,
-		 e->holds.timeouts + e->relay_timeouts, e->holds.nwatches, e->bytes_sent,
-		 e->relay_upstream, e->relay_hits, e->relay_coalesced, e->relay_errors, e->nentries);
-	edge_respond_text(e, c, 200, "text/plain; version=0.0.4", "no-store", t);
+	static const char *const cls[4] = { "2xx", "3xx", "4xx", "5xx" }, *const ups[EDGE_UP_N] = { "api", "chat", "rtc" };
+	lsp_metrics *m = e->mx;
+	char *txt = NULL;
+	size_t len = 0;
+	edge_body *b;
+	lsp_metrics_set(m, "lsp_edge_connections_open", (double)e->open, NULL);
+	lsp_metrics_set(m, "lsp_edge_connections_accepted_total", (double)e->accepted, NULL);
+	lsp_metrics_set(m, "lsp_edge_connections_rejected_total", (double)e->rejected, NULL);
+	for (int i = 0; i < 4; i++)
+		lsp_metrics_set(m, "lsp_edge_requests_total", (double)e->by_code[i], "code", cls[i], NULL);
+	lsp_metrics_set(m, "lsp_edge_held_requests", (double)(e->holds.held + e->relay_held), NULL);
+	lsp_metrics_set(m, "lsp_edge_holds_total", (double)e->holds.total, NULL);
+	lsp_metrics_set(m, "lsp_edge_hold_timeouts_total", (double)(e->holds.timeouts + e->relay_timeouts), NULL);
+	lsp_metrics_set(m, "lsp_edge_watches", (double)e->holds.nwatches, NULL);
+	lsp_metrics_set(m, "lsp_edge_bytes_sent_total", (double)e->bytes_sent, NULL);
+	lsp_metrics_set(m, "lsp_edge_relay_upstream_total", (double)e->relay_upstream, NULL);
+	lsp_metrics_set(m, "lsp_edge_relay_hits_total", (double)e->relay_hits, NULL);
+	lsp_metrics_set(m, "lsp_edge_relay_coalesced_total", (double)e->relay_coalesced, NULL);
+	lsp_metrics_set(m, "lsp_edge_relay_errors_total", (double)e->relay_errors, NULL);
+	lsp_metrics_set(m, "lsp_edge_relay_entries", (double)e->nentries, NULL);
+	for (int i = 0; i < EDGE_UP_N; i++) {
+		lsp_metrics_set(m, "lsp_edge_proxy_requests_total", (double)e->px_requests[i], "upstream", ups[i], NULL);
+		lsp_metrics_set(m, "lsp_edge_proxy_errors_total", (double)e->px_errors[i], "upstream", ups[i], NULL);
+	}
+	lsp_metrics_set(m, "lsp_edge_proxy_open", (double)e->px_open, NULL);
+	lsp_metrics_set(m, "lsp_edge_proxy_tunnels", (double)e->px_tunnels, NULL);
+	if (lsp_metrics_render(m, &txt, &len) < 0 || !(b = edge_body_from(txt, len))) {
+		free(txt);
+		c->keep_alive = 0;
+		edge_respond_error(e, c, 503);
+		return;
+	}
+	free(txt);
+	edge_respond(e, c, 200, "text/plain; version=0.0.4; charset=utf-8", "no-store", NULL, b, -1, 0, 0, -1);
 }
 
 /* ---- routing ------------------------------------------------------------ */
 
+/* A client on this host (loopback): plain HTTP is fine for it. */
+static int peer_is_local(const edge_conn *c)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl = sizeof ss;
+	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+	if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return 0;
+}
+
+/* Plain HTTP from another host on the TLS port: 308 to the same URL over
+ * https (browsers give the camera to secure origins only).  1 answered. */
+static int upgrade_to_https(lsp_edge *e, edge_conn *c, const lsp_http_req *rq)
+{
+	char loc[LSP_HTTP_TARGET_MAX + 400];
+	size_t hl;
+	const char *host = lsp_http_header_get(rq, "host", &hl);
+	if (!c->plain_on_tls || peer_is_local(c))
+		return 0;
+	c->keep_alive = 0;
+	if (!host || hl == 0 || hl > 255 ||
+	    snprintf(loc, sizeof loc, "Location: https://%.*s%.*s\r\n", (int)hl, host, (int)rq->target_len,
+		     rq->target) >= (int)sizeof loc) {
+		edge_respond_error(e, c, 400);
+		return 1;
+	}
+	edge_respond(e, c, 308, "text/plain; charset=utf-8", "no-store", loc, edge_body_from("use https\n", 10), -1,
+		     0, 0, -1);
+	return 1;
+}
+
 void edge_handle(lsp_edge *e, edge_conn *c, const lsp_http_req *rq)
 {
 	char path[LSP_HTTP_TARGET_MAX + 1];
+	int up;
 	c->keep_alive = rq->keep_alive;
 	c->head_only = rq->method == LSP_HTTP_HEAD;
+	if (upgrade_to_https(e, c, rq))
+		return;
+	/* the front door: the other servers' routes, bodies and all */
+	if (lsp_http_path_decode(rq->path, rq->path_len, path, sizeof path) >= 0 && (up = lsp_proxyhead_route(path)) >= 0) {
+		edge_proxy_start(e, c, rq, up);
+		return;
+	}
 	if (rq->content_length > 0 || rq->chunked) {
 		c->keep_alive = 0; /* we take no request bodies */
 		edge_respond_error(e, c, rq->method == LSP_HTTP_GET || rq->method == LSP_HTTP_HEAD ? 400 : 405);

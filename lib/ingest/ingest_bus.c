@@ -54,7 +54,8 @@ static void on_kick(void *ctx, const char *subject, const char *data, size_t len
 void ingest_bus_open(struct sess *s)
 {
 	char subj[LSP_SUBJ_CAP];
-	if (lsp_bus_open(&s->bus, s->cfg->nats_url, 2000, "lsp-ingest", s->err, sizeof s->err) < 0) {
+	if (lsp_bus_open_ev(&s->bus, s->cfg->nats_url, 2000, "lsp-ingest", s->cfg->event, s->cfg->event_ctx, s->err,
+			    sizeof s->err) < 0) {
 		ingest_note(s, LSP_WARN, "nats unavailable; ingesting without it", s->err);
 		s->bus = NULL;
 		return;

@@ -8,7 +8,18 @@
  * handshake check run on libsrt's threads and read only the event hook and
  * the quiet flag.  Listening, accepting, peer addresses and the TLS
  * context come from lib/core/net (a blocking listener: the parent only
- * accepts when poll says a connection waits). */
+ * accepts when poll says a connection waits).
+ *
+ * Limits: a new connection waits in the parent's poll set (no fork) until
+ * its first bytes arrive, at most the handshake timeout and PENDING_MAX at
+ * once (then the oldest waiting is closed), so idle sockets cost a
+ * descriptor, never a process.  Each child's table entry knows when it was
+ * accepted and its client's address; a page of shared memory (MAP_SHARED, one flag per
+ * entry) is where a child says it is publishing.  When max_conn children
+ * run, the oldest that is not publishing yet is killed to make room, so
+ * idle sockets cannot lock publishers out; one address holds at most
+ * max_per_addr connections (core/peercap); refusals are logged once a
+ * second with the count held back. */
 #include "ingest/ingestsrv.h"
 
 #include <errno.h>
@@ -17,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -27,10 +39,31 @@
 #include <srt/srt.h>
 
 #include "core/exit.h"
+#include "core/clock.h"
 #include "core/net.h"
+#include "core/peercap.h"
+#include "core/ratelim.h"
 #include "state/streamauth.h"
 
 enum { PF_SIG, PF_RTMP, PF_RTMPS, PF_SRT, PF_N };
+
+#define EVICT_SLACK 64     /* killed children not reaped yet, on top of max_conn */
+#define PENDING_MAX 4096   /* connections waiting for their first bytes, in the parent */
+
+struct pend {
+	int fd, pf;            /* the connection; the listener it came from (PF_RTMP, PF_RTMPS) */
+	int64_t t0;
+	char remote[80];       /* "addr:port" */
+	char addr[48];         /* without the port */
+};
+
+struct kid {
+	pid_t pid;
+	int slot;              /* index into the shared publishing flags */
+	int evicted;           /* killed to make room; not counted any more */
+	int64_t t0;            /* accepted (monotonic ms) */
+	char addr[48];         /* the client's address, without the port */
+};
 
 struct lsp_ingestsrv {
 	lsp_ingest_cfg conn;       /* handed to each child; conn.remote = remote */
@@ -42,9 +75,17 @@ struct lsp_ingestsrv {
 	sigset_t mask;
 	int fds[PF_N];
 	const lsp_ingest_proto *proto[PF_N];
-	pid_t *kids;
-	int nkids, stopping, announced;
-	long max_conn;
+	struct kid *kids;
+	int nkids, nevicted, stopping, announced;
+	long max_conn, max_per_addr;
+	atomic_int *publishing;    /* shared with the children: one flag per slot */
+	int *free_slots, nfree, myslot;
+	lsp_peercap *peers;
+	lsp_ratelim refuse_rl;
+	int reserve;               /* a descriptor kept for shedding at EMFILE */
+	struct pend *pend;         /* PENDING_MAX */
+	int npend;
+	struct pollfd *pfd;        /* PF_N + PENDING_MAX */
 	atomic_int quiet;          /* stopping: libsrt's complaints about its closed listener are noise */
 	char why[320];             /* a store failure's detail, for the refusal event */
 	char remote[80];
@@ -106,6 +147,8 @@ static void on_conn_event(void *c, const lsp_event *ev)
 {
 	const lsp_ingestsrv *s = c;
 	if (lsp_event_is(ev, LSP_INGEST_EV_STARTED)) {
+		if (s->publishing && s->myslot >= 0)
+			atomic_store(&s->publishing[s->myslot], 1); /* no longer evictable */
 		lsp_metrics_add(s->mx, "lsp_ingest_live_channels", 1, NULL);
 		lsp_metrics_add(s->mx, "lsp_ingest_publishes_total", 1, NULL);
 	} else if (lsp_event_is(ev, LSP_INGEST_EV_STOPPED)) {
@@ -136,13 +179,29 @@ int lsp_ingestsrv_open(lsp_ingestsrv **out, const lsp_ingestsrv_cfg *cfg, char *
 	lsp_ingestsrv *s;
 	const lsp_ingest_cfg *c = &cfg->conn;
 	*out = NULL;
-	if (!(s = calloc(1, sizeof *s)) || !(s->kids = calloc((size_t)cfg->max_conn, sizeof *s->kids))) {
+	size_t nk = (size_t)(cfg->max_conn > 0 ? cfg->max_conn : 1) + EVICT_SLACK;
+	if (!(s = calloc(1, sizeof *s)) || !(s->kids = calloc(nk, sizeof *s->kids)) ||
+	    !(s->free_slots = calloc(nk, sizeof *s->free_slots)) ||
+	    !(s->peers = lsp_peercap_new((int)nk + PENDING_MAX)) || !(s->pend = calloc(PENDING_MAX, sizeof *s->pend)) ||
+	    !(s->pfd = calloc(PF_N + PENDING_MAX, sizeof *s->pfd)) ||
+	    (s->publishing = mmap(NULL, nk * sizeof *s->publishing, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+				  -1, 0)) == MAP_FAILED) {
+		if (s) {
+			free(s->pend);
+			free(s->pfd);
+			free(s->kids);
+			free(s->free_slots);
+			lsp_peercap_free(s->peers);
+		}
 		free(s);
 		snprintf(err, errcap, "out of memory");
 		return -1;
 	}
 	for (int i = 0; i < PF_N; i++)
 		s->fds[i] = -1;
+	s->reserve = lsp_net_reserve_open();
+	/* descriptors: the waiting connections, the children's in flight, spares */
+	(void)lsp_net_raise_nofile((long)PENDING_MAX + (long)nk + 256);
 	s->conn = *c;
 	s->conn.auth = auth;
 	s->conn.ctx = s;
@@ -160,7 +219,11 @@ int lsp_ingestsrv_open(lsp_ingestsrv **out, const lsp_ingestsrv_cfg *cfg, char *
 	s->event = cfg->event;
 	s->event_ctx = cfg->event_ctx;
 	s->mask = *cfg->mask;
-	s->max_conn = cfg->max_conn;
+	s->max_conn = cfg->max_conn > 0 ? cfg->max_conn : 1;
+	s->max_per_addr = cfg->max_per_addr;
+	s->myslot = -1;
+	for (size_t i = nk; i > 0; i--)
+		s->free_slots[s->nfree++] = (int)i - 1;
 	s->proto[PF_RTMP] = lsp_ingest_proto_find("rtmp");
 	s->proto[PF_RTMPS] = lsp_ingest_proto_find("rtmps");
 	s->proto[PF_SRT] = lsp_ingest_proto_find("srt");
@@ -168,10 +231,11 @@ int lsp_ingestsrv_open(lsp_ingestsrv **out, const lsp_ingestsrv_cfg *cfg, char *
 		snprintf(err, errcap, "%s", strerror(errno));
 		goto fail;
 	}
-	/* blocking listeners: accept only when poll says one waits */
-	if ((s->fds[PF_RTMP] = lsp_net_listen(cfg->host, cfg->port, SOCK_STREAM, 0, err, errcap)) < 0 ||
-	    (cfg->tls_port &&
-	     (s->fds[PF_RTMPS] = lsp_net_listen(cfg->tls_host, cfg->tls_port, SOCK_STREAM, 0, err, errcap)) < 0) ||
+	/* non-blocking listeners (a burst is accepted in one wake-up); the
+	 * connections themselves stay blocking for the children */
+	if ((s->fds[PF_RTMP] = lsp_net_listen(cfg->host, cfg->port, SOCK_STREAM, LSP_NET_NONBLOCK, err, errcap)) < 0 ||
+	    (cfg->tls_port && (s->fds[PF_RTMPS] = lsp_net_listen(cfg->tls_host, cfg->tls_port, SOCK_STREAM,
+								  LSP_NET_NONBLOCK, err, errcap)) < 0) ||
 	    (cfg->tls_port && !(s->conn.tls = lsp_net_tls_server(cfg->cert, cfg->key, err, errcap))))
 		goto fail;
 	*out = s;
@@ -205,6 +269,10 @@ void lsp_ingestsrv_metrics(lsp_ingestsrv *s, lsp_metrics *mx)
 	lsp_metrics_def(mx, "lsp_ingest_connections", LSP_METRIC_GAUGE, "connections being served");
 	lsp_metrics_def(mx, "lsp_ingest_publishes_total", LSP_METRIC_COUNTER, "publishes started");
 	lsp_metrics_def(mx, "lsp_ingest_refused_total", LSP_METRIC_COUNTER, "publishes refused");
+	lsp_metrics_def(mx, "lsp_ingest_connections_refused_total", LSP_METRIC_COUNTER,
+			"connections closed at accept, by reason");
+	lsp_metrics_def(mx, "lsp_ingest_connections_evicted_total", LSP_METRIC_COUNTER,
+			"connections not publishing yet, closed to make room for a new one");
 	lsp_metrics_def(mx, "lsp_ingest_bytes_in_total", LSP_METRIC_COUNTER, "bytes received, by channel (at publish end)");
 	lsp_metrics_def(mx, "lsp_ingest_errors_total", LSP_METRIC_COUNTER, "warnings and errors, by kind");
 	s->mx = mx;
@@ -235,25 +303,78 @@ static int child(lsp_ingestsrv *s, const lsp_ingest_proto *proto, int cfd, const
 	return rc < 0 ? LSP_EXIT_SYS : rc;
 }
 
-/* Fork a child for one connection: 0 in the parent (which keeps the pid),
- * LSP_INGESTSRV_CHILD in the child once it is done, with *status. */
-static int spawn(lsp_ingestsrv *s, const lsp_ingest_proto *proto, int cfd, const char *key, int *status)
+/* One refusal, logged once a second at most with the count held back. */
+static void refuse(lsp_ingestsrv *s, const lsp_ingest_proto *proto, const char *why)
+{
+	long long held = 0;
+	lsp_metrics_add(s->mx, "lsp_ingest_connections_refused_total", 1, "reason", why, NULL);
+	if (lsp_ratelim_ok(&s->refuse_rl, lsp_clock_mono_ms(), 1000, &held))
+		lsp_event_emit(s->event, s->event_ctx, LSP_WARN, "connection refused", "proto", LSV_S(proto->name),
+			       "remote", LSV_S(s->remote), "reason", LSV_S(why), "suppressed", LSV_I(held), NULL);
+}
+
+/* Room for one more: kill the oldest child that is not publishing yet.
+ * 1 when one was killed (its entry stays until it is reaped). */
+static int evict(lsp_ingestsrv *s)
+{
+	struct kid *old = NULL;
+	for (int i = 0; i < s->nkids; i++) {
+		struct kid *k = &s->kids[i];
+		if (!k->evicted && !atomic_load(&s->publishing[k->slot]) && (!old || k->t0 < old->t0))
+			old = k;
+	}
+	if (!old)
+		return 0;
+	kill(old->pid, SIGKILL);
+	old->evicted = 1;
+	s->nevicted++;
+	lsp_peercap_del(s->peers, old->addr);
+	lsp_metrics_add(s->mx, "lsp_ingest_connections_evicted_total", 1, NULL);
+	return 1;
+}
+
+/* The client's address without the port, from s->remote ("a:p", "[v6]:p"). */
+static void remote_addr(const lsp_ingestsrv *s, char *out, size_t cap)
+{
+	const char *r = s->remote, *colon = strrchr(r, ':');
+	size_t n = colon ? (size_t)(colon - r) : strlen(r);
+	if (n >= 2 && r[0] == '[' && r[n - 1] == ']') {
+		r++;
+		n -= 2;
+	}
+	snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), r);
+}
+
+/* Fork a child for one connection from addr (already counted in s->peers;
+ * the child's entry now holds that count): 0 in the parent (which keeps
+ * the pid), LSP_INGESTSRV_CHILD in the child once it is done, with *status. */
+static int spawn(lsp_ingestsrv *s, const lsp_ingest_proto *proto, int cfd, const char *key, const char *addr,
+		 int *status)
 {
 	pid_t p;
-	if (s->nkids >= s->max_conn) {
-		lsp_event_emit(s->event, s->event_ctx, LSP_WARN, "connection refused", "proto", LSV_S(proto->name),
-			       "remote", LSV_S(s->remote), "reason", LSV_S("too many connections"), NULL);
+	int slot;
+	if (s->nkids - s->nevicted >= s->max_conn)
+		evict(s);
+	if (s->nkids - s->nevicted >= s->max_conn || s->nfree == 0) {
+		lsp_peercap_del(s->peers, addr);
+		refuse(s, proto, "too many connections");
 		return 0;
 	}
+	slot = s->free_slots[--s->nfree];
+	atomic_store(&s->publishing[slot], 0);
 	if ((p = fork()) < 0) {
 		lsp_event_emit(s->event, s->event_ctx, LSP_ERROR, "fork failed", "reason", LSV_S(strerror(errno)), NULL);
+		s->free_slots[s->nfree++] = slot;
+		lsp_peercap_del(s->peers, addr);
 		return 0;
 	}
 	if (p == 0) {
+		s->myslot = slot;
 		*status = child(s, proto, cfd, key);
 		return LSP_INGESTSRV_CHILD;
 	}
-	s->kids[s->nkids++] = p;
+	s->kids[s->nkids++] = (struct kid){ .pid = p, .slot = slot, .t0 = lsp_clock_mono_ms() };
+	snprintf(s->kids[s->nkids - 1].addr, sizeof s->kids[s->nkids - 1].addr, "%s", addr);
 	return 0;
 }
 
@@ -274,12 +395,18 @@ static int on_signal(lsp_ingestsrv *s)
 		lsp_srtin_stop(s->srt);
 		lsp_event_emit(s->event, s->event_ctx, LSP_INFO, "stopping", "connections", LSV_I(s->nkids), NULL);
 		for (int i = 0; i < s->nkids; i++)
-			kill(s->kids[i], SIGTERM);
+			kill(s->kids[i].pid, SIGTERM);
 	}
 	while ((p = waitpid(-1, &st, WNOHANG)) > 0)
 		for (int i = 0; i < s->nkids; i++)
-			if (s->kids[i] == p) {
-				s->kids[i] = s->kids[--s->nkids];
+			if (s->kids[i].pid == p) {
+				struct kid *k = &s->kids[i];
+				if (k->evicted)
+					s->nevicted--;
+				else
+					lsp_peercap_del(s->peers, k->addr);
+				s->free_slots[s->nfree++] = k->slot;
+				*k = s->kids[--s->nkids];
 				break;
 			}
 	return 0;
@@ -297,39 +424,122 @@ static void announce(lsp_ingestsrv *s)
 		       LSV_S(s->srt && s->scfg.passphrase && *s->scfg.passphrase ? "yes" : "no"), NULL);
 }
 
+/* A connection accepted from listener i: counted against its address,
+ * then it waits in the parent's poll set for its first bytes.  0, or
+ * -EAGAIN when nobody was waiting. */
+static int on_accept(lsp_ingestsrv *s, int i)
+{
+	struct pend *p;
+	char addr[48];
+	int cfd = lsp_net_accept(s->fds[i], 0, s->remote, sizeof s->remote), rc;
+	if (cfd == -EMFILE || cfd == -ENFILE) {
+		snprintf(s->remote, sizeof s->remote, "?");
+		refuse(s, s->proto[i], "out of descriptors");
+		return lsp_net_shed(s->fds[i], &s->reserve) == 0 ? 0 : -EAGAIN;
+	}
+	if (cfd < 0)
+		return -EAGAIN;
+	remote_addr(s, addr, sizeof addr);
+	if ((rc = lsp_peercap_add(s->peers, addr, (int)s->max_per_addr)) < 0) {
+		refuse(s, s->proto[i], rc == -EUSERS ? "too many connections from this address" : "too many connections");
+		close(cfd);
+		return 0;
+	}
+	if (s->npend == PENDING_MAX) { /* the oldest waiting makes room (they are in arrival order) */
+		lsp_peercap_del(s->peers, s->pend[0].addr);
+		close(s->pend[0].fd);
+		memmove(&s->pend[0], &s->pend[1], (size_t)(--s->npend) * sizeof *s->pend);
+		lsp_metrics_add(s->mx, "lsp_ingest_connections_evicted_total", 1, NULL);
+	}
+	p = &s->pend[s->npend++];
+	*p = (struct pend){ .fd = cfd, .pf = i, .t0 = lsp_clock_mono_ms() };
+	snprintf(p->remote, sizeof p->remote, "%s", s->remote);
+	snprintf(p->addr, sizeof p->addr, "%s", addr);
+	return 0;
+}
+
+/* Waiting connections: those with bytes (or a hang-up) go to a child,
+ * those past the handshake timeout are closed.  pf holds the poll results
+ * for the first n of them.  LSP_INGESTSRV_CHILD in a forked child. */
+static int on_pending(lsp_ingestsrv *s, const struct pollfd *pf, int n, int *status)
+{
+	int64_t now = lsp_clock_mono_ms(), tmo = (int64_t)(s->conn.hs_timeout_s > 0 ? s->conn.hs_timeout_s : 10) * 1000;
+	int j = 0;
+	for (int i = 0; i < s->npend; i++) {
+		struct pend p = s->pend[i];
+		int ready = i < n && pf[i].fd == p.fd && pf[i].revents;
+		char b;
+		if (ready && recv(p.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) { /* gone before a byte: no fork */
+			lsp_peercap_del(s->peers, p.addr);
+			close(p.fd);
+			continue;
+		}
+		if (!ready && now - p.t0 < tmo) {
+			s->pend[j++] = p; /* keeps arrival order */
+			continue;
+		}
+		if (!ready) {
+			snprintf(s->remote, sizeof s->remote, "%s", p.remote);
+			refuse(s, s->proto[p.pf], "no handshake before the timeout");
+			lsp_peercap_del(s->peers, p.addr);
+		} else {
+			snprintf(s->remote, sizeof s->remote, "%s", p.remote);
+			if (spawn(s, s->proto[p.pf], p.fd, NULL, p.addr, status) == LSP_INGESTSRV_CHILD)
+				return LSP_INGESTSRV_CHILD;
+		}
+		close(p.fd);
+	}
+	s->npend = j;
+	return 0;
+}
+
 int lsp_ingestsrv_run(lsp_ingestsrv *s, int *status)
 {
 	if (!s->announced)
 		announce(s);
 	while (!s->stopping || s->nkids > 0) {
-		struct pollfd pf[PF_N];
-		int rc;
-		lsp_metrics_set(s->mx, "lsp_ingest_connections", (double)s->nkids, NULL);
+		struct pollfd *pf = s->pfd;
+		int rc, n = s->stopping ? 0 : s->npend;
+		lsp_metrics_set(s->mx, "lsp_ingest_connections", (double)(s->nkids - s->nevicted + s->npend), NULL);
 		for (int i = 0; i < PF_N; i++)
 			pf[i] = (struct pollfd){ i == PF_SIG || !s->stopping ? s->fds[i] : -1, POLLIN, 0 };
-		rc = poll(pf, PF_N, s->stopping ? 10000 : -1);
+		for (int i = 0; i < n; i++)
+			pf[PF_N + i] = (struct pollfd){ s->pend[i].fd, POLLIN, 0 };
+		rc = poll(pf, (nfds_t)PF_N + (nfds_t)n, s->stopping ? 10000 : n > 0 ? 1000 : -1);
 		if (rc < 0 && errno != EINTR)
 			return -errno;
 		if (rc == 0 && s->stopping) { /* a child stuck writing to a stalled downstream */
 			lsp_event_emit(s->event, s->event_ctx, LSP_WARN, "killing connections that did not stop",
 				       "connections", LSV_I(s->nkids), NULL);
 			for (int i = 0; i < s->nkids; i++)
-				kill(s->kids[i], SIGKILL);
+				kill(s->kids[i].pid, SIGKILL);
 		}
 		if ((pf[PF_SIG].revents & POLLIN) && on_signal(s) < 0)
 			continue;
-		for (int i = PF_RTMP; !s->stopping && i <= PF_RTMPS; i++) {
-			int cfd;
-			if (!(pf[i].revents & POLLIN) || (cfd = lsp_net_accept(s->fds[i], 0, s->remote, sizeof s->remote)) < 0)
-				continue;
-			if (spawn(s, s->proto[i], cfd, NULL, status) == LSP_INGESTSRV_CHILD)
-				return LSP_INGESTSRV_CHILD;
-			close(cfd);
+		if (s->stopping) {
+			for (int i = 0; i < s->npend; i++) {
+				lsp_peercap_del(s->peers, s->pend[i].addr);
+				close(s->pend[i].fd);
+			}
+			s->npend = 0;
+			continue;
 		}
-		if (!s->stopping && (pf[PF_SRT].revents & POLLIN)) {
+		if (rc > 0 && on_pending(s, pf + PF_N, n, status) == LSP_INGESTSRV_CHILD)
+			return LSP_INGESTSRV_CHILD;
+		if (rc == 0 && n > 0 && on_pending(s, pf + PF_N, 0, status) == LSP_INGESTSRV_CHILD)
+			return LSP_INGESTSRV_CHILD; /* timeouts only */
+		for (int i = PF_RTMP; i <= PF_RTMPS; i++)
+			for (int k = 0; k < 256 && (pf[i].revents & POLLIN) && on_accept(s, i) == 0; k++)
+				;
+		if (pf[PF_SRT].revents & POLLIN) {
 			int cfd;
+			char addr[48];
 			while (lsp_srtin_take(s->srt, &cfd, s->key, sizeof s->key, s->remote, sizeof s->remote) == 0) {
-				if (spawn(s, s->proto[PF_SRT], cfd, s->key, status) == LSP_INGESTSRV_CHILD)
+				remote_addr(s, addr, sizeof addr);
+				if ((rc = lsp_peercap_add(s->peers, addr, (int)s->max_per_addr)) < 0)
+					refuse(s, s->proto[PF_SRT],
+					       rc == -EUSERS ? "too many connections from this address" : "too many connections");
+				else if (spawn(s, s->proto[PF_SRT], cfd, s->key, addr, status) == LSP_INGESTSRV_CHILD)
 					return LSP_INGESTSRV_CHILD;
 				memset(s->key, 0, sizeof s->key);
 				close(cfd);
@@ -350,7 +560,17 @@ void lsp_ingestsrv_close(lsp_ingestsrv *s)
 	SSL_CTX_free(s->conn.tls);
 	for (int i = PF_SIG; i <= PF_RTMPS; i++)
 		close_fd(&s->fds[i]);
+	for (int i = 0; s->pend && i < s->npend; i++)
+		close(s->pend[i].fd);
+	free(s->pend);
+	free(s->pfd);
 	free(s->kids);
+	free(s->free_slots);
+	lsp_peercap_free(s->peers);
+	if (s->publishing)
+		munmap(s->publishing, ((size_t)s->max_conn + EVICT_SLACK) * sizeof *s->publishing);
+	if (s->reserve >= 0)
+		close(s->reserve);
 	if (s->conn.out_lock)
 		unlink(s->conn.out_lock);
 	free(s);

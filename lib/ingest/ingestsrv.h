@@ -58,7 +58,8 @@ typedef struct {
 	int tls_port;
 	const char *cert;     /* PEM certificate chain for RTMPS */
 	const char *key;      /* PEM private key for RTMPS */
-	long max_conn;        /* connections served at once; more are refused */
+	long max_conn;        /* connections served at once; then the oldest not publishing yet makes room */
+	long max_per_addr;    /* connections from one client address (<= 0: no cap; loopback never) */
 	const sigset_t *mask; /* SIGCHLD, SIGTERM, SIGINT, blocked by the caller before any thread */
 	/* Per-connection settings (app, timeouts, out_tmpl, exec_tmpl, run_dir,
 	 * nats_url).  The server sets auth, ctx, event, event_ctx, remote, tls
@@ -80,7 +81,8 @@ int lsp_ingestsrv_srt(lsp_ingestsrv *s, const lsp_srtin_cfg *srt, char *err, siz
 
 /* Count into mx (a lsp_metrics_new_shared registry, so the children count
  * into it too): declares lsp_ingest_{live_channels,connections,
- * publishes_total,refused_total,bytes_in_total,errors_total}. */
+ * publishes_total,refused_total,bytes_in_total,errors_total,
+ * connections_refused_total,connections_evicted_total}. */
 void lsp_ingestsrv_metrics(lsp_ingestsrv *s, lsp_metrics *mx);
 
 /* Serve until a stop signal and every child is reaped: 0, or -errno if

@@ -169,6 +169,8 @@ static int start(lsp_record *r, AVPacket *key, char *err, size_t errcap)
 		int64_t first90 = av_rescale_q(key->dts, d->tb, q90);
 		for (int i = 0; i < r->ntr; i++)
 			r->tr[i].shift = av_rescale_q(r->next_dts90 - first90, q90, r->tr[i].tb);
+		/* the anchor was taken on the input's time; cuts are in shifted time */
+		r->anchor -= (double)(r->next_dts90 - first90) / 90000.0;
 		r->session++;
 		snprintf(r->init_name, sizeof r->init_name, "init-%d.mp4", r->session);
 	} else {

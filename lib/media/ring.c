@@ -49,11 +49,76 @@ struct lsp_ring {
 	uint8_t *data;
 };
 
+/* 1 when st is a directory (or file) only this user controls: owned by the
+ * effective uid and writable by nobody else. */
+static int owned(const struct stat *st)
+{
+	return st->st_uid == geteuid() && !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* FNV-1a: a short, stable name for an instance's data directory. */
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+int lsp_ring_dir(char *out, size_t cap)
+{
+	const char *dir = getenv("LSP_RING_DIR"), *data = getenv("LSP_DATA_DIR");
+	char abs[4096], cwd[2048];
+	struct stat st;
+	int n;
+	if (dir && *dir) {
+		n = snprintf(out, cap, "%s", dir);
+	} else {
+		if (!data || !*data)
+			data = "./var";
+		if (!realpath(data, abs)) { /* not made yet: name it as it will be */
+			if (data[0] == '/')
+				n = snprintf(abs, sizeof abs, "%s", data);
+			else if (getcwd(cwd, sizeof cwd))
+				n = snprintf(abs, sizeof abs, "%s/%s", cwd, data);
+			else
+				return -errno;
+			if (n < 0 || (size_t)n >= sizeof abs)
+				return -ENAMETOOLONG;
+		}
+		n = snprintf(out, cap, "/dev/shm/lsp-%u-%016llx", (unsigned)geteuid(),
+			     (unsigned long long)fnv1a(abs));
+		if (n >= 0 && (size_t)n < cap && mkdir(out, 0700) < 0 && errno != EEXIST)
+			return -errno;
+	}
+	if (n < 0 || (size_t)n >= cap)
+		return -ENAMETOOLONG;
+	if (lstat(out, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	return owned(&st) ? 0 : -EPERM;
+}
+
+static int ring_name(const char *prefix, const char *channel, char *out, size_t cap)
+{
+	int rc = lsp_ring_dir(out, cap), n;
+	size_t l;
+	if (rc < 0)
+		return rc;
+	l = strlen(out);
+	n = snprintf(out + l, cap - l, "/%s%s", prefix, channel);
+	return (n < 0 || (size_t)n >= cap - l) ? -ENAMETOOLONG : 0;
+}
+
 int lsp_ring_path(const char *channel, char *out, size_t cap)
 {
-	const char *dir = getenv("LSP_RING_DIR");
-	int n = snprintf(out, cap, "%s/lsp-ring-%s", dir && *dir ? dir : "/dev/shm", channel);
-	return (n < 0 || (size_t)n >= cap) ? -ENAMETOOLONG : 0;
+	return ring_name("lsp-ring-", channel, out, cap);
+}
+
+int lsp_ring_ts_path(const char *channel, char *out, size_t cap)
+{
+	return ring_name("lsp-ts-", channel, out, cap);
 }
 
 static size_t map_len(uint32_t nslots, uint64_t cap)
@@ -99,7 +164,12 @@ int lsp_ring_create(lsp_ring **out, const char *path, uint32_t nslots, uint64_t 
 	r->fd = -1;
 	r->writer = 1;
 	r->maplen = map_len(nslots, cap);
-	r->fd = open(path, O_RDWR | O_CLOEXEC);
+	r->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (r->fd >= 0 && (fstat(r->fd, &st) < 0 || !owned(&st))) { /* planted by someone else */
+		snprintf(err, errcap, "%s: not owned by this user", path);
+		rc = -EPERM;
+		goto fail;
+	}
 	if (r->fd >= 0 && flock(r->fd, LOCK_EX | LOCK_NB) < 0) { /* one writer per ring */
 		snprintf(err, errcap, "%s: another writer holds it", path);
 		rc = -EBUSY;
@@ -122,7 +192,7 @@ int lsp_ring_create(lsp_ring **out, const char *path, uint32_t nslots, uint64_t 
 			close(r->fd);
 			unlink(path);
 		}
-		r->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		r->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
 		if (r->fd < 0) {
 			rc = -errno;
 			snprintf(err, errcap, "open %s: %s", path, strerror(-rc));
@@ -167,7 +237,7 @@ int lsp_ring_write(lsp_ring *r, int kind, int flags, int64_t pts, int64_t dts, c
 	struct hdr *h = r->h;
 	uint64_t n, pos, off;
 	struct slot *s;
-	if (!r->writer || (kind != LSP_RING_VIDEO && kind != LSP_RING_AUDIO))
+	if (!r->writer || (kind != LSP_RING_VIDEO && kind != LSP_RING_AUDIO && kind != LSP_RING_TS))
 		return -EINVAL;
 	if (len > r->cap / 4)
 		return -E2BIG;
@@ -211,10 +281,15 @@ int lsp_ring_open(lsp_ring **out, const char *path, char *err, size_t errcap)
 		snprintf(err, errcap, "out of memory");
 		return -ENOMEM;
 	}
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (r->fd < 0) {
 		rc = -errno;
 		snprintf(err, errcap, "open %s: %s", path, strerror(-rc));
+		goto fail;
+	}
+	if (fstat(r->fd, &st) == 0 && !owned(&st)) {
+		snprintf(err, errcap, "%s: not owned by this user", path);
+		rc = -EPERM;
 		goto fail;
 	}
 	if (fstat(r->fd, &st) < 0 || (size_t)st.st_size < sizeof hd ||
@@ -310,6 +385,14 @@ void lsp_ring_close(lsp_ring *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	free(r);
+}
+
+int lsp_ring_replaced(const lsp_ring *r, const char *path)
+{
+	struct stat a, b;
+	if (stat(path, &a) < 0 || fstat(r->fd, &b) < 0)
+		return 1;
+	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
 }
 
 int lsp_ring_unlink(const char *path)

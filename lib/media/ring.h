@@ -1,5 +1,5 @@
 /* ring.h — a shared-memory ring of demuxed access units, one writer and
- * many readers, in /dev/shm/lsp-ring-<channel>.
+ * many readers, in <ring dir>/lsp-ring-<channel> (see lsp_ring_dir).
  *
  * The writer (lsp-ring, or lsp-rtc for a WHIP publisher) appends entries:
  * one H.264 Annex B access unit or one AAC (ADTS) frame each, with
@@ -32,6 +32,8 @@
 
 #define LSP_RING_VIDEO 1 /* H.264 Annex B access unit */
 #define LSP_RING_AUDIO 2 /* AAC frame with ADTS header */
+#define LSP_RING_TS 3    /* a run of whole MPEG-TS packets (the lsp-ts-<channel> ring);
+			  * LSP_RING_KEY: it starts with PAT + PMT and a video key frame */
 #define LSP_RING_KEY 1   /* flags: keyframe (IDR) */
 #define LSP_RING_OVERRUN (-1000)
 
@@ -45,13 +47,23 @@ typedef struct {
 	size_t len;       /* bytes copied into the caller's buffer */
 } lsp_ring_entry;
 
-/* Path of a channel's ring ("/dev/shm/lsp-ring-<channel>", or under
- * $LSP_RING_DIR when set, for tests). -ENAMETOOLONG if it does not fit. */
+/* The instance's ring directory: $LSP_RING_DIR when set (it must exist),
+ * else /dev/shm/lsp-<euid>-<16 hex of FNV-1a of the absolute
+ * $LSP_DATA_DIR (default ./var)>, created 0700 if absent, so two lsp
+ * instances on one host never share a ring even with one channel name.
+ * Either way the directory must be owned by the effective uid and not
+ * group- or world-writable: -EPERM otherwise, -ENOTDIR when it is not a
+ * directory, -ENAMETOOLONG if it does not fit in cap. */
+int lsp_ring_dir(char *out, size_t cap);
+/* Path of a channel's access-unit ring (<ring dir>/lsp-ring-<channel>) and
+ * of its TS ring (<ring dir>/lsp-ts-<channel>); lsp_ring_dir's errors. */
 int lsp_ring_path(const char *channel, char *out, size_t cap);
+int lsp_ring_ts_path(const char *channel, char *out, size_t cap);
 
 /* Writer: create (or recreate, bumping the generation) with nslots entries
  * (power of two, >= 16) and cap data bytes (>= 64 KiB).  0 or -errno;
- * -EBUSY when another live writer holds the ring (flock). */
+ * -EBUSY when another live writer holds the ring (flock); -EPERM when the
+ * file is owned by another user (so is a reader's lsp_ring_open). */
 int lsp_ring_create(lsp_ring **out, const char *path, uint32_t nslots, uint64_t cap, char *err,
 		    size_t errcap);
 /* Append one entry.  0, -E2BIG (too large for the ring), -EINVAL. */
@@ -77,5 +89,8 @@ int lsp_ring_read(const lsp_ring *r, uint64_t seq, lsp_ring_entry *e, uint8_t *b
  * it; lsp_ring_unlink removes the name). */
 void lsp_ring_close(lsp_ring *r);
 int lsp_ring_unlink(const char *path);
+/* 1 when path no longer names the file r has mapped (removed, or recreated
+ * with another geometry), else 0. */
+int lsp_ring_replaced(const lsp_ring *r, const char *path);
 
 #endif

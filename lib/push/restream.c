@@ -188,7 +188,14 @@ static int connect_out(dest *d, AVFormatContext **out, char *err, size_t errcap)
 	}
 	oc->interrupt_callback = (AVIOInterruptCB){ interrupt_cb, d };
 	d->op_start = lsp_clock_mono_ms();
-	if ((rc = avio_open2(&oc->pb, d->url, AVIO_FLAG_WRITE, &oc->interrupt_callback, NULL)) < 0)
+	if (!strncmp(d->url, "rtmps://", 8)) { /* reaches the TLS layer under RTMP */
+		av_dict_set(&o, "tls_verify", sh->c->tls_insecure ? "0" : "1", 0);
+		if (sh->c->ca_file && *sh->c->ca_file)
+			av_dict_set(&o, "ca_file", sh->c->ca_file, 0);
+	}
+	rc = avio_open2(&oc->pb, d->url, AVIO_FLAG_WRITE, &oc->interrupt_callback, &o);
+	av_dict_free(&o);
+	if (rc < 0)
 		goto fail;
 	/* AAC from TS has no AudioSpecificConfig yet: let the muxer derive the
 	 * FLV sequence header from the stream parameters */

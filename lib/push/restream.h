@@ -51,6 +51,11 @@ typedef struct {
 	long backoff_base_ms;       /* 0: 500 */
 	long backoff_max_ms;        /* 0: 10000 */
 	long drain_ms;              /* at end of input; 0: 3000 */
+	/* rtmps:// destinations: the server's certificate is verified against
+	 * the system's trusted CAs (or ca_file when set) and the URL's host
+	 * name; tls_insecure = 1 turns that off (the tool logs it) */
+	const char *ca_file;
+	int tls_insecure;
 	const volatile sig_atomic_t *stop;
 	lsp_event_fn event;         /* may be NULL */
 	void *event_ctx;

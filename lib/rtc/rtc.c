@@ -61,7 +61,8 @@ int rtc_new(struct rtc **out, const lsp_rtc_cfg *cfg, char *err, size_t errcap)
 		return -ENOMEM;
 	}
 	r->cfg = cfg;
-	r->udp = r->http = -1;
+	r->udp = r->http = r->ctl = -1;
+	r->worker = -1;
 	r->udp_port = cfg->udp_port;
 	r->edge = (cfg->origin && *cfg->origin) || cfg->origin_route;
 	r->nsess_max = cfg->max_sessions > 0 ? cfg->max_sessions : 256;
@@ -107,8 +108,7 @@ void rtc_free(struct rtc *r)
 	free(r);
 }
 
-/* The media socket: a UDP socket on host:port with room for bursts. */
-static int udp_open(const char *host, int port, char *err, size_t errcap)
+int rtc_udp_open(const char *host, int port, char *err, size_t errcap)
 {
 	char e[256];
 	int sz = UDP_BUF, fd = lsp_net_listen(host, port, SOCK_DGRAM, LSP_NET_NONBLOCK | LSP_NET_NUMERIC, e, sizeof e);
@@ -159,35 +159,12 @@ static void tick(struct rtc *r)
 
 /* ------------------------------------------------------- the loop */
 
-int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
+int rtc_loop(struct rtc *r, int stopfd, char *err, size_t errcap)
 {
-	struct rtc *r;
-	struct pollfd pf[3 + MAX_CONN + MAX_RELAY + MAX_CHAN];
-	int idx[3 + MAX_CONN + MAX_RELAY + MAX_CHAN];
-	char http[300], udp[300], cand[300];
+	struct pollfd pf[4 + MAX_CONN + MAX_RELAY + MAX_CHAN];
+	int idx[4 + MAX_CONN + MAX_RELAY + MAX_CHAN];
 	long long last_tick = 0;
-	int rc;
-	if ((rc = rtc_new(&r, cfg, err, errcap)) < 0)
-		return rc;
-	if ((rc = r->udp = udp_open(cfg->udp_host, cfg->udp_port, err, errcap)) < 0)
-		goto out;
-	if ((rc = r->http = http_open(cfg->http_host, cfg->http_port, err, errcap)) < 0)
-		goto out;
-	rc = 0;
-	if ((r->udp_port = lsp_net_port(r->udp)) < 0)
-		r->udp_port = cfg->udp_port;
-	if (cfg->origin && *cfg->origin) { /* check it now: a typo is a start-up error */
-		struct sockaddr_storage ss;
-		socklen_t sl;
-		char hp[300];
-		if ((rc = lsp_httpurl_resolve(cfg->origin, &ss, &sl, hp, sizeof hp, err, errcap)) < 0)
-			goto out;
-	}
-	snprintf(http, sizeof http, "%s:%d", cfg->http_host ? cfg->http_host : "", lsp_net_port(r->http));
-	snprintf(udp, sizeof udp, "%s:%d", cfg->udp_host ? cfg->udp_host : "", r->udp_port);
-	snprintf(cand, sizeof cand, "%s:%d", cfg->cand_ip ? cfg->cand_ip : "", r->udp_port);
-	RTC_EMIT(r, LSP_INFO, "listening", "http", LSV_S(http), "udp", LSV_S(udp), "candidate", LSV_S(cand), "origin",
-		 LSV_S(cfg->origin_route ? "auto" : cfg->origin && *cfg->origin ? cfg->origin : ""));
+	int rc = 0;
 	for (;;) {
 		int np = 0, live = 0;
 		pf[np] = (struct pollfd){ stopfd, POLLIN, 0 };
@@ -196,6 +173,8 @@ int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 		idx[np++] = -2;
 		pf[np] = (struct pollfd){ r->http, POLLIN, 0 };
 		idx[np++] = -3;
+		pf[np] = (struct pollfd){ r->ctl, POLLIN, 0 }; /* -1 (ignored) unless a worker */
+		idx[np++] = -4;
 		for (int i = 0; i < MAX_CONN; i++)
 			if (r->conns[i] && !r->conns[i]->park) {
 				pf[np] = (struct pollfd){ r->conns[i]->fd, POLLIN, 0 };
@@ -219,7 +198,7 @@ int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 		if (poll(pf, (nfds_t)np, live ? 2 : 50) < 0 && errno != EINTR) {
 			rc = -errno;
 			snprintf(err, errcap, "poll: %s", strerror(errno));
-			goto out;
+			return rc;
 		}
 		r->now = lsp_clock_mono_ms();
 		if (pf[0].revents)
@@ -237,7 +216,9 @@ int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 		}
 		if (pf[2].revents & POLLIN)
 			rtc_http_accept(r);
-		for (int p = 3; p < np; p++) {
+		if (pf[3].revents && rtc_work_ctl(r) < 0)
+			break; /* the supervisor is gone: so are we */
+		for (int p = 4; p < np; p++) {
 			if (!pf[p].revents)
 				continue;
 			if (idx[p] >= 0 && idx[p] < MAX_CONN) {
@@ -277,6 +258,37 @@ int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 			tick(r);
 		}
 	}
+	return rc;
+}
+
+int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
+{
+	struct rtc *r;
+	char http[300], udp[300], cand[300];
+	int rc;
+	if (cfg->workers > 1)
+		return rtc_super_run(cfg, stopfd, err, errcap);
+	if ((rc = rtc_new(&r, cfg, err, errcap)) < 0)
+		return rc;
+	if ((rc = r->udp = rtc_udp_open(cfg->udp_host, cfg->udp_port, err, errcap)) < 0)
+		goto out;
+	if ((rc = r->http = http_open(cfg->http_host, cfg->http_port, err, errcap)) < 0)
+		goto out;
+	if ((r->udp_port = lsp_net_port(r->udp)) < 0)
+		r->udp_port = cfg->udp_port;
+	if (cfg->origin && *cfg->origin) { /* check it now: a typo is a start-up error */
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		char hp[300];
+		if ((rc = lsp_httpurl_resolve(cfg->origin, &ss, &sl, hp, sizeof hp, err, errcap)) < 0)
+			goto out;
+	}
+	snprintf(http, sizeof http, "%s:%d", cfg->http_host ? cfg->http_host : "", lsp_net_port(r->http));
+	snprintf(udp, sizeof udp, "%s:%d", cfg->udp_host ? cfg->udp_host : "", r->udp_port);
+	snprintf(cand, sizeof cand, "%s:%d", cfg->cand_ip ? cfg->cand_ip : "", r->udp_port);
+	RTC_EMIT(r, LSP_INFO, "listening", "http", LSV_S(http), "udp", LSV_S(udp), "candidate", LSV_S(cand), "origin",
+		 LSV_S(cfg->origin_route ? "auto" : cfg->origin && *cfg->origin ? cfg->origin : ""));
+	rc = rtc_loop(r, stopfd, err, errcap);
 out:
 	rtc_free(r);
 	return rc;

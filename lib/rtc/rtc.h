@@ -1,5 +1,5 @@
 /* rtc.h — the lsp-rtc server: WHEP playback and WHIP ingest over one UDP
- * port (ICE-lite, DTLS-SRTP) with HTTP signalling, one thread, one poll().
+ * port (ICE-lite, DTLS-SRTP) with HTTP signalling, one thread, one poll() per worker.
  *
  *   viewer ──POST /whep/C (SDP offer)──▶ HTTP ──201 + answer, Location /whep/C/ID
  *   viewer ──STUN Binding (ICE)────────▶ UDP :8189 ──Binding success
@@ -54,8 +54,26 @@
  *   origin moved               from, to
  *   relay bytes in (debug)     edge: bytes from the origin since the last: bytes
  *
+ *
+ * With workers > 1 (rtcwork.c) lsp_rtc_run is a supervisor: it binds the
+ * HTTP listener and one UDP port per worker (udp_port + i, or each its own
+ * free port when udp_port is 0), forks the workers — each the loop above,
+ * with its own sessions, channels, relay connections and UDP port — hands
+ * each request's connection to the worker it belongs to, and restarts a
+ * worker that dies.  Workers' events reach cfg->event in the supervisor,
+ * with a "worker" field (the index); the supervisor adds:
+ *
+ *   listening                  as above, and workers, udp_ports ("P0,P1,…")
+ *   worker started             worker, pid, udp, restart (0 the first time)
+ *   worker died (error)        worker, pid, reason ("exit N" / "signal N"),
+ *                              viewers, publishers (connected ones lost)
+ *   worker unavailable (error) worker, reason (fork failed; retried)
+ *
  * A level of warn or above is a failure worth counting.  lsp_rtc_run
- * returns 0 when stopfd becomes readable, negative on a setup failure. */
+ * returns 0 when stopfd becomes readable, negative on a setup failure —
+ * and in a worker process, when its loop ends, LSP_RTC_WORKER_DONE or
+ * LSP_RTC_WORKER_FAILED: the caller then _exit()s (0 / 111) at once, running
+ * none of the supervisor's clean-up. */
 #ifndef LSP_RTC_H
 #define LSP_RTC_H
 #include <stddef.h>
@@ -85,7 +103,17 @@ typedef struct {
 	lsp_event_fn event;      /* what happened (the list above); NULL: nothing */
 	void *event_ctx;
 	void *ctx;               /* for origin_route and auth */
+	int workers;             /* worker processes; 0 or 1: this process alone */
+	int gso;                 /* send a viewer's runs of equal-sized packets as UDP GSO */
+	/* In each worker process, just after fork, before anything else runs:
+	 * re-open what a forked child cannot share (a NATS connection's
+	 * threads do not cross fork).  NULL: nothing. */
+	void (*worker_init)(void *ctx, int index);
 } lsp_rtc_cfg;
+
+#define LSP_RTC_WORKER_DONE 1   /* a worker's loop ended: _exit(0) */
+#define LSP_RTC_WORKER_FAILED 2 /* a worker could not run: _exit(111) */
+#define LSP_RTC_WORKERS_MAX 62  /* one session-id letter per worker */
 
 int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap);
 

@@ -12,6 +12,9 @@
  *   rtcorigin.c  relay, origin side: edges reading our rings (GET /relay/C)
  *   rtcedge.c    relay, edge side: a channel's connection to its origin
  *   rtchttp.c    HTTP signalling: WHEP/WHIP offers, DELETE, /stats
+ *   rtcwork.c    --workers N: the supervisor (HTTP listener, routing of
+ *                requests to workers, restarts, /stats) and a worker's
+ *                side of its control socket (handed connections, events)
  *
  * One thread: nothing here locks.  The server owns everything; sessions,
  * relay clients and parked offers borrow their channel (chan_users). */
@@ -210,6 +213,9 @@ struct rtc {
 	char ans[16384];  /* one response at a time */
 	char sb[65536];
 	uint8_t rx[65536]; /* edge: what one recv from an origin brings */
+	int worker;        /* --workers: this worker's index; -1 when alone */
+	int ctl;           /* worker: its socket to the supervisor; else -1 */
+	int gso_off;       /* UDP GSO refused on this path: send datagram by datagram */
 };
 
 /* An event to cfg->event: RTC_EMIT(r, LSP_INFO, "name", "key", LSV_S(v), …). */
@@ -224,6 +230,11 @@ int rtc_new(struct rtc **out, const lsp_rtc_cfg *cfg, char *err, size_t errcap);
 void rtc_free(struct rtc *r);
 void rtc_rand_str(char *out, size_t n); /* n random alphanumerics + NUL */
 uint32_t rtc_rand32(void);
+/* The event loop over r's sockets until stopfd is readable (or, in a
+ * worker, the supervisor goes): 0, or -errno with err filled. */
+int rtc_loop(struct rtc *r, int stopfd, char *err, size_t errcap);
+/* The media socket: UDP on host:port with room for bursts; fd or -errno. */
+int rtc_udp_open(const char *host, int port, char *err, size_t errcap);
 
 /* rtcchan.c */
 /* The channel called name: the one in use, else a new one (edge: fed by
@@ -279,5 +290,26 @@ void rtc_http_accept(struct rtc *r);        /* new connections on the listener *
 void rtc_on_conn(struct rtc *r, int i);     /* conns[i] is readable */
 void rtc_conn_close(struct rtc *r, int i);
 void rtc_unpark(struct rtc *r);             /* answer offers whose origin decided */
+/* A connection fd from peer into a free slot of r->conns (the oldest idle
+ * one evicted when full): its index, or -1 (fd closed). */
+int rtc_conn_add(struct rtc *r, int fd, const char *peer);
+void rtc_http_answer(int fd, const struct resp *rs); /* the answer, blocking (1 s at most) */
+void rtc_conn_input(struct rtc *r, int i);  /* answer conns[i] if its request is whole */
+/* /stats: the sessions, channels and relays lists (JSON objects joined by
+ * commas), one after the other in out, each within cap / 3; len[] their
+ * lengths, *total the sessions in all. */
+void rtc_stats_lists(struct rtc *r, char *out, size_t cap, size_t len[3], int *total);
+/* The /stats document from counters, totals and the three lists; extra
+ * (may be NULL or "") goes in as more members.  Its length. */
+size_t rtc_stats_doc(char *out, size_t cap, const struct counters *c, int sessions_total, long long relays_total,
+		     const char *const lists[3], const size_t len[3], const char *extra);
+
+/* rtcwork.c */
+/* --workers N > 1: the supervisor (what lsp_rtc_run does then). */
+int rtc_super_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap);
+/* Worker: what the supervisor sent (connections, /stats asks); negative
+ * when the supervisor is gone. */
+int rtc_work_ctl(struct rtc *r);
+char rtc_worker_tag(int i);                 /* session ids of worker i start with it */
 
 #endif

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <netinet/udp.h>
 
 #include "rtc/rtc_int.h"
 #include "rtc/rtp.h"
@@ -56,31 +57,72 @@ void rtc_send_vpkt(struct rtc *r, struct sess *s, const struct vpkt *p, int rtx)
 }
 
 #define BATCH 32
+#define GSO_SEGS 16 /* datagrams in one UDP GSO send at most (the kernel takes 64) */
 
-/* Send n built datagrams to s with as few system calls as the kernel takes. */
+/* Send n built datagrams to s with as few system calls as the kernel
+ * takes: one sendmmsg, and in it, unless GSO is off, each run of
+ * equal-sized datagrams (its last may be shorter) as one UDP GSO message
+ * (UDP_SEGMENT: the stack is walked once per run, not per datagram).  A
+ * path that refuses GSO turns it off for good and is sent to again. */
 static void send_batch(struct rtc *r, struct sess *s, uint8_t (*bufs)[1500], const int *lens, int n)
 {
 	struct mmsghdr mm[BATCH];
 	struct iovec iov[BATCH];
-	int sent = 0;
-	if (!s->have_addr)
+	union {
+		char b[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr h;
+	} cm[BATCH];
+	int cnt[BATCH], first[BATCH];
+	if (!s->have_addr || n > BATCH)
 		return;
-	for (int i = 0; i < n; i++) {
-		iov[i] = (struct iovec){ bufs[i], (size_t)lens[i] };
-		memset(&mm[i], 0, sizeof mm[i]);
-		mm[i].msg_hdr.msg_name = &s->addr;
-		mm[i].msg_hdr.msg_namelen = s->alen;
-		mm[i].msg_hdr.msg_iov = &iov[i];
-		mm[i].msg_hdr.msg_iovlen = 1;
-	}
-	while (sent < n) {
-		int k = sendmmsg(r->udp, mm + sent, (unsigned)(n - sent), 0);
-		if (k <= 0) {
-			r->c.send_err += n - sent;
-			return;
+	for (int from = 0; from < n;) {
+		int nm = 0, done = 0, sent = 0, retry = -1;
+		for (int i = from; i < n;) {
+			int j = i + 1;
+			if (r->cfg->gso && !r->gso_off)
+				while (j < n && j - i < GSO_SEGS && lens[j - 1] == lens[i] && lens[j] <= lens[i])
+					j++;
+			memset(&mm[nm], 0, sizeof mm[nm]);
+			for (int k = i; k < j; k++)
+				iov[k] = (struct iovec){ bufs[k], (size_t)lens[k] };
+			mm[nm].msg_hdr.msg_name = &s->addr;
+			mm[nm].msg_hdr.msg_namelen = s->alen;
+			mm[nm].msg_hdr.msg_iov = &iov[i];
+			mm[nm].msg_hdr.msg_iovlen = (size_t)(j - i);
+			if (j - i > 1) {
+				uint16_t seg = (uint16_t)lens[i];
+				memset(&cm[nm], 0, sizeof cm[nm]);
+				mm[nm].msg_hdr.msg_control = cm[nm].b;
+				mm[nm].msg_hdr.msg_controllen = sizeof cm[nm].b;
+				cm[nm].h.cmsg_level = SOL_UDP;
+				cm[nm].h.cmsg_type = UDP_SEGMENT;
+				cm[nm].h.cmsg_len = CMSG_LEN(sizeof seg);
+				memcpy(CMSG_DATA(&cm[nm].h), &seg, sizeof seg);
+			}
+			first[nm] = i;
+			cnt[nm++] = j - i;
+			i = j;
 		}
-		sent += k;
-		r->c.sent += k;
+		while (sent < nm) {
+			int k = sendmmsg(r->udp, mm + sent, (unsigned)(nm - sent), 0);
+			if (k <= 0) {
+				if (k < 0 && cnt[sent] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT)) {
+					r->gso_off = 1; /* this path cannot: datagram by datagram from here */
+					retry = first[sent];
+				} else
+					r->c.send_err += n - from - done;
+				break;
+			}
+			if (k > nm - sent)
+				k = nm - sent;
+			for (int m = sent; m < sent + k; m++)
+				done += cnt[m];
+			sent += k;
+		}
+		r->c.sent += done;
+		if (retry < 0)
+			return;
+		from = retry;
 	}
 }
 

@@ -11,6 +11,7 @@
  * PARK_MS. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,11 @@
 
 static void http_send(struct conn *k, const struct resp *rs)
 {
+	rtc_http_answer(k->fd, rs);
+}
+
+void rtc_http_answer(int fd, const struct resp *rs)
+{
 	char h[1024];
 	int n = snprintf(h, sizeof h,
 			 "HTTP/1.1 %d %s\r\nAccess-Control-Allow-Origin: *\r\n"
@@ -36,11 +42,11 @@ static void http_send(struct conn *k, const struct resp *rs)
 			 rs->ctype ? rs->ctype : "", rs->ctype ? "\r\n" : "", rs->loc[0] ? "Location: " : "",
 			 rs->loc, rs->loc[0] ? "\r\n" : "", rs->blen);
 	struct timeval tv = { 1, 0 };
-	int fl = fcntl(k->fd, F_GETFL);
-	fcntl(k->fd, F_SETFL, fl & ~O_NONBLOCK);
-	setsockopt(k->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	if (n > 0 && (size_t)n < sizeof h && send(k->fd, h, (size_t)n, MSG_NOSIGNAL) == n && rs->blen)
-		(void)!send(k->fd, rs->body, rs->blen, MSG_NOSIGNAL);
+	int fl = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (n > 0 && (size_t)n < sizeof h && send(fd, h, (size_t)n, MSG_NOSIGNAL) == n && rs->blen)
+		(void)!send(fd, rs->body, rs->blen, MSG_NOSIGNAL);
 }
 
 /* ------------------------------------------------------ offers */
@@ -118,6 +124,8 @@ static void offer(struct rtc *r, struct conn *k, int whip, const char *ch, const
 	rtc_rand_str(s->ufrag, 8);
 	rtc_rand_str(s->pwd, 24);
 	rtc_rand_str(s->id, 16);
+	if (r->worker >= 0) /* the supervisor routes DELETE by it */
+		s->id[0] = rtc_worker_tag(r->worker);
 	snprintf(s->peer_fp, sizeof s->peer_fp, "%s", of.fingerprint);
 	n = lsp_sdp_find(&of, "video");
 	s->vpt = n >= 0 ? of.m[n].pt : -1;
@@ -191,78 +199,122 @@ static int json_safe(const char *s)
 	return 1;
 }
 
-static void stats(struct rtc *r, char *out, size_t cap, size_t *len)
+/* Append one formatted item to a list: 0, or -1 when it does not fit
+ * (the list stays as it was). */
+static int put(char *out, size_t cap, size_t *o, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int put(char *out, size_t cap, size_t *o, const char *fmt, ...)
 {
-	size_t o = 0;
-	int n, first = 1;
-#define PUT(...)                                                                          \
-	do {                                                                              \
-		n = snprintf(out + o, cap - o, __VA_ARGS__);                              \
-		if (n < 0 || (size_t)n >= cap - o)                                        \
-			goto done;                                                        \
-		o += (size_t)n;                                                           \
-	} while (0)
-	PUT("{\"dropped\":{\"stun\":%lld,\"stun_auth\":%lld,\"dtls\":%lld,\"rtp\":%lld,\"rtcp\":%lld,"
-	    "\"srtp_auth\":%lld,\"srtp_replay\":%lld,\"http_evicted\":%lld,"
-	    "\"sdp\":%lld,\"http\":%lld,\"unknown\":%lld},\"reaped\":%lld,\"sent\":%lld,\"send_err\":%lld,"
-	    "\"sessions\":[",
-	    r->c.stun_bad, r->c.stun_auth, r->c.dtls_bad, r->c.rtp_bad, r->c.rtcp_bad, r->c.srtp_auth, r->c.srtp_replay, r->c.http_evicted,
-	    r->c.sdp_bad, r->c.http_bad, r->c.unknown, r->c.reaped, r->c.sent, r->c.send_err);
-	int listed = 0, total = 0;
+	va_list ap;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(out + *o, cap - *o, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= cap - *o) {
+		out[*o] = 0;
+		return -1;
+	}
+	*o += (size_t)n;
+	return 0;
+}
+
+void rtc_stats_lists(struct rtc *r, char *out, size_t cap, size_t len[3], int *total)
+{
+	size_t third = cap / 3, o = 0;
+	char *l = out, wk[24] = "";
+	int listed = 0;
+	if (r->worker >= 0)
+		snprintf(wk, sizeof wk, ",\"worker\":%d", r->worker);
+	*total = 0;
 	for (int i = 0; i < r->nsess_max; i++) {
 		struct sess *s = &r->sess[i];
 		long long wv = 0, wa = 0, wd = 0;
 		if (s->state == S_FREE)
 			continue;
-		if (total++, listed == 100) /* bounded: the first 100 sessions */
+		if ((*total)++, listed == 100) /* bounded: the first 100 sessions */
 			continue;
-		listed++;
 		if (s->pub)
 			lsp_whip_counts(s->pub, &wv, &wa, &wd);
 		/* no session id: it is the capability in the session's Location
 		 * (DELETE ends the session), known only to whoever made it */
-		PUT("%s{\"channel\":\"%s\",\"kind\":\"%s\",\"state\":\"%s\",\"video_pkts\":%lld,"
-		    "\"audio_pkts\":%lld,\"nacks\":%lld,\"rtx\":%lld,\"plis\":%lld,\"muxed_video\":%lld,"
-		    "\"muxed_audio\":%lld,\"mux_dropped\":%lld}",
-		    first ? "" : ",", s->chname, s->whip ? "whip" : "whep",
-		    s->state == S_LIVE ? "live" : "new", s->vpkts, s->apkts, s->nacks, s->rtx, s->plis, wv, wa, wd);
-		first = 0;
+		if (!put(l, third, &o,
+			 "%s{\"channel\":\"%s\",\"kind\":\"%s\",\"state\":\"%s\",\"video_pkts\":%lld,"
+			 "\"audio_pkts\":%lld,\"nacks\":%lld,\"rtx\":%lld,\"plis\":%lld,\"muxed_video\":%lld,"
+			 "\"muxed_audio\":%lld,\"mux_dropped\":%lld%s}",
+			 listed ? "," : "", s->chname, s->whip ? "whip" : "whep", s->state == S_LIVE ? "live" : "new",
+			 s->vpkts, s->apkts, s->nacks, s->rtx, s->plis, wv, wa, wd, wk))
+			listed++;
 	}
-	PUT("],\"sessions_total\":%d,\"channels\":[", total);
-	first = 1;
+	len[0] = o;
+	l = out + third;
+	o = 0;
+	listed = 0;
 	for (int i = 0; i < MAX_CHAN; i++) {
 		struct chan *c = &r->chans[i];
+		char org[512] = "";
 		if (!c->used)
 			continue;
-		PUT("%s{\"name\":\"%s\",\"viewers\":%d,\"edges\":%d,\"frames\":%lld,\"overruns\":%lld,"
-		    "\"opus\":%s,\"bframes\":%s",
-		    first ? "" : ",", c->name, c->nsess, c->nrelay, c->aus, c->overruns, c->aop ? "true" : "false",
-		    c->bframes ? "true" : "false");
 		if (c->relay) {
 			static const char *const st[] = { "idle", "connecting", "head", "streaming" };
 			const struct upstream *u = &c->up;
-			PUT(",\"origin\":{\"url\":\"%s\",\"state\":\"%s\",\"connects\":%lld,\"reconnects\":%lld,"
-			    "\"bytes\":%lld,\"frames\":%lld,\"gaps\":%lld,\"restarts\":%lld,\"generation\":%llu}",
-			    json_safe(u->url) ? u->url : "?", st[u->state], u->connects, u->reconnects, u->bytes,
-			    u->frames, u->gaps, u->restarts, (unsigned long long)u->gen);
+			snprintf(org, sizeof org,
+				 ",\"origin\":{\"url\":\"%s\",\"state\":\"%s\",\"connects\":%lld,\"reconnects\":%lld,"
+				 "\"bytes\":%lld,\"frames\":%lld,\"gaps\":%lld,\"restarts\":%lld,\"generation\":%llu}",
+				 json_safe(u->url) ? u->url : "?", st[u->state], u->connects, u->reconnects, u->bytes,
+				 u->frames, u->gaps, u->restarts, (unsigned long long)u->gen);
 		}
-		PUT("}");
-		first = 0;
+		if (!put(l, third, &o,
+			 "%s{\"name\":\"%s\",\"viewers\":%d,\"edges\":%d,\"frames\":%lld,\"overruns\":%lld,"
+			 "\"opus\":%s,\"bframes\":%s%s%s}",
+			 listed ? "," : "", c->name, c->nsess, c->nrelay, c->aus, c->overruns, c->aop ? "true" : "false",
+			 c->bframes ? "true" : "false", org, wk))
+			listed++;
 	}
-	PUT("],\"relays_total\":%lld,\"relays\":[", r->relays_total);
-	first = 1;
+	len[1] = o;
+	l = out + 2 * third;
+	o = 0;
+	listed = 0;
 	for (int i = 0; i < MAX_RELAY; i++) {
 		const struct relayc *rc = r->relays[i];
-		if (!rc)
-			continue;
-		PUT("%s{\"channel\":\"%s\",\"peer\":\"%s\",\"bytes\":%lld,\"frames\":%lld,\"skips\":%lld}",
-		    first ? "" : ",", rc->ch->name, rc->peer, rc->bytes, rc->frames, rc->skips);
-		first = 0;
+		if (rc && !put(l, third, &o, "%s{\"channel\":\"%s\",\"peer\":\"%s\",\"bytes\":%lld,\"frames\":%lld,\"skips\":%lld%s}",
+			       listed ? "," : "", rc->ch->name, rc->peer, rc->bytes, rc->frames, rc->skips, wk))
+			listed++;
 	}
-	PUT("]}\n");
-done:
-#undef PUT
-	*len = o;
+	len[2] = o;
+}
+
+size_t rtc_stats_doc(char *out, size_t cap, const struct counters *c, int sessions_total, long long relays_total,
+		     const char *const lists[3], const size_t len[3], const char *extra)
+{
+	size_t o = 0;
+	if (put(out, cap, &o,
+		"{\"dropped\":{\"stun\":%lld,\"stun_auth\":%lld,\"dtls\":%lld,\"rtp\":%lld,\"rtcp\":%lld,"
+		"\"srtp_auth\":%lld,\"srtp_replay\":%lld,\"http_evicted\":%lld,"
+		"\"sdp\":%lld,\"http\":%lld,\"unknown\":%lld},\"reaped\":%lld,\"sent\":%lld,\"send_err\":%lld,"
+		"\"sessions\":[%.*s],\"sessions_total\":%d,\"channels\":[%.*s],\"relays_total\":%lld,"
+		"\"relays\":[%.*s]%s%s}\n",
+		c->stun_bad, c->stun_auth, c->dtls_bad, c->rtp_bad, c->rtcp_bad, c->srtp_auth, c->srtp_replay,
+		c->http_evicted, c->sdp_bad, c->http_bad, c->unknown, c->reaped, c->sent, c->send_err, (int)len[0],
+		lists[0], sessions_total, (int)len[1], lists[1], relays_total, (int)len[2], lists[2],
+		extra && *extra ? "," : "", extra ? extra : "") < 0)
+		return 0;
+	return o;
+}
+
+static void stats(struct rtc *r, char *out, size_t cap, size_t *len)
+{
+	size_t third = cap / 3, l[3];
+	char *lists = malloc(cap);
+	const char *p[3];
+	int total;
+	*len = 0;
+	if (!lists)
+		return;
+	rtc_stats_lists(r, lists, cap, l, &total);
+	p[0] = lists;
+	p[1] = lists + third;
+	p[2] = lists + 2 * third;
+	*len = rtc_stats_doc(out, cap, &r->c, total, r->relays_total, p, l, NULL);
+	free(lists);
 }
 
 /* ------------------------------------------------------ requests */
@@ -387,9 +439,7 @@ void rtc_conn_close(struct rtc *r, int i)
 void rtc_on_conn(struct rtc *r, int i)
 {
 	struct conn *k = r->conns[i];
-	lsp_http_req rq;
 	ssize_t n = recv(k->fd, k->buf + k->len, sizeof k->buf - k->len, 0);
-	int h;
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -397,7 +447,14 @@ void rtc_on_conn(struct rtc *r, int i)
 		return;
 	}
 	k->len += (size_t)n;
-	h = lsp_http_parse(k->buf, k->len, &rq);
+	rtc_conn_input(r, i);
+}
+
+void rtc_conn_input(struct rtc *r, int i)
+{
+	struct conn *k = r->conns[i];
+	lsp_http_req rq;
+	int h = lsp_http_parse(k->buf, k->len, &rq);
 	if (h == 0 && k->len < sizeof k->buf)
 		return;
 	if (h <= 0 || rq.chunked || rq.content_length > (long long)(sizeof k->buf - (size_t)h)) {
@@ -441,32 +498,39 @@ void rtc_unpark(struct rtc *r)
 	}
 }
 
+int rtc_conn_add(struct rtc *r, int fd, const char *peer)
+{
+	int slot = -1;
+	for (int i = 0; i < MAX_CONN && slot < 0; i++)
+		if (!r->conns[i])
+			slot = i;
+	if (slot < 0) { /* full: the oldest one still waiting for its request goes */
+		for (int i = 0; i < MAX_CONN; i++)
+			if (!r->conns[i]->park && (slot < 0 || r->conns[i]->t0 < r->conns[slot]->t0))
+				slot = i;
+		if (slot >= 0) {
+			rtc_conn_close(r, slot);
+			r->c.http_evicted++;
+		}
+	}
+	if (slot < 0 || !(r->conns[slot] = calloc(1, sizeof(struct conn)))) {
+		close(fd);
+		return -1;
+	}
+	r->conns[slot]->fd = fd;
+	r->conns[slot]->t0 = r->now;
+	snprintf(r->conns[slot]->peer, sizeof r->conns[slot]->peer, "%s", peer);
+	return slot;
+}
+
 /* Take the connections waiting on the listener (16 at most a round). */
 void rtc_http_accept(struct rtc *r)
 {
 	for (int k = 0; k < 16; k++) {
 		char peer[64];
-		int fd = lsp_net_accept(r->http, LSP_NET_NONBLOCK, peer, sizeof peer), slot = -1;
+		int fd = lsp_net_accept(r->http, LSP_NET_NONBLOCK, peer, sizeof peer);
 		if (fd < 0) /* none waiting (-EAGAIN), or out of descriptors */
 			break;
-		for (int i = 0; i < MAX_CONN && slot < 0; i++)
-			if (!r->conns[i])
-				slot = i;
-		if (slot < 0) { /* full: the oldest one still waiting for its request goes */
-			for (int i = 0; i < MAX_CONN; i++)
-				if (!r->conns[i]->park && (slot < 0 || r->conns[i]->t0 < r->conns[slot]->t0))
-					slot = i;
-			if (slot >= 0) {
-				rtc_conn_close(r, slot);
-				r->c.http_evicted++;
-			}
-		}
-		if (slot < 0 || !(r->conns[slot] = calloc(1, sizeof(struct conn)))) {
-			close(fd);
-			continue;
-		}
-		r->conns[slot]->fd = fd;
-		r->conns[slot]->t0 = r->now;
-		snprintf(r->conns[slot]->peer, sizeof r->conns[slot]->peer, "%s", peer);
+		rtc_conn_add(r, fd, peer);
 	}
 }

@@ -98,4 +98,31 @@ grep '"dest":2' "$T/push.log" | grep -q '"event":"connect failed".*no answer wit
 grep '"dest":2' "$T/push.log" | grep -q '"event":"destination too slow' || fail "hung destination: no drop logged"
 grep '"event":"destination done"' "$T/push.log" | sed 's/^.*"dest"/  "dest"/'
 ok "lost destination reconnected, hung one dropped and retried; dst1 untouched; keys not logged"
+
+# RTMPS: the destination's certificate is verified.  A self-signed one is
+# refused; trusted through --ca-file it is accepted; --insecure-tls skips
+# the check and says so in the log.
+need openssl
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tkey.pem" -out "$T/tcert.pem" -days 1 \
+	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>"$T/openssl.err" || fail "openssl: $(cat "$T/openssl.err")"
+tp=$(free_port); rp=$(free_port)
+tkey=$(LSP_DATA_DIR=$T/vart "$BIN/lsp-ctl" channel add tls 2>/dev/null | tail -n1 | awk '{print $NF}')
+LSP_DATA_DIR=$T/vart bg "$BIN/lsp-ingest" -l "127.0.0.1:$rp" --tls-listen "127.0.0.1:$tp" --cert "$T/tcert.pem" \
+	--key "$T/tkey.pem" -o "$T/tls-{channel}.ts" -t 30 2>"$T/ingest-tls.log"
+wait_port "$tp" 5 || fail "RTMPS ingest did not listen"
+head -c 3000000 "$T/src.ts" >"$T/short.ts"
+tls_push() { timeout 60 "$P" "rtmps://127.0.0.1:$tp/live/$tkey" -i "$T/short.ts" "$@"; }
+rm -f "$T/tls-tls.ts"
+tls_push 2>"$T/tls-default.log"
+grep -q '"event":"destination done".*"sent":0' "$T/tls-default.log" || fail "self-signed RTMPS accepted without trust: $(grep 'destination done' "$T/tls-default.log")"
+grep -q '"event":"connect failed"' "$T/tls-default.log" || fail "no failed connect for an untrusted certificate"
+grep -q "$tkey" "$T/tls-default.log" && fail "stream key logged"
+ok "an untrusted RTMPS certificate is refused"
+tls_push --ca-file "$T/tcert.pem" 2>"$T/tls-ca.log" || fail "push with --ca-file: $(tail -n 3 "$T/tls-ca.log")"
+grep -q '"event":"destination done".*"sent":[1-9]' "$T/tls-ca.log" || fail "nothing sent with --ca-file: $(grep 'destination done' "$T/tls-ca.log")"
+ok "trusted through --ca-file: $(grep -o '"sent":[0-9]*' "$T/tls-ca.log" | head -n1)"
+tls_push --insecure-tls 2>"$T/tls-insecure.log" || fail "push with --insecure-tls"
+grep -q '"level":"warn".*"event":"RTMPS certificates not verified"' "$T/tls-insecure.log" || fail "--insecure-tls not logged"
+grep -q '"event":"destination done".*"sent":[1-9]' "$T/tls-insecure.log" || fail "nothing sent with --insecure-tls"
+ok "--insecure-tls sends and is logged"
 exit 0

@@ -118,6 +118,7 @@ ok "reconnect after kill -9 continues the recording"
 src -t 4 "${enc[@]}" -bf 0 -f mpegts "$T/four.ts"
 rec --channel rc <"$T/four.ts" 2>"$T/rc1.log" || fail "rc 1"
 sleep 1
+t2=$(date +%s.%N)
 rec --channel rc --grace 30 <"$T/four.ts" 2>"$T/rc2.log" || fail "rc 2"
 [ "$(ls "$V/rc" | wc -l)" -eq 1 ] || fail "reconnect within grace made $(ls "$V/rc" | wc -l) recordings"
 D=$(ls -d "$V/rc/"*)
@@ -128,6 +129,15 @@ check_av "$D/index.m3u8" "reconnect"
 dur=$(field duration); nv=$(field v_frames)
 python3 -c "import sys; sys.exit(0 if abs($dur - 8) < 0.1 else 1)" && [ "$nv" -eq 240 ] || fail "reconnect: $dur s, $nv frames, want 8 s, 240"
 ffmpeg -v error -xerror -i "$D/index.m3u8" -f null - 2>"$T/dec.err" && ! [ -s "$T/dec.err" ] || { cat "$T/dec.err"; fail "reconnected recording does not decode"; }
+# PROGRAM-DATE-TIME of the second session is its wall clock, not that plus
+# the recording's length (the anchor is on the shifted timeline)
+pdt2=$(awk '/^#EXT-X-DISCONTINUITY$/ {d = 1} d && /^#EXT-X-PROGRAM-DATE-TIME:/ {print substr($0, 26); exit}' "$D/index.m3u8")
+[ -n "$pdt2" ] || fail "no PROGRAM-DATE-TIME after the discontinuity"
+python3 -c "
+import datetime, sys
+p = datetime.datetime.fromisoformat(sys.argv[1].replace('Z', '+00:00')).timestamp()
+t = float(sys.argv[2]); print('second session PDT - its start: %.2f s' % (p - t))
+sys.exit(0 if -1 < p - t < 1.5 else 1)" "$pdt2" "$t2" || fail "PROGRAM-DATE-TIME of the reconnect jumped: $pdt2"
 ok "reconnect within grace: one recording, one discontinuity, $dur s"
 sleep 2
 rec --channel rc --grace 1 <"$T/four.ts" 2>"$T/rc3.log" || fail "rc 3"

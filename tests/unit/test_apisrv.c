@@ -105,17 +105,22 @@ static int teardown(void **s)
 }
 
 /* A connected socket to port on 127.0.0.1 (5 s receive timeout). */
-static int dial(int port)
+static int dial_from(const char *src, int port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in b = { .sin_family = AF_INET };
 	struct timeval tv = { 5, 0 };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	inet_pton(AF_INET, src, &b.sin_addr);
 	assert_true(fd >= 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	assert_int_equal(bind(fd, (struct sockaddr *)&b, sizeof b), 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
 	return fd;
 }
+
+static int dial(int port) { return dial_from("127.0.0.1", port); }
 
 /* Send req, read until the peer closes or want answers arrived. */
 static void exchange(const char *req, size_t len, char *out, size_t cap, int want)
@@ -155,6 +160,17 @@ static void basics(void **s)
 	pthread_mutex_lock(&mu);
 	assert_string_equal(peer, "127.0.0.1"); /* the address, without the port */
 	pthread_mutex_unlock(&mu);
+	/* from loopback (the front door) the client is X-Forwarded-For's last address... */
+	exchange(LIT("GET /f HTTP/1.1\r\nX-Forwarded-For: 203.0.113.9, 198.51.100.7\r\nConnection: close\r\n\r\n"), b,
+		 sizeof b, 1);
+	pthread_mutex_lock(&mu);
+	assert_string_equal(peer, "198.51.100.7");
+	pthread_mutex_unlock(&mu);
+	/* ...when it is an address at all */
+	exchange(LIT("GET /f HTTP/1.1\r\nX-Forwarded-For: evil\r\nConnection: close\r\n\r\n"), b, sizeof b, 1);
+	pthread_mutex_lock(&mu);
+	assert_string_equal(peer, "127.0.0.1");
+	pthread_mutex_unlock(&mu);
 	assert_true(seen("1 request method=GET path=/a status=200 bytes_in=0 bytes_out=9\n"));
 	assert_true(seen("1 request method=POST path=/b status=200 bytes_in=5 bytes_out=9\n"));
 }
@@ -187,25 +203,37 @@ static void *run_other(void *a)
 	return NULL;
 }
 
-/* Past max_conns a connection is closed at once and reported. */
+/* Past max_conns the oldest connection still waiting for a request makes
+ * room; past max_per_addr a connection from that address is closed at
+ * once and reported (loopback 127.0.0.1 is never capped: 127.0.0.2 is). */
 static void limits(void **s)
 {
-	lsp_apisrv_cfg cfg = { .host = "127.0.0.1", .max_conns = 1, .handler = handler, .event = on_event };
+	lsp_apisrv_cfg cfg = { .host = "127.0.0.1", .max_conns = 1, .max_per_addr = 1, .handler = handler,
+			       .event = on_event };
 	lsp_apisrv *one;
 	pthread_t t2;
-	char err[128], b[64];
+	char err[128], b[256];
 	int a, c;
 	(void)s;
 	stop = 0;
 	assert_int_equal(lsp_apisrv_open(&one, &cfg, err, sizeof err), 0);
 	assert_int_equal(pthread_create(&t2, NULL, run_other, one), 0);
 	a = dial(lsp_apisrv_port(one));
-	for (int i = 0; i < 50 && !seen("connection refused"); i++) {
-		c = dial(lsp_apisrv_port(one));
-		assert_int_equal(recv(c, b, sizeof b, 0), 0); /* closed, nothing said */
-		close(c);
-	}
-	assert_true(seen("2 connection refused reason=too many connections\n"));
+	usleep(100000);
+	c = dial(lsp_apisrv_port(one));
+	assert_int_equal(recv(a, b, sizeof b, 0), 0); /* idle a: closed to make room */
+	assert_true(send(c, "GET /x HTTP/1.1\r\nHost: h\r\n\r\n", 29, 0) == 29);
+	assert_true(recv(c, b, sizeof b, 0) > 0);      /* c is served */
+	close(a);
+	close(c);
+	usleep(100000);
+	a = dial_from("127.0.0.2", lsp_apisrv_port(one));
+	c = dial_from("127.0.0.2", lsp_apisrv_port(one));
+	assert_int_equal(recv(c, b, sizeof b, 0), 0);  /* over the address's cap */
+	for (int i = 0; i < 50 && !seen("connection refused"); i++)
+		usleep(20000);
+	assert_true(seen("2 connection refused reason=too many connections from this address peer=127.0.0.2 suppressed=0\n"));
+	close(c);
 	close(a);
 	stop = 1;
 	pthread_join(t2, NULL);

@@ -1,9 +1,11 @@
 /* test_ingestsrv — lib/ingestsrv: a failed open leaves nothing behind and
  * says why (a busy port, an unreadable certificate); a bad SRT setting
  * fails alone and the server still closes cleanly; a real server in a
- * forked process says "listening" once ready, forks a child per
- * connection (which times out a silent publisher and comes back as
- * LSP_INGESTSRV_CHILD), refuses connections beyond max_conn, and on
+ * forked process says "listening" once ready, keeps a silent connection
+ * in the parent (no fork) until the handshake timeout, forks a child per
+ * connection that speaks (which times out a stalled publisher and comes
+ * back as LSP_INGESTSRV_CHILD), makes room past max_conn by closing the
+ * oldest child not publishing, caps one address (max_per_addr), and on
  * SIGTERM stops, signals its children and returns 0 — every step seen
  * through the event hook; and the metrics follow the connections' events
  * (a canned RTMP publish on a real store: publish started / stopped /
@@ -79,17 +81,22 @@ static int busy_port(int *port)
 	return fd;
 }
 
-static int connect_to(int port)
+/* A connection to 127.0.0.1:port from src (an address of 127/8). */
+static int connect_from(const char *src, int port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in b = { .sin_family = AF_INET };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+	inet_pton(AF_INET, src, &b.sin_addr);
+	if (fd >= 0 && (bind(fd, (struct sockaddr *)&b, sizeof b) < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0)) {
 		close(fd);
 		fd = -1;
 	}
 	return fd;
 }
+
+static int connect_to(int port) { return connect_from("127.0.0.1", port); }
 
 static void base_cfg(lsp_ingestsrv_cfg *cfg, sigset_t *mask)
 {
@@ -101,6 +108,7 @@ static void base_cfg(lsp_ingestsrv_cfg *cfg, sigset_t *mask)
 	cfg->host = "127.0.0.1";
 	cfg->tls_host = "127.0.0.1";
 	cfg->max_conn = 1;
+	cfg->max_per_addr = 1;
 	cfg->mask = mask;
 	cfg->conn.app = "live";
 	cfg->conn.out_tmpl = "/dev/null";
@@ -204,15 +212,26 @@ static void serve_and_stop(void **s)
 	snprintf(want, sizeof want, "1 listening port=%d app=live rtmps_port=0 srt_port=0 srt_encrypted=no\n", port);
 	assert_true(wait_log(want, 5000)); /* ready: lsp-ingest's main tells systemd here */
 	a = connect_to(port);
-	assert_true(a >= 0); /* served by a child that waits for the handshake */
+	assert_true(a >= 0); /* silent: it waits in the parent, then the timeout closes it */
+	assert_true(wait_log("2 connection refused proto=rtmp remote=127.0.0.1:", 4000));
+	assert_true(wait_log("reason=no handshake before the timeout suppressed=0", 100));
+	assert_int_equal(read(a, want, 1), 0);
+	close(a);
+	a = connect_to(port);
+	assert_true(a >= 0 && write(a, "\x03", 1) == 1); /* C0: a child waits for C1 */
 	usleep(300000);
-	b = connect_to(port); /* max_conn 1: refused */
-	assert_true(b >= 0);
-	snprintf(want, sizeof want, "2 connection refused proto=rtmp remote=127.0.0.1:");
-	assert_true(wait_log(want, 3000));
-	assert_true(wait_log("reason=too many connections", 100));
-	assert_true(wait_log("2 timeout channel= remote=127.0.0.1:", 3000)); /* the child's note, 1 s on */
+	b = connect_to(port);
+	assert_true(b >= 0 && write(b, "\x03", 1) == 1); /* max_conn 1: a makes room */
+	assert_int_equal(read(a, want, 1), 0);
+	assert_true(wait_log("2 timeout channel= remote=127.0.0.1:", 3000)); /* b's child's note, 1 s on */
 	assert_true(wait_log("reason=handshake", 100));
+	close(a);
+	close(b);
+	a = connect_from("127.0.0.2", port); /* max_per_addr 1 */
+	b = connect_from("127.0.0.2", port);
+	assert_true(a >= 0 && b >= 0);
+	assert_int_equal(read(b, want, 1), 0);
+	assert_true(wait_log("reason=too many connections from this address", 3000));
 	close(a);
 	close(b);
 	usleep(200000);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -120,6 +121,44 @@ static void tls_contexts(void **st)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Out of descriptors: accept fails with EMFILE while the client waits;
+ * lsp_net_shed takes the client off the backlog (it reads EOF) using the
+ * reserve, and the reserve is back afterwards. */
+static void shed_at_emfile(void **st)
+{
+	char err[256], b;
+	struct rlimit old, rl;
+	int l = lsp_net_listen("127.0.0.1", 0, SOCK_STREAM, LSP_NET_NONBLOCK, err, sizeof err), port, c, r, fd;
+	int hog[64], nh = 0;
+	(void)st;
+	assert_true(l >= 0);
+	port = lsp_net_port(l);
+	assert_true((r = lsp_net_reserve_open()) >= 0);
+	c = connect_to("127.0.0.1", port);
+	assert_true(c >= 0);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	/* take every descriptor left under a low limit */
+	rl = old;
+	rl.rlim_cur = (rlim_t)(r > c ? r : c) + 8;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	while (nh < 64 && (fd = open("/dev/null", O_RDONLY)) >= 0)
+		hog[nh++] = fd;
+	assert_true(nh < 64);
+	assert_int_equal(lsp_net_accept(l, LSP_NET_NONBLOCK, NULL, 0), -EMFILE);
+	assert_int_equal(lsp_net_shed(l, &r), 0);
+	assert_true(r >= 0);                                       /* the reserve is held again */
+	assert_int_equal(lsp_net_accept(l, LSP_NET_NONBLOCK, NULL, 0), -EMFILE); /* still full... */
+	assert_int_equal(lsp_net_shed(l, &r), -EAGAIN);            /* ...but nobody waits now */
+	assert_int_equal(read(c, &b, 1), 0);                       /* the client saw its close */
+	while (nh > 0)
+		close(hog[--nh]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_true(lsp_net_raise_nofile(16) >= 16);               /* never lowers */
+	close(r);
+	close(c);
+	close(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -127,6 +166,7 @@ int main(void)
 		cmocka_unit_test(udp_and_errors),
 		cmocka_unit_test(addresses),
 		cmocka_unit_test(tls_contexts),
+		cmocka_unit_test(shed_at_emfile),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
 }
