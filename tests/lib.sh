@@ -84,3 +84,22 @@ start_redis() {
 
 # Create a channel; prints its stream key.
 new_channel() { "$BIN/lsp-ctl" channel add "$1" 2>>"$T/ctl.log" | tail -n1 | awk '{print $NF}'; }
+
+# Validate HLS playlists (files or directories) against the spec's MUST
+# rules (tests/tools/hlscheck); extra hlscheck options first, e.g.
+#   hls_check --state "$T/hls.state" --as live "$dir/index.m3u8"
+hls_check() {
+	"$ROOT/tests/tools/hlscheck" "$@" >"$T/hlscheck.out" 2>&1 || { cat "$T/hlscheck.out" >&2; fail "hlscheck: $*"; }
+}
+# A live playlist changes under the test: keep a copy of each load (cheap,
+# no interpreter start in a polling loop), then check them all in order as
+# reloads of one playlist with hls_samples_check NAME.
+hls_sample() { # name file
+	local d=$T/hls-samples/$1
+	mkdir -p "$d" && _hls_n=$(( ${_hls_n:-0} + 1 )) && cp "$2" "$d/$(printf '%06d' "$_hls_n").m3u8" 2>/dev/null
+	return 0
+}
+hls_samples_check() { # name
+	[ -d "$T/hls-samples/$1" ] || fail "hlscheck: no samples of $1"
+	hls_check --state "$T/hls-samples/$1.state" --as "$1" "$T/hls-samples/$1"
+}

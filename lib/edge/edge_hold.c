@@ -24,6 +24,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "core/http.h"
 #include "edge/plstate.h"
 
 int edge_holds_init(edge_holds *h, const char *root, int dfd, int part_hold_ms, edge_answer_fn answer,
@@ -141,15 +142,42 @@ static int hold(edge_holds *h, edge_waiter *wt, edge_watch *w, enum edge_hold_ki
 	return 0;
 }
 
-/* Can playlist pb answer a request for msn/part?  1: *a is the answer
- * (pb's reference moved into it, or dropped); 0: not yet (pb untouched,
- * *ps what it holds when it parsed). */
-static int judge(edge_body *pb, long long msn, long long part, lsp_plstate *ps, edge_answer *a)
+int edge_hold_skip(const char *query, size_t len)
+{
+	char v[8];
+	if (!query || lsp_http_query_get(query, len, "_HLS_skip", v, sizeof v) < 0)
+		return 0;
+	return strcmp(v, "YES") == 0 || strcmp(v, "v2") == 0;
+}
+
+/* The delta update of playlist *pb when one was asked for and something
+ * can be skipped (it replaces *pb); otherwise *pb stays whole. */
+static void delta(edge_body **pb)
+{
+	size_t cap = (*pb)->len + 64;
+	char *out = malloc(cap);
+	edge_body *nb;
+	long n;
+	if (!out)
+		return;
+	n = lsp_plstate_skip((*pb)->data, (*pb)->len, out, cap);
+	if (n > 0 && (nb = edge_body_from(out, (size_t)n))) {
+		edge_body_put(*pb);
+		*pb = nb;
+	}
+	free(out);
+}
+
+/* Can playlist pb answer a request for msn/part (msn < 0: any playlist)?
+ * 1: *a is the answer (pb's reference moved into it — or into its delta
+ * update when skip — or dropped); 0: not yet (pb untouched, *ps what it
+ * holds when it parsed). */
+static int judge(edge_body *pb, long long msn, long long part, int skip, lsp_plstate *ps, edge_answer *a)
 {
 	int r;
 	if (lsp_plstate_parse(pb->data, pb->len, ps) < 0)
 		return 0; /* not a playlist yet: keep waiting */
-	r = lsp_plstate_ready(ps, msn, part);
+	r = msn < 0 ? 1 : lsp_plstate_ready(ps, msn, part);
 	if (r == 0)
 		return 0;
 	if (r < 0) {
@@ -157,10 +185,14 @@ static int judge(edge_body *pb, long long msn, long long part, lsp_plstate *ps, 
 		a->status = 400;
 		return 1;
 	}
-	/* the answer to "msn/part" never goes stale: cache it a while */
+	if (skip)
+		delta(&pb);
 	a->status = 200;
 	a->b = pb;
-	snprintf(a->cache, sizeof a->cache, "public, max-age=%d", ps->target > 0 ? (int)(ps->target * 6) : 6);
+	if (msn < 0) /* a plain reload (a delta update without blocking) */
+		snprintf(a->cache, sizeof a->cache, "no-cache");
+	else /* the answer to "msn/part" never goes stale: cache it a while */
+		snprintf(a->cache, sizeof a->cache, "public, max-age=%d", ps->target > 0 ? (int)(ps->target * 6) : 6);
 	return 1;
 }
 
@@ -176,7 +208,7 @@ int edge_hold_playlist(edge_holds *h, edge_waiter *wt, const char *rel, long lon
 		a->status = 404;
 		return 1;
 	}
-	if (judge(pb, msn, part, &ps, a))
+	if (judge(pb, msn, part, wt->skip, &ps, a))
 		return 1;
 	if (!w) { /* cannot wait: give what there is */
 		a->status = 200;
@@ -247,7 +279,7 @@ static void wake(edge_holds *h, edge_watch *w, const char *name)
 			if (!pb)
 				continue; /* vanished between event and read: keep waiting */
 			pb->refs++;
-			if (judge(pb, wt->msn, wt->part, &ps, &a))
+			if (judge(pb, wt->msn, wt->part, wt->skip, &ps, &a))
 				answer(h, wt, &a);
 			else
 				edge_body_put(pb);

@@ -86,7 +86,8 @@ typedef struct edge_waiter {
 	struct edge_waiter *prev, *next;
 	char *rel;              /* path below the hls root (owned), NULL for H_RELAY */
 	const char *name;       /* its last component, inside rel */
-	long long msn, part;    /* H_PLAYLIST: what was asked for */
+	long long msn, part;    /* H_PLAYLIST: what was asked for (msn < 0: no block) */
+	int skip;               /* H_PLAYLIST: _HLS_skip asked for (edge_hold_skip) */
 	int64_t deadline;       /* ms, CLOCK_MONOTONIC: answered 503 / 404 then */
 } edge_waiter;
 
@@ -260,6 +261,8 @@ int edge_hold_playlist(edge_holds *h, edge_waiter *wt, const char *rel, long lon
 int edge_hold_part(edge_holds *h, edge_waiter *wt, const char *rel, int64_t now, edge_answer *a);
 /* Take wt off its watch without answering it; nothing when not held. */
 void edge_hold_drop(edge_holds *h, edge_waiter *wt);
+/* 1 when the query asks for a delta update (_HLS_skip=YES or v2), else 0. */
+int edge_hold_skip(const char *query, size_t len);
 /* Read the inotify events waiting and answer the waiters they resolve. */
 void edge_holds_poll(edge_holds *h);
 /* Answer every waiter whose deadline is <= now: playlist 503, part 404. */

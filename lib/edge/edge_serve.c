@@ -125,11 +125,12 @@ static void serve_hls(lsp_edge *e, edge_conn *c, const char *rel, const lsp_http
 			edge_respond_error(e, c, 400);
 			return;
 		}
-		if (r == 0) {
+		c->wt.skip = edge_hold_skip(rq->query, rq->query_len); /* delta update */
+		if (r == 0 && !c->wt.skip) {
 			edge_serve_file(e, c, e->hls_fd, rel, "no-cache", rq);
 			return;
 		}
-		if (edge_hold_playlist(&e->holds, &c->wt, rel, msn, part, e->now, &a))
+		if (edge_hold_playlist(&e->holds, &c->wt, rel, r ? msn : -1, r ? part : -1, e->now, &a))
 			reply(e, c, &a, rq);
 		else
 			held(e, c);

@@ -28,4 +28,14 @@ int lsp_plstate_parse(const char *buf, size_t len, lsp_plstate *st);
  * ahead (answer 400).  A playlist with ENDLIST always answers (1). */
 int lsp_plstate_ready(const lsp_plstate *st, long long msn, long long part);
 
+/* A delta update (RFC 8216bis 6.2.5.1, _HLS_skip=YES or v2) of the media
+ * playlist buf[0..len): the segments that end at least CAN-SKIP-UNTIL
+ * seconds before the end of the playlist (its segments and the parts of
+ * the open one) are replaced by one EXT-X-SKIP:SKIPPED-SEGMENTS=n, and
+ * EXT-X-VERSION is raised to 9.  Written into out[0..cap) with a NUL.
+ * Returns its length; 0 when there is nothing to skip (no CAN-SKIP-UNTIL,
+ * an ended playlist, or no segment old enough: serve buf whole); -1 when
+ * out is too small. */
+long lsp_plstate_skip(const char *buf, size_t len, char *out, size_t cap);
+
 #endif

@@ -79,6 +79,8 @@ int lsp_m3u8_write_media(char *buf, size_t cap, const lsp_m3u8_media *m)
 	first = m->nsegs > 0 ? m->segs[0].seq : m->cur->seq;
 	put(&o, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-TARGETDURATION:%d\n", m->version, m->target);
 	put(&o, "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=%.3f", m->part_hold_back);
+	if (m->can_skip_until > 0)
+		put(&o, ",CAN-SKIP-UNTIL=%.3f", m->can_skip_until);
 	if (m->hold_back > 0)
 		put(&o, ",HOLD-BACK=%.3f", m->hold_back);
 	put(&o, "\n#EXT-X-PART-INF:PART-TARGET=%.3f\n", m->part_target);
@@ -102,6 +104,9 @@ int lsp_m3u8_write_media(char *buf, size_t cap, const lsp_m3u8_media *m)
 		put(&o, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"seg%llu.%d.m4s\"\n",
 		    (unsigned long long)m->cur->seq, m->cur->nparts);
 	}
+	for (int i = 0; i < m->nreports && m->reports; i++)
+		put(&o, "#EXT-X-RENDITION-REPORT:URI=\"%s\",LAST-MSN=%llu,LAST-PART=%d\n", m->reports[i].uri,
+		    (unsigned long long)m->reports[i].last_msn, m->reports[i].last_part);
 	return finish(&o);
 }
 

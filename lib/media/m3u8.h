@@ -33,17 +33,28 @@ typedef struct {
 	const lsp_m3u8_part *parts;
 } lsp_m3u8_seg;
 
+/* EXT-X-RENDITION-REPORT: where another rendition's live edge is. */
+typedef struct {
+	const char *uri;        /* relative to this playlist, e.g. "../360p/index.m3u8" */
+	uint64_t last_msn;      /* its last media sequence number (the segment of its last part) */
+	int last_part;          /* its last part in that segment */
+} lsp_m3u8_report;
+
 typedef struct {
 	int version;            /* EXT-X-VERSION (6: EXT-X-MAP in a media playlist) */
 	int target;             /* EXT-X-TARGETDURATION, whole seconds */
 	double part_target;     /* PART-TARGET, seconds */
 	double part_hold_back;  /* PART-HOLD-BACK, seconds (>= 2x, advised 3x part_target) */
 	double hold_back;       /* HOLD-BACK, seconds; <= 0: omitted */
+	double can_skip_until;  /* CAN-SKIP-UNTIL (delta updates), seconds, at least
+				 * 6 x target; <= 0: omitted */
 	const lsp_m3u8_seg *segs; /* complete segments, oldest first, consecutive seq */
 	int nsegs;
 	int part_segs;          /* list the parts of this many newest complete segments */
 	const lsp_m3u8_seg *cur;  /* in-progress segment (its parts so far); may be NULL */
 	int ended;              /* input ended: #EXT-X-ENDLIST, no hint, no cur */
+	const lsp_m3u8_report *reports; /* one per other rendition, after the hint */
+	int nreports;
 } lsp_m3u8_media;
 
 /* Write a media playlist.  The media sequence is segs[0].seq (or cur->seq

@@ -222,6 +222,8 @@ static int add_rung(lsp_pack *p, const char *name, const unsigned *idx, unsigned
 		p->map[r->tr[i].in_idx] = p->nr * 2 + i;
 	}
 	r->target = (int)lround(p->o.segment) < 1 ? 1 : (int)lround(p->o.segment);
+	r->target_fixed = !r->video; /* audio cuts on time: the target is the configured one */
+	r->key_dts = AV_NOPTS_VALUE;
 	p->r[p->nr++] = r;
 	if ((rc = lsp_fsio_mkdirs(r->dir, err, errcap)) < 0)
 		return rc;
@@ -315,6 +317,34 @@ static double pdt_of(lsp_pack *p, rung *r, int64_t t)
 	return p->anchor + (double)t * av_q2d(r->tr[r->drive].tb);
 }
 
+/* The date of the segment after s: s's date plus its duration, slewed
+ * towards the capture clock (the anchor) by at most a tenth of s, so
+ * program date-times follow the media without ever jumping. */
+static double next_pdt(lsp_pack *p, rung *r, const seginfo *s, int64_t end)
+{
+	double cont = s->pdt + s->dur, wall = pdt_of(p, r, end), lim = s->dur / 10;
+	if (s->pdt <= 0)
+		return wall;
+	return cont + fmax(-lim, fmin(lim, wall - cont));
+}
+
+/* Declare r's EXT-X-TARGETDURATION, once for the life of its playlist:
+ * the configured segment, or the source's GOP (gop seconds) with a tenth
+ * to spare when that is longer.  The spec's rounding rule (an EXTINF
+ * rounded to the nearest second must not exceed it) then holds for every
+ * segment cut at a key frame of a GOP up to that long. */
+static void fix_target(lsp_pack *p, rung *r, double gop)
+{
+	int want = (int)lround(gop * 1.1);
+	if (r->target_fixed)
+		return;
+	if (want > r->target)
+		r->target = want;
+	r->target_fixed = 1;
+	lsp_event_emit(p->o.event, p->o.event_ctx, LSP_INFO, "target", "rung", LSV_S(r->name), "target",
+		       LSV_I(r->target), "gop", LSV_D(gop), NULL);
+}
+
 /* Close the open part at drive time end (and the segment if close_seg). */
 static int cut(lsp_pack *p, rung *r, int64_t end, int close_seg, char *err, size_t errcap)
 {
@@ -368,8 +398,14 @@ static int cut(lsp_pack *p, rung *r, int64_t end, int close_seg, char *err, size
 		r->hist[r->nhist++] = r->cur;
 		if (p->o.dvr > 0 && (rc = pack_dvr_add(p, r, &r->cur, err, errcap)) < 0)
 			return rc;
-		if ((int)lround(r->cur.dur) > r->target)
-			r->target = (int)lround(r->cur.dur);
+		if (!r->target_fixed) /* the input ended before a second key frame */
+			fix_target(p, r, r->cur.dur);
+		if ((int)lround(r->cur.dur) > r->target) {
+			r->long_segs++;
+			lsp_event_emit(p->o.event, p->o.event_ctx, LSP_WARN, "long segment", "rung", LSV_S(r->name),
+				       "seq", LSV_I(r->cur.seq), "duration", LSV_D(r->cur.dur), "target",
+				       LSV_I(r->target), NULL);
+		}
 		bps = r->cur.dur > 0.05 ? (double)r->seglen * 8 / r->cur.dur : 0;
 		if (bps > r->peak_bps)
 			r->peak_bps = lround(bps);
@@ -381,8 +417,8 @@ static int cut(lsp_pack *p, rung *r, int64_t end, int close_seg, char *err, size
 			       LSV_I(lround(bps)), NULL);
 		r->cur.seq++;
 		r->cur.nparts = 0;
+		r->cur.pdt = next_pdt(p, r, &r->cur, end);
 		r->cur.dur = 0;
-		r->cur.pdt = pdt_of(p, r, end);
 		r->seglen = 0;
 		r->seg_start = end;
 	}
@@ -448,11 +484,24 @@ static int flush_held(rung *r, int k, int64_t d, char *err, size_t errcap)
  * reset (a new publisher session, a wrap): a jump back of more than a
  * second or forward of more than ten starts a new epoch whose offset
  * continues the timeline; every track of the rung adopts the epoch's
- * offset at its own jump.  Returns 0 to drop the packet. */
-static int repair_time(rung *r, track *tr, AVPacket *pkt)
+ * offset at its own jump.
+ *
+ * MPEG-TS times are 33-bit (90 kHz, wrapping every 26.5 h): a track whose
+ * first packet lies on the other side of a wrap from every track seen so
+ * far (more than 2^32 ticks away) is moved by 2^33 ticks to join them, so
+ * no stream's time — and no program date-time — is a wrap away.  Returns 0
+ * to drop the packet. */
+static int repair_time(lsp_pack *p, rung *r, track *tr, AVPacket *pkt)
 {
 	static const AVRational q90 = { 1, 90000 };
+	const int64_t wrap = INT64_C(1) << 33;
 	int64_t raw = pkt->dts, step;
+	if (tr->last_raw == AV_NOPTS_VALUE && p->have90) {
+		int64_t d = av_rescale_q(raw, tr->tb, q90) - p->last90;
+		if (d > wrap / 2 || d < -wrap / 2)
+			tr->off = av_rescale_q(d > 0 ? -wrap * ((d + wrap / 2) / wrap) : wrap * ((-d + wrap / 2) / wrap),
+					       q90, tr->tb);
+	}
 	if (tr->last_raw != AV_NOPTS_VALUE) {
 		step = av_rescale_q(raw - tr->last_raw, tr->tb, q90);
 		if (step < -90000 || step > 10 * 90000) {
@@ -477,6 +526,8 @@ static int repair_time(rung *r, track *tr, AVPacket *pkt)
 	pkt->dts += tr->off;
 	if (pkt->pts != AV_NOPTS_VALUE)
 		pkt->pts += tr->off;
+	p->last90 = av_rescale_q(pkt->dts, tr->tb, q90);
+	p->have90 = 1;
 	return 1;
 }
 
@@ -509,20 +560,72 @@ static void maybe_thumb(lsp_pack *p, rung *r, track *tr, const AVPacket *pkt)
 	p->thumb_fails = 0;
 }
 
+/* The held frame of the driving track, now that its duration d is known
+ * (drive ticks): does a part or a segment end before it?  A part ends
+ * when the frame would take it past the part target, so no part is ever
+ * longer (whatever the frame rate does); a segment ends at the key frame
+ * nearest the target: here, unless the next key frame (a GOP on) is
+ * nearer or would round over the declared target.  Audio-only rungs end
+ * a segment at the frame boundary nearest the target. */
+static int drive_frame(lsp_pack *p, rung *r, int64_t d, char *err, size_t errcap)
+{
+	track *tr = &r->tr[r->drive];
+	int64_t h = tr->hold->dts;
+	int key = (tr->hold->flags & AV_PKT_FLAG_KEY) != 0, rc;
+	double tbs = av_q2d(tr->tb);
+	double since_part = (double)(h - r->part_start) * tbs;
+	double since_seg = (double)(h - r->seg_start) * tbs;
+	double frame = (double)d * tbs;
+	int seg_due = !r->video && since_seg > 0 && since_seg + frame / 2 >= p->o.segment;
+	int part_due = since_part > 0 && (since_part + frame > p->o.part + 1e-6 || r->cur.nparts >= MAXPARTS - 1);
+
+	if (r->video && key && h > r->key_dts) {
+		double gop = (double)(h - r->key_dts) * tbs;
+		r->gop = h - r->key_dts;
+		r->key_dts = h;
+		fix_target(p, r, gop);
+		seg_due = since_seg >= p->o.segment - gop / 2 - 1e-6 || since_seg + gop >= r->target + 0.5 - 1e-6;
+	} else if (r->video && !r->target_fixed && (double)(h - r->key_dts) * tbs >= LSP_PACK_GOP_WAIT) {
+		fix_target(p, r, (double)(h - r->key_dts) * tbs); /* no second key frame yet */
+	}
+	if (seg_due || part_due) {
+		/* audio of the closing part goes with it */
+		for (int j = 0; j < r->ntr; j++) {
+			if (j == r->drive || !r->tr[j].hold->data)
+				continue;
+			if (av_compare_ts(r->tr[j].hold->dts, r->tr[j].tb, h, tr->tb) < 0 &&
+			    (rc = flush_held(r, j, 0, err, errcap)) < 0)
+				return rc;
+		}
+		if ((rc = cut(p, r, h, seg_due, err, errcap)) < 0)
+			return rc;
+		r->part_indep = key;
+	}
+	r->last_dts = h;
+	if (r->video && d > 0) {
+		r->nframes++;
+		r->frames_dur += frame;
+	}
+	return 0;
+}
+
 static int on_packet(lsp_pack *p, rung *r, int k, AVPacket *pkt, char *err, size_t errcap)
 {
 	track *tr = &r->tr[k];
 	int key = (pkt->flags & AV_PKT_FLAG_KEY) != 0, rc;
+	double anchor;
 	int64_t t;
 
 	if (!lsp_tsin_fill_ts(pkt, tr->par, tr->tb, tr->last_raw, tr->last_dur) || pkt->size == 0 ||
-	    !repair_time(r, tr, pkt))
+	    !repair_time(p, r, tr, pkt))
 		return 0;
 	/* a packet read from a backlog (input buffered while probing) arrived
-	 * late; the smallest wall-minus-media gap is the closest to capture */
-	if (!p->have0 || lsp_clock_wall_s() - (double)pkt->dts * av_q2d(tr->tb) < p->anchor) {
+	 * late; the smallest wall-minus-media gap is the closest to capture.
+	 * A gap a minute smaller at once is a broken time stamp, not a backlog. */
+	anchor = lsp_clock_wall_s() - (double)pkt->dts * av_q2d(tr->tb);
+	if (!p->have0 || (anchor < p->anchor && anchor > p->anchor - 60)) {
 		p->have0 = 1;
-		p->anchor = lsp_clock_wall_s() - (double)pkt->dts * av_q2d(tr->tb);
+		p->anchor = anchor;
 	}
 	t = pkt->dts;
 	if (p->o.thumb > 0 && key && k == r->drive && r->video)
@@ -533,6 +636,7 @@ static int on_packet(lsp_pack *p, rung *r, int k, AVPacket *pkt, char *err, size
 		if ((rc = start_rung(p, r, pkt, err, errcap)) < 0)
 			return rc;
 		r->last_dts = t;
+		r->key_dts = t;
 		r->part_indep = 1;
 		return av_packet_ref(tr->hold, pkt);
 	}
@@ -540,30 +644,10 @@ static int on_packet(lsp_pack *p, rung *r, int k, AVPacket *pkt, char *err, size
 		int64_t d = pkt->dts - tr->hold->dts;
 		if (d <= 0 && k == r->drive) /* non-increasing dts: keep the old spacing */
 			d = tr->last_dur;
+		if (k == r->drive && (rc = drive_frame(p, r, d, err, errcap)) < 0)
+			return rc;
 		if ((rc = flush_held(r, k, d, err, errcap)) < 0)
 			return rc;
-	}
-	if (k == r->drive) {
-		double tbs = av_q2d(tr->tb);
-		double since_part = (double)(t - r->part_start) * tbs;
-		double since_seg = (double)(t - r->seg_start) * tbs;
-		double frame = (double)(t - r->last_dts) * tbs;
-		int seg_due = since_seg >= p->o.segment - 0.001 && (key || !r->video);
-		int part_due = since_part + frame > p->o.part + 0.001 || r->cur.nparts >= MAXPARTS - 1;
-		if (seg_due || part_due) {
-			/* audio of the closing part goes with it */
-			for (int j = 0; j < r->ntr; j++) {
-				if (j == k || !r->tr[j].hold->data)
-					continue;
-				if (av_compare_ts(r->tr[j].hold->dts, r->tr[j].tb, t, tr->tb) < 0 &&
-				    (rc = flush_held(r, j, 0, err, errcap)) < 0)
-					return rc;
-			}
-			if ((rc = cut(p, r, t, seg_due, err, errcap)) < 0)
-				return rc;
-			r->part_indep = key;
-		}
-		r->last_dts = t;
 	}
 	return av_packet_ref(tr->hold, pkt);
 }
@@ -589,6 +673,8 @@ int lsp_pack_finish(lsp_pack *p, char *err, size_t errcap)
 		if (!r->started || r->ended)
 			continue;
 		end = d->hold->data ? d->hold->dts + (d->last_dur > 0 ? d->last_dur : 0) : r->last_dts;
+		if (d->hold->data && (rc = drive_frame(p, r, d->last_dur, err, errcap)) < 0)
+			return rc;
 		for (int k = 0; k < r->ntr; k++)
 			if ((rc = flush_held(r, k, 0, err, errcap)) < 0)
 				return rc;

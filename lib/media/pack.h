@@ -9,10 +9,13 @@
  *
  * Rungs: one per AVProgram that has an H.264 or AAC stream, named after the
  * program's service_name; a single program whose name is not a rung-like
- * name ([a-z0-9_-]) is "src".  Video drives the cuts: a part ends when the
- * next video frame would take it past the part duration, a segment ends at
- * the first key frame at or past the segment duration (audio-only rungs cut
- * on audio time).  Every file is published with lsp_fsio_publish(), media
+ * name ([a-z0-9_-]) is "src".  Video drives the cuts: a part ends before
+ * the video frame that would take it past the part duration, a segment ends
+ * at the key frame nearest the segment duration (audio-only rungs cut on
+ * audio time).  EXT-X-TARGETDURATION is declared once, before a rung's
+ * first playlist (written after its second key frame): the segment
+ * duration, or the source's GOP with a tenth to spare when that is longer;
+ * it never changes (docs/design.md, "LL-HLS to the letter").  Every file is published with lsp_fsio_publish(), media
  * before the playlist that names it.  Segments leave the playlist after
  * `window` segments and their files are removed LSP_PACK_GRACE segments
  * later.
@@ -67,6 +70,9 @@ typedef struct {
 				 * <out>/thumb.jpg (lib/media/thumb.h); 0: no thumbnails */
 	/* optional: what happened (core/event.h), every event with "rung":
 	 *   info  "rung": height codecs        a rung was found at open
+	 *   info  "target": target gop         EXT-X-TARGETDURATION declared
+	 *   warn  "long segment": seq duration target  a segment rounds over it
+	 *                                      (no key frame in time)
 	 *   info  "start"                      its first key frame: init.mp4 written
 	 *   debug "part": seq part bytes       seg<seq>.<part>.m4s published
 	 *   debug "segment": seq duration bytes  seg<seq>.m4s published

@@ -24,6 +24,7 @@
 #define MAXPARTS 128
 #define MAXHIST (LSP_PACK_MAX_WINDOW + LSP_PACK_GRACE + 1)
 #define PL_CAP (64 * 1024)
+#define LSP_PACK_GOP_WAIT 10.0      /* seconds: longest wait for a second key frame */
 
 typedef struct {
 	uint64_t seq;
@@ -66,11 +67,17 @@ typedef struct {
 	size_t seglen, segcap;
 	seginfo *hist;              /* MAXHIST complete segments, oldest first */
 	int nhist;
-	int target;
+	int target;                 /* EXT-X-TARGETDURATION, fixed once declared */
+	int target_fixed;           /* declared: playlists may be written */
+	int64_t key_dts;            /* drive time of the last key frame; AV_NOPTS_VALUE: none yet */
+	int64_t gop;                /* drive ticks between the last two key frames; 0: unknown */
+	long long long_segs;        /* segments that came out over the target (no key frame) */
 	long peak_bps, published_peak;
 	double tot_bytes, tot_dur;
 	int width, height;
-	double fps;
+	double fps;                 /* the stream's own rate; > 120 or <= 0: not plausible */
+	long long nframes;          /* driving frames seen, and their total duration (s), */
+	double frames_dur;          /* for a rate when the stream states none plausible */
 	char codecs[64];
 	char *pl;                   /* playlist text buffer (PL_CAP) */
 	dvrseg *dvr;                /* complete segments on disk for DVR, oldest first */
@@ -90,6 +97,8 @@ struct lsp_pack {
 	int nmap;
 	double anchor;              /* wall clock minus media time (s), smallest seen */
 	int have0;
+	int64_t last90;             /* newest repaired decode time of any track, 1/90000 s */
+	int have90;
 	int master_written;
 	lsp_thumb *thumb;           /* opened on the first key frame of the tallest rung */
 	double next_thumb;          /* wall clock of the next thumbnail */

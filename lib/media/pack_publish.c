@@ -21,22 +21,50 @@ int pack_publish(rung *r, const char *name, const void *b, size_t n, char *err, 
 	return lsp_fsio_publish(r->dir, name, b, n, 0, err, errcap);
 }
 
+/* An EXT-X-RENDITION-REPORT for every other rung whose playlist is out:
+ * the segment and part of its newest part.  Returns how many. */
+static int reports(lsp_pack *p, const rung *r, lsp_m3u8_report *rep, char (*uri)[80])
+{
+	int n = 0;
+	for (int i = 0; i < p->nr; i++) {
+		const rung *o = p->r[i];
+		if (o == r || !o->started || !o->target_fixed || o->ended)
+			continue;
+		if (o->cur.nparts > 0)
+			rep[n] = (lsp_m3u8_report){ uri[n], o->cur.seq, o->cur.nparts - 1 };
+		else if (o->nhist > 0)
+			rep[n] = (lsp_m3u8_report){ uri[n], o->hist[o->nhist - 1].seq, o->hist[o->nhist - 1].nparts - 1 };
+		else
+			continue;
+		snprintf(uri[n], sizeof uri[n], "../%s/index.m3u8", o->name);
+		n++;
+	}
+	return n;
+}
+
 int pack_write_playlist(lsp_pack *p, rung *r, char *err, size_t errcap)
 {
 	lsp_m3u8_seg segs[LSP_PACK_MAX_WINDOW], cur;
+	lsp_m3u8_report rep[LSP_PACK_MAX_RUNGS];
+	char uri[LSP_PACK_MAX_RUNGS][80];
 	int first = r->nhist > p->o.window ? r->nhist - p->o.window : 0, n = 0, len;
+	if (!r->target_fixed) /* no playlist before its target duration is known */
+		return 0;
 	lsp_m3u8_media m = {
 		.version = 6,
 		.target = r->target,
 		.part_target = p->o.part,
 		.part_hold_back = 3 * p->o.part,
 		.hold_back = 3 * r->target,
+		.can_skip_until = 6 * r->target,
 		.ended = r->ended,
+		.reports = rep,
 	};
 	for (int i = first; i < r->nhist; i++, n++)
 		segs[n] = (lsp_m3u8_seg){ r->hist[i].seq, r->hist[i].dur, r->hist[i].pdt,
 					  r->hist[i].nparts, r->hist[i].parts };
 	cur = (lsp_m3u8_seg){ r->cur.seq, 0, r->cur.pdt, r->cur.nparts, r->cur.parts };
+	m.nreports = reports(p, r, rep, uri);
 	m.segs = segs;
 	m.nsegs = n;
 	m.cur = &cur;
@@ -65,10 +93,15 @@ int pack_write_master(lsp_pack *p, char *err, size_t errcap)
 		rung *r = p->r[i];
 		if (r->peak_bps <= 0)
 			continue;
+		double fps = r->fps;
+		if ((fps <= 0 || fps > 120) && r->frames_dur > 0) /* e.g. a 90 kHz time base as a rate */
+			fps = (double)r->nframes / r->frames_dur;
+		if (fps > 120)
+			fps = 0;
 		snprintf(uri[n], sizeof uri[n], "%s/index.m3u8", r->name);
 		v[n] = (lsp_m3u8_variant){ uri[n], r->peak_bps,
 					   r->tot_dur > 0 ? lround(r->tot_bytes * 8 / r->tot_dur) : 0,
-					   r->width, r->height, r->fps, r->codecs };
+					   r->width, r->height, fps, r->codecs };
 		r->published_peak = r->peak_bps;
 		n++;
 	}

@@ -271,6 +271,72 @@ fail:
 	return rc;
 }
 
+/* ---- playlists for a static origin (see pushdir.h) -------------------- */
+
+static int line_is(const char *l, size_t ll, const char *tag)
+{
+	size_t n = strlen(tag);
+	return ll >= n && memcmp(l, tag, n) == 0;
+}
+
+size_t lsp_pushdir_static(char *buf, size_t len)
+{
+	static const char *const drop[] = { "#EXT-X-PART-INF:", "#EXT-X-PART:", "#EXT-X-PRELOAD-HINT:",
+					    "#EXT-X-RENDITION-REPORT:", "#EXT-X-SKIP:" };
+	size_t r = 0, w = 0, last_uri = 0;
+	int media = 0;
+	for (size_t p = 0; p < len;) { /* only a media playlist is rewritten */
+		const char *nl = memchr(buf + p, '\n', len - p);
+		size_t ll = nl ? (size_t)(nl - (buf + p)) : len - p;
+		if (line_is(buf + p, ll, "#EXT-X-TARGETDURATION:"))
+			media = 1;
+		p += ll + 1;
+	}
+	if (!media)
+		return len;
+	while (r < len) {
+		char *l = buf + r, *nl = memchr(l, '\n', len - r);
+		size_t ll = nl ? (size_t)(nl - l) + 1 : len - r, keep = ll;
+		int skip = 0;
+		for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
+			skip |= line_is(l, ll, drop[i]);
+		if (!skip && line_is(l, ll, "#EXT-X-SERVER-CONTROL:")) {
+			const char *hb = memmem(l, ll, "HOLD-BACK=", 10);
+			char tmp[96];
+			int n;
+			while (hb && hb > l && hb[-1] != ',' && hb[-1] != ':') /* not PART-HOLD-BACK */
+				hb = memmem(hb + 1, ll - (size_t)(hb + 1 - l), "HOLD-BACK=", 10);
+			if (hb) {
+				size_t vl = 0, room = ll - (size_t)(hb + 10 - l); /* bounded: buf is not a string */
+				while (vl < room && hb[10 + vl] != ',' && hb[10 + vl] != '\r' && hb[10 + vl] != '\n')
+					vl++;
+				n = snprintf(tmp, sizeof tmp, "#EXT-X-SERVER-CONTROL:HOLD-BACK=%.*s\n", (int)(vl < 32 ? vl : 32),
+					     hb + 10);
+				if (n > 0 && (size_t)n <= ll) {
+					memmove(buf + w, tmp, (size_t)n);
+					w += (size_t)n;
+				}
+			}
+			skip = 1;
+		}
+		if (!skip) {
+			memmove(buf + w, l, keep);
+			if (ll > 1 && l[0] != '#')
+				last_uri = w + keep;
+			w += keep;
+		}
+		r += ll;
+	}
+	/* a date after the last segment belongs to the open one, whose parts went */
+	if (last_uri > 0 && last_uri < w && line_is(buf + last_uri, w - last_uri, "#EXT-X-PROGRAM-DATE-TIME:")) {
+		const char *nl = memchr(buf + last_uri, '\n', w - last_uri);
+		size_t ll = nl ? (size_t)(nl - (buf + last_uri)) + 1 : w - last_uri;
+		memmove(buf + last_uri, buf + last_uri + ll, w - last_uri - ll);
+		w -= ll;
+	}
+	return w;
+}
+
 static void key_of(ctx *x, const char *rel, char *key, size_t cap)
 {
 	if (join(key, cap, x->prefix, rel) < 0)
@@ -375,7 +441,7 @@ static int step(ctx *x)
 		/* the copy is taken; what was published before it is now queued */
 		x->snapit = *it;
 		x->snap = buf;
-		x->snaplen = len;
+		x->snaplen = lsp_pushdir_static(buf, len);
 		x->have_snap = 1;
 		lsp_pushq_pop(x->q);
 		drain(x);

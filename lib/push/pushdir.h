@@ -68,6 +68,17 @@ typedef struct {
 	long connections;
 } lsp_pushdir_stats;
 
+/* A bucket is a static origin: it cannot hold a request until a part
+ * exists (blocking reload), answer _HLS_skip, or serve a preload hint
+ * before the part is uploaded.  So every media playlist is stored as plain
+ * live HLS: EXT-X-PART-INF, EXT-X-PART, EXT-X-PRELOAD-HINT,
+ * EXT-X-RENDITION-REPORT and EXT-X-SKIP are dropped, EXT-X-SERVER-CONTROL
+ * keeps only HOLD-BACK (or goes), and a date left after the last segment
+ * (the open one's) goes.  Multivariant playlists are stored as they are.
+ * lsp_pushdir_static() rewrites buf[0..len) so, in place, and returns the
+ * new length (never more than len). */
+size_t lsp_pushdir_static(char *buf, size_t len);
+
 /* Returns 0 (stopped or done with an empty queue), -EACCES (credentials
  * refused before any success), -EIO (items given up or left at the end;
  * see stats), or another negative errno on a setup failure (err filled). */

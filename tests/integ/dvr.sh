@@ -57,6 +57,7 @@ for _ in $(seq 1 150); do grep -q '"input ended"' "$T/rec.log" 2>/dev/null && br
 id=$(ls "$T/vod/demo" 2>/dev/null | head -n1)
 [ -n "$id" ] && grep -q '#EXT-X-PLAYLIST-TYPE:VOD' "$T/vod/demo/$id/index.m3u8" || { cat "$T/rec.log"; fail "no finished recording"; }
 curl -sf "http://127.0.0.1:$P/api/channels/demo/vods" | grep -q "\"id\":\"$id\"" || fail "/api/channels/demo/vods lacks $id"
+hls_check "$T/vod/demo/$id" "$T/hls/demo"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Range: bytes=0-99' "http://127.0.0.1:$P/vod/demo/$id/seg0.m4s")
 [ "$code" = 206 ] || fail "byte range on a recording segment: $code"
 out=$(cd "$B" && node dvr.mjs "http://127.0.0.1:$P/watch/demo" --timeout 20 --vod "$id" 2>"$T/node2.err") ||

@@ -28,6 +28,7 @@ media=$(grep -v '^#' "$T/master.m3u8" | head -n1)
 for _ in $(seq 50); do curl -sf "$base/$media" >"$T/media.m3u8"; grep -q '^#EXT-X-PART:' "$T/media.m3u8" && break; sleep 0.1; done
 grep -q '^#EXT-X-PART:' "$T/media.m3u8" || fail "media playlist has no EXT-X-PART"
 grep -q 'CAN-BLOCK-RELOAD=YES' "$T/media.m3u8" || fail "no CAN-BLOCK-RELOAD"
+hls_check "$T/master.m3u8"
 ok "master with $rungs rungs, parts present"
 
 # Blocking reload: ask for the part after the newest one listed.
@@ -41,6 +42,7 @@ code=${out% *}; took=${out#* }
 grep -q "^#EXT-X-PART:.*URI=\"[^\"]*seg$msn\.$part\.m4s\"\|seg$((msn + 1))\." "$T/blocked.m3u8" \
 	|| fail "blocked playlist lacks msn=$msn part=$part"
 awk -v t="$took" 'BEGIN{exit !(t < 1.5)}' || fail "blocking reload took ${took}s"
+hls_check --state "$T/hls.state" --as media "$T/media.m3u8" "$T/blocked.m3u8"
 ok "blocking reload for msn=$msn part=$part answered in ${took}s"
 
 # ffprobe reads video packets over HTTP.

@@ -27,6 +27,7 @@ sleep 1.1
 out=$("$C" vod list demo) || fail "vod list"
 echo "$out"
 [ "$(echo "$out" | grep -c $'\tdone$')" -eq 2 ] || fail "want two finished recordings of demo"
+hls_check "$LSP_DATA_DIR/vod"
 first=$(echo "$out" | head -n1 | cut -f2)
 "$C" vod rm demo "$first" || fail "vod rm"
 "$C" vod rm demo "$first" 2>/dev/null; rc=$?; [ $rc -eq 1 ] || fail "vod rm twice rc=$rc"

@@ -81,7 +81,9 @@ static int ts_open_audio(AVCodecContext **out)
 	return rc;
 }
 
-static int ts_make(const char *path, int frames, int gop, int audio)
+/* As ts_make, every time stamp moved by offset_us microseconds (the TS
+ * keeps 33 bits of 90 kHz: an offset near 2^33 / 90000 s crosses a wrap). */
+static int ts_make_at(const char *path, int frames, int gop, int audio, int64_t offset_us)
 {
 	AVFormatContext *oc = NULL;
 	AVCodecContext *v = NULL, *a = NULL;
@@ -108,6 +110,7 @@ static int ts_make(const char *path, int frames, int gop, int audio)
 		goto done;
 	if (as)
 		as->time_base = a->time_base;
+	oc->output_ts_offset = offset_us;
 	if ((rc = avio_open(&oc->pb, path, AVIO_FLAG_WRITE)) < 0 || (rc = avformat_write_header(oc, NULL)) < 0)
 		goto done;
 	f->format = AV_PIX_FMT_YUV420P;
@@ -161,6 +164,11 @@ done:
 	av_frame_free(&af);
 	av_packet_free(&pkt);
 	return rc;
+}
+
+static int ts_make(const char *path, int frames, int gop, int audio)
+{
+	return ts_make_at(path, frames, gop, audio, 0);
 }
 
 #endif

@@ -58,6 +58,29 @@ static void media_live(void **s)
 	assert_int_equal(lsp_m3u8_write_media(buf, strlen(live_text) + 1, &m), n);
 }
 
+/* delta updates offered, the other renditions' live edges reported after
+ * the preload hint */
+static void media_skip_reports(void **s)
+{
+	char buf[4096];
+	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 2, p5 };
+	const lsp_m3u8_report rep[] = { { "../360p/index.m3u8", 9, 1 }, { "../180p/index.m3u8", 8, 2 } };
+	lsp_m3u8_media m = { .version = 6, .target = 1, .part_target = 0.2, .part_hold_back = 0.6,
+			     .hold_back = 3, .can_skip_until = 6, .segs = segs, .nsegs = 2, .part_segs = 1,
+			     .cur = &cur, .reports = rep, .nreports = 2 };
+	(void)s;
+	assert_true(lsp_m3u8_write_media(buf, sizeof buf, &m) > 0);
+	assert_non_null(strstr(buf, "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.600,"
+				    "CAN-SKIP-UNTIL=6.000,HOLD-BACK=3.000\n"));
+	assert_non_null(strstr(buf, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"seg9.2.m4s\"\n"
+				    "#EXT-X-RENDITION-REPORT:URI=\"../360p/index.m3u8\",LAST-MSN=9,LAST-PART=1\n"
+				    "#EXT-X-RENDITION-REPORT:URI=\"../180p/index.m3u8\",LAST-MSN=8,LAST-PART=2\n"));
+	/* an ended playlist reports nothing after its ENDLIST */
+	m.ended = 1;
+	assert_true(lsp_m3u8_write_media(buf, sizeof buf, &m) > 0);
+	assert_null(strstr(buf, "RENDITION-REPORT"));
+}
+
 static void media_first_part(void **s)
 {
 	char buf[1024];
@@ -148,7 +171,7 @@ static void seg_number(void **s)
 int main(void)
 {
 	const struct CMUnitTest t[] = {
-		cmocka_unit_test(media_live), cmocka_unit_test(media_first_part),
+		cmocka_unit_test(media_live), cmocka_unit_test(media_skip_reports), cmocka_unit_test(media_first_part),
 		cmocka_unit_test(media_ended), cmocka_unit_test(master), cmocka_unit_test(iso),
 		cmocka_unit_test(seg_number),
 	};

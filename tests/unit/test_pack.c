@@ -297,6 +297,54 @@ static void window_and_numbering(void **state)
 	assert_int_equal(fsize(f->src, "seg10.m4s"), -1);
 }
 
+/* Unix time of "YYYY-MM-DDTHH:MM:SS.mmmZ"; -1 if it is not one. */
+static double iso_time(const char *v)
+{
+	struct tm tm = { 0 };
+	double sec;
+	if (sscanf(v, "%d-%d-%dT%d:%d:%lfZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &sec) != 6)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (double)timegm(&tm) + sec;
+}
+
+/* 6 s whose 33-bit MPEG-TS time stamps wrap 2.5 s in: every segment's
+ * EXT-X-PROGRAM-DATE-TIME is near the wall clock (no 2^33 / 90 kHz =
+ * 26.5 h jump) and follows the previous one by its EXTINF; the target
+ * duration holds every segment. */
+static void pdt_across_wrap(void **state)
+{
+	struct fx *f = *state;
+	struct seen s = { .dir = f->src };
+	const double wrap_s = (double)(INT64_C(1) << 33) / 90000;
+	double now = (double)time(NULL), prev = -1, prev_dur = 0;
+	char *pl, wrapped[160];
+	int npdt = 0;
+
+	snprintf(wrapped, sizeof wrapped, "%s/wrap.ts", f->root);
+	assert_int_equal(ts_make_at(wrapped, 180, 30, 1, (int64_t)((wrap_s - 2.5) * 1e6)), 0);
+	assert_int_equal(package(wrapped, f->out, 1, 10, 0, &s), 0);
+	assert_int_equal(s.segments, 6);
+	assert_non_null(pl = slurp(f->src, "index.m3u8", NULL));
+	assert_non_null(strstr(pl, "#EXT-X-TARGETDURATION:1\n"));
+	for (const char *l = pl; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (strncmp(l, "#EXT-X-PROGRAM-DATE-TIME:", 25) == 0) {
+			double t = iso_time(l + 25);
+			assert_true(t > now - 60 && t < now + 60);
+			if (prev > 0)
+				assert_true(fabs(t - (prev + prev_dur)) < 0.2);
+			prev = t;
+			npdt++;
+		} else if (strncmp(l, "#EXTINF:", 8) == 0) {
+			prev_dur = strtod(l + 8, NULL);
+			assert_true(prev_dur > 0.9 && prev_dur < 1.1);
+		}
+	}
+	assert_int_equal(npdt, 6);
+	free(pl);
+}
+
 static void bad_input(void **state)
 {
 	struct fx *f = *state;
@@ -314,6 +362,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(parts_segments_playlists, setup, teardown),
 		cmocka_unit_test_setup_teardown(window_and_numbering, setup, teardown),
+		cmocka_unit_test_setup_teardown(pdt_across_wrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
 	};
 	lsp_avlog_route(NULL, NULL, LSP_AVLOG_NONE); /* libav quiet */

@@ -743,6 +743,35 @@ static void queue_bound_drops_oldest(void **state)
 	assert_int_equal(f->st.dropped, 3);
 }
 
+/* a live LL-HLS media playlist becomes plain live HLS for the bucket */
+static void static_origin_playlist(void **state)
+{
+	char pl[] = "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:1\n"
+		    "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.600,CAN-SKIP-UNTIL=6.000,HOLD-BACK=3.000\n"
+		    "#EXT-X-PART-INF:PART-TARGET=0.200\n#EXT-X-MEDIA-SEQUENCE:7\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+		    "#EXT-X-MAP:URI=\"init.mp4\"\n"
+		    "#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:00.000Z\n"
+		    "#EXT-X-PART:DURATION=0.20000,URI=\"seg7.0.m4s\",INDEPENDENT=YES\n#EXTINF:0.20000,\nseg7.m4s\n"
+		    "#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:00.200Z\n"
+		    "#EXT-X-PART:DURATION=0.20000,URI=\"seg8.0.m4s\",INDEPENDENT=YES\n"
+		    "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"seg8.1.m4s\"\n"
+		    "#EXT-X-RENDITION-REPORT:URI=\"../b/index.m3u8\",LAST-MSN=8,LAST-PART=0\n";
+	const char want[] = "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:1\n"
+			    "#EXT-X-SERVER-CONTROL:HOLD-BACK=3.000\n"
+			    "#EXT-X-MEDIA-SEQUENCE:7\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"init.mp4\"\n"
+			    "#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:00.000Z\n#EXTINF:0.20000,\nseg7.m4s\n";
+	char master[] = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,CODECS=\"mp4a.40.2\"\na/index.m3u8\n";
+	size_t n;
+	(void)state;
+	n = lsp_pushdir_static(pl, strlen(pl));
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(pl, want, n);
+	/* idempotent; a multivariant playlist is kept as it is */
+	assert_int_equal(lsp_pushdir_static(pl, n), n);
+	assert_int_equal(lsp_pushdir_static(master, strlen(master)), strlen(master));
+	assert_int_equal(lsp_pushdir_static(master, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -753,6 +782,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(forbidden_fails_fast, setup, teardown),
 		cmocka_unit_test_setup_teardown(once_gives_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(queue_bound_drops_oldest, setup, teardown),
+		cmocka_unit_test(static_origin_playlist),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
