@@ -29,9 +29,14 @@ typedef struct {
 	route_fn fn;
 } route;
 
+/* 200 "ok" when the store answers a round trip now, else 503 "degraded"
+ * (the store reconnects on its own; see lib/state/store_pg.c). */
 static void h_health(api_call *c)
 {
-	api_reply(c, 200, json_pack("{s:s,s:s}", "status", "ok", "store", lsp_store_backend(c->a->cfg.st)));
+	int up = lsp_store_ping(c->a->cfg.st, c->err, sizeof c->err) == 0;
+	api_reply(c, up ? 200 : 503,
+		  json_pack("{s:s,s:s,s:b}", "status", up ? "ok" : "degraded", "store", lsp_store_backend(c->a->cfg.st),
+			    "store_ok", up));
 }
 
 #define CR (LSP_API_CREATOR | LSP_API_ADMIN)
