@@ -222,7 +222,7 @@ int lsp_api_open(lsp_api **out, const lsp_api_cfg *cfg, char *err, size_t errcap
 {
 	lsp_api *a = calloc(1, sizeof *a);
 	*out = NULL;
-	if (!a || !(a->rl = calloc(API_RL_SLOTS, sizeof *a->rl))) {
+	if (!a || lsp_ratelimit_new(&a->rl, API_RL_SLOTS, API_RL_PROBE) < 0) {
 		free(a);
 		snprintf(err, errcap, "out of memory");
 		return -ENOMEM;
@@ -260,6 +260,6 @@ void lsp_api_close(lsp_api *a)
 {
 	if (!a)
 		return;
-	free(a->rl);
+	lsp_ratelimit_free(a->rl);
 	free(a);
 }

@@ -19,6 +19,7 @@
 
 #include "api/api.h"
 #include "api/passwd.h"
+#include "api/ratelimit.h"
 #include "core/event.h"
 #include "core/key.h"
 #include "state/chanmeta.h"
@@ -36,15 +37,9 @@
 #define API_RECORDINGS_MAX (256 * 1024)
 #define API_SWEEP_S 60 /* expired sessions are dropped this often */
 
-typedef struct {
-	char key[API_RL_KEY_MAX];
-	double tokens;
-	int64_t ts; /* ms */
-} api_rl_ent;
-
 struct lsp_api {
 	lsp_api_cfg cfg;
-	api_rl_ent *rl;
+	lsp_ratelimit *rl;                    /* sign-in/sign-up buckets */
 	char dummy_hash[LSP_PASSWD_HASH_MAX]; /* verified against when the user is unknown */
 	long long next_sweep;                 /* unix seconds */
 };
