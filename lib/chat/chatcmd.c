@@ -173,6 +173,10 @@ static void do_tip(lsp_chatsrv *s, conn *c, const lsp_chatmsg *m, long long now)
 			chatsrv_send_error(s, c, "insufficient_funds", "your balance is too low for this tip", m->ref);
 		else if (rc == -ENOENT)
 			chatsrv_send_error(s, c, "unknown_user", "no such user in the ledger", m->ref);
+		else if (rc == -ESRCH)
+			chatsrv_send_error(s, c, "unknown_channel", "tips go only to a registered channel", m->ref);
+		else if (rc == -EPERM)
+			chatsrv_send_error(s, c, "channel_suspended", "this channel is suspended", m->ref);
 		else {
 			chatsrv_ev(s, LSP_ERROR, "tip failed", "channel", LSV_S(c->ch->name), "reason", LSV_S(err), NULL);
 			chatsrv_send_error(s, c, "store_error", "the tip was not recorded; retry with the same key", m->ref);
