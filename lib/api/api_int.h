@@ -111,6 +111,9 @@ void api_h_user_erase(api_call *c);
 int api_load_chan(api_call *c, lsp_chanmeta *ch, int owner);
 /* Cut channel's live publisher; *kicked 1 when the kick went out. */
 void api_kick(api_call *c, const char *channel, int *kicked);
+/* Take every recording of channel off the public path and remove it
+ * (lsp_vod_purge; events "recordings purged" / "recordings not purged"). */
+void api_purge_recordings(api_call *c, const char *channel);
 void api_h_channels(api_call *c);
 void api_h_channel_create(api_call *c);
 void api_h_channel_get(api_call *c);
