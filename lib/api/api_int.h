@@ -28,8 +28,9 @@
 #define API_RL_PROBE 8
 #define API_RL_KEY_MAX (LSP_NAME_MAX + 56)
 #define API_PATH_MAX 512
-#define API_KID_SCOPE "-kid"
-#define API_CHAT_TOKEN_TTL 3600
+#define API_KID_SCOPE "-kid"         /* a kid-mode session: no chat anywhere */
+#define API_SESSION_SCOPE "-session" /* any other session: not a chat token either */
+#define API_CHAT_TOKEN_TTL 600        /* chat tokens: one channel, ten minutes */
 #define API_TITLE_MAX LSP_CHANMETA_TITLE_MAX
 #define API_CATEGORY_MAX LSP_CHANMETA_CATEGORY_MAX
 #define API_PW_MIN 8

@@ -3,9 +3,11 @@
  * and the sign-in rate limits.  See api_int.h.
  *
  * A session token is a lib/state/token.c token: user, a chat role (mod
- * for platform mods and admins, else viewer), the channel scope "*" — or,
- * for a kid-mode account, the reserved scope "-kid" that matches no
- * channel, so lsp-chat refuses its sends and tips — and an expiry.  Its
+ * for platform mods and admins, else viewer), a reserved scope that
+ * matches no channel ("-session", or "-kid" for a kid-mode account), so
+ * lsp-chat never takes a session token for chat — chat uses the
+ * short-lived, one-channel tokens of POST /api/v1/chat/token — and an
+ * expiry.  Its
  * SHA-256 is the sessions row (lib/state/session.c); a token whose row is
  * gone (signed out, erased) is refused here even before it expires.
  * The rate-limit table belongs to the lsp_api; nothing else here keeps
@@ -74,7 +76,7 @@ static void new_session(api_call *c, int status, const char *user, const char *r
 	int rc;
 	memset(&t, 0, sizeof t);
 	snprintf(t.user, sizeof t.user, "%s", user);
-	snprintf(t.channel, sizeof t.channel, "%s", kid ? API_KID_SCOPE : "*");
+	snprintf(t.channel, sizeof t.channel, "%s", kid ? API_KID_SCOPE : API_SESSION_SCOPE);
 	t.role = lsp_api_role_bit(role) & (LSP_API_MOD | LSP_API_ADMIN) ? LSP_ROLE_MOD : LSP_ROLE_VIEWER;
 	if (RAND_bytes(r, sizeof r) != 1) /* spread expiries so two sign-ins rarely share a token */
 		r[0] = r[1] = 0;

@@ -143,11 +143,10 @@ void api_h_chat_token(api_call *c)
 		return;
 	}
 	snprintf(t.user, sizeof t.user, "%s", c->user);
-	snprintf(t.channel, sizeof t.channel, "*");
 	t.role = c->role & (LSP_API_MOD | LSP_API_ADMIN) ? LSP_ROLE_MOD : LSP_ROLE_VIEWER;
-	if (chname) {
+	{ /* one channel per token: a role never outlives the token by long */
 		lsp_chanmeta ch;
-		if (!lsp_name_valid(chname)) {
+		if (!chname || !lsp_name_valid(chname)) {
 			api_fail(c, 400, "bad_name", "bad channel name");
 			return;
 		}
