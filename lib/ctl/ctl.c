@@ -182,8 +182,11 @@ static int channel_cmd(const lsp_ctl_io *io, int n, char **w)
 		rc = lsp_store_channel_list(st, put_channel, io->out, err, sizeof err);
 	else if (!strcmp(w[1], "add") || !strcmp(w[1], "rotate"))
 		rc = new_key(io->out, st, name, !strcmp(w[1], "add"), err, sizeof err);
-	else if (!strcmp(w[1], "rm") && (rc = lsp_store_channel_rm(st, name, err, sizeof err)) == 0)
-		rc = purge_vod(name, err, sizeof err);
+	else if (!strcmp(w[1], "rm")) {
+		rc = lsp_store_channel_rm(st, name, err, sizeof err);
+		if (rc == 0)
+			rc = purge_vod(name, err, sizeof err);
+	}
 	else /* key revoke */
 		rc = lsp_store_channel_set_key(st, name, NULL, err, sizeof err);
 	lsp_store_close(st);
