@@ -29,9 +29,14 @@ typedef struct {
 	route_fn fn;
 } route;
 
+/* 200 "ok" when the store answers a round trip now, else 503 "degraded"
+ * (the store reconnects on its own; see lib/state/store_pg.c). */
 static void h_health(api_call *c)
 {
-	api_reply(c, 200, json_pack("{s:s,s:s}", "status", "ok", "store", lsp_store_backend(c->a->cfg.st)));
+	int up = lsp_store_ping(c->a->cfg.st, c->err, sizeof c->err) == 0;
+	api_reply(c, up ? 200 : 503,
+		  json_pack("{s:s,s:s,s:b}", "status", up ? "ok" : "degraded", "store", lsp_store_backend(c->a->cfg.st),
+			    "store_ok", up));
 }
 
 #define CR (LSP_API_CREATOR | LSP_API_ADMIN)
@@ -217,7 +222,7 @@ int lsp_api_open(lsp_api **out, const lsp_api_cfg *cfg, char *err, size_t errcap
 {
 	lsp_api *a = calloc(1, sizeof *a);
 	*out = NULL;
-	if (!a || !(a->rl = calloc(API_RL_SLOTS, sizeof *a->rl))) {
+	if (!a || lsp_ratelimit_new(&a->rl, API_RL_SLOTS, API_RL_PROBE) < 0) {
 		free(a);
 		snprintf(err, errcap, "out of memory");
 		return -ENOMEM;
@@ -255,6 +260,6 @@ void lsp_api_close(lsp_api *a)
 {
 	if (!a)
 		return;
-	free(a->rl);
+	lsp_ratelimit_free(a->rl);
 	free(a);
 }

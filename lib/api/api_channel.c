@@ -207,6 +207,7 @@ void api_h_channel_delete(api_call *c)
 		return;
 	}
 	api_kick(c, c->arg, &kicked);
+	api_purge_recordings(c, c->arg);
 	api_event(c, LSP_INFO, "channel deleted", "channel", LSV_S(c->arg), "user", LSV_S(c->user), NULL);
 	api_reply(c, 204, NULL);
 }
@@ -290,8 +291,21 @@ void api_h_recordings(api_call *c)
 	api_reply(c, 200, json_pack("{s:s,s:o}", "name", c->arg, "recordings", arr));
 }
 
+void api_purge_recordings(api_call *c, const char *channel)
+{
+	char root[4096];
+	int n;
+	snprintf(root, sizeof root, "%s/vod", c->a->cfg.data_dir ? c->a->cfg.data_dir : "./var");
+	if ((n = lsp_vod_purge(root, channel, c->err, sizeof c->err)) < 0)
+		api_event(c, LSP_ERROR, "recordings not purged", "channel", LSV_S(channel), "reason", LSV_S(c->err),
+			  NULL);
+	else if (n > 0)
+		api_event(c, LSP_INFO, "recordings purged", "channel", LSV_S(channel), "count", LSV_I(n), NULL);
+}
+
 void api_h_suspend(api_call *c)
 {
+	char root[4096];
 	lsp_chanmeta ch;
 	json_t *s = c->body ? json_object_get(c->body, "suspended") : NULL;
 	int rc, on, kicked = 0;
@@ -308,6 +322,10 @@ void api_h_suspend(api_call *c)
 	}
 	if (on)
 		api_kick(c, c->arg, &kicked);
+	snprintf(root, sizeof root, "%s/hls", c->a->cfg.data_dir ? c->a->cfg.data_dir : "./var");
+	if ((rc = lsp_chandir_hide(root, c->arg, on)) < 0)
+		api_event(c, LSP_ERROR, "directory not updated", "channel", LSV_S(c->arg), "reason",
+			  LSV_S(strerror(-rc)), NULL);
 	api_event(c, LSP_INFO, on ? "channel suspended" : "channel reinstated", "channel", LSV_S(c->arg), "by",
 		  LSV_S(c->user), NULL);
 	api_reply(c, 200, json_pack("{s:s,s:b,s:b}", "name", c->arg, "suspended", on, "kicked", kicked));

@@ -19,6 +19,7 @@
 
 #include "api/api.h"
 #include "api/passwd.h"
+#include "api/ratelimit.h"
 #include "core/event.h"
 #include "core/key.h"
 #include "state/chanmeta.h"
@@ -27,8 +28,9 @@
 #define API_RL_PROBE 8
 #define API_RL_KEY_MAX (LSP_NAME_MAX + 56)
 #define API_PATH_MAX 512
-#define API_KID_SCOPE "-kid"
-#define API_CHAT_TOKEN_TTL 3600
+#define API_KID_SCOPE "-kid"         /* a kid-mode session: no chat anywhere */
+#define API_SESSION_SCOPE "-session" /* any other session: not a chat token either */
+#define API_CHAT_TOKEN_TTL 600        /* chat tokens: one channel, ten minutes */
 #define API_TITLE_MAX LSP_CHANMETA_TITLE_MAX
 #define API_CATEGORY_MAX LSP_CHANMETA_CATEGORY_MAX
 #define API_PW_MIN 8
@@ -36,15 +38,9 @@
 #define API_RECORDINGS_MAX (256 * 1024)
 #define API_SWEEP_S 60 /* expired sessions are dropped this often */
 
-typedef struct {
-	char key[API_RL_KEY_MAX];
-	double tokens;
-	int64_t ts; /* ms */
-} api_rl_ent;
-
 struct lsp_api {
 	lsp_api_cfg cfg;
-	api_rl_ent *rl;
+	lsp_ratelimit *rl;                    /* sign-in/sign-up buckets */
 	char dummy_hash[LSP_PASSWD_HASH_MAX]; /* verified against when the user is unknown */
 	long long next_sweep;                 /* unix seconds */
 };
@@ -116,6 +112,9 @@ void api_h_user_erase(api_call *c);
 int api_load_chan(api_call *c, lsp_chanmeta *ch, int owner);
 /* Cut channel's live publisher; *kicked 1 when the kick went out. */
 void api_kick(api_call *c, const char *channel, int *kicked);
+/* Take every recording of channel off the public path and remove it
+ * (lsp_vod_purge; events "recordings purged" / "recordings not purged"). */
+void api_purge_recordings(api_call *c, const char *channel);
 void api_h_channels(api_call *c);
 void api_h_channel_create(api_call *c);
 void api_h_channel_get(api_call *c);

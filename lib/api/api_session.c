@@ -3,9 +3,11 @@
  * and the sign-in rate limits.  See api_int.h.
  *
  * A session token is a lib/state/token.c token: user, a chat role (mod
- * for platform mods and admins, else viewer), the channel scope "*" — or,
- * for a kid-mode account, the reserved scope "-kid" that matches no
- * channel, so lsp-chat refuses its sends and tips — and an expiry.  Its
+ * for platform mods and admins, else viewer), a reserved scope that
+ * matches no channel ("-session", or "-kid" for a kid-mode account), so
+ * lsp-chat never takes a session token for chat — chat uses the
+ * short-lived, one-channel tokens of POST /api/v1/chat/token — and an
+ * expiry.  Its
  * SHA-256 is the sessions row (lib/state/session.c); a token whose row is
  * gone (signed out, erased) is refused here even before it expires.
  * The rate-limit table belongs to the lsp_api; nothing else here keeps
@@ -30,48 +32,16 @@
 
 /* ---- rate limits ---------------------------------------------------------- */
 
-/* Token bucket for key: 0 allowed (one token taken), else seconds to wait. */
-static int rl_take(lsp_api *a, const char *key, int burst, double per_s)
-{
-	uint32_t h = 2166136261u;
-	int64_t now = lsp_clock_mono_ms();
-	api_rl_ent *e = NULL, *old = NULL;
-	for (const char *p = key; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	for (int i = 0; i < API_RL_PROBE; i++) {
-		api_rl_ent *x = &a->rl[(h + (uint32_t)i) % API_RL_SLOTS];
-		if (x->key[0] && strcmp(x->key, key) == 0) {
-			e = x;
-			break;
-		}
-		if (!old || !x->key[0] || (old->key[0] && x->ts < old->ts))
-			old = x;
-	}
-	if (!e) { /* empty slot or the least recently used one in the probe window */
-		e = old;
-		snprintf(e->key, sizeof e->key, "%s", key);
-		e->tokens = burst;
-		e->ts = now;
-	}
-	e->tokens += (double)(now - e->ts) / 1000.0 * per_s;
-	if (e->tokens > burst)
-		e->tokens = burst;
-	e->ts = now;
-	if (e->tokens < 1)
-		return (int)((1 - e->tokens) / per_s) + 1;
-	e->tokens -= 1;
-	return 0;
-}
-
 int api_limited(api_call *c, const char *user)
 {
 	char k[API_RL_KEY_MAX], ra[16];
 	int w = 0, w2;
 	snprintf(k, sizeof k, "a:%s", c->rq->peer);
-	w = rl_take(c->a, k, c->a->cfg.rl_addr_burst, c->a->cfg.rl_addr_per_s);
+	w = lsp_ratelimit_take(c->a->rl, k, c->a->cfg.rl_addr_burst, c->a->cfg.rl_addr_per_s, lsp_clock_mono_ms());
 	if (user) {
 		snprintf(k, sizeof k, "u:%s", user);
-		if ((w2 = rl_take(c->a, k, c->a->cfg.rl_user_burst, c->a->cfg.rl_user_per_s)) > w)
+		if ((w2 = lsp_ratelimit_take(c->a->rl, k, c->a->cfg.rl_user_burst, c->a->cfg.rl_user_per_s,
+					     lsp_clock_mono_ms())) > w)
 			w = w2;
 	}
 	if (!w)
@@ -106,7 +76,7 @@ static void new_session(api_call *c, int status, const char *user, const char *r
 	int rc;
 	memset(&t, 0, sizeof t);
 	snprintf(t.user, sizeof t.user, "%s", user);
-	snprintf(t.channel, sizeof t.channel, "%s", kid ? API_KID_SCOPE : "*");
+	snprintf(t.channel, sizeof t.channel, "%s", kid ? API_KID_SCOPE : API_SESSION_SCOPE);
 	t.role = lsp_api_role_bit(role) & (LSP_API_MOD | LSP_API_ADMIN) ? LSP_ROLE_MOD : LSP_ROLE_VIEWER;
 	if (RAND_bytes(r, sizeof r) != 1) /* spread expiries so two sign-ins rarely share a token */
 		r[0] = r[1] = 0;

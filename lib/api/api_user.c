@@ -14,7 +14,7 @@
 #include "state/dsar.h"
 #include "state/token.h"
 
-#define OWNED_KICK_MAX 16 /* publishers kicked after an erasure, at most */
+#define OWNED_KICK_MAX 256 /* channels kicked and purged after an erasure, at most */
 
 int lsp_api_set_role(lsp_store *st, const char *user, const char *role, char *err, size_t errcap)
 {
@@ -80,7 +80,7 @@ static int add_owned(void *ctx, const char *name)
 }
 
 /* Erase user (actor asked); kick the publishers of the channels that go
- * with the account.  0 or negative (answered). */
+ * with the account and purge their recordings.  0 or negative (answered). */
 static int erase(api_call *c, const char *user, const char *actor)
 {
 	struct owned o = { .n = 0 };
@@ -92,8 +92,10 @@ static int erase(api_call *c, const char *user, const char *actor)
 		api_store_fail(c, rc);
 		return rc;
 	}
-	for (int i = 0; i < o.n; i++)
+	for (int i = 0; i < o.n; i++) {
 		api_kick(c, o.names[i], &kicked);
+		api_purge_recordings(c, o.names[i]); /* never inherited by the name's next owner */
+	}
 	return 0;
 }
 
@@ -141,11 +143,10 @@ void api_h_chat_token(api_call *c)
 		return;
 	}
 	snprintf(t.user, sizeof t.user, "%s", c->user);
-	snprintf(t.channel, sizeof t.channel, "*");
 	t.role = c->role & (LSP_API_MOD | LSP_API_ADMIN) ? LSP_ROLE_MOD : LSP_ROLE_VIEWER;
-	if (chname) {
+	{ /* one channel per token: a role never outlives the token by long */
 		lsp_chanmeta ch;
-		if (!lsp_name_valid(chname)) {
+		if (!chname || !lsp_name_valid(chname)) {
 			api_fail(c, 400, "bad_name", "bad channel name");
 			return;
 		}

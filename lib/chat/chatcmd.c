@@ -89,18 +89,25 @@ static void do_auth(lsp_chatsrv *s, conn *c, const lsp_chatmsg *m)
 	json_t *o;
 	size_t n;
 	int rc = lsp_token_verify(s->cfg.secret, s->cfg.secretlen, m->token, strlen(m->token), time(NULL), &t);
-	if (rc == 0 && !lsp_token_allows(&t, c->ch->name))
+	if (rc == 0 && t.channel[0] == '-')
+		rc = -EACCES; /* a reserved scope: an lsp-api session (or kid-mode) token */
+	else if (rc == 0 && !lsp_token_allows(&t, c->ch->name))
 		rc = -EPERM;
 	if (rc < 0) {
-		const char *code = rc == -ETIMEDOUT ? "token_expired" : rc == -EPERM ? "wrong_channel" : "bad_token";
+		const char *code = rc == -ETIMEDOUT ? "token_expired"
+				   : rc == -EPERM   ? "wrong_channel"
+				   : rc == -EACCES  ? "not_a_chat_token"
+						    : "bad_token";
 		chatsrv_ev(s, LSP_INFO, "auth refused", "channel", LSV_S(c->ch->name), "code", LSV_S(code), NULL);
 		if (++c->auth_fails >= AUTH_FAILS) {
 			chatsrv_send_close(s, c, LSP_WS_POLICY, "too many failed auth attempts");
 			return;
 		}
-		chatsrv_send_error(s, c, code, rc == -ETIMEDOUT ? "the token has expired"
-					       : rc == -EPERM ? "the token is for another channel"
-							      : "the token is not valid",
+		chatsrv_send_error(s, c, code,
+				   rc == -ETIMEDOUT ? "the token has expired"
+				   : rc == -EPERM   ? "the token is for another channel"
+				   : rc == -EACCES  ? "a session token does not open chat: POST /api/v1/chat/token"
+						    : "the token is not valid",
 				   m->ref);
 		return;
 	}
@@ -174,6 +181,10 @@ static void do_tip(lsp_chatsrv *s, conn *c, const lsp_chatmsg *m, long long now)
 			chatsrv_send_error(s, c, "insufficient_funds", "your balance is too low for this tip", m->ref);
 		else if (rc == -ENOENT)
 			chatsrv_send_error(s, c, "unknown_user", "no such user in the ledger", m->ref);
+		else if (rc == -ESRCH)
+			chatsrv_send_error(s, c, "unknown_channel", "tips go only to a registered channel", m->ref);
+		else if (rc == -EPERM)
+			chatsrv_send_error(s, c, "channel_suspended", "this channel is suspended", m->ref);
 		else {
 			chatsrv_ev(s, LSP_ERROR, "tip failed", "channel", LSV_S(c->ch->name), "reason", LSV_S(err), NULL);
 			chatsrv_send_error(s, c, "store_error", "the tip was not recorded; retry with the same key", m->ref);

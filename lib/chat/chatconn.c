@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/net.h"
+#include "state/store.h"
 
 /* ---- output ---------------------------------------------------------- */
 
@@ -191,10 +192,10 @@ static void send_hello(lsp_chatsrv *s, conn *c)
 
 /* Queue an HTTP answer; 0 when the connection stays for the next request. */
 static int presence_send(lsp_chatsrv *s, conn *c, int status, const char *body, size_t blen, int head_only,
-			 int keep)
+			 int keep, int max_age)
 {
 	char h[512];
-	int n = lsp_chatpres_head(h, sizeof h, status, blen, PRESENCE_MAX_AGE, keep);
+	int n = lsp_chatpres_head(h, sizeof h, status, blen, max_age, keep);
 	c->fin_after = !keep;
 	if (n < 0 || queue_raw(c, h, (size_t)n, head_only ? NULL : body, head_only ? 0 : blen) < 0 ||
 	    chatsrv_flush_out(s, c) < 0) {
@@ -269,12 +270,38 @@ answer:
 	memmove(c->in, c->in + hlen, c->inlen - hlen);
 	c->inlen -= hlen;
 	keep = presence_send(s, c, status, status == 200 ? body : small, len > 0 ? (size_t)len : 0, head_only,
-			     keep) == 0;
+			     keep, PRESENCE_MAX_AGE) == 0;
 	free(names);
 	free(counts);
 	free(body);
 	if (keep)
 		c->created = now; /* the head timeout now bounds the wait for the next request */
+	return keep;
+}
+
+/* Answer GET|HEAD /health: 200 {"status":"ok",...} when the store
+ * answers a round trip now, else 503 "degraded" (the store reconnects on
+ * its own, lib/state/store_pg.c).  Returns as on_presence. */
+static int on_health(lsp_chatsrv *s, conn *c, const lsp_http_req *req, size_t hlen)
+{
+	char body[160], err[256];
+	int keep = req->keep_alive && req->content_length <= 0 && !req->chunked, up, len;
+	int head_only = req->method == LSP_HTTP_HEAD;
+	if (req->method != LSP_HTTP_GET && !head_only) {
+		up = -1;
+		len = snprintf(body, sizeof body, "{\"error\":\"GET or HEAD\"}");
+		keep = 0;
+	} else {
+		up = !s->cfg.st || lsp_store_ping(s->cfg.st, err, sizeof err) == 0;
+		len = snprintf(body, sizeof body, "{\"status\":\"%s\",\"store\":\"%s\",\"store_ok\":%s}",
+			       up ? "ok" : "degraded", s->cfg.st ? lsp_store_backend(s->cfg.st) : "none",
+			       up ? "true" : "false");
+	}
+	memmove(c->in, c->in + hlen, c->inlen - hlen);
+	c->inlen -= hlen;
+	keep = presence_send(s, c, up < 0 ? 405 : up ? 200 : 503, body, (size_t)len, head_only, keep, 0) == 0;
+	if (keep)
+		c->created = lsp_clock_wall_ms();
 	return keep;
 }
 
@@ -295,6 +322,8 @@ static int on_head(lsp_chatsrv *s, conn *c)
 	}
 	if (lsp_http_path_decode(req.path, req.path_len, path, sizeof path) >= 0 && strcmp(path, "/presence") == 0)
 		return on_presence(s, c, &req, (size_t)r);
+	if (lsp_http_path_decode(req.path, req.path_len, path, sizeof path) >= 0 && strcmp(path, "/health") == 0)
+		return on_health(s, c, &req, (size_t)r);
 	if (lsp_http_path_decode(req.path, req.path_len, path, sizeof path) < 0 || strncmp(path, "/ws/", 4) != 0 ||
 	    !lsp_name_valid(path + 4)) {
 		http_reply(s, c, 404);

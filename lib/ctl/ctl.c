@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "state/chanmeta.h"
 #include "state/dsar.h"
 #include "core/exit.h"
 #include "core/key.h"
@@ -133,6 +134,18 @@ static void put_removed(void *ctx, const lsp_vod_info *v, const char *why)
 
 /* ---- channel add|list|rm, key rotate|revoke ---- */
 
+/* A deleted channel's recordings (and an erased owner's): off the public
+ * path and removed, so a later owner of the name inherits none.  0 or
+ * negative. */
+static int purge_vod(const char *channel, char *err, size_t errcap)
+{
+	char root[4096];
+	int rc;
+	snprintf(root, sizeof root, "%s/vod", lsp_opt_env("LSP_DATA_DIR", "./var"));
+	rc = lsp_vod_purge(root, channel, err, errcap);
+	return rc < 0 ? rc : 0;
+}
+
 /* A new key for name (a new channel when add): printed once, stored hashed. */
 static int new_key(FILE *out, lsp_store *st, const char *name, int add, char *err, size_t errcap)
 {
@@ -169,8 +182,11 @@ static int channel_cmd(const lsp_ctl_io *io, int n, char **w)
 		rc = lsp_store_channel_list(st, put_channel, io->out, err, sizeof err);
 	else if (!strcmp(w[1], "add") || !strcmp(w[1], "rotate"))
 		rc = new_key(io->out, st, name, !strcmp(w[1], "add"), err, sizeof err);
-	else if (!strcmp(w[1], "rm"))
+	else if (!strcmp(w[1], "rm")) {
 		rc = lsp_store_channel_rm(st, name, err, sizeof err);
+		if (rc == 0)
+			rc = purge_vod(name, err, sizeof err);
+	}
 	else /* key revoke */
 		rc = lsp_store_channel_set_key(st, name, NULL, err, sizeof err);
 	lsp_store_close(st);
@@ -431,6 +447,19 @@ static int gc_cmd(const lsp_ctl_io *io, int n, char **w)
 
 /* ---- dsar export|erase USER (lib/state/dsar.c) ---- */
 
+struct owned {
+	char (*names)[LSP_NAME_MAX + 1];
+	int n, cap;
+};
+
+static int add_owned(void *ctx, const char *name)
+{
+	struct owned *o = ctx;
+	if (o->n < o->cap)
+		snprintf(o->names[o->n++], sizeof o->names[0], "%s", name);
+	return 0;
+}
+
 static int dsar_cmd(const lsp_ctl_io *io, int n, char **w)
 {
 	lsp_store *st = NULL;
@@ -451,8 +480,16 @@ static int dsar_cmd(const lsp_ctl_io *io, int n, char **w)
 			rc = -EIO;
 		}
 		free(out);
-	} else
-		rc = lsp_dsar_erase(st, user, "operator", err, sizeof err);
+	} else {
+		/* the account's channels go with it: so do their recordings */
+		struct owned o = { calloc(4096, sizeof *o.names), 0, 4096 };
+		rc = o.names ? lsp_chanmeta_owned(st, user, add_owned, &o, err, sizeof err) : -ENOMEM;
+		if (rc >= 0)
+			rc = lsp_dsar_erase(st, user, "operator", err, sizeof err);
+		for (int i = 0; rc >= 0 && i < o.n; i++)
+			rc = purge_vod(o.names[i], err, sizeof err);
+		free(o.names);
+	}
 	lsp_store_close(st);
 	if (rc < 0)
 		return failed(io, err, verb, fail_code(rc));
@@ -466,7 +503,7 @@ const lsp_ctl_cmd lsp_ctl_cmds[] = {
 	{ "channel add", "  channel add NAME      create a channel; prints its stream key as the last word\n",
 	  channel_cmd },
 	{ "channel list", "  channel list          list channels (name, key state, created)\n", channel_cmd },
-	{ "channel rm", "  channel rm NAME       delete a channel\n", channel_cmd },
+	{ "channel rm", "  channel rm NAME       delete a channel and its recordings\n", channel_cmd },
 	{ "key rotate", "  key rotate NAME       issue a new stream key (the old one stops working)\n", channel_cmd },
 	{ "key revoke", "  key revoke NAME       revoke the stream key (publishing is refused)\n", channel_cmd },
 	{ "user add", "  user add NAME         create a chat user (with an empty ledger account)\n", user_add_cmd },

@@ -52,6 +52,9 @@ static int one(const char *root, const char *name, time_t now, char *out, size_t
 
 	if (!lsp_name_valid(name))
 		return -ENOENT;
+	snprintf(path, sizeof path, "%s/%s/" LSP_CHANDIR_HIDDEN, root, name);
+	if (access(path, F_OK) == 0)
+		return -ENOENT; /* suspended: in no directory */
 	if (!(m = malloc(mcap)))
 		return -ENOMEM;
 	snprintf(path, sizeof path, "%s/%s/master.m3u8", root, name);
@@ -167,4 +170,23 @@ fail:
 		free(names[i]);
 	free(names);
 	return rc;
+}
+
+int lsp_chandir_hide(const char *root, const char *name, int hidden)
+{
+	char dir[4096], path[4200];
+	int fd;
+	if (!lsp_name_valid(name))
+		return -EINVAL;
+	if ((size_t)snprintf(dir, sizeof dir, "%s/%s", root, name) >= sizeof dir)
+		return -ENAMETOOLONG;
+	snprintf(path, sizeof path, "%s/" LSP_CHANDIR_HIDDEN, dir);
+	if (!hidden)
+		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	if ((mkdir(root, 0755) < 0 && errno != EEXIST) || (mkdir(dir, 0755) < 0 && errno != EEXIST))
+		return -errno;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0)
+		return -errno;
+	close(fd);
+	return 0;
 }

@@ -20,4 +20,14 @@
  * be read. */
 int lsp_chandir_json(const char *root, const char *only, time_t now, char *out, size_t cap);
 
+/* A channel whose directory holds this file is in no listing and no
+ * lookup (-ENOENT), live or not: lsp-api writes it when the channel is
+ * suspended and removes it when reinstated, so every directory built on
+ * this module (lsp-edge's, lsp-api's) drops a suspended channel at once. */
+#define LSP_CHANDIR_HIDDEN ".suspended"
+
+/* Hide (hidden 1: create <root>/<name>/.suspended, directories included)
+ * or show again (0: remove it).  0, -EINVAL (bad name) or -errno. */
+int lsp_chandir_hide(const char *root, const char *name, int hidden);
+
 #endif

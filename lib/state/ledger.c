@@ -210,6 +210,18 @@ int lsp_ledger_tip(lsp_store *st, const char *user, const char *channel, long lo
 			X("COMMIT", 0, NULL, NULL, NULL);
 			return 1;
 		}
+		{ /* only to a channel that exists and is not suspended, checked
+		   * in the transaction that charges (a replay above is still one) */
+			const char *pch[1] = { channel };
+			long long susp = -1;
+			if ((rc = X("SELECT suspended FROM channels WHERE name = $1", 1, pch, row_ll, &susp)) < 0)
+				goto fail;
+			if (susp != 0) {
+				snprintf(err, errcap, susp < 0 ? "no channel %s" : "channel %s is suspended", channel);
+				rc = susp < 0 ? -ESRCH : -EPERM;
+				goto fail;
+			}
+		}
 		if (new_txn(out->txn) < 0) {
 			snprintf(err, errcap, "unable to draw random bytes");
 			rc = -EIO;

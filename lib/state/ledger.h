@@ -46,7 +46,9 @@ int lsp_ledger_credit(lsp_store *st, const char *user, long long amount, long lo
 		      size_t errcap);
 
 /* Tip channel from user.  0 for a new tip, 1 for a replay, negative on
- * failure (then nothing was written). */
+ * failure (then nothing was written): -ESRCH no such channel (a tip never
+ * waits for a name to be registered), -EPERM the channel is suspended,
+ * -ENOENT no such user, -ENOSPC balance too low, -EINVAL bad arguments. */
 int lsp_ledger_tip(lsp_store *st, const char *user, const char *channel, long long amount, const char *key,
 		   const char *message, lsp_tip_result *out, char *err, size_t errcap);
 

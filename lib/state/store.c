@@ -122,40 +122,45 @@ static int row_int(void *ctx, int ncol, const char *const *v)
 	return 0;
 }
 
+static int run(lsp_store *st, const char *sql, char *err, size_t errcap)
+{
+	return st->ops->exec(st->conn, sql, 0, NULL, NULL, NULL, err, errcap);
+}
+
+/* Every pending migration in one locked transaction, the version read
+ * again under the lock: a second opener waits, then finds nothing to do. */
 static int migrate(lsp_store *st, char *err, size_t errcap)
 {
 	int v = 0, rc;
-	rc = st->ops->exec(st->conn, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
-			   0, NULL, NULL, NULL, err, errcap);
-	if (rc < 0)
+	char e2[8];
+	if ((rc = run(st, st->ops->begin_locked, err, errcap)) < 0)
 		return rc;
-	rc = st->ops->exec(st->conn, "SELECT max(version) FROM schema_version", 0, NULL, row_int, &v, err, errcap);
-	if (rc < 0)
-		return rc;
+	if ((st->ops->lock && (rc = run(st, st->ops->lock, err, errcap)) < 0) ||
+	    (rc = run(st, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", err, errcap)) < 0 ||
+	    (rc = st->ops->exec(st->conn, "SELECT max(version) FROM schema_version", 0, NULL, row_int, &v, err,
+				errcap)) < 0)
+		goto fail;
 	if (v > NMIGRATIONS) {
 		snprintf(err, errcap, "store schema version %d is newer than this build (%d)", v, NMIGRATIONS);
-		return -EPROTO;
+		rc = -EPROTO;
+		goto fail;
 	}
 	for (; v < NMIGRATIONS; v++) {
 		char ver[16];
 		const char *p[1] = { ver };
 		snprintf(ver, sizeof ver, "%d", v + 1);
-		if ((rc = st->ops->exec(st->conn, "BEGIN", 0, NULL, NULL, NULL, err, errcap)) < 0)
-			return rc;
-		rc = st->ops->exec(st->conn, migrations[v], 0, NULL, NULL, NULL, err, errcap);
-		if (rc >= 0)
-			rc = st->ops->exec(st->conn, "INSERT INTO schema_version (version) VALUES ($1)", 1, p,
-					   NULL, NULL, err, errcap);
-		if (rc < 0) {
-			char e2[8];
-			st->ops->exec(st->conn, "ROLLBACK", 0, NULL, NULL, NULL, e2, sizeof e2);
-			return rc;
-		}
-		if ((rc = st->ops->exec(st->conn, "COMMIT", 0, NULL, NULL, NULL, err, errcap)) < 0)
-			return rc;
+		if ((rc = run(st, migrations[v], err, errcap)) < 0 ||
+		    (rc = st->ops->exec(st->conn, "INSERT INTO schema_version (version) VALUES ($1)", 1, p, NULL, NULL,
+					err, errcap)) < 0)
+			goto fail;
 	}
+	if ((rc = run(st, "COMMIT", err, errcap)) < 0)
+		goto fail;
 	st->version = v;
 	return 0;
+fail:
+	run(st, "ROLLBACK", e2, sizeof e2);
+	return rc;
 }
 
 int lsp_store_open(lsp_store **out, const char *data_dir, const char *db_url, char *err, size_t errcap)
@@ -224,6 +229,7 @@ void lsp_store_close(lsp_store *st)
 
 const char *lsp_store_backend(const lsp_store *st) { return st->ops->name; }
 int lsp_store_schema_version(lsp_store *st) { return st->version; }
+int lsp_store_ping(lsp_store *st, char *err, size_t errcap) { return st->ops->ping(st->conn, err, errcap); }
 
 int lsp_store_exec(lsp_store *st, const char *sql, int nparam, const char *const *params,
 		   lsp_store_row_fn row, void *ctx, char *err, size_t errcap)

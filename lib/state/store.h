@@ -4,7 +4,9 @@
  * Two backends sit behind one const table of operations (store_sqlite.c,
  * store_pg.c); queries are written once in portable SQL with $1..$N
  * placeholders and every value passed as text.  Schema migrations are
- * versioned in code (store.c) and applied on open.
+ * versioned in code (store.c) and applied on open, all in one transaction
+ * under a lock (SQLite BEGIN IMMEDIATE, a Postgres advisory lock) so that
+ * tools starting together on an empty store apply them exactly once.
  *
  * Errors: functions return 0 (or a row count) on success and a negative
  * errno-style code on failure (-ENOENT not found, -EEXIST duplicate,
@@ -28,6 +30,13 @@ struct lsp_store_ops {
 	 * Returns rows affected (>= 0) or a negative code. */
 	int (*exec)(void *conn, const char *sql, int nparam, const char *const *params,
 		    lsp_store_row_fn row, void *ctx, char *err, size_t errcap);
+	/* A round trip to the database (reconnecting if need be): 0 or -EIO. */
+	int (*ping)(void *conn, char *err, size_t errcap);
+	/* Migrations run in one transaction opened by begin_locked and then,
+	 * when not NULL, the statement lock: together they make concurrent
+	 * openers of one empty store wait for each other. */
+	const char *begin_locked;
+	const char *lock;
 };
 
 extern const struct lsp_store_ops lsp_store_sqlite_ops;
@@ -48,6 +57,9 @@ int lsp_store_open_env(lsp_store **out, char *err, size_t errcap);
 void lsp_store_close(lsp_store *st);
 const char *lsp_store_backend(const lsp_store *st);
 int lsp_store_schema_version(lsp_store *st);
+/* Whether the database answers now (Postgres: reconnecting after a loss,
+ * with backoff): 0, or -EIO with the reason in err. */
+int lsp_store_ping(lsp_store *st, char *err, size_t errcap);
 
 /* A column value (text, NULL for SQL NULL) as an integer: NULL reads 0;
  * text is read base 10 as strtoll reads it, so an out-of-range value

@@ -82,9 +82,19 @@ fail:
 	return ret;
 }
 
+static int sq_ping(void *conn, char *err, size_t errcap)
+{
+	return sq_exec(conn, "SELECT 1", 0, NULL, NULL, NULL, err, errcap) < 0 ? -EIO : 0;
+}
+
 const struct lsp_store_ops lsp_store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
 	.close = sq_close,
 	.exec = sq_exec,
+	.ping = sq_ping,
+	/* takes the database's write lock at once (waiting up to the busy
+	 * timeout), so two processes never both read an old schema version */
+	.begin_locked = "BEGIN IMMEDIATE",
+	.lock = NULL,
 };

@@ -262,5 +262,9 @@ int lsp_token_verify(const unsigned char *key, size_t keylen, const char *tok, s
 
 int lsp_token_allows(const lsp_token *t, const char *channel)
 {
+	/* a reserved scope ("-kid": kid-mode) allows no channel, even one
+	 * spelled the same */
+	if (t->channel[0] == '-' || !channel || channel[0] == '-')
+		return 0;
 	return strcmp(t->channel, "*") == 0 || strcmp(t->channel, channel) == 0;
 }

@@ -42,7 +42,8 @@ int lsp_token_issue(const unsigned char *key, size_t keylen, const lsp_token *t,
 int lsp_token_verify(const unsigned char *key, size_t keylen, const char *tok, size_t len, long long now,
 		     lsp_token *t);
 
-/* 1 if the token allows acting in channel (its own or "*"). */
+/* 1 if the token allows acting in channel (its own or "*"); a reserved
+ * scope (starting with '-', as kid-mode's "-kid") allows none. */
 int lsp_token_allows(const lsp_token *t, const char *channel);
 
 #endif

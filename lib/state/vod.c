@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/fsio.h"
@@ -393,6 +394,59 @@ int lsp_vod_rm(const char *root, const char *channel, const char *id, char *err,
 	rc = rm_dir(dir, err, errcap);
 	close(fd);
 	return rc;
+}
+
+int lsp_vod_purge(const char *root, const char *channel, char *err, size_t errcap)
+{
+	char dir[PATH_MAX], grave[PATH_MAX], gone[PATH_MAX], sub[PATH_MAX], lock[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	struct timespec now;
+	int n = 0, left = 0;
+	if (!lsp_name_valid(channel)) {
+		snprintf(err, errcap, "bad channel name");
+		return -EINVAL;
+	}
+	snprintf(dir, sizeof dir, "%s/%s", root, channel);
+	if (access(dir, F_OK) < 0 && errno == ENOENT)
+		return 0; /* never recorded */
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (join(grave, sizeof grave, root, ".purged") < 0 ||
+	    (size_t)snprintf(gone, sizeof gone, "%s/%s.%lld.%09ld.%d", grave, channel, (long long)now.tv_sec,
+			     now.tv_nsec, (int)getpid()) >= sizeof gone)
+		return -ENAMETOOLONG;
+	if (mkdir(grave, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, errcap, "%s: %s", grave, strerror(errno));
+		return -errno;
+	}
+	/* one rename takes every recording off the public path at once */
+	if (rename(dir, gone) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errcap, "rename %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (!(d = opendir(gone)))
+		return 0;
+	while ((de = readdir(d))) {
+		int fd;
+		if (!id_ok(de->d_name) || join(sub, sizeof sub, gone, de->d_name) < 0 ||
+		    join(lock, sizeof lock, sub, ".lock") < 0)
+			continue;
+		if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			left++; /* still being written: its recorder was cut, gc removes it later */
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (rm_dir(sub, err, errcap) == 0)
+			n++;
+		close(fd);
+	}
+	closedir(d);
+	if (!left)
+		rmdir(gone);
+	return n;
 }
 
 /* Replace the line of text starting with key (and its newline) by repl.

@@ -56,6 +56,13 @@ int lsp_vod_list(const char *root, const char *channel, lsp_vod_fn fn, void *ctx
  * the length, or -EINVAL (bad channel, cap < 3). */
 int lsp_vod_json(const char *root, const char *channel, char *out, size_t cap);
 
+/* Every recording of channel, for a deleted channel or an erased owner:
+ * <root>/<channel> is renamed at once under <root>/.purged/ (off every
+ * public path, so a later owner of the name starts with none), then each
+ * recording there not being written is removed.  Returns the count
+ * removed (0 when the channel had none), or negative. */
+int lsp_vod_purge(const char *root, const char *channel, char *err, size_t errcap);
+
 /* Remove one recording.  -ENOENT none, -EBUSY being recorded. */
 int lsp_vod_rm(const char *root, const char *channel, const char *id, char *err, size_t errcap);
 

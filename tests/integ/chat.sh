@@ -19,6 +19,7 @@ CTL=$BIN/lsp-chat
 "$BIN/lsp-ctl" user add bob >/dev/null 2>&1 || fail "user add bob"
 "$BIN/lsp-ctl" user add mo >/dev/null 2>&1 || fail "user add mo"
 "$BIN/lsp-ctl" user credit alice 1000 2>/dev/null | grep -q "balance	1000" || fail "credit"
+"$BIN/lsp-ctl" channel add room >/dev/null 2>&1 || fail "channel add room" # tips go only to a registered channel
 A=$("$BIN/lsp-ctl" token alice 2>/dev/null) || fail "token"
 B=$("$BIN/lsp-ctl" token bob --channel other 2>/dev/null) || fail "token bob"
 M=$("$BIN/lsp-ctl" token mo --role mod --channel room 2>/dev/null) || fail "token mo"
@@ -87,6 +88,10 @@ assert ok2["replay"] is True and ok2["id"] == ok["id"] and ok2["balance"] == 700
 a.send({"type": "tip", "amount": 701, "key": "t-2"}); err(a, "insufficient_funds")
 a.send({"type": "tip", "amount": -5, "key": "t-3"}); err(a, "bad_message")
 a.send({"type": "tip", "amount": 5, "key": "bad key!"}); err(a, "bad_message")
+# a channel nobody registered takes no tips (and charges nothing)
+gh = WS(f"ws://127.0.0.1:{port}/ws/ghost"); gh.send({"type": "auth", "token": A})
+gh.until(lambda m: m["type"] == "auth_ok")
+gh.send({"type": "tip", "amount": 5, "key": "t-ghost"}); err(gh, "unknown_channel")
 
 # moderation: viewers may not; a mod bans, times out, deletes, filters, slows
 a.send({"type": "ban", "user": "bob"}); err(a, "forbidden")

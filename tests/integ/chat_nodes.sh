@@ -18,6 +18,7 @@ export LSP_DB_URL=$PG_URL LSP_NATS_URL=$NATS_URL LSP_REDIS_URL=$REDIS_URL NATS_U
 
 for u in alice mo; do "$BIN/lsp-ctl" user add $u >/dev/null 2>&1 || fail "user add $u"; done
 "$BIN/lsp-ctl" user credit alice 500 >/dev/null 2>&1 || fail "credit"
+"$BIN/lsp-ctl" channel add live >/dev/null 2>&1 || fail "channel add live" # tips go only to a registered channel
 A=$("$BIN/lsp-ctl" token alice 2>/dev/null) || fail "token"
 M=$("$BIN/lsp-ctl" token mo --role mod --channel live 2>/dev/null) || fail "token mo"
 

@@ -9,6 +9,7 @@ export PYTHONPATH=$ROOT/tests/tools
 export LSP_SECRET=tips-secret-$$
 "$BIN/lsp-ctl" user add fan >/dev/null 2>&1 || fail "user add"
 "$BIN/lsp-ctl" user credit fan 100000000 >/dev/null 2>&1 || fail "credit"
+"$BIN/lsp-ctl" channel add stage >/dev/null 2>&1 || fail "channel add stage" # tips go only to a registered channel
 A=$("$BIN/lsp-ctl" token fan 2>/dev/null) || fail "token"
 P=$(free_port)
 bg "$BIN/lsp-chat" -l 127.0.0.1:$P --flood 10000 2>"$T/chat1.log"

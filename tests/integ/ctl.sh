@@ -38,3 +38,14 @@ LSP_DB_URL=mysql://x "$BIN/lsp-ctl" channel list 2>/dev/null; rc=$?; [ $rc -eq 1
 LSP_DB_URL=postgres://lsp@127.0.0.1:1/none "$BIN/lsp-ctl" channel list 2>"$T/err"; rc=$?
 [ $rc -eq 111 ] || fail "unreachable pg rc=$rc"
 grep -q '"level":"fatal"' "$T/err" || fail "no fatal log line"
+
+# a deleted channel's recordings go with it; the name registered again has none
+"$BIN/lsp-ctl" channel add rec1 >/dev/null 2>&1 || fail "add rec1"
+mkdir -p "$LSP_DATA_DIR/vod/rec1/20261126T083000Z"
+printf 'channel rec1\nid 20261126T083000Z\nstarted 1\nupdated 2\nended 2\n' >"$LSP_DATA_DIR/vod/rec1/20261126T083000Z/rec.state"
+[ "$("$BIN/lsp-ctl" vod list rec1 2>/dev/null | wc -l)" = 1 ] || fail "fake recording not listed"
+"$BIN/lsp-ctl" channel rm rec1 >/dev/null 2>&1 || fail "rm rec1"
+"$BIN/lsp-ctl" channel add rec1 >/dev/null 2>&1 || fail "re-add rec1"
+[ "$("$BIN/lsp-ctl" vod list rec1 2>/dev/null | wc -l)" = 0 ] || fail "a re-registered name inherited recordings"
+[ -e "$LSP_DATA_DIR/vod/rec1/20261126T083000Z" ] && fail "recording still on the public path"
+ok "channel rm purges recordings"

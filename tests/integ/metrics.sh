@@ -22,6 +22,7 @@ val() { # file series-prefix: first matching sample's value, else empty
 
 "$BIN/lsp-ctl" user add alice >/dev/null 2>&1 || fail "user add"
 "$BIN/lsp-ctl" user credit alice 100 >/dev/null 2>&1 || fail "credit"
+"$BIN/lsp-ctl" channel add room >/dev/null 2>&1 || fail "channel add room" # tips go only to a registered channel
 A=$("$BIN/lsp-ctl" token alice 2>/dev/null) || fail "token"
 
 # the parser itself must refuse what is wrong

@@ -29,7 +29,8 @@ st() { python3 -c "import json,sys;print(json.load(open('$T/state.json'))[sys.ar
 CH=$(st channel)
 BOB=$(st bob)
 
-# lsp-chat accepts lsp-api's tokens; kid-mode sessions cannot send or tip
+# lsp-chat accepts lsp-api's chat tokens, never its session tokens; kid-mode
+# sessions cannot send or tip
 "$BIN/lsp-ctl" user credit "$BOB" 1000 >/dev/null 2>&1 || fail "credit $BOB"
 TEXT="hello from $BOB $$"
 python3 - "$CP" "$CH" "$(st bob_chat)" "$(st kid_token)" "$(st alice_token)" "$TEXT" "$T/state.json" <<'PY' || fail "chat with lsp-api tokens"
@@ -39,7 +40,8 @@ port, ch, bob, kid, alice, text, state = sys.argv[1:]
 url = f"ws://127.0.0.1:{port}/ws/{ch}"
 w = WS(url); w.send({"type": "auth", "token": alice})
 m = w.until(lambda m: m["type"] in ("auth_ok", "error"), 5)
-assert m["type"] == "auth_ok", m; print("ok: an lsp-api session token signs in to lsp-chat")
+assert m["type"] == "error" and m["code"] == "not_a_chat_token", m
+print("ok: an lsp-api session token does not open chat (a chat token does)")
 k = WS(url); k.send({"type": "auth", "token": kid})
 m = k.until(lambda m: m["type"] in ("auth_ok", "error"), 5)
 assert m["type"] == "error", m

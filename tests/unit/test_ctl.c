@@ -131,7 +131,7 @@ static void usage_text(void **s)
 	static const char want[] =
 		"  channel add NAME      create a channel; prints its stream key as the last word\n"
 		"  channel list          list channels (name, key state, created)\n"
-		"  channel rm NAME       delete a channel\n"
+		"  channel rm NAME       delete a channel and its recordings\n"
 		"  key rotate NAME       issue a new stream key (the old one stops working)\n"
 		"  key revoke NAME       revoke the stream key (publishing is refused)\n"
 		"  user add NAME         create a chat user (with an empty ledger account)\n"

@@ -31,6 +31,7 @@ static void export_erase(void **s)
 	assert_int_equal(lsp_user_add(st, "ann", err, sizeof err), 0);
 	assert_int_equal(lsp_user_add(st, "ben", err, sizeof err), 0);
 	assert_int_equal(lsp_ledger_credit(st, "ann", 100, &bal, err, sizeof err), 0);
+	assert_int_equal(lsp_store_channel_add(st, "stage", "h", err, sizeof err), 0);
 	assert_true(lsp_ledger_tip(st, "ann", "stage", 30, "k1", "yay", &r, err, sizeof err) >= 0);
 	assert_int_equal(lsp_dsar_chat_add(st, "m1", "stage", "ann", "hello there", 10, err, sizeof err), 0);
 	assert_int_equal(lsp_dsar_chat_add(st, "m1", "stage", "ann", "hello there", 10, err, sizeof err), 0);

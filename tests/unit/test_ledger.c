@@ -32,6 +32,16 @@ static void ledger(void **s)
 	assert_int_equal(lsp_ledger_credit(st, "ann", 100, &bal, err, sizeof err), 0);
 	assert_int_equal(bal, 100);
 	assert_int_equal(lsp_ledger_credit(st, "zed", 100, &bal, err, sizeof err), -ENOENT);
+	/* tips go only to a registered, unsuspended channel (issue #20) */
+	assert_int_equal(lsp_ledger_tip(st, "ann", "show", 30, "k0", "hi", &r, err, sizeof err), -ESRCH);
+	assert_int_equal(lsp_store_channel_add(st, "show", "h", err, sizeof err), 0);
+	assert_int_equal(lsp_store_channel_add(st, "gone", "h", err, sizeof err), 0);
+	assert_int_equal(lsp_store_exec(st, "UPDATE channels SET suspended = 1 WHERE name = 'gone'", 0, NULL, NULL,
+					NULL, err, sizeof err), 1);
+	assert_int_equal(lsp_ledger_tip(st, "ann", "gone", 30, "k0", "hi", &r, err, sizeof err), -EPERM);
+	assert_int_equal(lsp_ledger_balance(st, "channel:gone", &bal, err, sizeof err), -ENOENT);
+	assert_int_equal(lsp_ledger_balance(st, "user:ann", &bal, err, sizeof err), 0);
+	assert_int_equal(bal, 100);
 	assert_int_equal(lsp_ledger_tip(st, "ann", "show", 30, "k1", "hi", &r, err, sizeof err), 0);
 	assert_int_equal(r.balance, 70);
 	assert_int_equal(r.replay, 0);

@@ -49,6 +49,7 @@ static void roundtrip(void **s)
 	assert_string_equal(r.channel, "-kid");
 	assert_false(lsp_token_allows(&r, "kid"));
 	assert_false(lsp_token_allows(&r, "room"));
+	assert_false(lsp_token_allows(&r, "-kid")); /* not even its own spelling (issue #20) */
 	strcpy(t.channel, "-");
 	assert_int_equal(lsp_token_issue(key, sizeof key - 1, &t, tok, sizeof tok), -EINVAL);
 	strcpy(t.channel, "Room");

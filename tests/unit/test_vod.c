@@ -147,6 +147,31 @@ static void list_json_rm(void **s)
 	assert_string_equal(js, "[]");
 }
 
+/* A deleted channel's recordings: gone from the listing at once, removed
+ * (one being written is left under .purged/ for later), and a new owner
+ * of the name starts with none (issue #20). */
+static void purge(void **s)
+{
+	char ids[512] = "", err[256], lock[512];
+	int fd;
+	(void)s;
+	assert_int_equal(lsp_vod_purge(root, "gone", err, sizeof err), 0); /* nothing there */
+	fake("gone", "20261126T083000Z", 1795681800, 1795681900, 10);
+	fake("gone", "20261126T090000Z", 1795683600, 1795683700, 10);
+	fake("kept", "20261126T090000Z", 1795683600, 1795683700, 10);
+	snprintf(lock, sizeof lock, "%s/gone/20261126T090000Z/.lock", root);
+	assert_true((fd = open(lock, O_RDWR | O_CREAT, 0644)) >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(lsp_vod_purge(root, "gone", err, sizeof err), 1);
+	close(fd);
+	assert_int_equal(lsp_vod_list(root, "gone", collect_ids, ids, err, sizeof err), 0);
+	assert_int_equal(lsp_vod_list(root, NULL, NULL, NULL, err, sizeof err), 1); /* "kept" only */
+	assert_int_equal(lsp_vod_purge(root, "../kept", err, sizeof err), -EINVAL);
+	/* the name registered again records into a fresh directory */
+	fake("gone", "20261127T083000Z", 1795768200, 1795768300, 10);
+	assert_int_equal(lsp_vod_list(root, "gone", NULL, NULL, err, sizeof err), 1);
+}
+
 static int nremoved;
 static void on_removed(void *ctx, const lsp_vod_info *v, const char *why)
 {
@@ -248,6 +273,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(settings_store, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(list_json_rm, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(gc, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(purge, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(gc_finalizes, setup, fx_teardown),
 		cmocka_unit_test(list_playlist),
 	};
