@@ -30,7 +30,6 @@
 #include "core/peercap.h"
 #include "core/ratelim.h"
 
-#define HS_TIMEOUT_MS 10000
 #define READ_TIMEOUT_MS 10000
 #define IDLE_TIMEOUT_MS 30000  /* keep-alive: between requests */
 #define FIRST_TIMEOUT_MS 10000 /* a new connection's first request head */
@@ -492,7 +491,7 @@ static void on_accept(lsp_apisrv *s)
 		snprintf(c->peer, sizeof c->peer, "%s", peer);
 		c->st = s->tls ? C_HANDSHAKE : C_READ;
 		c->t0 = lsp_clock_mono_ms();
-		c->deadline = c->t0 + (s->tls ? HS_TIMEOUT_MS : FIRST_TIMEOUT_MS);
+		c->deadline = c->t0 + FIRST_TIMEOUT_MS; /* the TLS handshake included */
 		c->events = EPOLLIN;
 		ev.events = EPOLLIN;
 		ev.data.ptr = c;

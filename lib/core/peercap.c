@@ -63,7 +63,7 @@ int lsp_peercap_exempt(const char *addr)
 static size_t find(const lsp_peercap *p, const char *addr)
 {
 	size_t i = hash(addr) & p->mask;
-	while (p->t[i].n && strcmp(p->t[i].addr, addr))
+	while (p->t[i].n && strcmp(p->t[i].addr, addr) != 0)
 		i = (i + 1) & p->mask;
 	return i;
 }
