@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/key.h"
 #include "core/event.h"
 #include "core/exit.h"
 #include "core/log.h"
@@ -35,7 +36,8 @@ static const char usage[] =
 	"      --passthrough      add a rung \"src\" copying the source packets\n"
 	"  -t, --threads N        encoder threads per rung, 0 = auto (default 0)\n"
 	"      --ring-prefix NAME also write each encoded rung R into the shared-memory\n"
-	"                         ring NAME-R (/dev/shm/lsp-ring-NAME-R, or $LSP_RING_DIR)\n"
+	"                         ring NAME~R (lsp-ring-NAME~R in the ring directory; lsp-rtc\n"
+	"                         serves it to WebRTC viewers when the source has B-frames)\n"
 	"      --realtime auto|on|off  keep up with a live input: shed preset and rungs,\n"
 	"                         drop input to the next keyframe when behind (default auto:\n"
 	"                         on when the input is a pipe or socket)\n"
@@ -172,9 +174,8 @@ int main(int argc, char **argv)
 		case 'P': cfg.passthrough = 1; break;
 		case 'M': mx_addr = optarg; break;
 		case 'r':
-			if (!optarg[0] || strlen(optarg) > 48 || strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
-									    strlen(optarg))
-				return bad_usage("bad --ring-prefix ([a-z0-9_-], 1..48)", optarg);
+			if (!lsp_name_valid(optarg))
+				return bad_usage("bad --ring-prefix (a channel name)", optarg);
 			cfg.ring_prefix = optarg;
 			break;
 		case 'R':

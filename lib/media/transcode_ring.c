@@ -3,18 +3,20 @@
  * rung without B-frames and at a smaller size than the source (see
  * transcode_int.h for the pieces).
  *
- *   encoder packet (Annex B, 90 kHz) ──▶ ring "<prefix>-<rung>"  (video, IDR flag)
+ *   encoder packet (Annex B, 90 kHz) ──▶ ring "<prefix>~<rung>"  (video, IDR flag)
  *   AAC packet ──▶ + ADTS header ──▶ every rung's ring           (audio)
  *
  * Rings are created when the output opens (cfg->ring_prefix set), written
  * beside the TS output, marked ended and unmapped at close; the files stay
- * (readers may hold them).  A shed rung's ring receives nothing until the
+ * (readers may hold them).  "~" never appears in a channel name, so a
+ * rung ring cannot collide with a channel's own ring.  A shed rung's ring receives nothing until the
  * rung is restored, like its program.  An entry the ring refuses (too
  * large) is counted, never fatal. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/key.h"
 #include "media/averr.h"
 #include "media/transcode_int.h"
 
@@ -22,7 +24,7 @@ enum { RING_SLOTS = 4096, RING_MIB = 16 };
 
 int transcode_rings_open(lsp_transcode *t, char *err, size_t errcap)
 {
-	char name[96], path[512];
+	char name[LSP_NAME_MAX + 40], path[512];
 	int i, rc;
 	if (!t->cfg.ring_prefix)
 		return 0;
@@ -30,7 +32,7 @@ int transcode_rings_open(lsp_transcode *t, char *err, size_t errcap)
 		struct rung *r = &t->rungs[i];
 		if (r->r.passthrough)
 			continue;
-		snprintf(name, sizeof name, "%s-%s", t->cfg.ring_prefix, r->r.name);
+		snprintf(name, sizeof name, "%s~%s", t->cfg.ring_prefix, r->r.name);
 		if (lsp_ring_path(name, path, sizeof path) < 0) {
 			snprintf(err, errcap, "ring path too long for %s", name);
 			return -EINVAL;

@@ -121,6 +121,8 @@ struct chan {
 	int64_t anchor_pts;
 	long long overruns, aus;
 	int bframes;            /* the source reorders (pts != dts seen) */
+	int want_rung;          /* ...so look for a transcoded rung's ring (CH~RUNG) */
+	char rung[24];          /* the rung fed from instead of the source, "" none */
 	int nrelay, nwait;      /* relay clients, parked offers using it */
 	int rebase, have_last;  /* a new source: continue its time after last_t */
 	int64_t shift, last_t;  /* added to the source's pts/dts; newest time out */

@@ -8,6 +8,7 @@
  * same packets, with its own sequence/timestamp offsets and SRTP context,
  * from its own cursor (sess->next) into the history.  A channel lives
  * while sessions, relay clients or parked offers use it, and 10 s after. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,6 +209,7 @@ static void put_video(struct rtc *r, struct chan *c, const lsp_ring_entry *e, co
 	c->pk_ts = (uint32_t)(e->dts != INT64_MIN ? e->dts : e->pts);
 	if (!c->bframes && e->dts != INT64_MIN && e->pts != e->dts) {
 		c->bframes = 1;
+		c->want_rung = !c->relay && !c->rung[0];
 		RTC_EMIT(r, LSP_WARN, "source has B-frames: browsers' H.264 decoders cannot reorder; use bframes=0",
 			 "channel", LSV_S(c->name));
 	}
@@ -457,6 +459,72 @@ void rtc_chan_pump(struct rtc *r, struct chan *c)
 	}
 }
 
+/* The tallest rung lsp-transcode writes for channel c (ring
+ * "lsp-ring-<ch>~<rung>", live): its name into out, or -1 when none. */
+static int find_rung(const struct chan *c, char *out, size_t cap)
+{
+	char dir[400], pfx[LSP_NAME_MAX + 16], path[512], err[160];
+	struct dirent *d;
+	DIR *dh;
+	long best = -1;
+	size_t pl;
+	if (lsp_ring_dir(dir, sizeof dir) < 0 || !(dh = opendir(dir)))
+		return -1;
+	pl = (size_t)snprintf(pfx, sizeof pfx, "lsp-ring-%s~", c->name);
+	while ((d = readdir(dh))) {
+		const char *rung = d->d_name + pl;
+		lsp_ring *rg;
+		long h;
+		int live;
+		if (strncmp(d->d_name, pfx, pl) || !*rung || strlen(rung) >= cap || (h = strtol(rung, NULL, 10)) <= best)
+			continue;
+		if (snprintf(path, sizeof path, "%s/%s", dir, d->d_name) >= (int)sizeof path ||
+		    lsp_ring_open(&rg, path, err, sizeof err) < 0)
+			continue;
+		live = !lsp_ring_ended(rg);
+		lsp_ring_close(rg);
+		if (live) {
+			best = h;
+			snprintf(out, cap, "%s", rung);
+		}
+	}
+	closedir(dh);
+	return best >= 0 ? 0 : -1;
+}
+
+/* Feed c from ring path (already open as nr): the viewers continue with
+ * a discontinuity at its next key frame. */
+static void chan_switch(struct rtc *r, struct chan *c, lsp_ring *nr)
+{
+	lsp_ring_close(c->ring);
+	c->ring = nr;
+	c->ring_epoch++;
+	c->ring_id = ring_id(c->path);
+	c->gen = lsp_ring_generation(nr);
+	c->cur = lsp_ring_seek_key(nr);
+	rtc_chan_restart(r, c, 1);
+}
+
+/* B-frames in the source: WebRTC decoders do not reorder, so serve the
+ * tallest transcoded rung instead (encoded without B-frames), once
+ * lsp-transcode writes one (scripts/lsp-channel passes --ring-prefix). */
+static void chan_try_rung(struct rtc *r, struct chan *c)
+{
+	char rung[sizeof c->rung], path[sizeof c->path], name[LSP_NAME_MAX + 32], err[160];
+	lsp_ring *nr;
+	if (find_rung(c, rung, sizeof rung) < 0)
+		return;
+	snprintf(name, sizeof name, "%s~%s", c->name, rung);
+	if (lsp_ring_path(name, path, sizeof path) < 0 || lsp_ring_open(&nr, path, err, sizeof err) < 0)
+		return;
+	snprintf(c->path, sizeof c->path, "%s", path);
+	snprintf(c->rung, sizeof c->rung, "%s", rung);
+	c->want_rung = 0;
+	chan_switch(r, c, nr);
+	RTC_EMIT(r, LSP_INFO, "serving rung", "channel", LSV_S(c->name), "rung", LSV_S(rung), "reason",
+		 LSV_S("source has B-frames"), NULL);
+}
+
 void rtc_chan_tick(struct rtc *r, struct chan *c)
 {
 	lsp_ring *nr;
@@ -469,21 +537,26 @@ void rtc_chan_tick(struct rtc *r, struct chan *c)
 		rtc_chan_drop(c);
 		return;
 	}
+	if (c->want_rung && !c->relay && r->now - c->last_reopen > 1000) {
+		c->last_reopen = r->now;
+		chan_try_rung(r, c);
+		return;
+	}
 	/* an ended or missing ring: look for a new writer once a second */
 	if (c->relay || (c->ring && !lsp_ring_ended(c->ring)) || r->now - c->last_reopen <= 1000)
 		return;
 	c->last_reopen = r->now;
+	if (c->rung[0]) { /* the rung's session ended: back to the source's ring, which tells anew */
+		c->rung[0] = 0;
+		c->bframes = c->want_rung = 0;
+		if (lsp_ring_path(c->name, c->path, sizeof c->path) < 0)
+			return;
+	}
 	if (lsp_ring_open(&nr, c->path, err, sizeof err) < 0)
 		return;
 	if (!lsp_ring_ended(nr) &&
-	    (!c->ring || lsp_ring_generation(nr) != c->gen || lsp_ring_head(nr) != lsp_ring_head(c->ring))) {
-		lsp_ring_close(c->ring);
-		c->ring = nr;
-		c->ring_epoch++;
-		c->ring_id = ring_id(c->path);
-		c->gen = lsp_ring_generation(nr);
-		c->cur = lsp_ring_seek_key(nr);
-		rtc_chan_restart(r, c, 1);
-	} else
+	    (!c->ring || lsp_ring_generation(nr) != c->gen || lsp_ring_head(nr) != lsp_ring_head(c->ring)))
+		chan_switch(r, c, nr);
+	else
 		lsp_ring_close(nr);
 }

@@ -264,9 +264,9 @@ void rtc_stats_lists(struct rtc *r, char *out, size_t cap, size_t len[3], int *t
 		}
 		if (!put(l, third, &o,
 			 "%s{\"name\":\"%s\",\"viewers\":%d,\"edges\":%d,\"frames\":%lld,\"overruns\":%lld,"
-			 "\"opus\":%s,\"bframes\":%s%s%s}",
+			 "\"opus\":%s,\"bframes\":%s,\"rung\":\"%s\"%s%s}",
 			 listed ? "," : "", c->name, c->nsess, c->nrelay, c->aus, c->overruns, c->aop ? "true" : "false",
-			 c->bframes ? "true" : "false", org, wk))
+			 c->bframes ? "true" : "false", c->rung, org, wk))
 			listed++;
 	}
 	len[1] = o;

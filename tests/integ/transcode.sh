@@ -154,9 +154,9 @@ PY
 rm -f "$T"/lsp-ring-*
 LSP_RING_DIR=$T "$TC" --ladder 360p,240p --passthrough --preset ultrafast --ring-prefix demo <"$T/in.ts" \
 	>"$T/ring.ts" 2>"$T/ring.log" || fail "--ring-prefix rc=$?"
-[ "$(ls "$T" | grep -c '^lsp-ring-')" = 2 ] || fail "want rings demo-360p and demo-240p: $(ls "$T" | grep ring)"
+[ "$(ls "$T" | grep -c '^lsp-ring-')" = 2 ] || fail "want rings demo~360p and demo~240p: $(ls "$T" | grep ring)"
 for r in 360p:360 240p:240; do
-	read -r nv nk na < <(ringdump "$T/lsp-ring-demo-${r%%:*}" "$T/r.h264" "$T/r.aac") || fail "ring ${r%%:*} unreadable"
+	read -r nv nk na < <(ringdump "$T/lsp-ring-demo~${r%%:*}" "$T/r.h264" "$T/r.aac") || fail "ring ${r%%:*} unreadable"
 	h=$(ffprobe -v error -f h264 -show_entries stream=height -of csv=p=0 "$T/r.h264")
 	bf=$(ffprobe -v error -f h264 -show_frames -show_entries frame=pict_type -of csv=p=0 "$T/r.h264" | grep -c '^B')
 	[ "$nv" -ge 110 ] && [ "$nk" -ge 4 ] && [ "$na" -ge 150 ] && [ "$h" = "${r##*:}" ] && [ "$bf" = 0 ] ||
