@@ -476,7 +476,7 @@ static int find_rung(const struct chan *c, char *out, size_t cap)
 		lsp_ring *rg;
 		long h;
 		int live;
-		if (strncmp(d->d_name, pfx, pl) || !*rung || strlen(rung) >= cap || (h = strtol(rung, NULL, 10)) <= best)
+		if (strncmp(d->d_name, pfx, pl) != 0 || !*rung || strlen(rung) >= cap || (h = strtol(rung, NULL, 10)) <= best)
 			continue;
 		if (snprintf(path, sizeof path, "%s/%s", dir, d->d_name) >= (int)sizeof path ||
 		    lsp_ring_open(&rg, path, err, sizeof err) < 0)
