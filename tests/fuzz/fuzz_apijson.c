@@ -44,6 +44,13 @@ int lsp_store_open_env(lsp_store **out, char *err, size_t errcap) { return lsp_s
 void lsp_store_close(lsp_store *st) { (void)st; }
 const char *lsp_store_backend(const lsp_store *st) { (void)st; return "sqlite"; }
 int lsp_store_schema_version(lsp_store *st) { (void)st; return 0; }
+int lsp_store_ping(lsp_store *st, char *err, size_t errcap)
+{
+	(void)st;
+	(void)err;
+	(void)errcap;
+	return 0;
+}
 int lsp_store_channel_add(lsp_store *st, const char *n, const char *h, char *err, size_t errcap)
 {
 	(void)st, (void)n, (void)h, (void)err, (void)errcap;
