@@ -35,7 +35,7 @@ H2=$(free_port); U2=$(free_port)
 H3=$(free_port); U3=$(free_port); PC=$(free_port)
 start_nats
 LSP_NATS_URL=$NATS_URL bg "$BIN/lsp-chat" -l "127.0.0.1:$PC" --node c1 2>"$T/chat.log"
-rtc() { "$BIN/lsp-rtc" --candidate 127.0.0.1 "$@"; }
+rtc() { "$BIN/lsp-rtc" --workers 1 --candidate 127.0.0.1 "$@"; }
 
 # a bad secret file is a usage error, and says why without the secret
 chmod 644 "$T/relay.secret"
@@ -48,11 +48,11 @@ LSP_RELAY_SECRET=short rtc --http "127.0.0.1:0" --udp "127.0.0.1:0" 2>/dev/null
 rc=$?; [ $rc = 100 ] || fail "short LSP_RELAY_SECRET: exit $rc"
 ok "bad relay secrets refused at start-up (exit 100)"
 
-LSP_LOG_LEVEL=debug bg "$BIN/lsp-rtc" --candidate 127.0.0.1 --http "127.0.0.1:$H1" --udp "127.0.0.1:$U1" --pli-interval 5000 \
+LSP_LOG_LEVEL=debug bg "$BIN/lsp-rtc" --workers 1 --candidate 127.0.0.1 --http "127.0.0.1:$H1" --udp "127.0.0.1:$U1" --pli-interval 5000 \
 	--relay-secret-file "$T/relay.secret" --metrics "127.0.0.1:$M1" 2>"$T/origin.log"
-LSP_LOG_LEVEL=debug LSP_RELAY_SECRET=$SECRET bg "$BIN/lsp-rtc" --candidate 127.0.0.1 --http "127.0.0.1:$H2" \
+LSP_LOG_LEVEL=debug LSP_RELAY_SECRET=$SECRET bg "$BIN/lsp-rtc" --workers 1 --candidate 127.0.0.1 --http "127.0.0.1:$H2" \
 	--udp "127.0.0.1:$U2" --origin "http://127.0.0.1:$H1" 2>"$T/relay.log"
-LSP_NATS_URL=$NATS_URL LSP_LOG_LEVEL=debug bg "$BIN/lsp-rtc" --candidate 127.0.0.1 --http "127.0.0.1:$H3" --udp "127.0.0.1:$U3" \
+LSP_NATS_URL=$NATS_URL LSP_LOG_LEVEL=debug bg "$BIN/lsp-rtc" --workers 1 --candidate 127.0.0.1 --http "127.0.0.1:$H3" --udp "127.0.0.1:$U3" \
 	--origin "http://127.0.0.1:$H2" --relay-secret-file "$T/relay.secret" 2>"$T/edge.log"
 for p in "$H1" "$H2" "$H3" "$PC"; do wait_port "$p" 5 || { cat "$T"/*.log; fail "lsp-rtc on $p did not listen"; }; done
 grep -q '"msg":"relay auth on"\|"event":"relay auth on"\|relay auth on' "$T/origin.log" || fail "no 'relay auth on' log"
@@ -189,7 +189,7 @@ ok "WHEP viewer on the third tier played 75 s (first frame ${cold% *} ms after c
 IP=$(ip -4 -o addr show scope global 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -n1)
 if [ -n "$IP" ]; then
 	H4=$(free_port); U4=$(free_port)
-	bg "$BIN/lsp-rtc" --candidate 127.0.0.1 --http "0.0.0.0:$H4" --udp "127.0.0.1:$U4" 2>"$T/open.log"
+	bg "$BIN/lsp-rtc" --workers 1 --candidate 127.0.0.1 --http "0.0.0.0:$H4" --udp "127.0.0.1:$U4" 2>"$T/open.log"
 	wait_port "$H4" 5 || fail "no-secret lsp-rtc did not listen"
 	grep -q 'relay auth off' "$T/open.log" || fail "no 'relay auth off' log"
 	[ "$(code "http://$IP:$H4/relay/tree")" = 401 ] || fail "no secret: a peer at $IP was not refused"

@@ -29,13 +29,13 @@ feed() { # the origin's pipeline: encoder → lsp-ring; sets FEED to both pids
 	FEED="$f $!"
 }
 origin() {
-	bg "$BIN/lsp-rtc" --http "127.0.0.1:$H1" --udp "127.0.0.1:$U1" --candidate 127.0.0.1 2>>"$T/origin.log"
+	bg "$BIN/lsp-rtc" --workers 1 --http "127.0.0.1:$H1" --udp "127.0.0.1:$U1" --candidate 127.0.0.1 2>>"$T/origin.log"
 	ORIGIN=$!
 	wait_port "$H1" 5 || { cat "$T/origin.log"; fail "origin lsp-rtc did not listen"; }
 }
 feed
 origin
-bg "$BIN/lsp-rtc" --http "127.0.0.1:$H2" --udp "127.0.0.1:$U2" --candidate 127.0.0.1 \
+bg "$BIN/lsp-rtc" --workers 1 --http "127.0.0.1:$H2" --udp "127.0.0.1:$U2" --candidate 127.0.0.1 \
 	--origin "http://127.0.0.1:$H1" --metrics "127.0.0.1:$M" 2>"$T/edge.log"
 EDGE=$!
 wait_port "$H2" 5 || { cat "$T/edge.log"; fail "edge lsp-rtc did not listen"; }
@@ -139,7 +139,7 @@ for _ in range(240):
 PY
 _pids+=($!)
 H4=$(free_port); U4=$(free_port)
-LSP_NATS_URL=$NATS_URL bg "$BIN/lsp-rtc" --http "127.0.0.1:$H4" --udp "127.0.0.1:$U4" --candidate 127.0.0.1 \
+LSP_NATS_URL=$NATS_URL bg "$BIN/lsp-rtc" --workers 1 --http "127.0.0.1:$H4" --udp "127.0.0.1:$U4" --candidate 127.0.0.1 \
 	--origin auto --origin-port "$H1" 2>"$T/edge-auto.log"
 wait_port "$H4" 5 || { cat "$T/edge-auto.log"; fail "auto edge did not listen"; }
 sleep 0.5
@@ -176,7 +176,7 @@ while i < 40:
 PY
 _pids+=($!)
 wait_port "$F" 5 || fail "fake origin did not listen"
-LSP_LOG_LEVEL=debug bg "$BIN/lsp-rtc" --http "127.0.0.1:$H3" --udp "127.0.0.1:$U3" --candidate 127.0.0.1 \
+LSP_LOG_LEVEL=debug bg "$BIN/lsp-rtc" --workers 1 --http "127.0.0.1:$H3" --udp "127.0.0.1:$U3" --candidate 127.0.0.1 \
 	--origin "http://127.0.0.1:$F" 2>"$T/edge-bad.log" # debug: failures after the first in a row
 
 BAD=$!
