@@ -83,6 +83,14 @@ start_redis() {
 }
 
 # Create a channel; prints its stream key.
+# Headless Chromium driven by playwright-core (tests/browser): fails when
+# Chromium is missing, installs playwright-core once; $B is tests/browser.
+need_browser() {
+	[ -x /usr/bin/chromium ] || fail "chromium not installed (run make deps)"
+	B=$ROOT/tests/browser
+	[ -d "$B/node_modules/playwright-core" ] || (cd "$B" && npm install --no-audit --no-fund --silent) >/dev/null 2>&1 ||
+		fail "npm install playwright-core"
+}
 new_channel() { "$BIN/lsp-ctl" channel add "$1" 2>>"$T/ctl.log" | tail -n1 | awk '{print $NF}'; }
 
 # Validate HLS playlists (files or directories) against the spec's MUST

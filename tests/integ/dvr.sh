@@ -9,11 +9,7 @@
 need ffmpeg; need curl; need node
 for b in lsp-package lsp-edge lsp-record; do [ -x "$BIN/$b" ] || fail "$b not built"; done
 [ -f "$ROOT/web/vendor/hls.min.js" ] || fail "web/vendor/hls.min.js missing (run make)"
-[ -x /usr/bin/chromium ] || fail "chromium not installed (run make deps)"
-B=$ROOT/tests/browser
-if ! [ -d "$B/node_modules/playwright-core" ]; then
-	(cd "$B" && npm install --no-audit --no-fund --silent) >/dev/null 2>&1 || fail "npm install playwright-core"
-fi
+need_browser
 
 mkdir -p "$T/hls" "$T/vod"
 # 30 s in real time: a 10 s rewind after ~13 s, done before the input ends

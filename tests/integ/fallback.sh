@@ -8,11 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 need ffmpeg; need curl; need node; need python3
 [ -f "$ROOT/web/vendor/hls.min.js" ] || fail "web/vendor/hls.min.js missing (run make)"
-[ -x /usr/bin/chromium ] || fail "chromium not installed (run make deps)"
-B=$ROOT/tests/browser
-if ! [ -d "$B/node_modules/playwright-core" ]; then
-	(cd "$B" && npm install --no-audit --no-fund --silent) >/dev/null 2>&1 || fail "npm install playwright-core"
-fi
+need_browser
 H=$(free_port); U=$(free_port); E=$(free_port)
 export LSP_RING_DIR=$T/shm
 mkdir -p "$LSP_RING_DIR" "$T/hls"

@@ -209,10 +209,7 @@ if [ -n "${LSP_TEST_NO_BROWSER:-}" ]; then
 	echo "skip: Chromium part (LSP_TEST_NO_BROWSER)"
 else
 	need node
-	[ -x /usr/bin/chromium ] || fail "chromium not installed (run make deps)"
-	B=$ROOT/tests/browser
-	[ -d "$B/node_modules/playwright-core" ] ||
-		(cd "$B" && npm install --no-audit --no-fund --silent) >/dev/null 2>&1 || fail "npm install playwright-core"
+	need_browser
 	# this machine's own non-loopback address; without one, a name mapped in Chromium
 	ip=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+(\.[0-9]+){3}$' | grep -v '^127\.' | head -n1)
 	resolve=()

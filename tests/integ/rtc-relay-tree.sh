@@ -19,10 +19,7 @@
 # lsp-edge for its HLS players.
 . "$(dirname "$0")/../lib.sh"
 need curl; need node; need python3
-[ -x /usr/bin/chromium ] || fail "chromium not installed (run make deps)"
-B=$ROOT/tests/browser
-[ -d "$B/node_modules/playwright-core" ] || (cd "$B" && npm install --no-audit --no-fund --silent) >/dev/null 2>&1 ||
-	fail "npm install playwright-core"
+need_browser
 export LSP_RING_DIR=$T/shm
 mkdir -p "$LSP_RING_DIR"
 key=$(new_channel tree)

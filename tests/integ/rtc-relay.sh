@@ -10,10 +10,7 @@
 # its viewers 502.
 . "$(dirname "$0")/../lib.sh"
 need ffmpeg; need curl; need node; need python3
-[ -x /usr/bin/chromium ] || fail "chromium not installed (run make deps)"
-B=$ROOT/tests/browser
-[ -d "$B/node_modules/playwright-core" ] || (cd "$B" && npm install --no-audit --no-fund --silent) >/dev/null 2>&1 ||
-	fail "npm install playwright-core"
+need_browser
 export LSP_RING_DIR=$T/shm
 mkdir -p "$LSP_RING_DIR"
 H1=$(free_port); U1=$(free_port); H2=$(free_port); U2=$(free_port); M=$(free_port)

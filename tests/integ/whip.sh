@@ -10,10 +10,7 @@
 # (Chromium's encoder makes none on its own after the first).
 . "$(dirname "$0")/../lib.sh"
 need curl; need node; need ffprobe
-[ -x /usr/bin/chromium ] || fail "chromium not installed (run make deps)"
-B=$ROOT/tests/browser
-[ -d "$B/node_modules/playwright-core" ] || (cd "$B" && npm install --no-audit --no-fund --silent) >/dev/null 2>&1 ||
-	fail "npm install playwright-core"
+need_browser
 export LSP_RING_DIR=$T/shm LSP_TRANSCODE=0 LSP_PART=0.5 LSP_SEGMENT=1
 mkdir -p "$LSP_RING_DIR"
 key=$(new_channel studio)
