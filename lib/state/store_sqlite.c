@@ -18,7 +18,15 @@ static int sq_open(void **conn, const char *path, char *err, size_t errcap)
 		return -EIO;
 	}
 	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", NULL, NULL, &em) != SQLITE_OK) {
+	/* switching a new file to WAL while another process opens it answers
+	 * SQLITE_BUSY at once (the busy handler is not called): retry, 5 s at most */
+	for (int i = 0, rc; (rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL;", NULL, NULL, &em)) == SQLITE_BUSY && i < 500;
+	     i++) {
+		sqlite3_free(em);
+		em = NULL;
+		sqlite3_sleep(10);
+	}
+	if (em || sqlite3_exec(db, "PRAGMA foreign_keys=ON;", NULL, NULL, &em) != SQLITE_OK) {
 		snprintf(err, errcap, "unable to configure %s: %s", path, em ? em : "?");
 		sqlite3_free(em);
 		sqlite3_close(db);
