@@ -20,7 +20,7 @@ static int sq_open(void **conn, const char *path, char *err, size_t errcap)
 	sqlite3_busy_timeout(db, 5000);
 	/* switching a new file to WAL while another process opens it answers
 	 * SQLITE_BUSY at once (the busy handler is not called): retry, 5 s at most */
-	for (int i = 0, rc; (rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL;", NULL, NULL, &em)) == SQLITE_BUSY && i < 500;
+	for (int i = 0; sqlite3_exec(db, "PRAGMA journal_mode=WAL;", NULL, NULL, &em) == SQLITE_BUSY && i < 500;
 	     i++) {
 		sqlite3_free(em);
 		em = NULL;
