@@ -44,8 +44,9 @@ wait_grep() { # pattern file [seconds]
 need() { command -v "$1" >/dev/null || fail "$1 not installed (run make deps)"; }
 
 # A real nats-server with JetStream on a private port → NATS_URL
+# (start_nats private: always a server of its own, for tests that kill it)
 start_nats() {
-	if [ -n "${LSP_TEST_NATS_URL:-}" ]; then NATS_URL=$LSP_TEST_NATS_URL; return; fi
+	if [ -n "${LSP_TEST_NATS_URL:-}" ] && [ "${1:-}" != private ]; then NATS_URL=$LSP_TEST_NATS_URL; return; fi
 	need nats-server
 	local p; p=$(free_port)
 	bg nats-server -a 127.0.0.1 -p "$p" -js -sd "$T/nats" >"$T/nats.log" 2>&1

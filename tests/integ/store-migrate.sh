@@ -45,9 +45,10 @@ echo "sqlite: $ROUNDS rounds of 5 tools, $fails failures (load $(cut -d' ' -f1 /
 
 start_pg
 base=${PG_URL%/*}
+mig=$(basename "$T" | tr -dc 'a-zA-Z0-9' | tr 'A-Z' 'a-z') # unique on a shared server
 for r in $(seq "$PGROUNDS"); do
-	psql -q "$PG_URL" -c "CREATE DATABASE mig$r" >/dev/null || fail "create database"
-	export LSP_DB_URL=$base/mig$r
+	psql -q "$PG_URL" -c "CREATE DATABASE m_${mig}_$r" >/dev/null || fail "create database"
+	export LSP_DB_URL=$base/m_${mig}_$r
 	round "postgres round $r" || fails=$((fails + 1))
 	v=$(psql -qtA "$LSP_DB_URL" -c "SELECT count(*) || '/' || count(DISTINCT version) FROM schema_version")
 	[ "${v%/*}" = "${v#*/}" ] || { echo "postgres round $r: versions applied twice ($v)" >&2; fails=$((fails + 1)); }

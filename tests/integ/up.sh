@@ -80,7 +80,7 @@ grep -q 'not permitted' "$T/open.log" || fail "no reason: $(cat "$T/open.log")"
 ok "a ring directory others can write is refused"
 
 # ---- a NATS outage is one log line, and the bus comes back by itself
-start_nats
+start_nats private # killed below: never the shared server
 np=${NATS_URL##*:}
 nats_pid=$(pgrep -f "nats-server -a 127.0.0.1 -p $np " | head -n1)
 [ -n "$nats_pid" ] || fail "no nats-server pid"
