@@ -22,9 +22,14 @@
  *          "tip"              channel, user, txn, amount (int) — a tip recorded
  *          "moderation"       channel, action, actor, target
  *          "auth refused"     channel, code
+ *          "sockets revoked"  channel, cause, closed (int)[, user] — sockets
+ *                             closed because rights were revoked (chatauth.c)
+ *          "role downgraded"  channel, user, role, cause
  *   warn   "slow reader dropped", "flooding client closed" (channel)
  *          "nats flush failed", "no history from jetstream",
  *          "redis presence failed", "redis rate limit failed; local bucket used"
+ *          "bad revocation event" (reason), "re-check failed" (subject,
+ *          reason, suppressed: once a second at most)
  *   error  "unable to subscribe" (subject, reason), "publish failed",
  *          "unable to load moderation state", "tip failed",
  *          "moderation not recorded" (channel, reason)
