@@ -10,15 +10,15 @@
 #include "bus/subjects.h"
 
 static const struct {
-	lsp_revoke_reason r;
 	const char *name;
+	lsp_revoke_reason r;
 	int need; /* 1 user, 2 channel */
 } reasons[] = {
-	{ LSP_REVOKE_ROLE, "role", 1 },
-	{ LSP_REVOKE_ERASED, "erased", 1 },
-	{ LSP_REVOKE_CHANNEL_SUSPENDED, "channel_suspended", 2 },
-	{ LSP_REVOKE_CHANNEL_DELETED, "channel_deleted", 2 },
-	{ LSP_REVOKE_CHANNEL_OWNER, "channel_owner", 2 },
+	{ "role", LSP_REVOKE_ROLE, 1 },
+	{ "erased", LSP_REVOKE_ERASED, 1 },
+	{ "channel_suspended", LSP_REVOKE_CHANNEL_SUSPENDED, 2 },
+	{ "channel_deleted", LSP_REVOKE_CHANNEL_DELETED, 2 },
+	{ "channel_owner", LSP_REVOKE_CHANNEL_OWNER, 2 },
 };
 #define NREASONS (sizeof reasons / sizeof reasons[0])
 
