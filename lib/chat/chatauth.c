@@ -16,9 +16,10 @@
  * than the store grants (lsp-ctl token --role mod) keeps them until the
  * store's grant drops below what it was at auth.  Who is granted what
  * mirrors lsp-api's chat tokens: admin or the channel's owner → owner,
- * platform mod → mod, else viewer.  A user whose grant dropped is
- * remembered for RECENT_MS (the life of an lsp-api chat token): a token
- * of theirs presented in that time opens chat with the lowered role only.
+ * platform mod → mod, else viewer.  Grants above viewer are remembered,
+ * and a grant seen to drop (on a check, at an auth, or by an event) marks
+ * the user for RECENT_MS (the life of an lsp-api chat token): a token of
+ * theirs presented in that time opens chat with the lowered role only.
  *
  * Store reads run on the loop's thread (one account row per socket
  * checked, one channel row per channel), bounded to RECHECK_BATCH sockets
@@ -54,28 +55,54 @@ static void store_trouble(lsp_chatsrv *s, const char *what, const char *err, lon
 			   LSV_I(held), NULL);
 }
 
-/* ---- remembered demotions ----------------------------------------------- */
+/* ---- remembered grants and drops ---------------------------------------- *
+ * One slot per (user, channel) the store granted more than viewer lately,
+ * or whose grant dropped; channel "" is a platform-wide drop (an event).
+ * A grant lower than the one remembered (within RECENT_MS) is a drop, so
+ * a mod demoted while no socket of theirs was open here is caught when
+ * they come back with the old token.  A ring: the oldest slot goes. */
 
-static void remember(lsp_chatsrv *s, const char *user, long long now)
+static struct recent *slot(lsp_chatsrv *s, const char *user, const char *channel, int make)
 {
-	struct recent *r = NULL;
-	for (int i = 0; i < RECENT_MAX && !r; i++)
-		if (s->recent[i].at && !strcmp(s->recent[i].user, user))
-			r = &s->recent[i];
-	if (!r) { /* the oldest slot goes first: a ring */
-		r = &s->recent[s->recent_next];
-		s->recent_next = (s->recent_next + 1) % RECENT_MAX;
-	}
+	struct recent *r;
+	for (int i = 0; i < RECENT_MAX; i++)
+		if (s->recent[i].seen && !strcmp(s->recent[i].user, user) && !strcmp(s->recent[i].channel, channel))
+			return &s->recent[i];
+	if (!make)
+		return NULL;
+	r = &s->recent[s->recent_next];
+	s->recent_next = (s->recent_next + 1) % RECENT_MAX;
+	memset(r, 0, sizeof *r);
 	snprintf(r->user, sizeof r->user, "%s", user);
-	r->at = now;
+	snprintf(r->channel, sizeof r->channel, "%s", channel);
+	return r;
 }
 
-static int recently_demoted(const lsp_chatsrv *s, const char *user, long long now)
+/* The store grants user g on channel now; remember it, and a drop. */
+static void note_grant(lsp_chatsrv *s, const char *user, const char *channel, int g, long long now)
 {
-	for (int i = 0; i < RECENT_MAX; i++)
-		if (s->recent[i].at && now - s->recent[i].at < RECENT_MS && !strcmp(s->recent[i].user, user))
-			return 1;
-	return 0;
+	struct recent *r = slot(s, user, channel, 0);
+	if (!r && g <= LSP_ROLE_VIEWER)
+		return; /* nothing above viewer to remember */
+	if (!r && !(r = slot(s, user, channel, 1)))
+		return;
+	if (r->seen && g < r->grant && now - r->seen < RECENT_MS)
+		r->dropped = now;
+	r->grant = g;
+	r->seen = now;
+}
+
+/* A platform-wide drop for user (an lsp.auth.revoke "role" event). */
+static void note_drop(lsp_chatsrv *s, const char *user, long long now)
+{
+	struct recent *r = slot(s, user, "", 1);
+	r->seen = r->dropped = now;
+}
+
+static int recently_demoted(lsp_chatsrv *s, const char *user, const char *channel, long long now)
+{
+	const struct recent *a = slot(s, user, channel, 0), *b = slot(s, user, "", 0);
+	return (a && a->dropped && now - a->dropped < RECENT_MS) || (b && b->dropped && now - b->dropped < RECENT_MS);
 }
 
 /* ---- acting on a socket ------------------------------------------------- */
@@ -104,10 +131,9 @@ static void downgrade(lsp_chatsrv *s, conn *c, int role, const char *cause)
 /* Apply a grant g the store says c's user has now. */
 static void regrant(lsp_chatsrv *s, conn *c, int g, const char *cause, long long now)
 {
-	if (g < c->granted && c->tok.role > g) {
-		remember(s, c->tok.user, now);
+	note_grant(s, c->tok.user, c->ch->name, g, now);
+	if (g < c->granted && c->tok.role > g)
 		downgrade(s, c, g, cause);
-	}
 	c->granted = g;
 }
 
@@ -233,7 +259,8 @@ const char *chatsrv_auth_admit(lsp_chatsrv *s, conn *c, lsp_token *t, long long 
 		return "account_gone"; /* tokens are only issued to users that exist */
 	c->had_account = 1;
 	g = granted_role(acc.role, c->ch->owner, t->user);
-	if (t->role > g && recently_demoted(s, t->user, now))
+	note_grant(s, t->user, c->ch->name, g, now);
+	if (t->role > g && recently_demoted(s, t->user, c->ch->name, now))
 		t->role = g; /* a token issued before the demotion */
 	c->granted = g;
 	return NULL;
@@ -262,7 +289,7 @@ void chatsrv_auth_on_revoke(lsp_chatsrv *s, const char *data, size_t len, long l
 	if (r.reason == LSP_REVOKE_ROLE || r.reason == LSP_REVOKE_ERASED) {
 		int gone = r.reason == LSP_REVOKE_ERASED;
 		if (r.reason == LSP_REVOKE_ROLE && strcmp(r.role, "admin") != 0)
-			remember(s, r.user, now); /* a token from before the change may still be presented */
+			note_drop(s, r.user, now); /* a token from before the change may still be presented */
 		for (conn *c = s->conns, *next; c; c = next) {
 			next = c->next; /* a close leaves c linked (CLOSING) until the tick */
 			if (c->stage != ST_OPEN || !c->authed || strcmp(c->tok.user, r.user) != 0)

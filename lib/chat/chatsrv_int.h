@@ -59,7 +59,7 @@
 #define RECHECK_BUS_S 300           /* with one: the events do the work, this is the net */
 #define RECHECK_BATCH 200           /* sockets re-checked per tick (4 ticks a second) at most */
 #define JOIN_FRESH_MS 2000          /* a join re-reads the channel row when older than this */
-#define RECENT_MAX 4096             /* users whose role dropped, remembered … */
+#define RECENT_MAX 4096             /* grants above viewer and drops, remembered … */
 #define RECENT_MS 600000            /* … as long as a chat token lives (lsp-api's TTL) */
 
 /* Report an event to the tool (see core/event.h): name, then key,
@@ -148,7 +148,11 @@ struct lsp_chatsrv {
 	lsp_bus_sub *rsub;            /* lsp.auth.revoke */
 	long long recheck_ms;         /* 0: no periodic re-check */
 	lsp_ratelim recheck_rl;       /* "re-check failed" once a second at most */
-	struct recent { char user[LSP_NAME_MAX + 1]; long long at; } recent[RECENT_MAX];
+	struct recent {                 /* what the store granted a user on a channel ("": all) */
+		char user[LSP_NAME_MAX + 1], channel[LSP_NAME_MAX + 1];
+		int grant;
+		long long seen, dropped;  /* ms; dropped 0: no drop seen */
+	} recent[RECENT_MAX];
 	int recent_next;
 };
 

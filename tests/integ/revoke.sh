@@ -22,18 +22,21 @@ NP=$(free_port)
 bg env LSP_NATS_URL="$NATS_URL" "$BIN/lsp-chat" -l 127.0.0.1:$NP --recheck 0 2>"$T/chat-nats.log"
 LP=$(free_port)
 bg env -u LSP_NATS_URL "$BIN/lsp-chat" -l 127.0.0.1:$LP --recheck 1 2>"$T/chat-local.log"
+ZP=$(free_port) # neither: what it knows comes from auths alone
+bg env -u LSP_NATS_URL "$BIN/lsp-chat" -l 127.0.0.1:$ZP --recheck 0 2>"$T/chat-zero.log"
 wait_port "$NP" 10 || fail "lsp-chat (NATS) did not start"
 wait_port "$LP" 10 || fail "lsp-chat (local) did not start"
+wait_port "$ZP" 10 || fail "lsp-chat (no re-check) did not start"
 wait_grep '"recheck":0' "$T/chat-nats.log" 10 || fail "node N does not report recheck 0"
 wait_grep '"recheck":1' "$T/chat-local.log" 10 || fail "node L does not report recheck 1"
 "$BIN/lsp-chat" --help | grep -q -- "--recheck" || fail "--help lacks --recheck"
 "$BIN/lsp-chat" --recheck -1 2>/dev/null; [ $? -eq 100 ] || fail "a negative --recheck is not a usage error"
 
-python3 - "http://127.0.0.1:$AP" "$NP" "$LP" "$BIN" "$$" "$NATS_URL" "$T/ctl.log" <<'PY' || fail "revocation scenario (see above)"
+python3 - "http://127.0.0.1:$AP" "$NP" "$LP" "$BIN" "$$" "$NATS_URL" "$T/ctl.log" "$ZP" <<'PY' || fail "revocation scenario (see above)"
 import os, subprocess, sys, time
 from apitest import Api, signup, expect
 from wsc import WS, Closed
-base, np_, lp, bindir, sfx, nats, ctllog = sys.argv[1:]
+base, np_, lp, bindir, sfx, nats, ctllog, zp = sys.argv[1:]
 api = Api(base)
 setrole = [bindir + "/lsp-api", "--set-role"]
 admin, _ = signup(api, "adm" + sfx, "admin", setrole=setrole)
@@ -74,7 +77,8 @@ def closed_with(w, code, limit):
 
 def can_ban(w, target):
     w.send({"type": "ban", "user": target, "ref": "b"})
-    m = w.until(lambda m: m["type"] == "mod" or (m["type"] == "error" and m.get("ref") == "b"))
+    m = w.until(lambda m: (m["type"] == "mod" and m["action"] == "ban" and m["user"] == target) or
+                (m["type"] == "error" and m.get("ref") == "b"))
     return m["type"] == "mod", m
 
 def scenario(port, tag, limit):
@@ -90,6 +94,7 @@ def scenario(port, tag, limit):
     ok, r = can_ban(m, "vic" + s)
     assert ok, r
     m.send({"type": "unban", "user": "vic" + s})
+    m.until(lambda x: x["type"] == "mod" and x["action"] == "unban")  # applied before the demotion
     t0 = time.time()
     st, _, _ = api.call("POST", f"/api/v1/users/mo{s}/role", {"role": "viewer"}, token=admin)
     assert st == 200
@@ -145,6 +150,20 @@ def scenario(port, tag, limit):
 # node N: the events alone (no periodic re-check), 2 s; node L: the 1 s re-check, 4 s
 scenario(np_, "n", 2.0)
 scenario(lp, "l", 4.0)
+
+# a mod demoted while no socket of theirs is open comes back with the old
+# token: a node that saw the mod grant at the earlier auth lowers it
+s = "z" + sfx
+ch = channel("r" + s)
+mo, _ = signup(api, "mo" + s, "mod", admin=admin)
+mtok = chat_token(mo, ch)
+m = join(zp, ch, mtok, "mod")
+m.close()
+st, _, _ = api.call("POST", f"/api/v1/users/mo{s}/role", {"role": "viewer"}, token=admin)
+assert st == 200
+m = join(zp, ch, mtok, "viewer")
+ok, r = can_ban(m, "x" + s)
+expect(not ok and r["code"] == "forbidden", "[z] a mod demoted while away comes back with the old token as a viewer")
 PY
 grep -q '"revocation sent"' "$T/ctl.log" || fail "lsp-ctl logged no revocation sent"
 grep -q '"sockets revoked"' "$T/chat-nats.log" || fail "no sockets revoked event on node N"
