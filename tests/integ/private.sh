@@ -135,8 +135,10 @@ P=$X/hls/demo/~$TOK
 [ "$(st "$P/master.m3u8")" = 200 ] || fail "master with a token: $(cat "$T/got")"
 [ "$(st "$P/$RUNG/index.m3u8")" = 200 ] || fail "media playlist with a token"
 cp "$T/got" "$T/media.m3u8"
-[ "$(st "$P/$RUNG/$PART")" = 200 ] || fail "part with a token"
-[ "$(st "$P/$RUNG/$SEG")" = 200 ] || fail "segment with a token"
+PART=$(sed -n 's/.*EXT-X-PART:.*URI="\([^"]*\)".*/\1/p' "$T/media.m3u8" | tail -n1)
+SEG=$(grep -v '^#' "$T/media.m3u8" | grep . | tail -n1)
+[ "$(st "$P/$RUNG/$PART")" = 200 ] || fail "part $PART with a token: $(head -c 200 "$T/got")"
+[ "$(st "$P/$RUNG/$SEG")" = 200 ] || fail "segment $SEG with a token: $(head -c 200 "$T/got")"
 [ "$(st "$X/hls/demo/$RUNG/$INIT?token=$TOK")" = 200 ] || fail "init with ?token="
 "$ROOT/tests/tools/hlscheck" --as live "$T/media.m3u8" >"$T/hlscheck.out" 2>&1 ||
 	{ cat "$T/hlscheck.out"; fail "hlscheck on the media playlist served with a token"; }
