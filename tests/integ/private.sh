@@ -9,11 +9,14 @@
 # hlscheck on the playlists, WHEP offers with a Bearer token and ?token=);
 # an expired, a tampered and another channel's token are refused; a viewer
 # who is not staff gets no token.  An age-gated channel gives tokens to
-# signed-in adults only (a 15-year-old is refused, anonymous is 401).
+# signed-in adults only (a 15-year-old is refused, anonymous is 401).  The
+# watch page in Chromium plays the private channel for its owner (LL-HLS and
+# WebRTC) and tells a viewer and a visitor why it does not.
 # lsp-ctl channel set writes the same settings and markers.  No log line
 # holds a token.
 . "$(dirname "$0")/../lib.sh"
-need curl; need python3; need ffmpeg; need ffprobe
+need curl; need python3; need ffmpeg; need ffprobe; need node
+need_browser
 export LSP_SECRET=private-$$ LSP_RING_DIR=$T/shm
 mkdir -p "$LSP_RING_DIR" "$LSP_DATA_DIR/hls"
 PS=$T/play.secret
@@ -148,6 +151,22 @@ c=$(whep "http://127.0.0.1:$H/whep/demo" -H "Authorization: Bearer $TOK")
 c=$(whep "$X/whep/demo?token=$TOK")
 [ "$c" = 201 ] || fail "WHEP with ?token= through the front door answered $c $(cat "$T/whep.out")"
 ok "private + token: playlists, part, segment, init (path and ?token=), hlscheck, ffprobe; WHEP (Bearer, ?token=) accepted"
+
+# ---- the watch page in Chromium (web/watch.js asks lsp-api for the token) -----------
+cd "$B" || fail "no tests/browser"
+out=$(timeout 90 node private.mjs "$X/watch/demo?hls=1" --bearer "$CAROL" --timeout 60 2>"$T/node.err"); rc=$?
+[ $rc -eq 0 ] || { cat "$T/node.err"; fail "the owner's watch page did not play the private channel (rc=$rc): $out"; }
+out=$(timeout 90 node private.mjs "$X/watch/demo" --bearer "$CAROL" --timeout 60 2>"$T/node.err"); rc=$?
+[ $rc -eq 0 ] || { cat "$T/node.err"; fail "the owner's watch page did not play over WebRTC (rc=$rc): $out"; }
+echo "$out" | grep -q '"transport":"webrtc"' || fail "WebRTC was not the transport: $out"
+out=$(timeout 60 node private.mjs "$X/watch/demo" --bearer "$DAVE" --timeout 30 2>"$T/node.err"); rc=$?
+[ $rc -eq 3 ] && echo "$out" | grep -q '"denied":"private"' && echo "$out" | grep -q 'only its owner' ||
+	fail "a viewer's watch page: rc=$rc $out"
+out=$(timeout 60 node private.mjs "$X/watch/demo" --timeout 30 2>"$T/node.err"); rc=$?
+[ $rc -eq 3 ] && echo "$out" | grep -q '"denied":"unauthenticated"' && echo "$out" | grep -q 'sign in' ||
+	fail "an anonymous watch page: rc=$rc $out"
+cd "$ROOT" || exit 1
+ok "watch page (Chromium): the owner plays the private channel over LL-HLS and WebRTC; a viewer and a visitor are told why not"
 
 # ---- bad tokens --------------------------------------------------------------------------
 forge() { # channel exp viewer → a token signed here with the shared secret (an independent signer)
