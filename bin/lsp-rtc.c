@@ -25,6 +25,7 @@
 #include "bus/originmap.h"
 #include "bus/presence.h"
 #include "core/sdnotify.h"
+#include "core/sigtok.h"
 #include "core/opt.h"
 #include "media/avlog.h"
 #include "rtc/rtc.h"
@@ -37,7 +38,7 @@ static const char usage[] =
 	"               [--opus-bitrate BPS] [--whip-bitrate BPS] [--pli-interval MS]\n"
 	"               [--origin URL|auto [--origin-port N] [--origin-ttl MS]] [--metrics [HOST]:PORT]\n"
 	"               [--workers N]\n"
-	"               [--relay-secret-file FILE]\n"
+	"               [--relay-secret-file FILE] [--playback-secret-file FILE] [--hls-root DIR]\n"
 	"  -l, --http [HOST]:PORT    WHEP/WHIP signalling (default 0.0.0.0:8083)\n"
 	"  -u, --udp [HOST]:PORT     media (default 0.0.0.0:8189); worker i uses PORT+i (port 0:\n"
 	"                            each worker its own free port)\n"
@@ -67,9 +68,14 @@ static const char usage[] =
 	"  --relay-secret-file FILE  relay: sign (edge) and check (origin) GET /relay tokens with the\n"
 	"                            secret in FILE (mode 600, >= 16 bytes); else $LSP_RELAY_SECRET;\n"
 	"                            with neither, /relay answers loopback peers only\n"
+	"  --playback-secret-file FILE  WHEP offers for private and age-gated channels (the .signed\n"
+	"                            marker under --hls-root) need a playback token good under the\n"
+	"                            secret in FILE (mode 600); else $LSP_PLAYBACK_SECRET; with\n"
+	"                            neither such offers answer 403\n"
+	"  --hls-root DIR            where the channels' access markers are (default $LSP_DATA_DIR/hls)\n"
 	"environment: LSP_DATA_DIR, LSP_DB_URL (WHIP key check), LSP_RING_DIR, LSP_LOG_LEVEL,\n"
 	"             LSP_NATS_URL (--origin auto; viewer counts to lsp.presence.<ch>), LSP_RELAY_SECRET,\n"
-	"             LSP_RTC_GSO (0: no UDP GSO)\n"
+	"             LSP_PLAYBACK_SECRET, LSP_RTC_GSO (0: no UDP GSO)\n"
 	"exit: 0 stopped by signal, 100 usage, 111 system failure\n";
 
 struct ctx {
@@ -268,6 +274,7 @@ int main(int argc, char **argv)
 		{ "origin-port", required_argument, NULL, 'P' }, { "origin-ttl", required_argument, NULL, 'T' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "relay-secret-file", required_argument, NULL, 'S' },
+		{ "playback-secret-file", required_argument, NULL, 'Y' }, { "hls-root", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char hhost[256] = "0.0.0.0", uhost[256] = "0.0.0.0", cand[64] = "", err[256];
@@ -283,7 +290,9 @@ int main(int argc, char **argv)
 	cpu_set_t cpus;
 	const char *mx_addr = NULL;
 	const char *relay_file = NULL;            /* relay auth (lib/rtc/rtcauth.h) */
-	unsigned char relay_secret[LSP_RTCAUTH_SECRET_MAX];
+	unsigned char relay_secret[LSP_RTCAUTH_SECRET_MAX], play_secret[LSP_SIGTOK_SECRET_MAX];
+	const char *play_file = NULL, *hls_opt = NULL;
+	char hls[4096];
 	lsp_log_init(&lg, "lsp-rtc");
 	/* libav speaks as JSON events too: plain text would break the log */
 	lsp_avlog_route(lsp_event_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
@@ -356,6 +365,8 @@ int main(int argc, char **argv)
 			cfg.workers = (int)v;
 			break;
 		case 'S': relay_file = optarg; break;
+		case 'Y': play_file = optarg; break;
+		case 'H': hls_opt = optarg; break;
 		default: goto bad;
 		}
 	}
@@ -373,6 +384,19 @@ int main(int argc, char **argv)
 		cfg.relay_secret = relay_secret;
 		cfg.relay_secret_len = (size_t)rc;
 	}
+	if ((rc = lsp_sigtok_secret_load(play_file, "LSP_PLAYBACK_SECRET", play_secret, sizeof play_secret, err,
+					 sizeof err)) < 0) {
+		lsp_log(&lg, LSP_FATAL, "unable to read the playback secret", "reason", LSV_S(err), NULL);
+		return LSP_EXIT_USAGE;
+	}
+	cfg.play_secret = rc > 0 ? play_secret : NULL;
+	cfg.play_secret_len = rc > 0 ? (size_t)rc : 0;
+	if (hls_opt)
+		snprintf(hls, sizeof hls, "%s", hls_opt);
+	else
+		snprintf(hls, sizeof hls, "%s/hls", lsp_opt_env("LSP_DATA_DIR", "./var"));
+	cfg.hls_root = hls;
+	lsp_log(&lg, LSP_INFO, rc > 0 ? "playback tokens on" : "playback tokens off", "hls_root", LSV_S(hls), NULL);
 	cfg.auth = auth;
 	cfg.event = on_event;
 	cfg.event_ctx = &cx;

@@ -38,6 +38,10 @@ typedef struct {
 	const unsigned char *secret;  /* lib/state/token.c secret (shared with lsp-chat) */
 	size_t secretlen;
 	const char *data_dir;         /* for channel live state under <data_dir>/hls */
+	/* Playback tokens (core/sigtok.h lsp_sigtok_play) for private and
+	 * age-gated channels; NULL: none are issued (503). */
+	const unsigned char *play_secret;
+	size_t play_secret_len;
 	const char *cors;             /* comma-separated allowed origins, or NULL */
 	int scrypt_log2n;             /* default LSP_PASSWD_LOG2N */
 	long long session_ttl;        /* seconds, default 7 days */
@@ -67,7 +71,10 @@ typedef struct {
 	 * (reason; error), "data export" (user), "account erased" (by),
 	 * "role set" (user, role), "channel created" / "channel deleted" /
 	 * "stream key rotated" (channel, user), "channel suspended" /
-	 * "channel reinstated" (channel, by), "expired sessions not swept"
+	 * "channel reinstated" (channel, by), "channel access set" (channel,
+	 * visibility, age_gate, by), "playback token issued" (channel, user,
+	 * expires_at), "playback token refused" (channel, user, reason; warn),
+	 * "directory not updated" (channel, reason; error), "expired sessions not swept"
 	 * (reason; warn, from lsp_api_tick).  The revoke callback of
 	 * lib/api/kick.c adds "revocation sent" / "revocation not sent". */
 	lsp_event_fn event;

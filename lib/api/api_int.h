@@ -36,6 +36,7 @@
 #define API_PW_MIN 8
 #define API_PW_MAX 256
 #define API_RECORDINGS_MAX (256 * 1024)
+#define API_ADULT_AGE 18 /* declared age from which an account may open age-gated channels */
 #define API_SWEEP_S 60 /* expired sessions are dropped this often */
 
 struct lsp_api {
@@ -127,5 +128,6 @@ void api_h_key_rotate(api_call *c);
 void api_h_channel_health(api_call *c);
 void api_h_recordings(api_call *c);
 void api_h_suspend(api_call *c);
+void api_h_playback_token(api_call *c);
 
 #endif

@@ -11,12 +11,14 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "bus/bus.h"
 #include "bus/revoke.h"
+#include "state/chandir.h"
 #include "state/chanmeta.h"
 #include "state/dsar.h"
 #include "core/exit.h"
@@ -433,6 +435,40 @@ static void vod_root(char *out, size_t cap)
 	snprintf(out, cap, "%s/vod", lsp_opt_env("LSP_DATA_DIR", "./var"));
 }
 
+/* visibility=public|unlisted|private or age_gate=on|off for channel: 1
+ * set, 0 not such a setting, or negative with err filled (-EINVAL bad
+ * value).  The directory markers follow (lib/state/chandir.h), so lsp-edge
+ * and lsp-rtc see the change with no database. */
+static int access_set(lsp_store *st, const char *channel, const char *kv, char *err, size_t errcap)
+{
+	lsp_chanmeta ch;
+	char root[4096];
+	int vis = -1, gate = -1, rc;
+	if (!strncmp(kv, "visibility=", 11)) {
+		if ((vis = lsp_chanmeta_visibility_parse(kv + 11)) < 0) {
+			snprintf(err, errcap, "visibility is public, unlisted or private");
+			return -EINVAL;
+		}
+	} else if (!strncmp(kv, "age_gate=", 9)) {
+		gate = !strcmp(kv + 9, "on") ? 1 : !strcmp(kv + 9, "off") ? 0 : -1;
+		if (gate < 0) {
+			snprintf(err, errcap, "age_gate is on or off");
+			return -EINVAL;
+		}
+	} else {
+		return 0;
+	}
+	if ((rc = lsp_chanmeta_set_access(st, channel, vis, gate, err, errcap)) < 0 ||
+	    (rc = lsp_chanmeta_get(st, channel, &ch, err, errcap)) < 0)
+		return rc;
+	snprintf(root, sizeof root, "%s/hls", lsp_opt_env("LSP_DATA_DIR", "./var"));
+	if ((rc = lsp_chandir_set_access(root, channel, lsp_chanmeta_access_flags(&ch))) < 0) {
+		snprintf(err, errcap, "%.200s/%s: unable to write the access markers: %s", root, channel, strerror(-rc));
+		return rc;
+	}
+	return 1;
+}
+
 static int channel_set_cmd(const lsp_ctl_io *io, int n, char **w)
 {
 	lsp_store *st = NULL;
@@ -442,7 +478,8 @@ static int channel_set_cmd(const lsp_ctl_io *io, int n, char **w)
 		return usage_all(io);
 	if ((rc = lsp_store_open_env(&st, err, sizeof err)) >= 0)
 		for (int i = 3; i < n && rc >= 0; i++)
-			rc = lsp_vod_settings_set(st, w[2], w[i], err, sizeof err);
+			if ((rc = access_set(st, w[2], w[i], err, sizeof err)) == 0)
+				rc = lsp_vod_settings_set(st, w[2], w[i], err, sizeof err);
 	lsp_store_close(st);
 	if (rc == -EINVAL)
 		return failed(io, err, "channel set", LSP_EXIT_USAGE);
@@ -571,7 +608,8 @@ const lsp_ctl_cmd lsp_ctl_cmds[] = {
 	{ "audit", "  audit NAME            a channel's moderation audit, newest first\n", audit_cmd },
 	{ "channel set",
 	  "  channel set NAME KEY=VALUE...   recording settings: record=on|off,\n"
-	  "                        retention=30d|12h|0 (age), maxsize=50G|0 (per channel)\n",
+	  "                        retention=30d|12h|0 (age), maxsize=50G|0 (per channel);\n"
+	  "                        access: visibility=public|unlisted|private, age_gate=on|off\n",
 	  channel_set_cmd },
 	{ "vod list", "  vod list [NAME]       recordings: channel, id, start, seconds, bytes, state\n", vod_list_cmd },
 	{ "vod rm", "  vod rm NAME ID        delete a recording (exit 1 while it is being recorded)\n", vod_rm_cmd },

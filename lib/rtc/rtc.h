@@ -111,6 +111,12 @@ typedef struct {
 	 * edge sends none and /relay answers loopback peers only. */
 	const unsigned char *relay_secret;
 	size_t relay_secret_len;
+	/* Playback tokens (rtcauth.h lsp_rtcauth_play): WHEP offers for a
+	 * channel with the .signed marker under hls_root need a token good
+	 * under play_secret.  hls_root NULL: no channel is guarded. */
+	const char *hls_root;
+	const unsigned char *play_secret;
+	size_t play_secret_len;
 	/* WHIP key check: 0 and the channel's name, or negative and a reason. */
 	int (*auth)(void *ctx, const char *key, char *channel, size_t cap, const char **reason);
 	lsp_event_fn event;      /* what happened (the list above); NULL: nothing */

@@ -18,10 +18,12 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/net.h"
 #include "rtc/rtc_int.h"
+#include "rtc/rtcauth.h"
 #include "rtc/sdp.h"
 
 static void http_send(struct conn *k, const struct resp *rs)
@@ -60,6 +62,16 @@ static void offer(struct rtc *r, struct conn *k, int whip, const char *ch, const
 	struct chan *c = NULL;
 	char keych[LSP_NAME_MAX + 1], cmd[1024], err[200];
 	int n;
+	const char *deny = NULL;
+	if (!whip && lsp_rtcauth_play(r->cfg->hls_root, r->cfg->play_secret, r->cfg->play_secret_len, ch, rq,
+				      (long long)time(NULL), &deny) < 0) {
+		RTC_EMIT(r, LSP_WARN, "play refused", "channel", LSV_S(ch), "reason", LSV_S(deny));
+		rs->status = 403; /* private or age-gated: no good playback token (never logged) */
+		rs->ctype = "application/json";
+		snprintf(ans, anscap, "{\"error\":\"forbidden\",\"reason\":\"%s\"}\n", deny);
+		rs->body = ans;
+		return;
+	}
 	if (whip) {
 		size_t vl = 0;
 		const char *v = lsp_http_header_get(rq, "Authorization", &vl);
