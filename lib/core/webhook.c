@@ -131,7 +131,7 @@ int lsp_webhook_secret(const char *text, const char *file, char *out, size_t cap
 		}
 		n = fread(buf, 1, sizeof buf, f);
 		e = ferror(f) ? EIO : 0;
-		fclose(f);
+		(void)fclose(f);
 		if (e) {
 			snprintf(err, errcap, "webhook secret file %s: read error", file);
 			OPENSSL_cleanse(buf, sizeof buf);
@@ -269,7 +269,7 @@ static void clean_reason(const char *in, size_t n, char *out, size_t cap)
 		unsigned char c = (unsigned char)in[i];
 		if (c == '\n' || c == '\r')
 			break;
-		out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+		out[o++] = (char)((c >= 0x20 && c < 0x7f) ? c : '?');
 	}
 	while (o > 0 && out[o - 1] == ' ')
 		o--;
@@ -302,13 +302,17 @@ int lsp_webhook_post(lsp_webhook *w, const char *event, const char *delivery, co
 	snprintf(line[1], sizeof line[1], "X-LSP-Delivery: %.64s", delivery);
 	snprintf(line[2], sizeof line[2], "X-LSP-Signature: %s", sig);
 	OPENSSL_cleanse(sig, sizeof sig);
-	if (!(hl = curl_slist_append(NULL, "Content-Type: application/json")) ||
-	    !(t = curl_slist_append(hl, "Expect:")) || !(t = curl_slist_append(hl, line[0])) ||
-	    !(t = curl_slist_append(hl, line[1])) || !(t = curl_slist_append(hl, line[2]))) {
-		OPENSSL_cleanse(line[2], sizeof line[2]);
-		curl_slist_free_all(hl);
-		snprintf(err, errcap, "out of memory");
-		return -ENOMEM;
+	{
+		const char *want[] = { "Content-Type: application/json", "Expect:", line[0], line[1], line[2] };
+		for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+			if (!(t = curl_slist_append(hl, want[i]))) {
+				OPENSSL_cleanse(line[2], sizeof line[2]);
+				curl_slist_free_all(hl);
+				snprintf(err, errcap, "out of memory");
+				return -ENOMEM;
+			}
+			hl = t;
+		}
 	}
 	OPENSSL_cleanse(line[2], sizeof line[2]); /* libcurl copied it */
 	w->alen = 0;
