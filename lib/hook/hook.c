@@ -173,12 +173,14 @@ int lsp_hook_offer(lsp_hook *h, const char *subject, const char *data, size_t le
 		pthread_mutex_unlock(&h->mu);
 		return -EINVAL;
 	}
-	pthread_mutex_lock(&h->mu);
-	rc = health_due(h, channel, now, event[0] == 'e');
-	pthread_mutex_unlock(&h->mu);
-	if (event[0] == 'h' && !rc) {
-		json_decref(msg);
-		return 0;
+	if (event[0] != 'l') { /* .health throttled; .ended resets the throttle */
+		pthread_mutex_lock(&h->mu);
+		rc = health_due(h, channel, now, event[0] == 'e');
+		pthread_mutex_unlock(&h->mu);
+		if (!rc) {
+			json_decref(msg);
+			return 0;
+		}
 	}
 	body = json_pack("{s:s, s:s, s:f, s:o}", "event", event, "channel", channel, "time", lsp_clock_wall_s(),
 			 "data", msg); /* "o" takes msg's reference */
