@@ -3,7 +3,7 @@
 # webhook at publish start, lsp-hook posting .live/.health/.ended, and a
 # receiver (tests/tools/hookrecv.py) that records each POST and answers as
 # told.  1. publish → live → health → ended arrive in order, each signed
-# (the HMAC checked in Python); 2. a 403 refuses the publish (ffmpeg fails,
+# (the HMAC checked in Python); 2. a 403 refuses the publish, RTMP and SRT (ffmpeg fails,
 # the refusal is logged, no .live); 3. a receiver that sleeps 10 s delays a
 # publish by the timeout only (fail open; measured); 4. a receiver that is
 # down: publishes go on, failures are logged in a few lines, and the
@@ -47,8 +47,9 @@ wait_event() { # channel event [seconds]
 }
 
 KA=$(new_channel alpha); KB=$(new_channel beta); KC=$(new_channel gamma); KD=$(new_channel delta)
-PORT=$(free_port); MPORT=$(free_port)
-LSP_NATS_URL=$NATS_URL bg "$BIN/lsp-ingest" -l "127.0.0.1:$PORT" -t 3 -o "$T/{channel}.ts" 2>"$T/ingest.log"
+PORT=$(free_port); MPORT=$(free_port); SPORT=$(free_port)
+LSP_NATS_URL=$NATS_URL bg "$BIN/lsp-ingest" -l "127.0.0.1:$PORT" --srt-listen "127.0.0.1:$SPORT" -t 3 \
+	-o "$T/{channel}.ts" 2>"$T/ingest.log"
 wait_port "$PORT" 10 || fail "ingest did not listen"
 LSP_NATS_URL=$NATS_URL bg "$BIN/lsp-hook" --health-interval 0 --retry-max 2 --metrics "127.0.0.1:$MPORT" \
 	2>"$T/hook.log"
@@ -56,7 +57,11 @@ HPID=$!
 wait_grep '"subscribed"' "$T/hook.log" 10 || { cat "$T/hook.log"; fail "lsp-hook did not subscribe"; }
 
 # 1. The whole life of a publish, in order and signed.
-publish "rtmp://127.0.0.1:$PORT/live/$KA" 4 2>"$T/ff-a.err" || { cat "$T/ff-a.err" "$T/ingest.log"; fail "publish a"; }
+t0=$(date +%s%N)
+(publish "rtmp://127.0.0.1:$PORT/live/$KA" 4) 2>"$T/ff-a.err" & pa=$!
+wait_grep '"publish started","channel":"alpha"' "$T/ingest.log" 15 || fail "alpha never started"
+base_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+wait $pa || { cat "$T/ff-a.err" "$T/ingest.log"; fail "publish a"; }
 wait_event alpha ended 20 || { cat "$T/hook.log"; fail "no ended for alpha: $(events alpha)"; }
 ev=$(events alpha)
 [[ "$ev" =~ ^publish\ live\ (health\ )+ended$ ]] || fail "alpha's events: $ev"
@@ -84,6 +89,18 @@ sleep 2 # a .live would have been posted well within this
 [ "$(events beta)" = "publish" ] || fail "beta after a refusal: $(events beta)"
 [ -e "$T/beta.ts" ] && fail "a refused publish opened its output"
 ok "403 refused the publish (ffmpeg: $(head -c 80 "$T/ff-b.err" | tr '\n' ' '))"
+# the same over SRT (the key travels in the streamid)
+timeout -k 2 15 ffmpeg -hide_banner -nostdin -loglevel error -re -f lavfi -i "testsrc2=size=320x240:rate=25" \
+	-t 5 -c:v libx264 -preset ultrafast -g 25 -f mpegts "srt://127.0.0.1:$SPORT?streamid=$KB" 2>"$T/ff-srt.err" &
+psrt=$!
+wait_grep '"publish refused","channel":"beta".*"reason":"webhook refused: 403.*"stage":"srt"' "$T/ingest.log" 15 ||
+	{ grep beta "$T/ingest.log"; fail "SRT publish not refused"; }
+kill "$psrt" 2>/dev/null; wait "$psrt" 2>/dev/null
+python3 - "$LOG" <<'PY' || fail "no SRT admission request"
+import json, sys
+assert any(json.loads(json.loads(l)["body"]).get("protocol") == "srt" for l in open(sys.argv[1]))
+PY
+ok "403 refused an SRT publish too"
 
 # 3. A receiver that sleeps 10 s: admitted after the 2 s timeout (fail open).
 echo "publish sleep10" >"$MODE"
@@ -97,7 +114,7 @@ grep -q '"webhook failed","channel":"gamma".*admitted (fail open)' "$T/ingest.lo
 waited=$(grep '"webhook failed","channel":"gamma"' "$T/ingest.log" | sed -n 's/.*"duration_s":\([0-9.]*\).*/\1/p')
 awk -v w="$waited" 'BEGIN { exit !(w >= 1.9 && w < 3.5) }' || fail "webhook wait $waited s, want about 2"
 [ $ms -lt 9000 ] || fail "publish start took $ms ms with a 10 s receiver"
-ok "sleeping receiver: admitted after ${waited} s in ingest (ffmpeg start → publish started ${ms} ms; load $(cut -d' ' -f1 /proc/loadavg))"
+ok "sleeping receiver: admitted after ${waited} s in ingest; ffmpeg start → publish started ${ms} ms (answering receiver: ${base_ms} ms; load $(cut -d' ' -f1 /proc/loadavg))"
 : >"$MODE"
 wait_event gamma ended 30 || fail "no ended for gamma: $(events gamma)"
 
