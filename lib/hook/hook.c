@@ -62,7 +62,7 @@ static void dropped(lsp_hook *h, const char *event, const char *channel, const c
 	long long held = 0;
 	lsp_metrics_add(h->cfg.mx, "lsp_hook_dropped_total", 1, "event", event, "reason", label, NULL);
 	if (lsp_ratelim_ok(&h->rl_drop, lsp_clock_mono_ms(), LOG_EVERY_MS, &held))
-		lsp_event_emit(h->cfg.event, h->cfg.event_ctx, LSP_WARN, "webhook dropped", "event", LSV_S(event),
+		lsp_event_emit(h->cfg.event, h->cfg.event_ctx, LSP_WARN, "webhook dropped", "hook", LSV_S(event),
 			       "channel", LSV_S(channel), "reason", LSV_S(reason), "suppressed", LSV_I(held), NULL);
 }
 
@@ -261,7 +261,7 @@ static int64_t deliver_one(lsp_hook *h)
 	if (v == 1) {
 		lsp_hookq_pop(h->q);
 		lsp_metrics_add(h->cfg.mx, "lsp_hook_delivered_total", 1, "event", it.event, NULL);
-		lsp_event_emit(h->cfg.event, h->cfg.event_ctx, LSP_DEBUG, "webhook delivered", "event", LSV_S(it.event),
+		lsp_event_emit(h->cfg.event, h->cfg.event_ctx, LSP_DEBUG, "webhook delivered", "hook", LSV_S(it.event),
 			       "channel", LSV_S(it.channel), "status", LSV_I(status), "attempts",
 			       LSV_I(it.attempts + 1), "ms", LSV_I(now - t0), NULL);
 	} else if (v < 0) {
@@ -274,7 +274,7 @@ static int64_t deliver_one(lsp_hook *h)
 		if (lsp_ratelim_ok(&h->rl_fail, now, LOG_EVERY_MS, &held)) {
 			if (status >= 0)
 				snprintf(err, sizeof err, "HTTP %d", status);
-			lsp_event_emit(h->cfg.event, h->cfg.event_ctx, LSP_WARN, "webhook failed", "event",
+			lsp_event_emit(h->cfg.event, h->cfg.event_ctx, LSP_WARN, "webhook failed", "hook",
 				       LSV_S(it.event), "channel", LSV_S(it.channel), "status",
 				       LSV_I(status >= 0 ? status : -1), "reason", LSV_S(err), "attempts",
 				       LSV_I(it.attempts + 1), "retry_s",

@@ -15,12 +15,13 @@
  * any other status: dropped as rejected.  .health is posted at most once
  * per health_interval_s per channel (0: every message).
  *
- * Events (level, name: fields):
+ * Events (level, name: fields; "hook" is the webhook's event name, as
+ * "event" is the log line's own):
  *   info  "subscribed": subject queue               ready (sd_notify on it)
- *   debug "webhook delivered": event channel status attempts ms
- *   warn  "webhook failed": event channel status (-1: no answer) reason
+ *   debug "webhook delivered": hook channel status attempts ms
+ *   warn  "webhook failed": hook channel status (-1: no answer) reason
  *         attempts retry_s suppressed              one per 10 s at most
- *   warn  "webhook dropped": event channel reason suppressed
+ *   warn  "webhook dropped": hook channel reason suppressed
  *         (reason: queue full, too old, rejected <status>, bad message)
  * Metrics (when cfg->mx): lsp_hook_delivered_total{event},
  * lsp_hook_failures_total{event}, lsp_hook_dropped_total{event,reason}

@@ -138,6 +138,11 @@ wait_event delta ended 30 || { tail -n 5 "$T/hook.log"; fail "delta's events nev
 [[ "$(events delta)" =~ ^live\ (health\ )*ended$ ]] || fail "delta: $(events delta)"
 nf=$(( $(grep -c '"webhook failed"' "$T/hook.log") - hook_fail0 ))
 [ "$nf" -ge 1 ] && [ "$nf" -le 3 ] || fail "lsp-hook logged $nf failure lines (want 1..3)"
+python3 - "$T/hook.log" "$T/ingest.log" <<'PY' || fail "log lines are not one JSON object each"
+import json, sys
+for l in open(sys.argv[1]).readlines() + open(sys.argv[2]).readlines():
+    json.loads(l, object_pairs_hook=lambda kv: (len(kv) == len(dict(kv)) or sys.exit("duplicate key: " + l)) and dict(kv))
+PY
 m=$(curl -fsS "http://127.0.0.1:$MPORT/metrics") || fail "no metrics"
 grep -Eq '^lsp_hook_failures_total\{event="(live|health|ended)"\} [1-9]' <<<"$m" || fail "no failures counted: $m"
 grep -q '^lsp_hook_delivered_total{event="ended"} 3$' <<<"$m" || fail "delivered: $(grep delivered <<<"$m")"
