@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <sched.h>
+#include <arpa/inet.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,7 +34,7 @@
 #include "state/streamauth.h"
 
 static const char usage[] =
-	"usage: lsp-rtc [-h] [-V] [--http [HOST]:PORT] [--udp [HOST]:PORT] [--candidate IP]\n"
+	"usage: lsp-rtc [-h] [-V] [--http [HOST]:PORT] [--udp [HOST]:PORT] [--candidate IP[,IP…]]\n"
 	"               [--whip-exec COMMAND] [--whip-ring] [--max-sessions N] [--consent S]\n"
 	"               [--opus-bitrate BPS] [--whip-bitrate BPS] [--pli-interval MS]\n"
 	"               [--origin URL|auto [--origin-port N] [--origin-ttl MS]] [--metrics [HOST]:PORT]\n"
@@ -41,8 +43,9 @@ static const char usage[] =
 	"  -l, --http [HOST]:PORT    WHEP/WHIP signalling (default 0.0.0.0:8083)\n"
 	"  -u, --udp [HOST]:PORT     media (default 0.0.0.0:8189); worker i uses PORT+i (port 0:\n"
 	"                            each worker its own free port)\n"
-	"  -c, --candidate IP        address offered in the ICE candidate (default: the first\n"
-	"                            non-loopback IPv4 address, else 127.0.0.1)\n"
+	"  -c, --candidate IP[,IP…]  addresses offered as ICE host candidates, e.g. the public one\n"
+	"                            (default: the --udp address, or when that is every address,\n"
+	"                            each non-loopback address that is up, else 127.0.0.1)\n"
 	"  -e, --whip-exec COMMAND   per WHIP publish: /bin/sh -c COMMAND ({channel} expanded)\n"
 	"                            with MPEG-TS on its stdin, e.g. 'scripts/lsp-channel {channel}'\n"
 	"  -R, --whip-ring           write the channel ring for WHIP publishers directly (the\n"
@@ -240,19 +243,64 @@ static int relay_secret_load(lsp_log_t *lg, const char *file, unsigned char *out
 	return n;
 }
 
-static void first_ipv4(char *out, size_t cap)
+/* The addresses viewers may reach the media socket on (bound to host):
+ * host itself when it names one address; else every address of the
+ * socket's family that is up, loopback and IPv6 link-local left out
+ * (127.0.0.1 when that leaves none), comma-separated. */
+static void local_addrs(const char *host, char *out, size_t cap)
 {
 	struct ifaddrs *ifs, *i;
+	int v6 = strchr(host, ':') != NULL, n = 0;
+	size_t o = 0;
 	snprintf(out, cap, "127.0.0.1");
+	if (*host && strcmp(host, "0.0.0.0") != 0 && strcmp(host, "::") != 0) {
+		snprintf(out, cap, "%s", host);
+		return;
+	}
 	if (getifaddrs(&ifs) < 0)
 		return;
-	for (i = ifs; i; i = i->ifa_next)
-		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-		    (ntohl(((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr) >> 24) != 127) {
-			lsp_net_addr_str(i->ifa_addr, 0, out, cap);
+	for (i = ifs; i && n < LSP_RTC_CAND_MAX; i = i->ifa_next) {
+		char a[INET6_ADDRSTRLEN];
+		const struct sockaddr *sa = i->ifa_addr;
+		int k;
+		if (!sa || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK) ||
+		    (sa->sa_family != AF_INET && !(v6 && sa->sa_family == AF_INET6)))
+			continue;
+		if (sa->sa_family == AF_INET6 &&
+		    IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr))
+			continue;
+		if (sa->sa_family == AF_INET &&
+		    (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >> 24) == 127)
+			continue;
+		lsp_net_addr_str(sa, 0, a, sizeof a);
+		k = snprintf(out + o, cap - o, "%s%s", n ? "," : "", a);
+		if (k < 0 || (size_t)k >= cap - o)
 			break;
-		}
+		o += (size_t)k;
+		n++;
+	}
+	if (!n)
+		snprintf(out, cap, "127.0.0.1");
 	freeifaddrs(ifs);
+}
+
+/* --candidate: IP[,IP…], each a numeric address, LSP_RTC_CAND_MAX at most. */
+static int cand_ok(const char *s)
+{
+	int n = 0;
+	while (*s) {
+		char a[64];
+		unsigned char bin[16];
+		size_t l = strcspn(s, ",");
+		if (!l || l >= sizeof a || ++n > LSP_RTC_CAND_MAX)
+			return 0;
+		memcpy(a, s, l);
+		a[l] = 0;
+		if (inet_pton(strchr(a, ':') ? AF_INET6 : AF_INET, a, bin) != 1)
+			return 0;
+		s += l + (s[l] == ',');
+	}
+	return n > 0;
 }
 
 int main(int argc, char **argv)
@@ -270,7 +318,7 @@ int main(int argc, char **argv)
 		{ "relay-secret-file", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char hhost[256] = "0.0.0.0", uhost[256] = "0.0.0.0", cand[64] = "", err[256];
+	char hhost[256] = "0.0.0.0", uhost[256] = "0.0.0.0", cand[LSP_RTC_CAND_MAX * 48] = "", err[256];
 	lsp_rtc_cfg cfg = { .http_port = 8083, .udp_port = 8189, .max_sessions = 512, .consent_s = 15,
 			    .opus_bitrate = 64000, .whip_bitrate = 2500000, .pli_interval_ms = 2000 };
 	int force_ring = 0;
@@ -304,7 +352,7 @@ int main(int argc, char **argv)
 				goto bad;
 			break;
 		case 'c':
-			if (strlen(optarg) >= sizeof cand)
+			if (strlen(optarg) >= sizeof cand || !cand_ok(optarg))
 				goto bad;
 			snprintf(cand, sizeof cand, "%s", optarg);
 			break;
@@ -362,7 +410,7 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		goto bad;
 	if (!cand[0])
-		first_ipv4(cand, sizeof cand);
+		local_addrs(uhost, cand, sizeof cand);
 	cfg.whip_ring = force_ring || !cfg.whip_exec;
 	cfg.http_host = hhost;
 	cfg.udp_host = uhost;

@@ -93,7 +93,9 @@ typedef struct {
 	int http_port;
 	const char *udp_host;    /* media listen address */
 	int udp_port;
-	const char *cand_ip;     /* address put in the ICE candidate */
+	const char *cand_ip;     /* addresses put in ICE host candidates, comma-separated
+				  * (LSP_RTC_CAND_MAX at most); replies leave from the
+				  * address each peer sent to (IP_PKTINFO) */
 	int max_sessions;        /* viewers + publishers at most */
 	int consent_s;           /* silence after which a session is reaped */
 	int opus_bitrate;        /* bits/s */
@@ -124,6 +126,7 @@ typedef struct {
 	void (*worker_init)(void *ctx, int index);
 } lsp_rtc_cfg;
 
+#define LSP_RTC_CAND_MAX 8      /* candidate addresses (lsp_sdp_local's LSP_SDP_CAND_MAX) */
 #define LSP_RTC_WORKER_DONE 1   /* a worker's loop ended: _exit(0) */
 #define LSP_RTC_WORKER_FAILED 2 /* a worker could not run: _exit(111) */
 #define LSP_RTC_WORKERS_MAX 62  /* one session-id letter per worker */

@@ -22,6 +22,7 @@
 #define LSP_RTC_INT_H
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "core/event.h"
@@ -54,6 +55,19 @@
 #define RELAY_KEYREQ_MS 500 /* keyframe requests passed up the relay tree: one per channel this often */
 
 enum { S_FREE = 0, S_NEW, S_LIVE };
+
+/* The local address a datagram came in on (IP_PKTINFO, IPV6_PKTINFO): on a
+ * socket bound to every address, a reply must leave from the address the
+ * peer sent to, or its ICE stack (which checks the source) drops it. */
+struct laddr {
+	int family;        /* AF_INET, AF_INET6; 0: unknown (the kernel picks) */
+	int ifindex;
+	struct in_addr a4;
+	struct in6_addr a6;
+};
+/* Room for the control messages of one send: a UDP GSO segment size and
+ * the source address. */
+#define RTC_CMSG_CAP (CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo)))
 
 struct vpkt {
 	uint64_t cseq, frame;
@@ -145,6 +159,7 @@ struct sess {
 	struct sockaddr_storage addr;
 	socklen_t alen;
 	int have_addr;
+	struct laddr local;   /* where the peer sends to: our replies' source */
 	lsp_dtls *dtls;
 	long long created, last_rx, last_sr;
 	uint32_t vssrc, assrc, vts_off, ats_off;
@@ -247,8 +262,18 @@ uint32_t rtc_rand32(void);
 /* The event loop over r's sockets until stopfd is readable (or, in a
  * worker, the supervisor goes): 0, or -errno with err filled. */
 int rtc_loop(struct rtc *r, int stopfd, char *err, size_t errcap);
-/* The media socket: UDP on host:port with room for bursts; fd or -errno. */
+/* The media socket: UDP on host:port with room for bursts, telling each
+ * datagram's local address (IP_PKTINFO); fd or -errno. */
 int rtc_udp_open(const char *host, int port, char *err, size_t errcap);
+/* "ip:port,[v6]:port" of the candidate addresses ips (comma-separated). */
+void rtc_cand_str(const char *ips, int port, char *out, size_t cap);
+/* The local address in a received message's control data (family 0 when
+ * none). */
+void rtc_laddr_get(struct msghdr *mh, struct laddr *out);
+/* Control messages for one send into buf (RTC_CMSG_CAP bytes, aligned):
+ * the GSO segment size when seg > 0, the source address l when known.
+ * Their length (0: none; leave msg_control NULL then). */
+size_t rtc_cmsg_put(void *buf, const struct laddr *l, uint16_t seg);
 
 /* rtcchan.c */
 /* The channel called name: the one in use, else a new one (edge: fed by
@@ -279,7 +304,9 @@ void rtc_flush_viewers(struct rtc *r, struct chan *c); /* send viewers what they
 struct sess *rtc_sess_new(struct rtc *r);   /* a free slot, zeroed; NULL if none */
 void rtc_sess_free(struct rtc *r, struct sess *s, const char *why);
 void rtc_udp_send(struct rtc *r, struct sess *s, const uint8_t *p, size_t len);
-void rtc_on_udp(struct rtc *r, uint8_t *p, size_t len, struct sockaddr_storage *from, socklen_t flen);
+/* A datagram in from `from`, sent to our address `to`. */
+void rtc_on_udp(struct rtc *r, uint8_t *p, size_t len, struct sockaddr_storage *from, socklen_t flen,
+		const struct laddr *to);
 void rtc_ask_key(struct rtc *r, struct sess *p);  /* PLI to a WHIP publisher (500 ms floor) */
 void rtc_want_key(struct rtc *r, const char *name); /* ... to the channel's, if it is here */
 void rtc_sess_tick(struct rtc *r, struct sess *s); /* consent, SR/REMB, periodic PLI */

@@ -403,7 +403,7 @@ static int super_open(struct super *s, char *err, size_t errcap)
 	}
 	snprintf(http, sizeof http, "%s:%d", cfg->http_host ? cfg->http_host : "", lsp_net_port(s->http));
 	snprintf(udp, sizeof udp, "%s:%d", cfg->udp_host ? cfg->udp_host : "", s->w[0].port);
-	snprintf(cand, sizeof cand, "%s:%d", cfg->cand_ip ? cfg->cand_ip : "", s->w[0].port);
+	rtc_cand_str(cfg->cand_ip, s->w[0].port, cand, sizeof cand);
 	rtc_super_emit(s, LSP_INFO, "listening", "http", LSV_S(http), "udp", LSV_S(udp), "candidate", LSV_S(cand), "origin",
 	     LSV_S(cfg->origin_route ? "auto" : cfg->origin && *cfg->origin ? cfg->origin : ""), "workers",
 	     LSV_I(s->nw), "udp_ports", LSV_S(ports), NULL);
