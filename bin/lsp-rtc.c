@@ -39,7 +39,7 @@ static const char usage[] =
 	"               [--opus-bitrate BPS] [--whip-bitrate BPS] [--pli-interval MS]\n"
 	"               [--origin URL|auto [--origin-port N] [--origin-ttl MS]] [--metrics [HOST]:PORT]\n"
 	"               [--workers N]\n"
-	"               [--relay-secret-file FILE]\n"
+	"               [--relay-secret-file FILE] [--max-pending-per-addr N]\n"
 	"  -l, --http [HOST]:PORT    WHEP/WHIP signalling (default 0.0.0.0:8083)\n"
 	"  -u, --udp [HOST]:PORT     media (default 0.0.0.0:8189); worker i uses PORT+i (port 0:\n"
 	"                            each worker its own free port)\n"
@@ -70,6 +70,9 @@ static const char usage[] =
 	"  --relay-secret-file FILE  relay: sign (edge) and check (origin) GET /relay tokens with the\n"
 	"                            secret in FILE (mode 600, >= 16 bytes); else $LSP_RELAY_SECRET;\n"
 	"                            with neither, /relay answers loopback peers only\n"
+	"  --max-pending-per-addr N  WHEP sessions answered but not connected (ICE) one client\n"
+	"                            address may hold; one more offer is answered 429 (default 16;\n"
+	"                            0: no cap; loopback is never capped)\n"
 	"environment: LSP_DATA_DIR, LSP_DB_URL (WHIP key check), LSP_RING_DIR, LSP_LOG_LEVEL,\n"
 	"             LSP_NATS_URL (--origin auto; viewer counts to lsp.presence.<ch>), LSP_RELAY_SECRET,\n"
 	"             LSP_RTC_GSO (0: no UDP GSO)\n"
@@ -193,6 +196,8 @@ static void on_event(void *c, const lsp_event *ev)
 	} else if (lsp_event_is(ev, "relay bytes out")) {
 		lsp_metrics_add(cx->mx, "lsp_rtc_relay_sent_bytes_total", (double)lsp_event_int(ev, "bytes", 0),
 				"channel", ch, NULL);
+	} else if (lsp_event_is(ev, "offer refused")) { /* each one (a warning once a second) */
+		lsp_metrics_add(cx->mx, "lsp_rtc_offers_refused_total", 1, "reason", "pending", NULL);
 	} else if (lsp_event_is(ev, "srtp dropped")) {
 		lsp_metrics_add(cx->mx, "lsp_rtc_srtp_dropped_total", (double)lsp_event_int(ev, "bad_tag", 0), "reason",
 				"bad_tag", NULL);
@@ -316,11 +321,13 @@ int main(int argc, char **argv)
 		{ "origin-port", required_argument, NULL, 'P' }, { "origin-ttl", required_argument, NULL, 'T' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "relay-secret-file", required_argument, NULL, 'S' },
+		{ "max-pending-per-addr", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char hhost[256] = "0.0.0.0", uhost[256] = "0.0.0.0", cand[LSP_RTC_CAND_MAX * 48] = "", err[256];
 	lsp_rtc_cfg cfg = { .http_port = 8083, .udp_port = 8189, .max_sessions = 512, .consent_s = 15,
-			    .opus_bitrate = 64000, .whip_bitrate = 2500000, .pli_interval_ms = 2000 };
+			    .opus_bitrate = 64000, .whip_bitrate = 2500000, .pli_interval_ms = 2000,
+			    .max_pending_per_addr = 16 };
 	int force_ring = 0;
 	long v, origin_ttl = 5000;
 	const char *origin = NULL, *gso;
@@ -404,6 +411,11 @@ int main(int argc, char **argv)
 			cfg.workers = (int)v;
 			break;
 		case 'S': relay_file = optarg; break;
+		case 'p':
+			if (lsp_opt_long(optarg, 0, 65536, &v) < 0)
+				goto bad;
+			cfg.max_pending_per_addr = (int)v;
+			break;
 		default: goto bad;
 		}
 	}
@@ -446,6 +458,8 @@ int main(int argc, char **argv)
 		lsp_metrics_def(cx.mx, "lsp_rtc_sessions", LSP_METRIC_GAUGE, "WebRTC sessions open now, by kind");
 		lsp_metrics_def(cx.mx, "lsp_rtc_sessions_total", LSP_METRIC_COUNTER, "WebRTC sessions connected, by kind");
 		lsp_metrics_def(cx.mx, "lsp_rtc_offers_total", LSP_METRIC_COUNTER, "WHEP/WHIP offers, by kind");
+		lsp_metrics_def(cx.mx, "lsp_rtc_offers_refused_total", LSP_METRIC_COUNTER,
+				"WHEP offers answered 429: reason pending (too many half-open sessions from one address)");
 		lsp_metrics_def(cx.mx, "lsp_rtc_errors_total", LSP_METRIC_COUNTER, "warnings and errors, by kind");
 		lsp_metrics_def(cx.mx, "lsp_rtc_srtp_dropped_total", LSP_METRIC_COUNTER,
 				"SRTP/SRTCP packets dropped before decryption: bad_tag or replayed");

@@ -36,11 +36,14 @@
  * events (core/event.h), "channel" a field of each that has one:
  *
  *   listening                  ready: http, udp, candidate ("host:port"), origin
- *   play offer, publish offer  an answered offer: id, video_pt, audio_pt
+ *   play offer, publish offer  an answered offer: id, video_pt, audio_pt (play: peer)
  *   viewer connected, publisher connected         DTLS done: id
  *   viewer gone, publisher gone   id, reason, connected (it had gone live),
  *                              video_pkts, audio_pkts, nacks, rtx, plis
  *   publish refused (warn)     reason
+ *   offer refused (warn)       a WHEP offer answered 429: peer (address), reason,
+ *                              pending, suppressed (debug since the last warning:
+ *                              one a second at most is a warning)
  *   publisher pipeline failed to start (error), publisher pipeline failed,
  *   dtls session failed, dtls handshake failed, opus encoder unavailable;
  *   video only (warn)          reason (and id)
@@ -120,6 +123,10 @@ typedef struct {
 	void *ctx;               /* for origin_route and auth */
 	int workers;             /* worker processes; 0 or 1: this process alone */
 	int gso;                 /* send a viewer's runs of equal-sized packets as UDP GSO */
+	/* WHEP sessions answered whose ICE has not completed, per client
+	 * address, at most (loopback never capped); one more offer is 429.
+	 * 0: no cap (rtcpend.c) */
+	int max_pending_per_addr;
 	/* In each worker process, just after fork, before anything else runs:
 	 * re-open what a forked child cannot share (a NATS connection's
 	 * threads do not cross fork).  NULL: nothing. */

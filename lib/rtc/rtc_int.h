@@ -28,6 +28,7 @@
 #include "core/event.h"
 #include "core/http.h"
 #include "core/key.h"
+#include "core/ratelim.h"
 #include "media/ring.h"
 #include "rtc/aopus.h"
 #include "rtc/dtls.h"
@@ -160,6 +161,7 @@ struct sess {
 	socklen_t alen;
 	int have_addr;
 	struct laddr local;   /* where the peer sends to: our replies' source */
+	char peer[48];        /* WHEP: the address that made the offer (rtcpend.c) */
 	lsp_dtls *dtls;
 	long long created, last_rx, last_sr;
 	uint32_t vssrc, assrc, vts_off, ats_off;
@@ -221,6 +223,7 @@ struct counters {
 		sent, send_err;
 	long long srtp_auth, srtp_replay;         /* SRTP/SRTCP: bad tag, replayed or too old */
 	long long http_evicted;                   /* idle signalling connections closed for a new one */
+	long long offers_refused;                 /* WHEP offers over the per-address pending cap */
 	long long srtp_auth_rep, srtp_replay_rep; /* as last reported ("srtp dropped") */
 };
 
@@ -245,6 +248,7 @@ struct rtc {
 	int worker;        /* --workers: this worker's index; -1 when alone */
 	int ctl;           /* worker: its socket to the supervisor; else -1 */
 	int gso_off;       /* UDP GSO refused on this path: send datagram by datagram */
+	lsp_ratelim pend_rl; /* "offer refused" once a second at most */
 };
 
 /* An event to cfg->event: RTC_EMIT(r, LSP_INFO, "name", "key", LSV_S(v), …). */
@@ -357,6 +361,13 @@ void rtc_stats_lists(struct rtc *r, char *out, size_t cap, size_t len[3], int *t
  * (may be NULL or "") goes in as more members.  Its length. */
 size_t rtc_stats_doc(char *out, size_t cap, const struct counters *c, int sessions_total, long long relays_total,
 		     const char *const lists[3], const size_t len[3], const char *extra);
+
+/* rtcpend.c: half-open WHEP sessions per client address */
+void rtc_peer_addr(const char *peer, char *out, size_t cap); /* "a:port" / "[v6]:port" → "a" / "v6" */
+int rtc_pend_exempt(const lsp_rtc_cfg *cfg, const char *addr); /* no cap, or loopback */
+int rtc_pend_count(const struct rtc *r, const char *addr);   /* r's WHEP sessions from addr not yet connected */
+/* Answer fd 429 (JSON) and log it, rate-limited by rl. */
+void rtc_pend_refuse(const lsp_rtc_cfg *cfg, lsp_ratelim *rl, int fd, const char *addr, int pending);
 
 /* rtcwork.c */
 /* --workers N > 1: the supervisor (what lsp_rtc_run does then). */

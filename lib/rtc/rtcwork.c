@@ -270,6 +270,7 @@ static void on_event_msg(struct super *s, int wi, const uint8_t *b, size_t n)
 	}
 	keys[ev.n] = "worker";
 	vals[ev.n++] = LSV_I(wi);
+	rtc_pt_event(s, wi, &ev);
 	if (lsp_event_is(&ev, "play offer") || lsp_event_is(&ev, "publish offer")) {
 		w->load++;
 		if (w->inflight > 0)
@@ -398,6 +399,7 @@ void rtc_super_stats(struct super *s, int fd)
 	}
 	memcpy(&sum, a, sizeof sum);
 	sum.http_evicted += s->evicted;
+	sum.offers_refused += s->offers_refused;
 	o = (size_t)snprintf(extra, sizeof extra, "\"workers\":[");
 	for (int i = 0; i < s->nw && o < sizeof extra; i++)
 		o += (size_t)snprintf(extra + o, sizeof extra - o,
