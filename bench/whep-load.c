@@ -2,7 +2,9 @@
  * with its own UDP socket, doing what a browser does on the wire (WHEP
  * POST, ICE-lite connectivity check, DTLS-SRTP handshake as the DTLS
  * client, consent checks every 2 s) and then counting the SRTP packets it
- * receives.  Loss is read from RTP sequence numbers (the RTP header is not
+ * receives.  Media goes to the answer's first candidate, from a socket
+ * connected to it (answers from another address never arrive, as in a
+ * browser's ICE).  Loss is read from RTP sequence numbers (the RTP header is not
  * encrypted), so media is not decrypted: the client stays cheap and the
  * server's cost is what is measured.
  *

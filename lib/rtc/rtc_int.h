@@ -12,6 +12,7 @@
  *   rtcorigin.c  relay, origin side: edges reading our rings (GET /relay/C)
  *   rtcedge.c    relay, edge side: a channel's connection to its origin
  *   rtchttp.c    HTTP signalling: WHEP/WHIP offers, DELETE, /stats
+ *   rtcpend.c    half-open WHEP sessions capped per client address
  *   rtcwork.c    --workers N: the supervisor (HTTP listener, routing of
  *                requests to workers, restarts, /stats) and a worker's
  *                side of its control socket (handed connections, events)

@@ -352,7 +352,7 @@ void rtc_super_stats(struct super *s, int fd)
 	char *lists[3] = { NULL, NULL, NULL }, *out = NULL, extra[64 * LSP_RTC_WORKERS_MAX];
 	const char *cl[3];
 	size_t lens[3] = { 0, 0, 0 }, o;
-	int want[LSP_RTC_WORKERS_MAX], pending = 0, total = 0;
+	int want[LSP_RTC_WORKERS_MAX] = { 0 }, pending = 0, total = 0;
 	long long rtotal = 0, deadline = lsp_clock_mono_ms() + STATS_WAIT_MS;
 	_Static_assert(sizeof(struct counters) % sizeof(long long) == 0, "counters are long longs");
 	memset(&sum, 0, sizeof sum);
