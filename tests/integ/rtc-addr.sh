@@ -51,7 +51,8 @@ assert d["connected"] == 2 and d["packets"] > 100 and d["lost"] == 0, d' "$out" 
 	rc=$?
 	[ $rc -eq 0 ] || { cat "$T/node$w.err"; tail -n 20 "$T/rtc$w.log"; fail "Chromium through 127.0.0.2 (workers $w, rc=$rc): $out"; }
 	ok "workers $w: Chromium decodes over the 127.0.0.2 candidate: $out"
-	grep -q '"level":"fatal"' "$T/rtc$w.log" && fail "fatal log"
+	kill -0 "${_pids[-1]}" 2>/dev/null || fail "lsp-rtc --workers $w died"
+	grep -q '"level":"fatal"\|Sanitizer' "$T/rtc$w.log" && fail "fatal log or sanitizer report"
 done
 
 # no --candidate: every address that is up, loopback left out (127.0.0.1

@@ -96,5 +96,6 @@ read -r code _ < <(offer 127.0.0.2)
 ok "reaped half-open sessions free their places"
 curl -s "http://127.0.0.1:$M/metrics" | grep -q '^lsp_rtc_offers_refused_total{reason="pending"} 32' ||
 	fail "metric: $(curl -s "http://127.0.0.1:$M/metrics" | grep refused)"
-for f in "$T"/rtc*.log; do grep -q '"level":"fatal"' "$f" && fail "fatal log in $f"; done
+for p in "${_pids[@]:1}"; do kill -0 "$p" 2>/dev/null || fail "an lsp-rtc died"; done
+for f in "$T"/rtc*.log; do grep -q '"level":"fatal"\|Sanitizer' "$f" && fail "fatal or sanitizer report in $f"; done
 exit 0
