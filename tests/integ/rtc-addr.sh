@@ -47,8 +47,14 @@ d = json.loads(sys.argv[1])
 assert d["connected"] == 2 and d["packets"] > 100 and d["lost"] == 0, d' "$out" ||
 		fail "wire-level viewers through 127.0.0.2 (workers $w): $out"
 	ok "workers $w: wire-level viewers get media from 127.0.0.2 (bound to 0.0.0.0): $out"
-	out=$(cd "$B" && timeout 60 node whep.mjs "http://127.0.0.1:$H/whep/demo" --timeout 20 --frames 30 2>"$T/node$w.err")
-	rc=$?
+	# whep.mjs gives ICE + DTLS 10 s: on a loaded box Chromium's start can
+	# take that, so a second try (logged) before the verdict
+	for try in 1 2; do
+		out=$(cd "$B" && timeout 60 node whep.mjs "http://127.0.0.1:$H/whep/demo" --timeout 20 --frames 30 2>"$T/node$w.err")
+		rc=$?
+		[ $rc -eq 0 ] && break
+		echo "try $try: rc=$rc $out" >&2
+	done
 	[ $rc -eq 0 ] || { cat "$T/node$w.err"; tail -n 20 "$T/rtc$w.log"; fail "Chromium through 127.0.0.2 (workers $w, rc=$rc): $out"; }
 	ok "workers $w: Chromium decodes over the 127.0.0.2 candidate: $out"
 	kill -0 "${_pids[-1]}" 2>/dev/null || fail "lsp-rtc --workers $w died"
