@@ -70,7 +70,7 @@ static void send_batch(struct rtc *r, struct sess *s, uint8_t (*bufs)[1500], con
 	struct mmsghdr mm[BATCH];
 	struct iovec iov[BATCH];
 	union {
-		char b[CMSG_SPACE(sizeof(uint16_t))];
+		char b[RTC_CMSG_CAP];
 		struct cmsghdr h;
 	} cm[BATCH];
 	int cnt[BATCH], first[BATCH];
@@ -90,16 +90,10 @@ static void send_batch(struct rtc *r, struct sess *s, uint8_t (*bufs)[1500], con
 			mm[nm].msg_hdr.msg_namelen = s->alen;
 			mm[nm].msg_hdr.msg_iov = &iov[i];
 			mm[nm].msg_hdr.msg_iovlen = (size_t)(j - i);
-			if (j - i > 1) {
-				uint16_t seg = (uint16_t)lens[i];
-				memset(&cm[nm], 0, sizeof cm[nm]);
+			/* the segment size of a GSO run, and our source address */
+			mm[nm].msg_hdr.msg_controllen = rtc_cmsg_put(cm[nm].b, &s->local, j - i > 1 ? (uint16_t)lens[i] : 0);
+			if (mm[nm].msg_hdr.msg_controllen)
 				mm[nm].msg_hdr.msg_control = cm[nm].b;
-				mm[nm].msg_hdr.msg_controllen = sizeof cm[nm].b;
-				cm[nm].h.cmsg_level = SOL_UDP;
-				cm[nm].h.cmsg_type = UDP_SEGMENT;
-				cm[nm].h.cmsg_len = CMSG_LEN(sizeof seg);
-				memcpy(CMSG_DATA(&cm[nm].h), &seg, sizeof seg);
-			}
 			first[nm] = i;
 			cnt[nm++] = j - i;
 			i = j;
