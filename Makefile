@@ -11,6 +11,7 @@
 #                     units, sysusers and tmpfiles where systemd finds them
 #   make lint         cppcheck and clang-tidy over lib/ and bin/
 #   make layers       the include, network-layer and file-size rules of lib/
+#   make openapi      docs/openapi.json against OpenAPI 3.0 (strict)
 
 VERSION   := 0.1.0
 CC        ?= cc
@@ -53,7 +54,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all check deps demo fuzz clean web units install lint lint-cppcheck lint-tidy layers
+.PHONY: all check deps demo fuzz clean web units install lint lint-cppcheck lint-tidy layers openapi
 all: $(BINS) web
 
 # Binaries live beside their sources (bin/lsp-x from bin/lsp-x.c); a variant
@@ -98,6 +99,7 @@ web/vendor/hls.min.js: web/package.json
 # Static analysis reads the sources, not a build: the sanitizer pass skips it.
 check: all units
 	tests/tools/layers.sh
+	tests/tools/openapi-check.py docs/openapi.json
 	$(if $(SANITIZE),,$(MAKE) --no-print-directory lint)
 	BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run
 
@@ -173,6 +175,11 @@ lint-tidy:
 	{ printf '%s\n' $(TIDY_SRC) | xargs -P2 -I{} $(CLANG_TIDY) --quiet {} -- $(TIDY_FLAGS) 2>$$e || rc=1; } && \
 	{ grep -vE '^[0-9]+ .*(generated|treated as errors?)\.$$' $$e >&2; rm -f $$e; } ; \
 	[ $$rc = 0 ] || { echo "make: clang-tidy found problems (above); the checks and why: .clang-tidy" >&2; exit 1; }
+
+# docs/openapi.json against OpenAPI 3.0, strictly (a gate of make check;
+# tests/tools/openapi-check.py says what it checks).
+openapi:
+	tests/tools/openapi-check.py docs/openapi.json
 
 # The house rules of lib/ (folders, includes, one network layer, file
 # sizes, link sets): a gate of make check.  See tests/tools/layers.sh.

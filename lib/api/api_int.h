@@ -96,6 +96,9 @@ void api_fail(api_call *c, int status, const char *code, const char *msg);
 void api_store_fail(api_call *c, int rc);
 /* Copy a request header's value into out; 0 when absent or too long. */
 int api_header(const api_call *c, const char *name, char *out, size_t cap);
+/* 0 when every member of the body is one of keys (NULL-ended), else -1
+ * with 400 "unknown_field" answered. */
+int api_body_only(api_call *c, const char *const *keys);
 /* The body's string member k, or NULL. */
 const char *api_bstr(const api_call *c, const char *k);
 /* Access-Control-* headers when the Origin is one of cfg.cors. */
