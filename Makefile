@@ -100,6 +100,7 @@ web/vendor/hls.min.js: web/package.json
 check: all units
 	tests/tools/layers.sh
 	tests/tools/openapi-check.py docs/openapi.json
+	tests/tools/event-names.py
 	$(if $(SANITIZE),,$(MAKE) --no-print-directory lint)
 	BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run
 
