@@ -204,7 +204,6 @@ void api_pending_free(lsp_pwjob *j)
 
 void api_pw_start(api_call *c, api_pending *pd)
 {
-	int rc;
 	pd->c = *c;
 	pd->c.rq = NULL;
 	pd->c.body = NULL;
@@ -219,7 +218,7 @@ void api_pw_start(api_call *c, api_pending *pd)
 		api_pending_free(&pd->job);
 		return;
 	}
-	if ((rc = lsp_pwpool_submit(c->a->pool, &pd->job)) < 0) {
+	if (lsp_pwpool_submit(c->a->pool, &pd->job) < 0) {
 		api_pending_free(&pd->job);
 		api_add_header(c, "Retry-After: 1\r\n%s%s", "", "");
 		api_event(c, LSP_WARN, "password queue full", "peer", LSV_S(c->rq->peer), NULL);
