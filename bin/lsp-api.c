@@ -107,7 +107,7 @@ static void print_route(void *ctx, const char *method, const char *pattern, int 
 }
 
 /* --set-role USER=ROLE: 0 set, 1 no such user, 100 bad words, 111 failure. */
-static int set_role(struct app *a, lsp_store *st, const char *arg)
+static int set_role(struct app *a, lsp_store *st, const char *arg, const char *nats)
 {
 	char user[LSP_NAME_MAX + 1], err[512];
 	const char *eq = strchr(arg, '=');
@@ -121,6 +121,17 @@ static int set_role(struct app *a, lsp_store *st, const char *arg)
 	rc = lsp_api_set_role(st, user, eq + 1, err, sizeof err);
 	if (rc < 0)
 		lsp_log(&a->lg, LSP_ERROR, "role not set", "reason", LSV_S(err), NULL);
+	if (rc == 0 && nats && *nats) { /* open chat sockets re-read the role (bus/revoke.h) */
+		lsp_kick k = { NULL, lsp_event_log, &a->lg };
+		lsp_revoke r;
+		if (lsp_revoke_make(&r, LSP_REVOKE_ROLE, user, NULL, eq + 1) == 0 &&
+		    lsp_bus_open(&k.bus, nats, 2000, "lsp-api", err, sizeof err) == 0)
+			lsp_kick_revoke(&k, &r);
+		else
+			lsp_log(&a->lg, LSP_WARN, "revocation not sent", "cause", LSV_S("role"), "user", LSV_S(user),
+				"reason", LSV_S(err), NULL);
+		lsp_bus_close(k.bus);
+	}
 	return rc == 0 ? LSP_EXIT_OK : rc == -ENOENT ? LSP_EXIT_NO : LSP_EXIT_SYS;
 }
 
@@ -238,7 +249,7 @@ int main(int argc, char **argv)
 		return LSP_EXIT_SYS;
 	}
 	if (role_arg) {
-		ret = set_role(&app, st, role_arg);
+		ret = set_role(&app, st, role_arg, nats);
 		lsp_store_close(st);
 		return ret;
 	}
@@ -268,6 +279,8 @@ int main(int argc, char **argv)
 	acfg.data_dir = lsp_opt_env("LSP_DATA_DIR", "./var");
 	acfg.kick = lsp_kick_send;
 	acfg.kick_ctx = &kick;
+	acfg.revoke = lsp_kick_revoke;
+	acfg.revoke_ctx = &kick;
 	acfg.health = lsp_health_get;
 	acfg.health_ctx = health;
 	acfg.event = on_event;

@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "api/apisrv.h"
+#include "bus/revoke.h"
 #include "core/event.h"
 #include "state/store.h"
 
@@ -53,6 +54,13 @@ typedef struct {
 	 * when none is known.  May be NULL. */
 	int (*health)(void *ctx, const char *channel, char *out, size_t cap);
 	void *health_ctx;
+	/* Tell every lsp-chat node that chat rights narrowed (bus/revoke.h:
+	 * NATS lsp.auth.revoke): called after a role change, an erasure (also
+	 * once per channel that went with the account), a channel's deletion
+	 * or suspension.  May be NULL (lsp-chat's periodic re-check then
+	 * catches up).  Returns 0 or negative. */
+	int (*revoke)(void *ctx, const lsp_revoke *r);
+	void *revoke_ctx;
 	/* What happened (never a secret in a field); may be NULL.  Events:
 	 * "signed up" (user, role), "signed in" (user), "sign-in refused"
 	 * (user, peer), "rate limited" (user, peer; warn), "store failure"
@@ -60,7 +68,9 @@ typedef struct {
 	 * "role set" (user, role), "channel created" / "channel deleted" /
 	 * "stream key rotated" (channel, user), "channel suspended" /
 	 * "channel reinstated" (channel, by), "expired sessions not swept"
-	 * (reason; warn, from lsp_api_tick), "password queue full" (peer; warn). */
+	 * (reason; warn, from lsp_api_tick), "password queue full" (peer; warn).
+	 * The revoke callback of lib/api/kick.c adds "revocation sent" /
+	 * "revocation not sent". */
 	lsp_event_fn event;
 	void *event_ctx;
 	/* Password hashing threads (sign-in, sign-up): 0 hashes inline, on the

@@ -210,6 +210,7 @@ void api_h_channel_delete(api_call *c)
 		return;
 	}
 	api_kick(c, c->arg, &kicked);
+	api_revoke(c, LSP_REVOKE_CHANNEL_DELETED, NULL, c->arg, NULL);
 	api_purge_recordings(c, c->arg);
 	api_event(c, LSP_INFO, "channel deleted", "channel", LSV_S(c->arg), "user", LSV_S(c->user), NULL);
 	api_reply(c, 204, NULL);
@@ -323,8 +324,10 @@ void api_h_suspend(api_call *c)
 		api_store_fail(c, rc);
 		return;
 	}
-	if (on)
+	if (on) {
 		api_kick(c, c->arg, &kicked);
+		api_revoke(c, LSP_REVOKE_CHANNEL_SUSPENDED, NULL, c->arg, NULL);
+	}
 	snprintf(root, sizeof root, "%s/hls", c->a->cfg.data_dir ? c->a->cfg.data_dir : "./var");
 	if ((rc = lsp_chandir_hide(root, c->arg, on)) < 0)
 		api_event(c, LSP_ERROR, "directory not updated", "channel", LSV_S(c->arg), "reason",

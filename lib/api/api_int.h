@@ -131,6 +131,9 @@ void api_h_chat_token(api_call *c);
 void api_h_user_get(api_call *c);
 void api_h_user_role(api_call *c);
 void api_h_user_erase(api_call *c);
+/* Publish a revocation event through cfg.revoke (when set); user and
+ * channel may be NULL, role only for LSP_REVOKE_ROLE. */
+void api_revoke(api_call *c, lsp_revoke_reason reason, const char *user, const char *channel, const char *role);
 
 /* ---- api_channel.c ---- */
 /* Load channel c->arg: 0, or -1 when answered (404, also for a channel

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bus/bus.h"
+#include "bus/revoke.h"
 #include "state/chanmeta.h"
 #include "state/dsar.h"
 #include "core/exit.h"
@@ -74,6 +76,44 @@ static int failed(const lsp_ctl_io *io, const char *err, const char *cmd, int st
 {
 	say(io, LSP_ERROR, "command failed", "command", LSV_S(cmd), "reason", LSV_S(err), NULL);
 	return status;
+}
+
+/* ---- revocation events for lsp-chat (bus/revoke.h) ---- */
+
+#define REVOKE_TIMEOUT_MS 2000
+
+/* The bus LSP_NATS_URL names, or NULL: none named (lsp-chat's periodic
+ * re-check is then the path) or unreachable (a warning; the store change
+ * stands and the re-check catches up). */
+static lsp_bus *revoke_bus(const lsp_ctl_io *io)
+{
+	const char *url = getenv("LSP_NATS_URL");
+	char err[256];
+	lsp_bus *b = NULL;
+	if (!url || !*url)
+		return NULL;
+	if (lsp_bus_open(&b, url, REVOKE_TIMEOUT_MS, "lsp-ctl", err, sizeof err) < 0) {
+		say(io, LSP_WARN, "revocation not sent", "reason", LSV_S(err), NULL);
+		return NULL;
+	}
+	return b;
+}
+
+/* Publish one revocation event on b (NULL: nothing to do). */
+static void revoke_send(const lsp_ctl_io *io, lsp_bus *b, lsp_revoke_reason why, const char *user,
+			const char *channel)
+{
+	lsp_revoke r;
+	char err[256] = "not a valid event";
+	if (!b)
+		return;
+	if (lsp_revoke_make(&r, why, user, channel, NULL) < 0 ||
+	    lsp_revoke_publish(b, &r, REVOKE_TIMEOUT_MS, err, sizeof err) < 0)
+		say(io, LSP_WARN, "revocation not sent", "cause", LSV_S(lsp_revoke_reason_name(why)), "reason",
+		    LSV_S(err), NULL);
+	else
+		say(io, LSP_INFO, "revocation sent", "cause", LSV_S(lsp_revoke_reason_name(why)), "user",
+		    LSV_S(user ? user : ""), "channel", LSV_S(channel ? channel : ""), NULL);
 }
 
 /* channels, keys, recordings, DSAR: not found / exists is a "no" */
@@ -184,8 +224,12 @@ static int channel_cmd(const lsp_ctl_io *io, int n, char **w)
 		rc = new_key(io->out, st, name, !strcmp(w[1], "add"), err, sizeof err);
 	else if (!strcmp(w[1], "rm")) {
 		rc = lsp_store_channel_rm(st, name, err, sizeof err);
-		if (rc == 0)
+		if (rc == 0) {
+			lsp_bus *b = revoke_bus(io); /* open chat sockets of the channel close */
+			revoke_send(io, b, LSP_REVOKE_CHANNEL_DELETED, NULL, name);
+			lsp_bus_close(b);
 			rc = purge_vod(name, err, sizeof err);
+		}
 	}
 	else /* key revoke */
 		rc = lsp_store_channel_set_key(st, name, NULL, err, sizeof err);
@@ -486,6 +530,13 @@ static int dsar_cmd(const lsp_ctl_io *io, int n, char **w)
 		rc = o.names ? lsp_chanmeta_owned(st, user, add_owned, &o, err, sizeof err) : -ENOMEM;
 		if (rc >= 0)
 			rc = lsp_dsar_erase(st, user, "operator", err, sizeof err);
+		if (rc >= 0) { /* the user's open chat sockets close, and those of the channels gone with them */
+			lsp_bus *b = revoke_bus(io);
+			revoke_send(io, b, LSP_REVOKE_ERASED, user, NULL);
+			for (int i = 0; i < o.n; i++)
+				revoke_send(io, b, LSP_REVOKE_CHANNEL_DELETED, NULL, o.names[i]);
+			lsp_bus_close(b);
+		}
 		for (int i = 0; rc >= 0 && i < o.n; i++)
 			rc = purge_vod(o.names[i], err, sizeof err);
 		free(o.names);

@@ -219,7 +219,13 @@ struct lsp_edge {
 	socklen_t up_len[EDGE_UP_N];  /* 0: that upstream is off (404) */
 	long long px_requests[EDGE_UP_N], px_errors[EDGE_UP_N], px_open, px_tunnels;
 	edge_pres *pres;        /* HLS viewers for presence (edge_pres.c), NULL until used */
+	struct edge_demand *demand; /* rungs asked for (edge_demand.c), NULL until used */
 };
+
+/* ---- edge_demand.c ---- */
+/* A request for rel = "CH/RUNG/…" from local files: touch the rung's want file. */
+void edge_demand_hit(lsp_edge *e, const char *rel);
+void edge_demand_free(lsp_edge *e);
 
 /* ---- edge_pres.c ---- */
 /* A request for /hls/<rel>: count its client as a viewer of the channel. */

@@ -405,6 +405,7 @@ void edge_handle(lsp_edge *e, edge_conn *c, const lsp_http_req *rq)
 			edge_respond_error(e, c, 404);
 			return;
 		}
+		edge_demand_hit(e, rel); /* lsp-transcode --on-demand (edge_demand.c) */
 		serve_hls(e, c, rel, rq);
 		return;
 	}

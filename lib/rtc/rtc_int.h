@@ -123,6 +123,7 @@ struct chan {
 	int bframes;            /* the source reorders (pts != dts seen) */
 	int want_rung;          /* ...so look for a transcoded rung's ring (CH~RUNG) */
 	char rung[24];          /* the rung fed from instead of the source, "" none */
+	long long rung_wanted;  /* last lsp_ring_want of that rung (lsp-transcode --on-demand) */
 	int nrelay, nwait;      /* relay clients, parked offers using it */
 	int rebase, have_last;  /* a new source: continue its time after last_t */
 	int64_t shift, last_t;  /* added to the source's pts/dts; newest time out */

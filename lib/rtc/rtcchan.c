@@ -537,6 +537,12 @@ void rtc_chan_tick(struct rtc *r, struct chan *c)
 		rtc_chan_drop(c);
 		return;
 	}
+	if (c->rung[0] && r->now - c->rung_wanted >= 1000) { /* keep the rung encoded (--on-demand) */
+		char name[LSP_NAME_MAX + 32];
+		c->rung_wanted = r->now;
+		snprintf(name, sizeof name, "%s~%s", c->name, c->rung);
+		lsp_ring_want(name);
+	}
 	if (c->want_rung && !c->relay && r->now - c->last_reopen > 1000) {
 		c->last_reopen = r->now;
 		chan_try_rung(r, c);
