@@ -6,10 +6,12 @@
 #   make deps         install the Debian packages the build and tests need
 #   make demo         install, build, and run the platform with a test-pattern publisher
 #   make fuzz         build the libFuzzer harnesses (clang)
-#   make install      binaries, scripts, man pages, units, web files under
-#                     $(DESTDIR)$(PREFIX) (PREFIX default /opt/lsp)
+#   make install      binaries, scripts, man pages, web files under
+#                     $(DESTDIR)$(PREFIX) (PREFIX default /opt/lsp); systemd
+#                     units, sysusers and tmpfiles where systemd finds them
 #   make lint         cppcheck and clang-tidy over lib/ and bin/
 #   make layers       the include, network-layer and file-size rules of lib/
+#   make openapi      docs/openapi.json against OpenAPI 3.0 (strict)
 
 VERSION   := 0.1.0
 CC        ?= cc
@@ -52,7 +54,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all check deps demo fuzz clean web units install lint lint-cppcheck lint-tidy layers
+.PHONY: all check deps demo fuzz clean web units install lint lint-cppcheck lint-tidy layers openapi
 all: $(BINS) web
 
 # Binaries live beside their sources (bin/lsp-x from bin/lsp-x.c); a variant
@@ -97,6 +99,8 @@ web/vendor/hls.min.js: web/package.json
 # Static analysis reads the sources, not a build: the sanitizer pass skips it.
 check: all units
 	tests/tools/layers.sh
+	tests/tools/openapi-check.py docs/openapi.json
+	tests/tools/event-names.py
 	$(if $(SANITIZE),,$(MAKE) --no-print-directory lint)
 	BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run
 
@@ -118,17 +122,28 @@ fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 # Install tree (the units get PREFIX written into their /opt/lsp paths):
 #   $(PREFIX)/bin            lsp-* tools, lsp-channel, lsp-channel-run, lsp-up, lsp-demo
 #   $(PREFIX)/share/man/manN pages;  $(PREFIX)/share/lsp/web  the web pages
-#   $(UNITDIR)               systemd units;  $(SYSUSERSDIR)/lsp.conf  the lsp user
+#   $(UNITDIR)               systemd units
+#   $(SYSUSERSDIR)/lsp.conf  the lsp user;  $(TMPFILESDIR)/lsp.conf  its directories
+# The systemd files go where systemd looks for them: under $(PREFIX)/lib
+# when PREFIX is /usr or /usr/local (both are on systemd's search paths),
+# else under $(SYSCONFDIR) (/etc/systemd/system, /etc/sysusers.d,
+# /etc/tmpfiles.d).  After a real install:
+#   systemd-sysusers && systemd-tmpfiles --create && systemctl daemon-reload
+SYSCONFDIR  ?= /etc
 PREFIX      ?= /opt/lsp
-UNITDIR     ?= $(PREFIX)/lib/systemd/system
-SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SDLIBDIR    := $(if $(filter /usr /usr/local,$(PREFIX)),$(PREFIX)/lib,)
+UNITDIR     ?= $(if $(SDLIBDIR),$(SDLIBDIR)/systemd/system,$(SYSCONFDIR)/systemd/system)
+SYSUSERSDIR ?= $(if $(SDLIBDIR),$(SDLIBDIR)/sysusers.d,$(SYSCONFDIR)/sysusers.d)
+TMPFILESDIR ?= $(if $(SDLIBDIR),$(SDLIBDIR)/tmpfiles.d,$(SYSCONFDIR)/tmpfiles.d)
 INSTALL     ?= install
+SCRIPTS     := scripts/lsp-channel scripts/lsp-channel-run scripts/lsp-up scripts/lsp-demo
 WEB_FILES   := $(filter-out web/node_modules web/package.json web/package-lock.json,$(wildcard web/*))
 install: all
 	$(INSTALL) -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/lsp/web \
 	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
-	  $(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
-	$(INSTALL) -m 0755 $(BINS) scripts/lsp-channel scripts/lsp-channel-run scripts/lsp-up scripts/lsp-demo $(DESTDIR)$(PREFIX)/bin/
+	  $(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	  $(DESTDIR)$(TMPFILESDIR)
+	$(INSTALL) -m 0755 $(BINS) $(SCRIPTS) $(DESTDIR)$(PREFIX)/bin/
 	$(INSTALL) -m 0644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	$(INSTALL) -m 0644 $(wildcard man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/
 	$(INSTALL) -m 0644 $(wildcard man/*.7) $(DESTDIR)$(PREFIX)/share/man/man7/
@@ -138,6 +153,7 @@ install: all
 	    >$(DESTDIR)$(UNITDIR)/$${u#systemd/} && chmod 0644 $(DESTDIR)$(UNITDIR)/$${u#systemd/} || exit 1; \
 	done
 	$(INSTALL) -m 0644 systemd/lsp.sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/lsp.conf
+	$(INSTALL) -m 0644 systemd/lsp.tmpfiles.conf $(DESTDIR)$(TMPFILESDIR)/lsp.conf
 
 # Static analysis of lib/ and bin/, a gate of make check: cppcheck and
 # clang-tidy (each runs even when the other fails; any finding fails; the checks
@@ -160,6 +176,11 @@ lint-tidy:
 	{ printf '%s\n' $(TIDY_SRC) | xargs -P2 -I{} $(CLANG_TIDY) --quiet {} -- $(TIDY_FLAGS) 2>$$e || rc=1; } && \
 	{ grep -vE '^[0-9]+ .*(generated|treated as errors?)\.$$' $$e >&2; rm -f $$e; } ; \
 	[ $$rc = 0 ] || { echo "make: clang-tidy found problems (above); the checks and why: .clang-tidy" >&2; exit 1; }
+
+# docs/openapi.json against OpenAPI 3.0, strictly (a gate of make check;
+# tests/tools/openapi-check.py says what it checks).
+openapi:
+	tests/tools/openapi-check.py docs/openapi.json
 
 # The house rules of lib/ (folders, includes, one network layer, file
 # sizes, link sets): a gate of make check.  See tests/tools/layers.sh.

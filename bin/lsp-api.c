@@ -35,8 +35,8 @@
 static const char usage[] =
 	"usage: lsp-api [-h] [-V] [-l [HOST:]PORT] [--cert FILE --key FILE] [--cors ORIGINS]\n"
 	"               [--scrypt-log2n N] [--session-ttl S] [--rate-user N] [--rate-addr N]\n"
-	"               [--max-conns N] [--max-per-addr N] [--port-file FILE] [--metrics [HOST]:PORT]\n"
-	"               [--playback-secret-file FILE]\n"
+	"               [--max-conns N] [--max-per-addr N] [--pw-threads N] [--pw-queue N]\n"
+	"               [--port-file FILE] [--metrics [HOST]:PORT] [--playback-secret-file FILE]\n"
 	"       lsp-api --routes | --set-role USER=ROLE\n"
 	"  -l, --listen ADDR     listen address (default :8082; port 0 picks one)\n"
 	"  --cert FILE --key FILE  serve HTTPS (and send HSTS) with this PEM chain and key\n"
@@ -50,6 +50,8 @@ static const char usage[] =
 	"                        the oldest one still waiting for a request is closed)\n"
 	"  --max-per-addr N      connections from one client address (default 256, 0 none;\n"
 	"                        127.0.0.1 and ::1 are never capped)\n"
+	"  --pw-threads N        threads that hash passwords, off the request loop (default 2)\n"
+	"  --pw-queue N          sign-ins waiting for them at most; past it 503 (default 64)\n"
 	"  --port-file FILE      write the bound port to FILE once listening\n"
 	"  --metrics ADDR        serve Prometheus text at /metrics (host default 127.0.0.1)\n"
 	"  --playback-secret-file FILE  sign playback tokens for private and age-gated channels\n"
@@ -172,6 +174,7 @@ int main(int argc, char **argv)
 	memset(&app, 0, sizeof app);
 	memset(&acfg, 0, sizeof acfg);
 	memset(&scfg, 0, sizeof scfg);
+	acfg.pw_threads = 2;
 	lsp_log_init(&app.lg, "lsp-api");
 	static const struct option lopts[] = {
 		{ "help", no_argument, NULL, 'h' },	    { "version", no_argument, NULL, 'V' },
@@ -184,6 +187,7 @@ int main(int argc, char **argv)
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "max-per-addr", required_argument, NULL, 'A' },
 		{ "playback-secret-file", required_argument, NULL, 'Y' },
+		{ "pw-threads", required_argument, NULL, 'w' }, { "pw-queue", required_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "hVl:", lopts, NULL)) != -1) {
@@ -228,6 +232,16 @@ int main(int argc, char **argv)
 			if (lsp_opt_long(optarg, 0, 1000000, &v) < 0)
 				goto bad;
 			scfg.max_per_addr = v ? (int)v : -1;
+			break;
+		case 'w':
+			if (lsp_opt_long(optarg, 1, 64, &v) < 0)
+				goto bad;
+			acfg.pw_threads = (int)v;
+			break;
+		case 'q':
+			if (lsp_opt_long(optarg, 1, 65536, &v) < 0)
+				goto bad;
+			acfg.pw_queue = (int)v;
 			break;
 		default: goto bad;
 		}
@@ -317,6 +331,9 @@ int main(int argc, char **argv)
 	scfg.event_ctx = &app;
 	scfg.tick = lsp_api_tick;
 	scfg.tick_ctx = api;
+	scfg.wake_fd = lsp_api_wake_fd(api);
+	scfg.wake = lsp_api_wake;
+	scfg.wake_ctx = api;
 	if (lsp_apisrv_open(&srv, &scfg, err, sizeof err) < 0) {
 		lsp_log(&app.lg, LSP_FATAL, "unable to listen", "reason", LSV_S(err), NULL);
 		goto done;

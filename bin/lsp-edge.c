@@ -168,7 +168,7 @@ int main(int argc, char **argv)
 	if (origin && !strcmp(origin, "auto")) {
 		const char *nu = getenv("LSP_NATS_URL");
 		if (!nu || !*nu) {
-			lsp_log(&lg, LSP_FATAL, "--origin auto needs LSP_NATS_URL", NULL);
+			lsp_log(&lg, LSP_FATAL, "bad usage", "option", LSV_S("--origin auto"), "needs", LSV_S("LSP_NATS_URL"), NULL);
 			return LSP_EXIT_USAGE;
 		}
 		if (lsp_originmap_open(&om, nu, (int)origin_ttl, err, sizeof err) < 0) {

@@ -176,7 +176,8 @@ int main(int argc, char **argv)
 	o.event_ctx = &ob;
 	o.stop = &stop;
 	if ((rc = lsp_pack_open(&p, &o, err, sizeof err)) < 0) {
-		lsp_log(&lg, LSP_FATAL, err, "out", LSV_S(o.out), "input", LSV_S(o.input), NULL);
+		lsp_log(&lg, LSP_FATAL, "unable to start", "reason", LSV_S(err), "out", LSV_S(o.out), "input",
+			LSV_S(o.input), NULL);
 		goto done;
 	}
 	while (!stop && (rc = lsp_pack_step(p, err, sizeof err)) > 0)
@@ -185,7 +186,7 @@ int main(int argc, char **argv)
 		rc = lsp_pack_finish(p, err, sizeof err);
 	lsp_pack_close(p);
 	if (rc < 0) {
-		lsp_log(&lg, LSP_FATAL, err, "out", LSV_S(o.out), NULL);
+		lsp_log(&lg, LSP_FATAL, "package failed", "reason", LSV_S(err), "out", LSV_S(o.out), NULL);
 		goto done;
 	}
 	lsp_log(&lg, LSP_INFO, "input ended", "out", LSV_S(o.out), NULL);

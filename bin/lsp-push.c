@@ -70,11 +70,11 @@ static int run_s3(lsp_log_t *lg, const char *target, lsp_pushdir_conf *pc, const
 	sc->secret_key = getenv("AWS_SECRET_ACCESS_KEY");
 	sc->session_token = getenv("AWS_SESSION_TOKEN");
 	if (!sc->access_key || !sc->secret_key || !*sc->access_key || !*sc->secret_key) {
-		lsp_log(lg, LSP_FATAL, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set", NULL);
+		lsp_log(lg, LSP_FATAL, "no credentials", "needs", LSV_S("AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY"), NULL);
 		return LSP_EXIT_USAGE;
 	}
 	if (lsp_s3_open(&s3, sc, err, sizeof err) < 0) {
-		lsp_log(lg, LSP_FATAL, err, NULL);
+		lsp_log(lg, LSP_FATAL, "unable to start", "reason", LSV_S(err), NULL);
 		return LSP_EXIT_USAGE;
 	}
 	lsp_log(lg, LSP_INFO, "mirroring", "dir", LSV_S(pc->dir), "bucket", LSV_S(bucket), "prefix",
@@ -87,7 +87,7 @@ static int run_s3(lsp_log_t *lg, const char *target, lsp_pushdir_conf *pc, const
 	if (rc == -EACCES)
 		return LSP_EXIT_NO;
 	if (rc < 0 && err[0])
-		lsp_log(lg, LSP_FATAL, err, "dir", LSV_S(pc->dir), NULL);
+		lsp_log(lg, LSP_FATAL, "push failed", "reason", LSV_S(err), "dir", LSV_S(pc->dir), NULL);
 	return rc < 0 ? LSP_EXIT_SYS : LSP_EXIT_OK;
 }
 
@@ -98,7 +98,7 @@ static int run_rtmp(lsp_log_t *lg, lsp_restream_conf *rc_)
 	/* "destination done" lines come from the library, one per destination */
 	int rc = lsp_restream_run(rc_, &st, err, sizeof err);
 	if (rc < 0) {
-		lsp_log(lg, LSP_FATAL, err, "input", LSV_S(rc_->input), NULL);
+		lsp_log(lg, LSP_FATAL, "restream failed", "reason", LSV_S(err), "input", LSV_S(rc_->input), NULL);
 		return LSP_EXIT_SYS;
 	}
 	lsp_log(lg, LSP_INFO, "input ended", "packets", LSV_I(st.in_packets), NULL);

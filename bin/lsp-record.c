@@ -83,7 +83,7 @@ static int run_hook(const lsp_log_t *lg, const char *cmd, const char *ch, const 
 	int st = 0;
 	(void)fflush(NULL); /* only so the child does not repeat buffered output */
 	if ((pid = fork()) < 0) {
-		lsp_log(lg, LSP_ERROR, "on-finish: fork failed", NULL);
+		lsp_log(lg, LSP_ERROR, "on-finish command failed", "reason", LSV_S("fork failed"), NULL);
 		return LSP_EXIT_SYS;
 	}
 	if (pid == 0) {
@@ -181,7 +181,8 @@ int main(int argc, char **argv)
 	o.event_ctx = &lg;
 	o.stop = &stop;
 	if ((rc = lsp_record_open(&r, &o, err, sizeof err)) < 0) {
-		lsp_log(&lg, LSP_FATAL, err, "channel", LSV_S(o.channel), "input", LSV_S(o.input), NULL);
+		lsp_log(&lg, LSP_FATAL, "unable to start", "reason", LSV_S(err), "channel", LSV_S(o.channel), "input",
+			LSV_S(o.input), NULL);
 		return LSP_EXIT_SYS;
 	}
 	while (!stop && (rc = lsp_record_step(r, err, sizeof err)) > 0)
@@ -189,7 +190,8 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		rc = lsp_record_finish(r, err, sizeof err);
 	if (rc < 0) {
-		lsp_log(&lg, LSP_FATAL, err, "channel", LSV_S(o.channel), "id", LSV_S(lsp_record_id(r)), NULL);
+		lsp_log(&lg, LSP_FATAL, "recording failed", "reason", LSV_S(err), "channel", LSV_S(o.channel), "id",
+			LSV_S(lsp_record_id(r)), NULL);
 		lsp_record_close(r);
 		return LSP_EXIT_SYS;
 	}

@@ -240,15 +240,14 @@ static int relay_secret_load(lsp_log_t *lg, const char *file, unsigned char *out
 	} else if (env && *env) {
 		size_t l = strlen(env);
 		if (l < LSP_RTCAUTH_SECRET_MIN || l > cap) {
-			lsp_log(lg, LSP_FATAL, "LSP_RELAY_SECRET must be 16 to 256 bytes", NULL);
+			lsp_log(lg, LSP_FATAL, "bad relay secret", "source", LSV_S("LSP_RELAY_SECRET"), "min_bytes",
+				LSV_I(LSP_RTCAUTH_SECRET_MIN), "max_bytes", LSV_I((long long)cap), NULL);
 			return -1;
 		}
 		memcpy(out, env, l);
 		n = (int)l;
 	} else {
-		lsp_log(lg, LSP_INFO, "relay auth off", "detail",
-			LSV_S("no relay secret: GET /relay answers loopback peers only, and an edge sends no token"),
-			NULL);
+		lsp_log(lg, LSP_INFO, "relay auth off", "relay_peers", LSV_S("loopback"), "edge_token", LSV_B(0), NULL);
 		return 0;
 	}
 	lsp_log(lg, LSP_INFO, "relay auth on", "source", LSV_S(file ? "file" : "LSP_RELAY_SECRET"), NULL);
@@ -523,7 +522,7 @@ int main(int argc, char **argv)
 	if (origin && !strcmp(origin, "auto")) {
 		const char *nu = getenv("LSP_NATS_URL");
 		if (!nu || !*nu) {
-			lsp_log(&lg, LSP_FATAL, "--origin auto needs LSP_NATS_URL", NULL);
+			lsp_log(&lg, LSP_FATAL, "bad usage", "option", LSV_S("--origin auto"), "needs", LSV_S("LSP_NATS_URL"), NULL);
 			rc = LSP_EXIT_USAGE;
 			goto early;
 		}

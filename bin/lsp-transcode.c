@@ -62,7 +62,9 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void progress(const lsp_log_t *lg, lsp_metrics *mx, lsp_transcode *t, double t0, const char *msg)
+/* Metrics now, and the log line msg at level. */
+static void progress(const lsp_log_t *lg, lsp_metrics *mx, lsp_transcode *t, double t0, const char *msg,
+		     enum lsp_level level)
 {
 	lsp_transcode_stats st;
 	double el = now_s() - t0;
@@ -92,7 +94,7 @@ static void progress(const lsp_log_t *lg, lsp_metrics *mx, lsp_transcode *t, dou
 		lsp_metrics_set(mx, "lsp_transcode_errors_total", (double)st.resyncs, "channel", ch, "kind", "resync",
 				NULL);
 	}
-	lsp_log(lg, LSP_INFO, msg, "encoder", LSV_S(st.encoder), "fps", LSV_D(st.frames_in / el), "speed",
+	lsp_log(lg, level, msg, "encoder", LSV_S(st.encoder), "fps", LSV_D(st.frames_in / el), "speed",
 		LSV_D(st.media_s / el), "frames_in", LSV_I(st.frames_in), "frames_out", LSV_I(st.frames_out),
 		"dropped", LSV_I(st.dropped), "corrupt", LSV_I(st.corrupt), "decode_errors",
 		LSV_I(st.decode_errors), "resyncs", LSV_I(st.resyncs), "skipped_bytes", LSV_I(st.skipped_bytes),
@@ -114,7 +116,7 @@ int main(int argc, char **argv)
 	lsp_transcode *t = NULL;
 	const char *in = "-", *out = "-";
 	char err[512] = "";
-	double d, t0, last;
+	double d, t0, last, last_info;
 	long v;
 	int c, i, rc, ok, realtime = -1;
 	struct stat sb;
@@ -254,22 +256,26 @@ int main(int argc, char **argv)
 		lsp_log(&lg, LSP_INFO, "metrics listening", "port", LSV_I(lsp_metrics_port(mx)), NULL);
 	}
 	if ((rc = lsp_transcode_open(&t, &cfg, err, sizeof err)) < 0) {
-		lsp_log(&lg, LSP_FATAL, err, NULL);
+		lsp_log(&lg, LSP_FATAL, "unable to start", "reason", LSV_S(err), NULL);
 		lsp_metrics_free(mx);
 		return rc == -EINVAL ? LSP_EXIT_USAGE : LSP_EXIT_SYS;
 	}
-	t0 = last = now_s();
+	t0 = last = last_info = now_s();
 	while ((rc = lsp_transcode_step(t, err, sizeof err)) > 0) {
-		if (now_s() - last >= 1.0) {
+		if (now_s() - last >= 1.0) { /* metrics each second; the line at info each 10 s, else debug */
+			int info = now_s() - last_info >= 10.0;
 			last = now_s();
-			progress(&lg, mx, t, t0, "progress");
+			if (info)
+				last_info = last;
+			progress(&lg, mx, t, t0, "progress", info ? LSP_INFO : LSP_DEBUG);
 		}
 	}
-	progress(&lg, mx, t, t0, rc == 0 ? "done" : "stopped");
+	progress(&lg, mx, t, t0, rc == 0 ? "done" : "stopped", LSP_INFO);
 	lsp_transcode_close(t);
 	lsp_metrics_free(mx);
 	if (rc < 0) {
-		lsp_log(&lg, LSP_FATAL, err, "reason", LSV_S(rc == -EPIPE ? "broken pipe" : "i/o"), NULL);
+		lsp_log(&lg, LSP_FATAL, "transcode failed", "reason", LSV_S(err), "kind",
+			LSV_S(rc == -EPIPE ? "broken pipe" : "i/o"), NULL);
 		return LSP_EXIT_SYS;
 	}
 	return LSP_EXIT_OK;

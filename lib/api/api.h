@@ -75,10 +75,17 @@ typedef struct {
 	 * visibility, age_gate, by), "playback token issued" (channel, user,
 	 * expires_at), "playback token refused" (channel, user, reason; warn),
 	 * "directory not updated" (channel, reason; error), "expired sessions not swept"
-	 * (reason; warn, from lsp_api_tick).  The revoke callback of
-	 * lib/api/kick.c adds "revocation sent" / "revocation not sent". */
+	 * (reason; warn, from lsp_api_tick), "password queue full" (peer; warn).
+	 * The revoke callback of lib/api/kick.c adds "revocation sent" /
+	 * "revocation not sent". */
 	lsp_event_fn event;
 	void *event_ctx;
+	/* Password hashing threads (sign-in, sign-up): 0 hashes inline, on the
+	 * caller's thread; > 0 starts that many, with a queue of pw_queue
+	 * (default 64) beyond which a sign-in is answered 503 + Retry-After.
+	 * With threads the answer is deferred: the server must poll
+	 * lsp_api_wake_fd and call lsp_api_wake (lsp_apisrv_cfg.wake). */
+	int pw_threads, pw_queue;
 } lsp_api_cfg;
 
 int lsp_api_open(lsp_api **out, const lsp_api_cfg *cfg, char *err, size_t errcap);
@@ -86,6 +93,12 @@ void lsp_api_close(lsp_api *a);
 
 /* The lsp_apisrv handler (ctx is the lsp_api). */
 void lsp_api_serve(void *ctx, const lsp_apisrv_req *rq, lsp_apisrv_resp *rs);
+
+/* The descriptor that is readable when password work is done (-1 without
+ * threads), and the lsp_apisrv wake that answers the requests it was for
+ * (ctx is the lsp_api). */
+int lsp_api_wake_fd(const lsp_api *a);
+void lsp_api_wake(void *ctx, lsp_apisrv *s);
 
 /* The lsp_apisrv tick (ctx is the lsp_api): once a minute, drops the
  * sessions that have expired.  Returns 0. */

@@ -229,6 +229,7 @@ void api_h_channel_get(api_call *c)
 
 void api_h_channel_patch(api_call *c)
 {
+	static const char *const fields[] = { "title", "category", "mature", "visibility", "age_gate", NULL }; /* = ChannelPatch */
 	lsp_chanmeta ch;
 	if (api_load_chan(c, &ch, 1) < 0)
 		return;
@@ -236,6 +237,8 @@ void api_h_channel_patch(api_call *c)
 		api_fail(c, 400, "bad_request", "a JSON object body is required");
 		return;
 	}
+	if (api_body_only(c, fields) < 0)
+		return;
 	if (set_meta(c, c->arg) < 0 || api_load_chan(c, &ch, 1) < 0)
 		return;
 	api_reply(c, 200, chan_json(&ch, 1));

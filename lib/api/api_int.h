@@ -19,9 +19,11 @@
 
 #include "api/api.h"
 #include "api/passwd.h"
+#include "api/pwpool.h"
 #include "api/ratelimit.h"
 #include "core/event.h"
 #include "core/key.h"
+#include "state/account.h"
 #include "state/chanmeta.h"
 
 #define API_RL_SLOTS 4096
@@ -44,6 +46,7 @@ struct lsp_api {
 	lsp_ratelimit *rl;                    /* sign-in/sign-up buckets */
 	char dummy_hash[LSP_PASSWD_HASH_MAX]; /* verified against when the user is unknown */
 	long long next_sweep;                 /* unix seconds */
+	lsp_pwpool *pool;                     /* scrypt threads; NULL: hash inline */
 };
 
 /* One request in flight. */
@@ -62,6 +65,21 @@ typedef struct {
 	char err[512];
 } api_call;
 
+/* A sign-in or sign-up waiting for its password work (lib/api/pwpool):
+ * the request as far as it got (no rq: the request bytes are gone by the
+ * time the work is done), the answer's headers so far, and what the
+ * second half needs.  Owned by the pool while queued, else by whoever
+ * holds it; wiped when freed. */
+typedef struct api_pending {
+	lsp_pwjob job;                 /* first: the pool hands back &job */
+	api_call c;
+	lsp_apisrv_resp rs;
+	unsigned long long ticket;
+	void (*then)(api_call *c, struct api_pending *pd); /* answers through c */
+	char name[LSP_NAME_MAX + 1], role[LSP_ACCOUNT_ROLE_MAX], peer[64];
+	int kid, found, adult;
+} api_pending;
+
 /* Report an event through the config's lsp_event_fn (fields: key,
  * LSV_x(value) pairs ended by NULL). */
 #define api_event(c, level, name, ...) \
@@ -79,6 +97,9 @@ void api_fail(api_call *c, int status, const char *code, const char *msg);
 void api_store_fail(api_call *c, int rc);
 /* Copy a request header's value into out; 0 when absent or too long. */
 int api_header(const api_call *c, const char *name, char *out, size_t cap);
+/* 0 when every member of the body is one of keys (NULL-ended), else -1
+ * with 400 "unknown_field" answered. */
+int api_body_only(api_call *c, const char *const *keys);
 /* The body's string member k, or NULL. */
 const char *api_bstr(const api_call *c, const char *k);
 /* Access-Control-* headers when the Origin is one of cfg.cors. */
@@ -94,6 +115,12 @@ void api_clear_cookies(api_call *c);
 void api_h_signup(api_call *c);
 void api_h_signin(api_call *c);
 void api_h_signout(api_call *c);
+/* Run pd's password work: queued for the pool (the answer deferred), or
+ * inline when there is no pool; a full queue answers 503 with Retry-After.
+ * Takes pd. */
+void api_pw_start(api_call *c, api_pending *pd);
+/* Free a pending request (the pool's free_job). */
+void api_pending_free(lsp_pwjob *j);
 
 /* ---- api_user.c ---- */
 /* Answer 200 with user's profile (404 when none). */

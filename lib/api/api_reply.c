@@ -52,6 +52,24 @@ int api_header(const api_call *c, const char *name, char *out, size_t cap)
 	return 1;
 }
 
+int api_body_only(api_call *c, const char *const *keys)
+{
+	const char *k;
+	json_t *v;
+	char msg[128];
+	json_object_foreach(c->body, k, v) {
+		size_t i = 0;
+		while (keys[i] && strcmp(keys[i], k) != 0)
+			i++;
+		if (!keys[i]) {
+			snprintf(msg, sizeof msg, "unknown field %.64s", k);
+			api_fail(c, 400, "unknown_field", msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 const char *api_bstr(const api_call *c, const char *k)
 {
 	return c->body ? json_string_value(json_object_get(c->body, k)) : NULL;

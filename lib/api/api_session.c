@@ -20,6 +20,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -191,14 +192,100 @@ int api_authenticate(api_call *c)
 
 /* ---- sign-up, sign-in, sign-out ---------------------------------------------- */
 
+/* Password work: on the pool's threads when there is a pool, so the loop
+ * keeps answering while scrypt runs; the answer is then deferred and given
+ * by lsp_api_wake.  Without a pool (tests, fuzzers) it runs here. */
+void api_pending_free(lsp_pwjob *j)
+{
+	api_pending *pd = (api_pending *)j;
+	OPENSSL_cleanse(pd, sizeof *pd);
+	free(pd);
+}
+
+void api_pw_start(api_call *c, api_pending *pd)
+{
+	pd->c = *c;
+	pd->c.rq = NULL;
+	pd->c.body = NULL;
+	pd->c.rs = &pd->rs;
+	pd->ticket = c->rq->ticket;
+	snprintf(pd->peer, sizeof pd->peer, "%s", c->rq->peer);
+	memcpy(pd->rs.headers, c->rs->headers, sizeof pd->rs.headers);
+	if (!c->a->pool) {
+		lsp_pwpool_run(&pd->job);
+		pd->c.rs = c->rs;
+		pd->then(&pd->c, pd);
+		api_pending_free(&pd->job);
+		return;
+	}
+	if (lsp_pwpool_submit(c->a->pool, &pd->job) < 0) {
+		api_pending_free(&pd->job);
+		api_add_header(c, "Retry-After: 1\r\n%s%s", "", "");
+		api_event(c, LSP_WARN, "password queue full", "peer", LSV_S(c->rq->peer), NULL);
+		api_fail(c, 503, "busy", "too many sign-ins at once; retry in a second");
+		return;
+	}
+	c->rs->defer = 1;
+}
+
+int lsp_api_wake_fd(const lsp_api *a) { return a->pool ? lsp_pwpool_fd(a->pool) : -1; }
+
+void lsp_api_wake(void *ctx, lsp_apisrv *s)
+{
+	lsp_api *a = ctx;
+	for (lsp_pwjob *j = lsp_pwpool_done(a->pool), *next; j; j = next) {
+		api_pending *pd = (api_pending *)j;
+		next = j->next;
+		pd->then(&pd->c, pd);
+		lsp_apisrv_finish(s, pd->ticket, &pd->rs);
+		api_pending_free(j);
+	}
+}
+
+static api_pending *pending_new(api_call *c, int op, const char *pw, void (*then)(api_call *, api_pending *))
+{
+	api_pending *pd = calloc(1, sizeof *pd);
+	if (!pd) {
+		api_fail(c, 503, "busy", "out of memory; retry");
+		return NULL;
+	}
+	pd->job.op = op;
+	pd->job.log2n = c->a->cfg.scrypt_log2n;
+	snprintf(pd->job.pw, sizeof pd->job.pw, "%s", pw);
+	pd->then = then;
+	return pd;
+}
+
+static void signup_done(api_call *c, api_pending *pd)
+{
+	int rc;
+	if (pd->job.rc < 0) {
+		api_fail(c, 500, "hash", "unable to hash the password");
+		return;
+	}
+	rc = lsp_user_add(c->a->cfg.st, pd->name, c->err, sizeof c->err);
+	if (rc == -EEXIST) {
+		api_fail(c, 409, "exists", "that name is taken");
+		return;
+	}
+	if (rc < 0 ||
+	    (rc = lsp_account_set_login(c->a->cfg.st, pd->name, pd->job.hash, pd->role, pd->kid, c->err, sizeof c->err)) <
+		    0 ||
+	    (rc = lsp_account_set_adult(c->a->cfg.st, pd->name, pd->adult, c->err, sizeof c->err)) < 0) {
+		api_store_fail(c, rc);
+		return;
+	}
+	api_event(c, LSP_INFO, "signed up", "user", LSV_S(pd->name), "role", LSV_S(pd->role), NULL);
+	new_session(c, 201, pd->name, pd->role, pd->kid);
+}
+
 void api_h_signup(api_call *c)
 {
 	const char *name = api_bstr(c, "name"), *pw = api_bstr(c, "password");
 	json_t *age = c->body ? json_object_get(c->body, "age") : NULL,
 	       *cr = c->body ? json_object_get(c->body, "creator") : NULL;
-	char hash[LSP_PASSWD_HASH_MAX];
-	const char *role;
-	int kid, rc;
+	api_pending *pd;
+	int kid;
 	if (api_limited(c, NULL))
 		return;
 	if (!name || !lsp_name_valid(name) || name[0] == '-' || !strncmp(name, "erased-", 7)) {
@@ -222,52 +309,56 @@ void api_h_signup(api_call *c)
 		api_fail(c, 403, "kid_mode", "kid-mode accounts cannot be creators");
 		return;
 	}
-	role = json_is_true(cr) ? "creator" : "viewer";
-	if (lsp_passwd_hash(pw, c->a->cfg.scrypt_log2n, hash, sizeof hash) < 0) {
-		api_fail(c, 500, "hash", "unable to hash the password");
+	if (!(pd = pending_new(c, LSP_PWPOOL_HASH, pw, signup_done)))
+		return;
+	snprintf(pd->name, sizeof pd->name, "%s", name);
+	snprintf(pd->role, sizeof pd->role, "%s", json_is_true(cr) ? "creator" : "viewer");
+	pd->kid = kid;
+	pd->adult = json_integer_value(age) >= API_ADULT_AGE;
+	api_pw_start(c, pd);
+}
+
+static void signin_done(api_call *c, api_pending *pd)
+{
+	if (!pd->found || pd->job.rc != 1) {
+		api_event(c, LSP_INFO, "sign-in refused", "user", LSV_S(pd->name), "peer", LSV_S(pd->peer), NULL);
+		api_fail(c, 401, "bad_credentials", "wrong name or password");
 		return;
 	}
-	rc = lsp_user_add(c->a->cfg.st, name, c->err, sizeof c->err);
-	if (rc == -EEXIST) {
-		api_fail(c, 409, "exists", "that name is taken");
-		return;
-	}
-	if (rc < 0 || (rc = lsp_account_set_login(c->a->cfg.st, name, hash, role, kid, c->err, sizeof c->err)) < 0 ||
-	    (rc = lsp_account_set_adult(c->a->cfg.st, name, json_integer_value(age) >= API_ADULT_AGE, c->err,
-					sizeof c->err)) < 0) {
-		api_store_fail(c, rc);
-		return;
-	}
-	api_event(c, LSP_INFO, "signed up", "user", LSV_S(name), "role", LSV_S(role), NULL);
-	new_session(c, 201, name, role, kid);
+	api_event(c, LSP_INFO, "signed in", "user", LSV_S(pd->name), NULL);
+	new_session(c, 200, pd->name, pd->role, pd->kid);
 }
 
 void api_h_signin(api_call *c)
 {
 	const char *name = api_bstr(c, "name"), *pw = api_bstr(c, "password");
-	char hash[LSP_PASSWD_HASH_MAX];
+	api_pending *pd;
 	lsp_account acc;
-	int found, rc;
+	int found;
 	if (!name || !pw || !lsp_name_valid(name) || strlen(pw) > API_PW_MAX) {
 		api_fail(c, 400, "bad_request", "name and password are required");
 		return;
 	}
 	if (api_limited(c, name))
 		return;
-	found = lsp_account_login(c->a->cfg.st, name, hash, sizeof hash, &acc, c->err, sizeof c->err);
+	if (!(pd = pending_new(c, LSP_PWPOOL_VERIFY, pw, signin_done)))
+		return;
+	found = lsp_account_login(c->a->cfg.st, name, pd->job.hash, sizeof pd->job.hash, &acc, c->err, sizeof c->err);
 	if (found < 0) {
+		api_pending_free(&pd->job);
 		api_store_fail(c, found);
 		return;
 	}
 	/* the same work whether or not the user exists */
-	rc = lsp_passwd_verify(pw, found ? hash : c->a->dummy_hash);
-	if (!found || rc != 1) {
-		api_event(c, LSP_INFO, "sign-in refused", "user", LSV_S(name), "peer", LSV_S(c->rq->peer), NULL);
-		api_fail(c, 401, "bad_credentials", "wrong name or password");
-		return;
+	if (!found)
+		snprintf(pd->job.hash, sizeof pd->job.hash, "%s", c->a->dummy_hash);
+	pd->found = found;
+	snprintf(pd->name, sizeof pd->name, "%s", name);
+	if (found) {
+		snprintf(pd->role, sizeof pd->role, "%s", acc.role);
+		pd->kid = acc.kid;
 	}
-	api_event(c, LSP_INFO, "signed in", "user", LSV_S(name), NULL);
-	new_session(c, 200, name, acc.role, acc.kid);
+	api_pw_start(c, pd);
 }
 
 void api_h_signout(api_call *c)

@@ -36,7 +36,7 @@
 #define WRITE_TIMEOUT_MS 30000
 #define HEAD_OUT_MAX 4096
 
-enum cstate { C_HANDSHAKE, C_READ, C_WRITE };
+enum cstate { C_HANDSHAKE, C_READ, C_WRITE, C_WAIT }; /* C_WAIT: a deferred answer */
 
 typedef struct conn {
 	int fd, slot;
@@ -52,6 +52,12 @@ typedef struct conn {
 	int keep_alive, started;
 	int64_t t0;          /* accepted (monotonic ms) */
 	char peer[64];       /* the client's address, without the port */
+	unsigned seq;        /* with slot, the ticket of a deferred answer */
+	/* a deferred request, for its answer and log line */
+	char wmethod[16], wpath[256];
+	int whead;
+	int64_t wt0;
+	size_t wbytes_in;
 } conn;
 
 struct lsp_apisrv {
@@ -65,6 +71,7 @@ struct lsp_apisrv {
 	int reserve;             /* a descriptor kept for shedding at EMFILE */
 	lsp_ratelim refuse_rl;   /* "connection refused": once a second at most */
 	long long refused, evicted;
+	unsigned seq;            /* the last connection's number */
 };
 
 /* Reason phrases lib/core/http.c does not carry. */
@@ -321,7 +328,8 @@ static int dispatch(lsp_apisrv *s, conn *c, const lsp_http_req *rq, size_t hlen,
 	size_t ml = rq->method_len < sizeof method - 1 ? rq->method_len : sizeof method - 1;
 	size_t pl = rq->path_len < sizeof path - 1 ? rq->path_len : sizeof path - 1;
 	forwarded(c, rq, peer, sizeof peer, &tls);
-	ar = (lsp_apisrv_req){ rq, blen ? c->in + hlen : NULL, blen, peer, tls };
+	ar = (lsp_apisrv_req){ rq, blen ? c->in + hlen : NULL, blen, peer, tls,
+			       (unsigned long long)c->seq << 32 | (unsigned)c->slot };
 	memcpy(method, rq->method_s, ml);
 	method[ml] = 0;
 	memcpy(path, rq->path, pl);
@@ -334,6 +342,17 @@ static int dispatch(lsp_apisrv *s, conn *c, const lsp_http_req *rq, size_t hlen,
 	memmove(c->in, c->in + hlen + blen, c->inlen - hlen - blen);
 	c->inlen -= hlen + blen;
 	c->need = 0;
+	if (rs.defer) { /* the handler answers later, through lsp_apisrv_finish */
+		free(rs.body);
+		memcpy(c->wmethod, method, sizeof method);
+		memcpy(c->wpath, path, sizeof path);
+		c->whead = rq->method == LSP_HTTP_HEAD;
+		c->wt0 = t0;
+		c->wbytes_in = blen;
+		c->st = C_WAIT;
+		set_events(s, c, 0); /* hang-ups still come (EPOLLHUP, EPOLLERR) */
+		return 0;
+	}
 	return answer(s, c, method, path, &rs, rq->method == LSP_HTTP_HEAD, t0, blen);
 }
 
@@ -442,7 +461,7 @@ static int evict_idle(lsp_apisrv *s)
 	conn *old = NULL;
 	for (int k = 0; k < s->cfg.max_conns; k++) {
 		conn *c = s->slots[k];
-		if (c && c->st != C_WRITE && (!old || c->t0 < old->t0))
+		if (c && c->st != C_WRITE && c->st != C_WAIT && (!old || c->t0 < old->t0))
 			old = c;
 	}
 	if (!old)
@@ -488,6 +507,7 @@ static void on_accept(lsp_apisrv *s)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		c->fd = fd;
 		c->slot = slot;
+		c->seq = ++s->seq;
 		snprintf(c->peer, sizeof c->peer, "%s", peer);
 		c->st = s->tls ? C_HANDSHAKE : C_READ;
 		c->t0 = lsp_clock_mono_ms();
@@ -514,7 +534,7 @@ static void sweep(lsp_apisrv *s)
 	int64_t now = lsp_clock_mono_ms();
 	for (int i = 0; i < s->cfg.max_conns; i++) {
 		conn *c = s->slots[i];
-		if (c && now >= c->deadline) {
+		if (c && c->st != C_WAIT && now >= c->deadline) {
 			if (c->st == C_READ && c->started && c->inlen > 0 && !c->out)
 				answer_error(s, c, 408);
 			else
@@ -528,7 +548,7 @@ int lsp_apisrv_run(lsp_apisrv *s, const volatile sig_atomic_t *stop, char *err, 
 	struct epoll_event evs[64];
 	int64_t next_sweep = lsp_clock_mono_ms() + 1000;
 	while (!*stop) {
-		int n = epoll_wait(s->ep, evs, 64, 250);
+		int n = epoll_wait(s->ep, evs, 64, 250), woke = 0;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -541,12 +561,23 @@ int lsp_apisrv_run(lsp_apisrv *s, const volatile sig_atomic_t *stop, char *err, 
 				on_accept(s);
 				continue;
 			}
+			if ((void *)c == (void *)&s->cfg.wake_fd) {
+				woke = 1; /* after the batch: answers may close connections still in evs */
+				continue;
+			}
+			if (c->st == C_WAIT) { /* only a hang-up wakes a waiting connection */
+				if (evs[i].events & (EPOLLHUP | EPOLLERR))
+					conn_close(s, c);
+				continue;
+			}
 			if (c->st == C_HANDSHAKE)
 				on_handshake(s, c);
 			/* writing: a reply sent in full lets pipelined input be read */
 			else if (c->st == C_READ || (conn_write(s, c) == 1 && c->inlen > 0))
 				conn_read(s, c);
 		}
+		if (woke)
+			s->cfg.wake(s->cfg.wake_ctx, s);
 		if (lsp_clock_mono_ms() >= next_sweep) {
 			sweep(s);
 			if (s->cfg.tick)
@@ -605,6 +636,14 @@ int lsp_apisrv_open(lsp_apisrv **out, const lsp_apisrv_cfg *cfg, char *err, size
 		snprintf(err, errcap, "epoll: %s", strerror(errno));
 		goto fail;
 	}
+	if (s->cfg.wake_fd > 0 && s->cfg.wake) {
+		struct epoll_event we = { .events = EPOLLIN, .data.ptr = &s->cfg.wake_fd };
+		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->cfg.wake_fd, &we) < 0) {
+			rc = -errno;
+			snprintf(err, errcap, "epoll: %s", strerror(errno));
+			goto fail;
+		}
+	}
 	if (cfg->cert && *cfg->cert && cfg->key && *cfg->key &&
 	    !(s->tls = lsp_net_tls_server(cfg->cert, cfg->key, err, errcap))) {
 		rc = -EINVAL;
@@ -618,6 +657,21 @@ fail:
 }
 
 int lsp_apisrv_port(const lsp_apisrv *s) { return s->port; }
+
+int lsp_apisrv_finish(lsp_apisrv *s, unsigned long long ticket, lsp_apisrv_resp *rs)
+{
+	unsigned slot = (unsigned)(ticket & 0xffffffffu), seq = (unsigned)(ticket >> 32);
+	conn *c = slot < (unsigned)s->cfg.max_conns ? s->slots[slot] : NULL;
+	if (!c || c->seq != seq || c->st != C_WAIT) { /* the client left meanwhile */
+		free(rs->body);
+		rs->body = NULL;
+		return 1;
+	}
+	rs->defer = 0;
+	if (answer(s, c, c->wmethod, c->wpath, rs, c->whead, c->wt0, c->wbytes_in) == 1 && c->inlen > 0)
+		conn_read(s, c); /* a pipelined request waited behind this one */
+	return 0;
+}
 
 void lsp_apisrv_close(lsp_apisrv *s)
 {

@@ -18,7 +18,9 @@
  * and, under TLS, HSTS.  The server owns its sockets, TLS objects and
  * buffers; the handler owns what it puts in the response until the server
  * frees resp->body with free().  It never prints: cfg->event gets one
- * event per answered request and per fault (see lsp_apisrv_cfg).  The
+ * event per answered request and per fault (see lsp_apisrv_cfg).  A
+ * handler may defer its answer (resp->defer) and give it later through
+ * lsp_apisrv_finish, e.g. after work on another thread.  The
  * listening socket, accept and the TLS context come from lib/core/net. */
 #ifndef LSP_APISRV_H
 #define LSP_APISRV_H
@@ -40,6 +42,7 @@ typedef struct {
 	const char *peer;         /* client address, text: from loopback (the front door),
 				   * the last X-Forwarded-For address when given */
 	int tls;                  /* 1 when the connection is TLS */
+	unsigned long long ticket; /* names this request for lsp_apisrv_finish */
 } lsp_apisrv_req;
 
 typedef struct {
@@ -48,6 +51,8 @@ typedef struct {
 	char *body;               /* malloc'd, freed by the server; may be NULL */
 	size_t body_len;
 	char headers[2048];       /* extra header lines, each ending in \r\n */
+	int defer;                /* set by the handler: the answer comes later,
+				   * through lsp_apisrv_finish(rq->ticket) */
 } lsp_apisrv_resp;
 
 typedef void (*lsp_apisrv_handler)(void *ctx, const lsp_apisrv_req *rq, lsp_apisrv_resp *rs);
@@ -68,6 +73,12 @@ typedef struct {
 	void *event_ctx;
 	int (*tick)(void *ctx);  /* called about once a second from the loop; may be NULL */
 	void *tick_ctx;
+	/* Deferred answers: when wake_fd (>= 0; 0 counts as none) turns
+	 * readable the loop calls wake(wake_ctx, server), which answers what is
+	 * ready with lsp_apisrv_finish.  wake may be NULL. */
+	int wake_fd;
+	void (*wake)(void *ctx, lsp_apisrv *s);
+	void *wake_ctx;
 } lsp_apisrv_cfg;
 
 int lsp_apisrv_open(lsp_apisrv **out, const lsp_apisrv_cfg *cfg, char *err, size_t errcap);
@@ -75,5 +86,11 @@ int lsp_apisrv_port(const lsp_apisrv *s);
 /* Serve until *stop is non-zero.  0, or -errno on a loop failure. */
 int lsp_apisrv_run(lsp_apisrv *s, const volatile sig_atomic_t *stop, char *err, size_t errcap);
 void lsp_apisrv_close(lsp_apisrv *s);
+
+/* Answer the deferred request ticket with rs (its body is taken).  While
+ * deferred, a connection reads nothing more and no timeout closes it; a
+ * client that hangs up meanwhile is closed, and its late answer is
+ * dropped here (1).  0 answered; call from the loop's thread (wake). */
+int lsp_apisrv_finish(lsp_apisrv *s, unsigned long long ticket, lsp_apisrv_resp *rs);
 
 #endif

@@ -126,6 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ar.body_len = size - 1;
 	ar.peer = "127.0.0.1";
 	ar.tls = 0;
+	ar.ticket = 0;
 	lsp_api_serve(api, &ar, &rs);
 	if (rs.status < 200 || rs.status > 599 || (rs.body && strlen(rs.body) != rs.body_len))
 		abort();

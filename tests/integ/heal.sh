@@ -58,6 +58,10 @@ for _ in $(seq 50); do
 	sleep 0.2
 done
 grep -q '^lsp_package_parts_total{channel="heal"' "$T/mp" || fail "lsp-package metrics not scraped"
+for f in mt mp; do
+	python3 "$ROOT/tests/tools/promparse.py" "$T/$f" >/dev/null || fail "$f: bad exposition"
+	if command -v promtool >/dev/null; then promtool check metrics <"$T/$f" || fail "$f: promtool check metrics"; fi
+done
 ok "metrics scraped: $(cat "$J")"
 
 # ---- the recorder is running: one broadcast so far

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # install — `make install` into a DESTDIR puts every tool, script, man page
 # (sections 1, 5, 7), unit and web file where the Makefile says, with the
-# prefix written into the units; each man page renders without warnings;
+# prefix written into the units; the units, sysusers and tmpfiles files
+# land where systemd looks (/etc/... for PREFIX=/opt/lsp, PREFIX/lib/...
+# for PREFIX=/usr/local), and systemd-sysusers / systemd-tmpfiles accept
+# them (run against a scratch root); each man page renders without warnings;
 # `systemd-analyze verify` passes on every unit of a PREFIX install (and
 # fails on a broken one); `systemd-analyze security` rates each long-running
 # unit at most 3.0; lsp-chat, lsp-api and lsp-rtc report READY=1 to
@@ -29,16 +32,46 @@ done
 for m in man5/lsp.5 man7/lsp.7; do [ -f "$D$P/share/man/$m" ] || fail "$m not installed"; done
 for w in index.html watch.html watch.js chat.js; do [ -f "$D$P/share/lsp/web/$w" ] || fail "web/$w not installed"; done
 [ -e "$D$P/share/lsp/web/node_modules" ] && fail "node_modules installed"
-n=0
-for u in systemd/*.service systemd/*.target systemd/*.timer; do
-	f=$D$P/lib/systemd/system/$(basename "$u")
-	[ -f "$f" ] || fail "unit $u not installed"
-	n=$((n + 1))
-done
-[ -f "$D$P/lib/sysusers.d/lsp.conf" ] || fail "sysusers file not installed"
-grep -q "^ExecStart=$P/bin/lsp-edge .*--web-root $P/share/lsp/web" "$D$P/lib/systemd/system/lsp-edge.service" ||
-	fail "edge unit paths not rewritten"
-ok "DESTDIR install: $(find "$D" -type f | wc -l) files, $n units"
+units_at() { # root unitdir sysusersdir tmpfilesdir prefix: every unit, the sysusers and tmpfiles files
+	local n=0 u
+	for u in systemd/*.service systemd/*.target systemd/*.timer; do
+		[ -f "$1$2/$(basename "$u")" ] || fail "unit $u not in $2"
+		n=$((n + 1))
+	done
+	[ -f "$1$3/lsp.conf" ] || fail "sysusers file not in $3"
+	[ -f "$1$4/lsp.conf" ] || fail "tmpfiles file not in $4"
+	grep -q "^ExecStart=$5/bin/lsp-edge .*--web-root $5/share/lsp/web" "$1$2/lsp-edge.service" ||
+		fail "edge unit paths not rewritten to $5"
+	grep -rhv "^#" "$1$2" | grep -q /opt/lsp && [ "$5" != /opt/lsp ] && fail "a unit still names /opt/lsp"
+	echo "$n"
+}
+n=$(units_at "$D" /etc/systemd/system /etc/sysusers.d /etc/tmpfiles.d "$P") || exit 1
+[ -e "$D$P/lib/systemd" ] && fail "units under $P/lib, where systemd does not look"
+ok "DESTDIR install: $(find "$D" -type f | wc -l) files, $n units in /etc/systemd/system"
+
+# 1b. PREFIX=/usr/local: systemd searches /usr/local/lib/{systemd/system,sysusers.d,tmpfiles.d}
+L=$T/root
+make --no-print-directory -s install DESTDIR="$L" PREFIX=/usr/local SANITIZE="${SANITIZE:-}" >"$T/make3.log" 2>&1 ||
+	{ cat "$T/make3.log" >&2; fail "make install PREFIX=/usr/local"; }
+n=$(units_at "$L" /usr/local/lib/systemd/system /usr/local/lib/sysusers.d /usr/local/lib/tmpfiles.d /usr/local) ||
+	exit 1
+[ -e "$L/etc" ] && fail "PREFIX=/usr/local wrote under /etc"
+[ -x "$L/usr/local/bin/lsp-edge" ] && [ -f "$L/usr/local/share/man/man1/lsp-up.1" ] || fail "/usr/local tree"
+# the unit directories are the ones this systemd searches
+paths=$(systemd-analyze unit-paths 2>/dev/null) || paths=/usr/local/lib/systemd/system
+printf '%s\n' "$paths" | grep -qx /usr/local/lib/systemd/system || fail "systemd does not search /usr/local/lib/systemd/system"
+# sysusers makes the lsp user, tmpfiles its directories, in a scratch root
+S=$T/scratch
+mkdir -p "$S/etc"
+systemd-sysusers --root="$S" "$L/usr/local/lib/sysusers.d/lsp.conf" >"$T/sysusers.log" 2>&1 ||
+	{ cat "$T/sysusers.log" >&2; fail "systemd-sysusers"; }
+grep -q '^lsp:' "$S/etc/passwd" || fail "sysusers made no lsp user"
+systemd-tmpfiles --root="$S" --create "$L/usr/local/lib/tmpfiles.d/lsp.conf" >"$T/tmpfiles.log" 2>&1 ||
+	{ cat "$T/tmpfiles.log" >&2; fail "systemd-tmpfiles"; }
+uid=$(awk -F: '$1 == "lsp" { print $3 }' "$S/etc/passwd")
+[ "$(stat -c '%u %a' "$S/var/lib/lsp")" = "$uid 750" ] || fail "/var/lib/lsp: $(stat -c '%u %a' "$S/var/lib/lsp")"
+[ -d "$S/etc/lsp" ] || fail "tmpfiles made no /etc/lsp"
+ok "PREFIX=/usr/local: $n units in /usr/local/lib/systemd/system; sysusers and tmpfiles apply"
 
 # 2. every page renders (man -l) without a groff warning
 for m in "$D$P"/share/man/man*/*; do
@@ -49,8 +82,9 @@ done
 ok "man pages render"
 
 # 3. systemd-analyze verify on a live-path install (binaries where units point)
-R=$T/root
-make --no-print-directory -s install PREFIX="$R" SANITIZE="${SANITIZE:-}" >"$T/make2.log" 2>&1 || fail "make install PREFIX"
+R=$T/live
+make --no-print-directory -s install PREFIX="$R" UNITDIR="$R/lib/systemd/system" SYSUSERSDIR="$R/lib/sysusers.d" \
+	TMPFILESDIR="$R/lib/tmpfiles.d" SANITIZE="${SANITIZE:-}" >"$T/make2.log" 2>&1 || fail "make install PREFIX"
 U=$R/lib/systemd/system
 (cd "$U" && MANPATH=$R/share/man systemd-analyze verify ./*.service ./*.target ./*.timer) >"$T/verify.log" 2>&1 ||
 	{ cat "$T/verify.log" >&2; fail "systemd-analyze verify"; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # metrics — every long-running tool's --metrics /metrics endpoint (and
 # lsp-edge's /metrics on its main port) answers strict Prometheus text
-# exposition (tests/tools/promparse.py), with the families the dashboard
+# exposition (tests/tools/promparse.py and `promtool check metrics`), with
+# the families the dashboard
 # docs/grafana/lsp.json uses, and values that move with real traffic:
 # a chat message and a tip, a package run writing parts, a transcode run.
 . "$(dirname "$0")/../lib.sh"
@@ -10,10 +11,22 @@ need ffmpeg
 need curl
 export PYTHONPATH=$ROOT/tests/tools
 PARSE=$ROOT/tests/tools/promparse.py
+# promtool (Debian's prometheus) lints each scrape as well; under CI it must be there.
+fetch() { # name url
+	curl -sf --max-time 5 "$2" >"$T/$1.prom" || fail "$1: no /metrics at $2"
+}
 scrape() { # name url required-families...
-	local name=$1 url=$2; shift 2
-	curl -sf --max-time 5 "$url" >"$T/$name.prom" || fail "$name: no /metrics at $url"
+	fetch "$1" "$2"
+	check "$@"
+}
+check() { # name url required-families...: the fetched scrape parses, strictly
+	local name=$1; shift 2
 	python3 "$PARSE" "$T/$name.prom" "$@" >"$T/$name.parse" 2>&1 || { cat "$T/$name.parse" >&2; fail "$name: bad exposition"; }
+	if command -v promtool >/dev/null; then
+		promtool check metrics <"$T/$name.prom" >"$T/$name.promtool" 2>&1 || { cat "$T/$name.promtool" >&2; fail "$name: promtool check metrics"; }
+	elif [ -n "${CI:-}" ]; then
+		fail "promtool not installed (make deps installs prometheus)"
+	fi
 	ok "$name: $(cat "$T/$name.parse")"
 }
 val() { # file series-prefix: first matching sample's value, else empty
@@ -85,8 +98,10 @@ bg bash -c "LSP_CHANNEL=demo '$BIN/lsp-transcode' -l 240p -p ultrafast --metrics
 wait_port "$XM" 10 && wait_port "$PM" 10 || fail "transcode/package metrics did not start"
 wait_file "$T/hls/demo/240p/index.m3u8" 10 || fail "no playlist"
 sleep 1.5
-scrape package "http://127.0.0.1:$PM/metrics" lsp_package_parts_total lsp_package_segments_total lsp_package_bitrate_bps
-scrape transcode "http://127.0.0.1:$XM/metrics" lsp_transcode_fps lsp_transcode_speed lsp_transcode_frames_in_total
+fetch transcode "http://127.0.0.1:$XM/metrics" # both while they run, then the checks
+fetch package "http://127.0.0.1:$PM/metrics"
+check package - lsp_package_parts_total lsp_package_segments_total lsp_package_bitrate_bps
+check transcode - lsp_transcode_fps lsp_transcode_speed lsp_transcode_frames_in_total
 parts=$(val "$T/package.prom" 'lsp_package_parts_total{channel="demo",rung="240p"}')
 [ "${parts:-0}" -ge 3 ] || fail "package parts not counted ($parts)"
 fin=$(val "$T/transcode.prom" 'lsp_transcode_frames_in_total{channel="demo"}')

@@ -97,6 +97,7 @@ static int req(const char *method, const char *path, const char *hdrs, const cha
 	ar.body_len = bl;
 	ar.peer = "10.0.0.1";
 	ar.tls = 0;
+	ar.ticket = 0;
 	lsp_api_serve(api, &ar, &rs);
 	snprintf(out, cap, "%.*s", (int)rs.body_len, rs.body ? rs.body : "");
 	if (headers_out)
@@ -157,6 +158,12 @@ static void sessions(void **s)
 			 400);
 	assert_int_equal(req("POST", "/api/v1/channels", auth, "{\"name\":\"c1\"}", b, sizeof b, NULL, 0), 201);
 	assert_int_equal(req("POST", "/api/v1/channels", auth, "{\"name\":\"c1\"}", b, sizeof b, NULL, 0), 409);
+	/* PATCH takes the ChannelPatch fields only (docs/openapi.json) */
+	assert_int_equal(req("PATCH", "/api/v1/channels/c1", auth, "{\"title\":\"T\",\"colour\":\"red\"}", b, sizeof b,
+			     NULL, 0),
+			 400);
+	assert_non_null(strstr(b, "\"unknown_field\""));
+	assert_int_equal(req("PATCH", "/api/v1/channels/c1", auth, "{\"title\":\"T\"}", b, sizeof b, NULL, 0), 200);
 	/* cookie sessions need the CSRF header for changes */
 	snprintf(ck, sizeof ck, "Cookie: a=b; lsp_session=%s\r\nContent-Type: application/json\r\n", tok);
 	assert_int_equal(req("GET", "/api/v1/me", ck, NULL, b, sizeof b, NULL, 0), 200);
