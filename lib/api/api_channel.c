@@ -16,6 +16,8 @@
 #include <time.h>
 
 #include "state/chandir.h"
+#include "state/pubtoken.h"
+#include "state/token.h"
 #include "state/vod.h"
 
 /* ---- loading and showing a channel ------------------------------------------ */
@@ -238,6 +240,32 @@ void api_h_key_rotate(api_call *c)
 				    (json_int_t)time(NULL), "kicked", kicked));
 done:
 	OPENSSL_cleanse(key, sizeof key);
+}
+
+/* A WHIP publish token for the owner's session (state/pubtoken.h): the
+ * studio goes live with it, and the stream key OBS uses stays as it is. */
+void api_h_publish_token(api_call *c)
+{
+	lsp_chanmeta ch;
+	char tok[LSP_TOKEN_MAX];
+	long long exp = (long long)time(NULL) + LSP_PUBTOKEN_TTL;
+	if (api_load_chan(c, &ch, 1) < 0)
+		return;
+	if (c->kid) {
+		api_fail(c, 403, "kid_mode", "kid-mode accounts cannot publish");
+		return;
+	}
+	if (ch.suspended) {
+		api_fail(c, 409, "suspended", "the channel is suspended; an admin must lift it first");
+		return;
+	}
+	if (lsp_pubtoken_issue(c->a->cfg.secret, c->a->cfg.secretlen, c->user, c->arg, exp, tok, sizeof tok) < 0) {
+		api_fail(c, 500, "token", "unable to issue a publish token");
+		return;
+	}
+	api_event(c, LSP_INFO, "publish token issued", "channel", LSV_S(c->arg), "user", LSV_S(c->user), NULL);
+	api_reply(c, 200, json_pack("{s:s,s:s,s:I}", "channel", c->arg, "token", tok, "expires_at", (json_int_t)exp));
+	OPENSSL_cleanse(tok, sizeof tok);
 }
 
 void api_h_channel_health(api_call *c)
