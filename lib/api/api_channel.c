@@ -3,7 +3,8 @@
  * rotation, live health, recordings and an admin's suspension.  See
  * api_int.h.  Rows come from lib/state/chanmeta.c; the live state from
  * <data_dir>/hls (lib/state/chandir.c) and the ingest health from the
- * config's health callback; recordings from <data_dir>/vod.  A stream key
+ * config's health callback (NATS), else from the ingest's status file
+ * <data_dir>/run/<name>.health.json; recordings from <data_dir>/vod.  A stream key
  * exists here only long enough to answer with it: it is wiped before the
  * handler returns, and only its hash is stored. */
 #include "api/api_int.h"
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/health.h"
 #include "state/chandir.h"
 #include "state/pubtoken.h"
 #include "state/token.h"
@@ -282,6 +284,9 @@ void api_h_channel_health(api_call *c)
 		live = json_loadb(buf, (size_t)n, 0, NULL);
 	if (c->a->cfg.health && c->a->cfg.health(c->a->cfg.health_ctx, c->arg, nh, sizeof nh) == 0)
 		ing = json_loads(nh, 0, NULL);
+	snprintf(root, sizeof root, "%s/run", c->a->cfg.data_dir ? c->a->cfg.data_dir : "./var");
+	if (!ing && lsp_health_file(root, c->arg, (long long)time(NULL), nh, sizeof nh) == 0)
+		ing = json_loads(nh, 0, NULL); /* no NATS: the ingest's status file */
 	o = json_pack("{s:s,s:b,s:b,s:b}", "name", c->arg, "suspended", ch.suspended, "has_key", ch.has_key, "live",
 		      live && json_is_true(json_object_get(live, "live")));
 	if (o) {
