@@ -69,7 +69,9 @@ async function loadChannels() {
 }
 function signedIn(on) {
   $('signin').hidden = on; $('tokenform').hidden = on;
-  $('signout').hidden = !on; $('chan-create').hidden = !on;
+  $('signout').hidden = !on;
+  // creating a channel is for creator accounts (an operator can give any account one: lsp-ctl --owner)
+  $('chan-create').hidden = !(on && st.user && (st.user.role === 'creator' || st.user.role === 'admin'));
 }
 async function account(up) {
   const name = $('si-name').value.trim(), pw = $('si-pass').value, age = parseInt($('si-age').value, 10);
@@ -471,7 +473,7 @@ async function health() {
       const j = await api('GET', '/channels/' + encodeURIComponent(ch) + '/health');
       st.apiLive = j.live === true;
       if (j.ingest) {
-        h = j.ingest; src = 'ingest report (lsp.stream.' + ch + '.health)';
+        h = j.ingest; src = 'the encoder\'s ingest report (lsp-ingest)';
         bf = j.ingest.bframes === true;
       }
     } catch (e) { st.apiLive = false; /* not the owner, or lsp-api not reachable */ }

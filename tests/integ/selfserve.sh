@@ -31,9 +31,9 @@ for p in $AP $C $H $R $E; do wait_port "$p" 10 || { cat "$T"/*.log; fail "port $
 
 api() { curl -s -m 10 -X "$1" "http://127.0.0.1:$E/api/v1$2" -H 'Content-Type: application/json' ${3:+-d "$3"} ${4:+-H "Authorization: Bearer $4"}; }
 jget() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-# carol: a plain (viewer) account from sign-up, made the owner of "show" by the operator
-api POST /signup '{"name":"carol","password":"carol-pass-1","age":30}' | jget token >/dev/null || fail "signup carol"
-eve=$(api POST /signup '{"name":"eve","password":"eve-pass-12","age":30}' | jget token) || fail "signup eve"
+# carol: a creator account from sign-up, made the owner of "show" by the operator; eve another creator
+api POST /signup '{"name":"carol","password":"carol-pass-1","age":30,"creator":true}' | jget token >/dev/null || fail "signup carol"
+eve=$(api POST /signup '{"name":"eve","password":"eve-pass-12","age":30,"creator":true}' | jget token) || fail "signup eve"
 key=$("$BIN/lsp-ctl" channel add show --owner carol 2>>"$T/ctl.log" | tail -n1 | awk '{print $NF}')
 [[ $key =~ ^show_[0-9a-f]{48}$ ]] || fail "channel add --owner: $key"
 "$BIN/lsp-ctl" channel add other >/dev/null 2>&1 || fail "channel add other"
