@@ -58,7 +58,8 @@ typedef struct {
 	 * (user, peer), "rate limited" (user, peer; warn), "store failure"
 	 * (reason; error), "data export" (user), "account erased" (by),
 	 * "role set" (user, role), "channel created" / "channel deleted" /
-	 * "stream key rotated" (channel, user), "channel suspended" /
+	 * "stream key rotated" (channel, user), "publish token issued"
+	 * (channel, user), "channel suspended" /
 	 * "channel reinstated" (channel, by), "expired sessions not swept"
 	 * (reason; warn, from lsp_api_tick). */
 	lsp_event_fn event;
