@@ -2,7 +2,9 @@
  * with its own UDP socket, doing what a browser does on the wire (WHEP
  * POST, ICE-lite connectivity check, DTLS-SRTP handshake as the DTLS
  * client, consent checks every 2 s) and then counting the SRTP packets it
- * receives.  Loss is read from RTP sequence numbers (the RTP header is not
+ * receives.  Media goes to the answer's first candidate, from a socket
+ * connected to it (answers from another address never arrive, as in a
+ * browser's ICE).  Loss is read from RTP sequence numbers (the RTP header is not
  * encrypted), so media is not decrypted: the client stays cheap and the
  * server's cost is what is measured.
  *
@@ -90,7 +92,8 @@ static int attr(const char *sdp, const char *name, char *out, size_t cap)
 }
 
 /* POST the offer; fill the server's ICE credentials, fingerprint, port. */
-static int whep_post(const char *host, int port, const char *path, struct viewer *v, const char *fp, int *uport)
+static int whep_post(const char *host, int port, const char *path, struct viewer *v, const char *fp, int *uport,
+		     char *uip, size_t uipcap)
 {
 	char offer[2048], req[4096], resp[16384], cand[256];
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
@@ -138,6 +141,7 @@ static int whep_post(const char *host, int port, const char *path, struct viewer
 		if (sscanf(cand, "%*s %*s %*s %*s %63s %d", ip, &prt) != 2)
 			return -1;
 		*uport = prt;
+		snprintf(uip, uipcap, "%s", ip);
 	}
 	return 0;
 }
@@ -189,16 +193,22 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		struct viewer *v = &vs[i];
 		struct sockaddr_in a = { .sin_family = AF_INET };
+		char uip[64];
 		int up;
 		rnd(v->ufrag, 8);
 		rnd(v->pwd, 24);
-		if (whep_post(host, port, path, v, lsp_dtls_cert_fingerprint(cert), &up) < 0) {
+		if (whep_post(host, port, path, v, lsp_dtls_cert_fingerprint(cert), &up, uip, sizeof uip) < 0) {
 			fprintf(stderr, "whep-load: viewer %d: WHEP POST failed\n", i);
 			return 1;
 		}
 		a.sin_port = htons((uint16_t)up);
 		v->port = up;
-		inet_pton(AF_INET, host, &a.sin_addr);
+		/* to the first candidate, as a browser would (a connected
+		 * socket: only answers from that very address count) */
+		if (inet_pton(AF_INET, uip, &a.sin_addr) != 1) {
+			fprintf(stderr, "whep-load: viewer %d: candidate %s is not IPv4\n", i, uip);
+			return 1;
+		}
 		if ((v->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)) < 0 ||
 		    connect(v->fd, (struct sockaddr *)&a, sizeof a) < 0)
 			return 111;

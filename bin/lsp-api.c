@@ -28,6 +28,7 @@
 #include "core/metrics.h"
 #include "core/opt.h"
 #include "core/sdnotify.h"
+#include "core/sigtok.h"
 #include "state/store.h"
 #include "state/token.h"
 
@@ -35,6 +36,7 @@ static const char usage[] =
 	"usage: lsp-api [-h] [-V] [-l [HOST:]PORT] [--cert FILE --key FILE] [--cors ORIGINS]\n"
 	"               [--scrypt-log2n N] [--session-ttl S] [--rate-user N] [--rate-addr N]\n"
 	"               [--max-conns N] [--max-per-addr N] [--port-file FILE] [--metrics [HOST]:PORT]\n"
+	"               [--playback-secret-file FILE]\n"
 	"       lsp-api --routes | --set-role USER=ROLE\n"
 	"  -l, --listen ADDR     listen address (default :8082; port 0 picks one)\n"
 	"  --cert FILE --key FILE  serve HTTPS (and send HSTS) with this PEM chain and key\n"
@@ -50,10 +52,13 @@ static const char usage[] =
 	"                        127.0.0.1 and ::1 are never capped)\n"
 	"  --port-file FILE      write the bound port to FILE once listening\n"
 	"  --metrics ADDR        serve Prometheus text at /metrics (host default 127.0.0.1)\n"
+	"  --playback-secret-file FILE  sign playback tokens for private and age-gated channels\n"
+	"                        with the secret in FILE (mode 600, >= 16 bytes); else\n"
+	"                        $LSP_PLAYBACK_SECRET; without either none are issued (503)\n"
 	"  --routes              print the route table (method, path, roles) and exit\n"
 	"  --set-role USER=ROLE  set a user's role (viewer|creator|mod|admin) and exit\n"
 	"environment: LSP_DATA_DIR (default ./var), LSP_DB_URL, LSP_SECRET, LSP_NATS_URL,\n"
-	"  LSP_LOG_LEVEL\n"
+	"  LSP_PLAYBACK_SECRET, LSP_LOG_LEVEL\n"
 	"exit: 0 stopped by SIGINT/SIGTERM, 1 no such user, 100 usage, 111 system failure\n";
 
 struct app {
@@ -104,7 +109,7 @@ static void print_route(void *ctx, const char *method, const char *pattern, int 
 }
 
 /* --set-role USER=ROLE: 0 set, 1 no such user, 100 bad words, 111 failure. */
-static int set_role(struct app *a, lsp_store *st, const char *arg)
+static int set_role(struct app *a, lsp_store *st, const char *arg, const char *nats)
 {
 	char user[LSP_NAME_MAX + 1], err[512];
 	const char *eq = strchr(arg, '=');
@@ -118,6 +123,17 @@ static int set_role(struct app *a, lsp_store *st, const char *arg)
 	rc = lsp_api_set_role(st, user, eq + 1, err, sizeof err);
 	if (rc < 0)
 		lsp_log(&a->lg, LSP_ERROR, "role not set", "reason", LSV_S(err), NULL);
+	if (rc == 0 && nats && *nats) { /* open chat sockets re-read the role (bus/revoke.h) */
+		lsp_kick k = { NULL, lsp_event_log, &a->lg };
+		lsp_revoke r;
+		if (lsp_revoke_make(&r, LSP_REVOKE_ROLE, user, NULL, eq + 1) == 0 &&
+		    lsp_bus_open(&k.bus, nats, 2000, "lsp-api", err, sizeof err) == 0)
+			lsp_kick_revoke(&k, &r);
+		else
+			lsp_log(&a->lg, LSP_WARN, "revocation not sent", "cause", LSV_S("role"), "user", LSV_S(user),
+				"reason", LSV_S(err), NULL);
+		lsp_bus_close(k.bus);
+	}
 	return rc == 0 ? LSP_EXIT_OK : rc == -ENOENT ? LSP_EXIT_NO : LSP_EXIT_SYS;
 }
 
@@ -143,7 +159,9 @@ int main(int argc, char **argv)
 	lsp_health *health = NULL;
 	lsp_archive arch = { NULL, on_event, &app };
 	lsp_kick kick = { NULL, on_event, &app };
-	unsigned char secret[LSP_SECRET_MAX];
+	unsigned char secret[LSP_SECRET_MAX], play_secret[LSP_SIGTOK_SECRET_MAX];
+	const char *play_file = NULL;
+	int play_len;
 	char host[256] = "", err[512] = "";
 	const char *listen_s = ":8082", *port_file = NULL, *role_arg = NULL, *nats = getenv("LSP_NATS_URL");
 	const char *mx_addr = NULL;
@@ -165,6 +183,7 @@ int main(int argc, char **argv)
 		{ "routes", no_argument, NULL, 'R' },	    { "set-role", required_argument, NULL, 'S' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "max-per-addr", required_argument, NULL, 'A' },
+		{ "playback-secret-file", required_argument, NULL, 'Y' },
 		{ NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "hVl:", lopts, NULL)) != -1) {
@@ -177,6 +196,7 @@ int main(int argc, char **argv)
 		case 'o': acfg.cors = optarg; break;
 		case 'P': port_file = optarg; break;
 		case 'M': mx_addr = optarg; break;
+		case 'Y': play_file = optarg; break;
 		case 'R': routes = 1; break;
 		case 'S': role_arg = optarg; break;
 		case 'n':
@@ -223,7 +243,7 @@ int main(int argc, char **argv)
 		return LSP_EXIT_SYS;
 	}
 	if (role_arg) {
-		ret = set_role(&app, st, role_arg);
+		ret = set_role(&app, st, role_arg, nats);
 		lsp_store_close(st);
 		return ret;
 	}
@@ -232,6 +252,17 @@ int main(int argc, char **argv)
 		lsp_log(&app.lg, LSP_FATAL, "no token secret", "reason", LSV_S(err), NULL);
 		goto done;
 	}
+	if ((play_len = lsp_sigtok_secret_load(play_file, "LSP_PLAYBACK_SECRET", play_secret, sizeof play_secret, err,
+					       sizeof err)) < 0) {
+		lsp_log(&app.lg, LSP_FATAL, "unable to read the playback secret", "reason", LSV_S(err), NULL);
+		ret = LSP_EXIT_USAGE;
+		goto done;
+	}
+	if (play_len > 0) {
+		acfg.play_secret = play_secret;
+		acfg.play_secret_len = (size_t)play_len;
+	}
+	lsp_log(&app.lg, LSP_INFO, play_len > 0 ? "playback tokens on" : "playback tokens off", NULL);
 	if (nats && *nats) {
 		if (lsp_health_new(&health) < 0) {
 			lsp_log(&app.lg, LSP_FATAL, "out of memory", NULL);
@@ -253,6 +284,8 @@ int main(int argc, char **argv)
 	acfg.data_dir = lsp_opt_env("LSP_DATA_DIR", "./var");
 	acfg.kick = lsp_kick_send;
 	acfg.kick_ctx = &kick;
+	acfg.revoke = lsp_kick_revoke;
+	acfg.revoke_ctx = &kick;
 	acfg.health = lsp_health_get;
 	acfg.health_ctx = health;
 	acfg.event = on_event;

@@ -23,6 +23,7 @@
 static const char usage[] =
 	"usage: lsp-chat [-h] [-V] [-l [HOST]:PORT] [--history N] [--max-clients N] [--max-msg BYTES]\n"
 	"                [--rate PER_S] [--burst N] [--flood PER_S] [--node ID] [--metrics ADDR]\n"
+	"                [--recheck SECONDS]\n"
 	"  -l, --listen [HOST]:PORT  WebSocket address (default :8081), path /ws/<channel>;\n"
 	"                            GET /presence?channels=a,b there: viewer counts as JSON\n"
 	"  --history N               messages kept per channel for joiners (default 50)\n"
@@ -33,6 +34,9 @@ static const char usage[] =
 	"                            twice that; beyond: error replies, then close 1008)\n"
 	"  --node ID                 node id in presence reports (default host-pid-random)\n"
 	"  --metrics [HOST]:PORT     serve Prometheus text at /metrics (host default 127.0.0.1)\n"
+	"  --recheck SECONDS         re-check open sockets' rights (role, account, channel) in the\n"
+	"                            store this often (default 30; 300 with NATS, where\n"
+	"                            lsp.auth.revoke acts at once; 0 never)\n"
 	"environment: LSP_NATS_URL (fan-out across nodes), LSP_REDIS_URL (presence and rate limits\n"
 	"  across nodes), LSP_DATA_DIR, LSP_DB_URL (store), LSP_SECRET (token key), LSP_LOG_LEVEL\n"
 	"exit: 0 stopped, 100 usage, 111 store, bus or socket failure\n";
@@ -75,7 +79,7 @@ int main(int argc, char **argv)
 		{ "max-clients", required_argument, NULL, 2 }, { "max-msg", required_argument, NULL, 3 },
 		{ "rate", required_argument, NULL, 4 },	      { "burst", required_argument, NULL, 5 },
 		{ "node", required_argument, NULL, 6 },	      { "flood", required_argument, NULL, 7 },
-		{ "metrics", required_argument, NULL, 8 },
+		{ "metrics", required_argument, NULL, 8 },    { "recheck", required_argument, NULL, 9 },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct app app = { 0 };
@@ -110,6 +114,7 @@ int main(int argc, char **argv)
 		case 6: if (!lsp_name_valid(optarg)) goto bad; cfg.node = optarg; break;
 		case 7: if (lsp_opt_double(optarg, 1, 100000, &cfg.flood) < 0) goto bad; break;
 		case 8: mx_addr = optarg; break;
+		case 9: if (lsp_opt_long(optarg, 0, 86400, &v) < 0) goto bad; cfg.recheck_s = v ? (int)v : -1; break;
 		default: fputs(usage, stderr); return LSP_EXIT_USAGE;
 		}
 	}

@@ -15,7 +15,8 @@
 static const char usage_head[] = "usage: lsp-ctl [-h] [-V] COMMAND [ARGS]\n";
 static const char usage_tail[] =
 	"environment: LSP_DATA_DIR (default ./var), LSP_DB_URL=postgres://… for Postgres,\n"
-	"  LSP_SECRET (token key; else LSP_DATA_DIR/chat.secret)\n"
+	"  LSP_SECRET (token key; else LSP_DATA_DIR/chat.secret), LSP_NATS_URL (channel rm and\n"
+	"  dsar erase tell lsp-chat on lsp.auth.revoke)\n"
 	"exit: 0 ok, 1 not found or exists, 100 usage, 111 store failure\n";
 
 static int usage(FILE *f, int status)

@@ -16,6 +16,7 @@
 #include "core/exit.h"
 #include "core/log.h"
 #include "core/sdnotify.h"
+#include "core/sigtok.h"
 #include "core/opt.h"
 #include "bus/originmap.h"
 #include "bus/presence.h"
@@ -24,6 +25,7 @@ static const char usage[] =
 	"usage: lsp-edge [-h] [-V] [-l [HOST:]PORT] [--hls-root DIR] [--web-root DIR] [--vod-root DIR]\n"
 	"                [--cert FILE --key FILE] [--max-conns N] [--part-hold MS] [--origin URL]\n"
 	"                [--upstream-api URL] [--upstream-chat URL] [--upstream-rtc URL] [--upstream-timeout MS]\n"
+	"                [--playback-secret-file FILE]\n"
 	"  -l, --listen ADDR    listen address (default :8080; port 0 picks one)\n"
 	"  --hls-root DIR       LL-HLS tree served at /hls/ (default $LSP_DATA_DIR/hls)\n"
 	"  --web-root DIR       pages served at / (default $LSP_WEB_ROOT, else web/ beside bin/)\n"
@@ -42,7 +44,10 @@ static const char usage[] =
 	"  --upstream-rtc URL   /whep/ and /whip/ forwarded to lsp-rtc (default http://127.0.0.1:8083)\n"
 	"                       ('off': that route answers 404)\n"
 	"  --upstream-timeout MS  connect + answer head from an upstream within MS, else 504 (default 10000)\n"
-	"environment: LSP_DATA_DIR (default ./var), LSP_WEB_ROOT, LSP_LOG_LEVEL,\n"
+	"  --playback-secret-file FILE  check playback tokens of private and age-gated channels\n"
+	"                       with the secret in FILE (mode 600, >= 16 bytes); else\n"
+	"                       $LSP_PLAYBACK_SECRET; without either such channels answer 403\n"
+	"environment: LSP_DATA_DIR (default ./var), LSP_WEB_ROOT, LSP_LOG_LEVEL, LSP_PLAYBACK_SECRET,\n"
 	"             LSP_NATS_URL (--origin auto; HLS viewer counts to lsp.presence.<ch>)\n"
 	"exit: 0 stopped by SIGINT/SIGTERM, 100 usage, 111 system failure\n";
 
@@ -100,6 +105,8 @@ int main(int argc, char **argv)
 	long v;
 	int c, port, rc;
 	struct pres pres = { &lg, NULL, "" };
+	unsigned char play_secret[LSP_SIGTOK_SECRET_MAX];
+	const char *play_file = NULL;
 
 	lsp_log_init(&lg, "lsp-edge");
 	static const struct option lopts[] = {
@@ -112,6 +119,7 @@ int main(int argc, char **argv)
 		{ "origin-ttl", required_argument, NULL, 'T' }, { "upstream-api", required_argument, NULL, 'A' },
 		{ "upstream-chat", required_argument, NULL, 'C' }, { "upstream-rtc", required_argument, NULL, 'R' },
 		{ "upstream-timeout", required_argument, NULL, 'U' },
+		{ "playback-secret-file", required_argument, NULL, 'Y' },
 		{ NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "hVl:", lopts, NULL)) != -1) {
@@ -129,6 +137,7 @@ int main(int argc, char **argv)
 		case 'A': cfg.upstream[0] = optarg; break;
 		case 'C': cfg.upstream[1] = optarg; break;
 		case 'R': cfg.upstream[2] = optarg; break;
+		case 'Y': play_file = optarg; break;
 		case 'U':
 			if (lsp_opt_long(optarg, 100, 600000, &v) < 0)
 				goto bad;
@@ -190,6 +199,15 @@ int main(int argc, char **argv)
 	cfg.port = port;
 	cfg.hls_root = hls;
 	cfg.web_root = web;
+	if ((rc = lsp_sigtok_secret_load(play_file, "LSP_PLAYBACK_SECRET", play_secret, sizeof play_secret, err,
+					 sizeof err)) < 0) {
+		lsp_log(&lg, LSP_FATAL, "unable to read the playback secret", "reason", LSV_S(err), NULL);
+		lsp_originmap_close(om);
+		return LSP_EXIT_USAGE;
+	}
+	cfg.play_secret = rc > 0 ? play_secret : NULL;
+	cfg.play_secret_len = rc > 0 ? (size_t)rc : 0;
+	lsp_log(&lg, LSP_INFO, rc > 0 ? "playback tokens on" : "playback tokens off", NULL);
 	cfg.event = on_event;
 	cfg.event_ctx = &pres;
 	if (*lsp_opt_env("LSP_NATS_URL", "")) { /* presence: HLS viewers count in the directory */

@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/opt.h"
 #include "core/sdnotify.h"
+#include "core/webhook.h"
 #include "media/avlog.h"
 
 #define MAX_CONN_LIMIT 65536
@@ -50,7 +51,9 @@ static const char usage[] =
 	"      --metrics [HOST:]PORT Prometheus /metrics (live channels, publishes, refusals,\n"
 	"                            bytes in per channel, errors by kind)\n"
 	"environment: LSP_DATA_DIR (default ./var), LSP_DB_URL, LSP_NATS_URL, LSP_LOG_LEVEL,\n"
-	"             LSP_SRT_PASSPHRASE (SRT encryption, 10..79 characters)\n"
+	"             LSP_SRT_PASSPHRASE (SRT encryption, 10..79 characters),\n"
+	"             LSP_WEBHOOK_URL, LSP_WEBHOOK_SECRET[_FILE], LSP_WEBHOOK_TIMEOUT (seconds,\n"
+	"             default 2), LSP_WEBHOOK_FAIL=open|closed (admission at publish start)\n"
 	"exit: 0 stopped by signal, 100 usage, 111 system failure\n";
 
 /* Every event of the server, its children and SRT: one log line each. */
@@ -76,6 +79,7 @@ int main(int argc, char **argv)
 	int *port[4] = { &cfg.port, &cfg.tls_port, &scfg.port, &scfg.call_port };
 	lsp_ingestsrv *srv = NULL;
 	lsp_metrics *mx = NULL;
+	lsp_webhook_conf hook;
 	/* the address options first, in host[]'s order after -l */
 	enum { O_TLS = 256, O_SRT, O_SRTCALL, O_CERT, O_KEY, O_SRTSID, O_SRTLAT, O_SRTPBK, O_METRICS, O_PERADDR };
 	static const struct option lopts[] = {
@@ -162,6 +166,16 @@ int main(int argc, char **argv)
 	scfg.call_host = scfg.call_port ? host[3] : NULL;
 	if (scfg.port || scfg.call_port)
 		scfg.passphrase = getenv("LSP_SRT_PASSPHRASE");
+	if (lsp_webhook_conf_env(&hook, err, sizeof err) < 0) {
+		fprintf(stderr, "lsp-ingest: %s\n", err);
+		return LSP_EXIT_USAGE;
+	}
+	unsetenv("LSP_WEBHOOK_SECRET"); /* not for the --exec commands */
+	cfg.conn.hook_url = hook.url;
+	cfg.conn.hook_secret = hook.secret;
+	cfg.conn.hook_secret_len = hook.secret_len;
+	cfg.conn.hook_timeout_ms = hook.timeout_ms;
+	cfg.conn.hook_fail_closed = hook.fail_closed;
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);

@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <sched.h>
+#include <arpa/inet.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@
 #include "bus/originmap.h"
 #include "bus/presence.h"
 #include "core/sdnotify.h"
+#include "core/sigtok.h"
 #include "core/opt.h"
 #include "media/avlog.h"
 #include "rtc/rtc.h"
@@ -34,17 +37,19 @@
 #include "state/token.h"
 
 static const char usage[] =
-	"usage: lsp-rtc [-h] [-V] [--http [HOST]:PORT] [--udp [HOST]:PORT] [--candidate IP]\n"
+	"usage: lsp-rtc [-h] [-V] [--http [HOST]:PORT] [--udp [HOST]:PORT] [--candidate IP[,IP…]]\n"
 	"               [--whip-exec COMMAND] [--whip-ring] [--max-sessions N] [--consent S]\n"
 	"               [--opus-bitrate BPS] [--whip-bitrate BPS] [--pli-interval MS]\n"
 	"               [--origin URL|auto [--origin-port N] [--origin-ttl MS]] [--metrics [HOST]:PORT]\n"
 	"               [--workers N]\n"
-	"               [--relay-secret-file FILE]\n"
+	"               [--relay-secret-file FILE] [--playback-secret-file FILE] [--hls-root DIR]\n"
+	"               [--max-pending-per-addr N]\n"
 	"  -l, --http [HOST]:PORT    WHEP/WHIP signalling (default 0.0.0.0:8083)\n"
 	"  -u, --udp [HOST]:PORT     media (default 0.0.0.0:8189); worker i uses PORT+i (port 0:\n"
 	"                            each worker its own free port)\n"
-	"  -c, --candidate IP        address offered in the ICE candidate (default: the first\n"
-	"                            non-loopback IPv4 address, else 127.0.0.1)\n"
+	"  -c, --candidate IP[,IP…]  addresses offered as ICE host candidates, e.g. the public one\n"
+	"                            (default: the --udp address, or when that is every address,\n"
+	"                            each non-loopback address that is up, else 127.0.0.1)\n"
 	"  -e, --whip-exec COMMAND   per WHIP publish: /bin/sh -c COMMAND ({channel} expanded)\n"
 	"                            with MPEG-TS on its stdin, e.g. 'scripts/lsp-channel {channel}'\n"
 	"  -R, --whip-ring           write the channel ring for WHIP publishers directly (the\n"
@@ -69,9 +74,17 @@ static const char usage[] =
 	"  --relay-secret-file FILE  relay: sign (edge) and check (origin) GET /relay tokens with the\n"
 	"                            secret in FILE (mode 600, >= 16 bytes); else $LSP_RELAY_SECRET;\n"
 	"                            with neither, /relay answers loopback peers only\n"
+	"  --playback-secret-file FILE  WHEP offers for private and age-gated channels (the .signed\n"
+	"                            marker under --hls-root) need a playback token good under the\n"
+	"                            secret in FILE (mode 600); else $LSP_PLAYBACK_SECRET; with\n"
+	"                            neither such offers answer 403\n"
+	"  --hls-root DIR            where the channels' access markers are (default $LSP_DATA_DIR/hls)\n"
+	"  --max-pending-per-addr N  WHEP sessions answered but not connected (ICE) one client\n"
+	"                            address may hold; one more offer is answered 429 (default 16;\n"
+	"                            0: no cap; loopback is never capped)\n"
 	"environment: LSP_DATA_DIR, LSP_DB_URL (WHIP key check), LSP_RING_DIR, LSP_LOG_LEVEL,\n"
 	"             LSP_NATS_URL (--origin auto; viewer counts to lsp.presence.<ch>), LSP_RELAY_SECRET,\n"
-	"             LSP_RTC_GSO (0: no UDP GSO)\n"
+	"             LSP_PLAYBACK_SECRET, LSP_RTC_GSO (0: no UDP GSO)\n"
 	"exit: 0 stopped by signal, 100 usage, 111 system failure\n";
 
 struct ctx {
@@ -198,6 +211,8 @@ static void on_event(void *c, const lsp_event *ev)
 	} else if (lsp_event_is(ev, "relay bytes out")) {
 		lsp_metrics_add(cx->mx, "lsp_rtc_relay_sent_bytes_total", (double)lsp_event_int(ev, "bytes", 0),
 				"channel", ch, NULL);
+	} else if (lsp_event_is(ev, "offer refused")) { /* each one (a warning once a second) */
+		lsp_metrics_add(cx->mx, "lsp_rtc_offers_refused_total", 1, "reason", "pending", NULL);
 	} else if (lsp_event_is(ev, "srtp dropped")) {
 		lsp_metrics_add(cx->mx, "lsp_rtc_srtp_dropped_total", (double)lsp_event_int(ev, "bad_tag", 0), "reason",
 				"bad_tag", NULL);
@@ -248,19 +263,64 @@ static int relay_secret_load(lsp_log_t *lg, const char *file, unsigned char *out
 	return n;
 }
 
-static void first_ipv4(char *out, size_t cap)
+/* The addresses viewers may reach the media socket on (bound to host):
+ * host itself when it names one address; else every address of the
+ * socket's family that is up, loopback and IPv6 link-local left out
+ * (127.0.0.1 when that leaves none), comma-separated. */
+static void local_addrs(const char *host, char *out, size_t cap)
 {
 	struct ifaddrs *ifs, *i;
+	int v6 = strchr(host, ':') != NULL, n = 0;
+	size_t o = 0;
 	snprintf(out, cap, "127.0.0.1");
+	if (*host && strcmp(host, "0.0.0.0") != 0 && strcmp(host, "::") != 0) {
+		snprintf(out, cap, "%s", host);
+		return;
+	}
 	if (getifaddrs(&ifs) < 0)
 		return;
-	for (i = ifs; i; i = i->ifa_next)
-		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-		    (ntohl(((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr) >> 24) != 127) {
-			lsp_net_addr_str(i->ifa_addr, 0, out, cap);
+	for (i = ifs; i && n < LSP_RTC_CAND_MAX; i = i->ifa_next) {
+		char a[INET6_ADDRSTRLEN];
+		const struct sockaddr *sa = i->ifa_addr;
+		int k;
+		if (!sa || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK) ||
+		    (sa->sa_family != AF_INET && !(v6 && sa->sa_family == AF_INET6)))
+			continue;
+		if (sa->sa_family == AF_INET6 &&
+		    IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr))
+			continue;
+		if (sa->sa_family == AF_INET &&
+		    (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >> 24) == 127)
+			continue;
+		lsp_net_addr_str(sa, 0, a, sizeof a);
+		k = snprintf(out + o, cap - o, "%s%s", n ? "," : "", a);
+		if (k < 0 || (size_t)k >= cap - o)
 			break;
-		}
+		o += (size_t)k;
+		n++;
+	}
+	if (!n)
+		snprintf(out, cap, "127.0.0.1");
 	freeifaddrs(ifs);
+}
+
+/* --candidate: IP[,IP…], each a numeric address, LSP_RTC_CAND_MAX at most. */
+static int cand_ok(const char *s)
+{
+	int n = 0;
+	while (*s) {
+		char a[64];
+		unsigned char bin[16];
+		size_t l = strcspn(s, ",");
+		if (!l || l >= sizeof a || ++n > LSP_RTC_CAND_MAX)
+			return 0;
+		memcpy(a, s, l);
+		a[l] = 0;
+		if (inet_pton(strchr(a, ':') ? AF_INET6 : AF_INET, a, bin) != 1)
+			return 0;
+		s += l + (s[l] == ',');
+	}
+	return n > 0;
 }
 
 int main(int argc, char **argv)
@@ -276,11 +336,14 @@ int main(int argc, char **argv)
 		{ "origin-port", required_argument, NULL, 'P' }, { "origin-ttl", required_argument, NULL, 'T' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "relay-secret-file", required_argument, NULL, 'S' },
+		{ "playback-secret-file", required_argument, NULL, 'Y' }, { "hls-root", required_argument, NULL, 'H' },
+		{ "max-pending-per-addr", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char hhost[256] = "0.0.0.0", uhost[256] = "0.0.0.0", cand[64] = "", err[256];
+	char hhost[256] = "0.0.0.0", uhost[256] = "0.0.0.0", cand[LSP_RTC_CAND_MAX * 48] = "", err[256];
 	lsp_rtc_cfg cfg = { .http_port = 8083, .udp_port = 8189, .max_sessions = 512, .consent_s = 15,
-			    .opus_bitrate = 64000, .whip_bitrate = 2500000, .pli_interval_ms = 2000 };
+			    .opus_bitrate = 64000, .whip_bitrate = 2500000, .pli_interval_ms = 2000,
+			    .max_pending_per_addr = 16 };
 	int force_ring = 0;
 	long v, origin_ttl = 5000;
 	const char *origin = NULL, *gso;
@@ -291,7 +354,9 @@ int main(int argc, char **argv)
 	cpu_set_t cpus;
 	const char *mx_addr = NULL;
 	const char *relay_file = NULL;            /* relay auth (lib/rtc/rtcauth.h) */
-	unsigned char relay_secret[LSP_RTCAUTH_SECRET_MAX];
+	unsigned char relay_secret[LSP_RTCAUTH_SECRET_MAX], play_secret[LSP_SIGTOK_SECRET_MAX];
+	const char *play_file = NULL, *hls_opt = NULL;
+	char hls[4096];
 	lsp_log_init(&lg, "lsp-rtc");
 	/* libav speaks as JSON events too: plain text would break the log */
 	lsp_avlog_route(lsp_event_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
@@ -312,7 +377,7 @@ int main(int argc, char **argv)
 				goto bad;
 			break;
 		case 'c':
-			if (strlen(optarg) >= sizeof cand)
+			if (strlen(optarg) >= sizeof cand || !cand_ok(optarg))
 				goto bad;
 			snprintf(cand, sizeof cand, "%s", optarg);
 			break;
@@ -364,13 +429,20 @@ int main(int argc, char **argv)
 			cfg.workers = (int)v;
 			break;
 		case 'S': relay_file = optarg; break;
+		case 'Y': play_file = optarg; break;
+		case 'H': hls_opt = optarg; break;
+		case 'p':
+			if (lsp_opt_long(optarg, 0, 65536, &v) < 0)
+				goto bad;
+			cfg.max_pending_per_addr = (int)v;
+			break;
 		default: goto bad;
 		}
 	}
 	if (optind != argc)
 		goto bad;
 	if (!cand[0])
-		first_ipv4(cand, sizeof cand);
+		local_addrs(uhost, cand, sizeof cand);
 	cfg.whip_ring = force_ring || !cfg.whip_exec;
 	cfg.http_host = hhost;
 	cfg.udp_host = uhost;
@@ -381,6 +453,19 @@ int main(int argc, char **argv)
 		cfg.relay_secret = relay_secret;
 		cfg.relay_secret_len = (size_t)rc;
 	}
+	if ((rc = lsp_sigtok_secret_load(play_file, "LSP_PLAYBACK_SECRET", play_secret, sizeof play_secret, err,
+					 sizeof err)) < 0) {
+		lsp_log(&lg, LSP_FATAL, "unable to read the playback secret", "reason", LSV_S(err), NULL);
+		return LSP_EXIT_USAGE;
+	}
+	cfg.play_secret = rc > 0 ? play_secret : NULL;
+	cfg.play_secret_len = rc > 0 ? (size_t)rc : 0;
+	if (hls_opt)
+		snprintf(hls, sizeof hls, "%s", hls_opt);
+	else
+		snprintf(hls, sizeof hls, "%s/hls", lsp_opt_env("LSP_DATA_DIR", "./var"));
+	cfg.hls_root = hls;
+	lsp_log(&lg, LSP_INFO, rc > 0 ? "playback tokens on" : "playback tokens off", "hls_root", LSV_S(hls), NULL);
 	cfg.auth = auth;
 	{ /* the studio's WHIP publish tokens: lsp-api's secret (LSP_SECRET or the data dir's) */
 		char serr[256];
@@ -415,6 +500,8 @@ int main(int argc, char **argv)
 		lsp_metrics_def(cx.mx, "lsp_rtc_sessions", LSP_METRIC_GAUGE, "WebRTC sessions open now, by kind");
 		lsp_metrics_def(cx.mx, "lsp_rtc_sessions_total", LSP_METRIC_COUNTER, "WebRTC sessions connected, by kind");
 		lsp_metrics_def(cx.mx, "lsp_rtc_offers_total", LSP_METRIC_COUNTER, "WHEP/WHIP offers, by kind");
+		lsp_metrics_def(cx.mx, "lsp_rtc_offers_refused_total", LSP_METRIC_COUNTER,
+				"WHEP offers answered 429: reason pending (too many half-open sessions from one address)");
 		lsp_metrics_def(cx.mx, "lsp_rtc_errors_total", LSP_METRIC_COUNTER, "warnings and errors, by kind");
 		lsp_metrics_def(cx.mx, "lsp_rtc_srtp_dropped_total", LSP_METRIC_COUNTER,
 				"SRTP/SRTCP packets dropped before decryption: bad_tag or replayed");

@@ -38,6 +38,10 @@ static const char usage[] =
 	"      --ring-prefix NAME also write each encoded rung R into the shared-memory\n"
 	"                         ring NAME~R (lsp-ring-NAME~R in the ring directory; lsp-rtc\n"
 	"                         serves it to WebRTC viewers when the source has B-frames)\n"
+	"      --on-demand SECONDS  with --ring-prefix: stop encoding a rung nobody has asked\n"
+	"                         for in SECONDS (lsp-edge and lsp-rtc touch lsp-want-NAME~R in\n"
+	"                         the ring directory); it restarts on the next grid keyframe after\n"
+	"                         a request. The smallest rung always runs (default 0: all always)\n"
 	"      --realtime auto|on|off  keep up with a live input: shed preset and rungs,\n"
 	"                         drop input to the next keyframe when behind (default auto:\n"
 	"                         on when the input is a pipe or socket)\n"
@@ -73,6 +77,8 @@ static void progress(const lsp_log_t *lg, lsp_metrics *mx, lsp_transcode *t, dou
 		lsp_metrics_set(mx, "lsp_transcode_capacity", st.capacity, "channel", ch, NULL);
 		lsp_metrics_set(mx, "lsp_transcode_shed_level", st.shed_level, "channel", ch, NULL);
 		lsp_metrics_set(mx, "lsp_transcode_lag_seconds", st.lag_s, "channel", ch, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_rungs_idle", st.rungs_idle, "channel", ch, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_demand_starts_total", (double)st.demand_starts, "channel", ch, NULL);
 		lsp_metrics_set(mx, "lsp_transcode_dropped_total", (double)st.input_drops, "channel", ch, NULL);
 		lsp_metrics_set(mx, "lsp_transcode_media_seconds", st.media_s, "channel", ch, NULL);
 		lsp_metrics_set(mx, "lsp_transcode_frames_in_total", (double)st.frames_in, "channel", ch, NULL);
@@ -132,7 +138,7 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' }, { "passthrough", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },          { "version", no_argument, NULL, 'V' },
 		{ "metrics", required_argument, NULL, 'M' }, { "realtime", required_argument, NULL, 'R' },
-		{ "ring-prefix", required_argument, NULL, 'r' },
+		{ "ring-prefix", required_argument, NULL, 'r' }, { "on-demand", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "i:o:l:g:p:e:t:hV", lopts, NULL)) != -1) {
@@ -178,6 +184,11 @@ int main(int argc, char **argv)
 				return bad_usage("bad --ring-prefix (a channel name)", optarg);
 			cfg.ring_prefix = optarg;
 			break;
+		case 'D':
+			if (lsp_opt_long(optarg, 0, 86400, &v) < 0)
+				return bad_usage("bad --on-demand (seconds, 0..86400)", optarg);
+			cfg.idle_s = (double)v;
+			break;
 		case 'R':
 			if (!strcmp(optarg, "auto"))
 				realtime = -1;
@@ -193,6 +204,8 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		return bad_usage("unexpected argument", argv[optind]);
+	if (cfg.idle_s > 0 && !cfg.ring_prefix)
+		return bad_usage("--on-demand needs --ring-prefix", "(the channel whose want files to read)");
 
 	signal(SIGPIPE, SIG_IGN); /* a closed output is an error we report, not a silent death */
 	/* libav's errors always (capped), its warnings when debugging */
@@ -223,6 +236,10 @@ int main(int argc, char **argv)
 		lsp_metrics_def(mx, "lsp_transcode_shed_level", LSP_METRIC_GAUGE,
 				"0 = as configured; 1.. = faster preset, then rungs dropped");
 		lsp_metrics_def(mx, "lsp_transcode_lag_seconds", LSP_METRIC_GAUGE, "input lag behind the wall clock");
+		lsp_metrics_def(mx, "lsp_transcode_rungs_idle", LSP_METRIC_GAUGE,
+				"encoded rungs not encoded now because nobody watches them (--on-demand)");
+		lsp_metrics_def(mx, "lsp_transcode_demand_starts_total", LSP_METRIC_COUNTER,
+				"idle rungs started again for a viewer");
 		lsp_metrics_def(mx, "lsp_transcode_dropped_total", LSP_METRIC_COUNTER,
 				"times input was dropped up to the next keyframe to catch up");
 		lsp_metrics_def(mx, "lsp_transcode_media_seconds", LSP_METRIC_GAUGE, "source timeline covered");

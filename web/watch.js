@@ -14,9 +14,10 @@
   'use strict';
   const parts = location.pathname.split('/').filter(Boolean);
   const channel = decodeURIComponent(parts[1] || '');
-  const base = '/hls/' + encodeURIComponent(channel) + '/';
-  const src = base + 'master.m3u8';
-  const dvrSrc = base + 'master-dvr.m3u8';
+  let base = '/hls/' + encodeURIComponent(channel) + '/';
+  let src = base + 'master.m3u8';
+  let dvrSrc = base + 'master-dvr.m3u8';
+  let whepQuery = ''; // "?token=…" for a private or age-gated channel (playbackAccess)
   const vodId = new URLSearchParams(location.search).get('vod');
   const video = document.getElementById('video');
   const badge = document.getElementById('badge');
@@ -87,7 +88,7 @@
   function startWhep() {
     const gen = whepGen;
     player.transport = 'webrtc';
-    window.lspWhep.play(video, window.lspWhep.url(channel), { timeoutMs: 5000 }).then(function (s) {
+    window.lspWhep.play(video, window.lspWhep.url(channel) + whepQuery, { timeoutMs: 5000 }).then(function (s) {
       if (gen !== whepGen || player.mode !== 'live') { s.stop(); return; }
       player.whep = s;
       if ($q) $q.value = 'rtc';
@@ -295,9 +296,58 @@
     document.body.dataset.currentTime = video.currentTime.toFixed(3);
   }
 
+  // ---- private and age-gated channels ----------------------------------
+  // Such a channel plays only with a playback token from lsp-api, which the
+  // signed-in viewer asks for (the API's session cookie + its CSRF cookie,
+  // or the studio's bearer token).  The token goes in the path
+  // (/hls/<ch>/~<token>/master.m3u8): every URI in the playlists is
+  // relative, so hls.js and Safari carry it to every playlist, part and
+  // segment; WHEP gets it as ?token=.  1: play; 0: a message is shown.
+  async function playbackAccess() {
+    let ch = null;
+    try {
+      const r = await fetch('/api/v1/channels/' + encodeURIComponent(channel), { cache: 'no-store' });
+      if (r.ok) ch = await r.json();
+    } catch (e) { /* no lsp-api behind this edge: the channel is public as far as we know */ }
+    if (!ch || (ch.visibility !== 'private' && !ch.age_gate)) return 1;
+    const headers = { 'Content-Type': 'application/json' };
+    const csrf = /(?:^|;\s*)lsp_csrf=([^;]+)/.exec(document.cookie);
+    const bearer = sessionStorage.getItem('lsp-studio-token');
+    if (csrf) headers['X-CSRF-Token'] = csrf[1];
+    else if (bearer) headers.Authorization = 'Bearer ' + bearer;
+    let r = null, body = {};
+    try {
+      r = await fetch('/api/v1/channels/' + encodeURIComponent(channel) + '/playback-token',
+        { method: 'POST', headers: headers, credentials: 'same-origin', body: '{}' });
+      body = await r.json().catch(function () { return {}; });
+    } catch (e) { /* shown below */ }
+    if (r && r.ok && body.token) {
+      base = '/hls/' + encodeURIComponent(channel) + '/~' + body.token + '/';
+      src = base + 'master.m3u8';
+      dvrSrc = base + 'master-dvr.m3u8';
+      whepQuery = '?token=' + encodeURIComponent(body.token);
+      return 1;
+    }
+    const why = !r ? 'The server could not be reached.'
+      : r.status === 401 ? (ch.age_gate && ch.visibility !== 'private'
+        ? 'This channel is for adults: sign in to watch it.' : 'This channel is private: sign in to watch it.')
+      : body.error === 'age_gate' ? 'This channel is for signed-in adults (18+) only.'
+      : body.error === 'private' ? 'This channel is private: only its owner and moderators can watch it.'
+      : 'This channel cannot be played: ' + (body.message || r.status);
+    player.denied = body.error || String(r ? r.status : 0);
+    document.body.dataset.denied = player.denied;
+    offline.hidden = false;
+    offline.firstElementChild.textContent = why;
+    offline.lastElementChild.textContent = '';
+    return 0;
+  }
+
   if (vodId) start('vod');
   listVods();
-  poll();
-  setInterval(poll, 3000);
+  playbackAccess().then(function (ok) {
+    if (!ok) return;
+    poll();
+    setInterval(poll, 3000);
+  });
   setInterval(tick, 500);
 })();

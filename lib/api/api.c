@@ -59,6 +59,7 @@ static const route routes[] = {
 	{ "GET", "/api/v1/channels/{name}/health", CR, api_h_channel_health },
 	{ "GET", "/api/v1/channels/{name}/recordings", CR, api_h_recordings },
 	{ "POST", "/api/v1/channels/{name}/suspend", LSP_API_ADMIN, api_h_suspend },
+	{ "POST", "/api/v1/channels/{name}/playback-token", LSP_API_USERS, api_h_playback_token },
 	{ "GET", "/api/v1/users/{name}", LSP_API_MOD | LSP_API_ADMIN, api_h_user_get },
 	{ "POST", "/api/v1/users/{name}/role", LSP_API_ADMIN, api_h_user_role },
 	{ "DELETE", "/api/v1/users/{name}", LSP_API_ADMIN, api_h_user_erase },

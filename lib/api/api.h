@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "api/apisrv.h"
+#include "bus/revoke.h"
 #include "core/event.h"
 #include "state/store.h"
 
@@ -37,6 +38,10 @@ typedef struct {
 	const unsigned char *secret;  /* lib/state/token.c secret (shared with lsp-chat) */
 	size_t secretlen;
 	const char *data_dir;         /* for channel live state under <data_dir>/hls */
+	/* Playback tokens (core/sigtok.h lsp_sigtok_play) for private and
+	 * age-gated channels; NULL: none are issued (503). */
+	const unsigned char *play_secret;
+	size_t play_secret_len;
 	const char *cors;             /* comma-separated allowed origins, or NULL */
 	int scrypt_log2n;             /* default LSP_PASSWD_LOG2N */
 	long long session_ttl;        /* seconds, default 7 days */
@@ -53,6 +58,13 @@ typedef struct {
 	 * when none is known.  May be NULL. */
 	int (*health)(void *ctx, const char *channel, char *out, size_t cap);
 	void *health_ctx;
+	/* Tell every lsp-chat node that chat rights narrowed (bus/revoke.h:
+	 * NATS lsp.auth.revoke): called after a role change, an erasure (also
+	 * once per channel that went with the account), a channel's deletion
+	 * or suspension.  May be NULL (lsp-chat's periodic re-check then
+	 * catches up).  Returns 0 or negative. */
+	int (*revoke)(void *ctx, const lsp_revoke *r);
+	void *revoke_ctx;
 	/* What happened (never a secret in a field); may be NULL.  Events:
 	 * "signed up" (user, role), "signed in" (user), "sign-in refused"
 	 * (user, peer), "rate limited" (user, peer; warn), "store failure"
@@ -60,8 +72,12 @@ typedef struct {
 	 * "role set" (user, role), "channel created" / "channel deleted" /
 	 * "stream key rotated" (channel, user), "publish token issued"
 	 * (channel, user), "channel suspended" /
-	 * "channel reinstated" (channel, by), "expired sessions not swept"
-	 * (reason; warn, from lsp_api_tick). */
+	 * "channel reinstated" (channel, by), "channel access set" (channel,
+	 * visibility, age_gate, by), "playback token issued" (channel, user,
+	 * expires_at), "playback token refused" (channel, user, reason; warn),
+	 * "directory not updated" (channel, reason; error), "expired sessions not swept"
+	 * (reason; warn, from lsp_api_tick).  The revoke callback of
+	 * lib/api/kick.c adds "revocation sent" / "revocation not sent". */
 	lsp_event_fn event;
 	void *event_ctx;
 } lsp_api_cfg;

@@ -1,6 +1,7 @@
 /* api_channel.c — the channel routes: the public list, creation with its
  * first stream key, metadata (title, category, mature), deletion, key
- * rotation, live health, recordings and an admin's suspension.  See
+ * rotation, live health, recordings, an admin's suspension, visibility
+ * and the age gate (with their directory markers) and playback tokens.  See
  * api_int.h.  Rows come from lib/state/chanmeta.c; the live state from
  * <data_dir>/hls (lib/state/chandir.c) and the ingest health from the
  * config's health callback (NATS), else from the ingest's status file
@@ -17,6 +18,8 @@
 #include <time.h>
 
 #include "api/health.h"
+#include "core/sigtok.h"
+#include "state/account.h"
 #include "state/chandir.h"
 #include "state/pubtoken.h"
 #include "state/token.h"
@@ -51,8 +54,9 @@ int api_load_chan(api_call *c, lsp_chanmeta *ch, int owner)
 
 static json_t *chan_json(const lsp_chanmeta *ch, int mine)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:s}", "name", ch->name, "title", ch->title, "category", ch->category,
-			      "mature", ch->mature, "owner", ch->owner);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:b}", "name", ch->name, "title", ch->title, "category",
+			      ch->category, "mature", ch->mature, "owner", ch->owner, "visibility",
+			      lsp_chanmeta_visibility_name(ch->visibility), "age_gate", ch->age_gate);
 	if (o && mine) {
 		json_object_set_new(o, "suspended", json_boolean(ch->suspended));
 		json_object_set_new(o, "has_key", json_boolean(ch->has_key));
@@ -80,8 +84,8 @@ static int add_listed(void *ctx, const lsp_chanmeta *ch)
 {
 	struct list *l = ctx;
 	int m = mine(l->c, ch);
-	if ((ch->mature && l->c->kid) || (ch->suspended && !m))
-		return 0;
+	if ((ch->mature && l->c->kid) || (ch->suspended && !m) || (ch->visibility != LSP_CHANMETA_PUBLIC && !m))
+		return 0; /* unlisted and private channels: in their owner's list only */
 	json_array_append_new(l->arr, chan_json(ch, m));
 	return 0;
 }
@@ -105,34 +109,75 @@ void api_h_channels(api_call *c)
 
 /* ---- metadata ------------------------------------------------------------------- */
 
-/* The body's title / category / mature are well-typed: 0, or -1 (answered). */
+/* The body's title / category / mature / visibility / age_gate are
+ * well-typed: 0, or -1 (answered). */
 static int check_meta(api_call *c)
 {
 	json_t *t = json_object_get(c->body, "title"), *g = json_object_get(c->body, "category"),
-	       *m = json_object_get(c->body, "mature");
+	       *m = json_object_get(c->body, "mature"), *v = json_object_get(c->body, "visibility"),
+	       *a = json_object_get(c->body, "age_gate");
 	if ((t && (!json_is_string(t) || strlen(json_string_value(t)) > API_TITLE_MAX)) ||
 	    (g && (!json_is_string(g) || strlen(json_string_value(g)) > API_CATEGORY_MAX)) ||
-	    (m && !json_is_boolean(m))) {
-		api_fail(c, 400, "bad_request", "title (<= 140 bytes), category (<= 64 bytes) are strings, mature a boolean");
+	    (m && !json_is_boolean(m)) || (a && !json_is_boolean(a))) {
+		api_fail(c, 400, "bad_request",
+			 "title (<= 140 bytes), category (<= 64 bytes) are strings, mature and age_gate booleans");
+		return -1;
+	}
+	if (v && (!json_is_string(v) || lsp_chanmeta_visibility_parse(json_string_value(v)) < 0)) {
+		api_fail(c, 400, "bad_visibility", "visibility is \"public\", \"unlisted\" or \"private\"");
 		return -1;
 	}
 	return 0;
 }
 
-/* title / category / mature from the body into the row; 0 or -1 (answered). */
+/* Make the channel's directory markers (lib/state/chandir.h) match its
+ * row, so lsp-edge and lsp-rtc, which read no database, hide and guard it.
+ * 0, or -1 answered 500: the row says private and the edge might not know. */
+static int sync_access(api_call *c, const char *name)
+{
+	char root[4096];
+	lsp_chanmeta ch;
+	int rc = lsp_chanmeta_get(c->a->cfg.st, name, &ch, c->err, sizeof c->err);
+	if (rc <= 0) {
+		api_store_fail(c, rc < 0 ? rc : -ENOENT);
+		return -1;
+	}
+	snprintf(root, sizeof root, "%s/hls", c->a->cfg.data_dir ? c->a->cfg.data_dir : "./var");
+	if ((rc = lsp_chandir_set_access(root, name, lsp_chanmeta_access_flags(&ch))) < 0) {
+		api_event(c, LSP_ERROR, "directory not updated", "channel", LSV_S(name), "reason", LSV_S(strerror(-rc)),
+			  NULL);
+		api_fail(c, 500, "directory", "the channel's access markers could not be written");
+		return -1;
+	}
+	return 0;
+}
+
+/* title / category / mature / visibility / age_gate from the body into
+ * the row, then the directory markers; 0 or -1 (answered). */
 static int set_meta(api_call *c, const char *name)
 {
-	json_t *m;
+	json_t *m, *v, *a;
 	int rc;
 	if (check_meta(c) < 0)
 		return -1;
 	m = json_object_get(c->body, "mature");
+	v = json_object_get(c->body, "visibility");
+	a = json_object_get(c->body, "age_gate");
 	rc = lsp_chanmeta_set(c->a->cfg.st, name, api_bstr(c, "title"), api_bstr(c, "category"),
 			      m ? json_is_true(m) : -1, c->err, sizeof c->err);
+	if (rc >= 0 && (v || a))
+		rc = lsp_chanmeta_set_access(c->a->cfg.st, name, v ? lsp_chanmeta_visibility_parse(json_string_value(v)) : -1,
+					     a ? json_is_true(a) : -1, c->err, sizeof c->err);
 	if (rc < 0) {
 		api_store_fail(c, rc);
 		return -1;
 	}
+	if (sync_access(c, name) < 0) /* always: a new channel loses a namesake's stale markers */
+		return -1;
+	if (v || a)
+		api_event(c, LSP_INFO, "channel access set", "channel", LSV_S(name), "visibility",
+			  LSV_S(v ? json_string_value(v) : "(unchanged)"), "age_gate",
+			  LSV_S(a ? (json_is_true(a) ? "true" : "false") : "(unchanged)"), "by", LSV_S(c->user), NULL);
 	return 0;
 }
 
@@ -211,6 +256,7 @@ void api_h_channel_delete(api_call *c)
 		return;
 	}
 	api_kick(c, c->arg, &kicked);
+	api_revoke(c, LSP_REVOKE_CHANNEL_DELETED, NULL, c->arg, NULL);
 	api_purge_recordings(c, c->arg);
 	api_event(c, LSP_INFO, "channel deleted", "channel", LSV_S(c->arg), "user", LSV_S(c->user), NULL);
 	api_reply(c, 204, NULL);
@@ -353,8 +399,10 @@ void api_h_suspend(api_call *c)
 		api_store_fail(c, rc);
 		return;
 	}
-	if (on)
+	if (on) {
 		api_kick(c, c->arg, &kicked);
+		api_revoke(c, LSP_REVOKE_CHANNEL_SUSPENDED, NULL, c->arg, NULL);
+	}
 	snprintf(root, sizeof root, "%s/hls", c->a->cfg.data_dir ? c->a->cfg.data_dir : "./var");
 	if ((rc = lsp_chandir_hide(root, c->arg, on)) < 0)
 		api_event(c, LSP_ERROR, "directory not updated", "channel", LSV_S(c->arg), "reason",
@@ -362,4 +410,73 @@ void api_h_suspend(api_call *c)
 	api_event(c, LSP_INFO, on ? "channel suspended" : "channel reinstated", "channel", LSV_S(c->arg), "by",
 		  LSV_S(c->user), NULL);
 	api_reply(c, 200, json_pack("{s:s,s:b,s:b}", "name", c->arg, "suspended", on, "kicked", kicked));
+}
+
+/* ---- playback tokens ------------------------------------------------------------ */
+
+/* POST /channels/{name}/playback-token {"ttl": seconds?}: a signed token
+ * (core/sigtok.h, lsp_sigtok_play) for the caller, who must be the owner,
+ * an admin or a mod for a private channel, and a signed-in adult (or the
+ * owner, an admin, a mod) for an age-gated one.  A channel that needs no
+ * token answers {"required": false} and none: a token given for an open
+ * channel would outlive its closing. */
+void api_h_playback_token(api_call *c)
+{
+	lsp_chanmeta ch;
+	lsp_account acc;
+	char tok[LSP_SIGTOK_MAX], hls[LSP_NAME_MAX + LSP_SIGTOK_MAX + 32];
+	json_t *t = c->body ? json_object_get(c->body, "ttl") : NULL;
+	long long ttl = LSP_SIGTOK_PLAY_TTL, exp;
+	const char *why = NULL;
+	int staff, rc;
+	if (api_load_chan(c, &ch, 0) < 0)
+		return;
+	if (t && (!json_is_integer(t) || json_integer_value(t) < 10 || json_integer_value(t) > LSP_SIGTOK_PLAY_AHEAD)) {
+		api_fail(c, 400, "bad_request", "ttl is an integer number of seconds, 10..86400");
+		return;
+	}
+	if (t)
+		ttl = json_integer_value(t);
+	if (!(lsp_chanmeta_access_flags(&ch) & LSP_CHANDIR_F_SIGNED)) {
+		api_reply(c, 200, json_pack("{s:s,s:b}", "name", c->arg, "required", 0));
+		return;
+	}
+	staff = mine(c, &ch) || c->role == LSP_API_MOD;
+	if (!staff && ch.visibility == LSP_CHANMETA_PRIVATE)
+		why = "private";
+	if (!staff && !why && ch.age_gate) {
+		rc = lsp_account_get(c->a->cfg.st, c->user, &acc, c->err, sizeof c->err);
+		if (rc < 0) {
+			api_store_fail(c, rc);
+			return;
+		}
+		if (rc == 0 || !acc.adult || acc.kid || c->kid)
+			why = "age_gate";
+	}
+	if (why) {
+		api_event(c, LSP_WARN, "playback token refused", "channel", LSV_S(c->arg), "user", LSV_S(c->user),
+			  "reason", LSV_S(why), NULL);
+		if (!strcmp(why, "private"))
+			api_fail(c, 403, "private", "this channel is private: only its owner and moderators may watch");
+		else
+			api_fail(c, 403, "age_gate", "this channel is for signed-in adults (18+) only");
+		return;
+	}
+	if (!c->a->cfg.play_secret || !c->a->cfg.play_secret_len) {
+		api_fail(c, 503, "playback_tokens_off", "this server has no playback secret (--playback-secret-file)");
+		return;
+	}
+	exp = (long long)time(NULL) + ttl;
+	if (lsp_sigtok_sign(&lsp_sigtok_play, c->a->cfg.play_secret, c->a->cfg.play_secret_len, c->arg, exp, c->user,
+			    tok, sizeof tok) < 0) {
+		api_fail(c, 500, "sign", "unable to sign a playback token");
+		return;
+	}
+	snprintf(hls, sizeof hls, "/hls/%s/~%s/master.m3u8", c->arg, tok);
+	api_event(c, LSP_INFO, "playback token issued", "channel", LSV_S(c->arg), "user", LSV_S(c->user), "expires_at",
+		  LSV_I(exp), NULL);
+	api_reply(c, 200, json_pack("{s:s,s:b,s:s,s:I,s:s}", "name", c->arg, "required", 1, "token", tok, "expires_at",
+				    (json_int_t)exp, "hls", hls));
+	OPENSSL_cleanse(tok, sizeof tok);
+	OPENSSL_cleanse(hls, sizeof hls);
 }

@@ -36,6 +36,7 @@
 #define API_PW_MIN 8
 #define API_PW_MAX 256
 #define API_RECORDINGS_MAX (256 * 1024)
+#define API_ADULT_AGE 18 /* declared age from which an account may open age-gated channels */
 #define API_SWEEP_S 60 /* expired sessions are dropped this often */
 
 struct lsp_api {
@@ -104,6 +105,9 @@ void api_h_chat_token(api_call *c);
 void api_h_user_get(api_call *c);
 void api_h_user_role(api_call *c);
 void api_h_user_erase(api_call *c);
+/* Publish a revocation event through cfg.revoke (when set); user and
+ * channel may be NULL, role only for LSP_REVOKE_ROLE. */
+void api_revoke(api_call *c, lsp_revoke_reason reason, const char *user, const char *channel, const char *role);
 
 /* ---- api_channel.c ---- */
 /* Load channel c->arg: 0, or -1 when answered (404, also for a channel
@@ -125,5 +129,6 @@ void api_h_publish_token(api_call *c);
 void api_h_channel_health(api_call *c);
 void api_h_recordings(api_call *c);
 void api_h_suspend(api_call *c);
+void api_h_playback_token(api_call *c);
 
 #endif

@@ -232,7 +232,9 @@ void api_h_signup(api_call *c)
 		api_fail(c, 409, "exists", "that name is taken");
 		return;
 	}
-	if (rc < 0 || (rc = lsp_account_set_login(c->a->cfg.st, name, hash, role, kid, c->err, sizeof c->err)) < 0) {
+	if (rc < 0 || (rc = lsp_account_set_login(c->a->cfg.st, name, hash, role, kid, c->err, sizeof c->err)) < 0 ||
+	    (rc = lsp_account_set_adult(c->a->cfg.st, name, json_integer_value(age) >= API_ADULT_AGE, c->err,
+					sizeof c->err)) < 0) {
 		api_store_fail(c, rc);
 		return;
 	}

@@ -65,6 +65,13 @@ void api_h_export(api_call *c)
 	c->rs->body_len = strlen(out);
 }
 
+void api_revoke(api_call *c, lsp_revoke_reason reason, const char *user, const char *channel, const char *role)
+{
+	lsp_revoke r;
+	if (c->a->cfg.revoke && lsp_revoke_make(&r, reason, user, channel, role) == 0)
+		(void)c->a->cfg.revoke(c->a->cfg.revoke_ctx, &r); /* reported by the callback */
+}
+
 /* The names of the channels a user owns (to kick after an erasure). */
 struct owned {
 	char names[OWNED_KICK_MAX][LSP_NAME_MAX + 1];
@@ -92,7 +99,9 @@ static int erase(api_call *c, const char *user, const char *actor)
 		api_store_fail(c, rc);
 		return rc;
 	}
+	api_revoke(c, LSP_REVOKE_ERASED, user, NULL, NULL);
 	for (int i = 0; i < o.n; i++) {
+		api_revoke(c, LSP_REVOKE_CHANNEL_DELETED, NULL, o.names[i], NULL);
 		api_kick(c, o.names[i], &kicked);
 		api_purge_recordings(c, o.names[i]); /* never inherited by the name's next owner */
 	}
@@ -129,6 +138,7 @@ void api_h_user_role(api_call *c)
 		return;
 	}
 	api_event(c, LSP_INFO, "role set", "user", LSV_S(c->arg), "role", LSV_S(role), NULL);
+	api_revoke(c, LSP_REVOKE_ROLE, c->arg, NULL, role); /* open chat sockets re-read it */
 	api_profile(c, c->arg);
 }
 

@@ -148,6 +148,12 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *
 int lsp_bus_subscribe(lsp_bus *b, const char *subject, lsp_bus_msg_fn fn, void *ctx, lsp_bus_sub **out,
 		      char *err, size_t errcap)
 {
+	return lsp_bus_subscribe_queue(b, subject, NULL, fn, ctx, out, err, errcap);
+}
+
+int lsp_bus_subscribe_queue(lsp_bus *b, const char *subject, const char *queue, lsp_bus_msg_fn fn, void *ctx,
+			    lsp_bus_sub **out, char *err, size_t errcap)
+{
 	natsStatus st;
 	struct lsp_bus_sub *s = calloc(1, sizeof *s);
 	if (!s) {
@@ -156,7 +162,9 @@ int lsp_bus_subscribe(lsp_bus *b, const char *subject, lsp_bus_msg_fn fn, void *
 	}
 	s->fn = fn;
 	s->ctx = ctx;
-	if ((st = natsConnection_Subscribe(&s->sub, b->nc, subject, on_msg, s)) != NATS_OK) {
+	st = queue && *queue ? natsConnection_QueueSubscribe(&s->sub, b->nc, subject, queue, on_msg, s)
+			     : natsConnection_Subscribe(&s->sub, b->nc, subject, on_msg, s);
+	if (st != NATS_OK) {
 		free(s);
 		return nerr(err, errcap, st, "nats subscribe");
 	}

@@ -39,6 +39,10 @@ typedef void (*lsp_bus_msg_fn)(void *ctx, const char *subject, const char *data,
 
 int lsp_bus_subscribe(lsp_bus *b, const char *subject, lsp_bus_msg_fn fn, void *ctx, lsp_bus_sub **out,
 		      char *err, size_t errcap);
+/* The same in a queue group: each message goes to one member of the group
+ * (queue NULL or "": a plain subscription). */
+int lsp_bus_subscribe_queue(lsp_bus *b, const char *subject, const char *queue, lsp_bus_msg_fn fn, void *ctx,
+			    lsp_bus_sub **out, char *err, size_t errcap);
 void lsp_bus_unsubscribe(lsp_bus_sub *s);
 /* Publish len bytes (not necessarily NUL-terminated). */
 int lsp_bus_publish_bytes(lsp_bus *b, const char *subject, const void *data, size_t len, char *err,

@@ -8,6 +8,9 @@
  *                                 lsp-edge process (bus/presence.h)
  *   lsp.tip.<channel>             tips
  *   lsp.ctl.<channel>.kick        end a publish now (suspension, key rotation)
+ *   lsp.auth.revoke               chat rights narrowed (role, erasure, channel
+ *                                 suspended or deleted): bus/revoke.h; one
+ *                                 fixed subject, every lsp-chat node listens
  *
  * <channel> is a channel name (lsp_name_valid: [a-z0-9_][a-z0-9_-]{0,63}), so a
  * subject never carries a dot or a wildcard from user input.  Pure
@@ -32,6 +35,7 @@ typedef enum {
 #define LSP_SUBJ_HEALTH_ANY "lsp.stream.*.health"
 #define LSP_SUBJ_CHAT_ANY   "lsp.chat.*"
 #define LSP_SUBJ_CHAT_ALL   "lsp.chat.>"
+#define LSP_SUBJ_REVOKE     "lsp.auth.revoke"
 #define LSP_SUBJ_CAP        96  /* enough for any subject of a valid name */
 
 /* The subject of kind for channel into out.  0, or -EINVAL (bad kind or

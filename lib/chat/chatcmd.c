@@ -88,6 +88,7 @@ static void do_auth(lsp_chatsrv *s, conn *c, const lsp_chatmsg *m)
 	lsp_token t;
 	json_t *o;
 	size_t n;
+	const char *gone;
 	int rc = lsp_token_verify(s->cfg.secret, s->cfg.secretlen, m->token, strlen(m->token), time(NULL), &t);
 	if (rc == 0 && t.channel[0] == '-')
 		rc = -EACCES; /* a reserved scope: an lsp-api session (or kid-mode) token */
@@ -108,6 +109,15 @@ static void do_auth(lsp_chatsrv *s, conn *c, const lsp_chatmsg *m)
 				   : rc == -EPERM   ? "the token is for another channel"
 				   : rc == -EACCES  ? "a session token does not open chat: POST /api/v1/chat/token"
 						    : "the token is not valid",
+				   m->ref);
+		return;
+	}
+	/* the store has the last word: an erased account, a suspended channel, a role dropped lately */
+	if ((gone = chatsrv_auth_admit(s, c, &t, lsp_clock_wall_ms()))) {
+		chatsrv_ev(s, LSP_INFO, "auth refused", "channel", LSV_S(c->ch->name), "code", LSV_S(gone), NULL);
+		chatsrv_send_error(s, c, gone,
+				   !strcmp(gone, "account_gone") ? "this account no longer exists"
+								 : "this channel is suspended",
 				   m->ref);
 		return;
 	}

@@ -354,6 +354,8 @@ static int on_head(lsp_chatsrv *s, conn *c)
 		return 0;
 	}
 	c->stage = ST_OPEN;
+	if (chatsrv_auth_join(s, c, lsp_clock_wall_ms()) < 0)
+		return 0; /* a suspended channel: closed with LSP_CHAT_CLOSE_SUSPENDED */
 	send_hello(s, c);
 	return 0;
 }

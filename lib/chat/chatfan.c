@@ -114,7 +114,9 @@ void chatsrv_drain_bus(lsp_chatsrv *s)
 		chan *ch = NULL;
 		char name[LSP_NAME_MAX + 1];
 		lsp_subj kind = lsp_subject_parse(m->subject, name, sizeof name);
-		if (kind == LSP_SUBJ_CHAT && (ch = chatsrv_chan_find(s, name)))
+		if (!strcmp(m->subject, LSP_SUBJ_REVOKE))
+			chatsrv_auth_on_revoke(s, m->data, m->len, lsp_clock_wall_ms());
+		else if (kind == LSP_SUBJ_CHAT && (ch = chatsrv_chan_find(s, name)))
 			chatsrv_room_apply(s, ch, m->data, m->len, 0);
 		else if (kind == LSP_SUBJ_PRESENCE && (ch = chatsrv_chan_find(s, name)))
 			apply_presence(s, ch, m->data, m->len);

@@ -19,7 +19,8 @@
  * WebSocket joining it turns it into a full one.
  *
  * Periodic work (tick, every 250 ms at most): heads past their timeout
- * and lingering closes are dropped, idle sockets pinged then closed; once
+ * and lingering closes are dropped, idle sockets pinged then closed, the
+ * sockets and channels due for a rights re-check looked at (chatauth.c); once
  * a second, channels empty for CHAN_IDLE_MS are forgotten and the others
  * report presence.  The server owns every connection and channel; the
  * store and the secret are the caller's. */
@@ -66,6 +67,7 @@ static void tick(lsp_chatsrv *s)
 			chatsrv_send_frame(s, c, LSP_WS_PING, "", 0);
 		}
 	}
+	chatsrv_auth_tick(s, now);
 	if (!do_presence)
 		return;
 	s->last_tick = now;
@@ -151,6 +153,8 @@ int lsp_chatsrv_open(lsp_chatsrv **out, const lsp_chatsrv_cfg *cfg, char *err, s
 		if ((rc = lsp_bus_stream_ensure(s->bus, STREAM, LSP_SUBJ_CHAT_ALL, s->cfg.history, err, errcap)) < 0)
 			goto fail;
 	}
+	if ((rc = chatsrv_auth_open(s, err, errcap)) < 0)
+		goto fail;
 	if (s->cfg.redis_url && *s->cfg.redis_url &&
 	    (rc = lsp_chatkv_open(&s->kv, s->cfg.redis_url, err, errcap)) < 0)
 		goto fail;
@@ -180,7 +184,8 @@ int lsp_chatsrv_run(lsp_chatsrv *s, const volatile sig_atomic_t *stop, char *err
 	struct epoll_event evs[256];
 	/* the tool signals readiness on this event */
 	chatsrv_ev(s, LSP_INFO, "listening", "port", LSV_I(lsp_net_port(s->lfd)), "node", LSV_S(s->node), "bus",
-		   LSV_S(s->bus ? "nats" : "local"), "presence", LSV_S(s->kv ? "redis" : "local"), NULL);
+		   LSV_S(s->bus ? "nats" : "local"), "presence", LSV_S(s->kv ? "redis" : "local"), "recheck",
+		   LSV_I(s->recheck_ms / 1000), NULL);
 	while (!*stop) {
 		int n = epoll_wait(s->efd, evs, 256, 200);
 		if (n < 0 && errno != EINTR) {
@@ -243,6 +248,7 @@ void lsp_chatsrv_close(lsp_chatsrv *s)
 			s->chans[b] = ch->next;
 			chatsrv_chan_free(s, ch);
 		}
+	chatsrv_auth_close(s);
 	if (s->bus) {
 		char e[128];
 		lsp_bus_flush(s->bus, 1000, e, sizeof e);
@@ -280,4 +286,6 @@ void lsp_chatsrv_metrics_def(lsp_metrics *m)
 	lsp_metrics_def(m, "lsp_chat_tip_amount_total", LSP_METRIC_COUNTER, "tip amounts recorded, by channel");
 	lsp_metrics_def(m, "lsp_chat_errors_total", LSP_METRIC_COUNTER, "warnings and errors, by kind");
 	lsp_metrics_def(m, "lsp_chat_presence_requests_total", LSP_METRIC_COUNTER, "HTTP /presence requests answered");
+	lsp_metrics_def(m, "lsp_chat_revocations_total", LSP_METRIC_COUNTER,
+			 "sockets closed or downgraded because their rights were revoked, by action");
 }

@@ -22,9 +22,14 @@
  *          "tip"              channel, user, txn, amount (int) — a tip recorded
  *          "moderation"       channel, action, actor, target
  *          "auth refused"     channel, code
+ *          "sockets revoked"  channel, cause, closed (int)[, user] — sockets
+ *                             closed because rights were revoked (chatauth.c)
+ *          "role downgraded"  channel, user, role, cause
  *   warn   "slow reader dropped", "flooding client closed" (channel)
  *          "nats flush failed", "no history from jetstream",
  *          "redis presence failed", "redis rate limit failed; local bucket used"
+ *          "bad revocation event" (reason), "re-check failed" (subject,
+ *          reason, suppressed: once a second at most)
  *   error  "unable to subscribe" (subject, reason), "publish failed",
  *          "unable to load moderation state", "tip failed",
  *          "moderation not recorded" (channel, reason)
@@ -65,7 +70,16 @@ typedef struct {
 	lsp_event_fn event;        /* optional: what happened (see above) */
 	void *event_ctx;
 	lsp_metrics *metrics;       /* optional: lsp_chat_* series (see lsp_chatsrv_metrics_def) */
+	int recheck_s;              /* re-check open sockets' rights against the store every
+				       this many seconds: 0 default (30 alone, 300 with NATS,
+				       where lsp.auth.revoke does it at once), < 0 never */
 } lsp_chatsrv_cfg;
+
+/* Close codes of a socket whose rights were revoked (chatauth.c); the
+ * close reason is the text beside each. */
+#define LSP_CHAT_CLOSE_ERASED 4001    /* "account erased" */
+#define LSP_CHAT_CLOSE_SUSPENDED 4003 /* "channel suspended" */
+#define LSP_CHAT_CLOSE_DELETED 4004   /* "channel deleted" */
 
 int lsp_chatsrv_open(lsp_chatsrv **out, const lsp_chatsrv_cfg *cfg, char *err, size_t errcap);
 /* Run until *stop becomes non-zero; 0, or negative on a fatal error. */

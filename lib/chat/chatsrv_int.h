@@ -10,6 +10,8 @@
  *   chatcmd.c    client messages: auth, say, tips, moderation commands
  *   chatconn.c   connections: output queue, HTTP head, /presence answers,
  *                the WebSocket handshake and frames, accept and close
+ *   chatauth.c   revocation: open sockets' rights re-checked against the
+ *                store on lsp.auth.revoke and every recheck period
  *   chatsrv.c    the loop: open, run (epoll), periodic work, close
  *
  * Everything runs on the loop's thread except chatsrv_on_bus, which the
@@ -53,6 +55,12 @@
 #define CHAN_BUCKETS 256
 #define BUS_QUEUE_MAX 100000    /* bus messages waiting for the loop; beyond: dropped */
 #define STREAM "LSP_CHAT"
+#define RECHECK_DEFAULT_S 30        /* re-check period without a bus */
+#define RECHECK_BUS_S 300           /* with one: the events do the work, this is the net */
+#define RECHECK_BATCH 200           /* sockets re-checked per tick (4 ticks a second) at most */
+#define JOIN_FRESH_MS 2000          /* a join re-reads the channel row when older than this */
+#define RECENT_MAX 4096             /* grants above viewer and drops, remembered … */
+#define RECENT_MS 600000            /* … as long as a chat token lives (lsp-api's TTL) */
 
 /* Report an event to the tool (see core/event.h): name, then key,
  * LSV_x(value) pairs ended by NULL. */
@@ -83,6 +91,9 @@ typedef struct conn {
 	int strikes, auth_fails;
 	double rl_t;                  /* local chat bucket when no Redis */
 	long long rl_ts, last_say;
+	int granted;                  /* the role the store granted at the last check (chatauth.c) */
+	int had_account;              /* the user's row was there at auth */
+	long long checked;            /* when the rights were last checked (ms) */
 } conn;
 
 struct ban { char user[LSP_NAME_MAX + 1]; long long until; };
@@ -106,6 +117,10 @@ typedef struct chan {
 	long long chat_ts;            /* when chat_total was summed in Redis */
 	long long idle_since;
 	int full;                     /* chat state loaded; 0: watched for presence only */
+	/* the channel's row as the store last said (chatauth.c) */
+	int st_known, st_suspended;   /* a row was seen; it is suspended */
+	char owner[LSP_NAME_MAX + 1];
+	long long st_ts;              /* when it was read (ms), 0 never */
 } chan;
 
 struct qmsg { struct qmsg *next; char *subject; char *data; size_t len; };
@@ -129,6 +144,16 @@ struct lsp_chatsrv {
 	char idpfx[12];
 	long long last_tick, last_scan;
 	char *scratch;                /* one outgoing JSON */
+	/* revocation (chatauth.c) */
+	lsp_bus_sub *rsub;            /* lsp.auth.revoke */
+	long long recheck_ms;         /* 0: no periodic re-check */
+	lsp_ratelim recheck_rl;       /* "re-check failed" once a second at most */
+	struct recent {                 /* what the store granted a user on a channel ("": all) */
+		char user[LSP_NAME_MAX + 1], channel[LSP_NAME_MAX + 1];
+		int grant;
+		long long seen, dropped;  /* ms; dropped 0: no drop seen */
+	} recent[RECENT_MAX];
+	int recent_next;
 };
 
 /* ---- chatroom.c: channel rooms ---------------------------------------- */
@@ -187,6 +212,24 @@ void chatsrv_presence_counts(lsp_chatsrv *s, const char *const *names, int n, lo
 void chatsrv_on_message(lsp_chatsrv *s, conn *c, const char *data, size_t len);
 /* o compacted into s->scratch (o is released); its length, 0 if too big. */
 size_t chatsrv_dump(lsp_chatsrv *s, json_t *o);
+
+/* ---- chatauth.c: revocation -------------------------------------------- */
+
+/* Subscribe to lsp.auth.revoke (with a bus) and set the re-check period. */
+int chatsrv_auth_open(lsp_chatsrv *s, char *err, size_t errcap);
+void chatsrv_auth_close(lsp_chatsrv *s);
+/* A verified token t presented on c: NULL when it may open chat (t->role
+ * perhaps lowered to what the store grants now, for a user whose role
+ * dropped lately), else the error code ("account_gone",
+ * "channel_suspended").  Records what the store granted on c. */
+const char *chatsrv_auth_admit(lsp_chatsrv *s, conn *c, lsp_token *t, long long now);
+/* c just opened on its channel: 0, or -1 when the channel is suspended
+ * (c is being closed with LSP_CHAT_CLOSE_SUSPENDED). */
+int chatsrv_auth_join(lsp_chatsrv *s, conn *c, long long now);
+/* A message on lsp.auth.revoke (from the loop's queue). */
+void chatsrv_auth_on_revoke(lsp_chatsrv *s, const char *data, size_t len, long long now);
+/* Periodic re-check of the channels and sockets that are due. */
+void chatsrv_auth_tick(lsp_chatsrv *s, long long now);
 
 /* ---- chatconn.c: connections ------------------------------------------ */
 

@@ -11,10 +11,14 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "bus/bus.h"
+#include "bus/revoke.h"
+#include "state/chandir.h"
 #include "state/chanmeta.h"
 #include "state/dsar.h"
 #include "core/exit.h"
@@ -74,6 +78,44 @@ static int failed(const lsp_ctl_io *io, const char *err, const char *cmd, int st
 {
 	say(io, LSP_ERROR, "command failed", "command", LSV_S(cmd), "reason", LSV_S(err), NULL);
 	return status;
+}
+
+/* ---- revocation events for lsp-chat (bus/revoke.h) ---- */
+
+#define REVOKE_TIMEOUT_MS 2000
+
+/* The bus LSP_NATS_URL names, or NULL: none named (lsp-chat's periodic
+ * re-check is then the path) or unreachable (a warning; the store change
+ * stands and the re-check catches up). */
+static lsp_bus *revoke_bus(const lsp_ctl_io *io)
+{
+	const char *url = getenv("LSP_NATS_URL");
+	char err[256];
+	lsp_bus *b = NULL;
+	if (!url || !*url)
+		return NULL;
+	if (lsp_bus_open(&b, url, REVOKE_TIMEOUT_MS, "lsp-ctl", err, sizeof err) < 0) {
+		say(io, LSP_WARN, "revocation not sent", "reason", LSV_S(err), NULL);
+		return NULL;
+	}
+	return b;
+}
+
+/* Publish one revocation event on b (NULL: nothing to do). */
+static void revoke_send(const lsp_ctl_io *io, lsp_bus *b, lsp_revoke_reason why, const char *user,
+			const char *channel)
+{
+	lsp_revoke r;
+	char err[256] = "not a valid event";
+	if (!b)
+		return;
+	if (lsp_revoke_make(&r, why, user, channel, NULL) < 0 ||
+	    lsp_revoke_publish(b, &r, REVOKE_TIMEOUT_MS, err, sizeof err) < 0)
+		say(io, LSP_WARN, "revocation not sent", "cause", LSV_S(lsp_revoke_reason_name(why)), "reason",
+		    LSV_S(err), NULL);
+	else
+		say(io, LSP_INFO, "revocation sent", "cause", LSV_S(lsp_revoke_reason_name(why)), "user",
+		    LSV_S(user ? user : ""), "channel", LSV_S(channel ? channel : ""), NULL);
 }
 
 /* channels, keys, recordings, DSAR: not found / exists is a "no" */
@@ -208,8 +250,12 @@ static int channel_cmd(const lsp_ctl_io *io, int n, char **w)
 		rc = new_key(io->out, st, name, add, err, sizeof err);
 	else if (!strcmp(w[1], "rm")) {
 		rc = lsp_store_channel_rm(st, name, err, sizeof err);
-		if (rc == 0)
+		if (rc == 0) {
+			lsp_bus *b = revoke_bus(io); /* open chat sockets of the channel close */
+			revoke_send(io, b, LSP_REVOKE_CHANNEL_DELETED, NULL, name);
+			lsp_bus_close(b);
 			rc = purge_vod(name, err, sizeof err);
+		}
 	}
 	else /* key revoke */
 		rc = lsp_store_channel_set_key(st, name, NULL, err, sizeof err);
@@ -431,6 +477,40 @@ static int owner_check(lsp_store *st, const char *channel, const char *user, cha
 	return user_known(st, user, err, errcap);
 }
 
+/* visibility=public|unlisted|private or age_gate=on|off for channel: 1
+ * set, 0 not such a setting, or negative with err filled (-EINVAL bad
+ * value).  The directory markers follow (lib/state/chandir.h), so lsp-edge
+ * and lsp-rtc see the change with no database. */
+static int access_set(lsp_store *st, const char *channel, const char *kv, char *err, size_t errcap)
+{
+	lsp_chanmeta ch;
+	char root[4096];
+	int vis = -1, gate = -1, rc;
+	if (!strncmp(kv, "visibility=", 11)) {
+		if ((vis = lsp_chanmeta_visibility_parse(kv + 11)) < 0) {
+			snprintf(err, errcap, "visibility is public, unlisted or private");
+			return -EINVAL;
+		}
+	} else if (!strncmp(kv, "age_gate=", 9)) {
+		gate = !strcmp(kv + 9, "on") ? 1 : !strcmp(kv + 9, "off") ? 0 : -1;
+		if (gate < 0) {
+			snprintf(err, errcap, "age_gate is on or off");
+			return -EINVAL;
+		}
+	} else {
+		return 0;
+	}
+	if ((rc = lsp_chanmeta_set_access(st, channel, vis, gate, err, errcap)) < 0 ||
+	    (rc = lsp_chanmeta_get(st, channel, &ch, err, errcap)) < 0)
+		return rc;
+	snprintf(root, sizeof root, "%s/hls", lsp_opt_env("LSP_DATA_DIR", "./var"));
+	if ((rc = lsp_chandir_set_access(root, channel, lsp_chanmeta_access_flags(&ch))) < 0) {
+		snprintf(err, errcap, "%.200s/%s: unable to write the access markers: %s", root, channel, strerror(-rc));
+		return rc;
+	}
+	return 1;
+}
+
 static int channel_set_cmd(const lsp_ctl_io *io, int n, char **w)
 {
 	lsp_store *st = NULL;
@@ -438,13 +518,16 @@ static int channel_set_cmd(const lsp_ctl_io *io, int n, char **w)
 	int rc;
 	if (n < 4 || !lsp_name_valid(w[2]))
 		return usage_all(io);
-	rc = lsp_store_open_env(&st, err, sizeof err);
-	for (int i = 3; i < n && rc >= 0; i++)
+	if ((rc = lsp_store_open_env(&st, err, sizeof err)) >= 0)
+		for (int i = 3; i < n && rc >= 0; i++)
+			if (!strncmp(w[i], "owner=", 6))
+				rc = owner_check(st, w[2], w[i] + 6, err, sizeof err);
+	for (int i = 3; i < n && rc >= 0; i++) {
 		if (!strncmp(w[i], "owner=", 6))
-			rc = owner_check(st, w[2], w[i] + 6, err, sizeof err);
-	for (int i = 3; i < n && rc >= 0; i++)
-		rc = strncmp(w[i], "owner=", 6) ? lsp_vod_settings_set(st, w[2], w[i], err, sizeof err)
-						  : lsp_chanmeta_set_owner(st, w[2], w[i] + 6, err, sizeof err);
+			rc = lsp_chanmeta_set_owner(st, w[2], w[i] + 6, err, sizeof err);
+		else if ((rc = access_set(st, w[2], w[i], err, sizeof err)) == 0)
+			rc = lsp_vod_settings_set(st, w[2], w[i], err, sizeof err);
+	}
 	lsp_store_close(st);
 	if (rc == -EINVAL)
 		return failed(io, err, "channel set", LSP_EXIT_USAGE);
@@ -532,6 +615,13 @@ static int dsar_cmd(const lsp_ctl_io *io, int n, char **w)
 		rc = o.names ? lsp_chanmeta_owned(st, user, add_owned, &o, err, sizeof err) : -ENOMEM;
 		if (rc >= 0)
 			rc = lsp_dsar_erase(st, user, "operator", err, sizeof err);
+		if (rc >= 0) { /* the user's open chat sockets close, and those of the channels gone with them */
+			lsp_bus *b = revoke_bus(io);
+			revoke_send(io, b, LSP_REVOKE_ERASED, user, NULL);
+			for (int i = 0; i < o.n; i++)
+				revoke_send(io, b, LSP_REVOKE_CHANNEL_DELETED, NULL, o.names[i]);
+			lsp_bus_close(b);
+		}
 		for (int i = 0; rc >= 0 && i < o.n; i++)
 			rc = purge_vod(o.names[i], err, sizeof err);
 		free(o.names);
@@ -570,7 +660,8 @@ const lsp_ctl_cmd lsp_ctl_cmds[] = {
 	{ "channel set",
 	  "  channel set NAME KEY=VALUE...   owner=USER (an existing account); recording\n"
 	  "                        settings: record=on|off, retention=30d|12h|0 (age),\n"
-	  "                        maxsize=50G|0 (per channel)\n",
+	  "                        maxsize=50G|0 (per channel); access:\n"
+	  "                        visibility=public|unlisted|private, age_gate=on|off\n",
 	  channel_set_cmd },
 	{ "vod list", "  vod list [NAME]       recordings: channel, id, start, seconds, bytes, state\n", vod_list_cmd },
 	{ "vod rm", "  vod rm NAME ID        delete a recording (exit 1 while it is being recorded)\n", vod_rm_cmd },

@@ -15,7 +15,10 @@
  * io->event for what happened (lib/core/event.h): "done" (command, and
  * channel or name where there is one), "gc done" (removed), "command
  * failed" (command, reason; error) and "unable to open store" (reason;
- * fatal).  Stream keys and tokens are written to io->out only, never to a
+ * fatal).  "channel rm" and "dsar erase" also publish the revocation
+ * event (bus/revoke.h) when LSP_NATS_URL is set: "revocation sent"
+ * (cause, user, channel) or "revocation not sent" (cause, reason; warn —
+ * the command still succeeds).  Stream keys and tokens are written to io->out only, never to a
  * hook.
  *
  * Every command returns its outcome as an exit status of lib/core/exit.h:

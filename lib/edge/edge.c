@@ -306,6 +306,7 @@ void lsp_edge_close(lsp_edge *e)
 	drain(e);
 	edge_holds_fini(&e->holds);
 	edge_pres_free(e);
+	edge_demand_free(e);
 	if (e->lfd >= 0) close(e->lfd);
 	if (e->reserve >= 0) close(e->reserve);
 	if (e->efd >= 0) close(e->efd);

@@ -60,7 +60,12 @@ typedef struct {
 	 * that order); NULL, "" or "off" answers that route 404 */
 	const char *upstream[3];
 	int upstream_timeout_ms; /* connect + response head (default 10000), then 504 */
-	/* events: "accept: out of descriptors" (warn) */
+	/* playback tokens (core/sigtok.h) checked for channels with the .signed
+	 * marker (state/chandir.h); NULL: such channels are refused (403) */
+	const unsigned char *play_secret;
+	size_t play_secret_len;
+	/* events: "accept: out of descriptors" (warn), "playback refused"
+	 * (channel, reason; warn) */
 	lsp_event_fn event;
 	void *event_ctx;
 } lsp_edge_cfg;

@@ -9,6 +9,7 @@
  *                 the requests waiting on them (blocking playlist reload,
  *                 parts not written yet), answered through one callback
  *   edge_serve.c  request routing: /hls/, /vod/, /api/, /metrics, pages
+ *   edge_play.c   playback tokens for private and age-gated channels
  *   edge_relay.c  relay mode: the cache of origin answers, one upstream
  *                 request per target however many viewers wait on it
  *   proxyhead.c   the front door's routes and header rewriting (no I/O)
@@ -219,7 +220,14 @@ struct lsp_edge {
 	socklen_t up_len[EDGE_UP_N];  /* 0: that upstream is off (404) */
 	long long px_requests[EDGE_UP_N], px_errors[EDGE_UP_N], px_open, px_tunnels;
 	edge_pres *pres;        /* HLS viewers for presence (edge_pres.c), NULL until used */
+	struct edge_demand *demand; /* rungs asked for (edge_demand.c), NULL until used */
+	long long play_refused; /* /hls/ requests refused for a missing or bad playback token */
 };
+
+/* ---- edge_demand.c ---- */
+/* A request for rel = "CH/RUNG/…" from local files: touch the rung's want file. */
+void edge_demand_hit(lsp_edge *e, const char *rel);
+void edge_demand_free(lsp_edge *e);
 
 /* ---- edge_pres.c ---- */
 /* A request for /hls/<rel>: count its client as a viewer of the channel. */
@@ -229,6 +237,17 @@ void edge_pres_hit(lsp_edge *e, edge_conn *c, const lsp_http_req *rq, const char
 void edge_pres_tick(lsp_edge *e);
 long edge_pres_count(const lsp_edge *e, const char *channel); /* viewers now */
 void edge_pres_free(lsp_edge *e);
+
+/* ---- edge_play.c ---- */
+/* rel = "<channel>/..." below /hls/: with a "~<token>/" segment after the
+ * channel, rel without it into out, *tok / *toklen the token (inside rel)
+ * and 1; without one, rel into out, *tok NULL and 0; -1 malformed or too
+ * long (answer 404). */
+int edge_play_split(const char *rel, char *out, size_t cap, const char **tok, size_t *toklen);
+/* May rq (for channel ch, with the path's token tok or NULL) be served?
+ * 1 yes; 0 answered 403 (JSON) and counted. */
+int edge_play_gate(lsp_edge *e, edge_conn *c, const lsp_http_req *rq, const char *ch, const char *tok,
+		   size_t toklen);
 
 /* ---- edge_file.c ---- */
 void edge_body_put(edge_body *b);

@@ -252,6 +252,8 @@ static const struct {
 	  "forwarded requests answered 502 / 504 by the edge, by upstream" },
 	{ "lsp_edge_proxy_open", LSP_METRIC_GAUGE, "forwarded requests in progress (WebSocket tunnels included)" },
 	{ "lsp_edge_proxy_tunnels", LSP_METRIC_GAUGE, "WebSocket tunnels open" },
+	{ "lsp_edge_playback_refused_total", LSP_METRIC_COUNTER,
+	  "/hls/ requests of private or age-gated channels refused (403: no, bad or expired playback token)" },
 };
 
 int edge_metrics_init(lsp_edge *e)
@@ -292,6 +294,7 @@ static void serve_metrics(lsp_edge *e, edge_conn *c)
 	}
 	lsp_metrics_set(m, "lsp_edge_proxy_open", (double)e->px_open, NULL);
 	lsp_metrics_set(m, "lsp_edge_proxy_tunnels", (double)e->px_tunnels, NULL);
+	lsp_metrics_set(m, "lsp_edge_playback_refused_total", (double)e->play_refused, NULL);
 	if (lsp_metrics_render(m, &txt, &len) < 0 || !(b = edge_body_from(txt, len))) {
 		free(txt);
 		c->keep_alive = 0;
@@ -391,10 +394,16 @@ void edge_handle(lsp_edge *e, edge_conn *c, const lsp_http_req *rq)
 		return;
 	}
 	if (!strncmp(path, "/hls/", 5)) {
-		const char *rel = path + 5;
+		char rel[LSP_HTTP_TARGET_MAX + 1];
 		char ch[LSP_NAME_MAX + 1];
-		const char *s = strchr(rel, '/');
-		size_t cl = s ? (size_t)(s - rel) : strlen(rel);
+		const char *s, *tok;
+		size_t cl, tl;
+		if (edge_play_split(path + 5, rel, sizeof rel, &tok, &tl) < 0) { /* "~<token>/" taken out */
+			edge_respond_error(e, c, 404);
+			return;
+		}
+		s = strchr(rel, '/');
+		cl = s ? (size_t)(s - rel) : strlen(rel);
 		if (cl == 0 || cl > LSP_NAME_MAX || !s || !s[1] || strstr(s, "/.")) { /* no dot (temp) files */
 			edge_respond_error(e, c, 404);
 			return;
@@ -405,6 +414,9 @@ void edge_handle(lsp_edge *e, edge_conn *c, const lsp_http_req *rq)
 			edge_respond_error(e, c, 404);
 			return;
 		}
+		if (!edge_play_gate(e, c, rq, ch, tok, tl)) /* private / age-gated: a playback token */
+			return;
+		edge_demand_hit(e, rel); /* lsp-transcode --on-demand (edge_demand.c) */
 		serve_hls(e, c, rel, rq);
 		return;
 	}

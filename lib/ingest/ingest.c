@@ -162,6 +162,8 @@ int ingest_start_publish(struct sess *s, const char *key)
 		refuse(s, "NetStream.Publish.BadName", "output busy");
 		return rc == -EWOULDBLOCK ? 1 : rc;
 	}
+	if (ingest_admit(s))
+		return 1;
 	if ((rc = open_output(s)) < 0) {
 		snprintf(s->err, sizeof s->err, "output: %s", strerror(-rc));
 		ingest_note(s, LSP_ERROR, LSP_INGEST_EV_REFUSED, s->err);

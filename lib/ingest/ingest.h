@@ -20,7 +20,12 @@
  *   "publish started" (info)         the key is good, media may flow
  *   "publish stopped" (info)         reason: unpublished, disconnect, timeout,
  *                                    shutdown, kicked, downstream closed, …
- *   "publish refused" (warn/error)   reason: unknown key, channel busy, …
+ *   "publish refused" (warn/error)   reason: unknown key, channel busy,
+ *                                    webhook refused: <status> <answer>, …
+ *   "webhook failed" (warn)          the admission webhook gave no 2xx/4xx
+ *                                    answer: reason (and the policy applied),
+ *                                    duration_s (of the wait), status (HTTP
+ *                                    status, -1 for none)
  *   "publish kicked" (warn)          lsp.ctl.<channel>.kick arrived
  *   "connect refused" (warn)         reason: bad app
  *   "timeout", "protocol error", "tls handshake failed" (warn)
@@ -63,6 +68,13 @@ typedef struct {
 	lsp_event_fn event;         /* what happened (may be NULL) */
 	void *event_ctx;
 	void *tls;                  /* SSL_CTX for "rtmps" (lsp_net_tls_server) */
+	/* Admission webhook (ingest_hook.c; NULL or "" url: none): asked after
+	 * the key check and the channel lock, before any output opens. */
+	const char *hook_url;
+	const void *hook_secret;    /* core/webhook.h; never in an event */
+	size_t hook_secret_len;
+	int hook_timeout_ms;        /* the whole request (default 2000) */
+	int hook_fail_closed;       /* no answer or 5xx: refuse (else admit) */
 } lsp_ingest_cfg;
 
 /* An ingest protocol: serve one connection on fd (key: the stream key the

@@ -6,6 +6,7 @@
  *   ingest_bus.c   NATS: .live/.health/.ended and the kick subscription
  *   ingest_rtmp.c  RTMP and RTMPS (TLS) over lib/rtmp, lsp_ingest_serve
  *   ingest_ts.c    MPEG-TS passthrough (SRT), watched by lib/tsscan
+ *   ingest_hook.c  the admission webhook asked at publish start
  *
  * A session lives on its protocol's serve function's stack; that function
  * owns it from ingest_sess_init to ingest_sess_end. */
@@ -84,6 +85,12 @@ void ingest_health_tick(struct sess *s, int64_t now);
 /* .ended with reason, then a flush; nothing without a bus. */
 void ingest_send_ended(struct sess *s, const char *reason);
 void ingest_bus_close(struct sess *s);
+
+/* ---- ingest_hook.c: admission ---- */
+
+/* Ask cfg->hook_url whether s may publish: 0 admitted (or no webhook), 1
+ * refused (already reported, the RTMP refusal queued). */
+int ingest_admit(struct sess *s);
 
 /* ---- the protocols (lsp_ingest_protos) ---- */
 

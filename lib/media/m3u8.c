@@ -85,9 +85,13 @@ int lsp_m3u8_write_media(char *buf, size_t cap, const lsp_m3u8_media *m)
 		put(&o, ",HOLD-BACK=%.3f", m->hold_back);
 	put(&o, "\n#EXT-X-PART-INF:PART-TARGET=%.3f\n", m->part_target);
 	put(&o, "#EXT-X-MEDIA-SEQUENCE:%llu\n", (unsigned long long)first);
+	if (m->disc_seq > 0)
+		put(&o, "#EXT-X-DISCONTINUITY-SEQUENCE:%llu\n", (unsigned long long)m->disc_seq);
 	put(&o, "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"init.mp4\"\n");
 	for (int i = 0; i < m->nsegs; i++) {
 		const lsp_m3u8_seg *s = &m->segs[i];
+		if (s->disc && i > 0)
+			put(&o, "#EXT-X-DISCONTINUITY\n");
 		put_pdt(&o, s->pdt);
 		if (i >= m->nsegs - m->part_segs)
 			put_parts(&o, s);
@@ -98,6 +102,8 @@ int lsp_m3u8_write_media(char *buf, size_t cap, const lsp_m3u8_media *m)
 		return finish(&o);
 	}
 	if (m->cur) {
+		if (m->cur->disc && m->cur->nparts > 0 && m->nsegs > 0)
+			put(&o, "#EXT-X-DISCONTINUITY\n");
 		if (m->cur->nparts > 0)
 			put_pdt(&o, m->cur->pdt);
 		put_parts(&o, m->cur);

@@ -8,6 +8,7 @@
  *   MEDIA-SEQUENCE / INDEPENDENT-SEGMENTS / MAP
  *   per complete segment:  PROGRAM-DATE-TIME, [EXT-X-PART…], EXTINF, segN.m4s
  *   in-progress segment:   PROGRAM-DATE-TIME, EXT-X-PART…, PRELOAD-HINT
+ *   (EXT-X-DISCONTINUITY before a segment that starts after a gap)
  *   or, after the input ended, #EXT-X-ENDLIST
  *
  * File names follow the layout contract: segment N is "segN.m4s", its part
@@ -31,6 +32,7 @@ typedef struct {
 	double pdt;       /* wall clock of its first sample, Unix seconds; <= 0: none */
 	int nparts;
 	const lsp_m3u8_part *parts;
+	int disc;         /* #EXT-X-DISCONTINUITY before it (a gap or a new timeline) */
 } lsp_m3u8_seg;
 
 /* EXT-X-RENDITION-REPORT: where another rendition's live edge is. */
@@ -55,6 +57,9 @@ typedef struct {
 	int ended;              /* input ended: #EXT-X-ENDLIST, no hint, no cur */
 	const lsp_m3u8_report *reports; /* one per other rendition, after the hint */
 	int nreports;
+	uint64_t disc_seq;      /* EXT-X-DISCONTINUITY-SEQUENCE (omitted when 0): the
+				 * discontinuities up to and including the first
+				 * segment listed, whose own tag is not written */
 } lsp_m3u8_media;
 
 /* Write a media playlist.  The media sequence is segs[0].seq (or cur->seq

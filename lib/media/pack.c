@@ -391,6 +391,7 @@ static int cut(lsp_pack *p, rung *r, int64_t end, int close_seg, char *err, size
 			return rc;
 		r->cur.bytes = r->seglen;
 		if (r->nhist == MAXHIST || r->nhist >= p->o.window + LSP_PACK_GRACE) {
+			r->disc_gone += (uint64_t)r->hist[0].disc;
 			pack_remove_segment(r, &r->hist[0]);
 			memmove(&r->hist[0], &r->hist[1], sizeof r->hist[0] * (size_t)(r->nhist - 1));
 			r->nhist--;
@@ -417,6 +418,7 @@ static int cut(lsp_pack *p, rung *r, int64_t end, int close_seg, char *err, size
 			       LSV_I(lround(bps)), NULL);
 		r->cur.seq++;
 		r->cur.nparts = 0;
+		r->cur.disc = 0;
 		r->cur.pdt = next_pdt(p, r, &r->cur, end);
 		r->cur.dur = 0;
 		r->seglen = 0;
@@ -504,7 +506,11 @@ static int repair_time(lsp_pack *p, rung *r, track *tr, AVPacket *pkt)
 	}
 	if (tr->last_raw != AV_NOPTS_VALUE) {
 		step = av_rescale_q(raw - tr->last_raw, tr->tb, q90);
-		if (step < -90000 || step > 10 * 90000) {
+		if (step > 10 * 90000 && p->have90 &&
+		    llabs(av_rescale_q(raw + tr->off, tr->tb, q90) - p->last90) <= 3 * 90000) {
+			/* back where the other rungs are: a rung that was shed or
+			 * idle resumes (on_packet starts a discontinuity) */
+		} else if (step < -90000 || step > 10 * 90000) {
 			int64_t want = tr->last_raw + tr->off + (tr->last_dur > 0 ? tr->last_dur : 1);
 			if (tr->epoch < r->epoch) {
 				/* the epoch's offset, unless that would overlap this track */
@@ -541,9 +547,12 @@ static void maybe_thumb(lsp_pack *p, rung *r, track *tr, const AVPacket *pkt)
 
 	if (now < p->next_thumb || p->thumb_fails > 20)
 		return;
-	for (int i = 0; i < p->nr; i++)
-		if (p->r[i] != r && p->r[i]->video && p->r[i]->height > r->height)
-			return;
+	for (int i = 0; i < p->nr; i++) {
+		const rung *q = p->r[i];
+		if (q != r && q->video && q->height > r->height && q->started &&
+		    (double)pkt->dts * av_q2d(tr->tb) - (double)q->last_dts * av_q2d(q->tr[q->drive].tb) < 3.0)
+			return; /* a taller rung that is encoded now (not shed or idle) makes them */
+	}
 	p->next_thumb = now + p->o.thumb;
 	if (!p->thumb && (rc = lsp_thumb_open(&p->thumb, tr->par, LSP_PACK_THUMB_WIDTH, terr, sizeof terr)) < 0) {
 		p->thumb_fails = 1000; /* cannot decode this stream: stop trying */
@@ -609,6 +618,70 @@ static int drive_frame(lsp_pack *p, rung *r, int64_t d, char *err, size_t errcap
 	return 0;
 }
 
+/* ---- gaps: a rung that stops and resumes ------------------------------------
+ *
+ * lsp-transcode stops encoding a rung it sheds or nobody watches (its video
+ * and audio both stop, on a keyframe-grid boundary) and restarts it later
+ * with a key frame on the same timeline as the other rungs.  Its open
+ * segment ends with its last frame; the next one starts at the key frame
+ * with EXT-X-DISCONTINUITY and its own PROGRAM-DATE-TIME, so no part ever
+ * spans the gap and no frame lasts as long as the gap. */
+
+/* A forward step of more than a second and four frames. */
+static int is_gap(const track *tr, int64_t d)
+{
+	return (double)d * av_q2d(tr->tb) > 1.0 && d > 4 * tr->last_dur;
+}
+
+/* Audio more than two seconds ahead of its rung's video: the video is in a gap. */
+static int ahead_of_drive(const rung *r, const track *tr, const AVPacket *pkt)
+{
+	const track *v = &r->tr[r->drive];
+	int64_t vt = v->hold->data ? v->hold->dts : r->last_dts;
+	if (!r->video || !r->started)
+		return 0;
+	return (double)pkt->dts * av_q2d(tr->tb) - (double)vt * av_q2d(v->tb) > 2.0;
+}
+
+/* The first driving packet after a gap: start the new segment at a key frame. */
+static int resume_at_key(lsp_pack *p, rung *r, const AVPacket *pkt, int key)
+{
+	if (r->video && !key) {
+		r->dropped++;
+		return 0;
+	}
+	r->await_key = 0;
+	r->seg_start = r->part_start = r->last_dts = r->key_dts = pkt->dts;
+	r->cur.pdt = pdt_of(p, r, pkt->dts);
+	r->cur.disc = 1;
+	r->part_indep = 1;
+	return av_packet_ref(r->tr[r->drive].hold, pkt);
+}
+
+/* The driving track stepped over a gap: its held frame (at its usual
+ * length) ends the open segment, then a new one starts at pkt. */
+static int cut_at_gap(lsp_pack *p, rung *r, const AVPacket *pkt, int key, char *err, size_t errcap)
+{
+	track *tr = &r->tr[r->drive];
+	int64_t d = tr->last_dur > 0 ? tr->last_dur : 1, end = tr->hold->dts + d;
+	double gap = (double)(pkt->dts - end) * av_q2d(tr->tb);
+	int rc;
+	if ((rc = drive_frame(p, r, d, err, errcap)) < 0 || (rc = flush_held(r, r->drive, d, err, errcap)) < 0)
+		return rc;
+	for (int j = 0; j < r->ntr; j++)
+		if (j != r->drive && r->tr[j].hold->data &&
+		    av_compare_ts(r->tr[j].hold->dts, r->tr[j].tb, end, tr->tb) < 0 &&
+		    (rc = flush_held(r, j, 0, err, errcap)) < 0)
+			return rc;
+	if ((rc = cut(p, r, end, 1, err, errcap)) < 0)
+		return rc;
+	r->gaps++;
+	lsp_event_emit(p->o.event, p->o.event_ctx, LSP_INFO, "rung resumed after a gap", "rung", LSV_S(r->name),
+		       "gap_s", LSV_D(gap), "seq", LSV_I(r->cur.seq), NULL);
+	r->await_key = 1;
+	return resume_at_key(p, r, pkt, key);
+}
+
 static int on_packet(lsp_pack *p, rung *r, int k, AVPacket *pkt, char *err, size_t errcap)
 {
 	track *tr = &r->tr[k];
@@ -640,9 +713,19 @@ static int on_packet(lsp_pack *p, rung *r, int k, AVPacket *pkt, char *err, size
 		r->part_indep = 1;
 		return av_packet_ref(tr->hold, pkt);
 	}
+	if (k == r->drive && r->await_key)
+		return resume_at_key(p, r, pkt, key);
+	if (k != r->drive && ahead_of_drive(r, tr, pkt)) {
+		/* its video stopped (a shed or idle rung) or has not resumed yet:
+		 * this audio belongs after the gap, which starts with a key frame */
+		r->gap_dropped++;
+		return tr->hold->data ? flush_held(r, k, 0, err, errcap) : 0;
+	}
 	if (tr->hold->data) {
 		int64_t d = pkt->dts - tr->hold->dts;
-		if (d <= 0 && k == r->drive) /* non-increasing dts: keep the old spacing */
+		if (k == r->drive && is_gap(tr, d))
+			return cut_at_gap(p, r, pkt, key, err, errcap);
+		if ((d <= 0 && k == r->drive) || is_gap(tr, d)) /* keep the old spacing */
 			d = tr->last_dur;
 		if (k == r->drive && (rc = drive_frame(p, r, d, err, errcap)) < 0)
 			return rc;

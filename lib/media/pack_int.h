@@ -31,12 +31,14 @@ typedef struct {
 	double dur, pdt;
 	size_t bytes;
 	int nparts;
+	int disc;                   /* starts after a gap: EXT-X-DISCONTINUITY */
 	lsp_m3u8_part parts[MAXPARTS];
 } seginfo;
 
 typedef struct {
 	uint64_t seq;
 	double dur, pdt;
+	int disc;
 } dvrseg;
 
 typedef struct {
@@ -59,6 +61,7 @@ typedef struct {
 	int started, ended;
 	int64_t part_start, seg_start, last_dts; /* drive time base */
 	int part_indep;
+	int await_key;              /* after a gap: video waits for a key frame */
 	int epoch;                  /* input timeline resets seen */
 	int64_t epoch_off;          /* offset of the newest epoch, 1/90000 s */
 	long long dropped;
@@ -72,6 +75,10 @@ typedef struct {
 	int64_t key_dts;            /* drive time of the last key frame; AV_NOPTS_VALUE: none yet */
 	int64_t gop;                /* drive ticks between the last two key frames; 0: unknown */
 	long long long_segs;        /* segments that came out over the target (no key frame) */
+	long long gaps;             /* times the rung resumed after a gap (a shed or idle rung) */
+	long long gap_dropped;      /* audio packets dropped while its video had not resumed */
+	uint64_t disc_gone;         /* discontinuities of the segments no longer in hist */
+	uint64_t dvr_disc_gone;     /* ... no longer in dvr */
 	long peak_bps, published_peak;
 	double tot_bytes, tot_dur;
 	int width, height;

@@ -60,10 +60,14 @@ int pack_write_playlist(lsp_pack *p, rung *r, char *err, size_t errcap)
 		.ended = r->ended,
 		.reports = rep,
 	};
+	m.disc_seq = r->disc_gone;
+	for (int i = 0; i < first; i++)
+		m.disc_seq += (uint64_t)r->hist[i].disc;
 	for (int i = first; i < r->nhist; i++, n++)
 		segs[n] = (lsp_m3u8_seg){ r->hist[i].seq, r->hist[i].dur, r->hist[i].pdt,
-					  r->hist[i].nparts, r->hist[i].parts };
-	cur = (lsp_m3u8_seg){ r->cur.seq, 0, r->cur.pdt, r->cur.nparts, r->cur.parts };
+					  r->hist[i].nparts, r->hist[i].parts, r->hist[i].disc };
+	cur = (lsp_m3u8_seg){ r->cur.seq, 0, r->cur.pdt, r->cur.nparts, r->cur.parts, r->cur.disc };
+	m.disc_seq += (uint64_t)(n > 0 ? segs[0].disc : cur.disc); /* the first one's tag is not written */
 	m.nreports = reports(p, r, rep, uri);
 	m.segs = segs;
 	m.nsegs = n;
@@ -169,12 +173,15 @@ int pack_write_dvr(rung *r, char *err, size_t errcap)
 		snprintf(err, errcap, "out of memory");
 		return -ENOMEM;
 	}
+	uint64_t disc_seq = r->dvr_disc_gone;
+	for (int i = 0; i <= r->dvr_first; i++) /* the first listed one's tag is not written */
+		disc_seq += (uint64_t)r->dvr[i].disc;
 	for (int i = 0; i < n; i++) {
 		const dvrseg *d = &r->dvr[r->dvr_first + i];
 		snprintf(uri[i], sizeof uri[i], "seg%llu.m4s", (unsigned long long)d->seq);
-		it[i] = (lsp_m3u8_item){ uri[i], d->dur, d->pdt, 0, i == 0 ? "init.mp4" : NULL };
+		it[i] = (lsp_m3u8_item){ uri[i], d->dur, d->pdt, d->disc, i == 0 ? "init.mp4" : NULL };
 	}
-	lsp_m3u8_list l = { NULL, r->target, r->dvr[r->dvr_first].seq, 0, it, n, r->ended };
+	lsp_m3u8_list l = { NULL, r->target, r->dvr[r->dvr_first].seq, disc_seq, it, n, r->ended };
 	for (size_t per = 128; per <= 4096; per *= 2) { /* bytes an item: grow until it fits */
 		size_t want = 512 + (size_t)n * per;
 		if (r->dvrcap < want) {
@@ -212,7 +219,7 @@ int pack_dvr_add(lsp_pack *p, rung *r, const seginfo *s, char *err, size_t errca
 		r->dvr = nd;
 		r->capdvr = nc;
 	}
-	r->dvr[r->ndvr++] = (dvrseg){ s->seq, s->dur, s->pdt };
+	r->dvr[r->ndvr++] = (dvrseg){ s->seq, s->dur, s->pdt, s->disc };
 	r->dvr_dur += s->dur;
 	while (r->ndvr - r->dvr_first > 1 && r->dvr_dur - r->dvr[r->dvr_first].dur >= p->o.dvr)
 		r->dvr_dur -= r->dvr[r->dvr_first++].dur;
@@ -222,6 +229,7 @@ int pack_dvr_add(lsp_pack *p, rung *r, const seginfo *s, char *err, size_t errca
 			snprintf(name, sizeof name, "seg%llu.m4s", (unsigned long long)seq);
 			lsp_fsio_unlink(r->dir, name, e, sizeof e);
 		}
+		r->dvr_disc_gone += (uint64_t)r->dvr[0].disc;
 		memmove(r->dvr, r->dvr + 1, sizeof *r->dvr * (size_t)(r->ndvr - 1));
 		r->ndvr--;
 		r->dvr_first--;

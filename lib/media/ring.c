@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RING_MAGIC 0x5250534cu /* "LSPR" */
@@ -119,6 +120,33 @@ int lsp_ring_path(const char *channel, char *out, size_t cap)
 int lsp_ring_ts_path(const char *channel, char *out, size_t cap)
 {
 	return ring_name("lsp-ts-", channel, out, cap);
+}
+
+int lsp_ring_want(const char *name)
+{
+	char path[512];
+	int rc = ring_name("lsp-want-", name, path, sizeof path), fd;
+	if (rc < 0)
+		return rc;
+	if (utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+double lsp_ring_want_age(const char *name)
+{
+	char path[512];
+	struct stat sb;
+	struct timespec now;
+	if (ring_name("lsp-want-", name, path, sizeof path) < 0 || stat(path, &sb) != 0)
+		return 1e9;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (double)(now.tv_sec - sb.st_mtim.tv_sec) + (double)(now.tv_nsec - sb.st_mtim.tv_nsec) / 1e9;
 }
 
 static size_t map_len(uint32_t nslots, uint64_t cap)

@@ -59,6 +59,12 @@ int lsp_ring_dir(char *out, size_t cap);
  * of its TS ring (<ring dir>/lsp-ts-<channel>); lsp_ring_dir's errors. */
 int lsp_ring_path(const char *channel, char *out, size_t cap);
 int lsp_ring_ts_path(const char *channel, char *out, size_t cap);
+/* Demand: a reader of ring NAME that is not there yet (a viewer of a
+ * rung lsp-transcode --on-demand left idle) says it wants it by touching
+ * <ring dir>/lsp-want-NAME (created 0600); the writer reads its age in
+ * seconds (1e9 when never touched).  0 / a negative errno. */
+int lsp_ring_want(const char *name);
+double lsp_ring_want_age(const char *name);
 
 /* Writer: create (or recreate, bumping the generation) with nslots entries
  * (power of two, >= 16) and cap data bytes (>= 64 KiB).  0 or -errno;

@@ -235,6 +235,7 @@ int lsp_transcode_step(lsp_transcode *t, char *err, size_t errcap)
 		t->gop_dropped = 0;
 	}
 	transcode_shed_tick(t);
+	transcode_demand_tick(t);
 	if (transcode_shed_input(t, pkt, video)) { /* behind real time: skip to the next keyframe */
 		av_packet_unref(pkt);
 		return 1;

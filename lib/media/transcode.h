@@ -28,6 +28,9 @@
  *    drops input up to the next source keyframe when the lag passes one GOP
  *    + 1 s.  A dropped rung's program simply stops receiving video after a
  *    whole GOP; a restored one restarts with an IDR on the grid.
+ *  - With cfg->idle_s (on demand, transcode_demand.c) a rung nobody has
+ *    asked for in idle_s seconds stops the same way and restarts on the
+ *    grid keyframe after a viewer asks; the cheapest rung always runs.
  *  - Damaged input never stops the engine: TS sync loss is counted and
  *    resynced, corrupt packets and decode errors are counted and skipped;
  *    after a video decode error the rest of that GOP is dropped (its frames
@@ -85,6 +88,8 @@ typedef struct {
 	int threads;          /* encoder threads per rung; 0 = auto */
 	const char *ring_prefix; /* write rung R into ring "<prefix>-<R>" (media/ring.h); NULL none */
 	int realtime;         /* live input: shed load and drop input to keep up (transcode_shed.c) */
+	double idle_s;        /* > 0 with ring_prefix: a rung nobody asked for in this many
+			       * seconds is not encoded (transcode_demand.c); 0 all always */
 	lsp_event_fn event;   /* what happened (core/event.h); names below; may be NULL */
 	void *event_ctx;
 } lsp_transcode_config;
@@ -106,6 +111,8 @@ typedef struct {
 	double lag_s;            /* input lag behind wall clock, beyond the lowest seen */
 	long long ring_refused;  /* ring entries refused (too large) */
 	long long input_drops;   /* times input was dropped up to a keyframe */
+	int rungs_idle;          /* encoded rungs nobody watches now */
+	long long demand_starts; /* idle rungs started again for a viewer */
 	char preset[32];         /* the preset in use now */
 	char encoder[32];        /* "libx264" or "h264_nvenc" */
 } lsp_transcode_stats;

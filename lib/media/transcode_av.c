@@ -144,7 +144,7 @@ static int encode_frame(lsp_transcode *t, AVFrame *f, int64_t pts, char *err, si
 		while (t->next_key <= pts)
 			t->next_key += t->gop_ticks;
 	}
-	if (key && (rc = transcode_shed_apply(t, err, errcap)) < 0)
+	if (key && ((rc = transcode_shed_apply(t, err, errcap)) < 0 || (rc = transcode_demand_apply(t, err, errcap)) < 0))
 		return rc;
 	f->pts = pts;
 	f->pict_type = key ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;

@@ -11,6 +11,7 @@
  *   transcode_ring.c each rung into its own shared-memory ring (optional)
  *   transcode_shed.c keeping up with a live input: speed, capacity and lag,
  *                    shedding and restoring, dropping input to a keyframe
+ *   transcode_demand.c encoding only the rungs someone watches
  *   transcode.c      open, the loop (step/finish), stats, close
  *
  * One struct lsp_transcode owns every libav object; each piece works on
@@ -56,7 +57,9 @@ struct insync {               /* MPEG-TS sync tracker over the raw input bytes *
 
 struct rung {
 	lsp_rung r;
-	int off;                  /* shed: not encoded until restored */
+	int off;                  /* not encoded now: shed_off or idle (transcode_rung_update) */
+	int shed_off;             /* shed until restored (transcode_shed.c) */
+	int idle, want_idle;      /* nobody watches it (transcode_demand.c) */
 	int from;                 /* cascade: scale from this rung's picture; -1 the source */
 	AVCodecContext *enc;      /* NULL for passthrough */
 	struct SwsContext *sws;   /* NULL when the source needs no scaling */
@@ -141,6 +144,8 @@ struct lsp_transcode {
 	AVPacket *pkt, *opkt, *apkt; /* input, encoder output, per-rung copy */
 	AVFrame *dframe;
 	struct shed shed;
+	int64_t opened_us;        /* when the output opened (CLOCK_MONOTONIC) */
+	int64_t demand_polled;    /* last look at the want files */
 	lsp_transcode_stats st;
 };
 
@@ -180,6 +185,13 @@ void transcode_shed_plan(lsp_transcode *t);           /* at output open: the she
 int transcode_shed_input(lsp_transcode *t, const AVPacket *pkt, int video); /* 1: drop it */
 void transcode_shed_tick(lsp_transcode *t);           /* once a packet: sample, decide */
 int transcode_shed_apply(lsp_transcode *t, char *err, size_t errcap); /* at a grid keyframe */
+/* Encode r or not (shed_off || idle): close or reopen its encoder, re-pick
+ * the cascade.  At a grid keyframe only. */
+int transcode_rung_update(lsp_transcode *t, struct rung *r, char *err, size_t errcap);
+
+/* transcode_demand.c */
+void transcode_demand_tick(lsp_transcode *t);          /* once a packet: poll the want files */
+int transcode_demand_apply(lsp_transcode *t, char *err, size_t errcap); /* at a grid keyframe */
 
 /* transcode_av.c.  pkt NULL drains the decoder (end of input). */
 int transcode_decode_video(lsp_transcode *t, const AVPacket *pkt, char *err, size_t errcap);

@@ -355,6 +355,7 @@ int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t 
 	if (rc < 0)
 		return transcode_out_fail(t, rc, "unable to write the output header", err, errcap);
 	t->opened = 1;
+	t->opened_us = transcode_now_us();
 	transcode_shed_plan(t);
 	if ((rc = transcode_rings_open(t, err, errcap)) < 0)
 		return rc;

@@ -204,6 +204,18 @@ static int set_preset(lsp_transcode *t, const char *preset, char *err, size_t er
 	return 0;
 }
 
+int transcode_rung_update(lsp_transcode *t, struct rung *r, char *err, size_t errcap)
+{
+	int off = r->shed_off || r->idle, rc;
+	if (off == r->off)
+		return 0;
+	rc = off ? close_rung_encoder(t, r, err, errcap) : transcode_open_rung_encoder(t, r, err, errcap);
+	if (rc < 0)
+		return rc;
+	r->off = off;
+	return transcode_cascade(t, err, errcap); /* rungs below it scale from elsewhere now */
+}
+
 int transcode_shed_apply(lsp_transcode *t, char *err, size_t errcap)
 {
 	struct shed *s = &t->shed;
@@ -215,19 +227,14 @@ int transcode_shed_apply(lsp_transcode *t, char *err, size_t errcap)
 	step = s->step[up ? s->pending : s->level];
 	if (step >= 0)
 		r = &t->rungs[step];
-	if (step < 0)
+	if (step < 0) {
 		rc = set_preset(t, up ? s->fast : s->preset0, err, errcap);
-	else if (up)
-		rc = close_rung_encoder(t, r, err, errcap);
-	else
-		rc = transcode_open_rung_encoder(t, r, err, errcap);
+	} else {
+		r->shed_off = up;
+		rc = transcode_rung_update(t, r, err, errcap);
+	}
 	if (rc < 0)
 		return rc;
-	if (r) {
-		r->off = up;
-		if ((rc = transcode_cascade(t, err, errcap)) < 0) /* rungs below it scale from elsewhere now */
-			return rc;
-	}
 	s->level = s->pending;
 	s->pending = -1;
 	s->changed = transcode_now_us();

@@ -12,6 +12,8 @@
 #include "rtc/rtc.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,14 +113,86 @@ void rtc_free(struct rtc *r)
 int rtc_udp_open(const char *host, int port, char *err, size_t errcap)
 {
 	char e[256];
-	int sz = UDP_BUF, fd = lsp_net_listen(host, port, SOCK_DGRAM, LSP_NET_NONBLOCK | LSP_NET_NUMERIC, e, sizeof e);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	int one = 1, rc, sz = UDP_BUF, fd = lsp_net_listen(host, port, SOCK_DGRAM, LSP_NET_NONBLOCK | LSP_NET_NUMERIC, e, sizeof e);
 	if (fd < 0) {
 		snprintf(err, errcap, "udp: %s", e);
 		return fd;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	/* which of our addresses each datagram came to: replies leave from
+	 * there (a v6 socket is told v4 arrivals as v4-mapped addresses) */
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET6)
+		rc = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+	else
+		rc = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+	if (rc < 0) {
+		rc = -errno;
+		snprintf(err, errcap, "udp: packet info: %s", strerror(errno));
+		close(fd);
+		return rc;
+	}
 	return fd;
+}
+
+void rtc_laddr_get(struct msghdr *mh, struct laddr *out)
+{
+	memset(out, 0, sizeof *out);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof pi);
+			out->family = AF_INET;
+			out->ifindex = pi.ipi_ifindex;
+			out->a4 = pi.ipi_addr;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof pi);
+			out->family = AF_INET6;
+			out->ifindex = (int)pi.ipi6_ifindex;
+			out->a6 = pi.ipi6_addr;
+		}
+	}
+}
+
+size_t rtc_cmsg_put(void *buf, const struct laddr *l, uint16_t seg)
+{
+	struct msghdr mh = { .msg_control = buf, .msg_controllen = RTC_CMSG_CAP };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	size_t n = 0;
+	memset(buf, 0, RTC_CMSG_CAP);
+	if (seg) {
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof seg);
+		memcpy(CMSG_DATA(c), &seg, sizeof seg);
+		n += CMSG_SPACE(sizeof seg);
+		c = (struct cmsghdr *)((char *)buf + n);
+	}
+	if (l && l->family == AF_INET) {
+		/* the source only: the route (and so the interface) stays the
+		 * kernel's choice, as for a socket bound to that address */
+		struct in_pktinfo pi = { .ipi_ifindex = 0, .ipi_spec_dst = l->a4 };
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof pi);
+		memcpy(CMSG_DATA(c), &pi, sizeof pi);
+		n += CMSG_SPACE(sizeof pi);
+	} else if (l && l->family == AF_INET6) {
+		/* a link-local address needs its interface; any other does not */
+		struct in6_pktinfo pi = { .ipi6_addr = l->a6,
+					  .ipi6_ifindex = IN6_IS_ADDR_LINKLOCAL(&l->a6) ? (unsigned)l->ifindex : 0 };
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof pi);
+		memcpy(CMSG_DATA(c), &pi, sizeof pi);
+		n += CMSG_SPACE(sizeof pi);
+	}
+	return n;
 }
 
 static int http_open(const char *host, int port, char *err, size_t errcap)
@@ -128,6 +202,23 @@ static int http_open(const char *host, int port, char *err, size_t errcap)
 	if (fd < 0)
 		snprintf(err, errcap, "http: %s", e);
 	return fd;
+}
+
+void rtc_cand_str(const char *ips, int port, char *out, size_t cap)
+{
+	size_t o = 0;
+	out[0] = 0;
+	for (const char *a = ips ? ips : ""; *a && o < cap;) {
+		size_t l = strcspn(a, ",");
+		int v6 = memchr(a, ':', l) != NULL,
+		    k = snprintf(out + o, cap - o, "%s%s%.*s%s:%d", o ? "," : "", v6 ? "[" : "", (int)l, a, v6 ? "]" : "", port);
+		if (k < 0 || (size_t)k >= cap - o) {
+			out[o] = 0;
+			break;
+		}
+		o += (size_t)k;
+		a += l + (a[l] == ',');
+	}
 }
 
 /* ------------------------------------------------------- timers */
@@ -207,13 +298,21 @@ int rtc_loop(struct rtc *r, int stopfd, char *err, size_t errcap)
 			break;
 		if (pf[1].revents & POLLIN) {
 			uint8_t buf[2048];
+			union {
+				char b[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+				struct cmsghdr h;
+			} cb;
 			for (int k = 0; k < 512; k++) {
 				struct sockaddr_storage from;
-				socklen_t fl = sizeof from;
-				ssize_t n = recvfrom(r->udp, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+				struct iovec iov = { buf, sizeof buf };
+				struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov,
+						     .msg_iovlen = 1, .msg_control = cb.b, .msg_controllen = sizeof cb.b };
+				struct laddr to;
+				ssize_t n = recvmsg(r->udp, &mh, 0);
 				if (n <= 0)
 					break;
-				rtc_on_udp(r, buf, (size_t)n, &from, fl);
+				rtc_laddr_get(&mh, &to);
+				rtc_on_udp(r, buf, (size_t)n, &from, mh.msg_namelen, &to);
 			}
 		}
 		if (pf[2].revents & POLLIN)
@@ -281,7 +380,7 @@ int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 	}
 	snprintf(http, sizeof http, "%s:%d", cfg->http_host ? cfg->http_host : "", lsp_net_port(r->http));
 	snprintf(udp, sizeof udp, "%s:%d", cfg->udp_host ? cfg->udp_host : "", r->udp_port);
-	snprintf(cand, sizeof cand, "%s:%d", cfg->cand_ip ? cfg->cand_ip : "", r->udp_port);
+	rtc_cand_str(cfg->cand_ip, r->udp_port, cand, sizeof cand);
 	RTC_EMIT(r, LSP_INFO, "listening", "http", LSV_S(http), "udp", LSV_S(udp), "candidate", LSV_S(cand), "origin",
 		 LSV_S(cfg->origin_route ? "auto" : cfg->origin && *cfg->origin ? cfg->origin : ""));
 	rc = rtc_loop(r, stopfd, err, errcap);

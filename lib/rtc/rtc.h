@@ -36,11 +36,14 @@
  * events (core/event.h), "channel" a field of each that has one:
  *
  *   listening                  ready: http, udp, candidate ("host:port"), origin
- *   play offer, publish offer  an answered offer: id, video_pt, audio_pt
+ *   play offer, publish offer  an answered offer: id, video_pt, audio_pt (play: peer)
  *   viewer connected, publisher connected         DTLS done: id
  *   viewer gone, publisher gone   id, reason, connected (it had gone live),
  *                              video_pkts, audio_pkts, nacks, rtx, plis
  *   publish refused (warn)     reason
+ *   offer refused (warn)       a WHEP offer answered 429: peer (address), reason,
+ *                              pending, suppressed (debug since the last warning:
+ *                              one a second at most is a warning)
  *   publisher pipeline failed to start (error), publisher pipeline failed,
  *   dtls session failed, dtls handshake failed, opus encoder unavailable;
  *   video only (warn)          reason (and id)
@@ -93,7 +96,9 @@ typedef struct {
 	int http_port;
 	const char *udp_host;    /* media listen address */
 	int udp_port;
-	const char *cand_ip;     /* address put in the ICE candidate */
+	const char *cand_ip;     /* addresses put in ICE host candidates, comma-separated
+				  * (LSP_RTC_CAND_MAX at most); replies leave from the
+				  * address each peer sent to (IP_PKTINFO) */
 	int max_sessions;        /* viewers + publishers at most */
 	int consent_s;           /* silence after which a session is reaped */
 	int opus_bitrate;        /* bits/s */
@@ -111,6 +116,12 @@ typedef struct {
 	 * edge sends none and /relay answers loopback peers only. */
 	const unsigned char *relay_secret;
 	size_t relay_secret_len;
+	/* Playback tokens (rtcauth.h lsp_rtcauth_play): WHEP offers for a
+	 * channel with the .signed marker under hls_root need a token good
+	 * under play_secret.  hls_root NULL: no channel is guarded. */
+	const char *hls_root;
+	const unsigned char *play_secret;
+	size_t play_secret_len;
 	/* WHIP key check: 0 and the channel's name, or negative and a reason. */
 	int (*auth)(void *ctx, const char *key, char *channel, size_t cap, const char **reason);
 	lsp_event_fn event;      /* what happened (the list above); NULL: nothing */
@@ -118,12 +129,17 @@ typedef struct {
 	void *ctx;               /* for origin_route and auth */
 	int workers;             /* worker processes; 0 or 1: this process alone */
 	int gso;                 /* send a viewer's runs of equal-sized packets as UDP GSO */
+	/* WHEP sessions answered whose ICE has not completed, per client
+	 * address, at most (loopback never capped); one more offer is 429.
+	 * 0: no cap (rtcpend.c) */
+	int max_pending_per_addr;
 	/* In each worker process, just after fork, before anything else runs:
 	 * re-open what a forked child cannot share (a NATS connection's
 	 * threads do not cross fork).  NULL: nothing. */
 	void (*worker_init)(void *ctx, int index);
 } lsp_rtc_cfg;
 
+#define LSP_RTC_CAND_MAX 8      /* candidate addresses (lsp_sdp_local's LSP_SDP_CAND_MAX) */
 #define LSP_RTC_WORKER_DONE 1   /* a worker's loop ended: _exit(0) */
 #define LSP_RTC_WORKER_FAILED 2 /* a worker could not run: _exit(111) */
 #define LSP_RTC_WORKERS_MAX 62  /* one session-id letter per worker */

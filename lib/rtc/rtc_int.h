@@ -12,6 +12,7 @@
  *   rtcorigin.c  relay, origin side: edges reading our rings (GET /relay/C)
  *   rtcedge.c    relay, edge side: a channel's connection to its origin
  *   rtchttp.c    HTTP signalling: WHEP/WHIP offers, DELETE, /stats
+ *   rtcpend.c    half-open WHEP sessions capped per client address
  *   rtcwork.c    --workers N: the supervisor (HTTP listener, routing of
  *                requests to workers, restarts, /stats) and a worker's
  *                side of its control socket (handed connections, events)
@@ -22,11 +23,13 @@
 #define LSP_RTC_INT_H
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "core/event.h"
 #include "core/http.h"
 #include "core/key.h"
+#include "core/ratelim.h"
 #include "media/ring.h"
 #include "rtc/aopus.h"
 #include "rtc/dtls.h"
@@ -54,6 +57,19 @@
 #define RELAY_KEYREQ_MS 500 /* keyframe requests passed up the relay tree: one per channel this often */
 
 enum { S_FREE = 0, S_NEW, S_LIVE };
+
+/* The local address a datagram came in on (IP_PKTINFO, IPV6_PKTINFO): on a
+ * socket bound to every address, a reply must leave from the address the
+ * peer sent to, or its ICE stack (which checks the source) drops it. */
+struct laddr {
+	int family;        /* AF_INET, AF_INET6; 0: unknown (the kernel picks) */
+	int ifindex;
+	struct in_addr a4;
+	struct in6_addr a6;
+};
+/* Room for the control messages of one send: a UDP GSO segment size and
+ * the source address. */
+#define RTC_CMSG_CAP (CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo)))
 
 struct vpkt {
 	uint64_t cseq, frame;
@@ -123,6 +139,7 @@ struct chan {
 	int bframes;            /* the source reorders (pts != dts seen) */
 	int want_rung;          /* ...so look for a transcoded rung's ring (CH~RUNG) */
 	char rung[24];          /* the rung fed from instead of the source, "" none */
+	long long rung_wanted;  /* last lsp_ring_want of that rung (lsp-transcode --on-demand) */
 	int nrelay, nwait;      /* relay clients, parked offers using it */
 	int rebase, have_last;  /* a new source: continue its time after last_t */
 	int64_t shift, last_t;  /* added to the source's pts/dts; newest time out */
@@ -145,6 +162,8 @@ struct sess {
 	struct sockaddr_storage addr;
 	socklen_t alen;
 	int have_addr;
+	struct laddr local;   /* where the peer sends to: our replies' source */
+	char peer[48];        /* WHEP: the address that made the offer (rtcpend.c) */
 	lsp_dtls *dtls;
 	long long created, last_rx, last_sr;
 	uint32_t vssrc, assrc, vts_off, ats_off;
@@ -206,6 +225,7 @@ struct counters {
 		sent, send_err;
 	long long srtp_auth, srtp_replay;         /* SRTP/SRTCP: bad tag, replayed or too old */
 	long long http_evicted;                   /* idle signalling connections closed for a new one */
+	long long offers_refused;                 /* WHEP offers over the per-address pending cap */
 	long long srtp_auth_rep, srtp_replay_rep; /* as last reported ("srtp dropped") */
 };
 
@@ -230,6 +250,7 @@ struct rtc {
 	int worker;        /* --workers: this worker's index; -1 when alone */
 	int ctl;           /* worker: its socket to the supervisor; else -1 */
 	int gso_off;       /* UDP GSO refused on this path: send datagram by datagram */
+	lsp_ratelim pend_rl; /* "offer refused" once a second at most */
 };
 
 /* An event to cfg->event: RTC_EMIT(r, LSP_INFO, "name", "key", LSV_S(v), …). */
@@ -247,8 +268,18 @@ uint32_t rtc_rand32(void);
 /* The event loop over r's sockets until stopfd is readable (or, in a
  * worker, the supervisor goes): 0, or -errno with err filled. */
 int rtc_loop(struct rtc *r, int stopfd, char *err, size_t errcap);
-/* The media socket: UDP on host:port with room for bursts; fd or -errno. */
+/* The media socket: UDP on host:port with room for bursts, telling each
+ * datagram's local address (IP_PKTINFO); fd or -errno. */
 int rtc_udp_open(const char *host, int port, char *err, size_t errcap);
+/* "ip:port,[v6]:port" of the candidate addresses ips (comma-separated). */
+void rtc_cand_str(const char *ips, int port, char *out, size_t cap);
+/* The local address in a received message's control data (family 0 when
+ * none). */
+void rtc_laddr_get(struct msghdr *mh, struct laddr *out);
+/* Control messages for one send into buf (RTC_CMSG_CAP bytes, aligned):
+ * the GSO segment size when seg > 0, the source address l when known.
+ * Their length (0: none; leave msg_control NULL then). */
+size_t rtc_cmsg_put(void *buf, const struct laddr *l, uint16_t seg);
 
 /* rtcchan.c */
 /* The channel called name: the one in use, else a new one (edge: fed by
@@ -279,7 +310,9 @@ void rtc_flush_viewers(struct rtc *r, struct chan *c); /* send viewers what they
 struct sess *rtc_sess_new(struct rtc *r);   /* a free slot, zeroed; NULL if none */
 void rtc_sess_free(struct rtc *r, struct sess *s, const char *why);
 void rtc_udp_send(struct rtc *r, struct sess *s, const uint8_t *p, size_t len);
-void rtc_on_udp(struct rtc *r, uint8_t *p, size_t len, struct sockaddr_storage *from, socklen_t flen);
+/* A datagram in from `from`, sent to our address `to`. */
+void rtc_on_udp(struct rtc *r, uint8_t *p, size_t len, struct sockaddr_storage *from, socklen_t flen,
+		const struct laddr *to);
 void rtc_ask_key(struct rtc *r, struct sess *p);  /* PLI to a WHIP publisher (500 ms floor) */
 void rtc_want_key(struct rtc *r, const char *name); /* ... to the channel's, if it is here */
 void rtc_sess_tick(struct rtc *r, struct sess *s); /* consent, SR/REMB, periodic PLI */
@@ -330,6 +363,13 @@ void rtc_stats_lists(struct rtc *r, char *out, size_t cap, size_t len[3], int *t
  * (may be NULL or "") goes in as more members.  Its length. */
 size_t rtc_stats_doc(char *out, size_t cap, const struct counters *c, int sessions_total, long long relays_total,
 		     const char *const lists[3], const size_t len[3], const char *extra);
+
+/* rtcpend.c: half-open WHEP sessions per client address */
+void rtc_peer_addr(const char *peer, char *out, size_t cap); /* "a:port" / "[v6]:port" → "a" / "v6" */
+int rtc_pend_exempt(const lsp_rtc_cfg *cfg, const char *addr); /* no cap, or loopback */
+int rtc_pend_count(const struct rtc *r, const char *addr);   /* r's WHEP sessions from addr not yet connected */
+/* Answer fd 429 (JSON) and log it, rate-limited by rl. */
+void rtc_pend_refuse(const lsp_rtc_cfg *cfg, lsp_ratelim *rl, int fd, const char *addr, int pending);
 
 /* rtcwork.c */
 /* --workers N > 1: the supervisor (what lsp_rtc_run does then). */

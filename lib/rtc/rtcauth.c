@@ -1,121 +1,67 @@
-/* rtcauth.c — relay tokens; see rtcauth.h for the contract.  Everything
- * works on the caller's buffers; the secret is only ever read. */
+/* rtcauth.c — relay tokens (see rtcauth.h for the contract) over
+ * core/sigtok, and the loopback test for token-less /relay. */
 #include "rtc/rtcauth.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "core/hmac.h"
+#include "core/http.h"
+#include "core/sigtok.h"
+#include "state/chandir.h"
 
-static int mac_hex(const uint8_t *secret, size_t slen, const char *channel, long long exp, char hex[2 * LSP_HMAC_LEN + 1])
-{
-	static const char dig[] = "0123456789abcdef";
-	char msg[160];
-	uint8_t md[LSP_HMAC_LEN];
-	int n = snprintf(msg, sizeof msg, "lsp-relay.v1|%s|%lld", channel, exp);
-	if (n < 0 || (size_t)n >= sizeof msg || lsp_hmac_sha256(secret, slen, msg, (size_t)n, md) < 0)
-		return -EIO;
-	for (int i = 0; i < LSP_HMAC_LEN; i++) {
-		hex[2 * i] = dig[md[i] >> 4];
-		hex[2 * i + 1] = dig[md[i] & 15];
-	}
-	hex[2 * LSP_HMAC_LEN] = 0;
-	return 0;
-}
+/* The token format, its check and the secret file are core/sigtok's (the
+ * playback tokens lsp-edge checks share them); a relay token is its
+ * "v1" kind, whose constants are this header's. */
+_Static_assert(LSP_RTCAUTH_SECRET_MIN == LSP_SIGTOK_SECRET_MIN && LSP_RTCAUTH_SECRET_MAX == LSP_SIGTOK_SECRET_MAX,
+	       "relay secrets are sigtok secrets");
 
 int lsp_rtcauth_sign(const uint8_t *secret, size_t slen, const char *channel, long long exp, char *out, size_t cap)
 {
-	char hex[2 * LSP_HMAC_LEN + 1];
-	int n, rc;
-	if (!secret || !slen || exp <= 0)
-		return -EINVAL;
-	if ((rc = mac_hex(secret, slen, channel, exp, hex)) < 0)
-		return rc;
-	n = snprintf(out, cap, "v1.%lld.%s", exp, hex);
-	return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
+	return lsp_sigtok_sign(&lsp_sigtok_relay, secret, slen, channel, exp, NULL, out, cap);
 }
 
 int lsp_rtcauth_check(const uint8_t *secret, size_t slen, const char *channel, const char *tok, size_t len,
 		      long long now, const char **reason)
 {
-	char hex[2 * LSP_HMAC_LEN + 1];
-	long long exp = 0;
-	size_t i = 3;
-	*reason = "malformed token";
-	if (!secret || !slen || len < 3 || memcmp(tok, "v1.", 3) != 0)
-		return -EACCES;
-	for (; i < len && tok[i] >= '0' && tok[i] <= '9' && i < 3 + 18; i++)
-		exp = exp * 10 + (tok[i] - '0');
-	if (i == 3 || i >= len || tok[i] != '.' || len - i - 1 != 2 * LSP_HMAC_LEN || exp <= 0)
-		return -EACCES;
-	*reason = "bad signature";
-	if (mac_hex(secret, slen, channel, exp, hex) < 0 || !lsp_hmac_equal(hex, tok + i + 1, 2 * LSP_HMAC_LEN))
-		return -EACCES;
-	if (now >= exp + LSP_RTCAUTH_SKEW) {
-		*reason = "token expired";
-		return -EACCES;
-	}
-	if (exp > now + LSP_RTCAUTH_AHEAD) {
-		*reason = "token lives too long";
-		return -EACCES;
-	}
-	*reason = NULL;
-	return 0;
+	return lsp_sigtok_check(&lsp_sigtok_relay, secret, slen, channel, tok, len, now, NULL, 0, NULL, reason);
 }
 
 int lsp_rtcauth_secret_file(const char *path, uint8_t *out, size_t cap, char *err, size_t errcap)
 {
-	struct stat st;
-	uint8_t buf[LSP_RTCAUTH_SECRET_MAX + 2];
-	size_t got = 0;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), rc = 0;
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errcap, "%s: %s", path, strerror(-rc));
-		return rc;
+	return lsp_sigtok_secret_file(path, out, cap, err, errcap);
+}
+
+int lsp_rtcauth_play(const char *hls_root, const uint8_t *secret, size_t slen, const char *channel,
+		     const lsp_http_req *rq, long long now, const char **reason)
+{
+	char q[LSP_SIGTOK_MAX];
+	const char *tok = NULL, *v;
+	size_t len = 0, vl = 0;
+	int rc;
+	*reason = NULL;
+	if (!hls_root || !(lsp_chandir_access(hls_root, channel) & LSP_CHANDIR_F_SIGNED))
+		return 0;
+	if ((v = lsp_http_header_get(rq, "Authorization", &vl)) && vl > 7 && !strncasecmp(v, "Bearer ", 7)) {
+		tok = v + 7;
+		len = vl - 7;
+	} else if (rq->query && lsp_http_query_get(rq->query, rq->query_len, "token", q, sizeof q) > 0) {
+		tok = q;
+		len = strlen(q);
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errcap, "%s: not a regular file", path);
-		rc = -EINVAL;
-		goto out;
+	if (!tok) {
+		*reason = "no playback token";
+		return -EACCES;
 	}
-	if (st.st_mode & 077) {
-		snprintf(err, errcap, "%s: readable or writable by others (chmod 600 it)", path);
-		rc = -EPERM;
-		goto out;
-	}
-	while (got < sizeof buf && (n = read(fd, buf + got, sizeof buf - got)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			snprintf(err, errcap, "%s: %s", path, strerror(-rc));
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	while (got && (buf[got - 1] == '\n' || buf[got - 1] == '\r' || buf[got - 1] == ' ' || buf[got - 1] == '\t'))
-		got--;
-	if (got > LSP_RTCAUTH_SECRET_MAX || got > cap) {
-		snprintf(err, errcap, "%s: secret longer than %d bytes", path, LSP_RTCAUTH_SECRET_MAX);
-		rc = -EINVAL;
-	} else if (got < LSP_RTCAUTH_SECRET_MIN) {
-		snprintf(err, errcap, "%s: secret shorter than %d bytes", path, LSP_RTCAUTH_SECRET_MIN);
-		rc = -EINVAL;
+	if (!secret || !slen) {
+		*reason = "playback tokens off";
+		rc = -EACCES;
 	} else {
-		memcpy(out, buf, got);
-		rc = (int)got;
+		rc = lsp_sigtok_check(&lsp_sigtok_play, secret, slen, channel, tok, len, now, NULL, 0, NULL, reason);
 	}
-out:
-	memset(buf, 0, sizeof buf);
-	close(fd);
+	memset(q, 0, sizeof q);
 	return rc;
 }
 

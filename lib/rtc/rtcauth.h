@@ -1,4 +1,5 @@
-/* rtcauth.h — relay tokens: how an edge lsp-rtc proves to its origin (or
+/* rtcauth.h — relay tokens, and the playback-token check on WHEP offers
+ * (lsp_rtcauth_play, below).  Relay tokens: how an edge lsp-rtc proves to its origin (or
  * to the relay above it) that it may read a channel with GET /relay/C.
  *
  * Both ends share a secret (LSP_RELAY_SECRET or --relay-secret-file).
@@ -24,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/http.h"
+
 #define LSP_RTCAUTH_TTL 60        /* seconds an edge's token lives */
 #define LSP_RTCAUTH_SKEW 30       /* accepted this long after its expiry */
 #define LSP_RTCAUTH_AHEAD 300     /* refused when it expires later than this */
@@ -46,6 +49,16 @@ int lsp_rtcauth_check(const uint8_t *secret, size_t slen, const char *channel, c
  * readable or writable by group or others.  Its length, or a negative
  * errno with err filled (never with the secret in it). */
 int lsp_rtcauth_secret_file(const char *path, uint8_t *out, size_t cap, char *err, size_t errcap);
+
+/* Playback: may a WHEP offer rq for channel be answered?  When
+ * <hls_root>/<channel> holds the .signed marker (state/chandir.h: the
+ * channel is private or age-gated), rq must carry a playback token
+ * (core/sigtok.h, lsp_sigtok_play) for channel as "Authorization: Bearer
+ * <token>" or "?token=<token>", good at now under secret (slen 0: none is
+ * good).  0 yes; -EACCES with *reason ("no playback token", "playback
+ * tokens off", or sigtok's reasons) when not.  hls_root NULL: 0. */
+int lsp_rtcauth_play(const char *hls_root, const uint8_t *secret, size_t slen, const char *channel,
+		     const lsp_http_req *rq, long long now, const char **reason);
 
 /* 1 if the peer of connected socket fd is a loopback address (127/8,
  * ::1, ::ffff:127/104), else 0. */

@@ -70,7 +70,7 @@ static void send_batch(struct rtc *r, struct sess *s, uint8_t (*bufs)[1500], con
 	struct mmsghdr mm[BATCH];
 	struct iovec iov[BATCH];
 	union {
-		char b[CMSG_SPACE(sizeof(uint16_t))];
+		char b[RTC_CMSG_CAP];
 		struct cmsghdr h;
 	} cm[BATCH];
 	int cnt[BATCH], first[BATCH];
@@ -90,16 +90,10 @@ static void send_batch(struct rtc *r, struct sess *s, uint8_t (*bufs)[1500], con
 			mm[nm].msg_hdr.msg_namelen = s->alen;
 			mm[nm].msg_hdr.msg_iov = &iov[i];
 			mm[nm].msg_hdr.msg_iovlen = (size_t)(j - i);
-			if (j - i > 1) {
-				uint16_t seg = (uint16_t)lens[i];
-				memset(&cm[nm], 0, sizeof cm[nm]);
+			/* the segment size of a GSO run, and our source address */
+			mm[nm].msg_hdr.msg_controllen = rtc_cmsg_put(cm[nm].b, &s->local, j - i > 1 ? (uint16_t)lens[i] : 0);
+			if (mm[nm].msg_hdr.msg_controllen)
 				mm[nm].msg_hdr.msg_control = cm[nm].b;
-				mm[nm].msg_hdr.msg_controllen = sizeof cm[nm].b;
-				cm[nm].h.cmsg_level = SOL_UDP;
-				cm[nm].h.cmsg_type = UDP_SEGMENT;
-				cm[nm].h.cmsg_len = CMSG_LEN(sizeof seg);
-				memcpy(CMSG_DATA(&cm[nm].h), &seg, sizeof seg);
-			}
 			first[nm] = i;
 			cnt[nm++] = j - i;
 			i = j;
@@ -536,6 +530,12 @@ void rtc_chan_tick(struct rtc *r, struct chan *c)
 			rtc_up_report(r, c);
 		rtc_chan_drop(c);
 		return;
+	}
+	if (c->rung[0] && r->now - c->rung_wanted >= 1000) { /* keep the rung encoded (--on-demand) */
+		char name[LSP_NAME_MAX + 32];
+		c->rung_wanted = r->now;
+		snprintf(name, sizeof name, "%s~%s", c->name, c->rung);
+		lsp_ring_want(name);
 	}
 	if (c->want_rung && !c->relay && r->now - c->last_reopen > 1000) {
 		c->last_reopen = r->now;

@@ -18,10 +18,12 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/net.h"
 #include "rtc/rtc_int.h"
+#include "rtc/rtcauth.h"
 #include "rtc/sdp.h"
 
 static void http_send(struct conn *k, const struct resp *rs)
@@ -60,6 +62,16 @@ static void offer(struct rtc *r, struct conn *k, int whip, const char *ch, const
 	struct chan *c = NULL;
 	char keych[LSP_NAME_MAX + 1], cmd[1024], err[200];
 	int n;
+	const char *deny = NULL;
+	if (!whip && lsp_rtcauth_play(r->cfg->hls_root, r->cfg->play_secret, r->cfg->play_secret_len, ch, rq,
+				      (long long)time(NULL), &deny) < 0) {
+		RTC_EMIT(r, LSP_WARN, "play refused", "channel", LSV_S(ch), "reason", LSV_S(deny));
+		rs->status = 403; /* private or age-gated: no good playback token (never logged) */
+		rs->ctype = "application/json";
+		snprintf(ans, anscap, "{\"error\":\"forbidden\",\"reason\":\"%s\"}\n", deny);
+		rs->body = ans;
+		return;
+	}
 	if (whip) {
 		size_t vl = 0;
 		const char *v = lsp_http_header_get(rq, "Authorization", &vl);
@@ -188,7 +200,7 @@ static void offer(struct rtc *r, struct conn *k, int whip, const char *ch, const
 	rs->blen = (size_t)n;
 	snprintf(rs->loc, sizeof rs->loc, "/%s/%s/%s", whip ? "whip" : "whep", ch, s->id);
 	RTC_EMIT(r, LSP_INFO, whip ? "publish offer" : "play offer", "channel", LSV_S(ch), "id", LSV_S(s->id),
-		 "video_pt", LSV_I(s->vpt), "audio_pt", LSV_I(s->apt));
+		 "video_pt", LSV_I(s->vpt), "audio_pt", LSV_I(s->apt), "peer", LSV_S(whip ? "" : k->peer));
 }
 
 static int json_safe(const char *s)
@@ -288,12 +300,12 @@ size_t rtc_stats_doc(char *out, size_t cap, const struct counters *c, int sessio
 	size_t o = 0;
 	if (put(out, cap, &o,
 		"{\"dropped\":{\"stun\":%lld,\"stun_auth\":%lld,\"dtls\":%lld,\"rtp\":%lld,\"rtcp\":%lld,"
-		"\"srtp_auth\":%lld,\"srtp_replay\":%lld,\"http_evicted\":%lld,"
+		"\"srtp_auth\":%lld,\"srtp_replay\":%lld,\"http_evicted\":%lld,\"offers_refused\":%lld,"
 		"\"sdp\":%lld,\"http\":%lld,\"unknown\":%lld},\"reaped\":%lld,\"sent\":%lld,\"send_err\":%lld,"
 		"\"sessions\":[%.*s],\"sessions_total\":%d,\"channels\":[%.*s],\"relays_total\":%lld,"
 		"\"relays\":[%.*s]%s%s}\n",
 		c->stun_bad, c->stun_auth, c->dtls_bad, c->rtp_bad, c->rtcp_bad, c->srtp_auth, c->srtp_replay,
-		c->http_evicted, c->sdp_bad, c->http_bad, c->unknown, c->reaped, c->sent, c->send_err, (int)len[0],
+		c->http_evicted, c->offers_refused, c->sdp_bad, c->http_bad, c->unknown, c->reaped, c->sent, c->send_err, (int)len[0],
 		lists[0], sessions_total, (int)len[1], lists[1], relays_total, (int)len[2], lists[2],
 		extra && *extra ? "," : "", extra ? extra : "") < 0)
 		return 0;
@@ -379,7 +391,21 @@ static int handle(struct rtc *r, struct conn *k, const lsp_http_req *rq, size_t 
 	if (!ch[0])
 		goto out;
 	if (rq->method == LSP_HTTP_POST && !id[0]) {
+		char addr[48];
+		rtc_peer_addr(k->peer, addr, sizeof addr);
+		if (!whip && !rtc_pend_exempt(r->cfg, addr)) {
+			int n = rtc_pend_count(r, addr);
+			if (n >= r->cfg->max_pending_per_addr) {
+				r->c.offers_refused++;
+				rtc_pend_refuse(r->cfg, &r->pend_rl, k->fd, addr, n);
+				return 0;
+			}
+		}
 		offer(r, k, whip, ch, body, blen, rq, &rs, r->ans, sizeof r->ans);
+		if (rs.status == 201 && !whip) /* whose it is, for the cap above */
+			for (int i = 0; i < r->nsess_max; i++)
+				if (r->sess[i].state == S_NEW && !strcmp(r->sess[i].id, strrchr(rs.loc, '/') + 1))
+					snprintf(r->sess[i].peer, sizeof r->sess[i].peer, "%s", addr);
 		if (rs.park) {
 			k->park = rs.park;
 			k->park_t = r->now;

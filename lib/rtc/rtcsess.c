@@ -22,11 +22,29 @@
 
 /* ---------------------------------------------------------------- UDP */
 
+/* One datagram to addr from our address l (when known). */
+static ssize_t send_from(struct rtc *r, const void *p, size_t len, const struct sockaddr_storage *addr, socklen_t alen,
+			 const struct laddr *l)
+{
+	union {
+		char b[RTC_CMSG_CAP];
+		struct cmsghdr h;
+	} cb;
+	struct iovec iov = { (void *)p, len };
+	struct msghdr mh = { .msg_name = (void *)addr, .msg_namelen = alen, .msg_iov = &iov, .msg_iovlen = 1 };
+	size_t cl = rtc_cmsg_put(cb.b, l, 0);
+	if (cl) {
+		mh.msg_control = cb.b;
+		mh.msg_controllen = cl;
+	}
+	return sendmsg(r->udp, &mh, 0);
+}
+
 void rtc_udp_send(struct rtc *r, struct sess *s, const uint8_t *p, size_t len)
 {
 	if (!s->have_addr)
 		return;
-	if (sendto(r->udp, p, len, 0, (struct sockaddr *)&s->addr, s->alen) < 0)
+	if (send_from(r, p, len, &s->addr, s->alen, &s->local) < 0)
 		r->c.send_err++;
 	else
 		r->c.sent++;
@@ -251,7 +269,8 @@ static void on_rtp_whip(struct rtc *r, struct sess *s, uint8_t *p, size_t len)
 	}
 }
 
-void rtc_on_udp(struct rtc *r, uint8_t *p, size_t len, struct sockaddr_storage *from, socklen_t flen)
+void rtc_on_udp(struct rtc *r, uint8_t *p, size_t len, struct sockaddr_storage *from, socklen_t flen,
+		const struct laddr *to)
 {
 	struct sess *s;
 	char err[200];
@@ -287,10 +306,11 @@ void rtc_on_udp(struct rtc *r, uint8_t *p, size_t len, struct sockaddr_storage *
 			memcpy(&s->addr, from, flen);
 			s->alen = flen;
 			s->have_addr = 1;
+			s->local = *to;
 		}
 		s->last_rx = r->now;
 		if ((n = lsp_stun_answer(&m, (struct sockaddr *)from, s->pwd, out, sizeof out)) > 0)
-			sendto(r->udp, out, (size_t)n, 0, (struct sockaddr *)from, flen);
+			(void)!send_from(r, out, (size_t)n, from, flen, to);
 		return;
 	}
 	s = by_addr(r, from);

@@ -210,6 +210,29 @@ static void refuse(int fd, int status, const char *body)
 	rtc_http_answer(fd, &rs);
 }
 
+/* A WHEP offer from an address holding the cap of sessions not yet
+ * connected, on any worker: answered 429 here (1), else 0. */
+static int over_pending(struct super *s, const struct pend *p, const lsp_http_req *rq)
+{
+	char path[512], addr[48];
+	const char *sl;
+	int n;
+	if (rq->method != LSP_HTTP_POST || lsp_http_path_decode(rq->path, rq->path_len, path, sizeof path) < 0 ||
+	    strncmp(path, "/whep/", 6) != 0 || ((sl = strchr(path + 6, '/')) && sl[1]))
+		return 0;
+	rtc_peer_addr(p->peer, addr, sizeof addr);
+	if (rtc_pend_exempt(s->cfg, addr))
+		return 0;
+	for (int w = 0; w < s->nw; w++) /* the workers' news first: offers answered, sessions connected */
+		if (rtc_super_alive(s, w))
+			rtc_super_drain(s, w, NULL, NULL, NULL, 0);
+	if ((n = rtc_pt_count(s, addr)) < s->cfg->max_pending_per_addr)
+		return 0;
+	s->offers_refused++;
+	rtc_pend_refuse(s->cfg, &s->pend_rl, p->fd, addr, n);
+	return 1;
+}
+
 /* More of pending connection i's request: once its head is whole (or the
  * buffer full, or it cannot be parsed: the worker answers that as it
  * would alone), hand it on. */
@@ -236,6 +259,10 @@ static void pend_read(struct super *s, int i)
 	}
 	if (wi < 0) {
 		refuse(p->fd, 503, "no worker running\n");
+		pend_close(s, i);
+		return;
+	}
+	if (h > 0 && over_pending(s, p, &rq)) {
 		pend_close(s, i);
 		return;
 	}
@@ -308,6 +335,7 @@ static void reap(struct super *s)
 		w->load = w->inflight = w->viewers = w->publishers = 0;
 		for (int k = 0; k < AFF_MAX; k++)
 			s->aff[k].n[i] = 0;
+		rtc_pt_worker_gone(s, i);
 	}
 }
 
@@ -367,6 +395,7 @@ static void super_free(struct super *s)
 	if (s->http >= 0)
 		close(s->http);
 	free(s->msg);
+	rtc_pt_free(s);
 	free(s);
 }
 
@@ -403,7 +432,7 @@ static int super_open(struct super *s, char *err, size_t errcap)
 	}
 	snprintf(http, sizeof http, "%s:%d", cfg->http_host ? cfg->http_host : "", lsp_net_port(s->http));
 	snprintf(udp, sizeof udp, "%s:%d", cfg->udp_host ? cfg->udp_host : "", s->w[0].port);
-	snprintf(cand, sizeof cand, "%s:%d", cfg->cand_ip ? cfg->cand_ip : "", s->w[0].port);
+	rtc_cand_str(cfg->cand_ip, s->w[0].port, cand, sizeof cand);
 	rtc_super_emit(s, LSP_INFO, "listening", "http", LSV_S(http), "udp", LSV_S(udp), "candidate", LSV_S(cand), "origin",
 	     LSV_S(cfg->origin_route ? "auto" : cfg->origin && *cfg->origin ? cfg->origin : ""), "workers",
 	     LSV_I(s->nw), "udp_ports", LSV_S(ports), NULL);
@@ -415,7 +444,9 @@ int rtc_super_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 	struct super *s = calloc(1, sizeof *s);
 	long long last_tick = 0;
 	int rc = 0;
-	if (!s || !(s->msg = malloc(MSG_CAP))) {
+	if (!s || !(s->msg = malloc(MSG_CAP)) || (cfg->max_pending_per_addr > 0 && rtc_pt_new(s) < 0)) {
+		if (s)
+			free(s->msg);
 		free(s);
 		snprintf(err, errcap, "out of memory");
 		return -ENOMEM;

@@ -270,6 +270,7 @@ static void on_event_msg(struct super *s, int wi, const uint8_t *b, size_t n)
 	}
 	keys[ev.n] = "worker";
 	vals[ev.n++] = LSV_I(wi);
+	rtc_pt_event(s, wi, &ev);
 	if (lsp_event_is(&ev, "play offer") || lsp_event_is(&ev, "publish offer")) {
 		w->load++;
 		if (w->inflight > 0)
@@ -351,7 +352,7 @@ void rtc_super_stats(struct super *s, int fd)
 	char *lists[3] = { NULL, NULL, NULL }, *out = NULL, extra[64 * LSP_RTC_WORKERS_MAX];
 	const char *cl[3];
 	size_t lens[3] = { 0, 0, 0 }, o;
-	int want[LSP_RTC_WORKERS_MAX], pending = 0, total = 0;
+	int want[LSP_RTC_WORKERS_MAX] = { 0 }, pending = 0, total = 0;
 	long long rtotal = 0, deadline = lsp_clock_mono_ms() + STATS_WAIT_MS;
 	_Static_assert(sizeof(struct counters) % sizeof(long long) == 0, "counters are long longs");
 	memset(&sum, 0, sizeof sum);
@@ -398,6 +399,7 @@ void rtc_super_stats(struct super *s, int fd)
 	}
 	memcpy(&sum, a, sizeof sum);
 	sum.http_evicted += s->evicted;
+	sum.offers_refused += s->offers_refused;
 	o = (size_t)snprintf(extra, sizeof extra, "\"workers\":[");
 	for (int i = 0; i < s->nw && o < sizeof extra; i++)
 		o += (size_t)snprintf(extra + o, sizeof extra - o,

@@ -72,6 +72,9 @@ struct super {
 	long long now, evicted;
 	uint8_t *msg;            /* one control message in (MSG_CAP) */
 	int child_rc;            /* in a forked worker: what lsp_rtc_run returns */
+	struct pendtab *pt;      /* every worker's WHEP sessions not yet connected (rtcpend.c) */
+	lsp_ratelim pend_rl;
+	long long offers_refused;
 };
 
 #define MSG_CAP (sizeof(struct wstats) + STATS_CAP + 64)
@@ -87,6 +90,13 @@ struct aff *rtc_aff_get(struct super *s, const char *name, int add);
  * ('T' for a reply), 0 for none, -1 when the worker is gone (ctl closed). */
 int rtc_super_drain(struct super *s, int i, struct wstats *st, char *const lists[3], size_t lens[3], size_t cap);
 void rtc_super_stats(struct super *s, int fd); /* answer GET /stats on fd */
+
+/* rtcpend.c: the supervisor's count of pending WHEP sessions per address */
+int rtc_pt_new(struct super *s);                 /* 0, -1 out of memory */
+void rtc_pt_free(struct super *s);
+int rtc_pt_count(struct super *s, const char *addr);
+void rtc_pt_event(struct super *s, int worker, const lsp_event *ev); /* play offer, viewer connected/gone */
+void rtc_pt_worker_gone(struct super *s, int worker);
 
 /* rtcsuper.c */
 int rtc_super_alive(const struct super *s, int i); /* running, control socket open */

@@ -220,11 +220,33 @@ static void put(struct out *o, const char *fmt, ...)
 		o->n += (size_t)k;
 }
 
+/* One host candidate per address of l->ip, UDP first (RFC 8445 priority:
+ * type preference 126, local preference falling with the list), then, with
+ * a TCP port, passive ICE-TCP ones (RFC 6544) below every UDP one. */
+static void candidates(struct out *o, const lsp_sdp_local *l)
+{
+	const char *ip = l->ip ? l->ip : "";
+	int n = 0;
+	for (int tcp = 0; tcp < (l->tcp_port > 0 ? 2 : 1); tcp++) {
+		const char *a = ip;
+		for (int i = 0; *a && i < LSP_SDP_CAND_MAX; i++) {
+			size_t al = strcspn(a, ",");
+			uint32_t prio = ((tcp ? 90u : 126u) << 24) | ((uint32_t)(65535 - i) << 8) | 255u;
+			if (al && al < 64)
+				put(o, "a=candidate:%d 1 %s %u %.*s %d typ host%s\r\n", ++n, tcp ? "tcp" : "udp", prio,
+				    (int)al, a, tcp ? l->tcp_port : l->port, tcp ? " tcptype passive" : "");
+			a += al + (a[al] == ',');
+		}
+	}
+	put(o, "a=end-of-candidates\r\n");
+}
+
 /* NOLINTNEXTLINE(readability-non-const-parameter): written through o.p; clang-tidy 14 misses initializer lists */
 int lsp_sdp_answer(const lsp_sdp_offer *of, const lsp_sdp_local *l, char *buf, size_t cap)
 {
 	struct out o = { buf, cap, 0, 0 };
 	int used_v = 0, used_a = 0;
+	size_t first;
 	put(&o, "v=0\r\no=- %u 2 IN IP4 127.0.0.1\r\ns=lsp\r\nt=0 0\r\na=ice-lite\r\n",
 	    (unsigned)(l->ssrc_video ^ l->ssrc_audio));
 	put(&o, "a=group:BUNDLE");
@@ -254,8 +276,9 @@ int lsp_sdp_answer(const lsp_sdp_offer *of, const lsp_sdp_local *l, char *buf, s
 			used_v = 1;
 		else
 			used_a = 1;
-		put(&o, "m=%s %d UDP/TLS/RTP/SAVPF %d\r\nc=IN IP4 %s\r\na=mid:%s\r\n", m->kind, l->port,
-		    m->pt, l->ip, m->mid);
+		first = l->ip ? strcspn(l->ip, ",") : 0;
+		put(&o, "m=%s %d UDP/TLS/RTP/SAVPF %d\r\nc=IN %s %.*s\r\na=mid:%s\r\n", m->kind, l->port, m->pt,
+		    l->ip && memchr(l->ip, ':', first) ? "IP6" : "IP4", (int)first, l->ip ? l->ip : "", m->mid);
 		put(&o, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:sha-256 %s\r\na=setup:passive\r\n",
 		    l->ufrag, l->pwd, l->fingerprint);
 		put(&o, "a=%s\r\na=rtcp-mux\r\n", l->send ? "sendonly" : "recvonly");
@@ -276,8 +299,7 @@ int lsp_sdp_answer(const lsp_sdp_offer *of, const lsp_sdp_local *l, char *buf, s
 			put(&o, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:lsp lsp-%s\r\n", ssrc, l->cname, ssrc,
 			    m->kind);
 		}
-		put(&o, "a=candidate:1 1 udp 2130706431 %s %d typ host\r\na=end-of-candidates\r\n", l->ip,
-		    l->port);
+		candidates(&o, l);
 	}
 	return o.over ? -1 : (int)o.n;
 }

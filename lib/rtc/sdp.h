@@ -8,7 +8,8 @@
  * per m= section, an H.264 payload type with packetization-mode=1
  * (constrained baseline 42e01f preferred) or an Opus/48000/2 one.
  * The answer is ICE-lite, DTLS passive (we are the DTLS server), BUNDLE of
- * every accepted section, rtcp-mux, one host candidate.  Functions return
+ * every accepted section, rtcp-mux, a host candidate per local address
+ * (UDP, and passive ICE-TCP when a TCP port is given).  Functions return
  * 0 / a length on success, -1 on a bad offer or too small a buffer. */
 #ifndef LSP_SDP_H
 #define LSP_SDP_H
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #define LSP_SDP_MEDIA_MAX 4
+#define LSP_SDP_CAND_MAX 8   /* candidate addresses used at most */
 
 typedef struct {
 	char kind[8];      /* "video", "audio", other → rejected */
@@ -37,11 +39,13 @@ typedef struct {
 typedef struct {
 	const char *ufrag, *pwd;    /* ours */
 	const char *fingerprint;    /* ours, sha-256 "AB:…" */
-	const char *ip;             /* candidate address */
-	int port;                   /* candidate port */
+	const char *ip;             /* candidate addresses, comma-separated ("192.0.2.7,10.0.0.2"):
+				     * one host candidate each, the first also in c= */
+	int port;                   /* their UDP port */
 	int send;                   /* 1 WHEP (sendonly), 0 WHIP (recvonly) */
 	uint32_t ssrc_video, ssrc_audio;
 	const char *cname;
+	int tcp_port;               /* > 0: passive ICE-TCP candidates on this port too */
 } lsp_sdp_local;
 
 int lsp_sdp_parse(const char *sdp, size_t len, lsp_sdp_offer *o);

@@ -60,12 +60,13 @@ struct get {
 static int row_get(void *ctx, int ncol, const char *const *v)
 {
 	struct get *g = ctx;
-	if (ncol < 4)
+	if (ncol < 5)
 		return 1;
 	snprintf(g->out->name, sizeof g->out->name, "%s", v[0] ? v[0] : "");
 	snprintf(g->out->role, sizeof g->out->role, "%s", v[1] ? v[1] : "viewer");
 	g->out->kid = lsp_store_int(v[2]) != 0;
 	g->out->created_at = lsp_store_int(v[3]);
+	g->out->adult = lsp_store_int(v[4]) != 0;
 	g->found = 1;
 	return 1;
 }
@@ -78,7 +79,7 @@ int lsp_account_get(lsp_store *st, const char *name, lsp_account *out, char *err
 	memset(out, 0, sizeof *out);
 	g.out = out;
 	g.found = 0;
-	rc = X("SELECT name, role, kid, created_at FROM users WHERE name = $1", 1, p, row_get, &g);
+	rc = X("SELECT name, role, kid, created_at, adult FROM users WHERE name = $1", 1, p, row_get, &g);
 	return rc < 0 ? rc : g.found;
 }
 
@@ -86,6 +87,17 @@ int lsp_account_set_role(lsp_store *st, const char *name, const char *role, char
 {
 	const char *p[2] = { name, role };
 	int rc = X("UPDATE users SET role = $2 WHERE name = $1", 2, p, NULL, NULL);
+	if (rc == 0) {
+		snprintf(err, errcap, "no user %s", name);
+		return -ENOENT;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+int lsp_account_set_adult(lsp_store *st, const char *name, int adult, char *err, size_t errcap)
+{
+	const char *p[2] = { name, adult ? "1" : "0" };
+	int rc = X("UPDATE users SET adult = $2 WHERE name = $1", 2, p, NULL, NULL);
 	if (rc == 0) {
 		snprintf(err, errcap, "no user %s", name);
 		return -ENOENT;

@@ -22,6 +22,7 @@ typedef struct {
 	char name[LSP_NAME_MAX + 1];
 	char role[LSP_ACCOUNT_ROLE_MAX]; /* as stored; "viewer" when NULL */
 	int kid;                          /* 1: a kid-mode account */
+	int adult;                        /* 1: declared 18 or older (age-gated channels) */
 	long long created_at;             /* unix seconds */
 } lsp_account;
 
@@ -41,5 +42,9 @@ int lsp_account_get(lsp_store *st, const char *name, lsp_account *out, char *err
 
 /* Set name's role (text as given).  0, -ENOENT (no such user), or negative. */
 int lsp_account_set_role(lsp_store *st, const char *name, const char *role, char *err, size_t errcap);
+
+/* Set name's adult flag (declared age >= 18 at sign-up, or an admin's
+ * word).  0, -ENOENT (no such user), or negative. */
+int lsp_account_set_adult(lsp_store *st, const char *name, int adult, char *err, size_t errcap);
 
 #endif

@@ -113,6 +113,15 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* 1 when <root>/<name>/<marker> exists. */
+static int marked(const char *root, const char *name, const char *marker)
+{
+	char path[4096];
+	if ((size_t)snprintf(path, sizeof path, "%s/%s/%s", root, name, marker) >= sizeof path)
+		return 0;
+	return access(path, F_OK) == 0;
+}
+
 int lsp_chandir_json(const char *root, const char *only, time_t now, char *out, size_t cap)
 {
 	DIR *d = NULL;
@@ -148,7 +157,7 @@ int lsp_chandir_json(const char *root, const char *only, time_t now, char *out, 
 			if (off + 1 >= cap) { rc = -ENOSPC; goto fail; }
 			out[off++] = ',';
 		}
-		rc = one(root, names[i], now, out, cap, &off);
+		rc = marked(root, names[i], LSP_CHANDIR_UNLISTED) ? -ENOENT : one(root, names[i], now, out, cap, &off);
 		if (rc == -ENOENT) {
 			off = before;
 			continue;
@@ -188,5 +197,46 @@ int lsp_chandir_hide(const char *root, const char *name, int hidden)
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0)
 		return -errno;
 	close(fd);
+	return 0;
+}
+
+/* Create (on) or remove <root>/<name>/<marker>; the directories exist. */
+static int mark(const char *root, const char *name, const char *marker, int on)
+{
+	char path[4200];
+	int fd;
+	if ((size_t)snprintf(path, sizeof path, "%s/%s/%s", root, name, marker) >= sizeof path)
+		return -ENAMETOOLONG;
+	if (!on)
+		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+int lsp_chandir_access(const char *root, const char *name)
+{
+	if (!lsp_name_valid(name))
+		return 0;
+	return (marked(root, name, LSP_CHANDIR_UNLISTED) ? LSP_CHANDIR_F_UNLISTED : 0) |
+	       (marked(root, name, LSP_CHANDIR_SIGNED) ? LSP_CHANDIR_F_SIGNED : 0);
+}
+
+int lsp_chandir_set_access(const char *root, const char *name, int flags)
+{
+	char dir[4096];
+	int rc;
+	if (!lsp_name_valid(name))
+		return -EINVAL;
+	if ((size_t)snprintf(dir, sizeof dir, "%s/%s", root, name) >= sizeof dir)
+		return -ENAMETOOLONG;
+	if (flags && ((mkdir(root, 0755) < 0 && errno != EEXIST) || (mkdir(dir, 0755) < 0 && errno != EEXIST)))
+		return -errno;
+	/* .signed first: a channel made private is closed before it leaves
+	 * the listings, and one made public is opened while still unlisted */
+	if ((rc = mark(root, name, LSP_CHANDIR_SIGNED, flags & LSP_CHANDIR_F_SIGNED)) < 0 ||
+	    (rc = mark(root, name, LSP_CHANDIR_UNLISTED, flags & LSP_CHANDIR_F_UNLISTED)) < 0)
+		return rc;
 	return 0;
 }

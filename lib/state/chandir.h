@@ -30,4 +30,24 @@ int lsp_chandir_json(const char *root, const char *only, time_t now, char *out, 
  * or show again (0: remove it).  0, -EINVAL (bad name) or -errno. */
 int lsp_chandir_hide(const char *root, const char *name, int hidden);
 
+/* Access markers, beside .suspended, so a tool that serves a channel
+ * (lsp-edge, lsp-rtc) needs no database to know how: lsp-api (and lsp-ctl)
+ * write them when a channel's visibility or age gate changes.
+ *   .unlisted  in no listing (lookups by name still answer): the channel's
+ *              visibility is unlisted or private
+ *   .signed    every playback request must carry a playback token
+ *              (core/sigtok.h, lsp_sigtok_play): visibility private, or
+ *              an age gate */
+#define LSP_CHANDIR_UNLISTED ".unlisted"
+#define LSP_CHANDIR_SIGNED ".signed"
+enum { LSP_CHANDIR_F_UNLISTED = 1, LSP_CHANDIR_F_SIGNED = 2 };
+
+/* Which markers <root>/<name> holds (LSP_CHANDIR_F_* or'ed); 0 for none
+ * or a bad name.  One access(2) per marker, no allocation. */
+int lsp_chandir_access(const char *root, const char *name);
+
+/* Make <root>/<name>'s markers exactly flags (directories made as
+ * needed).  0, -EINVAL (bad name) or -errno. */
+int lsp_chandir_set_access(const char *root, const char *name, int flags);
+
 #endif

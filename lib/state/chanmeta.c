@@ -2,12 +2,16 @@
  * state: every call runs its statements on the caller's store. */
 #include "state/chanmeta.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "state/chandir.h"
+
 #define X(sql, n, p, fn, ctx) lsp_store_exec(st, sql, n, p, fn, ctx, err, errcap)
-#define COLS "name, title, category, mature, suspended, owner, created_at, key_changed_at, key_hash"
-#define NCOLS 9
+#define COLS \
+	"name, title, category, mature, suspended, owner, created_at, key_changed_at, key_hash, visibility, age_gate"
+#define NCOLS 11
 
 static void fill(lsp_chanmeta *ch, const char *const *v)
 {
@@ -21,6 +25,50 @@ static void fill(lsp_chanmeta *ch, const char *const *v)
 	ch->created_at = lsp_store_int(v[6]);
 	ch->key_changed_at = lsp_store_int(v[7]);
 	ch->has_key = v[8] && *v[8];
+	ch->visibility = lsp_chanmeta_visibility_parse(v[9] ? v[9] : "public");
+	if (ch->visibility < 0)
+		ch->visibility = LSP_CHANMETA_PRIVATE; /* an unknown word: the closed side */
+	ch->age_gate = lsp_store_int(v[10]) != 0;
+}
+
+static const char *const vis_names[] = { "public", "unlisted", "private" };
+
+int lsp_chanmeta_visibility_parse(const char *s)
+{
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(s, vis_names[i]))
+			return i;
+	return -1;
+}
+
+const char *lsp_chanmeta_visibility_name(int v)
+{
+	return v >= 0 && v < 3 ? vis_names[v] : "private";
+}
+
+int lsp_chanmeta_access_flags(const lsp_chanmeta *ch)
+{
+	return (ch->visibility != LSP_CHANMETA_PUBLIC ? LSP_CHANDIR_F_UNLISTED : 0) |
+	       (ch->visibility == LSP_CHANMETA_PRIVATE || ch->age_gate ? LSP_CHANDIR_F_SIGNED : 0);
+}
+
+int lsp_chanmeta_set_access(lsp_store *st, const char *name, int visibility, int age_gate, char *err, size_t errcap)
+{
+	const char *p[2] = { name, NULL };
+	int rc = 0;
+	if (visibility >= 0) {
+		p[1] = lsp_chanmeta_visibility_name(visibility);
+		rc = X("UPDATE channels SET visibility = $2 WHERE name = $1", 2, p, NULL, NULL);
+	}
+	if (age_gate >= 0 && rc >= 0) {
+		p[1] = age_gate ? "1" : "0";
+		rc = X("UPDATE channels SET age_gate = $2 WHERE name = $1", 2, p, NULL, NULL);
+	}
+	if (rc == 0 && (visibility >= 0 || age_gate >= 0)) {
+		snprintf(err, errcap, "no channel %s", name);
+		return -ENOENT;
+	}
+	return rc < 0 ? rc : 0;
 }
 
 struct get {

@@ -21,12 +21,21 @@
 #define LSP_CHANMETA_TITLE_MAX 140    /* bytes, as lsp-api accepts them */
 #define LSP_CHANMETA_CATEGORY_MAX 64
 
+/* Who may play a channel (stored as the word): public is listed and open;
+ * unlisted is open to whoever has its URL and in no directory; private is
+ * in no directory and plays only with a playback token (lsp-api gives one
+ * to the owner, admins and mods).  The age gate, on any of them, asks a
+ * playback token of every viewer too, given to signed-in adults. */
+enum { LSP_CHANMETA_PUBLIC = 0, LSP_CHANMETA_UNLISTED = 1, LSP_CHANMETA_PRIVATE = 2 };
+
 typedef struct {
 	char name[LSP_NAME_MAX + 1];
 	char title[LSP_CHANMETA_TITLE_MAX * 4 + 1];
 	char category[LSP_CHANMETA_CATEGORY_MAX * 4 + 1];
 	char owner[LSP_NAME_MAX + 1];     /* "" when none (made by lsp-ctl) */
 	int mature, suspended, has_key;
+	int visibility;                   /* LSP_CHANMETA_PUBLIC / _UNLISTED / _PRIVATE */
+	int age_gate;                     /* 1: playback needs a signed-in adult */
 	long long created_at, key_changed_at;
 } lsp_chanmeta;
 
@@ -49,6 +58,21 @@ int lsp_chanmeta_set_owner(lsp_store *st, const char *name, const char *owner, c
  * first failure stops the rest.  0, or negative. */
 int lsp_chanmeta_set(lsp_store *st, const char *name, const char *title, const char *category, int mature,
 		     char *err, size_t errcap);
+
+/* "public" / "unlisted" / "private" → LSP_CHANMETA_*, -1 for anything
+ * else; and back ("private" for a value out of range). */
+int lsp_chanmeta_visibility_parse(const char *s);
+const char *lsp_chanmeta_visibility_name(int v);
+
+/* The lib/state/chandir.h markers ch's settings call for
+ * (LSP_CHANDIR_F_UNLISTED when not public, LSP_CHANDIR_F_SIGNED when
+ * private or age-gated). */
+int lsp_chanmeta_access_flags(const lsp_chanmeta *ch);
+
+/* Set visibility (LSP_CHANMETA_*; negative leaves it) and age_gate (0 or
+ * 1; negative leaves it).  0, -ENOENT (no such channel), or negative.
+ * The caller writes the markers (lsp_chandir_set_access). */
+int lsp_chanmeta_set_access(lsp_store *st, const char *name, int visibility, int age_gate, char *err, size_t errcap);
 
 /* Suspend (on: also revokes the key) or reinstate.  0, or negative. */
 int lsp_chanmeta_suspend(lsp_store *st, const char *name, int on, char *err, size_t errcap);

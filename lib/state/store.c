@@ -107,6 +107,11 @@ static const char *const migrations[] = {
 	" subject TEXT NOT NULL,"
 	" detail TEXT NOT NULL)",
 	"CREATE INDEX sessions_user ON sessions (user_name)",
+	/* private channels: visibility public|unlisted|private, the age gate,
+	 * and the adult flag of an account (declared age >= 18 at sign-up) */
+	"ALTER TABLE channels ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public'",
+	"ALTER TABLE channels ADD COLUMN age_gate BIGINT NOT NULL DEFAULT 0",
+	"ALTER TABLE users ADD COLUMN adult BIGINT NOT NULL DEFAULT 0",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	lsp_sdp_offer o;
 	char ans[16384];
-	lsp_sdp_local l = { "ufrag", "pwdpwdpwdpwdpwdpwdpwdpwd", "AA:BB", "127.0.0.1", 8189, 1, 1, 2, "lsp" };
+	lsp_sdp_local l = { "ufrag", "pwdpwdpwdpwdpwdpwdpwdpwd", "AA:BB", "127.0.0.1,::1", 8189, 1, 1, 2, "lsp", 8189 };
 	char *buf = malloc(size ? size : 1);
 	if (!buf)
 		return 0;

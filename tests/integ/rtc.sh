@@ -14,7 +14,7 @@ export LSP_RING_DIR=$T/shm
 mkdir -p "$LSP_RING_DIR"
 H=$(free_port); U=$(free_port); E=$(free_port)
 bg bash -c "ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=640x360:rate=30 \
-	-f lavfi -i sine=frequency=440:sample_rate=48000 -t 40 \
+	-f lavfi -i sine=frequency=440:sample_rate=48000 -t 120 \
 	-c:v libx264 -preset ultrafast -tune zerolatency -g 30 -pix_fmt yuv420p -c:a aac -b:a 64k \
 	-f mpegts - | '$BIN/lsp-ring' --channel demo | exec '$BIN/lsp-package' --out '$T/hls/demo' --part 0.2 --segment 1" \
 	2>"$T/ring.log"

@@ -2,7 +2,8 @@
  * text protocol: INFO, CONNECT, PING/PONG, PUB): a kick is one message on
  * lsp.ctl.<channel>.kick with the JSON body lsp-ingest reads, flushed, and
  * reported as "kick sent"; no bus or a bad name sends nothing; a server
- * gone away is reported as "kick not sent". */
+ * gone away is reported as "kick not sent".  The same for the revocation
+ * event on lsp.auth.revoke. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -152,11 +153,61 @@ static void kick(void **s)
 	pthread_mutex_destroy(&f.mu);
 }
 
+/* The revocation event: one message on lsp.auth.revoke, flushed, "revocation
+ * sent"; without a bus nothing is sent and nothing warned (lsp-chat's
+ * re-check is the path then); a server gone is "revocation not sent". */
+static void revocation(void **s)
+{
+	struct fake f = { .fd = -1 };
+	struct seen e = { 0 };
+	lsp_kick k = { NULL, on_event, &e };
+	lsp_revoke r;
+	pthread_t th;
+	char url[64], err[256];
+	(void)s;
+	assert_int_equal(lsp_revoke_make(&r, LSP_REVOKE_ROLE, "mo", NULL, "viewer"), 0);
+	assert_int_equal(lsp_kick_revoke(&k, &r), -1);
+	assert_int_equal(e.n, 0);
+	pthread_mutex_init(&f.mu, NULL);
+	f.lfd = lsp_net_listen("127.0.0.1", 0, SOCK_STREAM, 0, err, sizeof err);
+	assert_true(f.lfd >= 0);
+	snprintf(url, sizeof url, "nats://127.0.0.1:%d", lsp_net_port(f.lfd));
+	assert_int_equal(pthread_create(&th, NULL, serve, &f), 0);
+	assert_int_equal(lsp_bus_open(&k.bus, url, 2000, "test", err, sizeof err), 0);
+
+	assert_int_equal(lsp_kick_revoke(&k, &r), 0);
+	pthread_mutex_lock(&f.mu);
+	assert_int_equal(f.pubs, 1);
+	assert_string_equal(f.subj, "lsp.auth.revoke");
+	assert_string_equal(f.body, "{\"reason\":\"role\",\"user\":\"mo\",\"role\":\"viewer\"}");
+	pthread_mutex_unlock(&f.mu);
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.name, "revocation sent");
+	assert_int_equal(lsp_revoke_make(&r, LSP_REVOKE_CHANNEL_SUSPENDED, NULL, "show", NULL), 0);
+	assert_int_equal(lsp_kick_revoke(&k, &r), 0);
+	pthread_mutex_lock(&f.mu);
+	assert_string_equal(f.body, "{\"reason\":\"channel_suspended\",\"channel\":\"show\"}");
+	pthread_mutex_unlock(&f.mu);
+	assert_string_equal(e.channel, "show");
+
+	shutdown(f.fd, SHUT_RDWR);
+	pthread_join(th, NULL);
+	close(f.fd);
+	close(f.lfd);
+	assert_int_equal(lsp_kick_revoke(&k, &r), -1);
+	assert_string_equal(e.name, "revocation not sent");
+	assert_int_equal(e.level, LSP_WARN);
+	assert_true(e.reason[0] != 0);
+	lsp_bus_close(k.bus);
+	pthread_mutex_destroy(&f.mu);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
 		cmocka_unit_test(no_bus),
 		cmocka_unit_test(kick),
+		cmocka_unit_test(revocation),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
 }

@@ -53,8 +53,42 @@ static void hide_show(void **s)
 	assert_int_equal(system(p), 0);
 }
 
+/* Access markers: unlisted leaves the listing but answers a lookup;
+ * signed alone stays listed; the flags read back; clearing removes both. */
+static void access_markers(void **s)
+{
+	char root[] = "/tmp/lsp-chandir-XXXXXX", p[256], out[4096];
+	(void)s;
+	assert_non_null(mkdtemp(root));
+	snprintf(p, sizeof p, "%s/demo", root);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof p, "%s/demo/master.m3u8", root);
+	put(p, "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n720p/index.m3u8\n");
+	assert_int_equal(lsp_chandir_access(root, "demo"), 0);
+	assert_int_equal(lsp_chandir_set_access(root, "demo", LSP_CHANDIR_F_UNLISTED | LSP_CHANDIR_F_SIGNED), 0);
+	assert_int_equal(lsp_chandir_access(root, "demo"), LSP_CHANDIR_F_UNLISTED | LSP_CHANDIR_F_SIGNED);
+	assert_true(lsp_chandir_json(root, NULL, time(NULL), out, sizeof out) > 0);
+	assert_string_equal(out, "[]");
+	assert_true(lsp_chandir_json(root, "demo", time(NULL), out, sizeof out) > 0); /* by name: found */
+	assert_int_equal(lsp_chandir_set_access(root, "demo", LSP_CHANDIR_F_SIGNED), 0); /* age gate alone */
+	assert_int_equal(lsp_chandir_access(root, "demo"), LSP_CHANDIR_F_SIGNED);
+	assert_true(lsp_chandir_json(root, NULL, time(NULL), out, sizeof out) > 0);
+	assert_non_null(strstr(out, "\"demo\""));
+	assert_int_equal(lsp_chandir_set_access(root, "demo", 0), 0);
+	assert_int_equal(lsp_chandir_access(root, "demo"), 0);
+	snprintf(p, sizeof p, "%s/demo/" LSP_CHANDIR_SIGNED, root);
+	assert_int_equal(access(p, F_OK), -1);
+	/* a channel with no tree yet gets its markers; a bad name none */
+	assert_int_equal(lsp_chandir_set_access(root, "later", LSP_CHANDIR_F_SIGNED), 0);
+	assert_int_equal(lsp_chandir_access(root, "later"), LSP_CHANDIR_F_SIGNED);
+	assert_int_equal(lsp_chandir_set_access(root, "../x", LSP_CHANDIR_F_SIGNED), -EINVAL);
+	assert_int_equal(lsp_chandir_access(root, "../later"), 0);
+	snprintf(p, sizeof p, "rm -rf '%s'", root);
+	assert_int_equal(system(p), 0);
+}
+
 int main(void)
 {
-	const struct CMUnitTest t[] = { cmocka_unit_test(hide_show) };
+	const struct CMUnitTest t[] = { cmocka_unit_test(hide_show), cmocka_unit_test(access_markers) };
 	return cmocka_run_group_tests(t, NULL, NULL);
 }

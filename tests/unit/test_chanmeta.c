@@ -7,8 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <string.h>
 
+#include "state/chandir.h"
 #include "state/chanmeta.h"
 #include "fixture.h"
 
@@ -93,11 +95,45 @@ static void suspension(void **s)
 	assert_int_equal(ch.has_key, 0); /* and stays dead once lifted */
 }
 
+/* visibility and the age gate: public by default, set one at a time,
+ * their markers; an unknown channel is -ENOENT; words round-trip. */
+static void access_settings(void **s)
+{
+	fx *f = *s;
+	lsp_chanmeta ch;
+	char err[256];
+	assert_int_equal(lsp_store_channel_add(f->st, "show", "h1", err, sizeof err), 0);
+	assert_int_equal(lsp_chanmeta_get(f->st, "show", &ch, err, sizeof err), 1);
+	assert_int_equal(ch.visibility, LSP_CHANMETA_PUBLIC);
+	assert_int_equal(ch.age_gate, 0);
+	assert_int_equal(lsp_chanmeta_access_flags(&ch), 0);
+	assert_int_equal(lsp_chanmeta_set_access(f->st, "show", LSP_CHANMETA_UNLISTED, -1, err, sizeof err), 0);
+	assert_int_equal(lsp_chanmeta_get(f->st, "show", &ch, err, sizeof err), 1);
+	assert_int_equal(ch.visibility, LSP_CHANMETA_UNLISTED);
+	assert_int_equal(lsp_chanmeta_access_flags(&ch), LSP_CHANDIR_F_UNLISTED);
+	assert_int_equal(lsp_chanmeta_set_access(f->st, "show", -1, 1, err, sizeof err), 0);
+	assert_int_equal(lsp_chanmeta_get(f->st, "show", &ch, err, sizeof err), 1);
+	assert_int_equal(ch.visibility, LSP_CHANMETA_UNLISTED); /* left */
+	assert_int_equal(ch.age_gate, 1);
+	assert_int_equal(lsp_chanmeta_access_flags(&ch), LSP_CHANDIR_F_UNLISTED | LSP_CHANDIR_F_SIGNED);
+	assert_int_equal(lsp_chanmeta_set_access(f->st, "show", LSP_CHANMETA_PRIVATE, 0, err, sizeof err), 0);
+	assert_int_equal(lsp_chanmeta_get(f->st, "show", &ch, err, sizeof err), 1);
+	assert_int_equal(ch.visibility, LSP_CHANMETA_PRIVATE);
+	assert_int_equal(ch.age_gate, 0);
+	assert_int_equal(lsp_chanmeta_access_flags(&ch), LSP_CHANDIR_F_UNLISTED | LSP_CHANDIR_F_SIGNED);
+	assert_int_equal(lsp_chanmeta_set_access(f->st, "nosuch", LSP_CHANMETA_PRIVATE, -1, err, sizeof err), -ENOENT);
+	assert_int_equal(lsp_chanmeta_visibility_parse("unlisted"), LSP_CHANMETA_UNLISTED);
+	assert_int_equal(lsp_chanmeta_visibility_parse("Private"), -1);
+	assert_string_equal(lsp_chanmeta_visibility_name(LSP_CHANMETA_PUBLIC), "public");
+	assert_string_equal(lsp_chanmeta_visibility_name(7), "private");
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
 		cmocka_unit_test_setup_teardown(metadata, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(suspension, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(access_settings, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
 }

@@ -14,8 +14,8 @@ static const lsp_m3u8_part p5[] = { { 0.2, 1 }, { 0.2, 0 }, { 0.2, 0 }, { 0.2, 0
 
 /* 2026-01-01T00:00:00Z = 1767225600 */
 static const lsp_m3u8_seg segs[] = {
-	{ 7, 1.0, 1767225600.0, 5, p5 },
-	{ 8, 0.6, 1767225601.0, 3, p3 },
+	{ 7, 1.0, 1767225600.0, 5, p5, 0 },
+	{ 8, 0.6, 1767225601.0, 3, p3, 0 },
 };
 
 static const char live_text[] =
@@ -41,10 +41,34 @@ static const char live_text[] =
 	"#EXT-X-PART:DURATION=0.20000,URI=\"seg9.1.m4s\"\n"
 	"#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"seg9.2.m4s\"\n";
 
+/* a rung that resumed after a gap: DISCONTINUITY before the segment (not
+ * before the first one listed: DISCONTINUITY-SEQUENCE counts that one) */
+static void media_discontinuity(void **s)
+{
+	static const lsp_m3u8_part p1[] = { { 1.0, 1 } };
+	lsp_m3u8_seg g[] = { { 7, 1.0, 1767225600.0, 1, p1, 1 }, { 8, 1.0, 1767225660.0, 1, p1, 1 } };
+	lsp_m3u8_seg cur = { 9, 0, 1767225700.0, 1, p1, 1 };
+	lsp_m3u8_media m = { .version = 6, .target = 1, .part_target = 1, .part_hold_back = 3, .segs = g,
+			     .nsegs = 2, .part_segs = 0, .cur = &cur, .disc_seq = 4 };
+	char buf[4096];
+	const char *a, *b;
+	(void)s;
+	assert_true(lsp_m3u8_write_media(buf, sizeof buf, &m) > 0);
+	assert_non_null(strstr(buf, "#EXT-X-DISCONTINUITY-SEQUENCE:4\n"));
+	a = strstr(buf, "#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:01:00.000Z\n#EXTINF:1.00000,\nseg8.m4s\n");
+	assert_non_null(a);
+	b = strstr(buf, "#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:01:40.000Z\n#EXT-X-PART:");
+	assert_non_null(b);
+	assert_true(b > a);
+	/* seg7's tag (the first listed) is counted, not written: two tags in all */
+	assert_null(strstr(b + 1, "#EXT-X-DISCONTINUITY\n"));
+	assert_ptr_equal(strstr(buf, "#EXT-X-DISCONTINUITY\n"), a);
+}
+
 static void media_live(void **s)
 {
 	char buf[4096];
-	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 2, p5 };
+	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 2, p5, 0 };
 	lsp_m3u8_media m = { .version = 6, .target = 1, .part_target = 0.2, .part_hold_back = 0.6,
 			     .hold_back = 3, .segs = segs, .nsegs = 2, .part_segs = 1, .cur = &cur };
 	int n;
@@ -63,7 +87,7 @@ static void media_live(void **s)
 static void media_skip_reports(void **s)
 {
 	char buf[4096];
-	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 2, p5 };
+	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 2, p5, 0 };
 	const lsp_m3u8_report rep[] = { { "../360p/index.m3u8", 9, 1 }, { "../180p/index.m3u8", 8, 2 } };
 	lsp_m3u8_media m = { .version = 6, .target = 1, .part_target = 0.2, .part_hold_back = 0.6,
 			     .hold_back = 3, .can_skip_until = 6, .segs = segs, .nsegs = 2, .part_segs = 1,
@@ -84,7 +108,7 @@ static void media_skip_reports(void **s)
 static void media_first_part(void **s)
 {
 	char buf[1024];
-	lsp_m3u8_seg cur = { 0, 0, 0, 0, NULL };
+	lsp_m3u8_seg cur = { 0, 0, 0, 0, NULL, 0 };
 	lsp_m3u8_media m = { .version = 6, .target = 2, .part_target = 0.333, .part_hold_back = 1,
 			     .cur = &cur };
 	(void)s;
@@ -104,7 +128,7 @@ static void media_first_part(void **s)
 static void media_ended(void **s)
 {
 	char buf[4096];
-	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 0, NULL };
+	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 0, NULL, 0 };
 	lsp_m3u8_media m = { .version = 6, .target = 1, .part_target = 0.2, .part_hold_back = 0.6,
 			     .segs = segs, .nsegs = 2, .part_segs = 0, .cur = &cur, .ended = 1 };
 	const char *end;
@@ -171,7 +195,7 @@ static void seg_number(void **s)
 int main(void)
 {
 	const struct CMUnitTest t[] = {
-		cmocka_unit_test(media_live), cmocka_unit_test(media_skip_reports), cmocka_unit_test(media_first_part),
+		cmocka_unit_test(media_live), cmocka_unit_test(media_discontinuity), cmocka_unit_test(media_skip_reports), cmocka_unit_test(media_first_part),
 		cmocka_unit_test(media_ended), cmocka_unit_test(master), cmocka_unit_test(iso),
 		cmocka_unit_test(seg_number),
 	};

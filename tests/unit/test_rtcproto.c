@@ -72,7 +72,7 @@ static void sdp_offer_answer(void **state)
 {
 	lsp_sdp_offer o;
 	char ans[8192];
-	lsp_sdp_local l = { "myfrag", "mypassword0123456789abcd", "11:22", "127.0.0.1", 8189, 1, 1111, 2222, "lsp" };
+	lsp_sdp_local l = { "myfrag", "mypassword0123456789abcd", "11:22", "127.0.0.1", 8189, 1, 1111, 2222, "lsp", 0 };
 	int n;
 	assert_int_equal(lsp_sdp_parse(offer, sizeof offer - 1, &o), 0);
 	assert_string_equal(o.ufrag, "abcd");
@@ -93,7 +93,22 @@ static void sdp_offer_answer(void **state)
 	assert_non_null(strstr(ans, "a=ssrc:1111 cname:lsp\r\n"));
 	assert_non_null(strstr(ans, "m=application 0 UDP/DTLS/SCTP"));
 	assert_non_null(strstr(ans, "a=candidate:1 1 udp 2130706431 127.0.0.1 8189 typ host\r\n"));
+	assert_null(strstr(ans, " tcp "));
 	assert_int_equal(lsp_sdp_answer(&o, &l, ans, 100), -1);
+	/* every address a candidate, the first one also c=; ICE-TCP below UDP */
+	l.ip = "192.0.2.7,2001:db8::1,198.51.100.9";
+	l.tcp_port = 8190;
+	assert_true(lsp_sdp_answer(&o, &l, ans, sizeof ans) > 0);
+	assert_non_null(strstr(ans, "c=IN IP4 192.0.2.7\r\n"));
+	assert_non_null(strstr(ans, "a=candidate:1 1 udp 2130706431 192.0.2.7 8189 typ host\r\n"));
+	assert_non_null(strstr(ans, "a=candidate:2 1 udp 2130706175 2001:db8::1 8189 typ host\r\n"));
+	assert_non_null(strstr(ans, "a=candidate:3 1 udp 2130705919 198.51.100.9 8189 typ host\r\n"));
+	assert_non_null(strstr(ans, "a=candidate:4 1 tcp 1526726655 192.0.2.7 8190 typ host tcptype passive\r\n"));
+	assert_non_null(strstr(ans, "a=candidate:6 1 tcp 1526726143 198.51.100.9 8190 typ host tcptype passive\r\n"
+				    "a=end-of-candidates\r\n"));
+	l.ip = "2001:db8::1";
+	assert_true(lsp_sdp_answer(&o, &l, ans, sizeof ans) > 0);
+	assert_non_null(strstr(ans, "c=IN IP6 2001:db8::1\r\n"));
 	/* no ICE credentials / not SDP */
 	assert_int_equal(lsp_sdp_parse("v=0\r\nm=video 9 X 96\r\n", 20, &o), -1);
 	assert_int_equal(lsp_sdp_parse("hello", 5, &o), -1);

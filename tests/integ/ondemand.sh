@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# ondemand — rungs nobody watches are not encoded (lsp-transcode
+# --on-demand through scripts/lsp-channel, as lsp-ingest runs it):
+#  - a live 640x360 publisher, ladder 360p,240p, LSP_ON_DEMAND=4: with no
+#    viewer, 360p goes idle ("rung idle") while 240p (the cheapest) runs and
+#    its playlist keeps growing; the transcoder's CPU while 360p is idle is
+#    printed against its CPU while both are encoded (same run, side by side)
+#  - a viewer asking lsp-edge for 360p brings it back ("rung wanted") within
+#    a few seconds: a new segment with EXT-X-DISCONTINUITY and its own
+#    PROGRAM-DATE-TIME, decodable from its init section, and the playlists
+#    pass hlscheck (the gap is a discontinuity, no part spans it)
+#  - metrics: lsp_transcode_rungs_idle and lsp_transcode_demand_starts_total
+. "$(dirname "$0")/../lib.sh"
+need ffmpeg; need ffprobe; need curl; need python3
+export LSP_RING_DIR=$T/rings LSP_LADDER=360p,240p LSP_PRESET=ultrafast LSP_PART=0.5 LSP_SEGMENT=1 \
+	LSP_DVR=0 LSP_THUMB=1 LSP_ON_DEMAND=4 LSP_METRICS_BASE=$(free_port) LSP_METRICS_SLOTS=1
+mkdir -m 0700 -p "$LSP_RING_DIR" "$LSP_DATA_DIR/hls" "$T/web"
+H=$LSP_DATA_DIR/hls/od
+P=$(free_port)
+bg "$BIN/lsp-edge" --listen "127.0.0.1:$P" --hls-root "$LSP_DATA_DIR/hls" --web-root "$T/web" 2>"$T/edge.log"
+wait_port "$P" 10 || fail "edge did not listen"
+(ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=640x360:rate=25 \
+	-f lavfi -i sine=frequency=440:sample_rate=48000 -t 240 \
+	-c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p -c:a aac -b:a 64k \
+	-f mpegts - | "$ROOT/scripts/lsp-channel" od) 2>"$T/ch.log" &
+_pids+=($!)
+wait_file "$H/240p/index.m3u8" 30 || { tail -n 20 "$T/ch.log" >&2; fail "no 240p playlist"; }
+tc=$(pgrep -f "lsp-transcode .*--ring-prefix od" | head -n1)
+[ -n "$tc" ] || fail "no lsp-transcode"
+cpu() { awk '{print $14 + $15}' "/proc/$tc/stat"; }   # utime + stime, ticks
+
+# both rungs are encoded during the first LSP_ON_DEMAND seconds: measure them
+c0=$(cpu); sleep 2; c1=$(cpu); both=$((c1 - c0))
+wait_grep '"event":"rung idle","rung":"360p"' "$T/ch.log" 20 || { tail -n 20 "$T/ch.log" >&2; fail "360p never went idle"; }
+grep -q '"event":"rung idle","rung":"240p"' "$T/ch.log" && fail "the cheapest rung went idle"
+ok "no viewer: 360p idle after ${LSP_ON_DEMAND}s, 240p runs"
+sleep 1
+c0=$(cpu); sleep 2; c1=$(cpu); one=$((c1 - c0))
+echo "lsp-transcode CPU over 2 s: both rungs $both ticks, 360p idle $one ticks (load $(cut -d' ' -f1 /proc/loadavg))"
+n240=$(grep -c '^#EXT-X-PART:' "$H/240p/index.m3u8")
+s240=$(grep -m1 '^#EXT-X-PRELOAD-HINT' "$H/240p/index.m3u8")
+for _ in $(seq 50); do [ "$(grep -m1 '^#EXT-X-PRELOAD-HINT' "$H/240p/index.m3u8")" != "$s240" ] && break; sleep 0.1; done
+[ "$(grep -m1 '^#EXT-X-PRELOAD-HINT' "$H/240p/index.m3u8")" != "$s240" ] || fail "240p stopped while 360p idle ($n240 parts)"
+cp "$H/360p/index.m3u8" "$T/idle.m3u8"
+sleep 2
+cmp -s "$H/360p/index.m3u8" "$T/idle.m3u8" || fail "360p playlist changed while idle"
+mx=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))[0]["targets"][0])' "$LSP_DATA_DIR/run/metrics/od.json")
+for _ in $(seq 30); do
+	curl -sf "http://$mx/metrics" >"$T/m1" && grep -q '^lsp_transcode_rungs_idle{channel="od"} 1$' "$T/m1" && break
+	sleep 0.2
+done
+grep -q '^lsp_transcode_rungs_idle{channel="od"} 1$' "$T/m1" || fail "metrics: rungs_idle $(grep idle "$T/m1")"
+th=$(stat -c %y "$H/thumb.jpg" 2>/dev/null)
+for _ in $(seq 50); do [ "$(stat -c %y "$H/thumb.jpg" 2>/dev/null)" != "$th" ] && break; sleep 0.2; done
+[ "$(stat -c %y "$H/thumb.jpg" 2>/dev/null)" != "$th" ] || fail "no new thumbnail while 360p idle"
+ok "idle 360p: its playlist stands still, 240p goes on (thumbnails too), metrics say 1 idle"
+
+# a viewer asks for 360p: it comes back within a few seconds
+t0=$(date +%s%N)
+for i in $(seq 600); do
+	curl -sf -o "$T/v.m3u8" "http://127.0.0.1:$P/hls/od/360p/index.m3u8" || fail "edge: 360p playlist"
+	grep -q '^#EXT-X-DISCONTINUITY$' "$T/v.m3u8" && grep -A3 '^#EXT-X-DISCONTINUITY$' "$T/v.m3u8" | grep -q '^#EXT-X-PART:' && break
+	sleep 0.1
+done
+grep -q '^#EXT-X-DISCONTINUITY$' "$T/v.m3u8" || { tail -n 20 "$T/ch.log" >&2; fail "360p did not come back"; }
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+grep -q '"event":"rung wanted","rung":"360p"' "$T/ch.log" || fail "no rung wanted event"
+echo "360p back $ms ms after the first request (load $(cut -d' ' -f1 /proc/loadavg))"
+if [ "$ms" -ge 8000 ]; then # a loaded box may shed 360p meanwhile: then it returns when restored
+	grep -q '"event":"transcode shed".*"rung":"360p"' "$T/ch.log" || fail "360p took $ms ms to come back"
+	echo "(360p was also shed for load: back when restored)"
+fi
+# keep watching: wait for the first segment after the gap to complete
+for i in $(seq 60); do
+	curl -sf -o "$T/v.m3u8" "http://127.0.0.1:$P/hls/od/360p/index.m3u8"
+	seg=$(awk '/^#EXT-X-DISCONTINUITY$/{d=1} d && /^seg[0-9]+\.m4s$/{print; exit}' "$T/v.m3u8")
+	[ -n "$seg" ] && break
+	sleep 0.25
+done
+[ -n "$seg" ] || fail "no whole segment after the discontinuity: $(tail -n 12 "$T/v.m3u8")"
+grep -B2 '^#EXT-X-DISCONTINUITY$' "$T/v.m3u8" | grep -q '^seg' || fail "no segment before the gap in the playlist"
+grep -A1 '^#EXT-X-DISCONTINUITY$' "$T/v.m3u8" | grep -q '^#EXT-X-PROGRAM-DATE-TIME:' || fail "no PDT after the discontinuity"
+hls_check --as live "$H/360p/index.m3u8"
+hls_check --as live "$H/240p/index.m3u8"
+curl -sf "http://127.0.0.1:$P/hls/od/360p/init.mp4" >"$T/a.mp4" && curl -sf "http://127.0.0.1:$P/hls/od/360p/$seg" >>"$T/a.mp4" ||
+	fail "fetch $seg"
+f=$(ffprobe -v error -select_streams v -count_frames -show_entries stream=nb_read_frames,width -of csv=p=0 "$T/a.mp4")
+[ "${f%%,*}" = 640 ] && [ "${f##*,}" -ge 20 ] || fail "segment after the gap does not decode: $f"
+for _ in $(seq 30); do
+	curl -sf "http://$mx/metrics" >"$T/m2" && grep -q '^lsp_transcode_demand_starts_total{channel="od"} 1$' "$T/m2" && break
+	sleep 0.2
+done
+grep -q '^lsp_transcode_demand_starts_total{channel="od"} 1$' "$T/m2" || fail "metrics: demand starts $(grep demand "$T/m2")"
+ok "360p back with a discontinuity: $seg decodes ($f frames), hlscheck passes"
