@@ -32,7 +32,9 @@
 #include "media/avlog.h"
 #include "rtc/rtc.h"
 #include "rtc/rtcauth.h"
+#include "state/pubtoken.h"
 #include "state/streamauth.h"
+#include "state/token.h"
 
 static const char usage[] =
 	"usage: lsp-rtc [-h] [-V] [--http [HOST]:PORT] [--udp [HOST]:PORT] [--candidate IP[,IP…]]\n"
@@ -95,6 +97,8 @@ struct ctx {
 	const char *nats_url;
 	lsp_bus *bus;      /* presence (LSP_NATS_URL); NULL: none */
 	char node[LSP_PRESENCE_NODE_MAX];
+	unsigned char pub_secret[LSP_SECRET_MAX]; /* lsp-api's token secret: WHIP publish tokens */
+	size_t pub_secret_len;                     /* 0: publish tokens refused */
 };
 
 static long long mono_ms(void)
@@ -141,12 +145,16 @@ static void worker_init(void *c, int index)
 		cx->om = NULL; /* route() then finds no origin; "origin unavailable" tells */
 }
 
-/* The stream-key check every ingest path shares (lib/streamauth). */
+/* The stream-key check every ingest path shares (lib/streamauth), or a
+ * publish token lsp-api gave a signed-in owner (lib/state/pubtoken.h). */
 static int auth(void *c, const char *key, char *channel, size_t cap, const char **reason)
 {
 	struct ctx *cx = c;
 	char err[256];
-	int rc = lsp_streamauth_check(NULL, key, channel, cap, reason, err, sizeof err);
+	int rc = lsp_pubtoken_like(key)
+			 ? lsp_pubtoken_check(NULL, cx->pub_secret, cx->pub_secret_len, key, (long long)time(NULL),
+					      channel, cap, reason, err, sizeof err)
+			 : lsp_streamauth_check(NULL, key, channel, cap, reason, err, sizeof err);
 	if (rc < 0) {
 		snprintf(cx->why, sizeof cx->why, "store unavailable: %s", err);
 		*reason = cx->why;
@@ -341,7 +349,7 @@ int main(int argc, char **argv)
 	int c, sfd, rc;
 	sigset_t mask;
 	lsp_log_t lg;
-	struct ctx cx = { &lg, "", NULL, NULL, 8083, 5000, NULL, NULL, "" };
+	struct ctx cx = { &lg, "", NULL, NULL, 8083, 5000, NULL, NULL, "", { 0 }, 0 };
 	cpu_set_t cpus;
 	const char *mx_addr = NULL;
 	const char *relay_file = NULL;            /* relay auth (lib/rtc/rtcauth.h) */
@@ -458,6 +466,15 @@ int main(int argc, char **argv)
 	cfg.hls_root = hls;
 	lsp_log(&lg, LSP_INFO, rc > 0 ? "playback tokens on" : "playback tokens off", "hls_root", LSV_S(hls), NULL);
 	cfg.auth = auth;
+	{ /* the studio's WHIP publish tokens: lsp-api's secret (LSP_SECRET or the data dir's) */
+		char serr[256];
+		int sl = lsp_token_secret(lsp_opt_env("LSP_DATA_DIR", "./var"), cx.pub_secret, sizeof cx.pub_secret,
+					  serr, sizeof serr);
+		if (sl > 0)
+			cx.pub_secret_len = (size_t)sl;
+		else
+			lsp_log(&lg, LSP_WARN, "publish tokens off", "reason", LSV_S(serr), NULL);
+	}
 	cfg.event = on_event;
 	cfg.event_ctx = &cx;
 	cfg.ctx = &cx;

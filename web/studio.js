@@ -1,13 +1,20 @@
 // studio.js — the lsp creator studio (/studio).
 //
-// Sign in to lsp-api (name + password, or a creator token), pick a channel,
-// choose camera and microphone (live preview, mic level meter), compose a
-// scene on a <canvas> (camera, screen share, text and image overlays,
-// picture-in-picture; scenes saved in localStorage), go live over WHIP to
-// lsp-rtc with the channel's stream key, and watch the stream's health
-// every second: lsp-api's channel health (the lsp.stream.<ch>.health report
-// of an RTMP publish) when it has one, else the WebRTC sender's own stats;
-// viewers and chat rate from lsp-chat's presence over its WebSocket.
+// Sign up or sign in to lsp-api (name + password, or a session token; the
+// session is web/session.js's, shared with the watch pages), pick or create
+// a channel, choose camera and microphone (live preview, mic level meter),
+// compose a scene on a <canvas> (camera, screen share, text and image
+// overlays, picture-in-picture; scenes saved in localStorage), go live over
+// WHIP to lsp-rtc with a publish token lsp-api gives the signed-in owner
+// (POST /api/v1/channels/NAME/publish-token; the stream key OBS uses is not
+// touched) or, when one is typed in, a stream key; and watch the stream's
+// health every second: lsp-api's channel health (live state from the HLS
+// tree, and the ingest's report — over NATS or from its status file — of an
+// RTMP/SRT publish, with a warning when the source has B-frames), else the
+// WebRTC sender's own stats; viewers and chat rate from lsp-chat's presence
+// over its WebSocket.  The badge says LIVE only once media flows: for a
+// WHIP publish, ICE connected and frames going out (RTCPeerConnection
+// stats); otherwise, lsp-api's live state.
 // Endpoints: the page's own origin (lsp-edge, the front door, forwards
 // /api/v1/, /whip/, /ws/ to lsp-api, lsp-rtc, lsp-chat); a deployment that
 // runs them on separate origins names them with ?api= / window.LSP_API_URL,
@@ -20,8 +27,9 @@ const RTC = (q.get('rtc') || window.LSP_RTC_URL || '').replace(/\/+$/, '');
 const CHAT = q.get('chat') || window.LSP_CHAT_URL ||
   (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/{channel}';
 
+const S = window.lspSession;
 const st = {
-  token: sessionStorage.getItem('lsp-studio-token') || '',
+  get token() { const s = S.get(); return s ? s.token : ''; },
   user: null,
   cam: null, mic: null, screen: null,
   camVideo: document.createElement('video'),
@@ -29,24 +37,14 @@ const st = {
   image: null, imageURL: '',
   pc: null, whipLocation: '', live: false, lastStats: null,
   viewers: null, chatTimes: [], ws: null, wsChannel: '',
-  health: {},
+  health: {}, apiLive: false, bframes: false, sent: null,
 };
 window.lspStudio = st;
 for (const v of [st.camVideo, st.screenVideo]) { v.muted = true; v.playsInline = true; }
 
 const channel = () => $('channel').value.trim();
 function say(id, text) { $(id).textContent = text; }
-function authHeaders() { return st.token ? { Authorization: 'Bearer ' + st.token } : {}; }
-async function api(method, path, body) {
-  const r = await fetch(API + '/api/v1' + path, {
-    method, headers: { ...authHeaders(), ...(body ? { 'Content-Type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  let j = null;
-  try { j = await r.json(); } catch (e) { /* empty body */ }
-  if (!r.ok) throw new Error((j && (j.error || j.message)) || ('HTTP ' + r.status));
-  return j;
-}
+const api = (method, path, body) => S.api(method, path, body);
 
 // ---- sign in and channels ---------------------------------------------------
 async function loadChannels() {
@@ -58,26 +56,64 @@ async function loadChannels() {
     $('channel-list').replaceChildren(...mine.map(c => {
       const o = document.createElement('option'); o.value = c.name; o.label = c.title || c.name; return o;
     }));
-    if (!channel() && mine.length) { $('channel').value = mine[0].name; channelChanged(); }
+    if ((!channel() || !mine.some(c => c.name === channel())) && mine.length) {
+      $('channel').value = mine[0].name; channelChanged();
+    }
+    st.mine = mine.map(c => c.name);
     say('signin-status', 'signed in as ' + st.user.name + ' (' + st.user.role + '); ' + mine.length + ' channel(s)');
+    signedIn(true);
   } catch (e) {
     say('signin-status', 'sign-in: ' + e.message);
+    if (e.status === 401) signedIn(false);
   }
 }
-$('signin').addEventListener('submit', async ev => {
-  ev.preventDefault();
+function signedIn(on) {
+  $('signin').hidden = on; $('tokenform').hidden = on;
+  $('signout').hidden = !on;
+  // creating a channel is for creator accounts (an operator can give any account one: lsp-ctl --owner)
+  $('chan-create').hidden = !(on && st.user && (st.user.role === 'creator' || st.user.role === 'admin'));
+}
+async function account(up) {
+  const name = $('si-name').value.trim(), pw = $('si-pass').value, age = parseInt($('si-age').value, 10);
+  if (up && !(age >= 0)) { say('signin-status', 'sign-up asks your age (in years)'); $('si-age').focus(); return; }
   try {
-    const s = await api('POST', '/signin', { name: $('si-name').value.trim(), password: $('si-pass').value });
-    st.token = s.token; sessionStorage.setItem('lsp-studio-token', st.token);
+    if (up) await S.signup(name, pw, age, true); // a studio sign-up is a creator account
+    else await S.signin(name, pw);
     $('si-pass').value = '';
     await loadChannels();
-  } catch (e) { say('signin-status', 'sign-in failed: ' + e.message); }
-});
+  } catch (e) { say('signin-status', (up ? 'sign-up' : 'sign-in') + ' failed: ' + e.message); }
+}
+$('signin').addEventListener('submit', ev => { ev.preventDefault(); account(false); });
+$('signup').addEventListener('click', () => account(true));
 $('tokenform').addEventListener('submit', async ev => {
   ev.preventDefault();
-  st.token = $('si-token').value.trim(); sessionStorage.setItem('lsp-studio-token', st.token);
+  // a session token from elsewhere (lsp-api's sign-in): kept as the session once /me accepts it
+  const token = $('si-token').value.trim();
   $('si-token').value = '';
-  await loadChannels();
+  try {
+    const r = await fetch(API + '/api/v1/me', { headers: { Authorization: 'Bearer ' + token } });
+    if (!r.ok) throw new Error('HTTP ' + r.status);
+    const me = await r.json();
+    localStorage.setItem('lsp-session', JSON.stringify({ token, user: me.user || me, expires_at: 0 }));
+    await loadChannels();
+  } catch (e) { say('signin-status', 'token refused: ' + e.message); }
+});
+$('signout').addEventListener('click', async () => {
+  if (st.pc) await stopLive();
+  await S.signout();
+  st.user = null; st.mine = [];
+  signedIn(false);
+  say('signin-status', 'signed out');
+});
+$('chan-create').addEventListener('click', async () => {
+  const ch = channel();
+  if (!ch) { say('signin-status', 'type a channel name first'); return; }
+  try {
+    const r = await api('POST', '/channels', { name: ch, title: ch });
+    $('streamkey').value = r.key || ''; // for an encoder (OBS): shown once; the studio itself uses the session
+    await loadChannels();
+    say('signin-status', 'channel ' + ch + ' created; its stream key for OBS is shown once, below');
+  } catch (e) { say('signin-status', 'create failed: ' + e.message); }
 });
 
 function channelChanged() {
@@ -281,12 +317,24 @@ function replaceTrack(kind, track) {
   const s = st.pc.getSenders().find(x => x.track && x.track.kind === kind);
   if (s) s.replaceTrack(track);
 }
+// The WHIP bearer: for the signed-in owner (or an admin) a publish token
+// from lsp-api, so OBS's key is never shown or rotated to go live here;
+// else the stream key typed in.
+async function bearer(ch) {
+  const key = $('streamkey').value.trim();
+  if (S.get() && st.user && ((st.mine || []).includes(ch) || st.user.role === 'admin'))
+    return { auth: (await S.publishToken(ch)).token, how: 'session' };
+  if (key) return { auth: key, how: 'key' };
+  throw new Error(S.get() ? 'not your channel: type its stream key' : 'sign in (or type the stream key)');
+}
 async function goLive() {
-  const ch = channel(), key = $('streamkey').value.trim();
-  if (!ch || !key) { say('live-status', 'a channel and its stream key are needed'); return; }
+  const ch = channel();
+  if (!ch) { say('live-status', 'choose a channel first'); return; }
   $('golive').disabled = true;
   say('live-status', 'connecting…');
   try {
+    const b = await bearer(ch);
+    st.authBy = b.how;
     outStream = canvas.captureStream(30);
     if (st.mic) outStream.addTrack(st.mic.getAudioTracks()[0]);
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
@@ -305,8 +353,8 @@ async function goLive() {
     await pc.setLocalDescription(await pc.createOffer());
     const url = RTC + '/whip/' + encodeURIComponent(ch);
     const r = await fetch(url, { method: 'POST',
-      headers: { 'Content-Type': 'application/sdp', Authorization: 'Bearer ' + key }, body: pc.localDescription.sdp });
-    if (r.status !== 201) throw new Error(r.status === 401 ? 'stream key refused' :
+      headers: { 'Content-Type': 'application/sdp', Authorization: 'Bearer ' + b.auth }, body: pc.localDescription.sdp });
+    if (r.status !== 201) throw new Error(r.status === 401 ? (b.how === 'key' ? 'stream key refused' : 'not allowed to publish') :
       r.status === 409 ? 'the channel already has a publisher' : 'WHIP answered ' + r.status);
     st.whipLocation = new URL(r.headers.get('Location'), new URL(url, location.href)).href;
     await pc.setRemoteDescription({ type: 'answer', sdp: await r.text() });
@@ -314,9 +362,9 @@ async function goLive() {
       say('live-status', 'WebRTC ' + pc.connectionState);
       if (pc.connectionState === 'failed' || pc.connectionState === 'closed') stopLive();
     });
-    st.live = true; st.onAir = false;
+    st.live = true; st.onAir = false; st.sent = null;
     $('stop').disabled = false;
-    // LIVE only once media flows: the edge's channel state says so (onAir())
+    // LIVE only once media flows: ICE connected and frames going out (mediaFlowing())
     $('live-badge').textContent = 'STARTING'; $('live-badge').className = 'badge off';
     say('live-status', 'connected to ' + ch + '; waiting for media');
   } catch (e) {
@@ -327,12 +375,12 @@ async function goLive() {
 }
 async function stopLive() {
   if (!st.pc) return;
-  const pc = st.pc; st.pc = null; st.live = false; st.onAir = false;
+  const pc = st.pc; st.pc = null; st.live = false; st.onAir = false; st.sent = null;
   if (st.whipLocation) fetch(st.whipLocation, { method: 'DELETE' }).catch(() => {});
   st.whipLocation = '';
   pc.close();
   $('golive').disabled = false; $('stop').disabled = true;
-  $('live-badge').textContent = 'OFFLINE'; $('live-badge').className = 'badge off';
+  badge();
   say('live-status', 'stream ended');
 }
 $('golive').addEventListener('click', goLive);
@@ -383,32 +431,56 @@ async function localStats() {
     framesEncoded: o.framesEncoded,
   };
 }
-// The channel is on air when the edge packages it: GET /api/channels (the
-// edge's own directory, no NATS needed) lists it "live" once media flows.
+// A WHIP publish is on air once ICE is connected and video frames go out:
+// the sender's framesSent (else packetsSent) grew since the last look.
+async function mediaFlowing() {
+  const pc = st.pc;
+  if (!pc || pc.connectionState !== 'connected') return false;
+  let o = null;
+  (await pc.getStats()).forEach(s => { if (s.type === 'outbound-rtp' && s.kind === 'video') o = s; });
+  if (!o || pc !== st.pc) return false;
+  const n = o.framesSent != null ? o.framesSent : o.packetsSent || 0, prev = st.sent;
+  st.sent = n;
+  return prev != null && n > prev;
+}
+// The badge: a WHIP publish from here by its own media; otherwise what
+// lsp-api says of the channel (its HLS tree: works without NATS).
+function badge() {
+  const on = st.pc ? st.onAir : st.apiLive;
+  const el = $('live-badge');
+  el.textContent = on ? 'LIVE' : st.pc ? 'STARTING' : 'OFFLINE';
+  el.className = 'badge ' + (on ? 'on' : 'off');
+}
 async function onAir(ch) {
   if (!st.pc || !ch) return;
-  let live = false;
-  try {
-    // the whole directory (always 200): a channel not packaged yet is simply absent
-    const r = await fetch('/api/channels', { cache: 'no-store' });
-    live = r.ok && (await r.json()).some(c => c.name === ch && c.live === true);
-  } catch (e) { /* edge not reachable: not on air */ }
+  const live = await mediaFlowing().catch(() => false);
   if (!st.pc || live === st.onAir) return;
   st.onAir = live;
-  $('live-badge').textContent = live ? 'LIVE' : 'STARTING';
-  $('live-badge').className = live ? 'badge on' : 'badge off';
+  badge();
   say('live-status', live ? 'live on ' + ch : 'connected to ' + ch + '; waiting for media');
+}
+// B-frames in the source (ingest health "bframes"): say so, with the fix.
+function bframes(on) {
+  st.bframes = on;
+  $('bframes-warning').hidden = !on;
 }
 async function health() {
   const ch = channel();
-  let h = null, src = '';
-  onAir(ch);
-  if (ch && st.token) {
+  let h = null, src = '', bf = false;
+  await onAir(ch);
+  if (ch && st.token && st.user) {
     try {
       const j = await api('GET', '/channels/' + encodeURIComponent(ch) + '/health');
-      if (j.ingest) { h = j.ingest; src = 'ingest report (lsp.stream.' + ch + '.health)'; }
-    } catch (e) { /* not signed in as the owner, or lsp-api not reachable */ }
-  }
+      st.apiLive = j.live === true;
+      if (j.ingest) {
+        h = j.ingest; src = 'the encoder\'s ingest report (lsp-ingest)';
+        bf = j.ingest.bframes === true;
+      }
+    } catch (e) { st.apiLive = false; /* not the owner, or lsp-api not reachable */ }
+  } else st.apiLive = false;
+  if (ch !== channel()) return; // the channel changed meanwhile
+  bframes(bf);
+  badge();
   const loc = await localStats().catch(() => null);
   if (!h && loc) { h = loc; src = 'this browser\'s WebRTC sender'; }
   st.health = h || {};
@@ -428,5 +500,7 @@ async function health() {
 setInterval(health, 1000);
 
 channelChanged();
+signedIn(false);
 if (st.token) loadChannels();
+S.onchange(s => { if (!s && st.user) { st.user = null; signedIn(false); say('signin-status', 'signed out'); } });
 initDevices();

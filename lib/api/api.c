@@ -55,6 +55,7 @@ static const route routes[] = {
 	{ "PATCH", "/api/v1/channels/{name}", CR, api_h_channel_patch },
 	{ "DELETE", "/api/v1/channels/{name}", CR, api_h_channel_delete },
 	{ "POST", "/api/v1/channels/{name}/key", CR, api_h_key_rotate },
+	{ "POST", "/api/v1/channels/{name}/publish-token", CR, api_h_publish_token },
 	{ "GET", "/api/v1/channels/{name}/health", CR, api_h_channel_health },
 	{ "GET", "/api/v1/channels/{name}/recordings", CR, api_h_recordings },
 	{ "POST", "/api/v1/channels/{name}/suspend", LSP_API_ADMIN, api_h_suspend },

@@ -70,7 +70,8 @@ typedef struct {
 	 * (user, peer), "rate limited" (user, peer; warn), "store failure"
 	 * (reason; error), "data export" (user), "account erased" (by),
 	 * "role set" (user, role), "channel created" / "channel deleted" /
-	 * "stream key rotated" (channel, user), "channel suspended" /
+	 * "stream key rotated" (channel, user), "publish token issued"
+	 * (channel, user), "channel suspended" /
 	 * "channel reinstated" (channel, by), "channel access set" (channel,
 	 * visibility, age_gate, by), "playback token issued" (channel, user,
 	 * expires_at), "playback token refused" (channel, user, reason; warn),

@@ -4,7 +4,8 @@
  * and the age gate (with their directory markers) and playback tokens.  See
  * api_int.h.  Rows come from lib/state/chanmeta.c; the live state from
  * <data_dir>/hls (lib/state/chandir.c) and the ingest health from the
- * config's health callback; recordings from <data_dir>/vod.  A stream key
+ * config's health callback (NATS), else from the ingest's status file
+ * <data_dir>/run/<name>.health.json; recordings from <data_dir>/vod.  A stream key
  * exists here only long enough to answer with it: it is wiped before the
  * handler returns, and only its hash is stored. */
 #include "api/api_int.h"
@@ -16,9 +17,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/health.h"
 #include "core/sigtok.h"
 #include "state/account.h"
 #include "state/chandir.h"
+#include "state/pubtoken.h"
+#include "state/token.h"
 #include "state/vod.h"
 
 /* ---- loading and showing a channel ------------------------------------------ */
@@ -289,6 +293,32 @@ done:
 	OPENSSL_cleanse(key, sizeof key);
 }
 
+/* A WHIP publish token for the owner's session (state/pubtoken.h): the
+ * studio goes live with it, and the stream key OBS uses stays as it is. */
+void api_h_publish_token(api_call *c)
+{
+	lsp_chanmeta ch;
+	char tok[LSP_TOKEN_MAX];
+	long long exp = (long long)time(NULL) + LSP_PUBTOKEN_TTL;
+	if (api_load_chan(c, &ch, 1) < 0)
+		return;
+	if (c->kid) {
+		api_fail(c, 403, "kid_mode", "kid-mode accounts cannot publish");
+		return;
+	}
+	if (ch.suspended) {
+		api_fail(c, 409, "suspended", "the channel is suspended; an admin must lift it first");
+		return;
+	}
+	if (lsp_pubtoken_issue(c->a->cfg.secret, c->a->cfg.secretlen, c->user, c->arg, exp, tok, sizeof tok) < 0) {
+		api_fail(c, 500, "token", "unable to issue a publish token");
+		return;
+	}
+	api_event(c, LSP_INFO, "publish token issued", "channel", LSV_S(c->arg), "user", LSV_S(c->user), NULL);
+	api_reply(c, 200, json_pack("{s:s,s:s,s:I}", "channel", c->arg, "token", tok, "expires_at", (json_int_t)exp));
+	OPENSSL_cleanse(tok, sizeof tok);
+}
+
 void api_h_channel_health(api_call *c)
 {
 	lsp_chanmeta ch;
@@ -303,6 +333,9 @@ void api_h_channel_health(api_call *c)
 		live = json_loadb(buf, (size_t)n, 0, NULL);
 	if (c->a->cfg.health && c->a->cfg.health(c->a->cfg.health_ctx, c->arg, nh, sizeof nh) == 0)
 		ing = json_loads(nh, 0, NULL);
+	snprintf(root, sizeof root, "%s/run", c->a->cfg.data_dir ? c->a->cfg.data_dir : "./var");
+	if (!ing && lsp_health_file(root, c->arg, (long long)time(NULL), nh, sizeof nh) == 0)
+		ing = json_loads(nh, 0, NULL); /* no NATS: the ingest's status file */
 	o = json_pack("{s:s,s:b,s:b,s:b}", "name", c->arg, "suspended", ch.suspended, "has_key", ch.has_key, "live",
 		      live && json_is_true(json_object_get(live, "live")));
 	if (o) {

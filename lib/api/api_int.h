@@ -152,6 +152,7 @@ void api_h_channel_get(api_call *c);
 void api_h_channel_patch(api_call *c);
 void api_h_channel_delete(api_call *c);
 void api_h_key_rotate(api_call *c);
+void api_h_publish_token(api_call *c);
 void api_h_channel_health(api_call *c);
 void api_h_recordings(api_call *c);
 void api_h_suspend(api_call *c);

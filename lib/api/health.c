@@ -1,12 +1,16 @@
 /* health.c — the latest health message per channel; see health.h.  The
- * table is one allocation of fixed slots, owned by whoever made it. */
+ * table is one allocation of fixed slots, owned by whoever made it; the
+ * ingest's status file is read on demand into the caller's buffer. */
 #include "api/health.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bus/subjects.h"
 #include "core/key.h"
@@ -76,5 +80,25 @@ int lsp_health_get(void *ctx, const char *channel, char *out, size_t cap)
 			break;
 		}
 	pthread_mutex_unlock(&h->mu);
+	return rc;
+}
+
+int lsp_health_file(const char *run_dir, const char *channel, long long now, char *out, size_t cap)
+{
+	char path[4096];
+	struct stat sb;
+	ssize_t n;
+	int fd, rc = -1;
+	if (!run_dir || !channel || !lsp_name_valid(channel) || cap < 2 ||
+	    (size_t)snprintf(path, sizeof path, "%s/%s.health.json", run_dir, channel) >= sizeof path)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -1;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (long long)sb.st_mtime + LSP_HEALTH_FILE_FRESH_S >= now &&
+	    sb.st_size > 0 && (size_t)sb.st_size < cap && (n = read(fd, out, cap - 1)) == sb.st_size) {
+		out[n] = 0;
+		rc = 0;
+	}
+	close(fd);
 	return rc;
 }

@@ -28,4 +28,12 @@ void lsp_health_on_msg(void *ctx, const char *subject, const char *data, size_t 
  * -1 when none is known (ctx NULL included).  Fits lsp_api_cfg.health. */
 int lsp_health_get(void *ctx, const char *channel, char *out, size_t cap);
 
+/* Without NATS: the ingest's status file <run_dir>/<channel>.health.json
+ * (lib/ingest writes it once a second while publishing and removes it at
+ * the end) into out, when it was written within LSP_HEALTH_FILE_FRESH_S
+ * of now (unix seconds): a file left by a killed ingest goes stale.  0, or
+ * -1 when there is none, it is stale, too long for cap, or unreadable. */
+#define LSP_HEALTH_FILE_FRESH_S 5
+int lsp_health_file(const char *run_dir, const char *channel, long long now, char *out, size_t cap);
+
 #endif

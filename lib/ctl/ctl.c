@@ -206,14 +206,31 @@ static int new_key(FILE *out, lsp_store *st, const char *name, int add, char *er
 	return rc;
 }
 
+/* Is user an account?  0 yes, -ENOENT (err says "no user U"), or the
+ * store's negative code. */
+static int user_known(lsp_store *st, const char *user, char *err, size_t errcap)
+{
+	int rc = lsp_user_exists(st, user, err, errcap);
+	if (rc == 0) {
+		snprintf(err, errcap, "no user %s", user);
+		return -ENOENT;
+	}
+	return rc < 0 ? rc : 0;
+}
+
 static int channel_cmd(const lsp_ctl_io *io, int n, char **w)
 {
 	lsp_store *st = NULL;
 	char err[512] = "";
-	const char *name = NULL;
-	int rc, list = !strcmp(w[1], "list");
+	const char *name = NULL, *owner = NULL;
+	int rc, list = !strcmp(w[1], "list"), add = !strcmp(w[1], "add");
 	if (list && n != 2)
 		return usage_all(io);
+	if (add && n == 5 && !strcmp(w[3], "--owner")) { /* channel add NAME --owner USER */
+		if (!lsp_name_valid(owner = w[4]))
+			return complain(io, "bad user name " BAD_NAME);
+		n = 3;
+	}
 	if (!list && n != 3)
 		return complain(io, "%s %s needs exactly one NAME", w[0], w[1]);
 	if (!list && !lsp_name_valid(name = w[2]))
@@ -222,8 +239,15 @@ static int channel_cmd(const lsp_ctl_io *io, int n, char **w)
 		return no_store(io, err);
 	if (list)
 		rc = lsp_store_channel_list(st, put_channel, io->out, err, sizeof err);
-	else if (!strcmp(w[1], "add") || !strcmp(w[1], "rotate"))
-		rc = new_key(io->out, st, name, !strcmp(w[1], "add"), err, sizeof err);
+	else if (add && owner) { /* the owner is checked first: no channel without its owner */
+		if ((rc = user_known(st, owner, err, sizeof err)) == 0 &&
+		    (rc = new_key(io->out, st, name, 1, err, sizeof err)) == 0 &&
+		    (rc = lsp_chanmeta_set_owner(st, name, owner, err, sizeof err)) < 0) {
+			char e2[128];
+			(void)lsp_store_channel_rm(st, name, e2, sizeof e2);
+		}
+	} else if (add || !strcmp(w[1], "rotate"))
+		rc = new_key(io->out, st, name, add, err, sizeof err);
 	else if (!strcmp(w[1], "rm")) {
 		rc = lsp_store_channel_rm(st, name, err, sizeof err);
 		if (rc == 0) {
@@ -435,6 +459,24 @@ static void vod_root(char *out, size_t cap)
 	snprintf(out, cap, "%s/vod", lsp_opt_env("LSP_DATA_DIR", "./var"));
 }
 
+/* owner=USER of channel set: both must exist (checked before any setting
+ * is applied).  0, -ENOENT (err says which is missing), or negative. */
+static int owner_check(lsp_store *st, const char *channel, const char *user, char *err, size_t errcap)
+{
+	lsp_channel ch;
+	int rc;
+	if (!lsp_name_valid(user)) {
+		snprintf(err, errcap, "bad user name " BAD_NAME);
+		return -EINVAL;
+	}
+	if ((rc = lsp_store_channel_get(st, channel, &ch, err, errcap)) < 0) {
+		if (rc == -ENOENT)
+			snprintf(err, errcap, "no channel %s", channel);
+		return rc;
+	}
+	return user_known(st, user, err, errcap);
+}
+
 /* visibility=public|unlisted|private or age_gate=on|off for channel: 1
  * set, 0 not such a setting, or negative with err filled (-EINVAL bad
  * value).  The directory markers follow (lib/state/chandir.h), so lsp-edge
@@ -478,8 +520,14 @@ static int channel_set_cmd(const lsp_ctl_io *io, int n, char **w)
 		return usage_all(io);
 	if ((rc = lsp_store_open_env(&st, err, sizeof err)) >= 0)
 		for (int i = 3; i < n && rc >= 0; i++)
-			if ((rc = access_set(st, w[2], w[i], err, sizeof err)) == 0)
-				rc = lsp_vod_settings_set(st, w[2], w[i], err, sizeof err);
+			if (!strncmp(w[i], "owner=", 6))
+				rc = owner_check(st, w[2], w[i] + 6, err, sizeof err);
+	for (int i = 3; i < n && rc >= 0; i++) {
+		if (!strncmp(w[i], "owner=", 6))
+			rc = lsp_chanmeta_set_owner(st, w[2], w[i] + 6, err, sizeof err);
+		else if ((rc = access_set(st, w[2], w[i], err, sizeof err)) == 0)
+			rc = lsp_vod_settings_set(st, w[2], w[i], err, sizeof err);
+	}
 	lsp_store_close(st);
 	if (rc == -EINVAL)
 		return failed(io, err, "channel set", LSP_EXIT_USAGE);
@@ -588,7 +636,10 @@ static int dsar_cmd(const lsp_ctl_io *io, int n, char **w)
 /* ---- the registry ---- */
 
 const lsp_ctl_cmd lsp_ctl_cmds[] = {
-	{ "channel add", "  channel add NAME      create a channel; prints its stream key as the last word\n",
+	{ "channel add",
+	  "  channel add NAME [--owner USER]\n"
+	  "                        create a channel (owned by USER, an existing account);\n"
+	  "                        prints its stream key as the last word\n",
 	  channel_cmd },
 	{ "channel list", "  channel list          list channels (name, key state, created)\n", channel_cmd },
 	{ "channel rm", "  channel rm NAME       delete a channel and its recordings\n", channel_cmd },
@@ -607,9 +658,10 @@ const lsp_ctl_cmd lsp_ctl_cmds[] = {
 	  ledger_cmd },
 	{ "audit", "  audit NAME            a channel's moderation audit, newest first\n", audit_cmd },
 	{ "channel set",
-	  "  channel set NAME KEY=VALUE...   recording settings: record=on|off,\n"
-	  "                        retention=30d|12h|0 (age), maxsize=50G|0 (per channel);\n"
-	  "                        access: visibility=public|unlisted|private, age_gate=on|off\n",
+	  "  channel set NAME KEY=VALUE...   owner=USER (an existing account); recording\n"
+	  "                        settings: record=on|off, retention=30d|12h|0 (age),\n"
+	  "                        maxsize=50G|0 (per channel); access:\n"
+	  "                        visibility=public|unlisted|private, age_gate=on|off\n",
 	  channel_set_cmd },
 	{ "vod list", "  vod list [NAME]       recordings: channel, id, start, seconds, bytes, state\n", vod_list_cmd },
 	{ "vod rm", "  vod rm NAME ID        delete a recording (exit 1 while it is being recorded)\n", vod_rm_cmd },

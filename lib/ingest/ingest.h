@@ -31,6 +31,8 @@
  *   "timeout", "protocol error", "tls handshake failed" (warn)
  *   "mux failed", "output failed" (error)
  *   "exec command exited" (info, or warn when status is not 0)
+ *   "health file not written" (warn, once a publish: the status file
+ *                                    <run_dir>/<channel>.health.json, see ingest_bus.c)
  *   and warnings about NATS, codecs and the TS trailer.
  * Returns 0 when a publish ran and ended normally (unpublish, disconnect,
  * timeout, shutdown), 1 when the publisher was refused or never

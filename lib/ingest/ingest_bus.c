@@ -1,5 +1,12 @@
 /* ingest_bus.c — a publish on NATS (lib/bus): .live once media flows,
  * .health once a second, .ended at the end, and the kick subscription.
+ * The .health report is also published, with or without NATS, as the
+ * status file <run_dir>/<channel>.health.json (atomic rename; removed when
+ * the publish ends), which lsp-api reads when it has no NATS report.  Its
+ * "bframes" is true once the source showed B-frames (an FLV composition
+ * time offset other than 0, or a TS video PES whose DTS differs from its
+ * PTS): WebRTC viewers then get a transcoded rung, and the studio tells
+ * the creator to turn them off.
  *
  * Kick: while publishing with NATS, the session subscribes to
  * lsp.ctl.<channel>.kick (lsp-api sends it on suspension, key rotation and
@@ -19,6 +26,7 @@
 
 #include "bus/subjects.h"
 #include "core/clock.h"
+#include "core/fsio.h"
 #include "core/log.h"
 
 static double wall_s(void)
@@ -138,9 +146,15 @@ void ingest_send_live(struct sess *s)
 	s->live_sent = 1;
 }
 
+static void health_file_name(const struct sess *s, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s.health.json", s->channel);
+}
+
 static void send_health(struct sess *s, int64_t now)
 {
-	char json[768], org[200] = "";
+	char json[768], org[200] = "", name[96];
+	int n;
 	double secs = (now - s->win_start) / 1000.0;
 	uint64_t bytes = (uint64_t)s->bytes_in;
 	if (secs <= 0)
@@ -156,17 +170,26 @@ static void send_health(struct sess *s, int64_t now)
 		s->kf_last = t->kf_pts >= 0 ? t->kf_pts / 90 : -1;
 		s->kf_prev = t->kf_prev >= 0 ? t->kf_prev / 90 : -1;
 		s->dropped = t->skipped / 188;
+		s->bframes |= t->bframes;
 	}
 	origin_field(org, sizeof org);
-	snprintf(json, sizeof json,
-		 "{\"channel\":\"%s\",\"time\":%.3f,\"bitrate_kbps\":%.1f,\"fps\":%.2f,"
-		 "\"keyframe_interval_s\":%.3f,\"video_ts_ms\":%lld,\"audio_ts_ms\":%lld,"
-		 "\"av_drift_ms\":%lld,\"dropped\":%lld%s}",
-		 s->channel, wall_s(), (double)(bytes - s->win_bytes) * 8 / 1000 / secs,
-		 s->win_frames / secs, s->kf_prev >= 0 && s->kf_last > s->kf_prev ? (s->kf_last - s->kf_prev) / 1000.0 : 0,
-		 (long long)(s->have_v ? s->v_ts : -1), (long long)(s->have_a ? s->a_ts : -1),
-		 (long long)(s->have_v && s->have_a ? s->v_ts - s->a_ts : 0), s->dropped, org);
+	n = snprintf(json, sizeof json,
+		     "{\"channel\":\"%s\",\"time\":%.3f,\"bitrate_kbps\":%.1f,\"fps\":%.2f,"
+		     "\"keyframe_interval_s\":%.3f,\"video_ts_ms\":%lld,\"audio_ts_ms\":%lld,"
+		     "\"av_drift_ms\":%lld,\"dropped\":%lld,\"bframes\":%s%s}",
+		     s->channel, wall_s(), (double)(bytes - s->win_bytes) * 8 / 1000 / secs, s->win_frames / secs,
+		     s->kf_prev >= 0 && s->kf_last > s->kf_prev ? (s->kf_last - s->kf_prev) / 1000.0 : 0,
+		     (long long)(s->have_v ? s->v_ts : -1), (long long)(s->have_a ? s->a_ts : -1),
+		     (long long)(s->have_v && s->have_a ? s->v_ts - s->a_ts : 0), s->dropped,
+		     s->bframes ? "true" : "false", org);
 	bus_send(s, "health", json);
+	health_file_name(s, name, sizeof name);
+	if (s->cfg->run_dir && n > 0 && (size_t)n < sizeof json &&
+	    lsp_fsio_publish(s->cfg->run_dir, name, json, (size_t)n, 0, s->err, sizeof s->err) < 0 &&
+	    !s->warned_health) {
+		ingest_note(s, LSP_WARN, "health file not written", s->err);
+		s->warned_health = 1;
+	}
 	s->win_bytes = bytes;
 	s->win_frames = 0;
 	s->win_start = now;
@@ -188,7 +211,10 @@ void ingest_health_tick(struct sess *s, int64_t now)
 
 void ingest_send_ended(struct sess *s, const char *reason)
 {
-	char json[512];
+	char json[512], name[96], e2[128];
+	health_file_name(s, name, sizeof name);
+	if (s->cfg->run_dir)
+		(void)lsp_fsio_unlink(s->cfg->run_dir, name, e2, sizeof e2);
 	if (!s->bus)
 		return;
 	snprintf(json, sizeof json,

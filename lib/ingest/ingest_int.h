@@ -52,6 +52,7 @@ struct sess {
 	int64_t kf_last, kf_prev, v_ts, a_ts;
 	int have_v, have_a;
 	long long dropped, win_ts_frames;
+	int bframes, warned_health; /* the source reorders (health "bframes") */
 	char err[256];
 };
 

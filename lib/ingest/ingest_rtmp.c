@@ -119,6 +119,7 @@ static int on_media(struct sess *s, const lsp_rtmp_event *ev, const char **reaso
 	if (!was && lsp_tsmux_started(s->mux))
 		ingest_send_live(s);
 	if (f.kind == LSP_FLV_VIDEO) {
+		s->bframes |= f.cts != 0; /* presentation after decode: frames are reordered */
 		s->win_frames++;
 		s->v_ts = t;
 		s->have_v = 1;

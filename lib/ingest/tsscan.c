@@ -80,6 +80,17 @@ static int64_t pes_pts(const uint8_t *p, size_t n)
 	       ((int64_t)p[12] << 7) | (p[13] >> 1);
 }
 
+/* 1 when the PES header carries a DTS that differs from its PTS. */
+static int pes_reordered(const uint8_t *p, size_t n)
+{
+	int64_t dts;
+	if (n < 19 || (p[7] & 0xc0) != 0xc0)
+		return 0;
+	dts = ((int64_t)(p[14] & 0x0e) << 29) | ((int64_t)p[15] << 22) | ((int64_t)(p[16] & 0xfe) << 14) |
+	      ((int64_t)p[17] << 7) | (p[18] >> 1);
+	return dts != pes_pts(p, n);
+}
+
 static void packet(lsp_tsscan *t, const uint8_t *p)
 {
 	int pusi = p[1] & 0x40, pid = ((p[1] & 0x1f) << 8) | p[2], afc = (p[3] >> 4) & 3, rai = 0;
@@ -104,6 +115,7 @@ static void packet(lsp_tsscan *t, const uint8_t *p)
 		t->frames++;
 		if (pts >= 0)
 			t->v_pts = pts;
+		t->bframes |= pes_reordered(p + off, 188 - off);
 		if (rai) {
 			t->keyframes++;
 			t->kf_prev = t->kf_pts;

@@ -1,7 +1,8 @@
 /* tsscan.h — a cheap look at an MPEG-TS byte stream passing through (SRT
  * ingest): finds the first program's PMT, its video and audio PIDs and
  * stream types, and counts video access units (PES starts), keyframes
- * (random_access_indicator) and the last PTS of each, for health events.
+ * (random_access_indicator) and the last PTS of each, for health events,
+ * and notes B-frames (a video PES whose DTS differs from its PTS).
  *
  * Sans-I/O, no allocation: feed any byte run; packets split across feeds
  * are carried (188 bytes).  Bytes that are not on a 0x47 sync are skipped
@@ -20,6 +21,7 @@ typedef struct {
 	long long packets, skipped, frames, keyframes;
 	int64_t v_pts, a_pts;     /* 90 kHz, -1 until seen */
 	int64_t kf_pts, kf_prev;  /* last two keyframe PTS, -1 until seen */
+	int bframes;              /* 1 once a video PES had DTS != PTS */
 } lsp_tsscan;
 
 void lsp_tsscan_init(lsp_tsscan *t);

@@ -75,13 +75,13 @@ static void offer(struct rtc *r, struct conn *k, int whip, const char *ch, const
 	if (whip) {
 		size_t vl = 0;
 		const char *v = lsp_http_header_get(rq, "Authorization", &vl);
-		char key[LSP_KEY_MAX + 1];
+		char key[512]; /* a stream key, or a publish token (state/pubtoken.h) */
 		const char *why = "missing bearer token";
 		if (!v || vl < 8 || strncasecmp(v, "Bearer ", 7) != 0 || vl - 7 >= sizeof key || !r->cfg->auth ||
 		    (memcpy(key, v + 7, vl - 7), key[vl - 7] = 0,
 		     r->cfg->auth(r->cfg->ctx, key, keych, sizeof keych, &why)) < 0 ||
 		    strcmp(keych, ch) != 0) {
-			if (v && vl >= 7 && !strncasecmp(v, "Bearer ", 7) && why && !strcmp(why, "missing bearer token"))
+			if (!why || (v && vl >= 7 && !strncasecmp(v, "Bearer ", 7) && !strcmp(why, "missing bearer token")))
 				why = "key is for another channel";
 			RTC_EMIT(r, LSP_WARN, "publish refused", "channel", LSV_S(ch), "reason", LSV_S(why));
 			rs->status = 401;

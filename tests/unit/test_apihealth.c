@@ -9,7 +9,12 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "api/health.h"
 
@@ -95,12 +100,40 @@ static void threads(void **s)
 	lsp_health_free(h);
 }
 
+/* The ingest's status file: read when fresh, refused when stale, missing,
+ * too long or for a bad channel name. */
+static void file(void **s)
+{
+	char dir[] = "/tmp/lsp-apihealth-XXXXXX", path[128], out[256];
+	const char *j = "{\"channel\":\"show\",\"bframes\":true}";
+	struct timeval old[2] = { { 1000, 0 }, { 1000, 0 } };
+	FILE *f;
+	long long now = (long long)time(NULL);
+	(void)s;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(lsp_health_file(dir, "show", now, out, sizeof out), -1);
+	snprintf(path, sizeof path, "%s/show.health.json", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(j, f);
+	fclose(f);
+	assert_int_equal(lsp_health_file(dir, "show", now, out, sizeof out), 0);
+	assert_string_equal(out, j);
+	assert_int_equal(lsp_health_file(dir, "show", now, out, 10), -1);
+	assert_int_equal(lsp_health_file(dir, "../show", now, out, sizeof out), -1);
+	assert_int_equal(lsp_health_file(dir, "show", now + LSP_HEALTH_FILE_FRESH_S + 5, out, sizeof out), -1);
+	assert_int_equal(utimes(path, old), 0);
+	assert_int_equal(lsp_health_file(dir, "show", now, out, sizeof out), -1);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
 		cmocka_unit_test(latest),
 		cmocka_unit_test(bounded),
 		cmocka_unit_test(threads),
+		cmocka_unit_test(file),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
 }

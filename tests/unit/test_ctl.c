@@ -129,7 +129,9 @@ static void registry(void **s)
 static void usage_text(void **s)
 {
 	static const char want[] =
-		"  channel add NAME      create a channel; prints its stream key as the last word\n"
+		"  channel add NAME [--owner USER]\n"
+		"                        create a channel (owned by USER, an existing account);\n"
+		"                        prints its stream key as the last word\n"
 		"  channel list          list channels (name, key state, created)\n"
 		"  channel rm NAME       delete a channel and its recordings\n"
 		"  key rotate NAME       issue a new stream key (the old one stops working)\n"
@@ -141,9 +143,10 @@ static void usage_text(void **s)
 		"  ledger NAME [--check] a channel's balance and entries (user:NAME for a user);\n"
 		"                        --check reconciles the whole ledger (exit 1 on a mismatch)\n"
 		"  audit NAME            a channel's moderation audit, newest first\n"
-		"  channel set NAME KEY=VALUE...   recording settings: record=on|off,\n"
-		"                        retention=30d|12h|0 (age), maxsize=50G|0 (per channel);\n"
-		"                        access: visibility=public|unlisted|private, age_gate=on|off\n"
+		"  channel set NAME KEY=VALUE...   owner=USER (an existing account); recording\n"
+		"                        settings: record=on|off, retention=30d|12h|0 (age),\n"
+		"                        maxsize=50G|0 (per channel); access:\n"
+		"                        visibility=public|unlisted|private, age_gate=on|off\n"
 		"  vod list [NAME]       recordings: channel, id, start, seconds, bytes, state\n"
 		"  vod rm NAME ID        delete a recording (exit 1 while it is being recorded)\n"
 		"  gc                    enforce every channel's retention (run by lsp-gc.timer)\n"
