@@ -31,8 +31,8 @@ typedef struct {
 	double dur;       /* seconds (EXTINF) */
 	double pdt;       /* wall clock of its first sample, Unix seconds; <= 0: none */
 	int nparts;
-	const lsp_m3u8_part *parts;
 	int disc;         /* #EXT-X-DISCONTINUITY before it (a gap or a new timeline) */
+	const lsp_m3u8_part *parts;
 } lsp_m3u8_seg;
 
 /* EXT-X-RENDITION-REPORT: where another rendition's live edge is. */

@@ -65,8 +65,8 @@ int pack_write_playlist(lsp_pack *p, rung *r, char *err, size_t errcap)
 		m.disc_seq += (uint64_t)r->hist[i].disc;
 	for (int i = first; i < r->nhist; i++, n++)
 		segs[n] = (lsp_m3u8_seg){ r->hist[i].seq, r->hist[i].dur, r->hist[i].pdt,
-					  r->hist[i].nparts, r->hist[i].parts, r->hist[i].disc };
-	cur = (lsp_m3u8_seg){ r->cur.seq, 0, r->cur.pdt, r->cur.nparts, r->cur.parts, r->cur.disc };
+					  r->hist[i].nparts, r->hist[i].disc, r->hist[i].parts };
+	cur = (lsp_m3u8_seg){ r->cur.seq, 0, r->cur.pdt, r->cur.nparts, r->cur.disc, r->cur.parts };
 	m.disc_seq += (uint64_t)(n > 0 ? segs[0].disc : cur.disc); /* the first one's tag is not written */
 	m.nreports = reports(p, r, rep, uri);
 	m.segs = segs;

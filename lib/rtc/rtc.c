@@ -113,7 +113,7 @@ void rtc_free(struct rtc *r)
 int rtc_udp_open(const char *host, int port, char *err, size_t errcap)
 {
 	char e[256];
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t sl = sizeof ss;
 	int one = 1, rc, sz = UDP_BUF, fd = lsp_net_listen(host, port, SOCK_DGRAM, LSP_NET_NONBLOCK | LSP_NET_NUMERIC, e, sizeof e);
 	if (fd < 0) {

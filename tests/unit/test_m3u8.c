@@ -14,8 +14,8 @@ static const lsp_m3u8_part p5[] = { { 0.2, 1 }, { 0.2, 0 }, { 0.2, 0 }, { 0.2, 0
 
 /* 2026-01-01T00:00:00Z = 1767225600 */
 static const lsp_m3u8_seg segs[] = {
-	{ 7, 1.0, 1767225600.0, 5, p5, 0 },
-	{ 8, 0.6, 1767225601.0, 3, p3, 0 },
+	{ 7, 1.0, 1767225600.0, 5, 0, p5 },
+	{ 8, 0.6, 1767225601.0, 3, 0, p3 },
 };
 
 static const char live_text[] =
@@ -46,8 +46,8 @@ static const char live_text[] =
 static void media_discontinuity(void **s)
 {
 	static const lsp_m3u8_part p1[] = { { 1.0, 1 } };
-	lsp_m3u8_seg g[] = { { 7, 1.0, 1767225600.0, 1, p1, 1 }, { 8, 1.0, 1767225660.0, 1, p1, 1 } };
-	lsp_m3u8_seg cur = { 9, 0, 1767225700.0, 1, p1, 1 };
+	lsp_m3u8_seg g[] = { { 7, 1.0, 1767225600.0, 1, 1, p1 }, { 8, 1.0, 1767225660.0, 1, 1, p1 } };
+	lsp_m3u8_seg cur = { 9, 0, 1767225700.0, 1, 1, p1 };
 	lsp_m3u8_media m = { .version = 6, .target = 1, .part_target = 1, .part_hold_back = 3, .segs = g,
 			     .nsegs = 2, .part_segs = 0, .cur = &cur, .disc_seq = 4 };
 	char buf[4096];
@@ -68,7 +68,7 @@ static void media_discontinuity(void **s)
 static void media_live(void **s)
 {
 	char buf[4096];
-	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 2, p5, 0 };
+	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 2, 0, p5 };
 	lsp_m3u8_media m = { .version = 6, .target = 1, .part_target = 0.2, .part_hold_back = 0.6,
 			     .hold_back = 3, .segs = segs, .nsegs = 2, .part_segs = 1, .cur = &cur };
 	int n;
@@ -87,7 +87,7 @@ static void media_live(void **s)
 static void media_skip_reports(void **s)
 {
 	char buf[4096];
-	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 2, p5, 0 };
+	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 2, 0, p5 };
 	const lsp_m3u8_report rep[] = { { "../360p/index.m3u8", 9, 1 }, { "../180p/index.m3u8", 8, 2 } };
 	lsp_m3u8_media m = { .version = 6, .target = 1, .part_target = 0.2, .part_hold_back = 0.6,
 			     .hold_back = 3, .can_skip_until = 6, .segs = segs, .nsegs = 2, .part_segs = 1,
@@ -108,7 +108,7 @@ static void media_skip_reports(void **s)
 static void media_first_part(void **s)
 {
 	char buf[1024];
-	lsp_m3u8_seg cur = { 0, 0, 0, 0, NULL, 0 };
+	lsp_m3u8_seg cur = { 0, 0, 0, 0, 0, NULL };
 	lsp_m3u8_media m = { .version = 6, .target = 2, .part_target = 0.333, .part_hold_back = 1,
 			     .cur = &cur };
 	(void)s;
@@ -128,7 +128,7 @@ static void media_first_part(void **s)
 static void media_ended(void **s)
 {
 	char buf[4096];
-	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 0, NULL, 0 };
+	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 0, 0, NULL };
 	lsp_m3u8_media m = { .version = 6, .target = 1, .part_target = 0.2, .part_hold_back = 0.6,
 			     .segs = segs, .nsegs = 2, .part_segs = 0, .cur = &cur, .ended = 1 };
 	const char *end;
