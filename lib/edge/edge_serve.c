@@ -202,11 +202,21 @@ static void serve_vods(lsp_edge *e, edge_conn *c, const char *name)
 /* rel = "<channel>/<id>/<file>" below the recordings root; "<channel>/<id>/"
  * is the recording's playlist.  Files are immutable once named by the
  * playlist; the playlist grows while the broadcast is recorded. */
-static void serve_vod(lsp_edge *e, edge_conn *c, const char *rel, const lsp_http_req *rq)
+/* /vod/CH/ID/FILE, or /vod/CH/~TOKEN/ID/FILE for a private or age-gated
+ * channel (the same playback token and path form as /hls/: the
+ * recording's relative URIs carry it). */
+static void serve_vod(lsp_edge *e, edge_conn *c, const char *path, const lsp_http_req *rq)
 {
-	char p[LSP_HTTP_TARGET_MAX + 16], ch[LSP_NAME_MAX + 1];
-	const char *s1 = strchr(rel, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
-	size_t cl = s1 ? (size_t)(s1 - rel) : 0;
+	char p[LSP_HTTP_TARGET_MAX + 16], ch[LSP_NAME_MAX + 1], rel[LSP_HTTP_TARGET_MAX + 1];
+	const char *s1, *s2, *tok;
+	size_t cl, tl;
+	if (edge_play_split(path, rel, sizeof rel, &tok, &tl) < 0) {
+		edge_respond_error(e, c, 404);
+		return;
+	}
+	s1 = strchr(rel, '/');
+	s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+	cl = s1 ? (size_t)(s1 - rel) : 0;
 	if (!s1 || !s2 || cl == 0 || cl > LSP_NAME_MAX || s2 == s1 + 1 || strchr(s2 + 1, '/') || strstr(rel, "/.")) {
 		edge_respond_error(e, c, 404);
 		return;
@@ -218,6 +228,8 @@ static void serve_vod(lsp_edge *e, edge_conn *c, const char *rel, const lsp_http
 		edge_respond_error(e, c, 404);
 		return;
 	}
+	if (!edge_play_gate(e, c, rq, ch, tok, tl)) /* a private channel's recordings too */
+		return;
 	if (e->vod_fd < 0 && e->cfg.vod_root) /* created after we started */
 		e->vod_fd = open(e->cfg.vod_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (e->vod_fd < 0) {
@@ -436,7 +448,7 @@ void edge_handle(lsp_edge *e, edge_conn *c, const lsp_http_req *rq)
 		ch[n] = 0;
 		if (n == 0 || !lsp_name_valid(ch))
 			edge_respond_text(e, c, 404, "application/json", "no-store", "{\"error\":\"no such channel\"}\n");
-		else
+		else if (edge_play_gate(e, c, rq, ch, NULL, 0)) /* private: ?token= */
 			serve_vods(e, c, ch);
 	} else if (!strcmp(path, "/api/channels")) {
 		serve_api(e, c, NULL);

@@ -152,6 +152,18 @@ c=$(whep "$X/whep/demo?token=$TOK")
 [ "$c" = 201 ] || fail "WHEP with ?token= through the front door answered $c $(cat "$T/whep.out")"
 ok "private + token: playlists, part, segment, init (path and ?token=), hlscheck, ffprobe; WHEP (Bearer, ?token=) accepted"
 
+# ---- a private channel's recordings: the same token (lsp-edge /vod/)
+mkdir -p "$LSP_DATA_DIR/vod/demo/r1"
+printf '#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:1\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-ENDLIST\n' \
+	>"$LSP_DATA_DIR/vod/demo/r1/index.m3u8"
+[ "$(st "$X/vod/demo/r1/index.m3u8")" = 403 ] && grep -q '"error":"forbidden"' "$T/got" ||
+	fail "a private channel's recording without a token: $(cat "$T/got")"
+[ "$(st "$X/api/channels/demo/vods")" = 403 ] || fail "a private channel's recording list without a token"
+[ "$(st "$X/vod/demo/~$TOK/r1/index.m3u8")" = 200 ] && grep -q ENDLIST "$T/got" || fail "recording with a token"
+[ "$(st "$X/vod/demo/r1/index.m3u8?token=$TOK")" = 200 ] || fail "recording with ?token="
+[ "$(st "$X/api/channels/demo/vods?token=$TOK")" = 200 ] || fail "recording list with ?token="
+ok "private recordings: /vod/ and the list refused 403 without a token, served with it"
+
 # ---- the watch page in Chromium (web/watch.js asks lsp-api for the token) -----------
 cd "$B" || fail "no tests/browser"
 out=$(timeout 90 node private.mjs "$X/watch/demo?hls=1" --bearer "$CAROL" --timeout 60 2>"$T/node.err"); rc=$?
