@@ -33,6 +33,7 @@
 #include "core/http.h"
 #include "core/metrics.h"
 #include "edge/edge.h"
+#include "edge/playpath.h"
 #include "edge/proxyhead.h"
 
 #define HEAD_TIMEOUT_MS 10000
@@ -238,12 +239,7 @@ void edge_pres_tick(lsp_edge *e);
 long edge_pres_count(const lsp_edge *e, const char *channel); /* viewers now */
 void edge_pres_free(lsp_edge *e);
 
-/* ---- edge_play.c ---- */
-/* rel = "<channel>/..." below /hls/: with a "~<token>/" segment after the
- * channel, rel without it into out, *tok / *toklen the token (inside rel)
- * and 1; without one, rel into out, *tok NULL and 0; -1 malformed or too
- * long (answer 404). */
-int edge_play_split(const char *rel, char *out, size_t cap, const char **tok, size_t *toklen);
+/* ---- edge_play.c (the path form: edge/playpath.h) ---- */
 /* May rq (for channel ch, with the path's token tok or NULL) be served?
  * 1 yes; 0 answered 403 (JSON) and counted. */
 int edge_play_gate(lsp_edge *e, edge_conn *c, const lsp_http_req *rq, const char *ch, const char *tok,

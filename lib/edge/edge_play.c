@@ -29,25 +29,6 @@
 #include "core/sigtok.h"
 #include "state/chandir.h"
 
-int edge_play_split(const char *rel, char *out, size_t cap, const char **tok, size_t *toklen)
-{
-	const char *s = strchr(rel, '/'), *t, *te;
-	*tok = NULL;
-	*toklen = 0;
-	if (!s || s[1] != '~')
-		return edge_copy_str(out, cap, rel) < 0 ? -1 : 0;
-	t = s + 2;
-	if (!(te = strchr(t, '/')) || te == t || !te[1] || (size_t)(te - t) >= LSP_SIGTOK_MAX)
-		return -1;
-	if ((size_t)(s - rel) + strlen(te) + 1 > cap)
-		return -1;
-	memcpy(out, rel, (size_t)(s - rel));
-	memcpy(out + (s - rel), te, strlen(te) + 1);
-	*tok = t;
-	*toklen = (size_t)(te - t);
-	return 1;
-}
-
 int edge_play_gate(lsp_edge *e, edge_conn *c, const lsp_http_req *rq, const char *ch, const char *tok, size_t toklen)
 {
 	char marker[LSP_NAME_MAX + sizeof LSP_CHANDIR_SIGNED + 2], q[LSP_SIGTOK_MAX], body[160];

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "core/sigtok.h"
-#include "edge/edge_int.h"
+#include "edge/playpath.h"
 
 static const uint8_t K[] = "fuzz-secret-0123456789";
 
