@@ -19,11 +19,14 @@ H=$LSP_DATA_DIR/hls/od
 P=$(free_port)
 bg "$BIN/lsp-edge" --listen "127.0.0.1:$P" --hls-root "$LSP_DATA_DIR/hls" --web-root "$T/web" 2>"$T/edge.log"
 wait_port "$P" 10 || fail "edge did not listen"
-(ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=640x360:rate=25 \
+# ffmpeg → FIFO → lsp-channel, both tracked: the test's end stops them (a
+# pipeline in a subshell would leave lsp-channel running after the test)
+mkfifo "$T/in.ts"
+bg bash -c 'exec "$0" od <"$1" 2>"$2"' "$ROOT/scripts/lsp-channel" "$T/in.ts" "$T/ch.log" # opens the FIFO in the child
+bg ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=640x360:rate=25 \
 	-f lavfi -i sine=frequency=440:sample_rate=48000 -t 240 \
 	-c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p -c:a aac -b:a 64k \
-	-f mpegts - | "$ROOT/scripts/lsp-channel" od) 2>"$T/ch.log" &
-_pids+=($!)
+	-y -f mpegts "$T/in.ts"
 wait_file "$H/240p/index.m3u8" 30 || { tail -n 20 "$T/ch.log" >&2; fail "no 240p playlist"; }
 tc=$(pgrep -f "lsp-transcode .*--ring-prefix od" | head -n1)
 [ -n "$tc" ] || fail "no lsp-transcode"
