@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # Every libFuzzer harness (tests/fuzz/fuzz_*.c) runs for a bounded time over
 # a scratch copy of its committed corpus (tests/fuzz/corpus/<name>/, name
 # without the fuzz_ prefix); any crash, leak, timeout or sanitizer report

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # lsp-rtc relay tree: headless Chromium publishes over WHIP to the origin
 # lsp-rtc (which writes the channel's ring itself); a relay lsp-rtc
 # (--origin the origin) feeds an edge lsp-rtc (--origin the relay), and
