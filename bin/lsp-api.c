@@ -35,7 +35,8 @@
 static const char usage[] =
 	"usage: lsp-api [-h] [-V] [-l [HOST:]PORT] [--cert FILE --key FILE] [--cors ORIGINS]\n"
 	"               [--scrypt-log2n N] [--session-ttl S] [--rate-user N] [--rate-addr N]\n"
-	"               [--max-conns N] [--max-per-addr N] [--pw-threads N] [--pw-queue N]\n"
+	"               [--rate-signup N] [--max-conns N] [--max-per-addr N]\n"
+	"               [--pw-threads N] [--pw-queue N]\n"
 	"               [--port-file FILE] [--metrics [HOST]:PORT] [--playback-secret-file FILE]\n"
 	"       lsp-api --routes | --set-role USER=ROLE\n"
 	"  -l, --listen ADDR     listen address (default :8082; port 0 picks one)\n"
@@ -46,6 +47,7 @@ static const char usage[] =
 	"  --session-ttl S       session lifetime in seconds (default 604800)\n"
 	"  --rate-user N         sign-in attempts per account before waiting (default 5, +1/min)\n"
 	"  --rate-addr N         sign-in/sign-up attempts per address (default 30, +1 per 2 s)\n"
+	"  --rate-signup N       accounts made per address (default 10, N more an hour)\n"
 	"  --max-conns N         open connections at most (default 16384; when all are taken\n"
 	"                        the oldest one still waiting for a request is closed)\n"
 	"  --max-per-addr N      connections from one client address (default 256, 0 none;\n"
@@ -182,6 +184,7 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },    { "cors", required_argument, NULL, 'o' },
 		{ "scrypt-log2n", required_argument, NULL, 'n' }, { "session-ttl", required_argument, NULL, 't' },
 		{ "rate-user", required_argument, NULL, 'u' }, { "rate-addr", required_argument, NULL, 'a' },
+		{ "rate-signup", required_argument, NULL, 'g' },
 		{ "max-conns", required_argument, NULL, 'm' }, { "port-file", required_argument, NULL, 'P' },
 		{ "routes", no_argument, NULL, 'R' },	    { "set-role", required_argument, NULL, 'S' },
 		{ "metrics", required_argument, NULL, 'M' },
@@ -222,6 +225,11 @@ int main(int argc, char **argv)
 			if (lsp_opt_long(optarg, 1, 1000000, &v) < 0)
 				goto bad;
 			acfg.rl_addr_burst = (int)v;
+			break;
+		case 'g':
+			if (lsp_opt_long(optarg, 1, 1000000, &v) < 0)
+				goto bad;
+			acfg.rl_signup_burst = (int)v;
 			break;
 		case 'm':
 			if (lsp_opt_long(optarg, 1, 1000000, &v) < 0)

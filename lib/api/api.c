@@ -244,6 +244,10 @@ int lsp_api_open(lsp_api **out, const lsp_api_cfg *cfg, char *err, size_t errcap
 		a->cfg.rl_addr_burst = 30;
 	if (a->cfg.rl_addr_per_s <= 0)
 		a->cfg.rl_addr_per_s = 0.5;
+	if (a->cfg.rl_signup_burst <= 0)
+		a->cfg.rl_signup_burst = 10;
+	if (a->cfg.rl_signup_per_s <= 0) /* the burst again over an hour */
+		a->cfg.rl_signup_per_s = a->cfg.rl_signup_burst / 3600.0;
 	if (!a->cfg.st || !a->cfg.secret || a->cfg.secretlen == 0) {
 		snprintf(err, errcap, "lsp-api needs a store and a secret");
 		lsp_api_close(a);

@@ -48,8 +48,8 @@ typedef struct {
 	int kid_age;                  /* declared age below which an account is kid-mode (13) */
 	/* Sign-in buckets: per account (default 5, refilling 1 a minute) and per
 	 * client address, sign-ups included (default 30, refilling 1 per 2 s). */
-	int rl_user_burst, rl_addr_burst;
-	double rl_user_per_s, rl_addr_per_s;
+	int rl_user_burst, rl_addr_burst, rl_signup_burst;
+	double rl_user_per_s, rl_addr_per_s, rl_signup_per_s; /* sign-up: accounts made per address */
 	/* Cut the live publisher of channel (NATS lsp.ctl.<channel>.kick); may be
 	 * NULL.  Returns 0 or negative. */
 	int (*kick)(void *ctx, const char *channel);

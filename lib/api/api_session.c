@@ -33,9 +33,19 @@
 
 /* ---- rate limits ---------------------------------------------------------- */
 
+/* 429 with Retry-After: w seconds (>= 1). */
+static int refuse(api_call *c, int w, const char *msg)
+{
+	char ra[16];
+	snprintf(ra, sizeof ra, "%d", w);
+	api_add_header(c, "Retry-After: %s%s\r\n", ra, "");
+	api_fail(c, 429, "rate_limited", msg);
+	return 1;
+}
+
 int api_limited(api_call *c, const char *user)
 {
-	char k[API_RL_KEY_MAX], ra[16];
+	char k[API_RL_KEY_MAX];
 	int w = 0, w2;
 	snprintf(k, sizeof k, "a:%s", c->rq->peer);
 	w = lsp_ratelimit_take(c->a->rl, k, c->a->cfg.rl_addr_burst, c->a->cfg.rl_addr_per_s, lsp_clock_mono_ms());
@@ -47,11 +57,22 @@ int api_limited(api_call *c, const char *user)
 	}
 	if (!w)
 		return 0;
-	snprintf(ra, sizeof ra, "%d", w);
-	api_add_header(c, "Retry-After: %s%s\r\n", ra, "");
 	api_event(c, LSP_WARN, "rate limited", "user", LSV_S(user ? user : ""), "peer", LSV_S(c->rq->peer), NULL);
-	api_fail(c, 429, "rate_limited", "too many attempts; wait and retry");
-	return 1;
+	return refuse(c, w, "too many attempts; wait and retry");
+}
+
+/* Accounts made from one address: --rate-signup a burst, refilled over an
+ * hour.  Taken only for a well-formed sign-up, so typos cost nothing. */
+static int signup_limited(api_call *c)
+{
+	char k[API_RL_KEY_MAX];
+	int w;
+	snprintf(k, sizeof k, "s:%s", c->rq->peer);
+	w = lsp_ratelimit_take(c->a->rl, k, c->a->cfg.rl_signup_burst, c->a->cfg.rl_signup_per_s, lsp_clock_mono_ms());
+	if (!w)
+		return 0;
+	api_event(c, LSP_WARN, "sign-up limited", "peer", LSV_S(c->rq->peer), NULL);
+	return refuse(c, w, "too many new accounts from this address; wait and retry");
 }
 
 /* ---- sessions -------------------------------------------------------------- */
@@ -309,6 +330,8 @@ void api_h_signup(api_call *c)
 		api_fail(c, 403, "kid_mode", "kid-mode accounts cannot be creators");
 		return;
 	}
+	if (signup_limited(c))
+		return;
 	if (!(pd = pending_new(c, LSP_PWPOOL_HASH, pw, signup_done)))
 		return;
 	snprintf(pd->name, sizeof pd->name, "%s", name);

@@ -14,7 +14,7 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
 pgctl() { su postgres -c "$PGBIN/pg_ctl -D $_pg_dir -l $_pg_dir/log -w $*" >>"$T/pgctl.log" 2>&1; }
 
 AP=$(free_port)
-bg "$BIN/lsp-api" -l 127.0.0.1:$AP --scrypt-log2n 10 --rate-addr 100000 2>"$T/api.log"
+bg "$BIN/lsp-api" -l 127.0.0.1:$AP --scrypt-log2n 10 --rate-addr 100000 --rate-signup 100000 2>"$T/api.log"
 wait_port "$AP" 10 || { cat "$T/api.log" >&2; fail "lsp-api did not start"; }
 CP=$(free_port)
 bg "$BIN/lsp-chat" -l 127.0.0.1:$CP 2>"$T/chat.log"

@@ -16,7 +16,7 @@ export LSP_SECRET=revoke-secret-$$
 start_nats
 
 AP=$(free_port)
-bg env LSP_NATS_URL="$NATS_URL" "$BIN/lsp-api" -l 127.0.0.1:$AP --scrypt-log2n 10 --rate-addr 100000 2>"$T/api.log"
+bg env LSP_NATS_URL="$NATS_URL" "$BIN/lsp-api" -l 127.0.0.1:$AP --scrypt-log2n 10 --rate-addr 100000 --rate-signup 1000 2>"$T/api.log"
 wait_port "$AP" 10 || { cat "$T/api.log" >&2; fail "lsp-api did not start"; }
 NP=$(free_port)
 bg env LSP_NATS_URL="$NATS_URL" "$BIN/lsp-chat" -l 127.0.0.1:$NP --recheck 0 2>"$T/chat-nats.log"

@@ -12,7 +12,7 @@ AT="python3 $ROOT/tests/tools/apitest.py"
 SETROLE="$BIN/lsp-api --set-role"
 
 AP=$(free_port)
-bg "$BIN/lsp-api" -l 127.0.0.1:$AP --scrypt-log2n 10 --rate-addr 100000 2>"$T/api.log"
+bg "$BIN/lsp-api" -l 127.0.0.1:$AP --scrypt-log2n 10 --rate-addr 100000 --rate-signup 100000 2>"$T/api.log"
 wait_port "$AP" 10 || { cat "$T/api.log" >&2; fail "lsp-api did not start"; }
 API=http://127.0.0.1:$AP
 CP=$(free_port)

@@ -255,6 +255,34 @@ static void sweep(void **s)
 	assert_string_equal(events, "");
 }
 
+/* Accounts per address: ten, then 429 with Retry-After; a malformed
+ * sign-up costs nothing; another address is not affected. */
+static void signup_limit(void **s)
+{
+	char b[4096], h[2048], body[160];
+	(void)s;
+	for (int i = 0; i < 10; i++) {
+		snprintf(body, sizeof body, "{\"name\":\"many%d\",\"password\":\"long enough\",\"age\":30}", i);
+		assert_int_equal(req("POST", "/api/v1/signup", "Content-Type: application/json\r\n", body, b, sizeof b,
+				     NULL, 0),
+				 201);
+		if (i == 4) /* a typo in between: 400, not counted */
+			assert_int_equal(req("POST", "/api/v1/signup", "Content-Type: application/json\r\n",
+					     "{\"name\":\"typo\",\"password\":\"long enough\"}", b, sizeof b, NULL, 0),
+					 400);
+	}
+	assert_int_equal(req("POST", "/api/v1/signup", "Content-Type: application/json\r\n",
+			     "{\"name\":\"many10\",\"password\":\"long enough\",\"age\":30}", b, sizeof b, h,
+			     sizeof h),
+			 429);
+	assert_non_null(strstr(b, "rate_limited"));
+	assert_non_null(strstr(h, "Retry-After: "));
+	assert_non_null(strstr(events, "sign-up limited"));
+	assert_int_equal(req("POST", "/api/v1/signin", "Content-Type: application/json\r\n",
+			     "{\"name\":\"many3\",\"password\":\"long enough\"}", b, sizeof b, NULL, 0),
+			 200); /* signing in is not sign-up */
+}
+
 static int nroutes;
 static void count(void *ctx, const char *m, const char *p, int roles)
 {
@@ -282,6 +310,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(kid_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(events_kicks, setup, teardown),
 		cmocka_unit_test_setup_teardown(sweep, setup, teardown),
+		cmocka_unit_test_setup_teardown(signup_limit, setup, teardown),
 		cmocka_unit_test(table),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
