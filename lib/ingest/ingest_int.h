@@ -40,7 +40,7 @@ struct sess {
 	lsp_bus *bus;
 	lsp_bus_sub *kick_sub;
 	int kickfd[2]; /* [0] polled, [1] written by the NATS callback */
-	int live_sent, warned_codec;
+	int live_sent;
 	double width, height, fps;
 	int64_t t_start;
 	uint32_t ts_last[2];
