@@ -94,6 +94,23 @@ static int refuse_codec(struct sess *s, int kind, uint32_t codec, int legacy, co
 	return 1;
 }
 
+/* After a refusal mid-publish: the error status is sent, but the encoder
+ * is still streaming; closing now would reset the connection and could
+ * discard the status unread.  Send FIN (plain TCP) and swallow what
+ * arrives for up to a second, so the encoder can show the reason. */
+static void linger(struct sess *s)
+{
+	int64_t end = lsp_clock_mono_ms() + 1000, left;
+	uint8_t junk[4096];
+	if (!s->ssl)
+		shutdown(s->fd, SHUT_WR);
+	while ((left = end - lsp_clock_mono_ms()) > 0) {
+		struct pollfd pf = { s->fd, POLLIN, 0 };
+		if (poll(&pf, 1, (int)left) <= 0 || read(s->fd, junk, sizeof junk) <= 0)
+			break;
+	}
+}
+
 /* onMetaData announces the codecs before any media: 1 refused, 0 go on. */
 static int check_meta(struct sess *s, const lsp_rtmp_event *ev, const char **reason)
 {
@@ -125,6 +142,9 @@ static int on_media(struct sess *s, const lsp_rtmp_event *ev, const char **reaso
 			ingest_note(s, LSP_WARN, "bad sequence header", s->err);
 		return 0;
 	}
+	if (s->outfd < 0 && (lsp_tsmux_video_codec(s->mux) || lsp_tsmux_audio_codec(s->mux)) &&
+	    (rc = ingest_open_output(s)) < 0)
+		return rc;
 	t = ext_ts(s, f.kind == LSP_FLV_VIDEO ? 0 : 1, ev->ts);
 	rc = lsp_tsmux_write(s->mux, &f, t, s->err, sizeof s->err);
 	if (rc == -EPIPE) {
@@ -297,6 +317,8 @@ static int serve_rtmp_on(const lsp_ingest_cfg *cfg, int fd, SSL *ssl, int stopfd
 out:
 	flush_out(&s);
 	ingest_sess_end(&s, reason);
+	if (reason && strcmp(reason, "codec refused") == 0)
+		linger(&s); /* the channel and its lock are free already */
 	lsp_rtmp_free(s.r);
 	return result;
 }

@@ -263,10 +263,21 @@ nomem:
 	return -ENOMEM;
 }
 
+void lsp_tsmux_set_fd(lsp_tsmux *m, int fd) { m->fd = fd; }
 int lsp_tsmux_started(const lsp_tsmux *m) { return m->started; }
 int lsp_tsmux_has_video(const lsp_tsmux *m) { return m->has_video; }
 int lsp_tsmux_has_audio(const lsp_tsmux *m) { return m->has_audio; }
 long long lsp_tsmux_nudged(const lsp_tsmux *m) { return m->nudged; }
+
+const char *lsp_tsmux_video_codec(const lsp_tsmux *m)
+{
+	return !m->has_video ? NULL : m->avc.hevc ? "hevc" : "h264";
+}
+
+const char *lsp_tsmux_audio_codec(const lsp_tsmux *m)
+{
+	return !m->has_audio ? NULL : m->opus_on ? "opus" : "aac";
+}
 
 int lsp_tsmux_close(lsp_tsmux *m, char *err, size_t errcap)
 {

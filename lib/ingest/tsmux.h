@@ -25,7 +25,10 @@
 
 typedef struct lsp_tsmux lsp_tsmux;
 
+/* fd may be -1 and given later with lsp_tsmux_set_fd, before the first
+ * frame is written (configs need no fd). */
 int lsp_tsmux_open(lsp_tsmux **out, int fd, char *err, size_t errcap);
+void lsp_tsmux_set_fd(lsp_tsmux *m, int fd);
 /* codec: LSP_FLV_AVC (avcC) or LSP_FLV_HEVC (hvcC); LSP_FLV_AAC (an
  * AudioSpecificConfig) or LSP_FLV_OPUS (an ID header).  -ENOTSUP other. */
 int lsp_tsmux_video_config(lsp_tsmux *m, uint32_t codec, const uint8_t *rec, size_t len, char *err, size_t errcap);
@@ -37,6 +40,9 @@ int lsp_tsmux_started(const lsp_tsmux *m);
 int lsp_tsmux_has_video(const lsp_tsmux *m);
 int lsp_tsmux_has_audio(const lsp_tsmux *m);
 long long lsp_tsmux_nudged(const lsp_tsmux *m);
+/* "h264" or "hevc" / "aac" or "opus" as configured; NULL without. */
+const char *lsp_tsmux_video_codec(const lsp_tsmux *m);
+const char *lsp_tsmux_audio_codec(const lsp_tsmux *m);
 /* Write the trailer (if started) and free.  NULL is a no-op returning 0. */
 int lsp_tsmux_close(lsp_tsmux *m, char *err, size_t errcap);
 
