@@ -203,7 +203,9 @@ const char *lsp_flv_codec_name(int kind, uint32_t codec, int legacy, char *buf, 
 			}
 		for (int i = 0; i < 4; i++) {
 			int ch = (int)(codec >> (24 - 8 * i)) & 0xff;
-			cc[i] = ch >= 0x20 && ch < 0x7f && ch != '\'' && ch != '"' && ch != '\\' ? (char)ch : '?';
+			cc[i] = '?'; /* printable, and safe inside quotes */
+			if (ch >= 0x20 && ch < 0x7f && ch != '\'' && ch != '"' && ch != '\\')
+				cc[i] = (char)ch;
 		}
 		cc[4] = 0;
 		snprintf(buf, cap, "FourCC '%s'", cc);
