@@ -129,6 +129,20 @@ static int open_output(struct sess *s)
 	return 0;
 }
 
+int ingest_open_output(struct sess *s)
+{
+	int rc;
+	if (s->outfd >= 0)
+		return 0;
+	if ((rc = open_output(s)) < 0) {
+		snprintf(s->err, sizeof s->err, "output: %s", strerror(-rc));
+		return rc;
+	}
+	if (s->mux)
+		lsp_tsmux_set_fd(s->mux, s->outfd);
+	return 0;
+}
+
 /* ---- publish start and end ---- */
 
 static void refuse(struct sess *s, const char *code, const char *text)
@@ -164,13 +178,15 @@ int ingest_start_publish(struct sess *s, const char *key)
 	}
 	if (ingest_admit(s))
 		return 1;
-	if ((rc = open_output(s)) < 0) {
+	/* RTMP opens the output at its first media frame (ingest_open_output):
+	 * a stream refused for its codec never starts the --exec pipeline */
+	if (!s->r && (rc = open_output(s)) < 0) {
 		snprintf(s->err, sizeof s->err, "output: %s", strerror(-rc));
 		ingest_note(s, LSP_ERROR, LSP_INGEST_EV_REFUSED, s->err);
 		refuse(s, "NetStream.Publish.Rejected", "server error");
 		return rc;
 	}
-	if (s->r && (rc = lsp_tsmux_open(&s->mux, s->outfd, s->err, sizeof s->err)) < 0) {
+	if (s->r && (rc = lsp_tsmux_open(&s->mux, -1, s->err, sizeof s->err)) < 0) {
 		ingest_note(s, LSP_ERROR, LSP_INGEST_EV_REFUSED, s->err);
 		refuse(s, "NetStream.Publish.Rejected", "server error");
 		return rc;

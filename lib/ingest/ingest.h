@@ -48,6 +48,7 @@
 #define LSP_INGEST_EV_STOPPED "publish stopped"
 #define LSP_INGEST_EV_REFUSED "publish refused"
 #define LSP_INGEST_EV_KICKED "publish kicked"
+#define LSP_INGEST_EV_CODEC "codec refused" /* reason: what lsp accepts, what the stream is */
 
 typedef struct {
 	const char *app;            /* required RTMP app, "live" */

@@ -124,8 +124,8 @@ void ingest_send_live(struct sess *s)
 	const char *v, *a;
 	size_t o;
 	if (s->mux) {
-		v = lsp_tsmux_has_video(s->mux) ? "h264" : NULL;
-		a = lsp_tsmux_has_audio(s->mux) ? "aac" : NULL;
+		v = lsp_tsmux_video_codec(s->mux);
+		a = lsp_tsmux_audio_codec(s->mux);
 	} else {
 		v = s->scan ? lsp_tsscan_codec(s->scan->vtype) : NULL;
 		a = s->scan ? lsp_tsscan_codec(s->scan->atype) : NULL;

@@ -40,7 +40,7 @@ struct sess {
 	lsp_bus *bus;
 	lsp_bus_sub *kick_sub;
 	int kickfd[2]; /* [0] polled, [1] written by the NATS callback */
-	int live_sent, warned_codec;
+	int live_sent;
 	double width, height, fps;
 	int64_t t_start;
 	uint32_t ts_last[2];
@@ -71,6 +71,10 @@ void ingest_sess_end(struct sess *s, const char *reason);
  * the bus and the kick: 0 publishing, 1 refused (already reported, the
  * RTMP refusal queued), negative on a failure (s->err says which). */
 int ingest_start_publish(struct sess *s, const char *key);
+/* Open the output (-o file, --exec child or stdout) if not open yet and
+ * hand it to the muxer; RTMP calls it at the first media frame.  0 or a
+ * negative code (s->err says why). */
+int ingest_open_output(struct sess *s);
 /* pf[1] the stop signal, pf[2] the kick pipe: the reason to end, or NULL. */
 const char *ingest_control(struct sess *s, const struct pollfd *pf);
 

@@ -1,6 +1,8 @@
 /* ingest_rtmp.c — RTMP and RTMPS publishers: the sans-I/O lib/rtmp state
  * machine driven over the socket (or TLS on it) with poll(), a deadline
  * per stage (see ingest.c), FLV media muxed to TS (lib/flv, lib/tsmux).
+ * A codec that cannot be muxed (onMetaData's codec ids or the first tag
+ * of it) ends the session with an onStatus error and "codec refused". 
  *
  *   accept ─▶ [RTMPS: TLS handshake] ─▶ RTMP handshake ─▶ connect(app)
  *          ─▶ createStream ─▶ publish(key) ─▶ media … ─▶ unpublish / EOF
@@ -78,6 +80,48 @@ static int64_t ext_ts(struct sess *s, int slot, uint32_t ts)
 	return s->ts_hi[slot] + ts;
 }
 
+/* A codec lsp cannot serve: say so to the encoder (onStatus error), log
+ * it once and end the session before anything goes live.  Returns 1. */
+static int refuse_codec(struct sess *s, int kind, uint32_t codec, int legacy, const char **reason)
+{
+	char name[64], desc[160];
+	lsp_flv_codec_name(kind, codec, legacy, name, sizeof name);
+	snprintf(desc, sizeof desc, "lsp accepts %s; this stream is %s",
+		 kind == LSP_FLV_VIDEO ? "H.264 or HEVC video" : "AAC or Opus audio", name);
+	ingest_note(s, LSP_WARN, LSP_INGEST_EV_CODEC, desc);
+	lsp_rtmp_refuse(s->r, "NetStream.Publish.Rejected", desc);
+	*reason = "codec refused";
+	return 1;
+}
+
+/* After a refusal mid-publish: the error status is sent, but the encoder
+ * is still streaming; closing now would reset the connection and could
+ * discard the status unread.  Send FIN (plain TCP) and swallow what
+ * arrives for up to a second, so the encoder can show the reason. */
+static void linger(struct sess *s)
+{
+	int64_t end = lsp_clock_mono_ms() + 1000, left;
+	uint8_t junk[4096];
+	if (!s->ssl)
+		shutdown(s->fd, SHUT_WR);
+	while ((left = end - lsp_clock_mono_ms()) > 0) {
+		struct pollfd pf = { s->fd, POLLIN, 0 };
+		if (poll(&pf, 1, (int)left) <= 0 || read(s->fd, junk, sizeof junk) <= 0)
+			break;
+	}
+}
+
+/* onMetaData announces the codecs before any media: 1 refused, 0 go on. */
+static int check_meta(struct sess *s, const lsp_rtmp_event *ev, const char **reason)
+{
+	int64_t v = ev->vcodec, a = ev->acodec;
+	if (v >= 0 && v != 7 && v != 12 && v != LSP_FLV_AVC && v != LSP_FLV_HEVC)
+		return refuse_codec(s, LSP_FLV_VIDEO, v < 16 ? 0 : (uint32_t)v, v < 16 ? (int)v : 0, reason);
+	if (a >= 0 && a != 10 && a != LSP_FLV_AAC && a != LSP_FLV_OPUS)
+		return refuse_codec(s, LSP_FLV_AUDIO, a < 16 ? 0 : (uint32_t)a, a < 16 ? (int)a : 0, reason);
+	return 0;
+}
+
 /* 0 go on, >0 end normally (*reason set), <0 failure. */
 static int on_media(struct sess *s, const lsp_rtmp_event *ev, const char **reason)
 {
@@ -85,25 +129,22 @@ static int on_media(struct sess *s, const lsp_rtmp_event *ev, const char **reaso
 	int rc, was = lsp_tsmux_started(s->mux);
 	int64_t t;
 	rc = lsp_flv_parse(ev->kind, ev->data, ev->len, &f);
-	if (rc == -ENOTSUP) {
-		if (!s->warned_codec) {
-			ingest_note(s, LSP_WARN, "unsupported codec ignored (want H.264 + AAC)",
-			     ev->kind == LSP_FLV_VIDEO ? "video" : "audio");
-			s->warned_codec = 1;
-		}
-		return 0;
-	}
+	if (rc == -ENOTSUP)
+		return refuse_codec(s, ev->kind, f.codec, f.legacy, reason);
 	if (rc < 0 || f.len == 0) {
 		s->dropped += rc < 0;
 		return 0;
 	}
 	if (f.is_header) {
-		rc = f.kind == LSP_FLV_VIDEO ? lsp_tsmux_video_config(s->mux, f.data, f.len, s->err, sizeof s->err)
-					     : lsp_tsmux_audio_config(s->mux, f.data, f.len, s->err, sizeof s->err);
+		rc = f.kind == LSP_FLV_VIDEO ? lsp_tsmux_video_config(s->mux, f.codec, f.data, f.len, s->err, sizeof s->err)
+					     : lsp_tsmux_audio_config(s->mux, f.codec, f.data, f.len, s->err, sizeof s->err);
 		if (rc < 0)
 			ingest_note(s, LSP_WARN, "bad sequence header", s->err);
 		return 0;
 	}
+	if (s->outfd < 0 && (lsp_tsmux_video_codec(s->mux) || lsp_tsmux_audio_codec(s->mux)) &&
+	    (rc = ingest_open_output(s)) < 0)
+		return rc;
 	t = ext_ts(s, f.kind == LSP_FLV_VIDEO ? 0 : 1, ev->ts);
 	rc = lsp_tsmux_write(s->mux, &f, t, s->err, sizeof s->err);
 	if (rc == -EPIPE) {
@@ -254,6 +295,8 @@ static int serve_rtmp_on(const lsp_ingest_cfg *cfg, int fd, SSL *ssl, int stopfd
 				s.width = ev.width;
 				s.height = ev.height;
 				s.fps = ev.fps;
+				if (check_meta(&s, &ev, &reason))
+					goto out;
 				break;
 			case LSP_RTMP_EV_MEDIA:
 				rc = on_media(&s, &ev, &reason);
@@ -274,6 +317,8 @@ static int serve_rtmp_on(const lsp_ingest_cfg *cfg, int fd, SSL *ssl, int stopfd
 out:
 	flush_out(&s);
 	ingest_sess_end(&s, reason);
+	if (reason && strcmp(reason, "codec refused") == 0)
+		linger(&s); /* the channel and its lock are free already */
 	lsp_rtmp_free(s.r);
 	return result;
 }

@@ -18,6 +18,8 @@
  *                                      ◀──   StreamBegin, onStatus
  *                                            NetStream.Publish.Start  → PUBLISHING
  *                                            (refuse: onStatus error + _error → ENDED)
+ *                                            (refuse while publishing, e.g. a codec
+ *                                            lsp cannot serve: onStatus error → ENDED)
  *   @setDataFrame onMetaData {…}       ──▶   EV_META
  *   audio (8) / video (9) messages     ──▶   EV_MEDIA (FLV tag bodies)
  *   FCUnpublish / deleteStream         ──▶   EV_UNPUBLISH → ENDED
@@ -318,9 +320,10 @@ int lsp_rtmp_refuse(lsp_rtmp *r, const char *code, const char *desc)
 	uint8_t b[512];
 	lsp_amf0_wr w;
 	int rc;
-	if (r->stage != LSP_RTMP_CONNECT_PENDING && r->stage != LSP_RTMP_PUBLISH_PENDING)
+	if (r->stage != LSP_RTMP_CONNECT_PENDING && r->stage != LSP_RTMP_PUBLISH_PENDING &&
+	    r->stage != LSP_RTMP_PUBLISHING)
 		return -EINVAL;
-	if (r->stage == LSP_RTMP_PUBLISH_PENDING) {
+	if (r->stage == LSP_RTMP_PUBLISH_PENDING || r->stage == LSP_RTMP_PUBLISHING) {
 		lsp_amf0_wr_init(&w, b, sizeof b);
 		lsp_amf0_put_string(&w, "onStatus");
 		lsp_amf0_put_number(&w, 0);
@@ -328,6 +331,10 @@ int lsp_rtmp_refuse(lsp_rtmp *r, const char *code, const char *desc)
 		put_status(&w, "error", code, desc);
 		if ((rc = send_amf(r, 5, r->pub_msid, &w)) < 0)
 			return rc;
+		if (r->stage == LSP_RTMP_PUBLISHING) { /* no command is waiting for an answer */
+			r->stage = LSP_RTMP_ENDED;
+			return 0;
+		}
 	}
 	lsp_amf0_wr_init(&w, b, sizeof b);
 	lsp_amf0_put_string(&w, "_error");
@@ -348,6 +355,21 @@ static int fail(char *err, size_t cap, int rc, const char *msg)
 	return rc;
 }
 
+/* onMetaData's videocodecid/audiocodecid: a legacy FLV id, a FourCC as a
+ * number (E-RTMP) or as a 4-character string; -1 absent or unreadable. */
+static int64_t codec_id(const lsp_amf0_val *obj, const char *key)
+{
+	lsp_amf0_val x;
+	if (lsp_amf0_prop(obj, key, &x) != 0)
+		return -1;
+	if (x.type == LSP_AMF0_NUMBER && x.num >= 0 && x.num <= 4294967295.0 && x.num == (double)(int64_t)x.num)
+		return (int64_t)x.num;
+	if (x.type == LSP_AMF0_STRING && x.slen == 4)
+		return (int64_t)((uint32_t)(uint8_t)x.str[0] << 24 | (uint32_t)(uint8_t)x.str[1] << 16 |
+				 (uint32_t)(uint8_t)x.str[2] << 8 | (uint8_t)x.str[3]);
+	return -1;
+}
+
 static void meta_event(const uint8_t *p, size_t len, lsp_rtmp_event *ev)
 {
 	lsp_amf0_rd rd;
@@ -355,6 +377,7 @@ static void meta_event(const uint8_t *p, size_t len, lsp_rtmp_event *ev)
 	lsp_amf0_rd_init(&rd, p, len);
 	memset(ev, 0, sizeof *ev);
 	ev->type = LSP_RTMP_EV_META;
+	ev->vcodec = ev->acodec = -1;
 	while (lsp_amf0_next(&rd, &v) == 0) {
 		if (v.type != LSP_AMF0_OBJECT && v.type != LSP_AMF0_ECMA_ARRAY)
 			continue;
@@ -364,6 +387,8 @@ static void meta_event(const uint8_t *p, size_t len, lsp_rtmp_event *ev)
 			ev->height = x.num;
 		if (lsp_amf0_prop(&v, "framerate", &x) == 0 && x.type == LSP_AMF0_NUMBER)
 			ev->fps = x.num;
+		ev->vcodec = codec_id(&v, "videocodecid");
+		ev->acodec = codec_id(&v, "audiocodecid");
 		break;
 	}
 }
@@ -508,7 +533,7 @@ static int on_message(lsp_rtmp *r, struct chunk_stream *c, lsp_rtmp_event *ev, c
 			p++, n--;
 		}
 		meta_event(p, n, ev);
-		return ev->width > 0 || ev->height > 0 || ev->fps > 0;
+		return ev->width > 0 || ev->height > 0 || ev->fps > 0 || ev->vcodec >= 0 || ev->acodec >= 0;
 	case 17: /* AMF3 command: one marker byte then AMF0 */
 		if (n < 1)
 			return fail(err, errcap, -EPROTO, "empty AMF3 command");

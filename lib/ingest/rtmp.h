@@ -40,7 +40,9 @@ enum lsp_rtmp_ev_type {
 	LSP_RTMP_EV_CONNECT = 1, /* app, tcurl */
 	LSP_RTMP_EV_PUBLISH,     /* name (stream key, query string removed) */
 	LSP_RTMP_EV_MEDIA,       /* kind (8 audio, 9 video), ts, data, len: an FLV tag body */
-	LSP_RTMP_EV_META,        /* width, height, fps from onMetaData (0 when absent) */
+	LSP_RTMP_EV_META,        /* width, height, fps from onMetaData (0 when absent),
+				  * vcodec, acodec (videocodecid/audiocodecid: a legacy
+				  * FLV id or a FourCC; -1 when absent) */
 	LSP_RTMP_EV_UNPUBLISH,   /* FCUnpublish / deleteStream / closeStream */
 };
 
@@ -54,6 +56,7 @@ typedef struct {
 	const uint8_t *data;
 	size_t len;
 	double width, height, fps;
+	int64_t vcodec, acodec;
 } lsp_rtmp_event;
 
 typedef struct lsp_rtmp lsp_rtmp;
@@ -74,8 +77,9 @@ size_t lsp_rtmp_space(const lsp_rtmp *r);
 int lsp_rtmp_step(lsp_rtmp *r, lsp_rtmp_event *ev, char *err, size_t errcap);
 
 /* Answer the pending connect or publish.  refuse queues an error status
- * with code/description and moves to ENDED.  -EINVAL if nothing pending,
- * -ENOBUFS if the output buffer is full. */
+ * with code/description and moves to ENDED; while PUBLISHING it queues the
+ * onStatus error alone (a stream lsp cannot serve).  -EINVAL if nothing
+ * pending, -ENOBUFS if the output buffer is full. */
 int lsp_rtmp_accept(lsp_rtmp *r);
 int lsp_rtmp_refuse(lsp_rtmp *r, const char *code, const char *desc);
 

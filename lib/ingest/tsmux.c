@@ -24,6 +24,8 @@ struct lsp_tsmux {
 	int vidx, aidx;
 	lsp_flv_avc avc;
 	lsp_flv_aac aac;
+	lsp_flv_opus opus;
+	int opus_on;
 	int64_t last_dts[2];
 	long long nudged;
 };
@@ -87,25 +89,41 @@ nomem:
 	return -ENOMEM;
 }
 
-int lsp_tsmux_video_config(lsp_tsmux *m, const uint8_t *avcc, size_t len, char *err, size_t errcap)
+int lsp_tsmux_video_config(lsp_tsmux *m, uint32_t codec, const uint8_t *rec, size_t len, char *err, size_t errcap)
 {
 	if (m->started)
 		return 0;
-	if (lsp_flv_avc_config(avcc, len, &m->avc) < 0) {
-		snprintf(err, errcap, "bad AVC decoder configuration record");
+	if (codec != LSP_FLV_AVC && codec != LSP_FLV_HEVC) {
+		snprintf(err, errcap, "video codec not muxed");
+		return -ENOTSUP;
+	}
+	if ((codec == LSP_FLV_AVC ? lsp_flv_avc_config(rec, len, &m->avc) : lsp_flv_hevc_config(rec, len, &m->avc)) < 0) {
+		snprintf(err, errcap, "bad %s decoder configuration record", codec == LSP_FLV_AVC ? "AVC" : "HEVC");
 		return -EINVAL;
 	}
 	m->has_video = 1;
 	return 0;
 }
 
-int lsp_tsmux_audio_config(lsp_tsmux *m, const uint8_t *asc, size_t len, char *err, size_t errcap)
+int lsp_tsmux_audio_config(lsp_tsmux *m, uint32_t codec, const uint8_t *rec, size_t len, char *err, size_t errcap)
 {
 	if (m->started)
 		return 0;
-	if (lsp_flv_aac_config(asc, len, &m->aac) < 0) {
-		snprintf(err, errcap, "bad or unsupported AAC AudioSpecificConfig");
-		return -EINVAL;
+	if (codec == LSP_FLV_OPUS) {
+		if (lsp_flv_opus_config(rec, len, &m->opus) < 0) {
+			snprintf(err, errcap, "bad Opus ID header");
+			return -EINVAL;
+		}
+		m->opus_on = 1;
+	} else if (codec == LSP_FLV_AAC) {
+		if (lsp_flv_aac_config(rec, len, &m->aac) < 0) {
+			snprintf(err, errcap, "bad or unsupported AAC AudioSpecificConfig");
+			return -EINVAL;
+		}
+		m->opus_on = 0;
+	} else {
+		snprintf(err, errcap, "audio codec not muxed");
+		return -ENOTSUP;
 	}
 	m->has_audio = 1;
 	return 0;
@@ -120,7 +138,7 @@ static int start(lsp_tsmux *m, char *err, size_t errcap)
 			goto nomem;
 		st->time_base = (AVRational){ 1, 1000 };
 		st->codecpar->codec_type = AVMEDIA_TYPE_VIDEO;
-		st->codecpar->codec_id = AV_CODEC_ID_H264;
+		st->codecpar->codec_id = m->avc.hevc ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264;
 		if (m->avc.ps_len) {
 			if (!(st->codecpar->extradata = av_mallocz(m->avc.ps_len + AV_INPUT_BUFFER_PADDING_SIZE)))
 				goto nomem;
@@ -134,9 +152,20 @@ static int start(lsp_tsmux *m, char *err, size_t errcap)
 			goto nomem;
 		st->time_base = (AVRational){ 1, 1000 };
 		st->codecpar->codec_type = AVMEDIA_TYPE_AUDIO;
-		st->codecpar->codec_id = AV_CODEC_ID_AAC;
-		st->codecpar->sample_rate = m->aac.sample_rate;
-		av_channel_layout_default(&st->codecpar->ch_layout, m->aac.channels);
+		if (m->opus_on) {
+			st->codecpar->codec_id = AV_CODEC_ID_OPUS;
+			st->codecpar->sample_rate = 48000;
+			st->codecpar->initial_padding = m->opus.pre_skip;
+			av_channel_layout_default(&st->codecpar->ch_layout, m->opus.channels);
+			if (!(st->codecpar->extradata = av_mallocz(m->opus.head_len + AV_INPUT_BUFFER_PADDING_SIZE)))
+				goto nomem;
+			memcpy(st->codecpar->extradata, m->opus.head, m->opus.head_len);
+			st->codecpar->extradata_size = (int)m->opus.head_len;
+		} else {
+			st->codecpar->codec_id = AV_CODEC_ID_AAC;
+			st->codecpar->sample_rate = m->aac.sample_rate;
+			av_channel_layout_default(&st->codecpar->ch_layout, m->aac.channels);
+		}
 		m->aidx = st->index;
 	}
 	if ((rc = avformat_write_header(m->oc, NULL)) < 0)
@@ -165,15 +194,19 @@ int lsp_tsmux_write(lsp_tsmux *m, const lsp_flv_frame *f, int64_t ts_ms, char *e
 	if (idx < 0)
 		return 0;
 	slot = f->kind == LSP_FLV_VIDEO ? 0 : 1;
+	if (f->codec && (slot == 0 ? (f->codec == LSP_FLV_HEVC) != m->avc.hevc : (f->codec == LSP_FLV_OPUS) != m->opus_on)) {
+		snprintf(err, errcap, "codec changed after the stream started");
+		return -EINVAL;
+	}
 	st = m->oc->streams[idx];
 	av_packet_unref(pkt);
 	if (f->kind == LSP_FLV_VIDEO) {
-		size_t cap = f->len * 4 + m->avc.ps_len + 64;
+		size_t cap = f->len * 4 + m->avc.ps_len + 64; /* 4-byte start codes for 1-byte lengths */
 		if (f->len > 64 * 1024 * 1024 || av_new_packet(pkt, (int)cap) < 0)
 			goto nomem;
 		rc = lsp_flv_avc_annexb(&m->avc, f->data, f->len, f->keyframe, pkt->data, cap);
 		if (rc <= 0) {
-			snprintf(err, errcap, "bad H.264 access unit");
+			snprintf(err, errcap, "bad %s access unit", m->avc.hevc ? "HEVC" : "H.264");
 			av_packet_unref(pkt);
 			return -EINVAL;
 		}
@@ -181,6 +214,16 @@ int lsp_tsmux_write(lsp_tsmux *m, const lsp_flv_frame *f, int64_t ts_ms, char *e
 		pts = dts + f->cts;
 		if (f->keyframe)
 			pkt->flags |= AV_PKT_FLAG_KEY;
+	} else if (m->opus_on) {
+		if (f->len > 64 * 1024) {
+			snprintf(err, errcap, "Opus packet too large");
+			return -EINVAL;
+		}
+		if (av_new_packet(pkt, (int)f->len) < 0)
+			goto nomem;
+		memcpy(pkt->data, f->data, f->len);
+		pts = dts;
+		pkt->flags |= AV_PKT_FLAG_KEY;
 	} else {
 		uint8_t h[7];
 		if (lsp_flv_adts_header(&m->aac, f->len, h) < 0) {
@@ -220,10 +263,21 @@ nomem:
 	return -ENOMEM;
 }
 
+void lsp_tsmux_set_fd(lsp_tsmux *m, int fd) { m->fd = fd; }
 int lsp_tsmux_started(const lsp_tsmux *m) { return m->started; }
 int lsp_tsmux_has_video(const lsp_tsmux *m) { return m->has_video; }
 int lsp_tsmux_has_audio(const lsp_tsmux *m) { return m->has_audio; }
 long long lsp_tsmux_nudged(const lsp_tsmux *m) { return m->nudged; }
+
+const char *lsp_tsmux_video_codec(const lsp_tsmux *m)
+{
+	return !m->has_video ? NULL : m->avc.hevc ? "hevc" : "h264";
+}
+
+const char *lsp_tsmux_audio_codec(const lsp_tsmux *m)
+{
+	return !m->has_audio ? NULL : m->opus_on ? "opus" : "aac";
+}
 
 int lsp_tsmux_close(lsp_tsmux *m, char *err, size_t errcap)
 {

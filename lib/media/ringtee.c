@@ -184,6 +184,20 @@ int lsp_h264_is_idr(const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* HEVC (an Enhanced RTMP source): an IRAP slice, NAL types 16..23. */
+static int hevc_is_irap(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i + 3 < len; i++) {
+		if (p[i] == 0 && p[i + 1] == 0 && p[i + 2] == 1) {
+			int t = (p[i + 3] >> 1) & 0x3f;
+			if (t >= 16 && t <= 23)
+				return 1;
+			i += 2;
+		}
+	}
+	return 0;
+}
+
 static int64_t to90k(int64_t ts, AVRational tb)
 {
 	if (ts == AV_NOPTS_VALUE)
@@ -230,7 +244,7 @@ int lsp_ringtee_run(int in_fd, int out_fd, lsp_ring *ring, lsp_ring *ts, lsp_rin
 	AVIOContext *pb = NULL;
 	AVPacket *pkt = NULL;
 	uint8_t *buf = NULL;
-	int rc, vidx = -1, aidx = -1;
+	int rc, vidx = -1, aidx = -1, vhevc = 0;
 	long long apk = 0;
 	char b[128];
 	memset(st, 0, sizeof *st);
@@ -269,18 +283,21 @@ int lsp_ringtee_run(int in_fd, int out_fd, lsp_ring *ring, lsp_ring *ts, lsp_rin
 		if (rc < 0)
 			break;
 		s = ic->streams[pkt->stream_index];
-		if (vidx < 0 && s->codecpar->codec_id == AV_CODEC_ID_H264)
+		if (vidx < 0 && (s->codecpar->codec_id == AV_CODEC_ID_H264 || s->codecpar->codec_id == AV_CODEC_ID_HEVC)) {
 			vidx = pkt->stream_index;
+			vhevc = s->codecpar->codec_id == AV_CODEC_ID_HEVC;
+		}
 		if (aidx < 0 && s->codecpar->codec_id == AV_CODEC_ID_AAC)
 			aidx = pkt->stream_index;
 		if (pkt->stream_index == vidx) {
-			int key = lsp_h264_is_idr(pkt->data, (size_t)pkt->size);
+			int key = vhevc ? hevc_is_irap(pkt->data, (size_t)pkt->size)
+					: lsp_h264_is_idr(pkt->data, (size_t)pkt->size);
 			int64_t pts = to90k(pkt->pts, s->time_base), dts = to90k(pkt->dts, s->time_base);
 			if (dts == AV_NOPTS_VALUE)
 				dts = pts;
 			if (t.ts && pkt->pos >= 0)
 				ts_frame(t.ts, pkt->pos, key);
-			if (!ring)
+			if (!ring || vhevc) /* the media ring carries H.264 (WebRTC) only */
 				;
 			else if (lsp_ring_write(ring, LSP_RING_VIDEO, key ? LSP_RING_KEY : 0, pts, dts, pkt->data,
 						(size_t)pkt->size) == 0) {

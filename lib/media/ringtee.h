@@ -3,7 +3,9 @@
  * demuxed (libavformat mpegts, no parsers, no probing) into access units
  * appended to a lsp_ring: the first H.264 stream's PES payloads (Annex B;
  * keyframe = carries an IDR NAL) and the first AAC stream's ADTS frames
- * (one ring entry per ADTS frame).  Timestamps are 90 kHz.
+ * (one ring entry per ADTS frame).  Timestamps are 90 kHz.  An HEVC
+ * stream (from an Enhanced RTMP publisher) cuts the TS ring's entries at
+ * its IRAP frames the same way but goes into no access-unit ring.
  *
  * The tee never waits for the ring (the ring never blocks) and the ring
  * never waits for out_fd beyond the write itself.  Returns 0 at the end of

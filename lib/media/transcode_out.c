@@ -279,6 +279,23 @@ int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t 
 		lad[0].passthrough = 1;
 		n++;
 	}
+	if (vin->codecpar->codec_id != AV_CODEC_ID_H264) {
+		/* a copied rung would offer HEVC (say) as an H.264 rendition:
+		 * the source is served through the encoded rungs only */
+		int m = 0;
+		for (i = 0; i < n; i++)
+			if (!lad[i].passthrough)
+				lad[m++] = lad[i];
+		if (m < n)
+			lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN, "passthrough rung dropped", "codec",
+				       LSV_S(avcodec_get_name(vin->codecpar->codec_id)), NULL);
+		n = m;
+		if (n == 0) {
+			snprintf(err, errcap, "source is %s: a passthrough-only ladder cannot serve it",
+				 avcodec_get_name(vin->codecpar->codec_id));
+			return -EIO;
+		}
+	}
 	if ((n = lsp_ladder_fit(lad, n, f->width, f->height)) < 0) {
 		snprintf(err, errcap, "source size %dx%d out of range", f->width, f->height);
 		return -EIO;

@@ -4,7 +4,9 @@
  * client bytes) reports "publish started" (stage publishing) and
  * "publish stopped" (reason disconnect, every byte counted) with the
  * fields and field order the logs keep; a wrong key, a busy channel and a
- * wrong app are refused with their reasons; the TS passthrough ("srt")
+ * wrong app are refused with their reasons; a codec lsp cannot serve
+ * (AV1, legacy VP6, MP3, or AV1 announced by onMetaData) ends the publish
+ * with an onStatus error and "codec refused"; the TS passthrough ("srt")
  * copies its input to the output unchanged; RTMPS without a TLS context
  * is an error. */
 #include <errno.h>
@@ -170,11 +172,7 @@ static void rtmp_publish(void **st)
 	assert_string_equal(sn.ev[z].channel, "alpha");
 	assert_string_equal(sn.ev[z].reason, "disconnect");
 	assert_int_equal(sn.ev[z].bytes, (long long)b.n);
-	/* the unsupported codec: one warning, between start and stop */
-	a = find(&sn, "unsupported codec ignored (want H.264 + AAC)");
-	assert_true(a > 0 && a < z);
-	assert_int_equal(sn.ev[a].level, LSP_WARN);
-	assert_string_equal(sn.ev[a].reason, "video");
+	assert_int_equal(find(&sn, LSP_INGEST_EV_CODEC), -1);
 	for (int i = 0; i < sn.n; i++) /* the key never travels in an event */
 		assert_null(strstr(sn.ev[i].reason, "goodkey"));
 }
@@ -214,6 +212,92 @@ static void rtmp_refusals(void **st)
 	assert_true((i = find(&sn, "connect refused")) >= 0);
 	assert_string_equal(sn.ev[i].reason, "bad app");
 	assert_int_equal(find(&sn, LSP_INGEST_EV_REFUSED), -1);
+}
+
+/* serve_canned, keeping what the server sent back in back (NUL-ended). */
+static int serve_back(lsp_ingest_cfg *c, const uint8_t *in, size_t n, char *back, size_t cap)
+{
+	char err[256];
+	int sp[2], rc;
+	ssize_t got;
+	size_t o = 0;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	assert_int_equal(write(sp[1], in, n), (ssize_t)n);
+	shutdown(sp[1], SHUT_WR);
+	rc = lsp_ingest_proto_find("rtmp")->serve(c, sp[0], -1, NULL, err, sizeof err);
+	close(sp[0]);
+	while (o + 1 < cap && (got = read(sp[1], back + o, cap - 1 - o)) > 0)
+		o += (size_t)got;
+	close(sp[1]);
+	for (size_t i = 0; i < o; i++) /* AMF strings among binary: make it searchable */
+		if (back[i] == 0)
+			back[i] = ' ';
+	back[o] = 0;
+	return rc;
+}
+
+/* A codec nobody can serve ends the publish at its first tag (or at
+ * onMetaData's codec id): an onStatus error the encoder shows, one
+ * "codec refused" event naming the codec, never a live channel. */
+static void rtmp_codec_refused(void **st)
+{
+	static struct rtmpc b;
+	static char back[16384];
+	/* E-RTMP: IsExHeader | keyframe | SequenceStart, FourCC av01, a config */
+	static const uint8_t av1[] = { 0x90, 'a', 'v', '0', '1', 0x81, 0, 0x0c, 0 };
+	static const uint8_t vp6[] = { 0x14, 0, 0, 0, 0, 0 };
+	static const uint8_t mp3[] = { 0x2f, 0xff, 0xfb };
+	static const struct {
+		uint8_t type;
+		const uint8_t *p;
+		size_t n;
+		const char *why;
+	} cases[] = {
+		{ 9, av1, sizeof av1, "lsp accepts H.264 or HEVC video; this stream is AV1" },
+		{ 9, vp6, sizeof vp6, "lsp accepts H.264 or HEVC video; this stream is VP6 (legacy codec id 4)" },
+		{ 8, mp3, sizeof mp3, "lsp accepts AAC or Opus audio; this stream is MP3 (legacy sound format id 2)" },
+	};
+	lsp_ingest_cfg c;
+	struct seen sn;
+	int a, i, z;
+	(void)st;
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		base(&c, &sn);
+		rtmpc_publish(&b, "live", "alpha_goodkey");
+		rtmpc_tag(&b, cases[k].type, cases[k].p, cases[k].n);
+		rtmpc_video(&b, 100); /* never read: the session has ended */
+		serve_back(&c, b.p, b.n, back, sizeof back);
+		assert_true((a = find(&sn, LSP_INGEST_EV_STARTED)) >= 0);
+		assert_true((i = find(&sn, LSP_INGEST_EV_CODEC)) > a);
+		assert_int_equal(sn.ev[i].level, LSP_WARN);
+		assert_string_equal(sn.ev[i].reason, cases[k].why);
+		assert_true((z = find(&sn, LSP_INGEST_EV_STOPPED)) > i);
+		assert_string_equal(sn.ev[z].reason, "codec refused");
+		assert_non_null(strstr(back, "NetStream.Publish.Rejected"));
+		assert_non_null(strstr(back, cases[k].why));
+	}
+
+	/* onMetaData says AV1 (its FourCC as a number) before any media */
+	{
+		uint8_t m[256];
+		lsp_amf0_wr w;
+		lsp_amf0_wr_init(&w, m, sizeof m);
+		lsp_amf0_put_string(&w, "@setDataFrame");
+		lsp_amf0_put_string(&w, "onMetaData");
+		lsp_amf0_put_object_begin(&w);
+		lsp_amf0_put_key(&w, "width");
+		lsp_amf0_put_number(&w, 1280);
+		lsp_amf0_put_key(&w, "videocodecid");
+		lsp_amf0_put_number(&w, (double)0x61763031);
+		lsp_amf0_put_object_end(&w);
+		base(&c, &sn);
+		rtmpc_publish(&b, "live", "alpha_goodkey");
+		rtmpc_chunked(&b, 4, 18, 1, m, w.len);
+		serve_back(&c, b.p, b.n, back, sizeof back);
+		assert_true((i = find(&sn, LSP_INGEST_EV_CODEC)) >= 0);
+		assert_string_equal(sn.ev[i].reason, "lsp accepts H.264 or HEVC video; this stream is AV1");
+		assert_non_null(strstr(back, "NetStream.Publish.Rejected"));
+	}
 }
 
 static void ts_passthrough(void **st)
@@ -284,6 +368,7 @@ int main(void)
 		cmocka_unit_test(test_expand_bounds),
 		cmocka_unit_test_setup_teardown(rtmp_publish, setup, teardown),
 		cmocka_unit_test_setup_teardown(rtmp_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(rtmp_codec_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(ts_passthrough, setup, teardown),
 		cmocka_unit_test_setup_teardown(rtmps_needs_tls, setup, teardown),
 	};

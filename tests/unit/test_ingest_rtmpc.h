@@ -77,12 +77,18 @@ static inline void rtmpc_publish(struct rtmpc *b, const char *app, const char *k
 	rtmpc_cmd(b, 1, "publish", 3, NULL, key);
 }
 
-/* One video message on stream 1 with n payload bytes of an unsupported
- * codec (a codec id of 1): ignored with a warning, but counted in bytes. */
+/* One media message (8 audio, 9 video) on stream 1: an FLV tag body. */
+static inline void rtmpc_tag(struct rtmpc *b, uint8_t type, const uint8_t *p, size_t n)
+{
+	rtmpc_chunked(b, type == 8 ? 4 : 6, type, 1, p, n);
+}
+
+/* One H.264 inter frame on stream 1, n bytes in all (at least 5): before
+ * any sequence header it is not muxed, but it is counted in bytes. */
 static inline void rtmpc_video(struct rtmpc *b, size_t n)
 {
-	uint8_t m[1024] = { 0x11 };
-	rtmpc_chunked(b, 6, 9, 1, m, n < sizeof m ? n : sizeof m);
+	uint8_t m[1024] = { 0x27, 1 };
+	rtmpc_tag(b, 9, m, n < sizeof m ? n : sizeof m);
 }
 
 #endif
