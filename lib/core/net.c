@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -166,7 +165,7 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
 
 void lsp_net_tls_alpn(void *ctx, const char *wire)
 {
-	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)(uintptr_t)wire);
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)wire);
 }
 
 void *lsp_net_tls_server(const char *cert, const char *key, char *err, size_t errcap)

@@ -39,23 +39,18 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "edge/h2head.h"
+
 #define H2_STREAMS_MAX 100
 #define H2_OBUF 32768            /* bytes handed to the socket at once */
-#define H2_HEADER_BYTES_MAX (4 * LSP_HTTP_HEAD_MAX) /* past this: the connection is closed */
 #define H2_READS 64              /* reads per turn before the others get theirs */
 
 typedef struct edge_h2s {
 	edge_conn c;             /* first: the stream is served as a connection */
 	struct edge_h2s *prev, *next;
 	int32_t sid;
-	int bad;                 /* a status to answer instead (400, 414, 431) */
 	int done;                /* handed to edge_handle */
-	char *hdr;               /* regular headers as "name: value\r\n" (LSP_HTTP_HEAD_MAX) */
-	size_t hlen, hbytes;     /* bytes in hdr; header bytes seen in all */
-	char *path;              /* :path, owned */
-	size_t plen;
-	char method[16], auth[256];
-	long long body;          /* request body bytes received (discarded) */
+	lsp_h2head q;            /* the request's headers (edge/h2head.h) */
 } edge_h2s;
 
 struct edge_h2 {
@@ -74,48 +69,28 @@ struct edge_h2 {
 
 /* ---- streams ------------------------------------------------------------ */
 
-static void stream_free(edge_h2 *h, edge_h2s *s)
+/* Free s (taking it off whatever it waits on); its list links are left. */
+static void stream_release(edge_h2 *h, edge_h2s *s)
 {
 	edge_unhold(h->e, &s->c);
+	if (s->c.ffd >= 0)
+		close(s->c.ffd);
+	edge_body_put(s->c.b);
+	free(s->c.rbuf);
+	lsp_h2head_free(&s->q);
+	free(s);
+	h->nstreams--;
+}
+
+static void stream_free(edge_h2 *h, edge_h2s *s)
+{
 	if (s->prev)
 		s->prev->next = s->next;
 	else
 		h->streams = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	if (s->c.ffd >= 0)
-		close(s->c.ffd);
-	edge_body_put(s->c.b);
-	free(s->c.rbuf);
-	free(s->hdr);
-	free(s->path);
-	free(s);
-	h->nstreams--;
-}
-
-/* The request head as HTTP/1.1 text in s->c.rbuf, parsed into rq by the
- * same parser (and limits) as a head read from the wire.  n > 0, or
- * -status. */
-static int stream_head(edge_h2s *s, lsp_http_req *rq)
-{
-	int n;
-	if (s->bad)
-		return -s->bad;
-	if (!s->method[0] || !s->path)
-		return -400;
-	if (!s->c.rbuf && !(s->c.rbuf = malloc(LSP_HTTP_HEAD_MAX)))
-		return -503;
-	n = snprintf(s->c.rbuf, LSP_HTTP_HEAD_MAX, "%s %.*s HTTP/1.1\r\n%s%s%s%.*s\r\n", s->method, (int)s->plen,
-		     s->path, s->auth[0] ? "Host: " : "", s->auth, s->auth[0] ? "\r\n" : "", (int)s->hlen,
-		     s->hdr ? s->hdr : "");
-	if (n < 0 || n >= LSP_HTTP_HEAD_MAX)
-		return -431;
-	n = lsp_http_parse(s->c.rbuf, (size_t)n, rq);
-	if (n == 0)
-		return -400;
-	if (n > 0 && s->body > 0 && rq->content_length <= 0)
-		rq->content_length = s->body;
-	return n;
+	stream_release(h, s);
 }
 
 static void stream_dispatch(edge_h2 *h, edge_h2s *s)
@@ -125,7 +100,7 @@ static void stream_dispatch(edge_h2 *h, edge_h2s *s)
 	if (s->done)
 		return;
 	s->done = 1;
-	n = stream_head(s, &rq);
+	n = (s->c.rbuf || (s->c.rbuf = malloc(LSP_HTTP_HEAD_MAX))) ? lsp_h2head_parse(&s->q, s->c.rbuf, &rq) : -503;
 	if (n < 0) {
 		s->c.head_only = 0;
 		edge_respond_error(h->e, &s->c, -n);
@@ -163,17 +138,8 @@ static int on_begin_headers(nghttp2_session *ss, const nghttp2_frame *f, void *u
 	return 0;
 }
 
-static int has_ctl(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] == '\r' || p[i] == '\n' || p[i] == 0)
-			return 1;
-	return 0;
-}
-
-/* One header of a request: pseudo-headers kept aside, the others appended
- * as HTTP/1.1 lines.  A head too big is answered 431; a header block far
- * past any limit closes the connection. */
+/* One header of a request (edge/h2head.h); a header block far past any
+ * limit closes the connection (HPACK has to decode it all otherwise). */
 static int on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t *name, size_t nl,
 		     const uint8_t *value, size_t vl, uint8_t flags, void *ud)
 {
@@ -183,55 +149,7 @@ static int on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t 
 	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST ||
 	    !(s = nghttp2_session_get_stream_user_data(ss, f->hd.stream_id)))
 		return 0;
-	s->hbytes += nl + vl + 32;
-	if (s->hbytes > H2_HEADER_BYTES_MAX)
-		return NGHTTP2_ERR_CALLBACK_FAILURE;
-	if (s->bad)
-		return 0;
-	if (nl == 0 || has_ctl(name, nl) || has_ctl(value, vl) || (name[0] != ':' && memchr(name, ':', nl) != NULL)) {
-		s->bad = 400;
-		return 0;
-	}
-	if (name[0] == ':') {
-		if (nl == 7 && !memcmp(name, ":method", 7)) {
-			if (vl == 0 || vl >= sizeof s->method || memchr(value, ' ', vl))
-				s->bad = 400;
-			else
-				memcpy(s->method, value, vl), s->method[vl] = 0;
-		} else if (nl == 5 && !memcmp(name, ":path", 5)) {
-			if (s->path || vl == 0 || memchr(value, ' ', vl))
-				s->bad = 400;
-			else if (vl > LSP_HTTP_TARGET_MAX)
-				s->bad = 414;
-			else if (!(s->path = malloc(vl)))
-				s->bad = 503;
-			else
-				memcpy(s->path, value, vl), s->plen = vl;
-		} else if (nl == 10 && !memcmp(name, ":authority", 10)) {
-			if (vl >= sizeof s->auth || memchr(value, ' ', vl))
-				s->bad = 400;
-			else
-				memcpy(s->auth, value, vl), s->auth[vl] = 0;
-		} /* :scheme and others: nothing to keep */
-		return 0;
-	}
-	if (!s->hdr && !(s->hdr = malloc(LSP_HTTP_HEAD_MAX))) {
-		s->bad = 503;
-		return 0;
-	}
-	if (s->hlen + nl + vl + 4 > LSP_HTTP_HEAD_MAX) {
-		s->bad = 431;
-		return 0;
-	}
-	memcpy(s->hdr + s->hlen, name, nl);
-	s->hlen += nl;
-	memcpy(s->hdr + s->hlen, ": ", 2);
-	s->hlen += 2;
-	memcpy(s->hdr + s->hlen, value, vl);
-	s->hlen += vl;
-	memcpy(s->hdr + s->hlen, "\r\n", 2);
-	s->hlen += 2;
-	return 0;
+	return lsp_h2head_add(&s->q, name, nl, value, vl) < 0 ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
 }
 
 static int on_data(nghttp2_session *ss, uint8_t flags, int32_t sid, const uint8_t *data, size_t len, void *ud)
@@ -241,7 +159,7 @@ static int on_data(nghttp2_session *ss, uint8_t flags, int32_t sid, const uint8_
 	(void)data;
 	(void)ud;
 	if (s)
-		s->body += (long long)len; /* no route here takes a body: counted, then refused */
+		s->q.body += (long long)len; /* no route here takes a body: counted, then refused */
 	return 0;
 }
 
@@ -310,37 +228,14 @@ static void kick(lsp_edge *e, edge_conn *c)
 	}
 }
 
-/* The headers of edge_respond's "Name: value\r\n" lines as name/value
- * pairs, names lowered into scratch.  Returns how many went into nv. */
-static size_t extra_nv(const char *extra, nghttp2_nv *nv, size_t max, char *scratch, size_t cap)
+/* A header pair for nghttp2 (which copies it at submit time). */
+static nghttp2_nv pair(const char *n, size_t nl, const char *v, size_t vl)
 {
-	size_t k = 0, used = 0;
-	while (extra && *extra && k < max) {
-		const char *colon = strchr(extra, ':'), *eol = strstr(extra, "\r\n");
-		size_t nl, vl;
-		const char *v;
-		if (!colon || !eol || colon > eol)
-			break;
-		nl = (size_t)(colon - extra);
-		v = colon + 1;
-		while (*v == ' ')
-			v++;
-		vl = (size_t)(eol - v);
-		if (used + nl + 1 > cap)
-			break;
-		for (size_t i = 0; i < nl; i++)
-			scratch[used + i] = (char)(extra[i] >= 'A' && extra[i] <= 'Z' ? extra[i] + 32 : extra[i]);
-		if (!(nl == 10 && !memcmp(scratch + used, "connection", 10))) {
-			nv[k++] = (nghttp2_nv){ (uint8_t *)scratch + used, (uint8_t *)(uintptr_t)v, nl, vl,
-						NGHTTP2_NV_FLAG_NONE };
-			used += nl;
-		}
-		extra = eol + 2;
-	}
-	return k;
+	nghttp2_nv x = { (uint8_t *)n, (uint8_t *)v, nl, vl, NGHTTP2_NV_FLAG_NONE };
+	return x;
 }
 
-#define NV(n, v) ((nghttp2_nv){ (uint8_t *)(n), (uint8_t *)(uintptr_t)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE })
+#define NV(n, v) pair((n), sizeof(n) - 1, (v), strlen(v))
 
 void edge_h2_respond(lsp_edge *e, edge_conn *c, int status, const char *ctype, const char *cache, const char *extra,
 		     edge_body *b, int ffd, off_t foff, off_t fend, off_t total)
@@ -371,7 +266,12 @@ void edge_h2_respond(lsp_edge *e, edge_conn *c, int status, const char *ctype, c
 			 (long long)total);
 		nv[k++] = NV("content-range", crange);
 	}
-	k += extra_nv(extra, nv + k, sizeof nv / sizeof nv[0] - k, scratch, sizeof scratch);
+	{
+		const char *en[8], *ev[8];
+		size_t enl[8], evl[8], x = lsp_h2head_lines(extra, en, enl, ev, evl, 8, scratch, sizeof scratch);
+		for (size_t i = 0; i < x; i++)
+			nv[k++] = pair(en[i], enl[i], ev[i], evl[i]);
+	}
 	if (c->head_only || len == 0) {
 		edge_body_put(b);
 		if (ffd >= 0)
@@ -406,10 +306,11 @@ static void fill(edge_h2 *h)
 {
 	for (;;) {
 		size_t room = H2_OBUF - h->olen, n;
-		if (!h->plen) {
+		if (!h->plen || !h->pend) {
 			ssize_t r = nghttp2_session_mem_send(h->s, &h->pend);
-			if (r <= 0) {
+			if (r <= 0 || !h->pend) {
 				h->pend = NULL;
+				h->plen = 0;
 				return; /* nothing more (or out of memory: the peer's timeout ends it) */
 			}
 			h->plen = (size_t)r;
@@ -571,8 +472,11 @@ void edge_h2_free(lsp_edge *e, edge_conn *c)
 	edge_h2 *h = c->h2;
 	if (!h)
 		return;
-	while (h->streams)
-		stream_free(h, h->streams);
+	for (edge_h2s *s = h->streams, *next; s; s = next) {
+		next = s->next;
+		stream_release(h, s);
+	}
+	h->streams = NULL;
 	nghttp2_session_del(h->s);
 	free(h);
 	c->h2 = NULL;

@@ -24,8 +24,10 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem
 P=$(free_port); PS=$(free_port)
 bg "$BIN/lsp-edge" --listen "127.0.0.1:$P" --hls-root "$T/hls" --web-root "$T/web" --upstream-api off \
 	2>"$T/edge.log"
+EP1=$!
 bg "$BIN/lsp-edge" --listen "127.0.0.1:$PS" --hls-root "$T/hls" --web-root "$T/web" \
 	--cert "$T/cert.pem" --key "$T/key.pem" 2>"$T/edge-tls.log"
+EP2=$!
 wait_port "$P" 10 && wait_port "$PS" 10 || { cat "$T/edge.log" "$T/edge-tls.log" >&2; fail "lsp-edge did not listen"; }
 (ffmpeg -v error -re -f lavfi -i testsrc2=size=320x180:rate=30 -f lavfi -i sine=sample_rate=48000 -t 60 \
 	-c:v libx264 -preset ultrafast -g 30 -keyint_min 30 -sc_threshold 0 -c:a aac -b:a 64k \
@@ -125,6 +127,17 @@ grep -q "seg$m\.$p\.m4s\"" "$T/t2" || fail "h2 blocking reload over TLS lacks pa
 	fail "h2c on the TLS port (from loopback)"
 ok "TLS: ALPN h2 (blocking reload beside a hold, one connection), HTTP/1.1 by ALPN, h2c beside it"
 
+# ---- relay mode: an edge in front of this one, asked over h2
+PR=$(free_port)
+bg "$BIN/lsp-edge" --listen "127.0.0.1:$PR" --origin "$U" --hls-root "$T/hls" --web-root "$T/web" 2>"$T/edge-relay.log"
+EP3=$!
+wait_port "$PR" 10 || fail "relay edge did not listen"
+h2 -o "$T/rm" "http://127.0.0.1:$PR/hls/demo/master.m3u8" && cmp -s "$T/rm" "$T/m1" || fail "relay master over h2"
+read -r m p <<<"$(pl_next)"
+out=$(h2 -o "$T/rb" -w '%{http_version} %{http_code}' "http://127.0.0.1:$PR/hls/demo/360p/index.m3u8?_HLS_msn=$m&_HLS_part=$p")
+[ "$out" = "2 200" ] && grep -q "seg$m\.$p\.m4s\"" "$T/rb" || fail "relay blocking reload over h2: $out"
+ok "relay mode over h2: origin answers, a blocking reload waits on the relay"
+
 # ---- bad input closes that connection only
 h2 -o "$T/held" -w '%{http_code}' "$U/hls/still/360p/index.m3u8?_HLS_msn=8" >"$T/held.code" &
 HP=$!
@@ -163,3 +176,12 @@ if command -v promtool >/dev/null; then
 	promtool check metrics <"$T/metrics" >"$T/promtool" 2>&1 || { cat "$T/promtool" >&2; fail "promtool"; }
 fi
 ok "metrics: $n requests over h2"
+
+# ---- a clean stop (under SANITIZE=1: no leak or error report)
+kill -TERM "$EP1" "$EP2" "$EP3"
+wait "$EP1" "$EP2" "$EP3" 2>/dev/null
+for l in edge edge-tls edge-relay; do
+	! grep -q 'Sanitizer\|runtime error' "$T/$l.log" || { cat "$T/$l.log" >&2; fail "$l: sanitizer report"; }
+	grep -q '"stopped"' "$T/$l.log" || fail "$l: lsp-edge did not stop cleanly"
+done
+ok "stopped cleanly"
