@@ -6,8 +6,9 @@
  *   client                              edge
  *   PRI * HTTP/2.0 ... SETTINGS ──────▶ session (SETTINGS: 100 streams)
  *   HEADERS (+CONTINUATION) stream n ─▶ pseudo + regular headers become an
- *                                       HTTP/1.1 head in the stream's buffer,
- *                                       parsed by core/http (same limits)
+ *                                       HTTP/1.1 head in the stream's buffer
+ *                                       (edge/h2head.h), parsed by core/http
+ *                                       (same limits)
  *   [DATA] END_STREAM ────────────────▶ edge_handle(stream) — routing, holds,
  *                                       tokens, files as for HTTP/1.1
  *          ◀──────────────────────────  HEADERS + DATA (edge_respond: a body

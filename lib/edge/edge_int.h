@@ -15,6 +15,7 @@
  *   proxyhead.c   the front door's routes and header rewriting (no I/O)
  *   edge_h2.c     HTTP/2 (ALPN h2, h2c prior knowledge): an nghttp2 session
  *                 per connection, each stream served as a connection
+ *   h2head.c      HTTP/2 header lists to and from HTTP/1.1 heads (no I/O)
  *   edge_proxy.c  the front door: /api/v1/, /ws/, /presence, /whep/, /whip/
  *                 forwarded to lsp-api, lsp-chat, lsp-rtc (byte splice,
  *                 WebSocket tunnel after 101, 502/504 JSON when down)
