@@ -25,7 +25,33 @@ bg() { "$@" & _pids+=($!); }                # start a child that dies with the t
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
 skip() { echo "skip: $*"; exit 77; }
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+# A port nothing listens on.  Under tests/run, each job slot draws from its
+# own range below the kernel's ephemeral ports (so tests running side by
+# side never draw the same one), and a test never gets a port twice.
+free_port() {
+	python3 - "${LSP_TEST_SLOT:-0}" "$T/.ports" <<'PY'
+import random, socket, sys
+slot, seen_file = int(sys.argv[1]), sys.argv[2]
+try:
+    seen = set(open(seen_file).read().split())
+except OSError:
+    seen = set()
+for _ in range(500):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", random.randrange(12000 + 2500 * slot, 14500 + 2500 * slot) if slot else 0))
+        port = s.getsockname()[1]
+    except OSError:
+        continue
+    finally:
+        s.close()
+    if str(port) not in seen:
+        open(seen_file, "a").write("%d\n" % port)
+        print(port)
+        sys.exit(0)
+sys.exit("free_port: no free port")
+PY
+}
 wait_port() { # port [seconds]
 	local i n=$(( ${2:-10} * 10 ))
 	for ((i = 0; i < n; i++)); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done

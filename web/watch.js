@@ -17,7 +17,8 @@
   let base = '/hls/' + encodeURIComponent(channel) + '/';
   let src = base + 'master.m3u8';
   let dvrSrc = base + 'master-dvr.m3u8';
-  let whepQuery = ''; // "?token=…" for a private or age-gated channel (playbackAccess)
+  let tokenQuery = ''; // "?token=…" for a private or age-gated channel (playbackAccess)
+  let vodBase = '/vod/' + encodeURIComponent(channel) + '/'; // + "~<token>/" likewise
   const vodId = new URLSearchParams(location.search).get('vod');
   const video = document.getElementById('video');
   const badge = document.getElementById('badge');
@@ -88,7 +89,7 @@
   function startWhep() {
     const gen = whepGen;
     player.transport = 'webrtc';
-    window.lspWhep.play(video, window.lspWhep.url(channel) + whepQuery, { timeoutMs: 5000 }).then(function (s) {
+    window.lspWhep.play(video, window.lspWhep.url(channel) + tokenQuery, { timeoutMs: 5000 }).then(function (s) {
       if (gen !== whepGen || player.mode !== 'live') { s.stop(); return; }
       player.whep = s;
       if ($q) $q.value = 'rtc';
@@ -141,7 +142,7 @@
     if (mode === 'live' && !player.hlsOnly) { startWhep(); return; }
     player.transport = 'll-hls';
     const url = mode === 'dvr' ? dvrSrc : mode === 'vod'
-      ? '/vod/' + encodeURIComponent(channel) + '/' + encodeURIComponent(vodId) + '/index.m3u8' : src;
+      ? vodBase + encodeURIComponent(vodId) + '/index.m3u8' : src;
     if (window.Hls && window.Hls.isSupported()) {
       const cfg = mode === 'live'
         // A stall raises hls.js's target latency; its default (+1 s per stall,
@@ -227,7 +228,7 @@
   async function listVods() {
     let list = [];
     try {
-      const r = await fetch('/api/channels/' + encodeURIComponent(channel) + '/vods', { cache: 'no-store' });
+      const r = await fetch('/api/channels/' + encodeURIComponent(channel) + '/vods' + tokenQuery, { cache: 'no-store' });
       if (r.ok) list = await r.json();
     } catch (e) { /* none */ }
     const ul = document.getElementById('vodlist');
@@ -302,7 +303,9 @@
   // or the studio's bearer token).  The token goes in the path
   // (/hls/<ch>/~<token>/master.m3u8): every URI in the playlists is
   // relative, so hls.js and Safari carry it to every playlist, part and
-  // segment; WHEP gets it as ?token=.  1: play; 0: a message is shown.
+  // segment; recordings likewise (/vod/<ch>/~<token>/<id>/index.m3u8), the
+  // recording list and WHEP get it as ?token=.  1: play; 0: a message is
+  // shown.  Nothing is fetched from /hls/ or /vod/ before this answers.
   async function playbackAccess() {
     let ch = null;
     try {
@@ -325,7 +328,8 @@
       base = '/hls/' + encodeURIComponent(channel) + '/~' + body.token + '/';
       src = base + 'master.m3u8';
       dvrSrc = base + 'master-dvr.m3u8';
-      whepQuery = '?token=' + encodeURIComponent(body.token);
+      tokenQuery = '?token=' + encodeURIComponent(body.token);
+      vodBase = '/vod/' + encodeURIComponent(channel) + '/~' + body.token + '/';
       return 1;
     }
     const why = !r ? 'The server could not be reached.'
@@ -342,10 +346,10 @@
     return 0;
   }
 
-  if (vodId) start('vod');
-  listVods();
   playbackAccess().then(function (ok) {
     if (!ok) return;
+    if (vodId) start('vod');
+    listVods();
     poll();
     setInterval(poll, 3000);
   });

@@ -1,5 +1,6 @@
 /* passwd.c — scrypt password hashes; see passwd.h for the contract. */
 #include "api/passwd.h"
+#include "core/hex.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -30,31 +31,6 @@ static int kdf(const char *pw, const unsigned char *salt, int log2n, int r, int 
 	return ok ? 0 : -EIO;
 }
 
-static void hex(const unsigned char *b, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
-
-static int unhex(const char *s, size_t n, unsigned char *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned v = 0;
-		for (int k = 0; k < 2; k++) {
-			int ch = (unsigned char)s[2 * i + k], d;
-			if (ch >= '0' && ch <= '9')
-				d = ch - '0';
-			else if (ch >= 'a' && ch <= 'f')
-				d = ch - 'a' + 10;
-			else
-				return -1;
-			v = v * 16 + (unsigned)d;
-		}
-		out[i] = (unsigned char)v;
-	}
-	return 0;
-}
-
 int lsp_passwd_hash(const char *pw, int log2n, char *out, size_t cap)
 {
 	unsigned char salt[SALT], h[OUT];
@@ -66,8 +42,8 @@ int lsp_passwd_hash(const char *pw, int log2n, char *out, size_t cap)
 		return -EIO;
 	if ((rc = kdf(pw, salt, log2n, R, P, h)) < 0)
 		return rc;
-	hex(salt, SALT, sh);
-	hex(h, OUT, hh);
+	lsp_hex_encode(salt, SALT, sh);
+	lsp_hex_encode(h, OUT, hh);
 	OPENSSL_cleanse(h, sizeof h);
 	snprintf(out, cap, "scrypt$%d$%d$%d$%s$%s", log2n, R, P, sh, hh);
 	return 0;
@@ -98,8 +74,8 @@ int lsp_passwd_verify(const char *pw, const char *stored)
 	stored += 7;
 	if (param(&stored, 10, 20, &log2n) < 0 || param(&stored, 1, 32, &r) < 0 || param(&stored, 1, 16, &p) < 0)
 		return -EINVAL;
-	if (strlen(stored) != 2 * SALT + 1 + 2 * OUT || stored[2 * SALT] != '$' || unhex(stored, SALT, salt) < 0 ||
-	    unhex(stored + 2 * SALT + 1, OUT, want) < 0)
+	if (strlen(stored) != 2 * SALT + 1 + 2 * OUT || stored[2 * SALT] != '$' || lsp_hex_decode(stored, SALT, salt) < 0 ||
+	    lsp_hex_decode(stored + 2 * SALT + 1, OUT, want) < 0)
 		return -EINVAL;
 	if ((rc = kdf(pw, salt, log2n, r, p, got)) < 0)
 		return rc;

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/hex.h"
+
 static int is_tchar(unsigned char c)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
@@ -245,14 +247,6 @@ const char *lsp_http_header_get(const lsp_http_req *req, const char *name, size_
 	return NULL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
-
 int lsp_http_path_decode(const char *path, size_t len, char *out, size_t cap)
 {
 	size_t i, o = 0, seg = 0;
@@ -272,8 +266,8 @@ int lsp_http_path_decode(const char *path, size_t len, char *out, size_t cap)
 			int h, lo;
 			if (i + 2 >= len)
 				return -1;
-			h = hexval(path[i + 1]);
-			lo = hexval(path[i + 2]);
+			h = lsp_hex_digit(path[i + 1]);
+			lo = lsp_hex_digit(path[i + 2]);
 			if (h < 0 || lo < 0)
 				return -1;
 			c = (char)(h * 16 + lo);
@@ -315,8 +309,8 @@ int lsp_http_query_get(const char *q, size_t len, const char *name, char *out, s
 					int h, lo;
 					if (k + 2 >= e)
 						return -2;
-					h = hexval(q[k + 1]);
-					lo = hexval(q[k + 2]);
+					h = lsp_hex_digit(q[k + 1]);
+					lo = lsp_hex_digit(q[k + 2]);
 					if (h < 0 || lo < 0)
 						return -2;
 					c = (char)(h * 16 + lo);

@@ -1,5 +1,6 @@
 /* key.c — stream key generation, hashing and checking; see key.h. */
 #include "core/key.h"
+#include "core/hex.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -21,16 +22,6 @@ int lsp_name_valid(const char *name)
 	return n > 0;
 }
 
-static void hex(const unsigned char *b, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[b[i] >> 4];
-		out[2 * i + 1] = d[b[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
 int lsp_key_new(const char *channel, char *out, size_t cap)
 {
 	unsigned char r[LSP_KEY_RAND_BYTES];
@@ -40,7 +31,7 @@ int lsp_key_new(const char *channel, char *out, size_t cap)
 	if (RAND_bytes(r, sizeof r) != 1)
 		return -1;
 	snprintf(out, cap, "%s_", channel);
-	hex(r, sizeof r, out + cl + 1);
+	lsp_hex_encode(r, sizeof r, out + cl + 1);
 	OPENSSL_cleanse(r, sizeof r);
 	return 0;
 }
@@ -54,7 +45,7 @@ void lsp_key_hash(const char *key, char out[LSP_HASH_HEX])
 		out[64] = 0;
 		return;
 	}
-	hex(md, 32, out);
+	lsp_hex_encode(md, 32, out);
 }
 
 int lsp_key_channel(const char *key, char *name, size_t cap)

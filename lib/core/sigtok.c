@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/hex.h"
 #include "core/hmac.h"
 
 #define EXP_DIGITS 18
@@ -27,18 +28,13 @@ static int viewer_char(char c)
 static int mac_hex(const lsp_sigtok_kind *k, const uint8_t *secret, size_t slen, const char *channel, long long exp,
 		   const char *viewer, size_t vlen, char hex[HEX + 1])
 {
-	static const char dig[] = "0123456789abcdef";
 	char msg[256];
 	uint8_t md[LSP_HMAC_LEN];
 	int n = vlen ? snprintf(msg, sizeof msg, "%s|%s|%lld|%.*s", k->domain, channel, exp, (int)vlen, viewer)
 		     : snprintf(msg, sizeof msg, "%s|%s|%lld", k->domain, channel, exp);
 	if (n < 0 || (size_t)n >= sizeof msg || lsp_hmac_sha256(secret, slen, msg, (size_t)n, md) < 0)
 		return -EIO;
-	for (int i = 0; i < LSP_HMAC_LEN; i++) {
-		hex[2 * i] = dig[md[i] >> 4];
-		hex[2 * i + 1] = dig[md[i] & 15];
-	}
-	hex[HEX] = 0;
+	lsp_hex_encode(md, LSP_HMAC_LEN, hex);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "core/hex.h"
 #include "core/hmac.h"
 
 struct lsp_webhook {
@@ -26,16 +27,6 @@ struct lsp_webhook {
 	char answer[LSP_WEBHOOK_REASON_CAP];
 	size_t alen;
 };
-
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[in[i] >> 4];
-		out[2 * i + 1] = d[in[i] & 15];
-	}
-	out[2 * n] = 0;
-}
 
 /* HMAC over "<t>.<body>": lsp_hmac_sha256 takes one buffer, so the
  * prefix and the body are joined in a heap copy (bodies are small). */
@@ -68,7 +59,7 @@ int lsp_webhook_sign(const void *secret, size_t slen, long long t, const void *b
 		out[0] = 0;
 	if ((rc = mac(secret, slen, t, body, blen, m)) < 0)
 		return rc;
-	hex(m, sizeof m, hx);
+	lsp_hex_encode(m, sizeof m, hx);
 	n = snprintf(out, cap, "t=%lld,v1=%s", t, hx);
 	OPENSSL_cleanse(m, sizeof m);
 	if (n < 0 || (size_t)n >= cap) {
@@ -98,7 +89,7 @@ int lsp_webhook_verify(const void *secret, size_t slen, const char *header, cons
 		return 0;
 	if (mac(secret, slen, t, body, blen, m) < 0)
 		return 0;
-	hex(m, sizeof m, want);
+	lsp_hex_encode(m, sizeof m, want);
 	ok = lsp_hmac_equal(want, v, 2 * LSP_HMAC_LEN);
 	OPENSSL_cleanse(m, sizeof m);
 	OPENSSL_cleanse(want, sizeof want);
@@ -197,7 +188,7 @@ int lsp_webhook_id(char *out, size_t cap)
 	unsigned char r[16];
 	if (cap < 2 * sizeof r + 1 || RAND_bytes(r, sizeof r) != 1)
 		return -EIO;
-	hex(r, sizeof r, out);
+	lsp_hex_encode(r, sizeof r, out);
 	return 0;
 }
 

@@ -2,6 +2,7 @@
  * Holds no state.  HMAC and SHA-256 come from OpenSSL (EVP/HMAC one-shot
  * calls); everything else is string building into caller buffers. */
 #include "push/sigv4.h"
+#include "core/hex.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -34,21 +35,11 @@ static void put(sbuf *b, const char *s, size_t n)
 
 static void puts_(sbuf *b, const char *s) { put(b, s, strlen(s)); }
 
-static void hex(const uint8_t *d, size_t n, char *out)
-{
-	static const char x[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = x[d[i] >> 4];
-		out[2 * i + 1] = x[d[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
 void lsp_sigv4_sha256_hex(const void *buf, size_t len, char out[LSP_SIGV4_HEX])
 {
 	uint8_t d[SHA256_DIGEST_LENGTH];
 	SHA256(buf, len, d);
-	hex(d, sizeof d, out);
+	lsp_hex_encode(d, sizeof d, out);
 }
 
 void lsp_sigv4_amzdate(time_t t, char out[LSP_SIGV4_AMZDATE])
@@ -292,7 +283,7 @@ int lsp_sigv4_authorization(const lsp_sigv4_cred *c, const char *amzdate, const 
 	lsp_sigv4_signing_key(c->secret_key, date8, c->region, c->service, key);
 	hmac(key, sizeof key, sts, d);
 	memset(key, 0, sizeof key);
-	hex(d, sizeof d, s);
+	lsp_hex_encode(d, sizeof d, s);
 	if (sig)
 		memcpy(sig, s, LSP_SIGV4_HEX);
 	n = snprintf(out, cap, "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s", c->access_key,

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/hex.h"
+
 static const char *const role_names[] = { "viewer", "mod", "owner" };
 
 int lsp_role_parse(const char *s)
@@ -26,15 +28,6 @@ int lsp_role_parse(const char *s)
 const char *lsp_role_name(int role)
 {
 	return role >= 0 && role < 3 ? role_names[role] : "?";
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 int lsp_token_secret(const char *data_dir, unsigned char *key, size_t cap, char *err, size_t errcap)
@@ -73,8 +66,7 @@ int lsp_token_secret(const char *data_dir, unsigned char *key, size_t cap, char 
 			snprintf(err, errcap, "unable to draw random bytes");
 			return -EIO;
 		}
-		for (int i = 0; i < 32; i++)
-			snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+		lsp_hex_encode(raw, sizeof raw, hex);
 		snprintf(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0 || write(fd, hex, 64) != 64 || fsync(fd) < 0) {
@@ -103,13 +95,9 @@ int lsp_token_secret(const char *data_dir, unsigned char *key, size_t cap, char 
 		snprintf(err, errcap, "%s: expected 64 hex digits", path);
 		goto fail;
 	}
-	for (int i = 0; i < 32; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			snprintf(err, errcap, "%s: expected 64 hex digits", path);
-			goto fail;
-		}
-		key[i] = (unsigned char)(hi << 4 | lo);
+	if (lsp_hex_decode(hex, 32, key) < 0) {
+		snprintf(err, errcap, "%s: expected 64 hex digits", path);
+		goto fail;
 	}
 	rc = 32;
 fail:

@@ -3,7 +3,8 @@
 // studio's, in sessionStorage) and must play (currentTime advances >= 2 s);
 // without one, or for a viewer who may not watch, it must say why.
 // Usage: node private.mjs URL [--bearer TOKEN] [--timeout S]
-// Prints one JSON line {played, denied, message, transport}; exits 0 played,
+// Prints one JSON line {played, denied, message, transport, vods (entries in
+// the page's recording list)}; exits 0 played,
 // 3 refused with a message, 1 neither before the timeout, 2 usage.
 import { chromium } from 'playwright-core';
 
@@ -18,7 +19,7 @@ const browser = await chromium.launch({
   headless: true,
   args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--disable-gpu', '--disable-dev-shm-usage'],
 });
-let rc = 1, out = { played: 0, denied: null, message: null, transport: null };
+let rc = 1, out = { played: 0, denied: null, message: null, transport: null, vods: 0 };
 try {
   const page = await browser.newPage();
   page.on('console', m => { if (m.type() === 'error') console.error('page:', m.text()); });
@@ -33,8 +34,10 @@ try {
       message: document.querySelector('#offline p').textContent,
       hidden: document.getElementById('offline').hidden,
       transport: document.body.dataset.transport || null,
+      vods: document.querySelectorAll('#vodlist li').length,
     }));
     out.transport = s.transport;
+    out.vods = s.vods;
     if (s.denied) { out.denied = s.denied; out.message = s.message; rc = 3; break; }
     if (first === null && s.t > 0) first = s.t;
     if (first !== null) out.played = s.t - first;

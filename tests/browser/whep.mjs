@@ -1,19 +1,23 @@
 // whep.mjs — play an lsp channel over WHEP in headless Chromium (web/whep.js)
 // and wait until video frames are decoded.
-// Usage: node whep.mjs WHEP_URL [--timeout S] [--frames N] [--hold S]
+// Usage: node whep.mjs WHEP_URL [--timeout S] [--frames N] [--hold S] [--until FILE]
+// (--until: the hold ends early once FILE exists, so a test keeps a viewer
+// playing exactly while its other checks run)
 // Prints one JSON line (the player's stats plus "ok"); exits 0 when at least
 // N frames (default 30) were decoded, 1 on timeout, 2 on usage.
 import { chromium } from 'playwright-core';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import fs from 'node:fs';
 
 const args = process.argv.slice(2);
 const url = args[0];
 const opt = n => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : undefined; };
-if (!url || url.startsWith('--')) { console.error('usage: node whep.mjs WHEP_URL [--timeout S] [--frames N] [--hold S]'); process.exit(2); }
+if (!url || url.startsWith('--')) { console.error('usage: node whep.mjs WHEP_URL [--timeout S] [--frames N] [--hold S] [--until FILE]'); process.exit(2); }
 const timeoutMs = Number(opt('--timeout') || 20) * 1000;
 const want = Number(opt('--frames') || 30);
 const holdMs = Number(opt('--hold') || 0) * 1000;
+const until = opt('--until');
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 const browser = await chromium.launch({
@@ -25,6 +29,7 @@ let rc = 1, out = { ok: false };
 try {
   const page = await browser.newPage();
   page.on('console', m => { if (m.type() === 'error') console.error('page:', m.text()); });
+  await page.exposeFunction('lspHoldDone', () => !!until && fs.existsSync(until));
   await page.setContent('<video id="v" autoplay muted playsinline></video>');
   await page.addScriptTag({ path: path.join(here, '../../web/whep.js') });
   const t0 = Date.now();
@@ -38,7 +43,7 @@ try {
     while (performance.now() - t0 < timeoutMs) {
       st = await s.stats();
       if (st.framesDecoded > 0 && firstFrameMs === null) firstFrameMs = Math.round(performance.now() - t0);
-      if (st.framesDecoded >= want && performance.now() - t0 >= holdMs) break;
+      if (st.framesDecoded >= want && (performance.now() - t0 >= holdMs || await window.lspHoldDone())) break;
       await new Promise(r => setTimeout(r, 100));
     }
     let rvfc = 0;
@@ -47,7 +52,7 @@ try {
     }
     const resource = s.resource;
     await s.stop();
-    return { ok: st.framesDecoded >= want, firstFrameMs, rvfc, resource, ...st };
+    return { ok: st.framesDecoded >= want, firstFrameMs, playedMs: Math.round(performance.now() - t0), rvfc, resource, ...st };
   }, { url, want, timeoutMs, holdMs });
   out.wallMs = Date.now() - t0;
   if (out.ok) rc = 0;

@@ -1,16 +1,20 @@
 // whip.mjs — publish to lsp-rtc over WHIP from headless Chromium with the
 // fake camera and microphone (H.264 + Opus), hold for a while, then stop.
-// Usage: node whip.mjs WHIP_URL STREAM_KEY [--hold S] [--expect-status N]
+// Usage: node whip.mjs WHIP_URL STREAM_KEY [--hold S] [--until FILE] [--expect-status N]
+// (--until: the hold ends early once FILE exists, so a test publishes
+// exactly while its checks run, however long a loaded box makes them)
 // Prints one JSON line {ok, status, connected, bytesSent, framesEncoded};
 // exits 0 when connected and media was sent (or, with --expect-status, when
 // the POST answered N), 1 otherwise, 2 on usage.
 import { chromium } from 'playwright-core';
+import fs from 'node:fs';
 
 const args = process.argv.slice(2);
 const [url, key] = args;
 const opt = n => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : undefined; };
-if (!url || !key) { console.error('usage: node whip.mjs WHIP_URL STREAM_KEY [--hold S] [--expect-status N]'); process.exit(2); }
+if (!url || !key) { console.error('usage: node whip.mjs WHIP_URL STREAM_KEY [--hold S] [--until FILE] [--expect-status N]'); process.exit(2); }
 const holdMs = Number(opt('--hold') || 5) * 1000;
+const until = opt('--until');
 const expect = opt('--expect-status') ? Number(opt('--expect-status')) : null;
 
 const browser = await chromium.launch({
@@ -23,6 +27,7 @@ let out = { ok: false };
 try {
   const page = await browser.newPage();
   page.on('console', m => { if (m.type() === 'error') console.error('page:', m.text()); });
+  await page.exposeFunction('lspHoldDone', () => !!until && fs.existsSync(until));
   // getUserMedia needs a secure context: localhost http is one, about:blank is not
   await page.goto(new URL('/healthz', url).href);
   out = await page.evaluate(async ({ url, key, holdMs }) => {
@@ -43,7 +48,8 @@ try {
     const t0 = performance.now();
     while (pc.connectionState !== 'connected' && performance.now() - t0 < 10000) await new Promise(r => setTimeout(r, 50));
     const connected = pc.connectionState === 'connected';
-    await new Promise(r => setTimeout(r, holdMs));
+    const t1 = performance.now();
+    while (performance.now() - t1 < holdMs && !(await window.lspHoldDone())) await new Promise(r => setTimeout(r, 200));
     let bytesSent = 0, framesEncoded = 0, codec = '';
     (await pc.getStats()).forEach(s => {
       if (s.type === 'outbound-rtp') { bytesSent += s.bytesSent || 0; if (s.kind === 'video') framesEncoded = s.framesEncoded || 0; }

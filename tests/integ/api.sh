@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # lsp-api on SQLite, over real HTTP: routes x roles, accounts, CSRF, rate
 # limits, kid mode, DSAR export/erase with lsp-chat and NATS, then an ffmpeg
 # publish with the key from the API, key rotation (the old key is refused)

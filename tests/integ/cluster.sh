@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # Cluster mode on real hosts: six network namespaces on one bridge (ip netns
 # + veth) — db (Postgres), nats, origin A, origin B, edge 1, edge 2.  Every
 # lsp tool on every host has LSP_DB_URL pointing at the one Postgres on db

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # Live rewind and recordings in headless Chromium: a real-time test pattern
 # goes to lsp-package --dvr (and lsp-record beside it, as scripts/lsp-channel
 # tees it); the watch page plays live, "−10 s" switches to master-dvr.m3u8

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # The spine end to end: ffmpeg publishes RTMP into scripts/lsp-up; the
 # multivariant playlist lists >= 2 rungs, media playlists carry LL-HLS parts,
 # ffprobe reads video through HTTP, and a blocking playlist reload for the

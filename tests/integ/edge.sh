@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # lsp-edge over a live fake LL-HLS packager (edge/producer.py): content
 # types, CORS, path safety, blocking playlist reload timing, held preload
 # hint parts, hold timeouts, keep-alive, pipelining, 2000 idle connections,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # Every libFuzzer harness (tests/fuzz/fuzz_*.c) runs for a bounded time over
 # a scratch copy of its committed corpus (tests/fuzz/corpus/<name>/, name
 # without the fuzz_ prefix); any crash, leak, timeout or sanitizer report
@@ -44,27 +45,51 @@ deps() { # source → the lib/*/*.c it needs, following "x.h" includes
 	done
 }
 
-harnesses=()
+# what each harness needs, then every stale object compiled and every
+# stale harness linked, as many at once as there are CPUs
+jobs=$(nproc 2>/dev/null || echo 2)
+running=0
+spawn() { # command…: run in the background, at most $jobs at once
+	"$@" 2>>"$T/build.log" &
+	running=$((running + 1))
+	if [ $running -ge "$jobs" ]; then wait -n || build_failed=1; running=$((running - 1)); fi
+}
+drain() { while [ $running -gt 0 ]; do wait -n || build_failed=1; running=$((running - 1)); done; }
+declare -A objs_of=() stale=()
+names=()
 for src in "$ROOT"/tests/fuzz/fuzz_*.c; do
 	[ -f "$src" ] || continue
-	n=$(basename "$src" .c); objs=()
+	n=$(basename "$src" .c); o_list=""
 	for c in $(deps "$src"); do
 		o=$obj/$(basename "$c" .c).o
-		if ! { [ "$o" -nt "$c" ] && [ "$o" -nt "$newest_h" ]; }; then
-			clang -c -fsanitize=fuzzer-no-link "${flags[@]}" -o "$o" "$c" 2>>"$T/build.log" ||
-				{ tail -n 20 "$T/build.log"; fail "$n: cannot compile $(basename "$c")"; }
-		fi
-		objs+=("$o")
+		{ [ "$o" -nt "$c" ] && [ "$o" -nt "$newest_h" ]; } || stale[$o]=$c
+		o_list+="$o "
 	done
+	objs_of[$n]=$o_list; names+=("$n")
+done
+[ ${#names[@]} -gt 0 ] || fail "no harness under tests/fuzz"
+build_failed=0
+for o in "${!stale[@]}"; do
+	rm -f "$o"
+	spawn clang -c -fsanitize=fuzzer-no-link "${flags[@]}" -o "$o" "${stale[$o]}"
+done
+drain
+[ $build_failed = 0 ] || { tail -n 20 "$T/build.log"; fail "cannot compile lib/ for the harnesses"; }
+harnesses=()
+for n in "${names[@]}"; do
+	src=$ROOT/tests/fuzz/$n.c
+	read -r -a objs <<<"${objs_of[$n]}"
 	fresh=1
 	for f in "$src" "${objs[@]}" "$newest_h"; do [ "$ROOT/build/fuzz/$n" -nt "$f" ] || fresh=0; done
-	[ $fresh = 1 ] || clang -fsanitize=fuzzer "${flags[@]}" -o "$ROOT/build/fuzz/$n" "$src" "${objs[@]}" "${ldlibs[@]}" \
-		2>>"$T/build.log" || { tail -n 20 "$T/build.log"; fail "cannot build $n"; }
+	[ $fresh = 1 ] || spawn clang -fsanitize=fuzzer "${flags[@]}" -o "$ROOT/build/fuzz/$n" "$src" "${objs[@]}" "${ldlibs[@]}"
 	harnesses+=("$ROOT/build/fuzz/$n")
 done
+drain
+[ $build_failed = 0 ] || { tail -n 20 "$T/build.log"; fail "cannot build a harness"; }
 [ ${#harnesses[@]} -gt 0 ] || fail "no harness under tests/fuzz"
 each=$(( total / ${#harnesses[@]} )); [ $each -ge 1 ] || each=1
-for h in "${harnesses[@]}"; do
+fuzz_one() { # harness: runs it, its exit status in $T/<name>.rc
+	local h=$1 n c d rc
 	n=$(basename "$h"); c=${n#fuzz_}
 	mkdir -p "$T/corpus/$n" "$T/art/$n"
 	for d in "$ROOT/tests/fuzz/corpus/$c" "$ROOT/tests/fuzz/corpus/$n"; do
@@ -72,7 +97,13 @@ for h in "${harnesses[@]}"; do
 	done
 	"$h" -max_total_time="$each" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$T/art/$n/" \
 		"$T/corpus/$n" >"$T/$n.log" 2>&1; rc=$?
-	if [ $rc -ne 0 ] || ls "$T/art/$n" | grep -q .; then
+	echo $rc >"$T/$n.rc"
+}
+for h in "${harnesses[@]}"; do spawn fuzz_one "$h"; done
+drain
+for h in "${harnesses[@]}"; do
+	n=$(basename "$h"); rc=$(cat "$T/$n.rc" 2>/dev/null || echo missing)
+	if [ "$rc" != 0 ] || ls "$T/art/$n" | grep -q .; then
 		tail -n 40 "$T/$n.log"
 		for a in "$T/art/$n"/*; do [ -f "$a" ] && { echo "artifact $(basename "$a"):"; od -An -tx1 "$a" | head -n 8; }; done
 		fail "$n: crash (rc=$rc)"

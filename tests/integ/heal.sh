@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # heal — the self-healing channel pipeline (scripts/lsp-channel as
 # lsp-ingest runs it): ffmpeg publishes RTMP for real; each stage in turn
 # (lsp-transcode, lsp-package, the lsp-ring writer, lsp-record) is killed

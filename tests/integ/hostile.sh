@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # hostile — every listener keeps serving real clients while thousands of
 # idle sockets sit on it, and nobody spins or floods the log when the
 # descriptors run out (issue #20).  Idle sockets come from 127.0.0.2 and up

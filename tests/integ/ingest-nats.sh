@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # lsp-ingest on a real nats-server: .live, once-a-second .health and .ended
 # when the publisher is killed (SIGKILL) or stalls (SIGSTOP → media
 # timeout); the server keeps serving the next publisher; and without a

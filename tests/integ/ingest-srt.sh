@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # lsp-ingest over SRT with real ffmpeg and srt-live-transmit publishers: the
 # streamid carries the stream key in both forms ("#!::r=KEY,m=publish" and
 # the plain key); a wrong key is refused in the handshake; with a passphrase
@@ -104,7 +105,10 @@ for c in alpha beta gamma enc; do
 	}
 	check_ts "$T/$c.ts" $SECS 0.2
 done
-check_ts "$T/pull.ts" $((SECS + 2)) 0.2
+# the listener's encoder starts with the caller, which joins when lsp-ingest
+# has dialled: on a loaded box the first ~2 s of its 5 can pass before
+# that, so 2.8..5.2 s (the rest complete and decodable)
+check_ts "$T/pull.ts" $((SECS + 1)) 0.3
 ok "streamid plain and #!::r=KEY,m=publish, srt-live-transmit, passphrase, caller mode"
 
 # NATS: live with codecs from the PMT, ≥ 2 health with a bitrate, ended

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # ondemand — rungs nobody watches are not encoded (lsp-transcode
 # --on-demand through scripts/lsp-channel, as lsp-ingest runs it):
 #  - a live 640x360 publisher, ladder 360p,240p, LSP_ON_DEMAND=4: with no

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # lsp-package: TS in -> LL-HLS directory.  Checks the playlists' tags, part
 # and segment durations, that ffprobe/ffmpeg read the result (HLS demuxer,
 # concatenated init+segments), that parts concatenate to their segment byte

@@ -177,8 +177,21 @@ out=$(timeout 60 node private.mjs "$X/watch/demo" --bearer "$DAVE" --timeout 30 
 out=$(timeout 60 node private.mjs "$X/watch/demo" --timeout 30 2>"$T/node.err"); rc=$?
 [ $rc -eq 3 ] && echo "$out" | grep -q '"denied":"unauthenticated"' && echo "$out" | grep -q 'sign in' ||
 	fail "an anonymous watch page: rc=$rc $out"
+# a real recording of the private channel (6 s of fMP4 HLS, VOD) on the watch page
+R2=20261205T120000Z # a recording id as lsp-record names them (the list shows only such)
+mkdir -p "$LSP_DATA_DIR/vod/demo/$R2"
+ffmpeg -v error -nostdin -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine -t 6 -c:v libx264 -preset ultrafast \
+	-g 25 -c:a aac -f hls -hls_time 1 -hls_segment_type fmp4 -hls_playlist_type vod \
+	-hls_segment_filename "$LSP_DATA_DIR/vod/demo/$R2/seg%d.m4s" "$LSP_DATA_DIR/vod/demo/$R2/index.m3u8" ||
+	fail "cannot make a recording"
+out=$(timeout 90 node private.mjs "$X/watch/demo?vod=$R2" --bearer "$CAROL" --timeout 60 2>"$T/node.err"); rc=$?
+[ $rc -eq 0 ] || { cat "$T/node.err"; fail "the owner's watch page did not play the private recording (rc=$rc): $out"; }
+echo "$out" | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["vods"] < 1)' ||
+	{ cat "$T/node.err"; fail "the owner's watch page does not list the private channel's recordings: $out"; }
+out=$(timeout 60 node private.mjs "$X/watch/demo?vod=$R2" --timeout 30 2>"$T/node.err"); rc=$?
+[ $rc -eq 3 ] && echo "$out" | grep -q '"denied":"unauthenticated"' || fail "an anonymous watch page of a private recording: rc=$rc $out"
 cd "$ROOT" || exit 1
-ok "watch page (Chromium): the owner plays the private channel over LL-HLS and WebRTC; a viewer and a visitor are told why not"
+ok "watch page (Chromium): the owner plays the private channel over LL-HLS and WebRTC and its recording (listed); a viewer and a visitor are told why not"
 
 # ---- bad tokens --------------------------------------------------------------------------
 forge() { # channel exp viewer → a token signed here with the shared secret (an independent signer)

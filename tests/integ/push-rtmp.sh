@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # lsp-push restream: TS on stdin → two RTMP destinations, each a real
 # lsp-ingest (own LSP_DATA_DIR, own channel and key, -o to a file).  Both
 # must receive H.264 + AAC.  Then one destination is frozen (SIGSTOP): the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # lsp-record: TS in -> crash-safe CMAF recording + VOD playlist.
 #  - a 20 s broadcast (encoded and recorded as fast as possible): VOD
 #    playlist, ffprobe reads 20 s, every frame, A/V offsets < 40 ms at both

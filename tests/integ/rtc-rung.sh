@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # lsp-rtc with a source that has B-frames (x264 -preset veryfast, as the
 # README's ffmpeg command and OBS's defaults send): browsers' WebRTC H.264
 # decoders do not reorder, so lsp-rtc feeds WHEP viewers from the tallest

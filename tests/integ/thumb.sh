@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # lsp-package --thumb: a JPEG still of the stream (<out>/thumb.jpg, 480 px
 # wide, from a key frame; B-frames in the input) appears while the stream
 # runs, is replaced (atomically: a new inode) every SEC seconds, and lsp-edge

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # lsp-transcode never falls behind real time: a live-paced channel beside CPU
 # hogs, with a deliberately heavy ladder (720p source, 4 rungs, x264
 # veryslow, one thread a rung) that no machine runs at 1x.  It must shed

@@ -25,9 +25,9 @@ out=$(cd "$B" && timeout 30 node whip.mjs "$url" "studio_00000000000000000000000
 	fail "wrong key not refused with 401: $out"
 ok "wrong key refused: $out"
 
-# publish for 18 s in the background; meanwhile count keyframes, check HLS
-# and play over WHEP
-(cd "$B" && exec timeout 45 node whip.mjs "$url" "$key" --hold 18) >"$T/pub.json" 2>"$T/pub.err" &
+# publish in the background until the checks are done ($T/pub.stop, 120 s at
+# most); meanwhile count keyframes, check HLS and play over WHEP
+(cd "$B" && exec timeout 150 node whip.mjs "$url" "$key" --hold 120 --until "$T/pub.stop") >"$T/pub.json" 2>"$T/pub.err" &
 pub=$!; _pids+=($pub)
 wait_file "$LSP_RING_DIR/lsp-ring-studio" 15 || { cat "$T/pub.err" "$T/rtc.log"; fail "no ring for the WHIP channel"; }
 
@@ -82,6 +82,12 @@ ok "WHEP plays the WHIP channel: $v"
 pl=$LSP_DATA_DIR/hls/studio/src/index.m3u8
 wait_grep '#EXTINF' "$pl" 15 || { tail -n 20 "$T/rtc.log"; fail "no HLS segment from the WHIP publish"; }
 ok "HLS playlist from WHIP: $(grep -c '#EXT-X-PART:' "$pl") parts"
+seg0=$(ls "$LSP_DATA_DIR/hls/studio/src/"seg*.m4s 2>/dev/null | grep -cv '\.[0-9]*\.m4s$')
+for _ in $(seq 100); do # a complete segment besides the first, then the publisher may stop
+	[ "$(ls "$LSP_DATA_DIR/hls/studio/src/"seg*.m4s 2>/dev/null | grep -cv '\.[0-9]*\.m4s$')" -gt "$seg0" ] && break
+	sleep 0.2
+done
+touch "$T/pub.stop"
 
 wait "$pub"; rc=$?
 cat "$T/pub.json"
