@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: alone
 # lsp-edge over HTTP/2: ffmpeg really publishes through lsp-package; h2c
 # with prior knowledge (curl, nghttp) and h2 by ALPN over TLS get the same
 # bytes and answers as HTTP/1.1 (playlists, init, segment, part, 404/403
