@@ -16,7 +16,7 @@
 VERSION   := 0.1.0
 CC        ?= cc
 PKGS      := libavformat libavcodec libavutil libswscale libswresample srt openssl libcurl \
-             hiredis libnats sqlite3 libpq jansson
+             hiredis libnats sqlite3 libpq jansson libnghttp2
 CSTD      := -std=c17 -D_GNU_SOURCE
 WARN      := -Wall -Wextra -Werror -Wno-unused-parameter
 OPT       ?= -O2 -g

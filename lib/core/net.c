@@ -150,6 +150,24 @@ static const char *tls_reason(void)
 	return r ? r : "unreadable, or not a PEM file";
 }
 
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+		       unsigned int inlen, void *arg)
+{
+	const unsigned char *wire = arg;
+	unsigned char *sel = NULL;
+	(void)ssl;
+	if (SSL_select_next_proto(&sel, outlen, wire, (unsigned)strlen((const char *)wire), in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK; /* no protocol in common: go on without ALPN */
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+void lsp_net_tls_alpn(void *ctx, const char *wire)
+{
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)wire);
+}
+
 void *lsp_net_tls_server(const char *cert, const char *key, char *err, size_t errcap)
 {
 	SSL_CTX *c;

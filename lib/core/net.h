@@ -62,4 +62,10 @@ void lsp_net_addr_str(const struct sockaddr *sa, int with_port, char *out, size_
  * naming the file at fault: "certificate F: reason" / "key F: reason". */
 void *lsp_net_tls_server(const char *cert, const char *key, char *err, size_t errcap);
 
+/* ALPN on a context from lsp_net_tls_server: the server's protocols in
+ * its order of preference, in wire form (each name after its length byte,
+ * e.g. "\x02h2\x08http/1.1"), NUL-terminated and outliving ctx.  The
+ * first of them the client offers is chosen; none in common: no ALPN. */
+void lsp_net_tls_alpn(void *ctx, const char *wire);
+
 #endif

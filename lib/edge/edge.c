@@ -1,4 +1,4 @@
-/* edge.c — lsp-edge's single-threaded epoll HTTP/1.1 server; see edge.h.
+/* edge.c — lsp-edge's single-threaded epoll HTTP/1.1 and HTTP/2 server; see edge.h.
  * This file sets the server up, accepts connections, runs the timers and
  * the loop; the rest lives beside it (edge_int.h lists the pieces).
  *
@@ -95,6 +95,8 @@ static void sweep(lsp_edge *e)
 			continue;
 		if (c->st == C_PROXY) {
 			edge_proxy_expire(e, c); /* 504 before the answer, else closed */
+		} else if (c->st == C_H2) {
+			edge_h2_expire(e, c); /* kept while a stream is held */
 		} else if (c->st != C_HOLD) {
 			edge_conn_close(e, c);
 		} else if (c->wt.kind == H_RELAY) {
@@ -118,6 +120,8 @@ static void drain(lsp_edge *e)
 		c->queued = 0;
 		if (c->st == C_READ)
 			edge_conn_read(e, c);
+		else if (c->st == C_H2) /* streams answered: write (and read on) */
+			edge_h2_io(e, c, 0);
 	}
 	while (e->dead) {
 		edge_conn *c = e->dead;
@@ -178,6 +182,7 @@ int lsp_edge_run(lsp_edge *e, const volatile sig_atomic_t *stop, char *err, size
 			case C_WRITE: edge_conn_write(e, c); break;
 			case C_HOLD: break;
 			case C_PROXY: edge_proxy_on_client(e, c); break;
+			case C_H2: edge_h2_io(e, c, ev); break;
 			}
 		}
 		if (e->now >= next_sweep) {
@@ -240,6 +245,7 @@ int lsp_edge_open(lsp_edge **out, const lsp_edge_cfg *cfg, char *err, size_t err
 			goto fail;
 		}
 		SSL_CTX_set_mode(e->tls, SSL_MODE_RELEASE_BUFFERS); /* thousands of idle viewers */
+		lsp_net_tls_alpn(e->tls, "\x02h2\x08http/1.1"); /* h2 first (edge_h2.c) */
 	}
 	if (cfg->origin) {
 		if ((rc = lsp_httpurl_resolve(cfg->origin, &e->origin, &e->origin_len, e->origin_host,

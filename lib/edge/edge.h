@@ -1,4 +1,4 @@
-/* edge.h — the lsp-edge HTTP/1.1 server: one thread, one epoll loop.
+/* edge.h — the lsp-edge HTTP/1.1 and HTTP/2 server: one thread, one epoll loop.
  *
  * Serves an LL-HLS package directory under /hls/ and the web pages at /,
  * with blocking playlist reload and held part requests driven by inotify.

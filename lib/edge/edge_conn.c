@@ -28,7 +28,7 @@
 void edge_set_events(lsp_edge *e, edge_conn *c, uint32_t ev)
 {
 	struct epoll_event ee = { .events = ev, .data.ptr = c };
-	if (c->events == ev)
+	if (c->up || c->events == ev) /* an HTTP/2 stream: its connection waits */
 		return;
 	if (epoll_ctl(e->efd, EPOLL_CTL_MOD, c->fd, &ee) == 0)
 		c->events = ev;
@@ -50,7 +50,7 @@ void edge_count_status(lsp_edge *e, int status)
 		e->by_code[status / 100 - 2]++;
 }
 
-static const char *http_date(lsp_edge *e)
+const char *edge_http_date(lsp_edge *e)
 {
 	time_t t = time(NULL);
 	if (t != e->date_sec) {
@@ -67,6 +67,10 @@ void edge_respond(lsp_edge *e, edge_conn *c, int status, const char *ctype, cons
 {
 	unsigned long long clen = b ? b->len : (ffd >= 0 ? (unsigned long long)(fend - foff) : 0);
 	int n;
+	if (c->up) {
+		edge_h2_respond(e, c, status, ctype, cache, extra, b, ffd, foff, fend, total);
+		return;
+	}
 	edge_unhold(e, c);
 	if (!(c->whead = malloc(RESP_HEAD_MAX)))
 		goto fail;
@@ -75,7 +79,7 @@ void edge_respond(lsp_edge *e, edge_conn *c, int status, const char *ctype, cons
 		     "Access-Control-Allow-Origin: *\r\nAccess-Control-Expose-Headers: Content-Length, Content-Range, Age, Date\r\n"
 		     "%s%s%s%s%s%s%s"
 		     "Content-Length: %llu\r\nConnection: %s\r\n\r\n",
-		     status, lsp_http_reason(status), http_date(e),
+		     status, lsp_http_reason(status), edge_http_date(e),
 		     ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
 		     cache ? "Cache-Control: " : "", cache ? cache : "", cache ? "\r\n" : "",
 		     extra ? extra : "", clen, c->keep_alive ? "keep-alive" : "close");
@@ -148,6 +152,7 @@ void edge_conn_close(lsp_edge *e, edge_conn *c)
 {
 	edge_unhold(e, c);
 	edge_proxy_free(e, c);
+	edge_h2_free(e, c);
 	if (c->ssl) {
 		SSL_shutdown(c->ssl);
 		SSL_free(c->ssl);
@@ -329,7 +334,16 @@ void edge_conn_read(lsp_edge *e, edge_conn *c)
 			edge_conn_close(e, c);
 			return;
 		}
-		n = c->rlen ? lsp_http_parse(c->rbuf, c->rlen, &rq) : 0;
+		n = 0;
+		if (c->rlen) {
+			int pri = edge_h2_preface(c->rbuf, c->rlen); /* h2c, prior knowledge */
+			if (pri > 0) {
+				edge_h2_start(e, c, c->rbuf, c->rlen);
+				return;
+			}
+			if (pri == 0)
+				n = lsp_http_parse(c->rbuf, c->rlen, &rq);
+		}
 		if (n == 0) {
 			ssize_t r;
 			if (c->rlen >= LSP_HTTP_HEAD_MAX) {
@@ -405,6 +419,13 @@ void edge_on_handshake(lsp_edge *e, edge_conn *c)
 	ERR_clear_error();
 	r = SSL_do_handshake(c->ssl);
 	if (r == 1) {
+		const unsigned char *alpn = NULL;
+		unsigned alen = 0;
+		SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
+		if (alen == 2 && !memcmp(alpn, "h2", 2)) {
+			edge_h2_start(e, c, NULL, 0);
+			return;
+		}
 		c->st = C_READ;
 		c->deadline = e->now + IDLE_TIMEOUT_MS;
 		edge_set_events(e, c, EPOLLIN | EPOLLRDHUP);

@@ -13,6 +13,9 @@
  *   edge_relay.c  relay mode: the cache of origin answers, one upstream
  *                 request per target however many viewers wait on it
  *   proxyhead.c   the front door's routes and header rewriting (no I/O)
+ *   edge_h2.c     HTTP/2 (ALPN h2, h2c prior knowledge): an nghttp2 session
+ *                 per connection, each stream served as a connection
+ *   h2head.c      HTTP/2 header lists to and from HTTP/1.1 heads (no I/O)
  *   edge_proxy.c  the front door: /api/v1/, /ws/, /presence, /whep/, /whip/
  *                 forwarded to lsp-api, lsp-chat, lsp-rtc (byte splice,
  *                 WebSocket tunnel after 101, 502/504 JSON when down)
@@ -56,7 +59,7 @@
 #define EDGE_PLAYLIST_TYPE "application/vnd.apple.mpegurl"
 
 enum { K_LISTEN = 1, K_INOTIFY, K_CONN, K_UP, K_PROXY }; /* epoll tags: first int of each owner */
-enum edge_cstate { C_HANDSHAKE, C_READ, C_HOLD, C_WRITE, C_PROXY };
+enum edge_cstate { C_HANDSHAKE, C_READ, C_HOLD, C_WRITE, C_PROXY, C_H2 };
 
 /* Front door upstreams (edge_proxy.c), indexes of cfg.upstream[]. */
 enum { EDGE_UP_API = LSP_PROXY_API, EDGE_UP_CHAT = LSP_PROXY_CHAT, EDGE_UP_RTC = LSP_PROXY_RTC, EDGE_UP_N = LSP_PROXY_N };
@@ -67,6 +70,7 @@ enum { EDGE_UP_API = LSP_PROXY_API, EDGE_UP_CHAT = LSP_PROXY_CHAT, EDGE_UP_RTC =
 #define PROXY_EXTRA_MAX 512      /* headers the edge adds to a forwarded request */
 
 struct edge_proxy;
+typedef struct edge_h2 edge_h2; /* edge_h2.c */
 enum edge_hold_kind { H_NONE, H_PLAYLIST, H_PART, H_RELAY };
 
 /* A body shared by every response that sends the same bytes. */
@@ -155,6 +159,11 @@ typedef struct edge_conn {
 	 * socket's epoll tag, so an event for it finds the connection */
 	int ptag;
 	struct edge_proxy *px;
+	/* HTTP/2 (edge_h2.c): a connection in C_H2 owns its session h2; a
+	 * stream is an edge_conn too, with up naming its connection (its fd is
+	 * the connection's, borrowed: never closed, never in epoll) */
+	edge_h2 *h2;
+	struct edge_conn *up;
 } edge_conn;
 
 #define EDGE_CONN_OF_PTAG(p) ((edge_conn *)(void *)((char *)(p) - offsetof(edge_conn, ptag)))
@@ -223,6 +232,8 @@ struct lsp_edge {
 	edge_pres *pres;        /* HLS viewers for presence (edge_pres.c), NULL until used */
 	struct edge_demand *demand; /* rungs asked for (edge_demand.c), NULL until used */
 	long long play_refused; /* /hls/ requests refused for a missing or bad playback token */
+	long long by_proto[2];  /* requests handled over HTTP/1.x, HTTP/2 */
+	long long h2_open;      /* connections speaking HTTP/2 */
 };
 
 /* ---- edge_demand.c ---- */
@@ -307,6 +318,30 @@ ssize_t edge_conn_in(edge_conn *c, char *p, size_t n);
 ssize_t edge_conn_out(edge_conn *c, const void *p, size_t n, int more);
 /* Count a response status in the requests_total metric. */
 void edge_count_status(lsp_edge *e, int status);
+/* The Date header's value, rewritten once a second. */
+const char *edge_http_date(lsp_edge *e);
+
+/* ---- edge_h2.c ---- */
+/* The client preface at the start of p[0..n): 1 whole, -1 a beginning of
+ * it (read more), 0 not it. */
+int edge_h2_preface(const char *p, size_t n);
+/* c speaks HTTP/2 from now on (ALPN h2, or the preface seen); pre[0..n)
+ * are bytes already read (the preface included).  0, or -1 when c was
+ * closed (out of memory, bad frames). */
+int edge_h2_start(lsp_edge *e, edge_conn *c, const char *pre, size_t n);
+/* Events on a C_H2 connection (and the again list: ev 0): write, read,
+ * answer streams.  c may be closed on return. */
+void edge_h2_io(lsp_edge *e, edge_conn *c, uint32_t ev);
+/* edge_respond for a stream (c->up set): HEADERS, then DATA from b or the
+ * file range as flow control allows; ownership of b / ffd taken over. */
+void edge_h2_respond(lsp_edge *e, edge_conn *c, int status, const char *ctype, const char *cache, const char *extra,
+		     edge_body *b, int ffd, off_t foff, off_t fend, off_t total);
+/* A forwarded route asked over HTTP/2: RST_STREAM HTTP_1_1_REQUIRED. */
+void edge_h2_refuse(lsp_edge *e, edge_conn *c);
+/* c's deadline passed: kept while a stream is held, else closed. */
+void edge_h2_expire(lsp_edge *e, edge_conn *c);
+/* Free the session and every stream (edge_conn_close).  Safe when none. */
+void edge_h2_free(lsp_edge *e, edge_conn *c);
 
 /* ---- edge_serve.c ---- */
 /* Answer one parsed request head (its bytes stay in c->rbuf meanwhile). */

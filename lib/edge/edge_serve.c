@@ -264,6 +264,8 @@ static const struct {
 	  "forwarded requests answered 502 / 504 by the edge, by upstream" },
 	{ "lsp_edge_proxy_open", LSP_METRIC_GAUGE, "forwarded requests in progress (WebSocket tunnels included)" },
 	{ "lsp_edge_proxy_tunnels", LSP_METRIC_GAUGE, "WebSocket tunnels open" },
+	{ "lsp_edge_requests_by_protocol_total", LSP_METRIC_COUNTER, "requests handled, by protocol (h1, h2)" },
+	{ "lsp_edge_h2_connections", LSP_METRIC_GAUGE, "client connections speaking HTTP/2" },
 	{ "lsp_edge_playback_refused_total", LSP_METRIC_COUNTER,
 	  "/hls/ requests of private or age-gated channels refused (403: no, bad or expired playback token)" },
 };
@@ -307,6 +309,9 @@ static void serve_metrics(lsp_edge *e, edge_conn *c)
 	lsp_metrics_set(m, "lsp_edge_proxy_open", (double)e->px_open, NULL);
 	lsp_metrics_set(m, "lsp_edge_proxy_tunnels", (double)e->px_tunnels, NULL);
 	lsp_metrics_set(m, "lsp_edge_playback_refused_total", (double)e->play_refused, NULL);
+	lsp_metrics_set(m, "lsp_edge_requests_by_protocol_total", (double)e->by_proto[0], "protocol", "h1", NULL);
+	lsp_metrics_set(m, "lsp_edge_requests_by_protocol_total", (double)e->by_proto[1], "protocol", "h2", NULL);
+	lsp_metrics_set(m, "lsp_edge_h2_connections", (double)e->h2_open, NULL);
 	if (lsp_metrics_render(m, &txt, &len) < 0 || !(b = edge_body_from(txt, len))) {
 		free(txt);
 		c->keep_alive = 0;
@@ -365,8 +370,12 @@ void edge_handle(lsp_edge *e, edge_conn *c, const lsp_http_req *rq)
 	if (upgrade_to_https(e, c, rq))
 		return;
 	/* the front door: the other servers' routes, bodies and all */
+	e->by_proto[c->up != NULL]++;
 	if (lsp_http_path_decode(rq->path, rq->path_len, path, sizeof path) >= 0 && (up = lsp_proxyhead_route(path)) >= 0) {
-		edge_proxy_start(e, c, rq, up);
+		if (c->up) /* HTTP/2: the client retries it over HTTP/1.1 */
+			edge_h2_refuse(e, c);
+		else
+			edge_proxy_start(e, c, rq, up);
 		return;
 	}
 	if (rq->content_length > 0 || rq->chunked) {
