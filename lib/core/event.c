@@ -55,6 +55,18 @@ long long lsp_event_int(const lsp_event *ev, const char *key, long long dflt)
 	return dflt;
 }
 
+double lsp_event_double(const lsp_event *ev, const char *key, double dflt)
+{
+	const lsp_logv *v = lsp_event_get(ev, key);
+	if (!v)
+		return dflt;
+	if (v->type == LSV_DBL)
+		return v->d;
+	if (v->type == LSV_INT || v->type == LSV_BOOL)
+		return (double)v->i;
+	return dflt;
+}
+
 int lsp_event_is(const lsp_event *ev, const char *name)
 {
 	return ev && ev->name && name && !strcmp(ev->name, name);

@@ -34,9 +34,10 @@ void lsp_event_emit(lsp_event_fn fn, void *ctx, int level, const char *name, ...
 const lsp_logv *lsp_event_get(const lsp_event *ev, const char *key);
 
 /* Field key as text (NULL when absent or not a string) / as a number
- * (dflt when absent or not a number; a double is truncated). */
+ * (dflt when absent or not a number; a double is truncated by _int). */
 const char *lsp_event_str(const lsp_event *ev, const char *key);
 long long lsp_event_int(const lsp_event *ev, const char *key, long long dflt);
+double lsp_event_double(const lsp_event *ev, const char *key, double dflt);
 
 /* Is this the event called name?  (NULL-safe strcmp.) */
 int lsp_event_is(const lsp_event *ev, const char *name);

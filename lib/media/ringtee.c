@@ -238,6 +238,26 @@ static void put_adts(lsp_ring *r, const uint8_t *p, size_t len, int64_t pts, int
 int lsp_ringtee_run(int in_fd, int out_fd, lsp_ring *ring, lsp_ring *ts, lsp_ringtee_stats *st,
 		    char *err, size_t errcap)
 {
+	return lsp_ringtee_run_tick(in_fd, out_fd, ring, ts, st, NULL, NULL, err, errcap);
+}
+
+/* The stats so far, to tick (the TS ring's counts are folded in at the end
+ * of the run; until then they are added to a copy). */
+static void tick_now(lsp_ringtee_tick_fn tick, void *ctx, const lsp_ringtee_stats *st, const struct tee *t,
+		     const struct tsr *x)
+{
+	lsp_ringtee_stats snap = *st;
+	snap.bytes = t->bytes;
+	if (t->ts) {
+		snap.ts_entries = x->entries;
+		snap.dropped += x->dropped;
+	}
+	tick(ctx, &snap);
+}
+
+int lsp_ringtee_run_tick(int in_fd, int out_fd, lsp_ring *ring, lsp_ring *ts, lsp_ringtee_stats *st,
+			 lsp_ringtee_tick_fn tick, void *ctx, char *err, size_t errcap)
+{
 	struct tsr x = { .ring = ts, .cap = PEND_MAX };
 	struct tee t = { .in = in_fd, .out = out_fd, .ts = ts ? &x : NULL };
 	AVFormatContext *ic = NULL;
@@ -246,6 +266,7 @@ int lsp_ringtee_run(int in_fd, int out_fd, lsp_ring *ring, lsp_ring *ts, lsp_rin
 	uint8_t *buf = NULL;
 	int rc, vidx = -1, aidx = -1, vhevc = 0;
 	long long apk = 0;
+	int64_t last_tick = lsp_clock_mono_ms();
 	char b[128];
 	memset(st, 0, sizeof *st);
 	if (ts && !(x.buf = malloc(HEAD + PEND_MAX))) {
@@ -314,6 +335,10 @@ int lsp_ringtee_run(int in_fd, int out_fd, lsp_ring *ring, lsp_ring *ts, lsp_rin
 				 s->codecpar->sample_rate, st);
 		}
 		av_packet_unref(pkt);
+		if (tick && lsp_clock_mono_ms() - last_tick >= 1000) {
+			tick_now(tick, ctx, st, &t, &x);
+			last_tick = lsp_clock_mono_ms();
+		}
 	}
 	st->bytes = t.bytes;
 	if (t.epipe) {
@@ -360,6 +385,8 @@ out:
 		st->dropped += x.dropped;
 		free(x.buf);
 	}
+	if (tick)
+		tick(ctx, st);
 	av_packet_free(&pkt);
 	if (ic)
 		avformat_close_input(&ic);

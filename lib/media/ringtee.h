@@ -37,6 +37,12 @@ typedef struct {
 int lsp_ringtee_run(int in_fd, int out_fd, lsp_ring *ring, lsp_ring *ts, lsp_ringtee_stats *st,
 		    char *err, size_t errcap);
 
+/* The same, calling tick(ctx, stats so far) about once a second while it
+ * runs and once at the end (lsp-ring's metrics); tick may be NULL. */
+typedef void (*lsp_ringtee_tick_fn)(void *ctx, const lsp_ringtee_stats *st);
+int lsp_ringtee_run_tick(int in_fd, int out_fd, lsp_ring *ring, lsp_ring *ts, lsp_ringtee_stats *st,
+			 lsp_ringtee_tick_fn tick, void *ctx, char *err, size_t errcap);
+
 /* Reader of a TS ring (lsp-ring --follow): open path (waiting up to wait_ms
  * for a writer to create it), start at the newest key entry
  * (LSP_FOLLOW_NEWEST), the next one (LSP_FOLLOW_NEXT) or the oldest one

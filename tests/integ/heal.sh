@@ -48,7 +48,9 @@ ok "live: $(last_part)"
 # ---- metrics: one endpoint per per-channel process, listed for Prometheus
 J=$LSP_DATA_DIR/run/metrics/heal.json
 wait_file "$J" 10 || { grep '"tool":"lsp-channel"' "$T/ingest.log" >&2; fail "no $J"; }
-grep -q "\"127.0.0.1:$mxbase\"" "$J" && grep -q "\"127.0.0.1:$((mxbase + 1))\"" "$J" || fail "metrics targets: $(cat "$J")"
+for j in 0 1 2 3; do # transcode, package, ring, record
+	grep -q "\"127.0.0.1:$((mxbase + j))\"" "$J" || fail "metrics targets: $(cat "$J")"
+done
 for _ in $(seq 50); do
 	curl -sf "http://127.0.0.1:$mxbase/metrics" >"$T/mt" && grep -q '^lsp_transcode_frames_in_total{channel="heal"' "$T/mt" && break
 	sleep 0.2
@@ -59,7 +61,15 @@ for _ in $(seq 50); do
 	sleep 0.2
 done
 grep -q '^lsp_package_parts_total{channel="heal"' "$T/mp" || fail "lsp-package metrics not scraped"
-for f in mt mp; do
+for _ in $(seq 50); do
+	curl -sf "http://127.0.0.1:$((mxbase + 2))/metrics" >"$T/mr" &&
+		awk '/^lsp_ring_frames_total\{channel="heal",kind="video"\}/ { exit !($NF > 0) }' "$T/mr" && break
+	sleep 0.2
+done
+grep -q '^lsp_ring_frames_total{channel="heal",kind="video"}' "$T/mr" || fail "lsp-ring metrics not scraped: $(head -c 600 "$T/mr")"
+curl -sf "http://127.0.0.1:$((mxbase + 3))/metrics" >"$T/mc" && grep -q '^lsp_record_recording{channel="heal"}' "$T/mc" ||
+	fail "lsp-record metrics not scraped"
+for f in mt mp mr mc; do
 	python3 "$ROOT/tests/tools/promparse.py" "$T/$f" >/dev/null || fail "$f: bad exposition"
 	if command -v promtool >/dev/null; then promtool check metrics <"$T/$f" || fail "$f: promtool check metrics"; fi
 done

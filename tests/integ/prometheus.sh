@@ -28,13 +28,13 @@ ok "lsp-rules.yml: $n alerts; promtool check rules and test rules pass; every fa
 # ---- the live endpoints of a single box
 base=$(python3 - <<'PY'
 import socket
-# a base with its four server ports below and two channel slots above free
+# a base with its four server ports below and two channel slots (4 ports each) above free
 for _ in range(200):
     s = socket.socket(); s.bind(("127.0.0.1", 0)); b = s.getsockname()[1]; s.close()
     if b < 2000 or b > 60000:
         continue
     ok = True
-    for p in range(b - 4, b + 4):
+    for p in range(b - 4, b + 8):
         t = socket.socket()
         try:
             t.bind(("127.0.0.1", p))
@@ -91,4 +91,6 @@ for fam in lsp_ingest_live_channels lsp_chat_connections lsp_api_requests_total 
 done
 grep -q '^lsp_package_parts_total{channel="promch"' "$T"/m*.prom || fail "the channel's package parts not counted"
 grep -q '^lsp_transcode_frames_in_total{channel="promch"' "$T"/m*.prom || fail "the channel's transcode frames not counted"
+grep -q '^lsp_ring_bytes_in_total{channel="promch"' "$T"/m*.prom || fail "the channel's ring writer not scraped"
+grep -q '^lsp_record_recording{channel="promch"' "$T"/m*.prom || fail "the channel's recorder not scraped"
 ok "$i endpoints ($targets, edge :$http) pass promparse and promtool check metrics"

@@ -54,15 +54,20 @@ static void no_callback_is_fine(void **st)
 
 static void kinds_and_names(void **st)
 {
-	const char *keys[] = { "s", "i", "b" };
-	lsp_logv vals[] = { LSV_S("x"), LSV_I(3), LSV_B(1) };
-	lsp_event ev = { LSP_INFO, "listening", 3, keys, vals };
+	const char *keys[] = { "s", "i", "b", "d" };
+	lsp_logv vals[] = { LSV_S("x"), LSV_I(3), LSV_B(1), LSV_D(2.75) };
+	lsp_event ev = { LSP_INFO, "listening", 4, keys, vals };
 	assert_true(lsp_event_is(&ev, "listening"));
 	assert_false(lsp_event_is(&ev, "listen"));
 	assert_false(lsp_event_is(NULL, "listening"));
 	assert_null(lsp_event_str(&ev, "i"));  /* not a string */
 	assert_int_equal(lsp_event_int(&ev, "s", 9), 9); /* not a number */
 	assert_int_equal(lsp_event_int(&ev, "b", 0), 1);
+	assert_int_equal(lsp_event_int(&ev, "d", 0), 2); /* truncated */
+	assert_true(lsp_event_double(&ev, "d", 0) == 2.75);
+	assert_true(lsp_event_double(&ev, "i", 0) == 3.0);
+	assert_true(lsp_event_double(&ev, "s", -1.5) == -1.5);
+	assert_true(lsp_event_double(&ev, "none", 0.5) == 0.5);
 }
 
 static void too_many_fields_are_bounded(void **st)
