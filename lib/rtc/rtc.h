@@ -96,6 +96,12 @@ typedef struct {
 	int http_port;
 	const char *udp_host;    /* media listen address */
 	int udp_port;
+	/* ICE-TCP (RFC 6544 passive candidates, RFC 4571 framing; rtctcp.c):
+	 * a TCP listener on udp_host:tcp_port (worker i: tcp_port + i, or each
+	 * its own free port when 0), put in every answer after the UDP
+	 * candidates at a lower priority, for viewers whose UDP is blocked */
+	int ice_tcp;
+	int tcp_port;
 	const char *cand_ip;     /* addresses put in ICE host candidates, comma-separated
 				  * (LSP_RTC_CAND_MAX at most); replies leave from the
 				  * address each peer sent to (IP_PKTINFO) */
