@@ -231,6 +231,7 @@ struct tcpc {
 	socklen_t alen;
 	char peer[64];
 	char sid[33];           /* the id of the session it carried, "" none yet */
+	long long seq;          /* order of acceptance: the oldest is evicted first */
 	long long t0, last_rx, moved; /* opened, last bytes in, last bytes out (or queue start) */
 	long long bytes_in, bytes_out, dropped;
 	uint8_t *q;             /* NULL until first needed */

@@ -88,7 +88,7 @@ static int unbound(const struct rtc *r, int *oldest)
 		if (!t || t->s)
 			continue;
 		n++;
-		if (*oldest < 0 || t->t0 < r->tcps[*oldest]->t0)
+		if (*oldest < 0 || t->seq < r->tcps[*oldest]->seq)
 			*oldest = i;
 	}
 	return n;
@@ -133,7 +133,7 @@ void rtc_tcp_accept(struct rtc *r)
 		t->t0 = t->last_rx = t->moved = r->now;
 		lsp_tcpframe_init(&t->rd, LSP_TCPFRAME_MAX);
 		r->tcps[slot] = t;
-		r->c.tcp_accepted++;
+		t->seq = ++r->c.tcp_accepted;
 		RTC_EMIT(r, LSP_DEBUG, "ice-tcp connection", "peer", LSV_S(peer));
 	}
 }

@@ -160,6 +160,8 @@ for i in range(n):
     assert d["evicted%d" % i] == 36 and d["kept%d" % i] == 64 and d["idle_closed%d" % i], d' "$T/bad.json" "$TCP" ||
 	fail "bad frames / idle sockets: $(cat "$T/bad.json")"
 wait "$pv"; check_play "$T/p3.json"
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["framesDecoded"] >= 300, d' "$T/p3.json" ||
+	fail "the viewer did not play on through the bad frames: $(cat "$T/p3.json")"
 ok "bad frames and idle sockets closed, the viewer played on: $(cat "$T/bad.json")"
 nb=$(grep '"event":"ice-tcp closed"' "$T/rtc2.log" | grep -c '"reason":"bad frame"')
 [ "$nb" -ge 4 ] || fail "bad frames not logged one event each ($nb): $(grep 'ice-tcp closed' "$T/rtc2.log" | head)"
