@@ -13,6 +13,8 @@
  *   rtcedge.c    relay, edge side: a channel's connection to its origin
  *   rtchttp.c    HTTP signalling: WHEP/WHIP offers, DELETE, /stats
  *   rtcpend.c    half-open WHEP sessions capped per client address
+ *   rtctcp.c     ICE-TCP: connections to the passive TCP candidate, RFC 4571
+ *                framing both ways, bounded output queues
  *   rtcwork.c    --workers N: the supervisor (HTTP listener, routing of
  *                requests to workers, restarts, /stats) and a worker's
  *                side of its control socket (handed connections, events)
