@@ -460,7 +460,7 @@ int main(int argc, char **argv)
 	if (!cand[0])
 		local_addrs(uhost, cand, sizeof cand);
 	cfg.whip_ring = force_ring || !cfg.whip_exec;
-	cfg.ice_tcp = ice_tcp != -1;
+	cfg.ice_tcp = ice_tcp == -1 ? 0 : ice_tcp == -2 ? 2 : 1; /* the default: a busy port is a warning */
 	cfg.tcp_port = ice_tcp == -2 ? cfg.udp_port : (int)(ice_tcp < 0 ? 0 : ice_tcp);
 	cfg.http_host = hhost;
 	cfg.udp_host = uhost;

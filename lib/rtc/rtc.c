@@ -388,9 +388,14 @@ int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 		goto out;
 	if ((r->udp_port = lsp_net_port(r->udp)) < 0)
 		r->udp_port = cfg->udp_port;
-	if (cfg->ice_tcp) {
-		if ((rc = r->tcp_l = rtc_tcp_open(cfg->udp_host, cfg->tcp_port, err, errcap)) < 0)
+	if (cfg->ice_tcp && (r->tcp_l = rtc_tcp_open(cfg->udp_host, cfg->tcp_port, err, errcap)) < 0) {
+		if (cfg->ice_tcp != 2) {
+			rc = r->tcp_l;
 			goto out;
+		}
+		RTC_EMIT(r, LSP_WARN, "ice-tcp unavailable", "port", LSV_I(cfg->tcp_port), "reason", LSV_S(err));
+	}
+	if (r->tcp_l >= 0) {
 		r->tcp_port = lsp_net_port(r->tcp_l);
 		snprintf(tcp, sizeof tcp, "%s:%d", cfg->udp_host ? cfg->udp_host : "", r->tcp_port);
 	}

@@ -39,6 +39,7 @@
  *                              ("host:port"), origin
  *   play offer, publish offer  an answered offer: id, video_pt, audio_pt (play: peer)
  *   viewer connected, publisher connected         DTLS done: id, transport (udp/tcp)
+ *   ice-tcp unavailable (warn) ice_tcp 2: the port could not be bound: port, reason
  *   ice-tcp connection (debug) a TCP connection to the ICE-TCP port: peer
  *   ice-tcp closed             peer, reason, id (of the session it carried), bytes_in,
  *                              bytes_out, dropped; info when it carried a session,
@@ -104,7 +105,10 @@ typedef struct {
 	/* ICE-TCP (RFC 6544 passive candidates, RFC 4571 framing; rtctcp.c):
 	 * a TCP listener on udp_host:tcp_port (worker i: tcp_port + i, or each
 	 * its own free port when 0), put in every answer after the UDP
-	 * candidates at a lower priority, for viewers whose UDP is blocked */
+	 * candidates at a lower priority, for viewers whose UDP is blocked.
+	 * 1: a port that cannot be bound is a start-up error; 2 (the default
+	 * of the tool): a warning ("ice-tcp unavailable"), and that worker
+	 * answers without a TCP candidate; 0: off */
 	int ice_tcp;
 	int tcp_port;
 	const char *cand_ip;     /* addresses put in ICE host candidates, comma-separated

@@ -442,9 +442,13 @@ static int super_open(struct super *s, char *err, size_t errcap)
 			snprintf(err, errcap, "ice-tcp: ports %d to %d do not fit", cfg->tcp_port, cfg->tcp_port + s->nw - 1);
 			return -EINVAL;
 		}
-		if ((s->w[i].tcp = rtc_tcp_open(cfg->udp_host, port, err, errcap)) < 0)
-			return s->w[i].tcp;
-		if ((s->w[i].tport = lsp_net_port(s->w[i].tcp)) < 0)
+		if ((s->w[i].tcp = rtc_tcp_open(cfg->udp_host, port, err, errcap)) < 0) {
+			if (cfg->ice_tcp != 2)
+				return s->w[i].tcp;
+			rtc_super_emit(s, LSP_WARN, "ice-tcp unavailable", "worker", LSV_I(i), "port", LSV_I(port), "reason",
+				       LSV_S(err), NULL);
+			s->w[i].tcp = -1; /* this worker answers without a TCP candidate: "0" in tcp_ports */
+		} else if ((s->w[i].tport = lsp_net_port(s->w[i].tcp)) < 0)
 			s->w[i].tport = port;
 		to += (size_t)snprintf(tports + to, sizeof tports - to, "%s%d", i ? "," : "", s->w[i].tport);
 	}

@@ -55,6 +55,26 @@ assert d["currentTime"][1] > d["currentTime"][0], d     # the picture advances' 
 		{ cat "$1" "$1.err"; tail -n 30 "$T/rtc$W.log"; fail "Chromium did not play over ICE-TCP ($W worker(s))"; }
 }
 
+# the default (TCP port = the UDP port number) on a busy TCP port: a
+# warning, served without ICE-TCP; the same port asked for: a start-up error
+P=$(free_port); H0=$(free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); open(sys.argv[2], "w").write("up"); time.sleep(60)' \
+	"$P" "$T/busy.up" & busy=$!
+_pids+=("$busy")
+wait_file "$T/busy.up" 10 || fail "could not hold a TCP port"
+bg "$BIN/lsp-rtc" --workers 1 --http "127.0.0.1:$H0" --udp "127.0.0.1:$P" --candidate 127.0.0.1 2>"$T/busy.log"
+wait_grep '"event":"listening"' "$T/busy.log" 10 || fail "default ICE-TCP on a busy port stopped lsp-rtc: $(cat "$T/busy.log")"
+grep -q '"level":"warn".*"event":"ice-tcp unavailable"' "$T/busy.log" || fail "no ice-tcp unavailable warning: $(cat "$T/busy.log")"
+grep -q '"event":"listening".*"tcp":""' "$T/busy.log" || fail "listening event: $(grep listening "$T/busy.log")"
+kill "${_pids[-1]}"
+timeout 10 "$BIN/lsp-rtc" --workers 1 --http "127.0.0.1:$(free_port)" --udp 127.0.0.1:0 --ice-tcp "$P" 2>"$T/busy2.log"
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q 'ice-tcp: unable to listen' "$T/busy2.log" ||
+	fail "--ice-tcp on a busy port: rc=$rc $(cat "$T/busy2.log")"
+kill "$busy"
+ok "busy TCP port: the default warns and serves UDP only; --ice-tcp PORT fails to start (rc=$rc)"
+
 # the answer carries a passive TCP candidate per address, below the UDP one
 start_rtc 1 "$T/rtc1.log"
 ans=$(python3 - "$H" <<'PY'
