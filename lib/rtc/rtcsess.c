@@ -7,7 +7,9 @@
  *
  * Owns each session's DTLS/SRTP state and its WHIP pipeline (lsp_whip);
  * a viewer borrows its channel (chan->nsess).  Datagrams go out on the one
- * UDP socket of the server. */
+ * UDP socket of the server, or, for a session on ICE-TCP (sess.tcp, bound
+ * by a STUN request on that connection: rtctcp.c), framed on its TCP
+ * connection; what arrives either way goes through rtc_sess_input. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
