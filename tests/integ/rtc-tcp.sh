@@ -123,7 +123,14 @@ for W in 1 2; do
 	grep -Eq '^lsp_rtc_ice_tcp_sessions_total\{kind="viewer"\} '"$W"'$' <<<"$m" ||
 		fail "metrics: $(grep ice_tcp <<<"$m")"
 	grep -Eq '^lsp_rtc_ice_tcp_connections_total [1-9]' <<<"$m" || fail "metrics: $(grep ice_tcp <<<"$m")"
-	ok "$W worker(s): Chromium played over ICE-TCP only: $(cat "$T"/p$W*.json | tr '\n' ' ')"
+	st=$(curl -s "http://127.0.0.1:$H/stats")
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])["dropped"]
+assert d["dtls"] == 0 and d["rtcp"] == 0 and d["srtp_auth"] == 0, d  # nothing torn on the stream' "$st" ||
+		fail "DTLS/SRTCP over TCP dropped: $st"
+gone=$(grep '"event":"viewer gone"' "$log" | grep -o '"nacks":[0-9]*,"rtx":[0-9]*,"plis":[0-9]*' | tr '\n' ' ')
+	ok "$W worker(s): Chromium played over ICE-TCP only: $(cat "$T"/p$W*.json | tr '\n' ' ') RTCP: $gone"
 done
 
 # /stats lists a TCP session as such (2 workers: summed through the supervisor)
