@@ -11,6 +11,11 @@ const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', hea
 try {
   const page = await browser.newPage();
   await page.setContent('<video id="v" autoplay muted playsinline></video>');
+  if (process.env.ICE === 'tcp') // ICE-TCP only: every UDP candidate struck from the answer
+    await page.addScriptTag({ content: `(() => { const srd = RTCPeerConnection.prototype.setRemoteDescription;
+      RTCPeerConnection.prototype.setRemoteDescription = function (d) {
+        if (d && d.type === 'answer') d = { type: 'answer', sdp: d.sdp.split('\\r\\n').filter(l => !(l.startsWith('a=candidate:') && / udp /i.test(l))).join('\\r\\n') };
+        return srd.call(this, d); }; })();` });
   await page.addScriptTag({ path: fileURLToPath(new URL('../web/whep.js', import.meta.url)) });
   await page.addScriptTag({ path: fileURLToPath(new URL('./clockstrip.js', import.meta.url)) });
   const r = await page.evaluate(async ([url, K, secs]) => {

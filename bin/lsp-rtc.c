@@ -41,12 +41,16 @@ static const char usage[] =
 	"               [--whip-exec COMMAND] [--whip-ring] [--max-sessions N] [--consent S]\n"
 	"               [--opus-bitrate BPS] [--whip-bitrate BPS] [--pli-interval MS]\n"
 	"               [--origin URL|auto [--origin-port N] [--origin-ttl MS]] [--metrics [HOST]:PORT]\n"
-	"               [--workers N]\n"
+	"               [--workers N] [--ice-tcp PORT|off]\n"
 	"               [--relay-secret-file FILE] [--playback-secret-file FILE] [--hls-root DIR]\n"
 	"               [--max-pending-per-addr N]\n"
 	"  -l, --http [HOST]:PORT    WHEP/WHIP signalling (default 0.0.0.0:8083)\n"
 	"  -u, --udp [HOST]:PORT     media (default 0.0.0.0:8189); worker i uses PORT+i (port 0:\n"
 	"                            each worker its own free port)\n"
+	"  --ice-tcp PORT|off        ICE-TCP for viewers whose UDP is blocked: a passive TCP\n"
+	"                            candidate on the --udp address, TCP port PORT (worker i:\n"
+	"                            PORT+i; 0: each worker its own free port), RFC 4571 framing\n"
+	"                            (default: on, the same port number as --udp; off: none)\n"
 	"  -c, --candidate IP[,IP…]  addresses offered as ICE host candidates, e.g. the public one\n"
 	"                            (default: the --udp address, or when that is every address,\n"
 	"                            each non-loopback address that is up, else 127.0.0.1)\n"
@@ -187,6 +191,13 @@ static void on_event(void *c, const lsp_event *ev)
 		kind = lsp_event_is(ev, "viewer connected") ? "viewer" : "publisher";
 		lsp_metrics_add(cx->mx, "lsp_rtc_sessions", 1, "kind", kind, NULL);
 		lsp_metrics_add(cx->mx, "lsp_rtc_sessions_total", 1, "kind", kind, NULL);
+		if (!strcmp(lsp_event_str(ev, "transport") ? lsp_event_str(ev, "transport") : "", "tcp"))
+			lsp_metrics_add(cx->mx, "lsp_rtc_ice_tcp_sessions_total", 1, "kind", kind, NULL);
+	} else if (lsp_event_is(ev, "ice-tcp connection")) {
+		lsp_metrics_add(cx->mx, "lsp_rtc_ice_tcp_connections_total", 1, NULL);
+	} else if (lsp_event_is(ev, "ice-tcp closed")) {
+		const char *why = lsp_event_str(ev, "reason");
+		lsp_metrics_add(cx->mx, "lsp_rtc_ice_tcp_closed_total", 1, "reason", why ? why : "", NULL);
 	} else if (lsp_event_is(ev, "viewer gone") || lsp_event_is(ev, "publisher gone")) {
 		kind = lsp_event_is(ev, "viewer gone") ? "viewer" : "publisher";
 		if (lsp_event_int(ev, "connected", 0)) /* it was counted as open */
@@ -333,7 +344,7 @@ int main(int argc, char **argv)
 		{ "whip-bitrate", required_argument, NULL, 'B' }, { "metrics", required_argument, NULL, 'M' },
 		{ "pli-interval", required_argument, NULL, 'k' }, { "origin", required_argument, NULL, 'o' },
 		{ "origin-port", required_argument, NULL, 'P' }, { "origin-ttl", required_argument, NULL, 'T' },
-		{ "workers", required_argument, NULL, 'w' },
+		{ "workers", required_argument, NULL, 'w' }, { "ice-tcp", required_argument, NULL, 'I' },
 		{ "relay-secret-file", required_argument, NULL, 'S' },
 		{ "playback-secret-file", required_argument, NULL, 'Y' }, { "hls-root", required_argument, NULL, 'H' },
 		{ "max-pending-per-addr", required_argument, NULL, 'p' },
@@ -344,7 +355,7 @@ int main(int argc, char **argv)
 			    .opus_bitrate = 64000, .whip_bitrate = 2500000, .pli_interval_ms = 2000,
 			    .max_pending_per_addr = 16 };
 	int force_ring = 0;
-	long v, origin_ttl = 5000;
+	long v, origin_ttl = 5000, ice_tcp = -2; /* -2: the --udp port, -1: off */
 	const char *origin = NULL, *gso;
 	int c, sfd, rc;
 	sigset_t mask;
@@ -427,6 +438,12 @@ int main(int argc, char **argv)
 				goto bad;
 			cfg.workers = (int)v;
 			break;
+		case 'I':
+			if (!strcmp(optarg, "off"))
+				ice_tcp = -1;
+			else if (lsp_opt_long(optarg, 0, 65535, &ice_tcp) < 0)
+				goto bad;
+			break;
 		case 'S': relay_file = optarg; break;
 		case 'Y': play_file = optarg; break;
 		case 'H': hls_opt = optarg; break;
@@ -443,6 +460,8 @@ int main(int argc, char **argv)
 	if (!cand[0])
 		local_addrs(uhost, cand, sizeof cand);
 	cfg.whip_ring = force_ring || !cfg.whip_exec;
+	cfg.ice_tcp = ice_tcp == -1 ? 0 : ice_tcp == -2 ? 2 : 1; /* the default: a busy port is a warning */
+	cfg.tcp_port = ice_tcp == -2 ? cfg.udp_port : (int)(ice_tcp < 0 ? 0 : ice_tcp);
 	cfg.http_host = hhost;
 	cfg.udp_host = uhost;
 	cfg.cand_ip = cand;
@@ -515,6 +534,12 @@ int main(int argc, char **argv)
 		lsp_metrics_def(cx.mx, "lsp_rtc_relay_sent_bytes_total", LSP_METRIC_COUNTER,
 				"origin: bytes sent to edges, by channel");
 		lsp_metrics_def(cx.mx, "lsp_rtc_workers", LSP_METRIC_GAUGE, "worker processes running now");
+		lsp_metrics_def(cx.mx, "lsp_rtc_ice_tcp_connections_total", LSP_METRIC_COUNTER,
+				"ICE-TCP connections accepted");
+		lsp_metrics_def(cx.mx, "lsp_rtc_ice_tcp_closed_total", LSP_METRIC_COUNTER,
+				"ICE-TCP connections closed, by reason");
+		lsp_metrics_def(cx.mx, "lsp_rtc_ice_tcp_sessions_total", LSP_METRIC_COUNTER,
+				"WebRTC sessions connected over ICE-TCP, by kind");
 		lsp_metrics_def(cx.mx, "lsp_rtc_worker_restarts_total", LSP_METRIC_COUNTER,
 				"worker processes forked again after one died");
 		lsp_metrics_def(cx.mx, "lsp_rtc_relay_refused_total", LSP_METRIC_COUNTER,

@@ -63,7 +63,7 @@ int rtc_new(struct rtc **out, const lsp_rtc_cfg *cfg, char *err, size_t errcap)
 		return -ENOMEM;
 	}
 	r->cfg = cfg;
-	r->udp = r->http = r->ctl = -1;
+	r->udp = r->http = r->ctl = r->tcp_l = -1;
 	r->worker = -1;
 	r->udp_port = cfg->udp_port;
 	r->edge = (cfg->origin && *cfg->origin) || cfg->origin_route;
@@ -95,6 +95,9 @@ void rtc_free(struct rtc *r)
 	if (r->sess)
 		for (int i = 0; i < r->nsess_max; i++)
 			rtc_sess_free(r, &r->sess[i], "shutdown");
+	for (int i = 0; i < MAX_TCP; i++)
+		if (r->tcps[i])
+			rtc_tcp_close(r, i, "shutdown");
 	for (int i = 0; i < MAX_CHAN; i++)
 		if (r->chans[i].used) {
 			if (r->chans[i].relay)
@@ -105,6 +108,8 @@ void rtc_free(struct rtc *r)
 		close(r->udp);
 	if (r->http >= 0)
 		close(r->http);
+	if (r->tcp_l >= 0)
+		close(r->tcp_l);
 	lsp_dtls_cert_free(r->cert);
 	free(r->sess);
 	free(r);
@@ -254,8 +259,8 @@ static void tick(struct rtc *r)
 
 int rtc_loop(struct rtc *r, int stopfd, char *err, size_t errcap)
 {
-	struct pollfd pf[4 + MAX_CONN + MAX_RELAY + MAX_CHAN];
-	int idx[4 + MAX_CONN + MAX_RELAY + MAX_CHAN];
+	struct pollfd pf[5 + MAX_CONN + MAX_RELAY + MAX_CHAN + MAX_TCP];
+	int idx[5 + MAX_CONN + MAX_RELAY + MAX_CHAN + MAX_TCP];
 	long long last_tick = 0;
 	int rc = 0;
 	for (;;) {
@@ -268,6 +273,13 @@ int rtc_loop(struct rtc *r, int stopfd, char *err, size_t errcap)
 		idx[np++] = -3;
 		pf[np] = (struct pollfd){ r->ctl, POLLIN, 0 }; /* -1 (ignored) unless a worker */
 		idx[np++] = -4;
+		pf[np] = (struct pollfd){ r->tcp_l, POLLIN, 0 }; /* -1 (ignored) without ICE-TCP */
+		idx[np++] = -5;
+		for (int i = 0; i < MAX_TCP; i++)
+			if (r->tcps[i]) {
+				pf[np] = (struct pollfd){ r->tcps[i]->fd, (short)(POLLIN | (r->tcps[i]->qlen ? POLLOUT : 0)), 0 };
+				idx[np++] = 3000 + i;
+			}
 		for (int i = 0; i < MAX_CONN; i++)
 			if (r->conns[i] && !r->conns[i]->park) {
 				pf[np] = (struct pollfd){ r->conns[i]->fd, POLLIN, 0 };
@@ -319,7 +331,9 @@ int rtc_loop(struct rtc *r, int stopfd, char *err, size_t errcap)
 			rtc_http_accept(r);
 		if (pf[3].revents && rtc_work_ctl(r) < 0)
 			break; /* the supervisor is gone: so are we */
-		for (int p = 4; p < np; p++) {
+		if (pf[4].revents & POLLIN)
+			rtc_tcp_accept(r);
+		for (int p = 5; p < np; p++) {
 			if (!pf[p].revents)
 				continue;
 			if (idx[p] >= 0 && idx[p] < MAX_CONN) {
@@ -328,6 +342,8 @@ int rtc_loop(struct rtc *r, int stopfd, char *err, size_t errcap)
 			} else if (idx[p] >= 1000 && idx[p] < 1000 + MAX_RELAY) {
 				if (r->relays[idx[p] - 1000] && (pf[p].revents & (POLLIN | POLLERR | POLLHUP)))
 					rtc_relay_input(r, idx[p] - 1000); /* keyframe requests, or its close */
+			} else if (idx[p] >= 3000 && idx[p] < 3000 + MAX_TCP) {
+				rtc_tcp_io(r, idx[p] - 3000, pf[p].revents);
 			} else if (idx[p] >= 2000 && idx[p] < 2000 + MAX_CHAN) {
 				struct chan *c = &r->chans[idx[p] - 2000];
 				if (c->used && c->relay && c->up.state != UP_IDLE)
@@ -348,6 +364,7 @@ int rtc_loop(struct rtc *r, int stopfd, char *err, size_t errcap)
 			if (r->relays[i])
 				rtc_relay_flush(r, i);
 		rtc_unpark(r);
+		rtc_tcp_tick(r); /* closed sessions' connections, idle and stalled ones */
 		if (r->now - last_tick >= TICK_MS) {
 			last_tick = r->now;
 			tick(r);
@@ -359,7 +376,7 @@ int rtc_loop(struct rtc *r, int stopfd, char *err, size_t errcap)
 int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 {
 	struct rtc *r;
-	char http[300], udp[300], cand[300];
+	char http[300], udp[300], cand[300], tcp[300] = "";
 	int rc;
 	if (cfg->workers > 1)
 		return rtc_super_run(cfg, stopfd, err, errcap);
@@ -371,6 +388,17 @@ int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 		goto out;
 	if ((r->udp_port = lsp_net_port(r->udp)) < 0)
 		r->udp_port = cfg->udp_port;
+	if (cfg->ice_tcp && (r->tcp_l = rtc_tcp_open(cfg->udp_host, cfg->tcp_port, err, errcap)) < 0) {
+		if (cfg->ice_tcp != 2) {
+			rc = r->tcp_l;
+			goto out;
+		}
+		RTC_EMIT(r, LSP_WARN, "ice-tcp unavailable", "port", LSV_I(cfg->tcp_port), "reason", LSV_S(err));
+	}
+	if (r->tcp_l >= 0) {
+		r->tcp_port = lsp_net_port(r->tcp_l);
+		snprintf(tcp, sizeof tcp, "%s:%d", cfg->udp_host ? cfg->udp_host : "", r->tcp_port);
+	}
 	if (cfg->origin && *cfg->origin) { /* check it now: a typo is a start-up error */
 		struct sockaddr_storage ss;
 		socklen_t sl;
@@ -381,7 +409,7 @@ int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 	snprintf(http, sizeof http, "%s:%d", cfg->http_host ? cfg->http_host : "", lsp_net_port(r->http));
 	snprintf(udp, sizeof udp, "%s:%d", cfg->udp_host ? cfg->udp_host : "", r->udp_port);
 	rtc_cand_str(cfg->cand_ip, r->udp_port, cand, sizeof cand);
-	RTC_EMIT(r, LSP_INFO, "listening", "http", LSV_S(http), "udp", LSV_S(udp), "candidate", LSV_S(cand), "origin",
+	RTC_EMIT(r, LSP_INFO, "listening", "http", LSV_S(http), "udp", LSV_S(udp), "tcp", LSV_S(tcp), "candidate", LSV_S(cand), "origin",
 		 LSV_S(cfg->origin_route ? "auto" : cfg->origin && *cfg->origin ? cfg->origin : ""));
 	rc = rtc_loop(r, stopfd, err, errcap);
 out:

@@ -35,9 +35,15 @@
  * creates; the library never prints: what happens goes to cfg->event as
  * events (core/event.h), "channel" a field of each that has one:
  *
- *   listening                  ready: http, udp, candidate ("host:port"), origin
+ *   listening                  ready: http, udp, tcp (ICE-TCP, "" off), candidate
+ *                              ("host:port"), origin
  *   play offer, publish offer  an answered offer: id, video_pt, audio_pt (play: peer)
- *   viewer connected, publisher connected         DTLS done: id
+ *   viewer connected, publisher connected         DTLS done: id, transport (udp/tcp)
+ *   ice-tcp unavailable (warn) ice_tcp 2: the port could not be bound: port, reason
+ *   ice-tcp connection (debug) a TCP connection to the ICE-TCP port: peer
+ *   ice-tcp closed             peer, reason, id (of the session it carried), bytes_in,
+ *                              bytes_out, dropped; info when it carried a session,
+ *                              warn for a bad frame (one a second), else debug
  *   viewer gone, publisher gone   id, reason, connected (it had gone live),
  *                              video_pkts, audio_pkts, nacks, rtx, plis
  *   publish refused (warn)     reason
@@ -74,8 +80,8 @@
  * worker that dies.  Workers' events reach cfg->event in the supervisor,
  * with a "worker" field (the index); the supervisor adds:
  *
- *   listening                  as above, and workers, udp_ports ("P0,P1,…")
- *   worker started             worker, pid, udp, restart (0 the first time)
+ *   listening                  as above, and workers, udp_ports ("P0,P1,…"), tcp_ports
+ *   worker started             worker, pid, udp, tcp, restart (0 the first time)
  *   worker died (error)        worker, pid, reason ("exit N" / "signal N"),
  *                              viewers, publishers (connected ones lost)
  *   worker unavailable (error) worker, reason (fork failed; retried)
@@ -96,6 +102,15 @@ typedef struct {
 	int http_port;
 	const char *udp_host;    /* media listen address */
 	int udp_port;
+	/* ICE-TCP (RFC 6544 passive candidates, RFC 4571 framing; rtctcp.c):
+	 * a TCP listener on udp_host:tcp_port (worker i: tcp_port + i, or each
+	 * its own free port when 0), put in every answer after the UDP
+	 * candidates at a lower priority, for viewers whose UDP is blocked.
+	 * 1: a port that cannot be bound is a start-up error; 2 (the default
+	 * of the tool): a warning ("ice-tcp unavailable"), and that worker
+	 * answers without a TCP candidate; 0: off */
+	int ice_tcp;
+	int tcp_port;
 	const char *cand_ip;     /* addresses put in ICE host candidates, comma-separated
 				  * (LSP_RTC_CAND_MAX at most); replies leave from the
 				  * address each peer sent to (IP_PKTINFO) */

@@ -13,6 +13,8 @@
  *   rtcedge.c    relay, edge side: a channel's connection to its origin
  *   rtchttp.c    HTTP signalling: WHEP/WHIP offers, DELETE, /stats
  *   rtcpend.c    half-open WHEP sessions capped per client address
+ *   rtctcp.c     ICE-TCP: connections to the passive TCP candidate, RFC 4571
+ *                framing both ways, bounded output queues
  *   rtcwork.c    --workers N: the supervisor (HTTP listener, routing of
  *                requests to workers, restarts, /stats) and a worker's
  *                side of its control socket (handed connections, events)
@@ -35,6 +37,8 @@
 #include "rtc/dtls.h"
 #include "rtc/rtc.h"
 #include "rtc/rtcrelay.h"
+#include "rtc/stun.h"
+#include "rtc/tcpframe.h"
 #include "rtc/whip.h"
 
 #define MAX_CHAN 64
@@ -55,6 +59,14 @@
 #define UP_BACKOFF_MAX 5000
 #define PARK_MS 4000       /* edge: an offer waits this long for its origin */
 #define RELAY_KEYREQ_MS 500 /* keyframe requests passed up the relay tree: one per channel this often */
+
+/* ICE-TCP (rtctcp.c): connections to our passive TCP candidate, each
+ * carrying one session once a STUN Binding request authenticates it. */
+#define MAX_TCP 256            /* ICE-TCP connections held at once (per worker) */
+#define TCP_UNBOUND_MAX 64     /* ...of them not carrying a session yet */
+#define TCP_UNBOUND_MS 10000   /* a connection carrying no session is closed after this */
+#define TCP_OUTQ (256 << 10)   /* bytes queued for one connection at most */
+#define TCP_STALL_MS 5000      /* a queue the peer has not taken from this long: closed */
 
 enum { S_FREE = 0, S_NEW, S_LIVE };
 
@@ -163,6 +175,7 @@ struct sess {
 	socklen_t alen;
 	int have_addr;
 	struct laddr local;   /* where the peer sends to: our replies' source */
+	struct tcpc *tcp;     /* ICE-TCP: the connection it runs on; NULL: UDP */
 	char peer[48];        /* WHEP: the address that made the offer (rtcpend.c) */
 	lsp_dtls *dtls;
 	long long created, last_rx, last_sr;
@@ -209,6 +222,25 @@ struct relayc {
 	long long keyreqs;
 };
 
+/* An ICE-TCP connection (RFC 6544 passive; RFC 4571 framing both ways).
+ * Output that the socket does not take at once waits in q (TCP_OUTQ at
+ * most, whole frames: one that does not fit is dropped). */
+struct tcpc {
+	int fd, idx;
+	int dead;               /* to be closed by the loop (its session went) */
+	struct sess *s;         /* the session it carries, or NULL */
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	char peer[64];
+	char sid[33];           /* the id of the session it carried, "" none yet */
+	long long seq;          /* order of acceptance: the oldest is evicted first */
+	long long t0, last_rx, moved; /* opened, last bytes in, last bytes out (or queue start) */
+	long long bytes_in, bytes_out, dropped;
+	uint8_t *q;             /* NULL until first needed */
+	size_t qoff, qlen;
+	lsp_tcpframe_rd rd;
+};
+
 /* An HTTP answer being built. */
 struct resp {
 	int status;
@@ -227,6 +259,8 @@ struct counters {
 	long long http_evicted;                   /* idle signalling connections closed for a new one */
 	long long offers_refused;                 /* WHEP offers over the per-address pending cap */
 	long long srtp_auth_rep, srtp_replay_rep; /* as last reported ("srtp dropped") */
+	long long tcp_accepted, tcp_bad, tcp_dropped, tcp_evicted; /* ICE-TCP: connections, bad frames,
+								    * packets dropped (queue full), evicted */
 };
 
 struct rtc {
@@ -251,6 +285,10 @@ struct rtc {
 	int ctl;           /* worker: its socket to the supervisor; else -1 */
 	int gso_off;       /* UDP GSO refused on this path: send datagram by datagram */
 	lsp_ratelim pend_rl; /* "offer refused" once a second at most */
+	int tcp_l;         /* ICE-TCP listener, -1 none */
+	int tcp_port;
+	struct tcpc *tcps[MAX_TCP];
+	lsp_ratelim tcp_rl; /* "ice-tcp bad frame" a warning once a second at most */
 };
 
 /* An event to cfg->event: RTC_EMIT(r, LSP_INFO, "name", "key", LSV_S(v), …). */
@@ -316,6 +354,24 @@ void rtc_on_udp(struct rtc *r, uint8_t *p, size_t len, struct sockaddr_storage *
 void rtc_ask_key(struct rtc *r, struct sess *p);  /* PLI to a WHIP publisher (500 ms floor) */
 void rtc_want_key(struct rtc *r, const char *name); /* ... to the channel's, if it is here */
 void rtc_sess_tick(struct rtc *r, struct sess *s); /* consent, SR/REMB, periodic PLI */
+
+/* The session a STUN Binding request p (parsed into m) is for, its
+ * MESSAGE-INTEGRITY good; NULL (counted) if none. */
+struct sess *rtc_stun_sess(struct rtc *r, const uint8_t *p, size_t len, lsp_stun_msg *m);
+/* A packet other than STUN for session s (DTLS, SRTP, SRTCP). */
+void rtc_sess_input(struct rtc *r, struct sess *s, uint8_t *p, size_t len);
+
+/* rtctcp.c: ICE-TCP */
+int rtc_tcp_open(const char *host, int port, char *err, size_t errcap); /* the listener: fd or -errno */
+void rtc_tcp_accept(struct rtc *r);            /* new connections on r->tcp_l */
+void rtc_tcp_io(struct rtc *r, int i, short revents); /* tcps[i] is readable / writable */
+void rtc_tcp_close(struct rtc *r, int i, const char *why);
+void rtc_tcp_tick(struct rtc *r);              /* unbound and stalled connections, dead ones */
+/* One packet out on t, framed (queued if the socket is full; dropped whole
+ * if the queue is). */
+void rtc_tcp_write(struct rtc *r, struct tcpc *t, const uint8_t *p, size_t len);
+/* Session s is gone: the connection carrying it is closed by the loop. */
+void rtc_tcp_detach(struct sess *s);
 
 /* rtcorigin.c */
 /* GET /relay/C: the connection k becomes a relay client (rs->taken). */

@@ -76,6 +76,11 @@ static void send_batch(struct rtc *r, struct sess *s, uint8_t (*bufs)[1500], con
 	int cnt[BATCH], first[BATCH];
 	if (!s->have_addr || n > BATCH)
 		return;
+	if (s->tcp) { /* ICE-TCP: framed one by one on its connection */
+		for (int i = 0; i < n; i++)
+			rtc_udp_send(r, s, bufs[i], (size_t)lens[i]);
+		return;
+	}
 	for (int from = 0; from < n;) {
 		int nm = 0, done = 0, sent = 0, retry = -1;
 		for (int i = from; i < n;) {

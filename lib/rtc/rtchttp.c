@@ -157,6 +157,7 @@ static void offer(struct rtc *r, struct conn *k, int whip, const char *ch, const
 	l.fingerprint = lsp_dtls_cert_fingerprint(r->cert);
 	l.ip = r->cfg->cand_ip;
 	l.port = r->udp_port;
+	l.tcp_port = r->tcp_l >= 0 ? r->tcp_port : 0; /* ICE-TCP: this worker's own listener */
 	l.send = !whip;
 	l.ssrc_video = s->vssrc;
 	l.ssrc_audio = s->assrc;
@@ -251,9 +252,9 @@ void rtc_stats_lists(struct rtc *r, char *out, size_t cap, size_t len[3], int *t
 		if (!put(l, third, &o,
 			 "%s{\"channel\":\"%s\",\"kind\":\"%s\",\"state\":\"%s\",\"video_pkts\":%lld,"
 			 "\"audio_pkts\":%lld,\"nacks\":%lld,\"rtx\":%lld,\"plis\":%lld,\"muxed_video\":%lld,"
-			 "\"muxed_audio\":%lld,\"mux_dropped\":%lld%s}",
+			 "\"muxed_audio\":%lld,\"mux_dropped\":%lld,\"transport\":\"%s\"%s}",
 			 listed ? "," : "", s->chname, s->whip ? "whip" : "whep", s->state == S_LIVE ? "live" : "new",
-			 s->vpkts, s->apkts, s->nacks, s->rtx, s->plis, wv, wa, wd, wk))
+			 s->vpkts, s->apkts, s->nacks, s->rtx, s->plis, wv, wa, wd, s->tcp ? "tcp" : "udp", wk))
 			listed++;
 	}
 	len[0] = o;
@@ -301,11 +302,13 @@ size_t rtc_stats_doc(char *out, size_t cap, const struct counters *c, int sessio
 	if (put(out, cap, &o,
 		"{\"dropped\":{\"stun\":%lld,\"stun_auth\":%lld,\"dtls\":%lld,\"rtp\":%lld,\"rtcp\":%lld,"
 		"\"srtp_auth\":%lld,\"srtp_replay\":%lld,\"http_evicted\":%lld,\"offers_refused\":%lld,"
-		"\"sdp\":%lld,\"http\":%lld,\"unknown\":%lld},\"reaped\":%lld,\"sent\":%lld,\"send_err\":%lld,"
+		"\"sdp\":%lld,\"http\":%lld,\"unknown\":%lld},\"ice_tcp\":{\"accepted\":%lld,\"bad_frame\":%lld,"
+		"\"dropped\":%lld,\"evicted\":%lld},\"reaped\":%lld,\"sent\":%lld,\"send_err\":%lld,"
 		"\"sessions\":[%.*s],\"sessions_total\":%d,\"channels\":[%.*s],\"relays_total\":%lld,"
 		"\"relays\":[%.*s]%s%s}\n",
 		c->stun_bad, c->stun_auth, c->dtls_bad, c->rtp_bad, c->rtcp_bad, c->srtp_auth, c->srtp_replay,
-		c->http_evicted, c->offers_refused, c->sdp_bad, c->http_bad, c->unknown, c->reaped, c->sent, c->send_err, (int)len[0],
+		c->http_evicted, c->offers_refused, c->sdp_bad, c->http_bad, c->unknown, c->tcp_accepted, c->tcp_bad,
+		c->tcp_dropped, c->tcp_evicted, c->reaped, c->sent, c->send_err, (int)len[0],
 		lists[0], sessions_total, (int)len[1], lists[1], relays_total, (int)len[2], lists[2],
 		extra && *extra ? "," : "", extra ? extra : "") < 0)
 		return 0;

@@ -7,7 +7,9 @@
  *
  * Owns each session's DTLS/SRTP state and its WHIP pipeline (lsp_whip);
  * a viewer borrows its channel (chan->nsess).  Datagrams go out on the one
- * UDP socket of the server. */
+ * UDP socket of the server, or, for a session on ICE-TCP (sess.tcp, bound
+ * by a STUN request on that connection: rtctcp.c), framed on its TCP
+ * connection; what arrives either way goes through rtc_sess_input. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -44,6 +46,10 @@ void rtc_udp_send(struct rtc *r, struct sess *s, const uint8_t *p, size_t len)
 {
 	if (!s->have_addr)
 		return;
+	if (s->tcp) { /* ICE-TCP: framed on its connection */
+		rtc_tcp_write(r, s->tcp, p, len);
+		return;
+	}
 	if (send_from(r, p, len, &s->addr, s->alen, &s->local) < 0)
 		r->c.send_err++;
 	else
@@ -74,7 +80,8 @@ static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_sto
 static struct sess *by_addr(struct rtc *r, const struct sockaddr_storage *a)
 {
 	for (int i = 0; i < r->nsess_max; i++)
-		if (r->sess[i].state != S_FREE && r->sess[i].have_addr && same_addr(&r->sess[i].addr, a))
+		if (r->sess[i].state != S_FREE && r->sess[i].have_addr && !r->sess[i].tcp &&
+		    same_addr(&r->sess[i].addr, a))
 			return &r->sess[i];
 	return NULL;
 }
@@ -125,6 +132,7 @@ void rtc_sess_free(struct rtc *r, struct sess *s, const char *why)
 		s->ch->nsess--;
 		rtc_chan_unuse(r, s->ch);
 	}
+	rtc_tcp_detach(s);
 	lsp_whip_close(s->pub);
 	lsp_dtls_free(s->dtls);
 	memset(s, 0, sizeof *s);
@@ -135,7 +143,7 @@ static void sess_live(struct rtc *r, struct sess *s)
 	struct chan *c = s->ch;
 	s->state = S_LIVE;
 	RTC_EMIT(r, LSP_INFO, s->whip ? "publisher connected" : "viewer connected", "channel", LSV_S(s->chname),
-		 "id", LSV_S(s->id), "srtp",
+		 "id", LSV_S(s->id), "transport", LSV_S(s->tcp ? "tcp" : "udp"), "srtp",
 		 LSV_S(lsp_dtls_profile(s->dtls) == LSP_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80"));
 	if (s->whip || !c)
 		return;
@@ -269,55 +277,32 @@ static void on_rtp_whip(struct rtc *r, struct sess *s, uint8_t *p, size_t len)
 	}
 }
 
-void rtc_on_udp(struct rtc *r, uint8_t *p, size_t len, struct sockaddr_storage *from, socklen_t flen,
-		const struct laddr *to)
+struct sess *rtc_stun_sess(struct rtc *r, const uint8_t *p, size_t len, lsp_stun_msg *m)
 {
-	struct sess *s;
+	const uint8_t *colon;
+	size_t ul;
+	struct sess *s = NULL;
+	if (lsp_stun_parse(p, len, m) < 0 || m->type != LSP_STUN_BINDING_REQ || !m->username) {
+		r->c.stun_bad++;
+		return NULL;
+	}
+	colon = memchr(m->username, ':', m->username_len);
+	ul = colon ? (size_t)(colon - m->username) : m->username_len;
+	for (int i = 0; i < r->nsess_max; i++)
+		if (r->sess[i].state != S_FREE && strlen(r->sess[i].ufrag) == ul && !memcmp(r->sess[i].ufrag, m->username, ul)) {
+			s = &r->sess[i];
+			break;
+		}
+	if (!s || lsp_stun_check(p, len, m, s->pwd) < 0) {
+		r->c.stun_auth++;
+		return NULL;
+	}
+	return s;
+}
+
+void rtc_sess_input(struct rtc *r, struct sess *s, uint8_t *p, size_t len)
+{
 	char err[200];
-	if (lsp_stun_is(p, len)) {
-		lsp_stun_msg m;
-		uint8_t out[256];
-		const uint8_t *colon;
-		size_t ul;
-		int n;
-		if (lsp_stun_parse(p, len, &m) < 0 || m.type != LSP_STUN_BINDING_REQ || !m.username) {
-			r->c.stun_bad++;
-			return;
-		}
-		colon = memchr(m.username, ':', m.username_len);
-		ul = colon ? (size_t)(colon - m.username) : m.username_len;
-		s = NULL;
-		for (int i = 0; i < r->nsess_max; i++)
-			if (r->sess[i].state != S_FREE && strlen(r->sess[i].ufrag) == ul &&
-			    !memcmp(r->sess[i].ufrag, m.username, ul)) {
-				s = &r->sess[i];
-				break;
-			}
-		if (!s || lsp_stun_check(p, len, &m, s->pwd) < 0) {
-			r->c.stun_auth++;
-			return;
-		}
-		if (!s->have_addr || m.use_candidate) {
-			struct sess *o;
-			/* a new session from an address an old one still holds
-			 * (port reuse, NAT rebinding): the old one is gone */
-			while ((o = by_addr(r, from)) && o != s)
-				rtc_sess_free(r, o, "address taken over");
-			memcpy(&s->addr, from, flen);
-			s->alen = flen;
-			s->have_addr = 1;
-			s->local = *to;
-		}
-		s->last_rx = r->now;
-		if ((n = lsp_stun_answer(&m, (struct sockaddr *)from, s->pwd, out, sizeof out)) > 0)
-			(void)!send_from(r, out, (size_t)n, from, flen, to);
-		return;
-	}
-	s = by_addr(r, from);
-	if (!s) {
-		r->c.unknown++;
-		return;
-	}
 	if (lsp_dtls_is(p, len)) {
 		int rc;
 		if (!s->dtls && lsp_dtls_new(&s->dtls, r->cert, 1, s->peer_fp, dtls_out, s, err, sizeof err) < 0) {
@@ -351,6 +336,41 @@ void rtc_on_udp(struct rtc *r, uint8_t *p, size_t len, struct sockaddr_storage *
 		return;
 	}
 	r->c.unknown++;
+}
+
+void rtc_on_udp(struct rtc *r, uint8_t *p, size_t len, struct sockaddr_storage *from, socklen_t flen,
+		const struct laddr *to)
+{
+	struct sess *s;
+	if (lsp_stun_is(p, len)) {
+		lsp_stun_msg m;
+		uint8_t out[256];
+		int n;
+		if (!(s = rtc_stun_sess(r, p, len, &m)))
+			return;
+		if (!s->have_addr || m.use_candidate) {
+			struct sess *o;
+			/* a new session from an address an old one still holds
+			 * (port reuse, NAT rebinding): the old one is gone */
+			while ((o = by_addr(r, from)) && o != s)
+				rtc_sess_free(r, o, "address taken over");
+			rtc_tcp_detach(s); /* nominated over UDP: its ICE-TCP connection goes */
+			memcpy(&s->addr, from, flen);
+			s->alen = flen;
+			s->have_addr = 1;
+			s->local = *to;
+		}
+		s->last_rx = r->now;
+		if ((n = lsp_stun_answer(&m, (struct sockaddr *)from, s->pwd, out, sizeof out)) > 0)
+			(void)!send_from(r, out, (size_t)n, from, flen, to);
+		return;
+	}
+	s = by_addr(r, from);
+	if (!s) {
+		r->c.unknown++;
+		return;
+	}
+	rtc_sess_input(r, s, p, len);
 }
 
 struct sess *rtc_sess_new(struct rtc *r)

@@ -60,8 +60,11 @@ static int worker_main(struct super *s, int i, int ctl)
 	for (int j = 0; j < s->nw; j++) {
 		if (s->w[j].ctl >= 0)
 			close(s->w[j].ctl);
-		if (j != i)
+		if (j != i) {
 			close(s->w[j].udp);
+			if (s->w[j].tcp >= 0)
+				close(s->w[j].tcp);
+		}
 	}
 	for (int j = 0; j < MAX_CONN; j++)
 		if (s->p[j])
@@ -81,6 +84,8 @@ static int worker_main(struct super *s, int i, int ctl)
 	}
 	r->udp = s->w[i].udp;
 	r->udp_port = s->w[i].port;
+	r->tcp_l = s->w[i].tcp;
+	r->tcp_port = s->w[i].tport;
 	r->worker = i;
 	r->ctl = ctl;
 	rc = rtc_loop(r, s->stopfd, err, sizeof err);
@@ -126,7 +131,7 @@ static int start(struct super *s, int i)
 	w->pid = pid;
 	w->started = s->now;
 	w->load = w->inflight = w->viewers = w->publishers = 0;
-	rtc_super_emit(s, LSP_INFO, "worker started", "worker", LSV_I(i), "pid", LSV_I(pid), "udp", LSV_I(w->port), "restart",
+	rtc_super_emit(s, LSP_INFO, "worker started", "worker", LSV_I(i), "pid", LSV_I(pid), "udp", LSV_I(w->port), "tcp", LSV_I(w->tport), "restart",
 	     LSV_I(w->restarts), "workers", LSV_I(nalive(s)), NULL);
 	return 0;
 }
@@ -389,9 +394,12 @@ static void super_free(struct super *s)
 	for (int i = 0; i < MAX_CONN; i++)
 		if (s->p[i])
 			pend_close(s, i);
-	for (int i = 0; i < s->nw; i++)
+	for (int i = 0; i < s->nw; i++) {
 		if (s->w[i].udp >= 0)
 			close(s->w[i].udp);
+		if (s->w[i].tcp >= 0)
+			close(s->w[i].tcp);
+	}
 	if (s->http >= 0)
 		close(s->http);
 	free(s->msg);
@@ -403,8 +411,9 @@ static void super_free(struct super *s)
 static int super_open(struct super *s, char *err, size_t errcap)
 {
 	const lsp_rtc_cfg *cfg = s->cfg;
-	char e[256], ports[8 * LSP_RTC_WORKERS_MAX] = "", http[300], udp[300], cand[300];
-	size_t o = 0;
+	char e[256], ports[8 * LSP_RTC_WORKERS_MAX] = "", tports[8 * LSP_RTC_WORKERS_MAX] = "", http[300], udp[300],
+		cand[300];
+	size_t o = 0, to = 0;
 	if (cfg->origin && *cfg->origin) { /* a typo is a start-up error */
 		struct sockaddr_storage ss;
 		socklen_t sl;
@@ -424,6 +433,24 @@ static int super_open(struct super *s, char *err, size_t errcap)
 		if ((s->w[i].port = lsp_net_port(s->w[i].udp)) < 0)
 			s->w[i].port = port;
 		o += (size_t)snprintf(ports + o, sizeof ports - o, "%s%d", i ? "," : "", s->w[i].port);
+		if (!cfg->ice_tcp)
+			continue;
+		/* ICE-TCP: each worker its own listener, the port its answers
+		 * carry, so a connection reaches the worker owning its session */
+		port = cfg->tcp_port ? cfg->tcp_port + i : 0;
+		if (port > 65535) {
+			snprintf(err, errcap, "ice-tcp: ports %d to %d do not fit", cfg->tcp_port, cfg->tcp_port + s->nw - 1);
+			return -EINVAL;
+		}
+		if ((s->w[i].tcp = rtc_tcp_open(cfg->udp_host, port, err, errcap)) < 0) {
+			if (cfg->ice_tcp != 2)
+				return s->w[i].tcp;
+			rtc_super_emit(s, LSP_WARN, "ice-tcp unavailable", "worker", LSV_I(i), "port", LSV_I(port), "reason",
+				       LSV_S(err), NULL);
+			s->w[i].tcp = -1; /* this worker answers without a TCP candidate: "0" in tcp_ports */
+		} else if ((s->w[i].tport = lsp_net_port(s->w[i].tcp)) < 0)
+			s->w[i].tport = port;
+		to += (size_t)snprintf(tports + to, sizeof tports - to, "%s%d", i ? "," : "", s->w[i].tport);
 	}
 	if ((s->http = lsp_net_listen(cfg->http_host, cfg->http_port, SOCK_STREAM, LSP_NET_NONBLOCK | LSP_NET_NUMERIC,
 				      e, sizeof e)) < 0) {
@@ -435,7 +462,7 @@ static int super_open(struct super *s, char *err, size_t errcap)
 	rtc_cand_str(cfg->cand_ip, s->w[0].port, cand, sizeof cand);
 	rtc_super_emit(s, LSP_INFO, "listening", "http", LSV_S(http), "udp", LSV_S(udp), "candidate", LSV_S(cand), "origin",
 	     LSV_S(cfg->origin_route ? "auto" : cfg->origin && *cfg->origin ? cfg->origin : ""), "workers",
-	     LSV_I(s->nw), "udp_ports", LSV_S(ports), NULL);
+	     LSV_I(s->nw), "udp_ports", LSV_S(ports), "tcp_ports", LSV_S(tports), NULL);
 	return 0;
 }
 
@@ -457,7 +484,7 @@ int rtc_super_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 	s->self = getpid();
 	s->nw = cfg->workers > LSP_RTC_WORKERS_MAX ? LSP_RTC_WORKERS_MAX : cfg->workers;
 	for (int i = 0; i < LSP_RTC_WORKERS_MAX; i++)
-		s->w[i] = (struct worker){ .ctl = -1, .udp = -1 };
+		s->w[i] = (struct worker){ .ctl = -1, .udp = -1, .tcp = -1 };
 	if ((rc = super_open(s, err, errcap)) < 0)
 		goto out;
 	s->now = lsp_clock_mono_ms();

@@ -46,6 +46,7 @@ struct worker {
 	pid_t pid;               /* 0: not running */
 	int ctl;                 /* our end of its control socket; -1 */
 	int udp, port;           /* its media socket (ours, inherited) */
+	int tcp, tport;          /* its ICE-TCP listener (ours, inherited), -1 none */
 	int load, inflight;      /* sessions + relay clients; offers handed in this tick */
 	int viewers, publishers; /* connected now */
 	int restarts;
