@@ -219,7 +219,38 @@ int edge_hold_playlist(edge_holds *h, edge_waiter *wt, const char *rel, long lon
 	edge_body_put(pb);
 	wt->msn = msn;
 	wt->part = part;
+	wt->fresh = 0;
 	return hold(h, wt, w, H_PLAYLIST, now + (ps.target > 0 ? (int64_t)(ps.target * 3000) : 6000), rel, a);
+}
+
+static void give_now(edge_body *pb, edge_answer *a)
+{
+	a->status = 200;
+	a->b = pb;
+	snprintf(a->cache, sizeof a->cache, "no-cache");
+}
+
+int edge_hold_fresh(edge_holds *h, edge_waiter *wt, const char *rel, int64_t now, edge_answer *a)
+{
+	edge_watch *w = watch_dir(h, rel); /* before reading: no update can slip by */
+	edge_body *pb = edge_read_body(h->dfd, rel);
+	lsp_plstate ps = { 0 };
+
+	memset(a, 0, sizeof *a);
+	if (!pb) {
+		a->status = 404;
+		return 1;
+	}
+	if (!w || lsp_plstate_parse(pb->data, pb->len, &ps) < 0 || ps.endlist) {
+		give_now(pb, a);
+		return 1;
+	}
+	edge_body_put(pb);
+	wt->msn = ps.msn + ps.segments; /* the open segment's next part */
+	wt->part = ps.parts;
+	wt->skip = 0;
+	wt->fresh = 1;
+	return hold(h, wt, w, H_PLAYLIST, now + EDGE_FRESH_WAIT_MS, rel, a);
 }
 
 int edge_hold_part(edge_holds *h, edge_waiter *wt, const char *rel, int64_t now, edge_answer *a)
@@ -239,6 +270,7 @@ int edge_hold_part(edge_holds *h, edge_waiter *wt, const char *rel, int64_t now,
 		return 1;
 	}
 	wt->msn = wt->part = -1;
+	wt->fresh = 0;
 	return hold(h, wt, w, H_PART, now + h->part_hold_ms, rel, a);
 }
 
@@ -279,9 +311,11 @@ static void wake(edge_holds *h, edge_watch *w, const char *name)
 			if (!pb)
 				continue; /* vanished between event and read: keep waiting */
 			pb->refs++;
-			if (judge(pb, wt->msn, wt->part, wt->skip, &ps, &a))
+			if (judge(pb, wt->msn, wt->part, wt->skip, &ps, &a)) {
+				if (wt->fresh && a.status == 200) /* the URL had no query: never cache it */
+					snprintf(a.cache, sizeof a.cache, "no-cache");
 				answer(h, wt, &a);
-			else
+			} else
 				edge_body_put(pb);
 		} else {
 			a.status = 200;
@@ -355,6 +389,17 @@ void edge_holds_expire(edge_holds *h, int64_t now)
 			if (wt->deadline > now)
 				continue;
 			h->timeouts++;
+			if (wt->kind == H_PLAYLIST && wt->fresh) { /* the rung did not come back: what there is */
+				edge_answer a = { 0 };
+				char rel[1024];
+				edge_body *pb = edge_copy_str(rel, sizeof rel, wt->rel) == 0 ? edge_read_body(h->dfd, rel) : NULL;
+				if (pb)
+					give_now(pb, &a);
+				else
+					a.status = 404;
+				answer(h, wt, &a);
+				continue;
+			}
 			/* playlist: the spec's 503; part: it never came */
 			answer_status(h, wt, wt->kind == H_PLAYLIST ? 503 : 404);
 		}

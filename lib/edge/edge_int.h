@@ -94,6 +94,9 @@ typedef struct edge_waiter {
 	const char *name;       /* its last component, inside rel */
 	long long msn, part;    /* H_PLAYLIST: what was asked for (msn < 0: no block) */
 	int skip;               /* H_PLAYLIST: _HLS_skip asked for (edge_hold_skip) */
+	int fresh;              /* H_PLAYLIST: a plain load of a stale playlist held for
+				 * its rung to resume (edge_hold_fresh): no-cache, and
+				 * at the deadline what there is rather than 503 */
 	int64_t deadline;       /* ms, CLOCK_MONOTONIC: answered 503 / 404 then */
 } edge_waiter;
 
@@ -285,6 +288,16 @@ int edge_hold_playlist(edge_holds *h, edge_waiter *wt, const char *rel, long lon
  * file, or 404 when the directory cannot be watched); 0: wt is held for
  * part_hold_ms. */
 int edge_hold_part(edge_holds *h, edge_waiter *wt, const char *rel, int64_t now, edge_answer *a);
+
+/* A plain load of media playlist rel that nobody has rewritten for a
+ * while (a rung lsp-transcode stopped encoding: nobody watched it; the
+ * request itself asks it back, edge_demand.c): held until the playlist
+ * moves on (its next part or segment), at most EDGE_FRESH_WAIT_MS, so a
+ * player starts from the resumed live edge, not from media minutes old.
+ * An ended playlist is answered at once.  1 answered (*a), 0 held. */
+#define EDGE_STALE_MS 3000      /* a live playlist is rewritten every part */
+#define EDGE_FRESH_WAIT_MS 5000
+int edge_hold_fresh(edge_holds *h, edge_waiter *wt, const char *rel, int64_t now, edge_answer *a);
 /* Take wt off its watch without answering it; nothing when not held. */
 void edge_hold_drop(edge_holds *h, edge_waiter *wt);
 /* 1 when the query asks for a delta update (_HLS_skip=YES or v2), else 0. */

@@ -107,6 +107,21 @@ static int blocking_query(const lsp_http_req *rq, long long *msn, long long *par
 	return have_msn >= 0;
 }
 
+/* A rung's media playlist ("<channel>/<rung>/index.m3u8") nobody has
+ * rewritten for EDGE_STALE_MS: its rung is not being encoded (on demand). */
+static int stale_rung_playlist(const lsp_edge *e, const char *rel, const char *name)
+{
+	const char *a = strchr(rel, '/');
+	struct stat st;
+	struct timespec now;
+	if (strcmp(name, "index.m3u8") != 0 || !a || strchr(a + 1, '/') != name - 1 ||
+	    fstatat(e->hls_fd, rel, &st, 0) != 0 || clock_gettime(CLOCK_REALTIME, &now) != 0)
+		return 0;
+	return ((long long)now.tv_sec - (long long)st.st_mtim.tv_sec) * 1000 +
+		       (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000 >
+	       EDGE_STALE_MS;
+}
+
 /* rel = "<channel>/<rung>/<file>" etc., already checked for safety. */
 static void serve_hls(lsp_edge *e, edge_conn *c, const char *rel, const lsp_http_req *rq)
 {
@@ -126,6 +141,15 @@ static void serve_hls(lsp_edge *e, edge_conn *c, const char *rel, const lsp_http
 			return;
 		}
 		c->wt.skip = edge_hold_skip(rq->query, rq->query_len); /* delta update */
+		if (r == 0 && !c->wt.skip && stale_rung_playlist(e, rel, name)) {
+			/* a rung nobody watched: this request wakes it (edge_demand_hit);
+			 * answer once it has moved on, not with minutes-old media */
+			if (edge_hold_fresh(&e->holds, &c->wt, rel, e->now, &a))
+				reply(e, c, &a, rq);
+			else
+				held(e, c);
+			return;
+		}
 		if (r == 0 && !c->wt.skip) {
 			edge_serve_file(e, c, e->hls_fd, rel, "no-cache", rq);
 			return;

@@ -67,6 +67,20 @@ static void put_parts(out_t *o, const lsp_m3u8_seg *s)
 		    (unsigned long long)s->seq, i, s->parts[i].independent ? ",INDEPENDENT=YES" : "");
 }
 
+/* A gap segment's parts near the live edge, where every segment lists
+ * them: part-target long pieces marked GAP=YES (nothing to load). */
+static void put_gap_parts(out_t *o, const lsp_m3u8_seg *s, double part_target)
+{
+	long n = part_target > 0 ? lround(s->dur / part_target) : 1;
+	if (n < 1)
+		n = 1;
+	if (n > 1000)
+		n = 1000;
+	for (long i = 0; i < n; i++)
+		put(o, "#EXT-X-PART:DURATION=%.5f,URI=\"seg%llu.%ld.m4s\",GAP=YES\n", s->dur / (double)n,
+		    (unsigned long long)s->seq, i);
+}
+
 /* NOLINTNEXTLINE(readability-non-const-parameter): written through o.buf; clang-tidy 14 misses initializer lists */
 int lsp_m3u8_write_media(char *buf, size_t cap, const lsp_m3u8_media *m)
 {
@@ -93,8 +107,14 @@ int lsp_m3u8_write_media(char *buf, size_t cap, const lsp_m3u8_media *m)
 		if (s->disc && i > 0)
 			put(&o, "#EXT-X-DISCONTINUITY\n");
 		put_pdt(&o, s->pdt);
-		if (i >= m->nsegs - m->part_segs)
-			put_parts(&o, s);
+		if (i >= m->nsegs - m->part_segs) {
+			if (s->gap)
+				put_gap_parts(&o, s, m->part_target);
+			else
+				put_parts(&o, s);
+		}
+		if (s->gap)
+			put(&o, "#EXT-X-GAP\n");
 		put(&o, "#EXTINF:%.5f,\nseg%llu.m4s\n", s->dur, (unsigned long long)s->seq);
 	}
 	if (m->ended) {
@@ -165,6 +185,8 @@ int lsp_m3u8_write_list(char *buf, size_t cap, const lsp_m3u8_list *l)
 		if (it->map)
 			put(&o, "#EXT-X-MAP:URI=\"%s\"\n", it->map);
 		put_pdt(&o, it->pdt);
+		if (it->gap)
+			put(&o, "#EXT-X-GAP\n");
 		put(&o, "#EXTINF:%.5f,\n%s\n", it->dur, it->uri);
 	}
 	if (l->ended)

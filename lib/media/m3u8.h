@@ -8,7 +8,9 @@
  *   MEDIA-SEQUENCE / INDEPENDENT-SEGMENTS / MAP
  *   per complete segment:  PROGRAM-DATE-TIME, [EXT-X-PART…], EXTINF, segN.m4s
  *   in-progress segment:   PROGRAM-DATE-TIME, EXT-X-PART…, PRELOAD-HINT
- *   (EXT-X-DISCONTINUITY before a segment that starts after a gap)
+ *   (EXT-X-DISCONTINUITY before a segment that starts after a gap; the
+ *   gap itself as segments tagged EXT-X-GAP, so sequence numbers stay on
+ *   the grid every rung shares)
  *   or, after the input ended, #EXT-X-ENDLIST
  *
  * File names follow the layout contract: segment N is "segN.m4s", its part
@@ -33,6 +35,8 @@ typedef struct {
 	int nparts;
 	int disc;         /* #EXT-X-DISCONTINUITY before it (a gap or a new timeline) */
 	const lsp_m3u8_part *parts;
+	int gap;          /* #EXT-X-GAP: no media (a rung that was not encoded);
+			   * keeps its sequence number on the other rungs' grid */
 } lsp_m3u8_seg;
 
 /* EXT-X-RENDITION-REPORT: where another rendition's live edge is. */
@@ -89,6 +93,7 @@ typedef struct {
 	double pdt;             /* wall clock of its first sample; <= 0: none */
 	int disc;               /* #EXT-X-DISCONTINUITY before it */
 	const char *map;        /* #EXT-X-MAP URI from this item on; NULL: unchanged */
+	int gap;                /* #EXT-X-GAP: no media behind the URI */
 } lsp_m3u8_item;
 
 typedef struct {

@@ -346,6 +346,18 @@ static void fix_target(lsp_pack *p, rung *r, double gop)
 }
 
 /* Close the open part at drive time end (and the segment if close_seg). */
+/* A complete segment into the low-latency window, the oldest out. */
+static void hist_push(lsp_pack *p, rung *r, const seginfo *seg)
+{
+	if (r->nhist == MAXHIST || r->nhist >= p->o.window + LSP_PACK_GRACE) {
+		r->disc_gone += (uint64_t)r->hist[0].disc;
+		pack_remove_segment(r, &r->hist[0]);
+		memmove(&r->hist[0], &r->hist[1], sizeof r->hist[0] * (size_t)(r->nhist - 1));
+		r->nhist--;
+	}
+	r->hist[r->nhist++] = *seg;
+}
+
 static int cut(lsp_pack *p, rung *r, int64_t end, int close_seg, char *err, size_t errcap)
 {
 	const uint8_t *b;
@@ -390,13 +402,7 @@ static int cut(lsp_pack *p, rung *r, int64_t end, int close_seg, char *err, size
 		if ((rc = pack_publish(r, name, r->segbuf, r->seglen, err, errcap)) < 0)
 			return rc;
 		r->cur.bytes = r->seglen;
-		if (r->nhist == MAXHIST || r->nhist >= p->o.window + LSP_PACK_GRACE) {
-			r->disc_gone += (uint64_t)r->hist[0].disc;
-			pack_remove_segment(r, &r->hist[0]);
-			memmove(&r->hist[0], &r->hist[1], sizeof r->hist[0] * (size_t)(r->nhist - 1));
-			r->nhist--;
-		}
-		r->hist[r->nhist++] = r->cur;
+		hist_push(p, r, &r->cur);
 		if (p->o.dvr > 0 && (rc = pack_dvr_add(p, r, &r->cur, err, errcap)) < 0)
 			return rc;
 		if (!r->target_fixed) /* the input ended before a second key frame */
@@ -658,6 +664,36 @@ static int resume_at_key(lsp_pack *p, rung *r, const AVPacket *pkt, int key)
 	return av_packet_ref(r->tr[r->drive].hold, pkt);
 }
 
+/* The segments the gap spans, as EXT-X-GAP segments one target long:
+ * the rung's sequence numbers stay on the grid the other rungs share
+ * (one per segment of the same wall time), so a player switching rungs
+ * finds the same number at the same moment.  Only those still inside the
+ * low-latency and DVR windows are listed; the older ones count as already
+ * removed (EXT-X-MEDIA-SEQUENCE moves past them). */
+static int add_gaps(lsp_pack *p, rung *r, double gap_s, int64_t end, char *err, size_t errcap)
+{
+	long n = lround(gap_s / p->o.segment);
+	long keep_h = p->o.window + LSP_PACK_GRACE;
+	long keep_d = p->o.dvr > 0 ? (long)ceil(p->o.dvr / p->o.segment) + 1 : 0;
+	double pdt = pdt_of(p, r, end);
+	int rc;
+	if (n <= 0)
+		return 0;
+	for (long i = 0; i < n; i++, r->cur.seq++) {
+		seginfo g;
+		memset(&g, 0, sizeof g);
+		g.seq = r->cur.seq;
+		g.dur = p->o.segment;
+		g.pdt = pdt > 0 ? pdt + (double)i * p->o.segment : 0;
+		g.gap = 1;
+		if (n - i <= keep_h)
+			hist_push(p, r, &g);
+		if (n - i <= keep_d && (rc = pack_dvr_push(p, r, &g, err, errcap)) < 0)
+			return rc;
+	}
+	return p->o.dvr > 0 ? pack_write_dvr(r, err, errcap) : 0;
+}
+
 /* The driving track stepped over a gap: its held frame (at its usual
  * length) ends the open segment, then a new one starts at pkt. */
 static int cut_at_gap(lsp_pack *p, rung *r, const AVPacket *pkt, int key, char *err, size_t errcap)
@@ -673,7 +709,7 @@ static int cut_at_gap(lsp_pack *p, rung *r, const AVPacket *pkt, int key, char *
 		    av_compare_ts(r->tr[j].hold->dts, r->tr[j].tb, end, tr->tb) < 0 &&
 		    (rc = flush_held(r, j, 0, err, errcap)) < 0)
 			return rc;
-	if ((rc = cut(p, r, end, 1, err, errcap)) < 0)
+	if ((rc = cut(p, r, end, 1, err, errcap)) < 0 || (rc = add_gaps(p, r, gap, end, err, errcap)) < 0)
 		return rc;
 	r->gaps++;
 	lsp_event_emit(p->o.event, p->o.event_ctx, LSP_INFO, "rung resumed after a gap", "rung", LSV_S(r->name),

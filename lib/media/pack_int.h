@@ -32,13 +32,14 @@ typedef struct {
 	size_t bytes;
 	int nparts;
 	int disc;                   /* starts after a gap: EXT-X-DISCONTINUITY */
+	int gap;                    /* stands for a stretch not encoded: EXT-X-GAP, no file */
 	lsp_m3u8_part parts[MAXPARTS];
 } seginfo;
 
 typedef struct {
 	uint64_t seq;
 	double dur, pdt;
-	int disc;
+	int disc, gap;
 } dvrseg;
 
 typedef struct {
@@ -129,5 +130,6 @@ void pack_remove_segment(rung *r, const seginfo *s);
 int pack_write_dvr(rung *r, char *err, size_t errcap);
 /* A completed segment: list it for DVR, drop what left the DVR window. */
 int pack_dvr_add(lsp_pack *p, rung *r, const seginfo *s, char *err, size_t errcap);
+int pack_dvr_push(lsp_pack *p, rung *r, const seginfo *s, char *err, size_t errcap);
 
 #endif

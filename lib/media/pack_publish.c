@@ -65,8 +65,8 @@ int pack_write_playlist(lsp_pack *p, rung *r, char *err, size_t errcap)
 		m.disc_seq += (uint64_t)r->hist[i].disc;
 	for (int i = first; i < r->nhist; i++, n++)
 		segs[n] = (lsp_m3u8_seg){ r->hist[i].seq, r->hist[i].dur, r->hist[i].pdt,
-					  r->hist[i].nparts, r->hist[i].disc, r->hist[i].parts };
-	cur = (lsp_m3u8_seg){ r->cur.seq, 0, r->cur.pdt, r->cur.nparts, r->cur.disc, r->cur.parts };
+					  r->hist[i].nparts, r->hist[i].disc, r->hist[i].parts, r->hist[i].gap };
+	cur = (lsp_m3u8_seg){ r->cur.seq, 0, r->cur.pdt, r->cur.nparts, r->cur.disc, r->cur.parts, 0 };
 	m.disc_seq += (uint64_t)(n > 0 ? segs[0].disc : cur.disc); /* the first one's tag is not written */
 	m.nreports = reports(p, r, rep, uri);
 	m.segs = segs;
@@ -179,7 +179,7 @@ int pack_write_dvr(rung *r, char *err, size_t errcap)
 	for (int i = 0; i < n; i++) {
 		const dvrseg *d = &r->dvr[r->dvr_first + i];
 		snprintf(uri[i], sizeof uri[i], "seg%llu.m4s", (unsigned long long)d->seq);
-		it[i] = (lsp_m3u8_item){ uri[i], d->dur, d->pdt, d->disc, i == 0 ? "init.mp4" : NULL };
+		it[i] = (lsp_m3u8_item){ uri[i], d->dur, d->pdt, d->disc, i == 0 ? "init.mp4" : NULL, d->gap };
 	}
 	lsp_m3u8_list l = { NULL, r->target, r->dvr[r->dvr_first].seq, disc_seq, it, n, r->ended };
 	for (size_t per = 128; per <= 4096; per *= 2) { /* bytes an item: grow until it fits */
@@ -208,6 +208,13 @@ int pack_write_dvr(rung *r, char *err, size_t errcap)
 /* A segment was completed: list it for DVR, drop what left the window. */
 int pack_dvr_add(lsp_pack *p, rung *r, const seginfo *s, char *err, size_t errcap)
 {
+	int rc = pack_dvr_push(p, r, s, err, errcap);
+	return rc < 0 ? rc : pack_write_dvr(r, err, errcap);
+}
+
+/* The same without writing the DVR playlist (a run of gap segments). */
+int pack_dvr_push(lsp_pack *p, rung *r, const seginfo *s, char *err, size_t errcap)
+{
 	char name[64], e[256];
 	if (r->ndvr == r->capdvr) {
 		int nc = r->capdvr ? r->capdvr * 2 : 256;
@@ -219,7 +226,7 @@ int pack_dvr_add(lsp_pack *p, rung *r, const seginfo *s, char *err, size_t errca
 		r->dvr = nd;
 		r->capdvr = nc;
 	}
-	r->dvr[r->ndvr++] = (dvrseg){ s->seq, s->dur, s->pdt, s->disc };
+	r->dvr[r->ndvr++] = (dvrseg){ s->seq, s->dur, s->pdt, s->disc, s->gap };
 	r->dvr_dur += s->dur;
 	while (r->ndvr - r->dvr_first > 1 && r->dvr_dur - r->dvr[r->dvr_first].dur >= p->o.dvr)
 		r->dvr_dur -= r->dvr[r->dvr_first++].dur;
@@ -234,5 +241,5 @@ int pack_dvr_add(lsp_pack *p, rung *r, const seginfo *s, char *err, size_t errca
 		r->ndvr--;
 		r->dvr_first--;
 	}
-	return pack_write_dvr(r, err, errcap);
+	return 0;
 }

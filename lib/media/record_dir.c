@@ -79,7 +79,7 @@ int record_write_playlist(lsp_record *r, int final, char *err, size_t errcap)
 	}
 	for (int i = 0; i < r->nitems; i++)
 		it[i] = (lsp_m3u8_item){ r->items[i].uri, r->items[i].dur, r->items[i].pdt, r->items[i].disc,
-					 r->items[i].map[0] ? r->items[i].map : NULL };
+					 r->items[i].map[0] ? r->items[i].map : NULL, 0 };
 	lsp_m3u8_list l = { final ? "VOD" : "EVENT", 1, 0, 0, it, r->nitems, 1 };
 	for (size_t per = 160; per <= 4096; per *= 2) { /* bytes an item: grow until it fits */
 		size_t want = 512 + (size_t)r->nitems * per;

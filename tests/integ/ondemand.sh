@@ -7,9 +7,12 @@
 #    its playlist keeps growing; the transcoder's CPU while 360p is idle is
 #    printed against its CPU while both are encoded (same run, side by side)
 #  - a viewer asking lsp-edge for 360p brings it back ("rung wanted") within
-#    a few seconds: a new segment with EXT-X-DISCONTINUITY and its own
+#    a few seconds (lsp-edge holds that first, plain playlist load until the
+#    rung has moved on, never answering with the stale playlist): a new segment with EXT-X-DISCONTINUITY and its own
 #    PROGRAM-DATE-TIME, decodable from its init section, and the playlists
-#    pass hlscheck (the gap is a discontinuity, no part spans it)
+#    pass hlscheck (the gap is a discontinuity, no part spans it); the idle
+#    stretch is EXT-X-GAP segments, so the resumed segment has the sequence
+#    number 240p gives the same PROGRAM-DATE-TIME
 #  - metrics: lsp_transcode_rungs_idle and lsp_transcode_demand_starts_total
 . "$(dirname "$0")/../lib.sh"
 need ffmpeg; need ffprobe; need curl; need python3
@@ -59,8 +62,15 @@ for _ in $(seq 50); do [ "$(stat -c %y "$H/thumb.jpg" 2>/dev/null)" != "$th" ] &
 [ "$(stat -c %y "$H/thumb.jpg" 2>/dev/null)" != "$th" ] || fail "no new thumbnail while 360p idle"
 ok "idle 360p: its playlist stands still, 240p goes on (thumbnails too), metrics say 1 idle"
 
-# a viewer asks for 360p: it comes back within a few seconds
+# a viewer asks for 360p: it comes back within a few seconds.  Its first,
+# plain load of the idle playlist is held by lsp-edge until the rung has
+# moved on, so a player never starts from the stale (idle) playlist.
 t0=$(date +%s%N)
+curl -sf -m 20 -D "$T/v0.h" -o "$T/v0.m3u8" "http://127.0.0.1:$P/hls/od/360p/index.m3u8" || fail "edge: first 360p load"
+ms0=$(( ($(date +%s%N) - t0) / 1000000 ))
+cmp -s "$T/v0.m3u8" "$T/idle.m3u8" && fail "the idle 360p playlist was served as it was (after $ms0 ms)"
+grep -qi '^cache-control: no-cache' "$T/v0.h" || fail "held plain load cacheable: $(cat "$T/v0.h")"
+echo "first load of the idle 360p playlist answered after $ms0 ms, with the resumed rung"
 for i in $(seq 600); do
 	curl -sf -o "$T/v.m3u8" "http://127.0.0.1:$P/hls/od/360p/index.m3u8" || fail "edge: 360p playlist"
 	grep -q '^#EXT-X-DISCONTINUITY$' "$T/v.m3u8" && grep -A3 '^#EXT-X-DISCONTINUITY$' "$T/v.m3u8" | grep -q '^#EXT-X-PART:' && break
@@ -86,6 +96,16 @@ grep -B2 '^#EXT-X-DISCONTINUITY$' "$T/v.m3u8" | grep -q '^seg' || fail "no segme
 grep -A1 '^#EXT-X-DISCONTINUITY$' "$T/v.m3u8" | grep -q '^#EXT-X-PROGRAM-DATE-TIME:' || fail "no PDT after the discontinuity"
 hls_check --as live "$H/360p/index.m3u8"
 hls_check --as live "$H/240p/index.m3u8"
+# the idle stretch is listed as EXT-X-GAP segments, so 360p's sequence
+# numbers stay on 240p's grid: the segment after the gap has the number
+# 240p gives its segment of the same PROGRAM-DATE-TIME (a player switching
+# rungs by number lands at the same moment, not the gap's length behind)
+grep -q '^#EXT-X-GAP$' "$T/v.m3u8" || fail "no EXT-X-GAP segments for the idle stretch: $(grep -v '^#EXT-X-PART' "$T/v.m3u8" | tail -n 12)"
+pdt=$(awk '/^#EXT-X-DISCONTINUITY$/{d=1} d && /^#EXT-X-PROGRAM-DATE-TIME:/{print; exit}' "$T/v.m3u8")
+curl -sf -o "$T/w.m3u8" "http://127.0.0.1:$P/hls/od/240p/index.m3u8" || fail "edge: 240p playlist"
+seg240=$(awk -v p="$pdt" '$0 == p {d=1} d && /^seg[0-9]+\.m4s$/{print; exit}' "$T/w.m3u8")
+[ -n "$seg240" ] || fail "240p lists no segment at $pdt: $(grep -v '^#EXT-X-PART' "$T/w.m3u8" | head -n 20)"
+[ "$seg240" = "$seg" ] || fail "360p resumed as $seg, 240p has $seg240 at $pdt: sequence numbers apart"
 curl -sf "http://127.0.0.1:$P/hls/od/360p/init.mp4" >"$T/a.mp4" && curl -sf "http://127.0.0.1:$P/hls/od/360p/$seg" >>"$T/a.mp4" ||
 	fail "fetch $seg"
 f=$(ffprobe -v error -select_streams v -count_frames -show_entries stream=nb_read_frames,width -of csv=p=0 "$T/a.mp4")
@@ -95,4 +115,4 @@ for _ in $(seq 30); do
 	sleep 0.2
 done
 grep -q '^lsp_transcode_demand_starts_total{channel="od"} 1$' "$T/m2" || fail "metrics: demand starts $(grep demand "$T/m2")"
-ok "360p back with a discontinuity: $seg decodes ($f frames), hlscheck passes"
+ok "360p back with a discontinuity: $seg decodes ($f frames), on 240p's sequence grid (EXT-X-GAP for the idle stretch), hlscheck passes"

@@ -14,8 +14,8 @@ static const lsp_m3u8_part p5[] = { { 0.2, 1 }, { 0.2, 0 }, { 0.2, 0 }, { 0.2, 0
 
 /* 2026-01-01T00:00:00Z = 1767225600 */
 static const lsp_m3u8_seg segs[] = {
-	{ 7, 1.0, 1767225600.0, 5, 0, p5 },
-	{ 8, 0.6, 1767225601.0, 3, 0, p3 },
+	{ 7, 1.0, 1767225600.0, 5, 0, p5, 0 },
+	{ 8, 0.6, 1767225601.0, 3, 0, p3, 0 },
 };
 
 static const char live_text[] =
@@ -46,8 +46,8 @@ static const char live_text[] =
 static void media_discontinuity(void **s)
 {
 	static const lsp_m3u8_part p1[] = { { 1.0, 1 } };
-	lsp_m3u8_seg g[] = { { 7, 1.0, 1767225600.0, 1, 1, p1 }, { 8, 1.0, 1767225660.0, 1, 1, p1 } };
-	lsp_m3u8_seg cur = { 9, 0, 1767225700.0, 1, 1, p1 };
+	lsp_m3u8_seg g[] = { { 7, 1.0, 1767225600.0, 1, 1, p1, 0 }, { 8, 1.0, 1767225660.0, 1, 1, p1, 0 } };
+	lsp_m3u8_seg cur = { 9, 0, 1767225700.0, 1, 1, p1, 0 };
 	lsp_m3u8_media m = { .version = 6, .target = 1, .part_target = 1, .part_hold_back = 3, .segs = g,
 			     .nsegs = 2, .part_segs = 0, .cur = &cur, .disc_seq = 4 };
 	char buf[4096];
@@ -65,10 +65,50 @@ static void media_discontinuity(void **s)
 	assert_ptr_equal(strstr(buf, "#EXT-X-DISCONTINUITY\n"), a);
 }
 
+/* A rung that was not encoded for a while: the stretch is listed as
+ * EXT-X-GAP segments (no parts, no media) on the shared sequence grid,
+ * and the resumed segment starts a discontinuity; a DVR list likewise. */
+static void media_gap(void **s)
+{
+	static const lsp_m3u8_part p1[] = { { 1.0, 1 } };
+	lsp_m3u8_seg g[] = { { 7, 1.0, 1767225600.0, 1, 0, p1, 0 },
+			     { 8, 1.0, 1767225601.0, 0, 0, NULL, 1 },
+			     { 9, 1.0, 1767225602.0, 0, 0, NULL, 1 },
+			     { 10, 1.0, 1767225603.0, 1, 1, p1, 0 } };
+	lsp_m3u8_seg cur = { 11, 0, 1767225604.0, 1, 0, p1, 0 };
+	lsp_m3u8_media m = { .version = 6, .target = 1, .part_target = 1, .part_hold_back = 3, .segs = g,
+			     .nsegs = 4, .part_segs = 4, .cur = &cur };
+	lsp_m3u8_item it[] = { { "seg8.m4s", 1.0, 1767225601.0, 0, "init.mp4", 1 },
+			       { "seg9.m4s", 1.0, 1767225602.0, 1, NULL, 0 } };
+	lsp_m3u8_list l = { NULL, 1, 8, 0, it, 2, 0 };
+	char buf[4096];
+	(void)s;
+	assert_true(lsp_m3u8_write_media(buf, sizeof buf, &m) > 0);
+	assert_non_null(strstr(buf, "#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:01.000Z\n"
+				    "#EXT-X-PART:DURATION=1.00000,URI=\"seg8.0.m4s\",GAP=YES\n"
+				    "#EXT-X-GAP\n#EXTINF:1.00000,\nseg8.m4s\n"
+				    "#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:02.000Z\n"
+				    "#EXT-X-PART:DURATION=1.00000,URI=\"seg9.0.m4s\",GAP=YES\n"
+				    "#EXT-X-GAP\n#EXTINF:1.00000,\nseg9.m4s\n"
+				    "#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:03.000Z\n#EXT-X-PART:"));
+	m.part_target = 0.25; /* four GAP=YES parts a gap segment */
+	assert_true(lsp_m3u8_write_media(buf, sizeof buf, &m) > 0);
+	assert_non_null(strstr(buf, "#EXT-X-PART:DURATION=0.25000,URI=\"seg9.3.m4s\",GAP=YES\n#EXT-X-GAP\n"));
+	assert_null(strstr(buf, "seg9.4.m4s"));
+	m.part_segs = 1; /* gap segments outside the part window: no parts */
+	assert_true(lsp_m3u8_write_media(buf, sizeof buf, &m) > 0);
+	assert_null(strstr(buf, "GAP=YES"));
+	assert_non_null(strstr(buf, "#EXT-X-GAP\n#EXTINF:1.00000,\nseg8.m4s\n"));
+	assert_true(lsp_m3u8_write_list(buf, sizeof buf, &l) > 0);
+	assert_non_null(strstr(buf, "#EXT-X-MAP:URI=\"init.mp4\"\n#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:01.000Z\n"
+				    "#EXT-X-GAP\n#EXTINF:1.00000,\nseg8.m4s\n#EXT-X-DISCONTINUITY\n"));
+	assert_null(strstr(strstr(buf, "seg8.m4s"), "#EXT-X-GAP"));
+}
+
 static void media_live(void **s)
 {
 	char buf[4096];
-	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 2, 0, p5 };
+	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 2, 0, p5, 0 };
 	lsp_m3u8_media m = { .version = 6, .target = 1, .part_target = 0.2, .part_hold_back = 0.6,
 			     .hold_back = 3, .segs = segs, .nsegs = 2, .part_segs = 1, .cur = &cur };
 	int n;
@@ -87,7 +127,7 @@ static void media_live(void **s)
 static void media_skip_reports(void **s)
 {
 	char buf[4096];
-	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 2, 0, p5 };
+	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 2, 0, p5, 0 };
 	const lsp_m3u8_report rep[] = { { "../360p/index.m3u8", 9, 1 }, { "../180p/index.m3u8", 8, 2 } };
 	lsp_m3u8_media m = { .version = 6, .target = 1, .part_target = 0.2, .part_hold_back = 0.6,
 			     .hold_back = 3, .can_skip_until = 6, .segs = segs, .nsegs = 2, .part_segs = 1,
@@ -108,7 +148,7 @@ static void media_skip_reports(void **s)
 static void media_first_part(void **s)
 {
 	char buf[1024];
-	lsp_m3u8_seg cur = { 0, 0, 0, 0, 0, NULL };
+	lsp_m3u8_seg cur = { 0, 0, 0, 0, 0, NULL, 0 };
 	lsp_m3u8_media m = { .version = 6, .target = 2, .part_target = 0.333, .part_hold_back = 1,
 			     .cur = &cur };
 	(void)s;
@@ -128,7 +168,7 @@ static void media_first_part(void **s)
 static void media_ended(void **s)
 {
 	char buf[4096];
-	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 0, 0, NULL };
+	lsp_m3u8_seg cur = { 9, 0, 1767225601.6, 0, 0, NULL, 0 };
 	lsp_m3u8_media m = { .version = 6, .target = 1, .part_target = 0.2, .part_hold_back = 0.6,
 			     .segs = segs, .nsegs = 2, .part_segs = 0, .cur = &cur, .ended = 1 };
 	const char *end;
@@ -195,7 +235,7 @@ static void seg_number(void **s)
 int main(void)
 {
 	const struct CMUnitTest t[] = {
-		cmocka_unit_test(media_live), cmocka_unit_test(media_discontinuity), cmocka_unit_test(media_skip_reports), cmocka_unit_test(media_first_part),
+		cmocka_unit_test(media_live), cmocka_unit_test(media_discontinuity), cmocka_unit_test(media_gap), cmocka_unit_test(media_skip_reports), cmocka_unit_test(media_first_part),
 		cmocka_unit_test(media_ended), cmocka_unit_test(master), cmocka_unit_test(iso),
 		cmocka_unit_test(seg_number),
 	};

@@ -237,9 +237,9 @@ static void gc_finalizes(void **s)
 static void list_playlist(void **s)
 {
 	static const lsp_m3u8_item it[] = {
-		{ "seg0.m4s", 4.0, 1767225600.0, 0, "init.mp4" },
-		{ "seg1.m4s", 4.4, 0, 0, NULL },
-		{ "seg2.m4s", 2.0, 1767225700.5, 1, "init-1.mp4" },
+		{ "seg0.m4s", 4.0, 1767225600.0, 0, "init.mp4", 0 },
+		{ "seg1.m4s", 4.4, 0, 0, NULL, 0 },
+		{ "seg2.m4s", 2.0, 1767225700.5, 1, "init-1.mp4", 0 },
 	};
 	static const char want[] =
 		"#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n"
