@@ -196,24 +196,40 @@ static int judge(edge_body *pb, long long msn, long long part, int skip, lsp_pls
 	return 1;
 }
 
+/* What a request can be answered with at once: 200 with playlist pb,
+ * not to be cached (pb's reference moves into *a). */
+static void give_now(edge_body *pb, edge_answer *a)
+{
+	a->status = 200;
+	a->b = pb;
+	snprintf(a->cache, sizeof a->cache, "no-cache");
+}
+
+/* The start of every playlist hold: rel's directory watched first (no
+ * update can slip by between reading and waiting), then the playlist
+ * read.  NULL with *a a 404 when there is none. */
+static edge_body *playlist_now(edge_holds *h, const char *rel, edge_watch **w, edge_answer *a)
+{
+	edge_body *pb;
+	*w = watch_dir(h, rel);
+	pb = edge_read_body(h->dfd, rel);
+	memset(a, 0, sizeof *a);
+	if (!pb)
+		a->status = 404;
+	return pb;
+}
+
 int edge_hold_playlist(edge_holds *h, edge_waiter *wt, const char *rel, long long msn, long long part, int64_t now,
 		       edge_answer *a)
 {
-	edge_watch *w = watch_dir(h, rel); /* before reading: no update can slip by */
-	edge_body *pb = edge_read_body(h->dfd, rel);
+	edge_watch *w;
+	edge_body *pb = playlist_now(h, rel, &w, a);
 	lsp_plstate ps = { 0 };
 
-	memset(a, 0, sizeof *a);
-	if (!pb) {
-		a->status = 404;
-		return 1;
-	}
-	if (judge(pb, msn, part, wt->skip, &ps, a))
+	if (!pb || judge(pb, msn, part, wt->skip, &ps, a))
 		return 1;
 	if (!w) { /* cannot wait: give what there is */
-		a->status = 200;
-		a->b = pb;
-		snprintf(a->cache, sizeof a->cache, "no-cache");
+		give_now(pb, a);
 		return 1;
 	}
 	edge_body_put(pb);
@@ -223,24 +239,14 @@ int edge_hold_playlist(edge_holds *h, edge_waiter *wt, const char *rel, long lon
 	return hold(h, wt, w, H_PLAYLIST, now + (ps.target > 0 ? (int64_t)(ps.target * 3000) : 6000), rel, a);
 }
 
-static void give_now(edge_body *pb, edge_answer *a)
-{
-	a->status = 200;
-	a->b = pb;
-	snprintf(a->cache, sizeof a->cache, "no-cache");
-}
-
 int edge_hold_fresh(edge_holds *h, edge_waiter *wt, const char *rel, int64_t now, edge_answer *a)
 {
-	edge_watch *w = watch_dir(h, rel); /* before reading: no update can slip by */
-	edge_body *pb = edge_read_body(h->dfd, rel);
+	edge_watch *w;
+	edge_body *pb = playlist_now(h, rel, &w, a);
 	lsp_plstate ps = { 0 };
 
-	memset(a, 0, sizeof *a);
-	if (!pb) {
-		a->status = 404;
+	if (!pb)
 		return 1;
-	}
 	if (!w || lsp_plstate_parse(pb->data, pb->len, &ps) < 0 || ps.endlist) {
 		give_now(pb, a);
 		return 1;
