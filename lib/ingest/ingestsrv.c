@@ -45,6 +45,7 @@
 #include "core/net.h"
 #include "core/peercap.h"
 #include "core/ratelim.h"
+#include "core/spawn.h"
 #include "state/streamauth.h"
 
 enum { PF_SIG, PF_RTMP, PF_RTMPS, PF_SRT, PF_N };
@@ -411,36 +412,6 @@ static int exec_prepare(lsp_ingestsrv *s, const lsp_ingest_proto *proto, int cfd
 	return 0;
 }
 
-/* In the forked child, before anything else: keep the connection, the
- * flags, the metrics and the key pipe across the exec (every other
- * descriptor closes), then exec this program again as the connection's
- * child.  Only async-signal-safe calls: other threads may have held locks
- * at the fork. */
-static void exec_child(const lsp_ingestsrv *s, int cfd, int mxfd, int keyfd)
-{
-	int keep[4] = { cfd, s->flagsfd, mxfd, keyfd };
-	unsigned lo = 3;
-	for (int i = 1; i < 4; i++) /* sort: at most four */
-		for (int j = i; j > 0 && keep[j] < keep[j - 1]; j--) {
-			int t = keep[j];
-			keep[j] = keep[j - 1];
-			keep[j - 1] = t;
-		}
-	for (int i = 0; i < 4; i++) {
-		if (keep[i] < 0)
-			continue;
-		if ((unsigned)keep[i] > lo)
-			close_range(lo, (unsigned)keep[i] - 1, 0);
-		if (fcntl(keep[i], F_SETFD, 0) < 0)
-			_exit(LSP_EXIT_SYS);
-		if ((unsigned)keep[i] + 1 > lo)
-			lo = (unsigned)keep[i] + 1;
-	}
-	close_range(lo, ~0U, 0);
-	execv("/proc/self/exe", s->xargv);
-	_exit(LSP_EXIT_SYS);
-}
-
 /* Fork a child for one connection from addr (already counted in s->peers;
  * the child's entry now holds that count): 0 in the parent (which keeps
  * the pid), LSP_INGESTSRV_CHILD in the child once it is done, with *status. */
@@ -472,8 +443,10 @@ static int spawn(lsp_ingestsrv *s, const lsp_ingest_proto *proto, int cfd, const
 			close(keyfd[0]);
 		return 0;
 	}
-	if (p == 0 && s->xargv)
-		exec_child(s, cfd, mxfd, keyfd[0]); /* never returns */
+	if (p == 0 && s->xargv) { /* the connection, the flags, the metrics and the key pipe cross the exec */
+		int keep[4] = { cfd, s->flagsfd, mxfd, keyfd[0] };
+		lsp_spawn_self(keep, 4, s->xargv);
+	}
 	if (p == 0) {
 		s->myslot = slot;
 		*status = child(s, proto, cfd, key);
