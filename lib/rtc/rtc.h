@@ -70,6 +70,8 @@
  *                              sessions connected here), for presence
  *   relay keyframe request (debug)  origin: an edge asked for a keyframe: peer
  *   keyframe request sent up (debug)  edge: to the origin: url
+ *   ice servers failed (error) GET /whep/ice-servers could not be answered
+ *                              (answered 500): reason
  *
  *
  * With workers > 1 (rtcwork.c) lsp_rtc_run is a supervisor: it binds the
