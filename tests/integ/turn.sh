@@ -4,7 +4,7 @@
 # from ffmpeg; lsp-rtc hands out time-limited TURN REST credentials at
 # GET /whep/ice-servers (LSP_TURN_URLS, LSP_TURN_SECRET_FILE, LSP_TURN_TTL),
 # reached through lsp-edge's /whep/ forwarding, and web/whep.js gives them
-# to its RTCPeerConnection.
+# to its RTCPeerConnection (and the studio's WHIP publisher to its own).
 #
 # netns mode (root, ip netns, nft or iptables): headless Chromium runs in a
 # network namespace of its own whose firewall drops every UDP datagram and
@@ -15,7 +15,8 @@
 # with iceTransportPolicy "relay", so again only coturn's relay reaches
 # lsp-rtc.  Either way: frames decode and advance, the selected pair's
 # local candidate is a relay one, coturn logs an allocation for the REST
-# username lsp-rtc made; an expired credential and one signed with another
+# username lsp-rtc made; a WHIP publisher (fake camera, the studio's
+# /whip/ice-servers) goes live through the relay the same way; an expired credential and one signed with another
 # secret are refused (coturn answers 401, the viewer does not connect);
 # the secret and the credentials never reach lsp-rtc's log; without
 # LSP_TURN_URLS the answer is {"iceServers":[]}; bad settings stop lsp-rtc
@@ -210,6 +211,25 @@ user=$(grep -o '"viewer connected"[^}]*' "$T/rtc.log" | head -n1)
 grep -Eq "user <[0-9]+:whep-[A-Za-z0-9]+>.*ALLOCATE processed, success" "$T/turn.log" ||
 	fail "coturn logged no allocation for a REST username: $(grep -i alloc "$T/turn.log" | tail -n 5)"
 ok "$MODE: Chromium played through coturn: $(cat "$T/relay.json")"
+
+# ---- a publisher through the relay: WHIP with the ICE servers the studio asks for ----
+key=$(new_channel pub)
+[ -n "$key" ] || fail "no stream key: $(cat "$T/ctl.log")"
+(cd "$B" && timeout 90 "${VIEW[@]}" node whip.mjs "http://$HIP:$E/whip/pub" "$key" --hold 3 --ice --policy "$POLICY" \
+	>"$T/pub.json" 2>"$T/pub.err") ||
+	{ cat "$T/pub.json" "$T/pub.err"; tail -n 20 "$T/rtc.log"; fail "no WHIP publish through TURN ($MODE)"; }
+python3 - "$T/pub.json" "$MODE" <<'PY' || fail "WHIP through TURN: $(cat "$T/pub.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["ok"] and d["connected"] and d["framesEncoded"] > 0, d
+assert d["path"] and d["path"].startswith("relay udp"), d
+if sys.argv[2] == "netns":
+    assert d["path"] == "relay udp via tcp", d
+PY
+grep -q '"event":"publisher connected","channel":"pub"' "$T/rtc.log" || fail "lsp-rtc logged no publisher: $(grep pub "$T/rtc.log")"
+grep -Eq "user <[0-9]+:whip-[A-Za-z0-9]+>.*ALLOCATE processed, success" "$T/turn.log" ||
+	fail "coturn logged no allocation for a WHIP username"
+ok "$MODE: a WHIP publisher went live through coturn: $(cat "$T/pub.json")"
 
 # ---- credentials coturn must refuse: expired, and signed with another secret ----
 servers() { # secret expiry id
