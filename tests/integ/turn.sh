@@ -266,10 +266,12 @@ grep -q '"level":"fatal"' "$T/rtc.log" && fail "fatal log"
 
 # ---- no LSP_TURN_URLS: an empty list, the page plays as before ----
 H2=$(free_port)
-bg "$BIN/lsp-rtc" --workers 1 --http "127.0.0.1:$H2" --udp 127.0.0.1:0 --ice-tcp off 2>"$T/rtc2.log"
+bg "$BIN/lsp-rtc" --workers 2 --http "127.0.0.1:$H2" --udp 127.0.0.1:0 --ice-tcp off 2>"$T/rtc2.log"
 wait_port "$H2" 10 || fail "lsp-rtc without TURN did not listen: $(cat "$T/rtc2.log")"
 got=$(curl -s -m 5 "http://127.0.0.1:$H2/whep/ice-servers")
 [ "$got" = '{"iceServers":[]}' ] || fail "without LSP_TURN_URLS: $got"
+got=$(curl -s -m 5 "http://127.0.0.1:$H2/whip/ice-servers")
+[ "$got" = '{"iceServers":[]}' ] || fail "without LSP_TURN_URLS (whip): $got"
 grep -q '"event":"turn on"' "$T/rtc2.log" && fail "turn on without LSP_TURN_URLS"
-ok "no LSP_TURN_URLS: $got"
+ok "no LSP_TURN_URLS (2 workers behind the supervisor): $got"
 exit 0
