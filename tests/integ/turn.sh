@@ -85,10 +85,13 @@ else
 		ip -4 -o addr show | grep -q " $NET\." || break
 	done
 	HIP=$NET.1; VIP=$NET.2
-	ip link add "lth$S" type veth peer name "ltv$S" && ip link set "ltv$S" netns "$NS" &&
+	if ! { ip link add "lth$S" type veth peer name "ltv$S" && ip link set "ltv$S" netns "$NS" &&
 		ip addr add "$HIP/30" dev "lth$S" && ip link set "lth$S" up &&
 		ip -n "$NS" addr add "$VIP/30" dev "ltv$S" && ip -n "$NS" link set "ltv$S" up &&
-		ip -n "$NS" link set lo up || fail "veth setup"
+		ip -n "$NS" link set lo up; } 2>"$T/veth.err"; then
+		why="no veth pair here ($(head -n1 "$T/veth.err"))"
+		net_down; ip link del "lth$S" 2>/dev/null; MODE=relay
+	fi
 fi
 U=$(free_port) # lsp-rtc's UDP port, and its ICE-TCP port (the same number)
 if [ "$MODE" = netns ]; then
