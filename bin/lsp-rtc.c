@@ -100,8 +100,6 @@ struct ctx {
 	lsp_metrics *mx;   /* NULL without --metrics */
 	lsp_originmap *om; /* --origin auto */
 	int origin_port;
-	int origin_ttl;
-	const char *nats_url;
 	lsp_bus *bus;      /* presence (LSP_NATS_URL); NULL: none */
 	char node[LSP_PRESENCE_NODE_MAX];
 	unsigned char pub_secret[LSP_SECRET_MAX]; /* lsp-api's token secret: WHIP publish tokens */
@@ -134,22 +132,6 @@ static int route(void *c, const char *channel, char *url, size_t cap)
 		return -ENOENT;
 	n = snprintf(url, cap, "http://%s:%d", h, cx->origin_port);
 	return n < 0 || (size_t)n >= cap ? -ENOENT : 0;
-}
-
-/* In each worker process after fork: the supervisor's NATS connection
- * (its threads did not come along) is left alone, and the worker follows
- * the origins over its own. */
-static void worker_init(void *c, int index)
-{
-	struct ctx *cx = c;
-	char err[256];
-	(void)index;
-	cx->mx = NULL; /* the supervisor counts: every event goes to it */
-	if (!cx->om)
-		return;
-	cx->om = NULL;
-	if (lsp_originmap_open(&cx->om, cx->nats_url, cx->origin_ttl, err, sizeof err) < 0)
-		cx->om = NULL; /* route() then finds no origin; "origin unavailable" tells */
 }
 
 /* The stream-key check every ingest path shares (lib/streamauth), or a
@@ -385,6 +367,7 @@ int main(int argc, char **argv)
 		{ "relay-secret-file", required_argument, NULL, 'S' },
 		{ "playback-secret-file", required_argument, NULL, 'Y' }, { "hls-root", required_argument, NULL, 'H' },
 		{ "max-pending-per-addr", required_argument, NULL, 'p' },
+		{ "rtc-worker", required_argument, NULL, 'W' }, /* internal: an exec'd worker */
 		{ NULL, 0, NULL, 0 }
 	};
 	char hhost[256] = "0.0.0.0", uhost[256] = "0.0.0.0", cand[LSP_RTC_CAND_MAX * 48] = "", err[256];
@@ -397,9 +380,9 @@ int main(int argc, char **argv)
 	int c, sfd, rc;
 	sigset_t mask;
 	lsp_log_t lg;
-	struct ctx cx = { &lg, "", NULL, NULL, 8083, 5000, NULL, NULL, "", { 0 }, 0 };
+	struct ctx cx = { &lg, "", NULL, NULL, 8083, NULL, "", { 0 }, 0 };
 	cpu_set_t cpus;
-	const char *mx_addr = NULL;
+	const char *mx_addr = NULL, *worker_spec = NULL;
 	const char *relay_file = NULL;            /* relay auth (lib/rtc/rtcauth.h) */
 	unsigned char relay_secret[LSP_RTCAUTH_SECRET_MAX], play_secret[LSP_SIGTOK_SECRET_MAX];
 	unsigned char turn_secret[LSP_SIGTOK_SECRET_MAX];
@@ -471,6 +454,10 @@ int main(int argc, char **argv)
 			if (lsp_opt_long(optarg, 100, 600000, &origin_ttl) < 0)
 				goto bad;
 			break;
+		case 'W':
+			worker_spec = optarg;
+			lg.level = LSP_WARN; /* the supervisor logged the start; events travel to it */
+			break;
 		case 'w':
 			if (lsp_opt_long(optarg, 1, LSP_RTC_WORKERS_MAX, &v) < 0)
 				goto bad;
@@ -537,7 +524,6 @@ int main(int argc, char **argv)
 	cfg.event = on_event;
 	cfg.event_ctx = &cx;
 	cfg.ctx = &cx;
-	cfg.worker_init = worker_init;
 	gso = getenv("LSP_RTC_GSO");
 	cfg.gso = !gso || strcmp(gso, "0") != 0;
 	signal(SIGPIPE, SIG_IGN);
@@ -549,7 +535,7 @@ int main(int argc, char **argv)
 		lsp_log(&lg, LSP_FATAL, "signalfd failed", "reason", LSV_S(strerror(errno)), NULL);
 		return LSP_EXIT_SYS;
 	}
-	if (mx_addr) {
+	if (mx_addr && !worker_spec) { /* the supervisor counts what its workers report */
 		if (lsp_metrics_new(&cx.mx, "lsp-rtc") < 0) {
 			lsp_log(&lg, LSP_FATAL, "out of memory", NULL);
 			close(sfd);
@@ -594,7 +580,7 @@ int main(int argc, char **argv)
 		}
 		lsp_log(&lg, LSP_INFO, "metrics listening", "port", LSV_I(lsp_metrics_port(cx.mx)), NULL);
 	}
-	if (*lsp_opt_env("LSP_NATS_URL", "")) { /* presence: WebRTC viewers count too */
+	if (*lsp_opt_env("LSP_NATS_URL", "") && !worker_spec) { /* presence: WebRTC viewers count too */
 		lsp_presence_node(cx.node, sizeof cx.node, "lsp-rtc");
 		if (lsp_bus_open(&cx.bus, lsp_opt_env("LSP_NATS_URL", ""), 2000, "lsp-rtc", err, sizeof err) < 0) {
 			lsp_log(&lg, LSP_WARN, "presence off", "reason", LSV_S(err), NULL);
@@ -608,8 +594,6 @@ int main(int argc, char **argv)
 			rc = LSP_EXIT_USAGE;
 			goto early;
 		}
-		cx.nats_url = nu;
-		cx.origin_ttl = (int)origin_ttl;
 		if (lsp_originmap_open(&cx.om, nu, (int)origin_ttl, err, sizeof err) < 0) {
 			lsp_log(&lg, LSP_FATAL, "unable to follow origins", "reason", LSV_S(err), NULL);
 			rc = LSP_EXIT_SYS;
@@ -618,9 +602,19 @@ int main(int argc, char **argv)
 		cfg.origin_route = route;
 	} else
 		cfg.origin = origin;
+	if (worker_spec) {
+		rc = lsp_rtc_worker(&cfg, worker_spec, sfd, err, sizeof err);
+		if (rc < 0)
+			lsp_log(&lg, LSP_FATAL, "bad worker spec", "reason", LSV_S(err), NULL);
+		close(sfd);
+		lsp_originmap_close(cx.om);
+		return rc < 0 ? LSP_EXIT_USAGE : rc == LSP_RTC_WORKER_DONE ? LSP_EXIT_OK : LSP_EXIT_SYS;
+	}
+	/* workers are exec'd afresh from this argv: no thread (NATS, the
+	 * metrics responder) or lock of this process goes with them */
+	cfg.argv = argv;
+	cfg.argc = argc;
 	rc = lsp_rtc_run(&cfg, sfd, err, sizeof err);
-	if (rc == LSP_RTC_WORKER_DONE || rc == LSP_RTC_WORKER_FAILED) /* a worker process: nothing here is ours */
-		_exit(rc == LSP_RTC_WORKER_DONE ? LSP_EXIT_OK : LSP_EXIT_SYS);
 	close(sfd);
 	lsp_bus_close(cx.bus);
 	lsp_metrics_free(cx.mx);

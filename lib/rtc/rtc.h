@@ -76,7 +76,8 @@
  *
  * With workers > 1 (rtcwork.c) lsp_rtc_run is a supervisor: it binds the
  * HTTP listener and one UDP port per worker (udp_port + i, or each its own
- * free port when udp_port is 0), forks the workers — each the loop above,
+ * free port when udp_port is 0), forks and execs the workers (cfg->argv) —
+ * each the loop above,
  * with its own sessions, channels, relay connections and UDP port — hands
  * each request's connection to the worker it belongs to, and restarts a
  * worker that dies.  Workers' events reach cfg->event in the supervisor,
@@ -89,10 +90,8 @@
  *   worker unavailable (error) worker, reason (fork failed; retried)
  *
  * A level of warn or above is a failure worth counting.  lsp_rtc_run
- * returns 0 when stopfd becomes readable, negative on a setup failure —
- * and in a worker process, when its loop ends, LSP_RTC_WORKER_DONE or
- * LSP_RTC_WORKER_FAILED: the caller then _exit()s (0 / 111) at once, running
- * none of the supervisor's clean-up. */
+ * returns 0 when stopfd becomes readable, negative on a setup failure;
+ * a worker process runs lsp_rtc_worker instead. */
 #ifndef LSP_RTC_H
 #define LSP_RTC_H
 #include <stddef.h>
@@ -155,17 +154,29 @@ typedef struct {
 	 * /whip/ice-servers answer lsp_turn_json's document, fresh
 	 * credentials each time; urls NULL: {"iceServers":[]} */
 	lsp_turn_cfg turn;
-	/* In each worker process, just after fork, before anything else runs:
-	 * re-open what a forked child cannot share (a NATS connection's
-	 * threads do not cross fork).  NULL: nothing. */
-	void (*worker_init)(void *ctx, int index);
+	/* With workers > 1: this process's argv (argc entries, no positional
+	 * arguments).  Each worker is forked and at once exec'd as
+	 * /proc/self/exe argv[0] --rtc-worker SPEC argv[1..], inheriting only
+	 * its UDP socket, ICE-TCP listener and control socket — no thread or
+	 * lock of the supervisor's; that program calls lsp_rtc_worker with the
+	 * same settings and SPEC.  Required for workers > 1 (-EINVAL). */
+	char *const *argv;
+	int argc;
 } lsp_rtc_cfg;
 
 #define LSP_RTC_CAND_MAX 8      /* candidate addresses (lsp_sdp_local's LSP_SDP_CAND_MAX) */
-#define LSP_RTC_WORKER_DONE 1   /* a worker's loop ended: _exit(0) */
-#define LSP_RTC_WORKER_FAILED 2 /* a worker could not run: _exit(111) */
+#define LSP_RTC_WORKER_DONE 1   /* lsp_rtc_worker: its loop ended (exit 0) */
+#define LSP_RTC_WORKER_FAILED 2 /* lsp_rtc_worker: it could not run (exit 111) */
 #define LSP_RTC_WORKERS_MAX 62  /* one session-id letter per worker */
 
 int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap);
+
+/* In a worker exec'd by a supervisor run with cfg->argv: serve as worker
+ * SPEC names (its index, control socket, UDP socket and port, ICE-TCP
+ * listener and port, the supervisor's pid — the descriptors inherited
+ * across the exec) until stopfd is readable or the supervisor goes.
+ * LSP_RTC_WORKER_DONE or LSP_RTC_WORKER_FAILED, or -EINVAL with err for
+ * a bad SPEC. */
+int lsp_rtc_worker(const lsp_rtc_cfg *cfg, const char *spec, int stopfd, char *err, size_t errcap);
 
 #endif

@@ -18,6 +18,7 @@
  * at once after a long life, after RESTART_MIN doubling to RESTART_MAX
  * when it keeps dying young. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@
 #include "core/httpurl.h"
 #include "core/key.h"
 #include "core/net.h"
+#include "core/spawn.h"
 #include "rtc/rtcwork_int.h"
 
 int rtc_super_alive(const struct super *s, int i)
@@ -49,32 +51,14 @@ static int nalive(const struct super *s)
 	return n;
 }
 
-/* In the child: run worker i until it stops. */
-static int worker_main(struct super *s, int i, int ctl)
+/* Worker i's loop on its sockets (inherited): LSP_RTC_WORKER_DONE or
+ * LSP_RTC_WORKER_FAILED once it has ended. */
+static int worker_loop(const lsp_rtc_cfg *cfg, int i, int ctl, const struct worker *w, int stopfd)
 {
-	lsp_rtc_cfg wcfg = *s->cfg;
+	lsp_rtc_cfg wcfg = *cfg;
 	struct rtc *r;
 	char err[256];
 	int rc;
-	close(s->http);
-	for (int j = 0; j < s->nw; j++) {
-		if (s->w[j].ctl >= 0)
-			close(s->w[j].ctl);
-		if (j != i) {
-			close(s->w[j].udp);
-			if (s->w[j].tcp >= 0)
-				close(s->w[j].tcp);
-		}
-	}
-	for (int j = 0; j < MAX_CONN; j++)
-		if (s->p[j])
-			close(s->p[j]->fd);
-	/* a supervisor killed outright takes its workers with it */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != s->self)
-		return LSP_RTC_WORKER_FAILED;
-	if (s->cfg->worker_init)
-		s->cfg->worker_init(s->cfg->ctx, i);
 	wcfg.event = rtc_fwd_event;
 	wcfg.event_ctx = &ctl;
 	wcfg.workers = 1;
@@ -82,13 +66,13 @@ static int worker_main(struct super *s, int i, int ctl)
 		lsp_event_emit(rtc_fwd_event, &ctl, LSP_ERROR, "worker failed", "reason", LSV_S(err), NULL);
 		return LSP_RTC_WORKER_FAILED;
 	}
-	r->udp = s->w[i].udp;
-	r->udp_port = s->w[i].port;
-	r->tcp_l = s->w[i].tcp;
-	r->tcp_port = s->w[i].tport;
+	r->udp = w->udp;
+	r->udp_port = w->port;
+	r->tcp_l = w->tcp;
+	r->tcp_port = w->tport;
 	r->worker = i;
 	r->ctl = ctl;
-	rc = rtc_loop(r, s->stopfd, err, sizeof err);
+	rc = rtc_loop(r, stopfd, err, sizeof err);
 	if (rc < 0)
 		RTC_EMIT(r, LSP_ERROR, "worker failed", "reason", LSV_S(err));
 	rtc_free(r); /* its sessions' "gone" events still reach the supervisor */
@@ -96,9 +80,37 @@ static int worker_main(struct super *s, int i, int ctl)
 	return rc < 0 ? LSP_RTC_WORKER_FAILED : LSP_RTC_WORKER_DONE;
 }
 
-/* Fork worker i: 0 in the supervisor (started, or to be retried), 1 in the
- * new worker once its loop has ended (s->child_rc says how). */
-static int start(struct super *s, int i)
+int lsp_rtc_worker(const lsp_rtc_cfg *cfg, const char *spec, int stopfd, char *err, size_t errcap)
+{
+	struct worker w = { 0 };
+	long v[7];
+	const char *p = spec;
+	for (int k = 0; k < 7; k++) { /* index, ctl, udp, port, tcp, tport, supervisor pid */
+		char *end;
+		errno = 0;
+		v[k] = strtol(p, &end, 10);
+		if (errno || end == p || *end != (k < 6 ? ',' : '\0') || v[k] < (k == 4 ? -1 : 0) || v[k] > INT_MAX) {
+			snprintf(err, errcap, "bad worker spec");
+			return -EINVAL;
+		}
+		p = end + 1;
+	}
+	if (v[0] >= LSP_RTC_WORKERS_MAX) {
+		snprintf(err, errcap, "bad worker spec");
+		return -EINVAL;
+	}
+	w.udp = (int)v[2];
+	w.port = (int)v[3];
+	w.tcp = (int)v[4];
+	w.tport = (int)v[5];
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != (pid_t)v[6]) /* the supervisor died before we got here */
+		return LSP_RTC_WORKER_FAILED;
+	return worker_loop(cfg, (int)v[0], (int)v[1], &w, stopfd);
+}
+
+/* Fork and exec worker i (started, or to be retried at w->next_start). */
+static void start(struct super *s, int i)
 {
 	struct worker *w = &s->w[i];
 	int sp[2], sz = CTL_SNDBUF;
@@ -106,7 +118,7 @@ static int start(struct super *s, int i)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 		rtc_super_emit(s, LSP_ERROR, "worker unavailable", "worker", LSV_I(i), "reason", LSV_S(strerror(errno)), NULL);
 		w->next_start = s->now + RESTART_MAX;
-		return 0;
+		return;
 	}
 	setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
 	setsockopt(sp[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
@@ -114,17 +126,22 @@ static int start(struct super *s, int i)
 		struct timeval tv = { 1, 0 }; /* a worker never waits long on the supervisor */
 		setsockopt(sp[1], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	}
+	if (snprintf(s->spec, sizeof s->spec, "%d,%d,%d,%d,%d,%d,%ld", i, sp[1], w->udp, w->port, w->tcp, w->tport,
+		     (long)s->self) >= (int)sizeof s->spec) { /* cannot happen: seven numbers */
+		close(sp[0]);
+		close(sp[1]);
+		return;
+	}
 	if ((pid = fork()) < 0) {
 		rtc_super_emit(s, LSP_ERROR, "worker unavailable", "worker", LSV_I(i), "reason", LSV_S(strerror(errno)), NULL);
 		close(sp[0]);
 		close(sp[1]);
 		w->next_start = s->now + RESTART_MAX;
-		return 0;
+		return;
 	}
-	if (pid == 0) {
-		close(sp[0]);
-		s->child_rc = worker_main(s, i, sp[1]);
-		return 1;
+	if (pid == 0) { /* exec'd afresh: its sockets and control socket cross the exec */
+		int keep[3] = { w->udp, w->tcp, sp[1] };
+		lsp_spawn_self(keep, 3, s->xargv);
 	}
 	close(sp[1]);
 	w->ctl = sp[0];
@@ -133,7 +150,6 @@ static int start(struct super *s, int i)
 	w->load = w->inflight = w->viewers = w->publishers = 0;
 	rtc_super_emit(s, LSP_INFO, "worker started", "worker", LSV_I(i), "pid", LSV_I(pid), "udp", LSV_I(w->port), "tcp", LSV_I(w->tport), "restart",
 	     LSV_I(w->restarts), "workers", LSV_I(nalive(s)), NULL);
-	return 0;
 }
 
 static int load(const struct super *s, int i)
@@ -403,6 +419,7 @@ static void super_free(struct super *s)
 	if (s->http >= 0)
 		close(s->http);
 	free(s->msg);
+	free(s->xargv);
 	rtc_pt_free(s);
 	free(s);
 }
@@ -481,6 +498,24 @@ int rtc_super_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 	s->cfg = cfg;
 	s->stopfd = stopfd;
 	s->http = -1;
+	{ /* workers are exec'd: argv[0] --rtc-worker SPEC argv[1..] */
+		if (!cfg->argv || cfg->argc < 1) {
+			super_free(s);
+			snprintf(err, errcap, "workers need the program's argv to exec");
+			return -EINVAL;
+		}
+		if (!(s->xargv = calloc((size_t)cfg->argc + 3, sizeof *s->xargv))) {
+			super_free(s);
+			snprintf(err, errcap, "out of memory");
+			return -ENOMEM;
+		}
+		snprintf(s->flag, sizeof s->flag, "--rtc-worker");
+		s->xargv[0] = cfg->argv[0];
+		s->xargv[1] = s->flag;
+		s->xargv[2] = s->spec;
+		for (int i = 1; i < cfg->argc; i++)
+			s->xargv[i + 2] = cfg->argv[i];
+	}
 	s->self = getpid();
 	s->nw = cfg->workers > LSP_RTC_WORKERS_MAX ? LSP_RTC_WORKERS_MAX : cfg->workers;
 	for (int i = 0; i < LSP_RTC_WORKERS_MAX; i++)
@@ -489,8 +524,7 @@ int rtc_super_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 		goto out;
 	s->now = lsp_clock_mono_ms();
 	for (int i = 0; i < s->nw; i++)
-		if (start(s, i))
-			goto child;
+		start(s, i);
 	for (;;) {
 		struct pollfd pf[2 + LSP_RTC_WORKERS_MAX + MAX_CONN];
 		int at[2 + LSP_RTC_WORKERS_MAX + MAX_CONN], np = 0;
@@ -540,8 +574,8 @@ int rtc_super_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 			reap(s);
 			for (int i = 0; i < s->nw; i++) {
 				s->w[i].inflight = 0;
-				if (!s->w[i].pid && s->now >= s->w[i].next_start && start(s, i))
-					goto child;
+				if (!s->w[i].pid && s->now >= s->w[i].next_start)
+					start(s, i);
 			}
 		}
 	}
@@ -549,7 +583,4 @@ int rtc_super_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap)
 out:
 	super_free(s);
 	return rc;
-child:
-	/* a worker: its loop is over; the supervisor's state is not ours */
-	return s->child_rc;
 }

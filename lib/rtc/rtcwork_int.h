@@ -72,7 +72,8 @@ struct super {
 	struct pend *p[MAX_CONN];
 	long long now, evicted;
 	uint8_t *msg;            /* one control message in (MSG_CAP) */
-	int child_rc;            /* in a forked worker: what lsp_rtc_run returns */
+	char **xargv;            /* a worker's exec: argv[0], flag, spec, cfg->argv[1..] */
+	char flag[16], spec[128];
 	struct pendtab *pt;      /* every worker's WHEP sessions not yet connected (rtcpend.c) */
 	lsp_ratelim pend_rl;
 	long long offers_refused;

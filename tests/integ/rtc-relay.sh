@@ -136,7 +136,9 @@ for _ in range(240):
 PY
 _pids+=($!)
 H4=$(free_port); U4=$(free_port)
-LSP_NATS_URL=$NATS_URL bg "$BIN/lsp-rtc" --workers 1 --http "127.0.0.1:$H4" --udp "127.0.0.1:$U4" --candidate 127.0.0.1 \
+# two workers: each is exec'd and follows the origins over its own NATS
+# connection (a forked one inherited the supervisor's NATS threads' locks)
+LSP_NATS_URL=$NATS_URL bg "$BIN/lsp-rtc" --workers 2 --http "127.0.0.1:$H4" --udp "127.0.0.1:$U4" --candidate 127.0.0.1 \
 	--origin auto --origin-port "$H1" 2>"$T/edge-auto.log"
 wait_port "$H4" 5 || { cat "$T/edge-auto.log"; fail "auto edge did not listen"; }
 sleep 0.5

@@ -34,7 +34,19 @@ for _ in $(seq 100); do [ "$(grep -c '"event":"worker started"' "$T/rtc.log")" -
 [ "$(grep -c '"event":"worker started"' "$T/rtc.log")" -ge 2 ] || fail "workers not started: $(cat "$T/rtc.log")"
 wait_file "$LSP_RING_DIR/lsp-ring-demo" 10 && wait_file "$LSP_RING_DIR/lsp-ring-demo2" 10 ||
 	{ cat "$T/ring.log"; fail "no rings"; }
-ok "2 workers on UDP ports $p0 and $p1 behind :$H"
+# each worker is exec'd afresh (no thread or lock of the supervisor's,
+# NATS and the metrics responder among them, crosses into it)
+nexec=0
+for _ in $(seq 50); do
+	nexec=0
+	for k in $(pgrep -P "$rtc"); do
+		tr '\0' ' ' <"/proc/$k/cmdline" 2>/dev/null | grep -q -- "^[^ ]*lsp-rtc --rtc-worker [0-9]" && nexec=$((nexec + 1))
+	done
+	[ "$nexec" -ge 2 ] && break
+	sleep 0.1
+done
+[ "$nexec" -ge 2 ] || fail "workers not exec'd (--rtc-worker): $(pgrep -a -P "$rtc")"
+ok "2 exec'd workers on UDP ports $p0 and $p1 behind :$H"
 
 # two channels (one feed, two rings): a channel's viewers stay on the
 # worker serving it, a new channel goes to the least-loaded worker — so
