@@ -16,6 +16,7 @@
 #include "core/key.h"
 #include "core/event.h"
 #include "core/exit.h"
+#include "core/fsio.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/opt.h"
@@ -45,6 +46,10 @@ static const char usage[] =
 	"      --realtime auto|on|off  keep up with a live input: shed preset and rungs,\n"
 	"                         drop input to the next keyframe when behind (default auto:\n"
 	"                         on when the input is a pipe or socket)\n"
+	"      --status FILE      write the shed level, preset and rungs encoded, shed and idle\n"
+	"                         as one JSON object to FILE each second (atomically; removed\n"
+	"                         when the input ends): lsp-ingest adds it to the channel's\n"
+	"                         health report while it is fresh\n"
 	"      --metrics [HOST]:PORT  serve Prometheus text at /metrics (host default\n"
 	"                         127.0.0.1), updated each second, label channel=$LSP_CHANNEL\n"
 	"  -h, --help, -V, --version\n"
@@ -103,6 +108,41 @@ static void progress(const lsp_log_t *lg, lsp_metrics *mx, lsp_transcode *t, dou
 		"input_drops", LSV_I(st.input_drops), NULL);
 }
 
+/* The --status file: dir and name of the path, and whether a failed
+ * write was reported already (once is enough). */
+struct status {
+	char dir[4096], name[256];
+	int on, warned;
+};
+
+static int status_init(struct status *s, const char *path)
+{
+	const char *sl = strrchr(path, '/');
+	size_t dl = sl ? (size_t)(sl - path) : 0;
+	const char *base = sl ? sl + 1 : path;
+	if (!*base || strlen(base) >= sizeof s->name || dl >= sizeof s->dir)
+		return -1;
+	snprintf(s->dir, sizeof s->dir, "%.*s", (int)(sl ? (dl ? dl : 1) : 1), sl ? path : ".");
+	snprintf(s->name, sizeof s->name, "%s", base);
+	s->on = 1;
+	return 0;
+}
+
+static void status_write(const lsp_log_t *lg, struct status *s, const lsp_transcode *t)
+{
+	char json[1024], err[256];
+	int n;
+	if (!s->on)
+		return;
+	if ((n = lsp_transcode_status_json(t, json, sizeof json - 1)) < 0)
+		return;
+	json[n++] = '\n';
+	if (lsp_fsio_publish(s->dir, s->name, json, (size_t)n, 0, err, sizeof err) < 0 && !s->warned) {
+		lsp_log(lg, LSP_WARN, "status file not written", "reason", LSV_S(err), NULL);
+		s->warned = 1;
+	}
+}
+
 static int bad_usage(const char *what, const char *arg)
 {
 	fprintf(stderr, "lsp-transcode: %s: %s\n%s", what, arg, usage);
@@ -122,6 +162,7 @@ int main(int argc, char **argv)
 	struct stat sb;
 	lsp_metrics *mx = NULL;
 	const char *mx_addr = NULL;
+	struct status stat_file = { .on = 0 };
 
 	lsp_log_init(&lg, "lsp-transcode");
 	memset(&cfg, 0, sizeof cfg);
@@ -141,7 +182,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },          { "version", no_argument, NULL, 'V' },
 		{ "metrics", required_argument, NULL, 'M' }, { "realtime", required_argument, NULL, 'R' },
 		{ "ring-prefix", required_argument, NULL, 'r' }, { "on-demand", required_argument, NULL, 'D' },
-		{ NULL, 0, NULL, 0 }
+		{ "status", required_argument, NULL, 'S' },      { NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "i:o:l:g:p:e:t:hV", lopts, NULL)) != -1) {
 		switch (c) {
@@ -181,6 +222,10 @@ int main(int argc, char **argv)
 			break;
 		case 'P': cfg.passthrough = 1; break;
 		case 'M': mx_addr = optarg; break;
+		case 'S':
+			if (status_init(&stat_file, optarg) < 0)
+				return bad_usage("bad --status (a file name)", optarg);
+			break;
 		case 'r':
 			if (!lsp_name_valid(optarg))
 				return bad_usage("bad --ring-prefix (a channel name)", optarg);
@@ -268,8 +313,11 @@ int main(int argc, char **argv)
 			if (info)
 				last_info = last;
 			progress(&lg, mx, t, t0, "progress", info ? LSP_INFO : LSP_DEBUG);
+			status_write(&lg, &stat_file, t);
 		}
 	}
+	if (stat_file.on) /* no report outlives the transcoder */
+		(void)lsp_fsio_unlink(stat_file.dir, stat_file.name, err, sizeof err);
 	progress(&lg, mx, t, t0, rc == 0 ? "done" : "stopped", LSP_INFO);
 	lsp_transcode_close(t);
 	lsp_metrics_free(mx);

@@ -62,6 +62,7 @@ static json_t *chan_json(const lsp_chanmeta *ch, int mine)
 		json_object_set_new(o, "has_key", json_boolean(ch->has_key));
 		json_object_set_new(o, "created_at", json_integer(ch->created_at));
 		json_object_set_new(o, "key_changed_at", json_integer(ch->key_changed_at));
+		json_object_set_new(o, "ladder", json_string(lsp_chanmeta_ladder_name(ch->ladder)));
 	}
 	return o;
 }
@@ -109,13 +110,13 @@ void api_h_channels(api_call *c)
 
 /* ---- metadata ------------------------------------------------------------------- */
 
-/* The body's title / category / mature / visibility / age_gate are
- * well-typed: 0, or -1 (answered). */
+/* The body's title / category / mature / visibility / age_gate / ladder
+ * are well-typed: 0, or -1 (answered). */
 static int check_meta(api_call *c)
 {
 	json_t *t = json_object_get(c->body, "title"), *g = json_object_get(c->body, "category"),
 	       *m = json_object_get(c->body, "mature"), *v = json_object_get(c->body, "visibility"),
-	       *a = json_object_get(c->body, "age_gate");
+	       *a = json_object_get(c->body, "age_gate"), *l = json_object_get(c->body, "ladder");
 	if ((t && (!json_is_string(t) || strlen(json_string_value(t)) > API_TITLE_MAX)) ||
 	    (g && (!json_is_string(g) || strlen(json_string_value(g)) > API_CATEGORY_MAX)) ||
 	    (m && !json_is_boolean(m)) || (a && !json_is_boolean(a))) {
@@ -127,11 +128,16 @@ static int check_meta(api_call *c)
 		api_fail(c, 400, "bad_visibility", "visibility is \"public\", \"unlisted\" or \"private\"");
 		return -1;
 	}
+	if (l && (!json_is_string(l) || lsp_chanmeta_ladder_parse(json_string_value(l)) < 0)) {
+		api_fail(c, 400, "bad_ladder", "ladder is \"on-demand\", \"always\" or \"off\"");
+		return -1;
+	}
 	return 0;
 }
 
 /* Make the channel's directory markers (lib/state/chandir.h) match its
- * row, so lsp-edge and lsp-rtc, which read no database, hide and guard it.
+ * row, so lsp-edge and lsp-rtc, which read no database, hide and guard it,
+ * and lsp-channel encodes the ladder its policy asks for.
  * 0, or -1 answered 500: the row says private and the edge might not know. */
 static int sync_access(api_call *c, const char *name)
 {
@@ -143,20 +149,21 @@ static int sync_access(api_call *c, const char *name)
 		return -1;
 	}
 	snprintf(root, sizeof root, "%s/hls", c->a->cfg.data_dir ? c->a->cfg.data_dir : "./var");
-	if ((rc = lsp_chandir_set_access(root, name, lsp_chanmeta_access_flags(&ch))) < 0) {
+	if ((rc = lsp_chandir_set_access(root, name, lsp_chanmeta_access_flags(&ch))) < 0 ||
+	    (rc = lsp_chandir_set_ladder(root, name, ch.ladder)) < 0) {
 		api_event(c, LSP_ERROR, "directory not updated", "channel", LSV_S(name), "reason", LSV_S(strerror(-rc)),
 			  NULL);
-		api_fail(c, 500, "directory", "the channel's access markers could not be written");
+		api_fail(c, 500, "directory", "the channel's access or ladder markers could not be written");
 		return -1;
 	}
 	return 0;
 }
 
-/* title / category / mature / visibility / age_gate from the body into
- * the row, then the directory markers; 0 or -1 (answered). */
+/* title / category / mature / visibility / age_gate / ladder from the
+ * body into the row, then the directory markers; 0 or -1 (answered). */
 static int set_meta(api_call *c, const char *name)
 {
-	json_t *m, *v, *a;
+	json_t *m, *v, *a, *l;
 	int rc;
 	if (check_meta(c) < 0)
 		return -1;
@@ -168,12 +175,18 @@ static int set_meta(api_call *c, const char *name)
 	if (rc >= 0 && (v || a))
 		rc = lsp_chanmeta_set_access(c->a->cfg.st, name, v ? lsp_chanmeta_visibility_parse(json_string_value(v)) : -1,
 					     a ? json_is_true(a) : -1, c->err, sizeof c->err);
+	if (rc >= 0 && (l = json_object_get(c->body, "ladder")))
+		rc = lsp_chanmeta_set_ladder(c->a->cfg.st, name, lsp_chanmeta_ladder_parse(json_string_value(l)), c->err,
+					     sizeof c->err);
 	if (rc < 0) {
 		api_store_fail(c, rc);
 		return -1;
 	}
 	if (sync_access(c, name) < 0) /* always: a new channel loses a namesake's stale markers */
 		return -1;
+	if (l)
+		api_event(c, LSP_INFO, "channel ladder set", "channel", LSV_S(name), "ladder", LSV_S(json_string_value(l)),
+			  "by", LSV_S(c->user), NULL);
 	if (v || a)
 		api_event(c, LSP_INFO, "channel access set", "channel", LSV_S(name), "visibility",
 			  LSV_S(v ? json_string_value(v) : "(unchanged)"), "age_gate",
@@ -233,7 +246,8 @@ void api_h_channel_get(api_call *c)
 
 void api_h_channel_patch(api_call *c)
 {
-	static const char *const fields[] = { "title", "category", "mature", "visibility", "age_gate", NULL }; /* = ChannelPatch */
+	static const char *const fields[] = { "title", "category", "mature", "visibility", "age_gate", "ladder",
+					      NULL }; /* = ChannelPatch */
 	lsp_chanmeta ch;
 	if (api_load_chan(c, &ch, 1) < 0)
 		return;

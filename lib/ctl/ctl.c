@@ -259,6 +259,13 @@ static int channel_cmd(const lsp_ctl_io *io, int n, char **w)
 	}
 	else /* key revoke */
 		rc = lsp_store_channel_set_key(st, name, NULL, err, sizeof err);
+	if (add && rc == 0) { /* a deleted namesake's ladder marker is not the new channel's */
+		char root[4096];
+		snprintf(root, sizeof root, "%s/hls", lsp_opt_env("LSP_DATA_DIR", "./var"));
+		if ((rc = lsp_chandir_set_ladder(root, name, LSP_CHANMETA_LADDER_ON_DEMAND)) < 0)
+			snprintf(err, sizeof err, "%.200s/%s: unable to clear the ladder marker: %s", root, name,
+				 strerror(-rc));
+	}
 	lsp_store_close(st);
 	if (rc < 0)
 		return failed(io, err, w[1], fail_code(rc));
@@ -511,6 +518,29 @@ static int access_set(lsp_store *st, const char *channel, const char *kv, char *
 	return 1;
 }
 
+/* ladder=on-demand|always|off for channel: as access_set.  The marker
+ * follows (lsp_chandir_set_ladder), which lsp-channel reads when the
+ * channel's next broadcast starts. */
+static int ladder_set(lsp_store *st, const char *channel, const char *kv, char *err, size_t errcap)
+{
+	char root[4096];
+	int ladder, rc;
+	if (strncmp(kv, "ladder=", 7))
+		return 0;
+	if ((ladder = lsp_chanmeta_ladder_parse(kv + 7)) < 0) {
+		snprintf(err, errcap, "ladder is on-demand, always or off");
+		return -EINVAL;
+	}
+	if ((rc = lsp_chanmeta_set_ladder(st, channel, ladder, err, errcap)) < 0)
+		return rc;
+	snprintf(root, sizeof root, "%s/hls", lsp_opt_env("LSP_DATA_DIR", "./var"));
+	if ((rc = lsp_chandir_set_ladder(root, channel, ladder)) < 0) {
+		snprintf(err, errcap, "%.200s/%s: unable to write the ladder marker: %s", root, channel, strerror(-rc));
+		return rc;
+	}
+	return 1;
+}
+
 static int channel_set_cmd(const lsp_ctl_io *io, int n, char **w)
 {
 	lsp_store *st = NULL;
@@ -525,13 +555,58 @@ static int channel_set_cmd(const lsp_ctl_io *io, int n, char **w)
 	for (int i = 3; i < n && rc >= 0; i++) {
 		if (!strncmp(w[i], "owner=", 6))
 			rc = lsp_chanmeta_set_owner(st, w[2], w[i] + 6, err, sizeof err);
-		else if ((rc = access_set(st, w[2], w[i], err, sizeof err)) == 0)
+		else if ((rc = access_set(st, w[2], w[i], err, sizeof err)) == 0 &&
+			 (rc = ladder_set(st, w[2], w[i], err, sizeof err)) == 0)
 			rc = lsp_vod_settings_set(st, w[2], w[i], err, sizeof err);
 	}
 	lsp_store_close(st);
 	if (rc == -EINVAL)
 		return failed(io, err, "channel set", LSP_EXIT_USAGE);
 	return rc < 0 ? failed(io, err, w[0], fail_code(rc)) : LSP_EXIT_OK;
+}
+
+/* A control character in a text setting as a space: one setting a line. */
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+/* channel get NAME: the settings, one KEY=VALUE a line in channel set's
+ * words (owner, title, category, mature, visibility, age_gate, ladder,
+ * record, retention, maxsize), so a script reads one with sed. */
+static int channel_get_cmd(const lsp_ctl_io *io, int n, char **w)
+{
+	lsp_store *st = NULL;
+	lsp_chanmeta ch;
+	lsp_vod_settings vs;
+	char err[512] = "";
+	int rc;
+	if (n != 3)
+		return complain(io, "%s %s needs exactly one NAME", w[0], w[1]);
+	if (!lsp_name_valid(w[2]))
+		return complain(io, "bad channel name " BAD_NAME);
+	if (lsp_store_open_env(&st, err, sizeof err) < 0)
+		return no_store(io, err);
+	if ((rc = lsp_chanmeta_get(st, w[2], &ch, err, sizeof err)) == 0) {
+		snprintf(err, sizeof err, "no channel %s", w[2]);
+		rc = -ENOENT;
+	}
+	if (rc > 0)
+		rc = lsp_vod_settings_get(st, w[2], &vs, err, sizeof err);
+	lsp_store_close(st);
+	if (rc < 0)
+		return failed(io, err, "channel get", fail_code(rc));
+	one_line(ch.title);
+	one_line(ch.category);
+	fprintf(io->out,
+		"name=%s\nowner=%s\ntitle=%s\ncategory=%s\nmature=%s\nsuspended=%s\nvisibility=%s\n"
+		"age_gate=%s\nladder=%s\nrecord=%s\nretention=%lld\nmaxsize=%lld\n",
+		ch.name, ch.owner, ch.title, ch.category, ch.mature ? "on" : "off", ch.suspended ? "on" : "off",
+		lsp_chanmeta_visibility_name(ch.visibility), ch.age_gate ? "on" : "off",
+		lsp_chanmeta_ladder_name(ch.ladder), vs.record ? "on" : "off", vs.retention_s, vs.max_bytes);
+	return LSP_EXIT_OK;
 }
 
 static int vod_list_cmd(const lsp_ctl_io *io, int n, char **w)
@@ -661,8 +736,10 @@ const lsp_ctl_cmd lsp_ctl_cmds[] = {
 	  "  channel set NAME KEY=VALUE...   owner=USER (an existing account); recording\n"
 	  "                        settings: record=on|off, retention=30d|12h|0 (age),\n"
 	  "                        maxsize=50G|0 (per channel); access:\n"
-	  "                        visibility=public|unlisted|private, age_gate=on|off\n",
+	  "                        visibility=public|unlisted|private, age_gate=on|off;\n"
+	  "                        transcoding: ladder=on-demand|always|off\n",
 	  channel_set_cmd },
+	{ "channel get", "  channel get NAME      a channel's settings, one KEY=VALUE a line\n", channel_get_cmd },
 	{ "vod list", "  vod list [NAME]       recordings: channel, id, start, seconds, bytes, state\n", vod_list_cmd },
 	{ "vod rm", "  vod rm NAME ID        delete a recording (exit 1 while it is being recorded)\n", vod_rm_cmd },
 	{ "gc", "  gc                    enforce every channel's retention (run by lsp-gc.timer)\n", gc_cmd },

@@ -1,7 +1,9 @@
 /* ingest_bus.c — a publish on NATS (lib/bus): .live once media flows,
  * .health once a second, .ended at the end, and the kick subscription.
- * The .health report is also published, with or without NATS, as the
- * status file <run_dir>/<channel>.health.json (atomic rename; removed when
+ * The .health report carries the channel's lsp-transcode status (shed
+ * level, rungs encoded, shed and idle) as "transcode" while its status
+ * file is fresh (transcode_field).  It is also published, with or
+ * without NATS, as the status file <run_dir>/<channel>.health.json (atomic rename; removed when
  * the publish ends), which lsp-api reads when it has no NATS report.  Its
  * "bframes" is true once the source showed B-frames (an FLV composition
  * time offset other than 0, or a TS video PES whose DTS differs from its
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +31,10 @@
 #include "core/clock.h"
 #include "core/fsio.h"
 #include "core/log.h"
+
+/* The largest transcoder status taken into a health report, which stays
+ * under 1024 bytes (lsp-api keeps no longer one: api/health.h). */
+#define TRANSCODE_FIELD_MAX 480
 
 static double wall_s(void)
 {
@@ -151,9 +158,39 @@ static void health_file_name(const struct sess *s, char *out, size_t cap)
 	snprintf(out, cap, "%s.health.json", s->channel);
 }
 
+/* ,"transcode":{...} — the channel's lsp-transcode status file
+ * <run_dir>/<channel>.transcode.json (lsp-transcode --status, which
+ * lsp-channel passes) when it was written within the last 5 s, is one
+ * JSON object on one line and fits; else nothing.  The length. */
+static size_t transcode_field(const struct sess *s, char *out, size_t cap)
+{
+	char path[4096], buf[TRANSCODE_FIELD_MAX];
+	struct stat sb;
+	ssize_t n;
+	int fd, ok = 0;
+	out[0] = 0;
+	if (!s->cfg->run_dir ||
+	    (size_t)snprintf(path, sizeof path, "%s/%s.transcode.json", s->cfg->run_dir, s->channel) >= sizeof path ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0)
+		return 0;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_mtime + 5 >= time(NULL) && sb.st_size > 1 &&
+	    (size_t)sb.st_size < sizeof buf && (n = read(fd, buf, sizeof buf - 1)) == sb.st_size) {
+		while (n > 0 && buf[n - 1] == '\n')
+			n--;
+		buf[n] = 0;
+		ok = n > 1 && buf[0] == '{' && buf[n - 1] == '}' && strcspn(buf, "\n\r") == (size_t)n;
+	}
+	close(fd);
+	if (!ok || (size_t)snprintf(out, cap, ",\"transcode\":%s", buf) >= cap) {
+		out[0] = 0;
+		return 0;
+	}
+	return strlen(out);
+}
+
 static void send_health(struct sess *s, int64_t now)
 {
-	char json[768], org[200] = "", name[96];
+	char json[1024], org[200] = "", name[96], tc[TRANSCODE_FIELD_MAX + 16];
 	int n;
 	double secs = (now - s->win_start) / 1000.0;
 	uint64_t bytes = (uint64_t)s->bytes_in;
@@ -176,12 +213,21 @@ static void send_health(struct sess *s, int64_t now)
 	n = snprintf(json, sizeof json,
 		     "{\"channel\":\"%s\",\"time\":%.3f,\"bitrate_kbps\":%.1f,\"fps\":%.2f,"
 		     "\"keyframe_interval_s\":%.3f,\"video_ts_ms\":%lld,\"audio_ts_ms\":%lld,"
-		     "\"av_drift_ms\":%lld,\"dropped\":%lld,\"bframes\":%s%s}",
+		     "\"av_drift_ms\":%lld,\"dropped\":%lld,\"bframes\":%s%s",
 		     s->channel, wall_s(), (double)(bytes - s->win_bytes) * 8 / 1000 / secs, s->win_frames / secs,
 		     s->kf_prev >= 0 && s->kf_last > s->kf_prev ? (s->kf_last - s->kf_prev) / 1000.0 : 0,
 		     (long long)(s->have_v ? s->v_ts : -1), (long long)(s->have_a ? s->a_ts : -1),
 		     (long long)(s->have_v && s->have_a ? s->v_ts - s->a_ts : 0), s->dropped,
 		     s->bframes ? "true" : "false", org);
+	if (n > 0 && (size_t)n + 1 < sizeof json) {
+		size_t tl = transcode_field(s, tc, sizeof tc);
+		if ((size_t)n + tl + 1 < sizeof json) { /* else the report goes without it */
+			memcpy(json + n, tc, tl);
+			n += (int)tl;
+		}
+		json[n++] = '}';
+		json[n] = 0;
+	}
 	bus_send(s, "health", json);
 	health_file_name(s, name, sizeof name);
 	if (s->cfg->run_dir && n > 0 && (size_t)n < sizeof json &&

@@ -267,6 +267,59 @@ void lsp_transcode_get_stats(const lsp_transcode *t, lsp_transcode_stats *st)
 	st->media_s = t->first_vpts == AV_NOPTS_VALUE ? 0 : (t->last_vpts - t->first_vpts) * av_q2d(t->vtb);
 }
 
+/* ,"key":["a","b"] of the rungs whose state is want (0 encoding, 1 shed,
+ * 2 idle) at out + *off; 0, or -ENOSPC. */
+static int status_list(const lsp_transcode *t, const char *key, int want, char *out, size_t cap, size_t *off)
+{
+	int n = snprintf(out + *off, cap - *off, ",\"%s\":[", key), first = 1;
+	if (n < 0 || (size_t)n >= cap - *off)
+		return -ENOSPC;
+	*off += (size_t)n;
+	for (int i = 0; i < t->nr; i++) {
+		const struct rung *r = &t->rungs[i];
+		int state = r->shed_off ? 1 : r->off ? 2 : 0;
+		if (state != want)
+			continue;
+		n = snprintf(out + *off, cap - *off, "%s\"%s\"", first ? "" : ",", r->r.name);
+		if (n < 0 || (size_t)n >= cap - *off)
+			return -ENOSPC;
+		*off += (size_t)n;
+		first = 0;
+	}
+	if (cap - *off < 2)
+		return -ENOSPC;
+	out[(*off)++] = ']';
+	out[*off] = 0;
+	return 0;
+}
+
+int lsp_transcode_status_json(const lsp_transcode *t, char *out, size_t cap)
+{
+	lsp_transcode_stats st;
+	size_t off;
+	int n;
+	if (cap == 0)
+		return -ENOSPC;
+	lsp_transcode_get_stats(t, &st);
+	n = snprintf(out, cap,
+		     "{\"shed_level\":%d,\"shed_max\":%d,\"preset\":\"%s\",\"capacity\":%.2f,\"speed\":%.2f,"
+		     "\"lag_ms\":%lld,\"input_drops\":%lld,\"rungs_idle\":%d",
+		     st.shed_level, st.shed_max, st.preset, st.capacity, st.speed, (long long)(st.lag_s * 1000),
+		     st.input_drops, st.rungs_idle);
+	if (n < 0 || (size_t)n >= cap)
+		goto nospace;
+	off = (size_t)n;
+	if (status_list(t, "encoding", 0, out, cap, &off) < 0 || status_list(t, "shed", 1, out, cap, &off) < 0 ||
+	    status_list(t, "idle", 2, out, cap, &off) < 0 || cap - off < 2)
+		goto nospace;
+	out[off++] = '}';
+	out[off] = 0;
+	return (int)off;
+nospace:
+	out[0] = 0;
+	return -ENOSPC;
+}
+
 void lsp_transcode_close(lsp_transcode *t)
 {
 	if (!t)

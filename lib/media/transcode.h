@@ -133,6 +133,16 @@ int lsp_transcode_finish(lsp_transcode *t, char *err, size_t errcap);
 
 void lsp_transcode_get_stats(const lsp_transcode *t, lsp_transcode_stats *st);
 
+/* The transcoder's part of the channel's health report, one JSON object
+ * into out: {"shed_level":N,"shed_max":M,"preset":"veryfast",
+ * "capacity":C,"speed":S,"lag_ms":L,"input_drops":D,"rungs_idle":I,
+ * "encoding":["720p",...],"shed":["1080p",...],"idle":["480p",...]}
+ * (encoding: the rungs encoded or copied now; shed / idle: the ones off
+ * for load / for want of a viewer).  Before the output opens the three
+ * lists are empty.  Returns the length, or -ENOSPC when cap is too small
+ * (out then holds ""). */
+int lsp_transcode_status_json(const lsp_transcode *t, char *out, size_t cap);
+
 /* Free everything; NULL is fine. */
 void lsp_transcode_close(lsp_transcode *t);
 

@@ -286,15 +286,18 @@ int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t 
 		for (i = 0; i < n; i++)
 			if (!lad[i].passthrough)
 				lad[m++] = lad[i];
-		if (m < n)
+		if (m < n) {
+			const char *instead = "";
+			if (m == 0) { /* "src" alone (ladder off): the cheapest rung of
+				       * the default ladder instead, so viewers get a picture */
+				lsp_rung d[LSP_LADDER_MAX];
+				lad[m++] = d[lsp_ladder_default(d, LSP_LADDER_MAX) - 1];
+				instead = lad[0].name;
+			}
 			lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN, "passthrough rung dropped", "codec",
-				       LSV_S(avcodec_get_name(vin->codecpar->codec_id)), NULL);
-		n = m;
-		if (n == 0) {
-			snprintf(err, errcap, "source is %s: a passthrough-only ladder cannot serve it",
-				 avcodec_get_name(vin->codecpar->codec_id));
-			return -EIO;
+				       LSV_S(avcodec_get_name(vin->codecpar->codec_id)), "instead", LSV_S(instead), NULL);
 		}
+		n = m;
 	}
 	if ((n = lsp_ladder_fit(lad, n, f->width, f->height)) < 0) {
 		snprintf(err, errcap, "source size %dx%d out of range", f->width, f->height);

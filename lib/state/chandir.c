@@ -240,3 +240,32 @@ int lsp_chandir_set_access(const char *root, const char *name, int flags)
 		return rc;
 	return 0;
 }
+
+int lsp_chandir_set_ladder(const char *root, const char *name, int ladder)
+{
+	char dir[4096];
+	int rc;
+	if (!lsp_name_valid(name) || ladder < 0 || ladder > 2)
+		return -EINVAL;
+	if ((size_t)snprintf(dir, sizeof dir, "%s/%s", root, name) >= sizeof dir)
+		return -ENAMETOOLONG;
+	if (ladder && ((mkdir(root, 0755) < 0 && errno != EEXIST) || (mkdir(dir, 0755) < 0 && errno != EEXIST)))
+		return -errno;
+	/* the markers not wanted go first: a pipeline starting in between
+	 * reads the default, never both */
+	if ((ladder != 1 && (rc = mark(root, name, LSP_CHANDIR_LADDER_ALWAYS, 0)) < 0) ||
+	    (ladder != 2 && (rc = mark(root, name, LSP_CHANDIR_LADDER_OFF, 0)) < 0) ||
+	    (ladder && (rc = mark(root, name, ladder == 1 ? LSP_CHANDIR_LADDER_ALWAYS : LSP_CHANDIR_LADDER_OFF, 1)) < 0))
+		return rc;
+	return 0;
+}
+
+int lsp_chandir_ladder(const char *root, const char *name)
+{
+	int always, off;
+	if (!lsp_name_valid(name))
+		return 0;
+	always = marked(root, name, LSP_CHANDIR_LADDER_ALWAYS);
+	off = marked(root, name, LSP_CHANDIR_LADDER_OFF);
+	return always == off ? 0 : always ? 1 : 2;
+}

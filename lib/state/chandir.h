@@ -50,4 +50,23 @@ int lsp_chandir_access(const char *root, const char *name);
  * needed).  0, -EINVAL (bad name) or -errno. */
 int lsp_chandir_set_access(const char *root, const char *name, int flags);
 
+/* The ladder markers, beside the access markers, so the channel's pipeline
+ * (scripts/lsp-channel) learns the channel's ladder policy at the start of
+ * a broadcast with no database: lsp-api and lsp-ctl write them when the
+ * setting changes (and when a channel is made).
+ *   .ladder-always  every rung encoded all the time
+ *   .ladder-off     no rung encoded: the source as rung "src"
+ *   neither         on-demand (the default) */
+#define LSP_CHANDIR_LADDER_ALWAYS ".ladder-always"
+#define LSP_CHANDIR_LADDER_OFF ".ladder-off"
+
+/* Make <root>/<name>'s ladder marker say ladder (0 on-demand, 1 always,
+ * 2 off: state/chanmeta.h's LSP_CHANMETA_LADDER_*; directories made as
+ * needed).  0, -EINVAL (bad name or policy) or -errno. */
+int lsp_chandir_set_ladder(const char *root, const char *name, int ladder);
+
+/* The policy <root>/<name>'s markers say (0, 1 or 2 as above; 0 for none
+ * or a bad name, and for both markers at once, which no writer leaves). */
+int lsp_chandir_ladder(const char *root, const char *name);
+
 #endif

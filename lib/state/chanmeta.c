@@ -10,8 +10,8 @@
 
 #define X(sql, n, p, fn, ctx) lsp_store_exec(st, sql, n, p, fn, ctx, err, errcap)
 #define COLS \
-	"name, title, category, mature, suspended, owner, created_at, key_changed_at, key_hash, visibility, age_gate"
-#define NCOLS 11
+	"name, title, category, mature, suspended, owner, created_at, key_changed_at, key_hash, visibility, age_gate, ladder"
+#define NCOLS 12
 
 static void fill(lsp_chanmeta *ch, const char *const *v)
 {
@@ -29,6 +29,9 @@ static void fill(lsp_chanmeta *ch, const char *const *v)
 	if (ch->visibility < 0)
 		ch->visibility = LSP_CHANMETA_PRIVATE; /* an unknown word: the closed side */
 	ch->age_gate = lsp_store_int(v[10]) != 0;
+	ch->ladder = lsp_chanmeta_ladder_parse(v[11] ? v[11] : "on-demand");
+	if (ch->ladder < 0)
+		ch->ladder = LSP_CHANMETA_LADDER_ON_DEMAND; /* an unknown word: the default */
 }
 
 static const char *const vis_names[] = { "public", "unlisted", "private" };
@@ -44,6 +47,37 @@ int lsp_chanmeta_visibility_parse(const char *s)
 const char *lsp_chanmeta_visibility_name(int v)
 {
 	return v >= 0 && v < 3 ? vis_names[v] : "private";
+}
+
+static const char *const ladder_names[] = { "on-demand", "always", "off" };
+
+int lsp_chanmeta_ladder_parse(const char *s)
+{
+	for (int i = 0; s && i < 3; i++)
+		if (!strcmp(s, ladder_names[i]))
+			return i;
+	return -1;
+}
+
+const char *lsp_chanmeta_ladder_name(int v)
+{
+	return v >= 0 && v < 3 ? ladder_names[v] : "on-demand";
+}
+
+int lsp_chanmeta_set_ladder(lsp_store *st, const char *name, int ladder, char *err, size_t errcap)
+{
+	const char *p[2] = { name, NULL };
+	int rc;
+	if (ladder < 0 || ladder > 2) {
+		snprintf(err, errcap, "ladder is on-demand, always or off");
+		return -EINVAL;
+	}
+	p[1] = ladder_names[ladder];
+	if ((rc = X("UPDATE channels SET ladder = $2 WHERE name = $1", 2, p, NULL, NULL)) == 0) {
+		snprintf(err, errcap, "no channel %s", name);
+		return -ENOENT;
+	}
+	return rc < 0 ? rc : 0;
 }
 
 int lsp_chanmeta_access_flags(const lsp_chanmeta *ch)

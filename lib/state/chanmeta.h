@@ -28,6 +28,14 @@
  * playback token of every viewer too, given to signed-in adults. */
 enum { LSP_CHANMETA_PUBLIC = 0, LSP_CHANMETA_UNLISTED = 1, LSP_CHANMETA_PRIVATE = 2 };
 
+/* Which rungs the channel's pipeline encodes (stored as the word):
+ * on-demand (the default) encodes a rung only while someone watches it,
+ * the cheapest always; always encodes every rung all the time; off
+ * encodes none and serves the source as rung "src" (the cheapest rung
+ * still runs when the source cannot be served as it is, e.g. HEVC).
+ * scripts/lsp-channel learns it from the lib/state/chandir.h markers. */
+enum { LSP_CHANMETA_LADDER_ON_DEMAND = 0, LSP_CHANMETA_LADDER_ALWAYS = 1, LSP_CHANMETA_LADDER_OFF = 2 };
+
 typedef struct {
 	char name[LSP_NAME_MAX + 1];
 	char title[LSP_CHANMETA_TITLE_MAX * 4 + 1];
@@ -36,6 +44,7 @@ typedef struct {
 	int mature, suspended, has_key;
 	int visibility;                   /* LSP_CHANMETA_PUBLIC / _UNLISTED / _PRIVATE */
 	int age_gate;                     /* 1: playback needs a signed-in adult */
+	int ladder;                       /* LSP_CHANMETA_LADDER_* */
 	long long created_at, key_changed_at;
 } lsp_chanmeta;
 
@@ -73,6 +82,16 @@ int lsp_chanmeta_access_flags(const lsp_chanmeta *ch);
  * 1; negative leaves it).  0, -ENOENT (no such channel), or negative.
  * The caller writes the markers (lsp_chandir_set_access). */
 int lsp_chanmeta_set_access(lsp_store *st, const char *name, int visibility, int age_gate, char *err, size_t errcap);
+
+/* "on-demand" / "always" / "off" → LSP_CHANMETA_LADDER_*, -1 for
+ * anything else; and back ("on-demand" for a value out of range). */
+int lsp_chanmeta_ladder_parse(const char *s);
+const char *lsp_chanmeta_ladder_name(int v);
+
+/* Set the ladder policy (LSP_CHANMETA_LADDER_*).  0, -ENOENT (no such
+ * channel), -EINVAL (not a policy), or negative.  The caller writes the
+ * marker (lsp_chandir_set_ladder). */
+int lsp_chanmeta_set_ladder(lsp_store *st, const char *name, int ladder, char *err, size_t errcap);
 
 /* Suspend (on: also revokes the key) or reinstate.  0, or negative. */
 int lsp_chanmeta_suspend(lsp_store *st, const char *name, int on, char *err, size_t errcap);

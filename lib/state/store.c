@@ -112,6 +112,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE channels ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public'",
 	"ALTER TABLE channels ADD COLUMN age_gate BIGINT NOT NULL DEFAULT 0",
 	"ALTER TABLE users ADD COLUMN adult BIGINT NOT NULL DEFAULT 0",
+	/* 27: the ladder policy, on-demand|always|off (state/chanmeta.h) */
+	"ALTER TABLE channels ADD COLUMN ladder TEXT NOT NULL DEFAULT 'on-demand'",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
