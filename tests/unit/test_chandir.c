@@ -87,8 +87,44 @@ static void access_markers(void **s)
 	assert_int_equal(system(p), 0);
 }
 
+/* Ladder markers: none is on-demand; always and off each leave exactly
+ * their marker; back to on-demand leaves none; the access markers are
+ * untouched; a bad name or policy is refused. */
+static void ladder_markers(void **s)
+{
+	char root[] = "/tmp/lsp-chandir-XXXXXX", p[256];
+	(void)s;
+	assert_non_null(mkdtemp(root));
+	assert_int_equal(lsp_chandir_ladder(root, "demo"), 0);
+	assert_int_equal(lsp_chandir_set_ladder(root, "demo", 0), 0); /* no tree: nothing to do */
+	snprintf(p, sizeof p, "%s/demo", root);
+	assert_int_equal(access(p, F_OK), -1);
+	assert_int_equal(lsp_chandir_set_access(root, "demo", LSP_CHANDIR_F_SIGNED), 0);
+	assert_int_equal(lsp_chandir_set_ladder(root, "demo", 1), 0);
+	assert_int_equal(lsp_chandir_ladder(root, "demo"), 1);
+	snprintf(p, sizeof p, "%s/demo/" LSP_CHANDIR_LADDER_ALWAYS, root);
+	assert_int_equal(access(p, F_OK), 0);
+	assert_int_equal(lsp_chandir_set_ladder(root, "demo", 2), 0);
+	assert_int_equal(lsp_chandir_ladder(root, "demo"), 2);
+	assert_int_equal(access(p, F_OK), -1); /* .ladder-always gone */
+	snprintf(p, sizeof p, "%s/demo/" LSP_CHANDIR_LADDER_OFF, root);
+	assert_int_equal(access(p, F_OK), 0);
+	assert_int_equal(lsp_chandir_access(root, "demo"), LSP_CHANDIR_F_SIGNED);
+	assert_int_equal(lsp_chandir_set_ladder(root, "demo", 0), 0);
+	assert_int_equal(lsp_chandir_ladder(root, "demo"), 0);
+	assert_int_equal(access(p, F_OK), -1);
+	assert_int_equal(lsp_chandir_access(root, "demo"), LSP_CHANDIR_F_SIGNED);
+	assert_int_equal(lsp_chandir_set_ladder(root, "demo", 3), -EINVAL);
+	assert_int_equal(lsp_chandir_set_ladder(root, "demo", -1), -EINVAL);
+	assert_int_equal(lsp_chandir_set_ladder(root, "../x", 1), -EINVAL);
+	assert_int_equal(lsp_chandir_ladder(root, "../demo"), 0);
+	snprintf(p, sizeof p, "rm -rf '%s'", root);
+	assert_int_equal(system(p), 0);
+}
+
 int main(void)
 {
-	const struct CMUnitTest t[] = { cmocka_unit_test(hide_show), cmocka_unit_test(access_markers) };
+	const struct CMUnitTest t[] = { cmocka_unit_test(hide_show), cmocka_unit_test(access_markers),
+					cmocka_unit_test(ladder_markers) };
 	return cmocka_run_group_tests(t, NULL, NULL);
 }

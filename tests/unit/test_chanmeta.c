@@ -1,7 +1,7 @@
 /* Unit tests: lib/state/chanmeta.c over the fixture's store (SQLite, or
  * Postgres with LSP_TEST_PG_URL): a channel's row with its metadata,
  * setting title / category / mature one at a time, ownership, the list in
- * name order, suspension (which also drops the key). */
+ * name order, suspension (which also drops the key), the ladder policy. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,12 +128,58 @@ static void access_settings(void **s)
 	assert_string_equal(lsp_chanmeta_visibility_name(7), "private");
 }
 
+/* the ladder policy: on-demand by default (the migration's default),
+ * set and read back, an unknown channel -ENOENT, a bad value -EINVAL and
+ * nothing changed; the words round-trip and unknown words are refused. */
+static void ladder_policy(void **s)
+{
+	fx *f = *s;
+	lsp_chanmeta ch;
+	char err[256];
+	assert_int_equal(lsp_store_channel_add(f->st, "show", "h1", err, sizeof err), 0);
+	assert_int_equal(lsp_chanmeta_get(f->st, "show", &ch, err, sizeof err), 1);
+	assert_int_equal(ch.ladder, LSP_CHANMETA_LADDER_ON_DEMAND);
+	assert_int_equal(lsp_chanmeta_set_ladder(f->st, "show", LSP_CHANMETA_LADDER_ALWAYS, err, sizeof err), 0);
+	assert_int_equal(lsp_chanmeta_get(f->st, "show", &ch, err, sizeof err), 1);
+	assert_int_equal(ch.ladder, LSP_CHANMETA_LADDER_ALWAYS);
+	assert_int_equal(ch.visibility, LSP_CHANMETA_PUBLIC); /* the other settings left */
+	assert_int_equal(lsp_chanmeta_set_ladder(f->st, "show", LSP_CHANMETA_LADDER_OFF, err, sizeof err), 0);
+	assert_int_equal(lsp_chanmeta_get(f->st, "show", &ch, err, sizeof err), 1);
+	assert_int_equal(ch.ladder, LSP_CHANMETA_LADDER_OFF);
+	assert_int_equal(lsp_chanmeta_set_ladder(f->st, "show", 3, err, sizeof err), -EINVAL);
+	assert_int_equal(lsp_chanmeta_set_ladder(f->st, "show", -1, err, sizeof err), -EINVAL);
+	assert_int_equal(lsp_chanmeta_get(f->st, "show", &ch, err, sizeof err), 1);
+	assert_int_equal(ch.ladder, LSP_CHANMETA_LADDER_OFF);
+	assert_int_equal(lsp_chanmeta_set_ladder(f->st, "nosuch", LSP_CHANMETA_LADDER_ALWAYS, err, sizeof err),
+			 -ENOENT);
+	assert_non_null(strstr(err, "nosuch"));
+	assert_int_equal(lsp_chanmeta_set_ladder(f->st, "show", LSP_CHANMETA_LADDER_ON_DEMAND, err, sizeof err), 0);
+	assert_int_equal(lsp_chanmeta_get(f->st, "show", &ch, err, sizeof err), 1);
+	assert_int_equal(ch.ladder, LSP_CHANMETA_LADDER_ON_DEMAND);
+	/* a word the store holds that no version wrote reads as the default */
+	assert_true(lsp_store_exec(f->st, "UPDATE channels SET ladder = 'sometimes' WHERE name = 'show'", 0, NULL,
+				   NULL, NULL, err, sizeof err) >= 0);
+	assert_int_equal(lsp_chanmeta_get(f->st, "show", &ch, err, sizeof err), 1);
+	assert_int_equal(ch.ladder, LSP_CHANMETA_LADDER_ON_DEMAND);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(lsp_chanmeta_ladder_parse(lsp_chanmeta_ladder_name(i)), i);
+	assert_string_equal(lsp_chanmeta_ladder_name(LSP_CHANMETA_LADDER_ON_DEMAND), "on-demand");
+	assert_string_equal(lsp_chanmeta_ladder_name(LSP_CHANMETA_LADDER_ALWAYS), "always");
+	assert_string_equal(lsp_chanmeta_ladder_name(LSP_CHANMETA_LADDER_OFF), "off");
+	assert_string_equal(lsp_chanmeta_ladder_name(9), "on-demand");
+	assert_int_equal(lsp_chanmeta_ladder_parse("Always"), -1);
+	assert_int_equal(lsp_chanmeta_ladder_parse("ondemand"), -1);
+	assert_int_equal(lsp_chanmeta_ladder_parse(""), -1);
+	assert_int_equal(lsp_chanmeta_ladder_parse(NULL), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
 		cmocka_unit_test_setup_teardown(metadata, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(suspension, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(access_settings, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(ladder_policy, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
 }
