@@ -56,7 +56,8 @@ PY
 for c in $(seq 0 $(($(nproc) > 2 ? 1 : $(nproc) - 1))); do bg taskset -c "$c" sh -c 'while :; do :; done'; done
 
 bash -c "ffmpeg -v error -re -i '$T/src.ts' -c copy -f mpegts - |
-	'$TC' --ladder 720p,480p,360p,240p --preset veryslow --threads 1 --metrics 127.0.0.1:0 2>'$T/tc.log' |
+	'$TC' --ladder 720p,480p,360p,240p --preset veryslow --threads 1 --metrics 127.0.0.1:0 \
+		--status '$T/status.json' 2>'$T/tc.log' |
 	python3 '$T/observe.py' >'$T/obs.tmp'; echo \$? >'$T/rc'; mv '$T/obs.tmp' '$T/obs'" &
 pipe=$!
 _pids+=($pipe)
@@ -72,8 +73,28 @@ for m in lsp_transcode_speed lsp_transcode_capacity lsp_transcode_lag_seconds ls
 	grep -q "^$m{" "$T/m.prom" || fail "metric $m missing"
 done
 ok "metrics: $(grep -E '^lsp_transcode_(shed_level|capacity|speed)' "$T/m.prom" | tr '\n' ' ')"
+# the status file (lsp-ingest puts it in the channel's health report): the
+# level, the shed preset, the rungs shed and encoding, kept consistent
+for _ in $(seq 50); do
+	cp "$T/status.json" "$T/st.json" 2>/dev/null && grep -q '"shed_level":[1-9]' "$T/st.json" && break
+	sleep 0.2
+done
+python3 - "$T/st.json" <<'PY' || fail "status file: $(cat "$T/st.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+print("status", json.dumps(s))
+assert s["shed_level"] >= 1 and s["shed_max"] >= s["shed_level"], s
+assert s["preset"] in ("veryfast", "superfast"), s  # level 1 made veryslow faster
+assert len(s["shed"]) <= s["shed_level"] - 1, s     # a level past the preset step drops one rung
+assert set(s["shed"]) <= {"720p", "480p", "360p"} and "240p" in s["encoding"], s
+assert sorted(s["encoding"] + s["shed"] + s["idle"]) == sorted(["720p", "480p", "360p", "240p"]), s
+for k in ("capacity", "speed", "lag_ms", "input_drops", "rungs_idle"):
+    assert k in s, k
+PY
+ok "status file: shed level $(sed -n 's/.*"shed_level":\([0-9]*\).*/\1/p' "$T/st.json"), shed $(sed -n 's/.*"shed":\(\[[^]]*\]\).*/\1/p' "$T/st.json")"
 wait_file "$T/obs" $((DUR * 4)) || fail "pipeline did not end"
 [ "$(cat "$T/rc")" = 0 ] || fail "pipeline rc=$(cat "$T/rc"): $(tail -3 "$T/tc.log")"
+[ ! -e "$T/status.json" ] || fail "the status file outlived lsp-transcode"
 for p in "${_pids[@]}"; do [ "$p" = "$pipe" ] || kill "$p" 2>/dev/null; done
 cat "$T/obs"
 grep -E '"event":"(transcode shed|transcode restored|input dropped)"' "$T/tc.log" | cut -d, -f4- | head -20
