@@ -525,7 +525,7 @@ static int ladder_set(lsp_store *st, const char *channel, const char *kv, char *
 {
 	char root[4096];
 	int ladder, rc;
-	if (strncmp(kv, "ladder=", 7))
+	if (strncmp(kv, "ladder=", 7) != 0)
 		return 0;
 	if ((ladder = lsp_chanmeta_ladder_parse(kv + 7)) < 0) {
 		snprintf(err, errcap, "ladder is on-demand, always or off");

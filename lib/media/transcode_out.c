@@ -291,7 +291,8 @@ int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t 
 			if (m == 0) { /* "src" alone (ladder off): the cheapest rung of
 				       * the default ladder instead, so viewers get a picture */
 				lsp_rung d[LSP_LADDER_MAX];
-				lad[m++] = d[lsp_ladder_default(d, LSP_LADDER_MAX) - 1];
+				int nd = lsp_ladder_default(d, LSP_LADDER_MAX);
+				lad[m++] = d[nd - 1];
 				instead = lad[0].name;
 			}
 			lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN, "passthrough rung dropped", "codec",
