@@ -115,7 +115,7 @@ static void registry(void **s)
 		assert_non_null(c->run);
 		assert_true(c->usage[0] == ' ' && c->usage[strlen(c->usage) - 1] == '\n');
 	}
-	assert_int_equal(n, 16);
+	assert_int_equal(n, 17);
 	assert_string_equal(lsp_ctl_find(3, w1)->name, "channel add");
 	assert_string_equal(lsp_ctl_find(2, w2)->name, "token"); /* one word, then its NAME */
 	assert_string_equal(lsp_ctl_find(1, w3)->name, "gc");
@@ -146,7 +146,9 @@ static void usage_text(void **s)
 		"  channel set NAME KEY=VALUE...   owner=USER (an existing account); recording\n"
 		"                        settings: record=on|off, retention=30d|12h|0 (age),\n"
 		"                        maxsize=50G|0 (per channel); access:\n"
-		"                        visibility=public|unlisted|private, age_gate=on|off\n"
+		"                        visibility=public|unlisted|private, age_gate=on|off;\n"
+		"                        transcoding: ladder=on-demand|always|off\n"
+		"  channel get NAME      a channel's settings, one KEY=VALUE a line\n"
 		"  vod list [NAME]       recordings: channel, id, start, seconds, bytes, state\n"
 		"  vod rm NAME ID        delete a recording (exit 1 while it is being recorded)\n"
 		"  gc                    enforce every channel's retention (run by lsp-gc.timer)\n"
@@ -181,6 +183,27 @@ static void channels(void **s)
 	assert_true(matches(c.out, "^alpha\trevoked\t[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z\n$"));
 	assert_string_equal(c.log, ""); /* a listing logs nothing */
 	assert_int_equal(run(&c, "key revoke nosuch"), LSP_EXIT_NO);
+	/* the ladder policy: set, read back by channel get, its marker; a bad
+	 * value is a usage error, an unknown channel a "no" */
+	assert_int_equal(run(&c, "channel get alpha"), LSP_EXIT_OK);
+	assert_true(matches(c.out, "^name=alpha\nowner=\n(.*\n)*ladder=on-demand\n(.*\n)*maxsize=0\n$"));
+	assert_int_equal(run(&c, "channel set alpha ladder=off"), LSP_EXIT_OK);
+	assert_int_equal(run(&c, "channel get alpha"), LSP_EXIT_OK);
+	assert_true(matches(c.out, "\nladder=off\n"));
+	assert_int_equal(run(&c, "channel set alpha ladder=sometimes"), LSP_EXIT_USAGE);
+	assert_string_equal(c.log, "3 command failed command=channel set reason=ladder is on-demand, always or off\n");
+	assert_int_equal(run(&c, "channel set nosuch ladder=always"), LSP_EXIT_NO);
+	assert_int_equal(run(&c, "channel get nosuch"), LSP_EXIT_NO);
+	assert_string_equal(c.log, "3 command failed command=channel get reason=no channel nosuch\n");
+	assert_int_equal(run(&c, "channel get alpha"), LSP_EXIT_OK);
+	assert_true(matches(c.out, "\nladder=off\n")); /* the refused sets changed nothing */
+	{
+		char p[512];
+		snprintf(p, sizeof p, "%s/hls/alpha/.ladder-off", getenv("LSP_DATA_DIR"));
+		assert_int_equal(access(p, F_OK), 0);
+		assert_int_equal(run(&c, "channel set alpha ladder=on-demand"), LSP_EXIT_OK);
+		assert_int_equal(access(p, F_OK), -1);
+	}
 	assert_int_equal(run(&c, "channel rm alpha"), LSP_EXIT_OK);
 	assert_string_equal(c.log, "1 done command=rm channel=alpha\n");
 	assert_int_equal(run(&c, "channel rm alpha"), LSP_EXIT_NO);
@@ -213,6 +236,9 @@ static void complaints(void **s)
 		{ "audit alpha x", "*usage*\n" },
 		{ "channel set alpha", "*usage*\n" },
 		{ "channel set Bad! record=on", "*usage*\n" },
+		{ "channel get", "channel get needs exactly one NAME\n" },
+		{ "channel get a b", "channel get needs exactly one NAME\n" },
+		{ "channel get Bad!", "bad channel name (want [a-z0-9_][a-z0-9_-]{0,63})\n" },
 		{ "vod", "*usage*\n" },
 		{ "vod bogus x y", "*usage*\n" },
 		{ "vod list Bad!", "*usage*\n" },
