@@ -127,6 +127,14 @@ for r in 240p 120p; do
 done
 [ "$(health al encoding)" = '["240p","120p"]' ] || fail "al encoding: $(health al encoding)"
 case $(health al shed_level) in [0-9]*) ;; *) fail "al: no shed level in the health report: $(health al shed_level)";; esac
+# what each policy costs now (od's 240p idle), side by side in one run
+declare -A tcpid c0
+for c in al od of; do tcpid[$c]=$(pgrep -f "lsp-transcode .*--ring-prefix $c( |\$)" | head -n1); done
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+for c in al od of; do c0[$c]=$(ticks "${tcpid[$c]:-0}"); done
+sleep 3
+echo "lsp-transcode CPU ticks over 3 s: always $(($(ticks "${tcpid[al]:-0}") - c0[al])), on-demand (240p idle)" \
+	"$(($(ticks "${tcpid[od]:-0}") - c0[od])), off $(($(ticks "${tcpid[of]:-0}") - c0[of])) (load $(cut -d' ' -f1 /proc/loadavg))"
 ok "always: both rungs' playlists keep moving with no viewer past the window; health: encoding 240p,120p, shed level $(health al shed_level)"
 
 # off: only src
