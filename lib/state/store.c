@@ -112,6 +112,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE channels ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public'",
 	"ALTER TABLE channels ADD COLUMN age_gate BIGINT NOT NULL DEFAULT 0",
 	"ALTER TABLE users ADD COLUMN adult BIGINT NOT NULL DEFAULT 0",
+	/* a channel's own webhook receiver (lib/state/chanhook.h); "" none */
+	"ALTER TABLE channels ADD COLUMN webhook_url TEXT NOT NULL DEFAULT ''",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
