@@ -19,6 +19,7 @@
 #include "bus/bus.h"
 #include "bus/revoke.h"
 #include "state/chandir.h"
+#include "state/chanhook.h"
 #include "state/chanmeta.h"
 #include "state/dsar.h"
 #include "core/exit.h"
@@ -519,12 +520,20 @@ static int channel_set_cmd(const lsp_ctl_io *io, int n, char **w)
 	if (n < 4 || !lsp_name_valid(w[2]))
 		return usage_all(io);
 	if ((rc = lsp_store_open_env(&st, err, sizeof err)) >= 0)
-		for (int i = 3; i < n && rc >= 0; i++)
+		for (int i = 3; i < n && rc >= 0; i++) {
 			if (!strncmp(w[i], "owner=", 6))
 				rc = owner_check(st, w[2], w[i] + 6, err, sizeof err);
+			else if (!strncmp(w[i], "webhook_url=", 12) && w[i][12] && !lsp_chanhook_valid(w[i] + 12)) {
+				snprintf(err, sizeof err, "webhook_url must be an http:// or https:// URL with a host, at most %d bytes (empty clears it)",
+					 LSP_CHANHOOK_URL_MAX);
+				rc = -EINVAL;
+			}
+		}
 	for (int i = 3; i < n && rc >= 0; i++) {
 		if (!strncmp(w[i], "owner=", 6))
 			rc = lsp_chanmeta_set_owner(st, w[2], w[i] + 6, err, sizeof err);
+		else if (!strncmp(w[i], "webhook_url=", 12))
+			rc = lsp_chanhook_set(st, w[2], w[i] + 12, err, sizeof err);
 		else if ((rc = access_set(st, w[2], w[i], err, sizeof err)) == 0)
 			rc = lsp_vod_settings_set(st, w[2], w[i], err, sizeof err);
 	}
@@ -532,6 +541,29 @@ static int channel_set_cmd(const lsp_ctl_io *io, int n, char **w)
 	if (rc == -EINVAL)
 		return failed(io, err, "channel set", LSP_EXIT_USAGE);
 	return rc < 0 ? failed(io, err, w[0], fail_code(rc)) : LSP_EXIT_OK;
+}
+
+/* channel get NAME: its settings, one KEY=VALUE a line (as channel set
+ * takes them). */
+static int channel_get_cmd(const lsp_ctl_io *io, int n, char **w)
+{
+	lsp_store *st = NULL;
+	lsp_chanmeta ch;
+	char err[512] = "", url[LSP_CHANHOOK_URL_MAX + 1] = "";
+	int rc;
+	if (n != 3 || !lsp_name_valid(w[2]))
+		return usage_all(io);
+	if ((rc = lsp_store_open_env(&st, err, sizeof err)) < 0)
+		return no_store(io, err);
+	if ((rc = lsp_chanmeta_get(st, w[2], &ch, err, sizeof err)) == 0) {
+		snprintf(err, sizeof err, "no channel %s", w[2]);
+		rc = -ENOENT;
+	}
+	if (rc > 0 && (rc = lsp_chanhook_get(st, w[2], url, sizeof url, err, sizeof err)) >= 0)
+		fprintf(io->out, "owner=%s\nvisibility=%s\nage_gate=%s\nwebhook_url=%s\n", ch.owner,
+			lsp_chanmeta_visibility_name(ch.visibility), ch.age_gate ? "on" : "off", url);
+	lsp_store_close(st);
+	return rc < 0 ? failed(io, err, "channel get", fail_code(rc)) : LSP_EXIT_OK;
 }
 
 static int vod_list_cmd(const lsp_ctl_io *io, int n, char **w)
@@ -661,8 +693,12 @@ const lsp_ctl_cmd lsp_ctl_cmds[] = {
 	  "  channel set NAME KEY=VALUE...   owner=USER (an existing account); recording\n"
 	  "                        settings: record=on|off, retention=30d|12h|0 (age),\n"
 	  "                        maxsize=50G|0 (per channel); access:\n"
-	  "                        visibility=public|unlisted|private, age_gate=on|off\n",
+	  "                        visibility=public|unlisted|private, age_gate=on|off;\n"
+	  "                        webhook_url=http(s)://… (the channel's own webhook\n"
+	  "                        receiver; empty: the global one)\n",
 	  channel_set_cmd },
+	{ "channel get", "  channel get NAME      the settings channel set takes, KEY=VALUE a line\n",
+	  channel_get_cmd },
 	{ "vod list", "  vod list [NAME]       recordings: channel, id, start, seconds, bytes, state\n", vod_list_cmd },
 	{ "vod rm", "  vod rm NAME ID        delete a recording (exit 1 while it is being recorded)\n", vod_rm_cmd },
 	{ "gc", "  gc                    enforce every channel's retention (run by lsp-gc.timer)\n", gc_cmd },
