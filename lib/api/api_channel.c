@@ -260,9 +260,8 @@ void api_h_channel_get(api_call *c)
 
 void api_h_channel_patch(api_call *c)
 {
-	static const char *const fields[] = { "title",	  "category", "mature",
-					      "visibility", "age_gate", "webhook_url",
-					      NULL }; /* = ChannelPatch */
+	static const char *const fields[] = { "title",    "category", "mature", "visibility",
+					      "age_gate", "webhook_url", NULL }; /* = ChannelPatch */
 	lsp_chanmeta ch;
 	json_t *o;
 	if (api_load_chan(c, &ch, 1) < 0)

@@ -553,7 +553,7 @@ static int channel_get_cmd(const lsp_ctl_io *io, int n, char **w)
 	int rc;
 	if (n != 3 || !lsp_name_valid(w[2]))
 		return usage_all(io);
-	if ((rc = lsp_store_open_env(&st, err, sizeof err)) < 0)
+	if (lsp_store_open_env(&st, err, sizeof err) < 0)
 		return no_store(io, err);
 	if ((rc = lsp_chanmeta_get(st, w[2], &ch, err, sizeof err)) == 0) {
 		snprintf(err, sizeof err, "no channel %s", w[2]);

@@ -283,8 +283,8 @@ static int64_t deliver_one(lsp_hook *h)
 	t0 = lsp_clock_mono_ms();
 	err[0] = reason[0] = 0;
 	if (route_url(h, it.channel, t0, url, sizeof url)) { /* the channel's own receiver */
-		if ((status = lsp_webhook_new(&own, url, h->cfg.secret, h->cfg.secret_len,
-					      h->cfg.timeout_ms > 0 ? h->cfg.timeout_ms : 2000, err, sizeof err)) == 0)
+		if (lsp_webhook_new(&own, url, h->cfg.secret, h->cfg.secret_len,
+				    h->cfg.timeout_ms > 0 ? h->cfg.timeout_ms : 2000, err, sizeof err) == 0)
 			status = lsp_webhook_post(own, it.event, it.id, it.body, it.len, reason, sizeof reason, err,
 						  sizeof err);
 		else
