@@ -115,7 +115,7 @@ static void registry(void **s)
 		assert_non_null(c->run);
 		assert_true(c->usage[0] == ' ' && c->usage[strlen(c->usage) - 1] == '\n');
 	}
-	assert_int_equal(n, 16);
+	assert_int_equal(n, 17);
 	assert_string_equal(lsp_ctl_find(3, w1)->name, "channel add");
 	assert_string_equal(lsp_ctl_find(2, w2)->name, "token"); /* one word, then its NAME */
 	assert_string_equal(lsp_ctl_find(1, w3)->name, "gc");
@@ -146,7 +146,10 @@ static void usage_text(void **s)
 		"  channel set NAME KEY=VALUE...   owner=USER (an existing account); recording\n"
 		"                        settings: record=on|off, retention=30d|12h|0 (age),\n"
 		"                        maxsize=50G|0 (per channel); access:\n"
-		"                        visibility=public|unlisted|private, age_gate=on|off\n"
+		"                        visibility=public|unlisted|private, age_gate=on|off;\n"
+		"                        webhook_url=http(s)://… (the channel's own webhook\n"
+		"                        receiver; empty: the global one)\n"
+		"  channel get NAME      the settings channel set takes, KEY=VALUE a line\n"
 		"  vod list [NAME]       recordings: channel, id, start, seconds, bytes, state\n"
 		"  vod rm NAME ID        delete a recording (exit 1 while it is being recorded)\n"
 		"  gc                    enforce every channel's retention (run by lsp-gc.timer)\n"
