@@ -20,7 +20,8 @@
 # all of the others'; webhook_url= gives the channel back to the global
 # receiver; LSP_WEBHOOK_PER_CHANNEL=0 ignores the channel's own URL; and
 # with no LSP_WEBHOOK_URL at all, a channel's own URL is still asked.
-# The secret and signatures appear in no log.
+# lsp-api's PATCH webhook_url: validated (400), owner only (403), shown to
+# the owner alone, never logged.  The secret and signatures appear in no log.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/ingest/common.sh"
 need ffmpeg; need curl; need python3
@@ -238,6 +239,37 @@ r=$(whip "$H5" rest "$KR" s); set -- $r
 [ "$1" = 201 ] && [ "$(wc -l <"$T/g.jsonl")" = $((n_g + 1)) ] || fail "no global URL, rest asked somebody: $r"
 : >"$T/own.mode"
 ok "LSP_WEBHOOK_PER_CHANNEL=0 asked the global URL only; with no global URL a channel's own was still asked"
+
+# lsp-api: PATCH webhook_url (owner or admin; validated), shown to the owner only, never logged
+AP=$(free_port)
+LSP_SECRET=whip-api-$$ bg "$BIN/lsp-api" -l "127.0.0.1:$AP" --scrypt-log2n 10 2>"$T/api.log"
+wait_port "$AP" 10 || { cat "$T/api.log"; fail "lsp-api did not listen"; }
+api() { # method path token [json] → body on stdout, status in $T/code
+	curl -s -m 10 -o "$T/body" -w '%{http_code}' -X "$1" "http://127.0.0.1:$AP/api/v1$2" ${3:+-H "Authorization: Bearer $3"} \
+		${4:+-H 'Content-Type: application/json' -d "$4"} >"$T/code"
+	cat "$T/body"
+}
+jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get(sys.argv[1], "(absent)"))' "$1"; }
+signup() { api POST /signup "" "{\"name\":\"$1\",\"password\":\"whip-pw-12\",\"age\":30$2}" | jget token; }
+CAROL=$(signup carol ',"creator":true') && DAVE=$(signup dave "") || fail "sign-ups: $(cat "$T/body")"
+api POST /channels "$CAROL" '{"name":"tenant"}' >/dev/null
+[ "$(cat "$T/code")" = 201 ] || fail "create tenant: $(cat "$T/code") $(cat "$T/body")"
+for bad in '"ftp://x/y"' '"http://"' '"https://a b/"' '42' "\"http://$(head -c 600 /dev/zero | tr '\0' a)/\""; do
+	api PATCH /channels/tenant "$CAROL" "{\"webhook_url\":$bad}" >/dev/null
+	[ "$(cat "$T/code")" = 400 ] && grep -q '"bad_webhook_url"' "$T/body" || fail "webhook_url=$bad: $(cat "$T/code") $(cat "$T/body")"
+done
+api PATCH /channels/tenant "$DAVE" "{\"webhook_url\":\"$OURL\"}" >/dev/null
+[ "$(cat "$T/code")" = 403 ] || fail "a stranger set webhook_url: $(cat "$T/code")"
+[ "$(api PATCH /channels/tenant "$CAROL" "{\"webhook_url\":\"$OURL\"}" | jget webhook_url)" = "$OURL" ] ||
+	fail "PATCH webhook_url: $(cat "$T/code") $(cat "$T/body")"
+[ "$(api GET /channels/tenant "$CAROL" | jget webhook_url)" = "$OURL" ] || fail "the owner's GET: $(cat "$T/body")"
+[ "$(api GET /channels/tenant "$DAVE" | jget webhook_url)" = "(absent)" ] || fail "a stranger sees the URL: $(cat "$T/body")"
+[ "$(api GET /channels/tenant "" | jget webhook_url)" = "(absent)" ] || fail "anonymous sees the URL: $(cat "$T/body")"
+"$BIN/lsp-ctl" channel get tenant | grep -qx "webhook_url=$OURL" || fail "lsp-ctl does not see the API's URL"
+[ "$(api PATCH /channels/tenant "$CAROL" '{"webhook_url":""}' | jget webhook_url)" = "" ] || fail "clearing: $(cat "$T/body")"
+wait_grep '"channel webhook set","channel":"tenant","set":false' "$T/api.log" 5 || fail "no 'channel webhook set' event"
+grep -q "$OURL" "$T/api.log" && fail "lsp-api logged the URL"
+ok "PATCH webhook_url: 5 bad values 400, a stranger 403, the owner sets and clears it, only the owner sees it"
 
 n=$(python3 "$RECV" --verify "$SECRET" "$T/g.jsonl") && m2=$(python3 "$RECV" --verify "$SECRET" "$T/own.jsonl") ||
 	fail "a signature did not verify"
