@@ -70,7 +70,7 @@ int main(int argc, char **argv)
 {
 	lsp_log_t lg;
 	char host[4][256] = { "" }, err[512], rundir[512]; /* RTMP, RTMPS, SRT listener, SRT caller */
-	const char *mx_addr = NULL;
+	const char *mx_addr = NULL, *child_spec = NULL;
 	int c, rc = LSP_EXIT_SYS, status = 0;
 	long v, tmo = 10;
 	sigset_t mask;
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 	lsp_metrics *mx = NULL;
 	lsp_webhook_conf hook;
 	/* the address options first, in host[]'s order after -l */
-	enum { O_TLS = 256, O_SRT, O_SRTCALL, O_CERT, O_KEY, O_SRTSID, O_SRTLAT, O_SRTPBK, O_METRICS, O_PERADDR };
+	enum { O_TLS = 256, O_SRT, O_SRTCALL, O_CERT, O_KEY, O_SRTSID, O_SRTLAT, O_SRTPBK, O_METRICS, O_PERADDR, O_CHILD };
 	static const struct option lopts[] = {
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ "listen", required_argument, NULL, 'l' }, { "app", required_argument, NULL, 'a' },
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 		{ "srt-call", required_argument, NULL, O_SRTCALL }, { "srt-streamid", required_argument, NULL, O_SRTSID },
 		{ "srt-latency", required_argument, NULL, O_SRTLAT }, { "srt-pbkeylen", required_argument, NULL, O_SRTPBK },
 		{ "metrics", required_argument, NULL, O_METRICS }, { "max-per-addr", required_argument, NULL, O_PERADDR },
-		{ NULL, 0, NULL, 0 }
+		{ "serve-child", required_argument, NULL, O_CHILD }, { NULL, 0, NULL, 0 }
 	};
 
 	lsp_log_init(&lg, "lsp-ingest");
@@ -106,6 +106,7 @@ int main(int argc, char **argv)
 		case 'h': fputs(usage, stdout); return LSP_EXIT_OK;
 		case 'V': printf("lsp-ingest %s\n", LSP_VERSION); return LSP_EXIT_OK;
 		case O_METRICS: mx_addr = optarg; break;
+		case O_CHILD: child_spec = optarg; break; /* internal: a connection's exec'd child */
 		case 'l':
 		case O_TLS:
 		case O_SRT:
@@ -175,7 +176,6 @@ int main(int argc, char **argv)
 	if (!hook.secret_len) /* no global URL: a channel's own still needs the secret */
 		(void)lsp_webhook_secret(getenv("LSP_WEBHOOK_SECRET"), getenv("LSP_WEBHOOK_SECRET_FILE"), hook.secret,
 					 sizeof hook.secret, &hook.secret_len, err, sizeof err);
-	unsetenv("LSP_WEBHOOK_SECRET"); /* not for the --exec commands */
 	cfg.conn.hook_per_channel = lsp_chanhook_enabled();
 	cfg.conn.hook_url = hook.url;
 	cfg.conn.hook_secret = hook.secret;
@@ -189,6 +189,20 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL); /* before any thread: they inherit it */
+	if (child_spec) { /* one connection, exec'd by the server below in the parent */
+		lsp_metrics *cmx = NULL;
+		unsetenv("LSP_WEBHOOK_SECRET"); /* read above; not for the --exec commands */
+		if (lsp_ingestsrv_child(&cfg, &cmx, child_spec, &status, err, sizeof err) < 0) {
+			lsp_log(&lg, LSP_FATAL, "bad child spec", "reason", LSV_S(err), NULL);
+			return LSP_EXIT_USAGE;
+		}
+		lsp_metrics_detach(cmx);
+		return status;
+	}
+	/* every connection's child is exec'd again from this argv: it inherits
+	 * no thread and no lock (libsrt's, the metrics responder's) */
+	cfg.argv = argv;
+	cfg.argc = argc;
 	if (lsp_ingestsrv_open(&srv, &cfg, err, sizeof err) < 0) {
 		lsp_log(&lg, LSP_FATAL, "unable to listen", "reason", LSV_S(err), NULL);
 		return LSP_EXIT_SYS;

@@ -90,7 +90,11 @@ static const char usage[] =
 	"                            0: no cap; loopback is never capped)\n"
 	"environment: LSP_DATA_DIR, LSP_DB_URL (WHIP key check), LSP_RING_DIR, LSP_LOG_LEVEL,\n"
 	"             LSP_NATS_URL (--origin auto; viewer counts to lsp.presence.<ch>), LSP_RELAY_SECRET,\n"
-	"             LSP_PLAYBACK_SECRET, LSP_RTC_GSO (0: no UDP GSO); WHIP admission webhook:\n"
+	"             LSP_PLAYBACK_SECRET, LSP_RTC_GSO (0: no UDP GSO); TURN for the pages\n"
+	"             (GET /whep/ice-servers): LSP_TURN_URLS (comma-separated turn:/turns:/stun:\n"
+	"             URLs), LSP_TURN_SECRET_FILE or LSP_TURN_SECRET (the TURN server's\n"
+	"             static-auth-secret, >= 16 bytes), LSP_TURN_TTL (credential life, s; default 3600);\n"
+	"             WHIP admission webhook:\n"
 	"             LSP_WEBHOOK_URL, LSP_WEBHOOK_SECRET[_FILE], LSP_WEBHOOK_TIMEOUT (s, default 2),\n"
 	"             LSP_WEBHOOK_FAIL (open|closed), LSP_WEBHOOK_PER_CHANNEL (0: no channel's own URL),\n"
 	"             LSP_WEBHOOK_MAX_PENDING (offers held at once, default 32)\n"
@@ -264,6 +268,40 @@ static void on_event(void *c, const lsp_event *ev)
 		lsp_metrics_add(cx->mx, "lsp_rtc_errors_total", 1, "kind", ev->name, NULL);
 }
 
+/* TURN for the pages (rtc/turn.h): $LSP_TURN_URLS, the secret in
+ * $LSP_TURN_SECRET_FILE else $LSP_TURN_SECRET, $LSP_TURN_TTL.  0, or -1
+ * after a fatal log line (never with the secret in it). */
+static int turn_load(lsp_log_t *lg, lsp_turn_cfg *t, unsigned char *secret, size_t cap)
+{
+	const char *ttl = getenv("LSP_TURN_TTL");
+	char err[256];
+	long v = LSP_TURN_TTL_DEFAULT;
+	int rc;
+	t->urls = getenv("LSP_TURN_URLS");
+	if (ttl && *ttl && lsp_opt_long(ttl, LSP_TURN_TTL_MIN, LSP_TURN_TTL_MAX, &v) < 0) {
+		lsp_log(lg, LSP_FATAL, "bad LSP_TURN_TTL", "min", LSV_I(LSP_TURN_TTL_MIN), "max", LSV_I(LSP_TURN_TTL_MAX), NULL);
+		return -1;
+	}
+	t->ttl = (int)v;
+	if (!t->urls || !*t->urls) {
+		t->urls = NULL;
+		return 0;
+	}
+	if ((rc = lsp_sigtok_secret_load(getenv("LSP_TURN_SECRET_FILE"), "LSP_TURN_SECRET", secret, cap, err, sizeof err)) < 0) {
+		lsp_log(lg, LSP_FATAL, "unable to read the TURN secret", "reason", LSV_S(err), NULL);
+		return -1;
+	}
+	t->secret = rc > 0 ? secret : NULL;
+	t->secret_len = rc > 0 ? (size_t)rc : 0;
+	if ((rc = lsp_turn_check(t, err, sizeof err)) < 0) {
+		lsp_log(lg, LSP_FATAL, "bad LSP_TURN_URLS", "reason", LSV_S(err), NULL);
+		return -1;
+	}
+	lsp_log(lg, LSP_INFO, "turn on", "urls", LSV_I(rc), "ttl", LSV_I(t->ttl), "credentials",
+		LSV_S(t->secret ? "rest" : "none"), NULL);
+	return 0;
+}
+
 /* The relay secret: --relay-secret-file, else $LSP_RELAY_SECRET.  Its
  * length, 0 when there is none (loopback-only /relay, logged), or -1
  * after a fatal log line (a bad secret is a usage error). */
@@ -386,6 +424,7 @@ int main(int argc, char **argv)
 	const char *mx_addr = NULL;
 	const char *relay_file = NULL;            /* relay auth (lib/rtc/rtcauth.h) */
 	unsigned char relay_secret[LSP_RTCAUTH_SECRET_MAX], play_secret[LSP_SIGTOK_SECRET_MAX];
+	unsigned char turn_secret[LSP_SIGTOK_SECRET_MAX];
 	const char *play_file = NULL, *hls_opt = NULL;
 	char hls[4096];
 	lsp_webhook_conf hook;
@@ -500,6 +539,8 @@ int main(int argc, char **argv)
 	}
 	cfg.play_secret = rc > 0 ? play_secret : NULL;
 	cfg.play_secret_len = rc > 0 ? (size_t)rc : 0;
+	if (turn_load(&lg, &cfg.turn, turn_secret, sizeof turn_secret) < 0)
+		return LSP_EXIT_USAGE;
 	if (hls_opt)
 		snprintf(hls, sizeof hls, "%s", hls_opt);
 	else

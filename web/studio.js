@@ -327,6 +327,25 @@ async function bearer(ch) {
   if (key) return { auth: key, how: 'key' };
   throw new Error(S.get() ? 'not your channel: type its stream key' : 'sign in (or type the stream key)');
 }
+// The TURN servers lsp-rtc hands out (GET /whip/ice-servers, beside the
+// WHIP URL; credentials good for a while): [] when there are none or the
+// request fails, and the publisher goes on without a relay.
+async function iceServers(url) {
+  let t;
+  try {
+    const ctl = new AbortController();
+    t = setTimeout(() => ctl.abort(), 4000);
+    const r = await fetch(new URL('ice-servers', new URL(url, location.href)).href, { cache: 'no-store', signal: ctl.signal });
+    const d = r.ok ? await r.json() : {};
+    return Array.isArray(d.iceServers) ? d.iceServers : [];
+  } catch (e) {
+    return [];
+  } finally { clearTimeout(t); }
+}
+function peer(servers) {
+  try { return new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: servers }); }
+  catch (e) { return new RTCPeerConnection({ bundlePolicy: 'max-bundle' }); } // a malformed entry: no TURN
+}
 async function goLive() {
   const ch = channel();
   if (!ch) { say('live-status', 'choose a channel first'); return; }
@@ -337,7 +356,8 @@ async function goLive() {
     st.authBy = b.how;
     outStream = canvas.captureStream(30);
     if (st.mic) outStream.addTrack(st.mic.getAudioTracks()[0]);
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    const url = RTC + '/whip/' + encodeURIComponent(ch);
+    const pc = peer(await iceServers(url)); // TURN when lsp-rtc hands it out
     st.pc = pc;
     for (const t of outStream.getTracks()) {
       const tr = pc.addTransceiver(t, { direction: 'sendonly', streams: [outStream] });
@@ -351,7 +371,6 @@ async function goLive() {
       }
     }
     await pc.setLocalDescription(await pc.createOffer());
-    const url = RTC + '/whip/' + encodeURIComponent(ch);
     const r = await fetch(url, { method: 'POST',
       headers: { 'Content-Type': 'application/sdp', Authorization: 'Bearer ' + b.auth }, body: pc.localDescription.sdp });
     if (r.status !== 201) throw new Error(r.status === 401 ? (b.how === 'key' ? 'stream key refused' : 'not allowed to publish') :

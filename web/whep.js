@@ -4,19 +4,52 @@
 //   const st = await s.stats();   // {framesDecoded, latency (s) or null, rtt, ...}
 //   await s.stop();               // DELETE the session resource
 //   lspWhep.url('demo')           // ?rtc=URL or window.LSP_RTC_URL, else this origin, + /whep/demo
+//   await lspWhep.iceServers(url) // GET /whep/ice-servers beside url: [] without TURN
 //
 // The offer asks for one video (H.264) and one audio (Opus) track,
 // receive-only; lsp-rtc is ICE-lite, so no candidates need to be sent:
 // the answer carries the server's one and the connectivity checks find
 // the path.  Latency is the age of the frame being played, from the
 // sender reports' NTP ↔ RTP mapping (inbound-rtp estimatedPlayoutTimestamp).
+// Before the peer connection is made, lsp-rtc is asked for the TURN servers
+// of this deployment (GET ice-servers beside the WHEP URL, credentials good
+// for a while, LSP_TURN_URLS): a viewer whose network drops UDP to lsp-rtc
+// then plays through the relay.  No answer, or none configured: no TURN,
+// as before.  opts.iceServers skips the request; opts.iceTransportPolicy
+// ('relay') forces the relay.
 (function (g) {
   'use strict';
   const NTP_EPOCH_MS = 2208988800000;
 
+  // The ICE servers lsp-rtc hands out for the WHEP (or WHIP) endpoint url:
+  // a list for RTCPeerConnection, [] when there are none or on any failure.
+  async function iceServers(url) {
+    let t;
+    try {
+      const ctl = new AbortController();
+      t = setTimeout(() => ctl.abort(), 4000);
+      const r = await fetch(new URL('ice-servers', new URL(url, g.location.href)).href, { cache: 'no-store', signal: ctl.signal });
+      if (!r.ok) return [];
+      const d = await r.json();
+      return Array.isArray(d.iceServers) ? d.iceServers : [];
+    } catch (e) {
+      return [];
+    } finally { clearTimeout(t); }
+  }
+
+  // A peer connection with these ICE servers, or without any when the
+  // browser refuses them (a malformed entry must not stop playback).
+  function peer(servers, policy) {
+    try {
+      return new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: servers, iceTransportPolicy: policy || 'all' });
+    } catch (e) {
+      return new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    }
+  }
+
   async function play(video, url, opts) {
     opts = opts || {};
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    const pc = peer(opts.iceServers || await iceServers(url), opts.iceTransportPolicy);
     pc.addTransceiver('video', { direction: 'recvonly' });
     pc.addTransceiver('audio', { direction: 'recvonly' });
     const ms = new MediaStream();
@@ -52,7 +85,7 @@
     });
 
     async function stats() {
-      const out = { framesDecoded: 0, framesDropped: 0, packetsLost: 0, nackCount: 0, pliCount: 0,
+      const out = { path: null, framesDecoded: 0, framesDropped: 0, packetsLost: 0, nackCount: 0, pliCount: 0,
         audioPackets: 0, audioSamples: 0, audioConcealed: 0, audioLevel: 0, latency: null, jitterBuffer: null, rtt: null, width: 0, height: 0 };
       const rep = await pc.getStats();
       rep.forEach((s) => {
@@ -73,6 +106,9 @@
           out.audioLevel = s.audioLevel || 0;
         } else if (s.type === 'candidate-pair' && s.nominated && s.currentRoundTripTime !== undefined) {
           out.rtt = s.currentRoundTripTime;
+        } else if (s.type === 'transport' && s.selectedCandidatePairId) {
+          const p = rep.get(s.selectedCandidatePairId), l = p && rep.get(p.localCandidateId);
+          if (l) out.path = l.candidateType + ' ' + l.protocol + (l.relayProtocol ? ' via ' + l.relayProtocol : '');
         }
       });
       return out;
@@ -93,5 +129,5 @@
     return base.replace(/\/+$/, '') + '/whep/' + encodeURIComponent(channel);
   }
 
-  g.lspWhep = { play, url };
+  g.lspWhep = { play, url, iceServers, peer };
 })(typeof window !== 'undefined' ? window : globalThis);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,13 +42,14 @@ typedef struct {
 struct lsp_metrics {
 	pthread_mutex_t mu;
 	int shared;                 /* one MAP_SHARED mapping, robust process-shared mutex */
+	int memfd;                  /* shared: the creator's descriptor of that mapping */
 	pid_t owner;                /* process that created it (and runs the responder) */
 	char tool[64];
 	double start;               /* wall clock, seconds */
 	struct timespec start_mono;
 	family fam[LSP_METRICS_FAMILIES];
 	int nfam;
-	series *ser;                /* LSP_METRICS_SERIES */
+	series *ser;                /* LSP_METRICS_SERIES (private registry; shared: SER) */
 	int nser;
 	double dropped;
 	/* responder */
@@ -83,6 +85,10 @@ static void unlock(lsp_metrics *m)
 
 #define SHARED_SIZE (sizeof(lsp_metrics) + LSP_METRICS_SERIES * sizeof(series))
 
+/* The series table: right after the header in a shared registry, so every
+ * process that maps it finds it whatever address the mapping got. */
+#define SER(m) ((m)->shared ? (series *)(void *)((char *)(m) + sizeof(lsp_metrics)) : (m)->ser)
+
 static int metrics_new(lsp_metrics **out, const char *tool, int shared)
 {
 	lsp_metrics *m;
@@ -92,12 +98,19 @@ static int metrics_new(lsp_metrics **out, const char *tool, int shared)
 
 	*out = NULL;
 	if (shared) {
-		void *p = mmap(NULL, SHARED_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
+		/* a memfd, so an exec'd child can map it too (lsp_metrics_attach) */
+		int fd = memfd_create("lsp-metrics", MFD_CLOEXEC);
+		void *p = MAP_FAILED;
+		if (fd >= 0 && ftruncate(fd, (off_t)SHARED_SIZE) == 0)
+			p = mmap(NULL, SHARED_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED) {
+			if (fd >= 0)
+				close(fd);
 			return -ENOMEM;
+		}
 		m = p;
-		m->ser = (series *)(void *)((char *)p + sizeof(lsp_metrics));
 		m->shared = 1;
+		m->memfd = fd;
 	} else {
 		if (!(m = calloc(1, sizeof *m)))
 			return -ENOMEM;
@@ -115,6 +128,7 @@ static int metrics_new(lsp_metrics **out, const char *tool, int shared)
 		if (rc == 0)
 			pthread_mutexattr_destroy(&ma);
 		if (shared) {
+			close(m->memfd);
 			munmap(m, SHARED_SIZE);
 		} else {
 			free(m->ser);
@@ -143,6 +157,37 @@ int lsp_metrics_new(lsp_metrics **out, const char *tool)
 int lsp_metrics_new_shared(lsp_metrics **out, const char *tool)
 {
 	return metrics_new(out, tool, 1);
+}
+
+int lsp_metrics_shared_fd(const lsp_metrics *m)
+{
+	return m && m->shared && getpid() == m->owner ? m->memfd : -1;
+}
+
+int lsp_metrics_attach(lsp_metrics **out, int fd)
+{
+	struct stat st;
+	lsp_metrics *m;
+	void *p;
+	*out = NULL;
+	if (fd < 0 || fstat(fd, &st) < 0 || (size_t)st.st_size != SHARED_SIZE)
+		return -EINVAL;
+	if ((p = mmap(NULL, SHARED_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+		return -errno;
+	m = p;
+	if (!m->shared || m->nfam < 0 || m->nfam > LSP_METRICS_FAMILIES || m->nser < 0 ||
+	    m->nser > LSP_METRICS_SERIES) {
+		munmap(p, SHARED_SIZE);
+		return -EINVAL;
+	}
+	*out = m;
+	return 0;
+}
+
+void lsp_metrics_detach(lsp_metrics *m)
+{
+	if (m)
+		munmap(m, SHARED_SIZE);
 }
 
 int lsp_metrics_def(lsp_metrics *m, const char *name, int type, const char *help)
@@ -243,7 +288,7 @@ static void update(lsp_metrics *m, const char *name, double v, int set, va_list 
 	if (!set && m->fam[f].type == LSP_METRIC_COUNTER && !(v >= 0))
 		goto out;
 	for (int i = 0; i < m->nser; i++) {
-		series *s = &m->ser[i];
+		series *s = &SER(m)[i];
 		if (s->fam == f && s->hash == h && strcmp(s->labels, lab) == 0) {
 			s->v = set ? v : s->v + v;
 			goto out;
@@ -253,7 +298,7 @@ static void update(lsp_metrics *m, const char *name, double v, int set, va_list 
 		m->dropped += 1;
 		goto out;
 	}
-	series *s = &m->ser[m->nser++];
+	series *s = &SER(m)[m->nser++];
 	s->fam = f;
 	s->hash = h;
 	memcpy(s->labels, lab, sizeof lab);
@@ -296,7 +341,7 @@ void lsp_metrics_drop(lsp_metrics *m, const char *name, const char *key, const c
 	size_t pl = strlen(pair);
 	lock(m);
 	for (int i = 0; i < m->nser;) {
-		series *s = &m->ser[i];
+		series *s = &SER(m)[i];
 		const char *p = s->labels;
 		int hit = 0;
 		if (strcmp(m->fam[s->fam].name, name) == 0) {
@@ -310,7 +355,7 @@ void lsp_metrics_drop(lsp_metrics *m, const char *name, const char *key, const c
 			}
 		}
 		if (hit)
-			m->ser[i] = m->ser[--m->nser];
+			SER(m)[i] = SER(m)[--m->nser];
 		else
 			i++;
 	}
@@ -407,11 +452,11 @@ int lsp_metrics_render(lsp_metrics *m, char **out, size_t *len)
 		help_put(&b, m->fam[f].name, m->fam[f].help);
 		bput(&b, "# TYPE %s %s\n", m->fam[f].name, m->fam[f].type == LSP_METRIC_COUNTER ? "counter" : "gauge");
 		for (int i = 0; i < m->nser; i++) {
-			if (m->ser[i].fam != f)
+			if (SER(m)[i].fam != f)
 				continue;
-			fmt_val(val, sizeof val, m->ser[i].v);
-			if (m->ser[i].labels[0])
-				bput(&b, "%s{%s} %s\n", m->fam[f].name, m->ser[i].labels, val);
+			fmt_val(val, sizeof val, SER(m)[i].v);
+			if (SER(m)[i].labels[0])
+				bput(&b, "%s{%s} %s\n", m->fam[f].name, SER(m)[i].labels, val);
 			else
 				bput(&b, "%s %s\n", m->fam[f].name, val);
 		}
@@ -611,6 +656,7 @@ void lsp_metrics_free(lsp_metrics *m)
 	}
 	pthread_mutex_destroy(&m->mu);
 	if (m->shared) {
+		close(m->memfd);
 		munmap(m, SHARED_SIZE);
 	} else {
 		free(m->ser);

@@ -33,12 +33,26 @@ typedef struct lsp_metrics lsp_metrics;
 /* tool names the process (lsp_build_info{tool=…}). 0 or -ENOMEM. */
 int lsp_metrics_new(lsp_metrics **out, const char *tool);
 
-/* The same in one shared anonymous mapping with a robust process-shared
+/* The same in one shared mapping of a memfd with a robust process-shared
  * lock: create it before fork() and children's updates are seen by the
  * parent's responder (lsp-ingest forks a child per connection).  Only the
  * creating process may call lsp_metrics_serve; lsp_metrics_free in a forked
  * child only unmaps the child's view and leaves the parent's responder up. */
 int lsp_metrics_new_shared(lsp_metrics **out, const char *tool);
+
+/* The memfd behind a shared registry (close-on-exec; the creating process
+ * only, else -1): a child that execs keeps it open across the exec and
+ * maps it with lsp_metrics_attach. */
+int lsp_metrics_shared_fd(const lsp_metrics *m);
+
+/* Map the shared registry behind fd (from lsp_metrics_shared_fd, in an
+ * exec'd child): updates count into the creator's registry; families are
+ * the creator's.  Never serve or free it: lsp_metrics_detach.  0,
+ * -EINVAL (not a registry) or negative errno. */
+int lsp_metrics_attach(lsp_metrics **out, int fd);
+
+/* Unmap an attached registry (NULL is a no-op); fd stays open. */
+void lsp_metrics_detach(lsp_metrics *m);
 
 /* Declare a family; name must match [a-zA-Z_:][a-zA-Z0-9_:]*.
  * 0, -EINVAL (bad name or type), -EEXIST, -ENOSPC. */

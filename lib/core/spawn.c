@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/exit.h"
+
 int lsp_spawn_expand(const char *tmpl, const char *channel, char *out, size_t cap)
 {
 	size_t o = 0, cl = strlen(channel);
@@ -70,4 +72,25 @@ int lsp_spawn_template(const char *tmpl, const char *channel, pid_t *pid, int *f
 	*pid = c;
 	*fd = p[1];
 	return 0;
+}
+
+_Noreturn void lsp_spawn_self(const int *keep, int n, char *const argv[])
+{
+	unsigned lo = 3;
+	for (;;) { /* the smallest kept descriptor at or above lo, in turn */
+		int next = -1;
+		for (int i = 0; i < n; i++)
+			if (keep[i] >= 0 && (unsigned)keep[i] >= lo && (next < 0 || keep[i] < next))
+				next = keep[i];
+		if (next < 0)
+			break;
+		if ((unsigned)next > lo)
+			close_range(lo, (unsigned)next - 1, 0);
+		if (fcntl(next, F_SETFD, 0) < 0)
+			_exit(LSP_EXIT_SYS);
+		lo = (unsigned)next + 1;
+	}
+	close_range(lo, ~0U, 0);
+	execv("/proc/self/exe", argv);
+	_exit(LSP_EXIT_SYS);
 }

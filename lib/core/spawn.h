@@ -18,4 +18,11 @@ int lsp_spawn_expand(const char *tmpl, const char *channel, char *out, size_t ca
  * negative errno code on failure (err says which step), nothing left. */
 int lsp_spawn_template(const char *tmpl, const char *channel, pid_t *pid, int *fd, char *err, size_t errcap);
 
+/* In a child just forked from a process that may have threads: keep the
+ * descriptors in keep[0..n-1] (negative entries are skipped; 0..2 always
+ * stay) open across an exec, close every other one, and exec this very
+ * program (/proc/self/exe) with argv.  Only async-signal-safe calls, so
+ * no lock another thread held at the fork is touched.  Never returns: on
+ * failure _exit(LSP_EXIT_SYS). */
+_Noreturn void lsp_spawn_self(const int *keep, int n, char *const argv[]);
 #endif

@@ -23,6 +23,8 @@
 #include "ingest/ingestsrv.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -43,6 +45,7 @@
 #include "core/net.h"
 #include "core/peercap.h"
 #include "core/ratelim.h"
+#include "core/spawn.h"
 #include "state/streamauth.h"
 
 enum { PF_SIG, PF_RTMP, PF_RTMPS, PF_SRT, PF_N };
@@ -79,7 +82,12 @@ struct lsp_ingestsrv {
 	int nkids, nevicted, stopping, announced;
 	long max_conn, max_per_addr;
 	atomic_int *publishing;    /* shared with the children: one flag per slot */
+	int flagsfd;               /* the memfd behind publishing (an exec'd child maps it) */
+	size_t nflags;             /* flags in that mapping */
 	int *free_slots, nfree, myslot;
+	char **xargv;              /* exec'd children: argv[0], the child flag, spec, the rest; NULL: plain fork */
+	char spec[256];            /* xargv[2]: what the next child serves */
+	char childflag[32];        /* xargv[1] */
 	lsp_peercap *peers;
 	lsp_ratelim refuse_rl;
 	int reserve;               /* a descriptor kept for shedding at EMFILE */
@@ -174,6 +182,23 @@ static void close_fd(int *fd)
 
 /* ---- open, SRT, metrics ---- */
 
+/* The argv an exec'd child runs: cfg->argv[0], cfg->child_flag, s->spec
+ * (filled before each fork), then cfg->argv[1..].  One
+ * allocation; NULL when out of memory. */
+static char **exec_argv(const lsp_ingestsrv_cfg *cfg, lsp_ingestsrv *s)
+{
+	char **v = calloc((size_t)cfg->argc + 3, sizeof *v);
+	if (!v)
+		return NULL;
+	snprintf(s->childflag, sizeof s->childflag, "%s", cfg->child_flag ? cfg->child_flag : "--serve-child");
+	v[0] = cfg->argv[0];
+	v[1] = s->childflag;
+	v[2] = s->spec;
+	for (int i = 1; i < cfg->argc; i++)
+		v[i + 2] = cfg->argv[i];
+	return v;
+}
+
 int lsp_ingestsrv_open(lsp_ingestsrv **out, const lsp_ingestsrv_cfg *cfg, char *err, size_t errcap)
 {
 	lsp_ingestsrv *s;
@@ -184,9 +209,16 @@ int lsp_ingestsrv_open(lsp_ingestsrv **out, const lsp_ingestsrv_cfg *cfg, char *
 	    !(s->free_slots = calloc(nk, sizeof *s->free_slots)) ||
 	    !(s->peers = lsp_peercap_new((int)nk + PENDING_MAX)) || !(s->pend = calloc(PENDING_MAX, sizeof *s->pend)) ||
 	    !(s->pfd = calloc(PF_N + PENDING_MAX, sizeof *s->pfd)) ||
-	    (s->publishing = mmap(NULL, nk * sizeof *s->publishing, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-				  -1, 0)) == MAP_FAILED) {
+	    (s->flagsfd = memfd_create("lsp-ingest-flags", MFD_CLOEXEC)) < 0 ||
+	    ftruncate(s->flagsfd, (off_t)(nk * sizeof *s->publishing)) < 0 ||
+	    (s->publishing = mmap(NULL, nk * sizeof *s->publishing, PROT_READ | PROT_WRITE, MAP_SHARED, s->flagsfd,
+				  0)) == MAP_FAILED ||
+	    (cfg->argv && !(s->xargv = exec_argv(cfg, s)))) {
 		if (s) {
+			if (s->publishing && s->publishing != MAP_FAILED)
+				munmap(s->publishing, nk * sizeof *s->publishing);
+			if (s->flagsfd > 0)
+				close(s->flagsfd);
 			free(s->pend);
 			free(s->pfd);
 			free(s->kids);
@@ -199,6 +231,7 @@ int lsp_ingestsrv_open(lsp_ingestsrv **out, const lsp_ingestsrv_cfg *cfg, char *
 	}
 	for (int i = 0; i < PF_N; i++)
 		s->fds[i] = -1;
+	s->nflags = nk;
 	s->reserve = lsp_net_reserve_open();
 	/* descriptors: the waiting connections, the children's in flight, spares */
 	(void)lsp_net_raise_nofile((long)PENDING_MAX + (long)nk + 256);
@@ -345,6 +378,40 @@ static void remote_addr(const lsp_ingestsrv *s, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), r);
 }
 
+/* Before an exec'd child's fork: the SRT key (if any) into a pipe whose
+ * read end the child inherits, and the spec the child parses
+ * (lsp_ingestsrv_child) into s->spec.  0, or -1 with errno. */
+static int exec_prepare(lsp_ingestsrv *s, const lsp_ingest_proto *proto, int cfd, const char *key, int slot,
+			int keyfd[2])
+{
+	int n;
+	if (key && *key) {
+		size_t len = strlen(key);
+		if (pipe2(keyfd, O_CLOEXEC) < 0)
+			return -1;
+		/* under PIPE_BUF (LSP_SRTIN_KEY_MAX): one write, never blocks */
+		if (write(keyfd[1], key, len) != (ssize_t)len) {
+			close(keyfd[0]);
+			close(keyfd[1]);
+			keyfd[0] = -1;
+			errno = EIO;
+			return -1;
+		}
+		close(keyfd[1]);
+		keyfd[1] = -1;
+	}
+	n = snprintf(s->spec, sizeof s->spec, "%s,%d,%d,%d,%zu,%d,%d,%ld,%s", proto->name, cfd, slot, s->flagsfd,
+		     s->nflags, lsp_metrics_shared_fd(s->mx), keyfd[0], (long)getpid(), s->remote);
+	if (n < 0 || (size_t)n >= sizeof s->spec) {
+		if (keyfd[0] >= 0)
+			close(keyfd[0]);
+		keyfd[0] = -1;
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
 /* Fork a child for one connection from addr (already counted in s->peers;
  * the child's entry now holds that count): 0 in the parent (which keeps
  * the pid), LSP_INGESTSRV_CHILD in the child once it is done, with *status. */
@@ -352,7 +419,7 @@ static int spawn(lsp_ingestsrv *s, const lsp_ingest_proto *proto, int cfd, const
 		 int *status)
 {
 	pid_t p;
-	int slot;
+	int slot, keyfd[2] = { -1, -1 }, mxfd = lsp_metrics_shared_fd(s->mx); /* the creator's only: before fork */
 	if (s->nkids - s->nevicted >= s->max_conn)
 		evict(s);
 	if (s->nkids - s->nevicted >= s->max_conn || s->nfree == 0) {
@@ -362,17 +429,31 @@ static int spawn(lsp_ingestsrv *s, const lsp_ingest_proto *proto, int cfd, const
 	}
 	slot = s->free_slots[--s->nfree];
 	atomic_store(&s->publishing[slot], 0);
-	if ((p = fork()) < 0) {
+	if (s->xargv && exec_prepare(s, proto, cfd, key, slot, keyfd) < 0) {
 		lsp_event_emit(s->event, s->event_ctx, LSP_ERROR, "fork failed", "reason", LSV_S(strerror(errno)), NULL);
 		s->free_slots[s->nfree++] = slot;
 		lsp_peercap_del(s->peers, addr);
 		return 0;
+	}
+	if ((p = fork()) < 0) {
+		lsp_event_emit(s->event, s->event_ctx, LSP_ERROR, "fork failed", "reason", LSV_S(strerror(errno)), NULL);
+		s->free_slots[s->nfree++] = slot;
+		lsp_peercap_del(s->peers, addr);
+		if (keyfd[0] >= 0)
+			close(keyfd[0]);
+		return 0;
+	}
+	if (p == 0 && s->xargv) { /* the connection, the flags, the metrics and the key pipe cross the exec */
+		int keep[4] = { cfd, s->flagsfd, mxfd, keyfd[0] };
+		lsp_spawn_self(keep, 4, s->xargv);
 	}
 	if (p == 0) {
 		s->myslot = slot;
 		*status = child(s, proto, cfd, key);
 		return LSP_INGESTSRV_CHILD;
 	}
+	if (keyfd[0] >= 0)
+		close(keyfd[0]);
 	s->kids[s->nkids++] = (struct kid){ .pid = p, .slot = slot, .t0 = lsp_clock_mono_ms() };
 	snprintf(s->kids[s->nkids - 1].addr, sizeof s->kids[s->nkids - 1].addr, "%s", addr);
 	return 0;
@@ -549,6 +630,104 @@ int lsp_ingestsrv_run(lsp_ingestsrv *s, int *status)
 	return 0;
 }
 
+/* ---- the exec'd child ---- */
+
+/* One integer field of a spec, then its comma.  0 or -1. */
+static int spec_int(const char **p, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+	errno = 0;
+	v = strtol(*p, &end, 10);
+	if (errno || end == *p || *end != ',' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	*p = end + 1;
+	return 0;
+}
+
+int lsp_ingestsrv_child(const lsp_ingestsrv_cfg *cfg, lsp_metrics **mx, const char *spec, int *status, char *err,
+			size_t errcap)
+{
+	lsp_ingestsrv *s;
+	const lsp_ingest_proto *proto;
+	const char *p = strchr(spec, ','), *remote;
+	char pname[16], key[LSP_SRTIN_KEY_MAX + 1] = "";
+	long cfd, slot, flagsfd, nflags, mxfd, keyfd, ppid;
+	*mx = NULL;
+	if (!p || (size_t)(p - spec) >= sizeof pname) {
+		snprintf(err, errcap, "bad child spec");
+		return -EINVAL;
+	}
+	snprintf(pname, sizeof pname, "%.*s", (int)(p - spec), spec);
+	p++;
+	if (!(proto = lsp_ingest_proto_find(pname)) || spec_int(&p, 0, INT_MAX, &cfd) < 0 ||
+	    spec_int(&p, 0, INT_MAX, &slot) < 0 || spec_int(&p, -1, INT_MAX, &flagsfd) < 0 ||
+	    spec_int(&p, 0, 1L << 20, &nflags) < 0 || spec_int(&p, -1, INT_MAX, &mxfd) < 0 ||
+	    spec_int(&p, -1, INT_MAX, &keyfd) < 0 || spec_int(&p, 1, INT_MAX, &ppid) < 0 || slot >= nflags) {
+		snprintf(err, errcap, "bad child spec");
+		return -EINVAL;
+	}
+	remote = p;
+	if (keyfd >= 0) { /* the SRT stream id, handed over out of sight of ps */
+		ssize_t n = read((int)keyfd, key, sizeof key - 1);
+		key[n > 0 ? n : 0] = '\0';
+		close((int)keyfd);
+	}
+	if (!(s = calloc(1, sizeof *s))) {
+		snprintf(err, errcap, "out of memory");
+		explicit_bzero(key, sizeof key);
+		return -ENOMEM;
+	}
+	s->flagsfd = -1;
+	s->reserve = -1;
+	for (int i = 0; i < PF_N; i++)
+		s->fds[i] = -1;
+	if (flagsfd >= 0) {
+		void *m = mmap(NULL, (size_t)nflags * sizeof *s->publishing, PROT_READ | PROT_WRITE, MAP_SHARED,
+			       (int)flagsfd, 0);
+		close((int)flagsfd);
+		if (m != MAP_FAILED) {
+			s->publishing = m;
+			s->nflags = (size_t)nflags;
+		}
+	}
+	if (mxfd >= 0) {
+		if (lsp_metrics_attach(mx, (int)mxfd) == 0)
+			s->mx = *mx;
+		close((int)mxfd);
+	}
+	s->myslot = (int)slot;
+	snprintf(s->remote, sizeof s->remote, "%s", remote);
+	s->conn = cfg->conn;
+	s->conn.auth = auth;
+	s->conn.ctx = s;
+	s->conn.event = on_conn_event;
+	s->conn.event_ctx = s;
+	s->conn.remote = s->remote;
+	s->conn.tls = NULL;
+	s->conn.out_lock = NULL;
+	if (!cfg->conn.exec_tmpl && !(cfg->conn.out_tmpl && strstr(cfg->conn.out_tmpl, "{channel}"))) {
+		snprintf(s->outlock, sizeof s->outlock, "%s/output-%ld.lock", cfg->conn.run_dir ? cfg->conn.run_dir : ".",
+			 ppid);
+		s->conn.out_lock = s->outlock;
+	}
+	s->event = cfg->event;
+	s->event_ctx = cfg->event_ctx;
+	s->mask = *cfg->mask;
+	if (strcmp(proto->name, "rtmps") == 0 && !(s->conn.tls = lsp_net_tls_server(cfg->cert, cfg->key, err, errcap))) {
+		*status = LSP_EXIT_SYS;
+	} else {
+		*status = child(s, proto, (int)cfd, key[0] ? key : NULL);
+	}
+	explicit_bzero(key, sizeof key);
+	SSL_CTX_free(s->conn.tls);
+	if (s->publishing)
+		munmap(s->publishing, s->nflags * sizeof *s->publishing);
+	free(s);
+	return 0;
+}
+
 void lsp_ingestsrv_close(lsp_ingestsrv *s)
 {
 	if (!s)
@@ -568,7 +747,10 @@ void lsp_ingestsrv_close(lsp_ingestsrv *s)
 	free(s->free_slots);
 	lsp_peercap_free(s->peers);
 	if (s->publishing)
-		munmap(s->publishing, ((size_t)s->max_conn + EVICT_SLACK) * sizeof *s->publishing);
+		munmap(s->publishing, s->nflags * sizeof *s->publishing);
+	if (s->flagsfd > 0)
+		close(s->flagsfd);
+	free(s->xargv);
 	if (s->reserve >= 0)
 		close(s->reserve);
 	if (s->conn.out_lock)

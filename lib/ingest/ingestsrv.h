@@ -67,6 +67,15 @@ typedef struct {
 	lsp_ingest_cfg conn;
 	lsp_event_fn event;   /* every event (see above); may be NULL */
 	void *event_ctx;
+	/* Exec'd children: this process's argv (argc entries, no positional
+	 * arguments).  Each connection's child is then forked and at once
+	 * exec'd as /proc/self/exe argv[0] CHILD_FLAG SPEC argv[1..], so it
+	 * inherits no lock and no thread of the parent; that program must call
+	 * lsp_ingestsrv_child with the same configuration and SPEC.  NULL: the
+	 * child is only forked and lsp_ingestsrv_run returns in it. */
+	char *const *argv;
+	int argc;
+	const char *child_flag; /* default "--serve-child" */
 } lsp_ingestsrv_cfg;
 
 /* Open the signalfd, the RTMP listener and, with tls_port, the RTMPS
@@ -92,6 +101,17 @@ void lsp_ingestsrv_metrics(lsp_ingestsrv *s, lsp_metrics *mx);
  * caller must then _exit(*status) at once — the listeners, SRT threads,
  * lock file and metrics responder are the parent's. */
 int lsp_ingestsrv_run(lsp_ingestsrv *s, int *status);
+
+/* In a child exec'd by a server opened with cfg->argv: serve the one
+ * connection SPEC names (its descriptor, slot and shared flags, the
+ * parent's metrics memfd, a pipe with the SRT stream id, the client's
+ * address — all inherited across the exec) with cfg's per-connection
+ * settings, as the forked child would.  *mx gets the parent's registry
+ * (or NULL): lsp_metrics_detach it when done.  0 with *status the exit
+ * status (as lsp_ingestsrv_run's child), or negative with err for a bad
+ * SPEC (exit LSP_EXIT_USAGE). */
+int lsp_ingestsrv_child(const lsp_ingestsrv_cfg *cfg, lsp_metrics **mx, const char *spec, int *status, char *err,
+			size_t errcap);
 
 /* Stop SRT (waiting up to 2 s for its pumps), free the TLS context, close
  * everything, remove the shared-output lock file.  NULL is a no-op. */

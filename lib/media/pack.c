@@ -33,58 +33,6 @@ static int interrupted(void *opaque)
 	return p->o.stop && *p->o.stop;
 }
 
-/* ---- codec strings -------------------------------------------------- */
-
-static int aac_freq_index(int rate)
-{
-	static const int rates[] = { 96000, 88200, 64000, 48000, 44100, 32000, 24000,
-				     22050, 16000, 12000, 11025, 8000, 7350 };
-	for (int i = 0; i < 13; i++)
-		if (rates[i] == rate)
-			return i;
-	return -1;
-}
-
-static int aac_aot(const AVCodecParameters *par)
-{
-	return par->profile >= 0 && par->profile < 30 ? par->profile + 1 : 2;
-}
-
-/* "avc1.PPCCLL" from the SPS in Annex B or avcC extradata. */
-static void avc_codec(const uint8_t *x, int n, char *dst, size_t cap)
-{
-	snprintf(dst, cap, "avc1.42e01e");
-	if (n >= 4 && x[0] == 1) {
-		snprintf(dst, cap, "avc1.%02x%02x%02x", x[1], x[2], x[3]);
-		return;
-	}
-	for (int i = 0; i + 6 < n; i++) {
-		if (x[i] == 0 && x[i + 1] == 0 && x[i + 2] == 1 && (x[i + 3] & 0x1f) == 7) {
-			snprintf(dst, cap, "avc1.%02x%02x%02x", x[i + 4], x[i + 5], x[i + 6]);
-			return;
-		}
-	}
-}
-
-/* Picture size from the SPS in a key frame (the H.264 parser reads it). */
-static void avc_size_from(AVCodecParameters *par, const AVPacket *pkt)
-{
-	AVCodecParserContext *pc = av_parser_init(AV_CODEC_ID_H264);
-	AVCodecContext *cc = avcodec_alloc_context3(NULL);
-	uint8_t *out;
-	int outlen;
-	if (pc && cc) {
-		av_parser_parse2(pc, cc, &out, &outlen, pkt->data, pkt->size, pkt->pts, pkt->dts, 0);
-		av_parser_parse2(pc, cc, &out, &outlen, NULL, 0, AV_NOPTS_VALUE, AV_NOPTS_VALUE, 0);
-		if (pc->width > 0 && pc->height > 0) {
-			par->width = pc->width;
-			par->height = pc->height;
-		}
-	}
-	av_parser_close(pc);
-	avcodec_free_context(&cc);
-}
-
 /* ---- rung setup ----------------------------------------------------- */
 
 static int name_ok(const char *s)
@@ -164,7 +112,7 @@ static int add_rung(lsp_pack *p, const char *name, const unsigned *idx, unsigned
 		if (st->codecpar->codec_id == AV_CODEC_ID_H264 && v < 0)
 			v = (int)idx[i];
 		else if (st->codecpar->codec_id == AV_CODEC_ID_AAC && a < 0 &&
-			 aac_freq_index(st->codecpar->sample_rate) >= 0)
+			 pack_aac_freq_index(st->codecpar->sample_rate) >= 0)
 			a = (int)idx[i];
 	}
 	if (v < 0 && a < 0)
@@ -199,7 +147,7 @@ static int add_rung(lsp_pack *p, const char *name, const unsigned *idx, unsigned
 			r->fps = av_q2d(st->avg_frame_rate);
 		else if (st->r_frame_rate.num > 0 && st->r_frame_rate.den > 0)
 			r->fps = av_q2d(st->r_frame_rate);
-		avc_codec(st->codecpar->extradata, st->codecpar->extradata_size, r->codecs, sizeof r->codecs);
+		pack_avc_codec(st->codecpar->extradata, st->codecpar->extradata_size, r->codecs, sizeof r->codecs);
 	}
 	if (a >= 0) {
 		AVStream *st = ic->streams[a];
@@ -210,7 +158,7 @@ static int add_rung(lsp_pack *p, const char *name, const unsigned *idx, unsigned
 		}
 		r->tr[r->ntr++] = (track){ .in_idx = a, .tb = st->time_base, .par = st->codecpar,
 					   .last_raw = AV_NOPTS_VALUE };
-		snprintf(r->codecs + l, sizeof r->codecs - l, "%smp4a.40.%d", l ? "," : "", aac_aot(st->codecpar));
+		snprintf(r->codecs + l, sizeof r->codecs - l, "%smp4a.40.%d", l ? "," : "", pack_aac_aot(st->codecpar));
 	}
 	r->drive = 0;
 	for (int i = 0; i < r->ntr; i++) {
@@ -312,7 +260,7 @@ fail:
 	return rc;
 }
 
-static double pdt_of(lsp_pack *p, rung *r, int64_t t)
+static double pdt_of(const lsp_pack *p, const rung *r, int64_t t)
 {
 	return p->anchor + (double)t * av_q2d(r->tr[r->drive].tb);
 }
@@ -450,11 +398,11 @@ static int start_rung(lsp_pack *p, rung *r, const AVPacket *pkt, char *err, size
 		if ((rc = lsp_fmp4_avc_extradata(vp, pkt)) < 0)
 			return lsp_averr(err, errcap, "no SPS/PPS in the first key frame", rc);
 		if (vp->width <= 0 || vp->height <= 0) {
-			avc_size_from(vp, pkt);
+			pack_avc_size_from(vp, pkt);
 			r->width = vp->width;
 			r->height = vp->height;
 		}
-		avc_codec(vp->extradata, vp->extradata_size, c, sizeof c);
+		pack_avc_codec(vp->extradata, vp->extradata_size, c, sizeof c);
 		memcpy(r->codecs, c, strlen("avc1.xxxxxx")); /* the audio part follows unchanged */
 	}
 	for (int i = 0; i < r->ntr; i++) {
@@ -658,7 +606,8 @@ static int resume_at_key(lsp_pack *p, rung *r, const AVPacket *pkt, int key)
 	}
 	r->await_key = 0;
 	r->seg_start = r->part_start = r->last_dts = r->key_dts = pkt->dts;
-	r->cur.pdt = pdt_of(p, r, pkt->dts);
+	r->cur.pdt = r->resume_pdt > 0 ? r->resume_pdt : pdt_of(p, r, pkt->dts);
+	r->resume_pdt = 0;
 	r->cur.disc = 1;
 	r->part_indep = 1;
 	return av_packet_ref(r->tr[r->drive].hold, pkt);
@@ -670,13 +619,46 @@ static int resume_at_key(lsp_pack *p, rung *r, const AVPacket *pkt, int key)
  * finds the same number at the same moment.  Only those still inside the
  * low-latency and DVR windows are listed; the older ones count as already
  * removed (EXT-X-MEDIA-SEQUENCE moves past them). */
-static int add_gaps(lsp_pack *p, rung *r, double gap_s, int64_t end, char *err, size_t errcap)
+/* Gap segments that number the segment resuming at t as another running
+ * rung numbers that moment (rungs share the source's time stamps; the
+ * gap's length rounded can be one off), and *pdt the date that rung gives
+ * it, so the rungs' dates agree too.  Of several, the rung whose segment
+ * grid t falls on most closely (a passthrough rung may cut elsewhere).
+ * -1: no other rung to follow. */
+static long gaps_to_grid(const lsp_pack *p, const rung *r, int64_t t, double *pdt)
 {
-	long n = lround(gap_s / p->o.segment);
+	double at = pdt_of(p, r, t), best = 0;
+	long n = -1;
+	for (int i = 0; i < p->nr; i++) {
+		const rung *q = p->r[i];
+		double since, off;
+		long k;
+		if (q == r || !q->started || q->ended || q->await_key || !q->video)
+			continue;
+		since = at - pdt_of(p, q, q->seg_start);
+		k = lround(since / p->o.segment);
+		off = fabs(since - (double)k * p->o.segment);
+		if ((long)q->cur.seq + k < (long)r->cur.seq || (n >= 0 && off >= best))
+			continue;
+		best = off;
+		n = (long)q->cur.seq + k - (long)r->cur.seq;
+		*pdt = q->cur.pdt > 0 ? q->cur.pdt + since : 0;
+	}
+	return n;
+}
+
+static int add_gaps(lsp_pack *p, rung *r, double gap_s, int64_t end, int64_t resume, char *err, size_t errcap)
+{
+	double gpdt = 0;
+	long n = lround(gap_s / p->o.segment), grid = resume != AV_NOPTS_VALUE ? gaps_to_grid(p, r, resume, &gpdt) : -1;
 	long keep_h = p->o.window + LSP_PACK_GRACE;
 	long keep_d = p->o.dvr > 0 ? (long)ceil(p->o.dvr / p->o.segment) + 1 : 0;
 	double pdt = pdt_of(p, r, end);
 	int rc;
+	if (grid >= 0 && labs(grid - n) <= 2) { /* more apart: a broken time stamp, keep the gap's count */
+		n = grid;
+		r->resume_pdt = gpdt;
+	}
 	if (n <= 0)
 		return 0;
 	for (long i = 0; i < n; i++, r->cur.seq++) {
@@ -684,7 +666,10 @@ static int add_gaps(lsp_pack *p, rung *r, double gap_s, int64_t end, char *err, 
 		memset(&g, 0, sizeof g);
 		g.seq = r->cur.seq;
 		g.dur = p->o.segment;
-		g.pdt = pdt > 0 ? pdt + (double)i * p->o.segment : 0;
+		if (r->resume_pdt > 0) /* back from the resumed segment's date */
+			g.pdt = r->resume_pdt - (double)(n - i) * p->o.segment;
+		else if (pdt > 0)
+			g.pdt = pdt + (double)i * p->o.segment;
 		g.gap = 1;
 		if (n - i <= keep_h)
 			hist_push(p, r, &g);
@@ -709,7 +694,8 @@ static int cut_at_gap(lsp_pack *p, rung *r, const AVPacket *pkt, int key, char *
 		    av_compare_ts(r->tr[j].hold->dts, r->tr[j].tb, end, tr->tb) < 0 &&
 		    (rc = flush_held(r, j, 0, err, errcap)) < 0)
 			return rc;
-	if ((rc = cut(p, r, end, 1, err, errcap)) < 0 || (rc = add_gaps(p, r, gap, end, err, errcap)) < 0)
+	if ((rc = cut(p, r, end, 1, err, errcap)) < 0 ||
+	    (rc = add_gaps(p, r, gap, end, key || !r->video ? pkt->dts : AV_NOPTS_VALUE, err, errcap)) < 0)
 		return rc;
 	r->gaps++;
 	lsp_event_emit(p->o.event, p->o.event_ctx, LSP_INFO, "rung resumed after a gap", "rung", LSV_S(r->name),

@@ -1,10 +1,11 @@
-/* pack_int.h — what the two pieces of the LL-HLS packager share (internal
+/* pack_int.h — what the pieces of the LL-HLS packager share (internal
  * to lib/media/pack*.c; the contract is pack.h).
  *
  *   pack.c          types → input, rung setup, open; the cut of parts and
  *                   segments, timeline repair, thumbnails; step/finish/close
  *   pack_publish.c  publishing: media playlists, the multivariant
  *                   playlists, DVR playlists, and removing what left them
+ *   pack_codec.c    codec strings (CODECS=) and a key frame's picture size
  *
  * The lsp_pack owns its rungs; a rung owns its muxer, buffers and history.
  * pack_publish.c writes files for a rung and never frees it. */
@@ -63,6 +64,7 @@ typedef struct {
 	int64_t part_start, seg_start, last_dts; /* drive time base */
 	int part_indep;
 	int await_key;              /* after a gap: video waits for a key frame */
+	double resume_pdt;          /* after a gap: the date another rung gives the resumed segment (0: none) */
 	int epoch;                  /* input timeline resets seen */
 	int64_t epoch_off;          /* offset of the newest epoch, 1/90000 s */
 	long long dropped;
@@ -131,5 +133,14 @@ int pack_write_dvr(rung *r, char *err, size_t errcap);
 /* A completed segment: list it for DVR, drop what left the DVR window. */
 int pack_dvr_add(lsp_pack *p, rung *r, const seginfo *s, char *err, size_t errcap);
 int pack_dvr_push(lsp_pack *p, rung *r, const seginfo *s, char *err, size_t errcap);
+
+/* pack_codec.c.  The AAC sampling-frequency index of rate (-1: none). */
+int pack_aac_freq_index(int rate);
+/* The AAC audio object type for mp4a.40.<aot> (LC, 2, when unknown). */
+int pack_aac_aot(const AVCodecParameters *par);
+/* "avc1.PPCCLL" from the SPS in Annex B or avcC extradata (else a default). */
+void pack_avc_codec(const uint8_t *x, int n, char *dst, size_t cap);
+/* Width and height into par from the SPS of a key frame, when it has one. */
+void pack_avc_size_from(AVCodecParameters *par, const AVPacket *pkt);
 
 #endif

@@ -76,6 +76,8 @@
  *                              sessions connected here), for presence
  *   relay keyframe request (debug)  origin: an edge asked for a keyframe: peer
  *   keyframe request sent up (debug)  edge: to the origin: url
+ *   ice servers failed (error) GET /whep/ice-servers could not be answered
+ *                              (answered 500): reason
  *
  *
  * With workers > 1 (rtcwork.c) lsp_rtc_run is a supervisor: it binds the
@@ -102,6 +104,7 @@
 #include <stddef.h>
 
 #include "core/event.h"
+#include "rtc/turn.h"
 
 typedef struct {
 	const char *http_host;   /* signalling listen address */
@@ -172,6 +175,10 @@ typedef struct {
 	 * address, at most (loopback never capped); one more offer is 429.
 	 * 0: no cap (rtcpend.c) */
 	int max_pending_per_addr;
+	/* TURN servers for the pages (turn.h): GET /whep/ice-servers and
+	 * /whip/ice-servers answer lsp_turn_json's document, fresh
+	 * credentials each time; urls NULL: {"iceServers":[]} */
+	lsp_turn_cfg turn;
 	/* In each worker process, just after fork, before anything else runs:
 	 * re-open what a forked child cannot share (a NATS connection's
 	 * threads do not cross fork).  NULL: nothing. */

@@ -1,7 +1,9 @@
 /* rtchttp.c — lsp-rtc's HTTP signalling (see rtc.h): WHEP and WHIP offers
  * (POST /whep/C, /whip/C with a Bearer key) answered 201 with our SDP and
  * a Location; DELETE of that Location; OPTIONS (CORS); GET /stats, /healthz;
- * GET /relay/C handed to rtcorigin.c.  One request per connection
+ * GET /whep/ice-servers and /whip/ice-servers (the TURN servers a page
+ * gives its RTCPeerConnection, turn.h; GET is no channel operation, so
+ * the name cannot clash); GET /relay/C handed to rtcorigin.c.  One request per connection
  * (Connection: close), the whole request within REQ_MAX and 10 s.
  *
  * r->conns owns each connection until it is answered and closed, or its
@@ -36,7 +38,7 @@ void rtc_http_answer(int fd, const struct resp *rs)
 	char h[1024];
 	int n = snprintf(h, sizeof h,
 			 "HTTP/1.1 %d %s\r\nAccess-Control-Allow-Origin: *\r\n"
-			 "Access-Control-Allow-Methods: POST, DELETE, OPTIONS, PATCH\r\n"
+			 "Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS, PATCH\r\n"
 			 "Access-Control-Allow-Headers: Content-Type, Authorization, If-Match\r\n"
 			 "Access-Control-Expose-Headers: Location\r\nCache-Control: no-store\r\n"
 			 "%s%s%s%s%s%s%s%.0d%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
@@ -343,6 +345,30 @@ static void stats(struct rtc *r, char *out, size_t cap, size_t *len)
 
 /* ------------------------------------------------------ requests */
 
+/* GET /whep/ice-servers, /whip/ice-servers: the TURN servers with a
+ * credential of their own for this page (never logged). */
+static void ice_servers(struct rtc *r, int whip, struct resp *rs)
+{
+	char id[16] = "whep-";
+	int n;
+	if (whip)
+		id[2] = 'i';
+	rtc_rand_str(id + 5, 10);
+	n = lsp_turn_json(&r->cfg->turn, (long long)time(NULL), id, r->sb, sizeof r->sb);
+	if (n < 0) {
+		RTC_EMIT(r, LSP_ERROR, "ice servers failed", "reason", LSV_S(strerror(-n)));
+		rs->status = 500;
+		rs->ctype = "text/plain";
+		rs->body = "ice servers unavailable\n";
+		rs->blen = strlen(rs->body);
+		return;
+	}
+	rs->status = 200;
+	rs->ctype = "application/json";
+	rs->body = r->sb;
+	rs->blen = (size_t)n;
+}
+
 /* Answer one request: 0 answered (close the connection), 1 parked (keep
  * it; run again when its channel's origin answers), 2 taken by a relay. */
 static int handle(struct rtc *r, struct conn *k, const lsp_http_req *rq, size_t head)
@@ -360,6 +386,10 @@ static int handle(struct rtc *r, struct conn *k, const lsp_http_req *rq, size_t 
 	}
 	id[0] = 0;
 	ch[0] = 0;
+	if (rq->method == LSP_HTTP_GET && (!strcmp(path, "/whep/ice-servers") || !strcmp(path, "/whip/ice-servers"))) {
+		ice_servers(r, path[3] == 'i', &rs);
+		goto send;
+	}
 	if (!strncmp(path, "/whep/", 6) || !strncmp(path, "/whip/", 6)) {
 		const char *a = path + 6, *sl = strchr(a, '/');
 		size_t cl = sl ? (size_t)(sl - a) : strlen(a);

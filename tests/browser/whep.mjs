@@ -1,8 +1,10 @@
 // whep.mjs — play an lsp channel over WHEP in headless Chromium (web/whep.js)
 // and wait until video frames are decoded.
 // Usage: node whep.mjs WHEP_URL [--timeout S] [--frames N] [--hold S] [--until FILE]
+//                     [--policy relay|all] [--ice-servers JSON]
 // (--until: the hold ends early once FILE exists, so a test keeps a viewer
-// playing exactly while its other checks run)
+// playing exactly while its other checks run; --policy relay: only TURN
+// relay candidates; --ice-servers: these instead of what lsp-rtc hands out)
 // Prints one JSON line (the player's stats plus "ok"); exits 0 when at least
 // N frames (default 30) were decoded, 1 on timeout, 2 on usage.
 import { chromium } from 'playwright-core';
@@ -13,11 +15,13 @@ import fs from 'node:fs';
 const args = process.argv.slice(2);
 const url = args[0];
 const opt = n => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : undefined; };
-if (!url || url.startsWith('--')) { console.error('usage: node whep.mjs WHEP_URL [--timeout S] [--frames N] [--hold S] [--until FILE]'); process.exit(2); }
+if (!url || url.startsWith('--')) { console.error('usage: node whep.mjs WHEP_URL [--timeout S] [--frames N] [--hold S] [--until FILE] [--policy relay|all] [--ice-servers JSON]'); process.exit(2); }
 const timeoutMs = Number(opt('--timeout') || 20) * 1000;
 const want = Number(opt('--frames') || 30);
 const holdMs = Number(opt('--hold') || 0) * 1000;
 const until = opt('--until');
+const policy = opt('--policy');
+const servers = opt('--ice-servers') ? JSON.parse(opt('--ice-servers')) : undefined;
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 const browser = await chromium.launch({
@@ -33,10 +37,10 @@ try {
   await page.setContent('<video id="v" autoplay muted playsinline></video>');
   await page.addScriptTag({ path: path.join(here, '../../web/whep.js') });
   const t0 = Date.now();
-  out = await page.evaluate(async ({ url, want, timeoutMs, holdMs }) => {
+  out = await page.evaluate(async ({ url, want, timeoutMs, holdMs, policy, servers }) => {
     const v = document.getElementById('v');
     let s;
-    try { s = await window.lspWhep.play(v, url, { timeoutMs: Math.min(timeoutMs, 10000) }); }
+    try { s = await window.lspWhep.play(v, url, { timeoutMs: Math.min(timeoutMs, 10000), iceTransportPolicy: policy, iceServers: servers }); }
     catch (e) { return { ok: false, error: String(e) }; }
     const t0 = performance.now();
     let st = await s.stats(), firstFrameMs = null;
@@ -53,7 +57,7 @@ try {
     const resource = s.resource;
     await s.stop();
     return { ok: st.framesDecoded >= want, firstFrameMs, playedMs: Math.round(performance.now() - t0), rvfc, resource, ...st };
-  }, { url, want, timeoutMs, holdMs });
+  }, { url, want, timeoutMs, holdMs, policy, servers });
   out.wallMs = Date.now() - t0;
   if (out.ok) rc = 0;
 } catch (e) {

@@ -67,6 +67,21 @@ LP=$(free_port)
 encode $((SECS + 2)) - 2>"$T/ff-p.err" | timeout $((SECS + 17)) srt-live-transmit -q file://con \
 	"srt://127.0.0.1:$LP?mode=listener" 2>"$T/slt-l.err" & pp=$!
 start_ingest caller "" -o "$T/{channel}.ts" --srt-call "127.0.0.1:$LP" --srt-streamid "$KP"; PID3=$IPID
+# Each connection's child is exec'd afresh (no lock or thread inherited
+# from libsrt or the metrics responder), and the stream id it serves is
+# handed over through a pipe, never on its command line.
+exec_kids=0
+for _ in $(seq 100); do
+	for k in $(pgrep -P "$PID1" || true); do
+		cl=$(tr '\0' ' ' <"/proc/$k/cmdline" 2>/dev/null) || continue
+		case "$cl" in *"--serve-child srt,"*) exec_kids=$((exec_kids + 1)) ;; esac
+		! grep -q "$KA\|$KB\|$KC" <<<"$cl" || fail "a stream key on a child's command line"
+	done
+	[ "$exec_kids" -gt 0 ] && break
+	sleep 0.05
+done
+[ "$exec_kids" -gt 0 ] || fail "no exec'd SRT child (--serve-child) under lsp-ingest"
+ok "SRT connections are served by exec'd children; no key on their command lines"
 # glass-to-pipe: one UDP datagram of TS into srt-live-transmit → bytes in the output
 UP=$(free_port)
 ffmpeg -v error -f lavfi -i testsrc2=size=64x64:rate=25 -t 1 -c:v libx264 -preset ultrafast -f mpegts "$T/chunk.ts"

@@ -107,6 +107,44 @@ static void test_shared(void **state)
 	lsp_metrics_free(m);
 }
 
+/* an exec'd child maps the registry from its memfd: a second mapping at
+ * another address sees the same families and counts into them; anything
+ * else behind the fd is refused */
+static void test_attach(void **state)
+{
+	lsp_metrics *m, *a = NULL, *b = NULL;
+	char path[] = "/tmp/test_metrics_XXXXXX";
+	int fd;
+	(void)state;
+	assert_int_equal(lsp_metrics_new_shared(&m, "lsp-ingest"), 0);
+	assert_int_equal(lsp_metrics_def(m, "lsp_c_total", LSP_METRIC_COUNTER, "c"), 0);
+	lsp_metrics_add(m, "lsp_c_total", 2, NULL);
+	assert_true(lsp_metrics_shared_fd(m) >= 0);
+	assert_int_equal(lsp_metrics_attach(&a, lsp_metrics_shared_fd(m)), 0);
+	assert_true(a != m);
+	lsp_metrics_add(a, "lsp_c_total", 3, NULL);
+	lsp_metrics_add(a, "lsp_c_total", 1, "channel", "y", NULL);
+	char *t = render(m);
+	assert_non_null(strstr(t, "lsp_c_total 5\n"));
+	assert_non_null(strstr(t, "lsp_c_total{channel=\"y\"} 1\n"));
+	free(t);
+	lsp_metrics_detach(a);
+	lsp_metrics_detach(NULL);
+	/* not a registry: a plain file, a bad descriptor */
+	assert_true((fd = mkstemp(path)) >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, "x", 1), 1);
+	assert_int_equal(lsp_metrics_attach(&b, fd), -EINVAL);
+	assert_null(b);
+	close(fd);
+	assert_int_equal(lsp_metrics_attach(&b, -1), -EINVAL);
+	/* a private registry has no memfd */
+	lsp_metrics_free(m);
+	assert_int_equal(lsp_metrics_new(&m, "x"), 0);
+	assert_int_equal(lsp_metrics_shared_fd(m), -1);
+	lsp_metrics_free(m);
+}
+
 /* the responder answers /metrics, and a forked child's free leaves it up */
 static void test_serve(void **state)
 {
@@ -153,6 +191,7 @@ int main(void)
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_drop_and_bounds),
 		cmocka_unit_test(test_shared),
+		cmocka_unit_test(test_attach),
 		cmocka_unit_test(test_serve),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
