@@ -23,6 +23,7 @@
 #include "core/sdnotify.h"
 #include "core/webhook.h"
 #include "hook/hook.h"
+#include "state/chanhook.h"
 
 static const char usage[] =
 	"usage: lsp-hook [-h] [-V] [--metrics [HOST:]PORT] [--queue N] [--health-interval SECONDS]\n"
@@ -37,10 +38,20 @@ static const char usage[] =
 	"  --max-age S              give up on an event after S seconds (default 600)\n"
 	"  --group NAME             NATS queue group: lsp-hooks in one group share the events\n"
 	"                           (default lsp-hook; \"\" makes every one post every event)\n"
-	"environment: LSP_WEBHOOK_URL (required), LSP_WEBHOOK_SECRET or LSP_WEBHOOK_SECRET_FILE\n"
-	"             (required), LSP_WEBHOOK_TIMEOUT (seconds per request, default 2),\n"
-	"             LSP_NATS_URL (default nats://127.0.0.1:4222), LSP_LOG_LEVEL\n"
+	"environment: LSP_WEBHOOK_URL, LSP_WEBHOOK_SECRET or LSP_WEBHOOK_SECRET_FILE (required),\n"
+	"             LSP_WEBHOOK_TIMEOUT (seconds per request, default 2), LSP_WEBHOOK_PER_CHANNEL\n"
+	"             (0: never a channel's own webhook_url; else LSP_WEBHOOK_URL may be unset and\n"
+	"             only channels with their own get events), LSP_DB_URL / LSP_DATA_DIR (the\n"
+	"             channels' URLs), LSP_NATS_URL (default nats://127.0.0.1:4222), LSP_LOG_LEVEL\n"
 	"exit: 0 stopped by signal, 100 usage, 111 system failure\n";
+
+/* A channel's own URL (lib/state/chanhook.h), from the store. */
+static int route(void *ctx, const char *channel, char *url, size_t cap)
+{
+	char err[256];
+	(void)ctx;
+	return lsp_chanhook_get(NULL, channel, url, cap, err, sizeof err) < 0 ? -1 : 0;
+}
 
 static void on_event(void *lg, const lsp_event *ev)
 {
@@ -105,10 +116,25 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return LSP_EXIT_USAGE;
 	}
-	if (lsp_webhook_conf_env(&wc, err, sizeof err) < 0 || !wc.url) {
-		fprintf(stderr, "lsp-hook: %s\n", err[0] ? err : "LSP_WEBHOOK_URL is not set");
+	if (lsp_webhook_conf_env(&wc, err, sizeof err) < 0) {
+		fprintf(stderr, "lsp-hook: %s\n", err);
 		return LSP_EXIT_USAGE;
 	}
+	if (!wc.url && lsp_chanhook_enabled() && /* channels' own URLs only */
+	    lsp_webhook_secret(getenv("LSP_WEBHOOK_SECRET"), getenv("LSP_WEBHOOK_SECRET_FILE"), wc.secret,
+			       sizeof wc.secret, &wc.secret_len, err, sizeof err) < 0) {
+		fprintf(stderr, "lsp-hook: %s\n", err);
+		return LSP_EXIT_USAGE;
+	}
+	if (!wc.url && !wc.secret_len) {
+		fprintf(stderr, "lsp-hook: LSP_WEBHOOK_URL is not set\n");
+		return LSP_EXIT_USAGE;
+	}
+	if (lsp_chanhook_enabled())
+		cfg.route = route;
+	cfg.secret = wc.secret;
+	cfg.secret_len = wc.secret_len;
+	cfg.timeout_ms = wc.timeout_ms;
 	cfg.nats_url = lsp_opt_env("LSP_NATS_URL", "nats://127.0.0.1:4222");
 
 	signal(SIGPIPE, SIG_IGN);
@@ -120,7 +146,7 @@ int main(int argc, char **argv)
 		lsp_log(&lg, LSP_FATAL, "signalfd failed", "reason", LSV_S(strerror(errno)), NULL);
 		return LSP_EXIT_SYS;
 	}
-	if (lsp_webhook_new(&wh, wc.url, wc.secret, wc.secret_len, wc.timeout_ms, err, sizeof err) < 0) {
+	if (wc.url && lsp_webhook_new(&wh, wc.url, wc.secret, wc.secret_len, wc.timeout_ms, err, sizeof err) < 0) {
 		lsp_log(&lg, LSP_FATAL, "bad webhook", "reason", LSV_S(err), NULL);
 		rc = LSP_EXIT_USAGE;
 		goto out;

@@ -20,6 +20,7 @@
 #include "core/opt.h"
 #include "core/sdnotify.h"
 #include "core/webhook.h"
+#include "state/chanhook.h"
 #include "media/avlog.h"
 
 #define MAX_CONN_LIMIT 65536
@@ -53,7 +54,8 @@ static const char usage[] =
 	"environment: LSP_DATA_DIR (default ./var), LSP_DB_URL, LSP_NATS_URL, LSP_LOG_LEVEL,\n"
 	"             LSP_SRT_PASSPHRASE (SRT encryption, 10..79 characters),\n"
 	"             LSP_WEBHOOK_URL, LSP_WEBHOOK_SECRET[_FILE], LSP_WEBHOOK_TIMEOUT (seconds,\n"
-	"             default 2), LSP_WEBHOOK_FAIL=open|closed (admission at publish start)\n"
+	"             default 2), LSP_WEBHOOK_FAIL=open|closed (admission at publish start),\n"
+	"             LSP_WEBHOOK_PER_CHANNEL (0: never a channel's own webhook_url)\n"
 	"exit: 0 stopped by signal, 100 usage, 111 system failure\n";
 
 /* Every event of the server, its children and SRT: one log line each. */
@@ -171,6 +173,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lsp-ingest: %s\n", err);
 		return LSP_EXIT_USAGE;
 	}
+	if (!hook.secret_len) /* no global URL: a channel's own still needs the secret */
+		(void)lsp_webhook_secret(getenv("LSP_WEBHOOK_SECRET"), getenv("LSP_WEBHOOK_SECRET_FILE"), hook.secret,
+					 sizeof hook.secret, &hook.secret_len, err, sizeof err);
+	cfg.conn.hook_per_channel = lsp_chanhook_enabled();
 	cfg.conn.hook_url = hook.url;
 	cfg.conn.hook_secret = hook.secret;
 	cfg.conn.hook_secret_len = hook.secret_len;

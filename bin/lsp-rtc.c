@@ -28,10 +28,12 @@
 #include "bus/presence.h"
 #include "core/sdnotify.h"
 #include "core/sigtok.h"
+#include "core/webhook.h"
 #include "core/opt.h"
 #include "media/avlog.h"
 #include "rtc/rtc.h"
 #include "rtc/rtcauth.h"
+#include "state/chanhook.h"
 #include "state/pubtoken.h"
 #include "state/streamauth.h"
 #include "state/token.h"
@@ -91,7 +93,11 @@ static const char usage[] =
 	"             LSP_PLAYBACK_SECRET, LSP_RTC_GSO (0: no UDP GSO); TURN for the pages\n"
 	"             (GET /whep/ice-servers): LSP_TURN_URLS (comma-separated turn:/turns:/stun:\n"
 	"             URLs), LSP_TURN_SECRET_FILE or LSP_TURN_SECRET (the TURN server's\n"
-	"             static-auth-secret, >= 16 bytes), LSP_TURN_TTL (credential life, s; default 3600)\n"
+	"             static-auth-secret, >= 16 bytes), LSP_TURN_TTL (credential life, s; default 3600);\n"
+	"             WHIP admission webhook:\n"
+	"             LSP_WEBHOOK_URL, LSP_WEBHOOK_SECRET[_FILE], LSP_WEBHOOK_TIMEOUT (s, default 2),\n"
+	"             LSP_WEBHOOK_FAIL (open|closed), LSP_WEBHOOK_PER_CHANNEL (0: no channel's own URL),\n"
+	"             LSP_WEBHOOK_MAX_PENDING (offers held at once, default 32)\n"
 	"exit: 0 stopped by signal, 100 usage, 111 system failure\n";
 
 struct ctx {
@@ -151,6 +157,15 @@ static int auth(void *c, const char *key, char *channel, size_t cap, const char 
 	return rc == LSP_STREAMAUTH_OK ? 0 : -1;
 }
 
+/* A channel's own admission webhook URL (lib/state/chanhook.h), read as
+ * the key was: from the store, at the offer. */
+static int hook_route(void *c, const char *channel, char *url, size_t cap)
+{
+	char err[256];
+	(void)c;
+	return lsp_chanhook_get(NULL, channel, url, cap, err, sizeof err) < 0 ? -1 : 0;
+}
+
 /* Every event lsp-rtc reports: logged; readiness and the metrics keyed
  * off its name and fields. */
 static void on_event(void *c, const lsp_event *ev)
@@ -207,6 +222,13 @@ static void on_event(void *c, const lsp_event *ev)
 	} else if (lsp_event_is(ev, "relay bytes out")) {
 		lsp_metrics_add(cx->mx, "lsp_rtc_relay_sent_bytes_total", (double)lsp_event_int(ev, "bytes", 0),
 				"channel", ch, NULL);
+	} else if (lsp_event_is(ev, "publish refused") || lsp_event_is(ev, "webhook busy")) {
+		const char *why = lsp_event_str(ev, "reason");
+		lsp_metrics_add(cx->mx, "lsp_rtc_publish_refused_total", 1, "reason",
+				lsp_event_is(ev, "webhook busy")   ? "webhook_busy"
+				: why && !strncmp(why, "webhook", 7) ? "webhook"
+								     : "key",
+				NULL);
 	} else if (lsp_event_is(ev, "offer refused")) { /* each one (a warning once a second) */
 		lsp_metrics_add(cx->mx, "lsp_rtc_offers_refused_total", 1, "reason", "pending", NULL);
 	} else if (lsp_event_is(ev, "srtp dropped")) {
@@ -388,6 +410,7 @@ int main(int argc, char **argv)
 	unsigned char turn_secret[LSP_SIGTOK_SECRET_MAX];
 	const char *play_file = NULL, *hls_opt = NULL;
 	char hls[4096];
+	lsp_webhook_conf hook;
 	lsp_log_init(&lg, "lsp-rtc");
 	/* libav speaks as JSON events too: plain text would break the log */
 	lsp_avlog_route(lsp_event_log, &lg, lg.level <= LSP_DEBUG ? LSP_AVLOG_WARNINGS : LSP_AVLOG_NONE);
@@ -521,6 +544,33 @@ int main(int argc, char **argv)
 		else
 			lsp_log(&lg, LSP_WARN, "publish tokens off", "reason", LSV_S(serr), NULL);
 	}
+	{ /* the WHIP admission webhook (core/webhook.h): lsp-ingest's settings */
+		const char *mp = getenv("LSP_WEBHOOK_MAX_PENDING");
+		v = 0;
+		if (mp && *mp && lsp_opt_long(mp, 1, 4096, &v) < 0) {
+			lsp_log(&lg, LSP_FATAL, "bad webhook settings", "reason",
+				LSV_S("LSP_WEBHOOK_MAX_PENDING must be 1..4096"), NULL);
+			return LSP_EXIT_USAGE;
+		}
+		if (lsp_webhook_conf_env(&hook, err, sizeof err) < 0) {
+			lsp_log(&lg, LSP_FATAL, "bad webhook settings", "reason", LSV_S(err), NULL);
+			return LSP_EXIT_USAGE;
+		}
+		if (!hook.secret_len) /* no global URL: a channel's own still needs the secret */
+			(void)lsp_webhook_secret(getenv("LSP_WEBHOOK_SECRET"), getenv("LSP_WEBHOOK_SECRET_FILE"), hook.secret,
+						 sizeof hook.secret, &hook.secret_len, err, sizeof err);
+		unsetenv("LSP_WEBHOOK_SECRET"); /* not for the --whip-exec pipelines */
+		cfg.hook_url = hook.url;
+		cfg.hook_secret = (const unsigned char *)hook.secret;
+		cfg.hook_secret_len = hook.secret_len;
+		cfg.hook_timeout_ms = hook.timeout_ms;
+		cfg.hook_fail_closed = hook.fail_closed;
+		cfg.hook_max_pending = (int)v;
+		cfg.hook_route = lsp_chanhook_enabled() ? hook_route : NULL;
+		lsp_log(&lg, LSP_INFO, hook.secret_len ? "admission webhook on" : "admission webhook off", "global",
+			LSV_B(hook.url != NULL), "per_channel", LSV_B(hook.secret_len && cfg.hook_route), "timeout_ms",
+			LSV_I(hook.timeout_ms), "fail", LSV_S(hook.fail_closed ? "closed" : "open"), NULL);
+	}
 	cfg.event = on_event;
 	cfg.event_ctx = &cx;
 	cfg.ctx = &cx;
@@ -546,6 +596,9 @@ int main(int argc, char **argv)
 		lsp_metrics_def(cx.mx, "lsp_rtc_offers_total", LSP_METRIC_COUNTER, "WHEP/WHIP offers, by kind");
 		lsp_metrics_def(cx.mx, "lsp_rtc_offers_refused_total", LSP_METRIC_COUNTER,
 				"WHEP offers answered 429: reason pending (too many half-open sessions from one address)");
+		lsp_metrics_def(cx.mx, "lsp_rtc_publish_refused_total", LSP_METRIC_COUNTER,
+				"WHIP offers refused, by reason: key (401), webhook (403, or 503 fail closed), "
+				"webhook_busy (503: too many waiting for the admission webhook)");
 		lsp_metrics_def(cx.mx, "lsp_rtc_errors_total", LSP_METRIC_COUNTER, "warnings and errors, by kind");
 		lsp_metrics_def(cx.mx, "lsp_rtc_srtp_dropped_total", LSP_METRIC_COUNTER,
 				"SRTP/SRTCP packets dropped before decryption: bad_tag or replayed");

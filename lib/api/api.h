@@ -73,7 +73,8 @@ typedef struct {
 	 * "stream key rotated" (channel, user), "publish token issued"
 	 * (channel, user), "channel suspended" /
 	 * "channel reinstated" (channel, by), "channel access set" (channel,
-	 * visibility, age_gate, by), "playback token issued" (channel, user,
+	 * visibility, age_gate, by), "channel webhook set" (channel, set, by;
+	 * never the URL), "playback token issued" (channel, user,
 	 * expires_at), "playback token refused" (channel, user, reason; warn),
 	 * "directory not updated" (channel, reason; error), "expired sessions not swept"
 	 * (reason; warn, from lsp_api_tick), "password queue full" (peer; warn).

@@ -21,6 +21,7 @@
 #include "core/sigtok.h"
 #include "state/account.h"
 #include "state/chandir.h"
+#include "state/chanhook.h"
 #include "state/pubtoken.h"
 #include "state/token.h"
 #include "state/vod.h"
@@ -132,7 +133,23 @@ static int check_meta(api_call *c)
 		api_fail(c, 400, "bad_ladder", "ladder is \"on-demand\", \"always\" or \"off\"");
 		return -1;
 	}
+	if ((v = json_object_get(c->body, "webhook_url")) &&
+	    (!json_is_string(v) || (*json_string_value(v) && !lsp_chanhook_valid(json_string_value(v))))) {
+		api_fail(c, 400, "bad_webhook_url",
+			 "webhook_url is an http:// or https:// URL with a host, at most 512 bytes, or \"\" to clear it");
+		return -1;
+	}
 	return 0;
+}
+
+/* The channel's own webhook URL into o (its owner's and admins' view). */
+static void put_hook(api_call *c, json_t *o, const char *name)
+{
+	char url[LSP_CHANHOOK_URL_MAX + 1] = "", err[128];
+	if (!o)
+		return;
+	(void)lsp_chanhook_get(c->a->cfg.st, name, url, sizeof url, err, sizeof err);
+	json_object_set_new(o, "webhook_url", json_string(url));
 }
 
 /* Make the channel's directory markers (lib/state/chandir.h) match its
@@ -163,7 +180,7 @@ static int sync_access(api_call *c, const char *name)
  * body into the row, then the directory markers; 0 or -1 (answered). */
 static int set_meta(api_call *c, const char *name)
 {
-	json_t *m, *v, *a, *l;
+	json_t *m, *v, *a, *l = NULL, *h = NULL;
 	int rc;
 	if (check_meta(c) < 0)
 		return -1;
@@ -172,6 +189,8 @@ static int set_meta(api_call *c, const char *name)
 	a = json_object_get(c->body, "age_gate");
 	rc = lsp_chanmeta_set(c->a->cfg.st, name, api_bstr(c, "title"), api_bstr(c, "category"),
 			      m ? json_is_true(m) : -1, c->err, sizeof c->err);
+	if (rc >= 0 && (h = json_object_get(c->body, "webhook_url")))
+		rc = lsp_chanhook_set(c->a->cfg.st, name, json_string_value(h), c->err, sizeof c->err);
 	if (rc >= 0 && (v || a))
 		rc = lsp_chanmeta_set_access(c->a->cfg.st, name, v ? lsp_chanmeta_visibility_parse(json_string_value(v)) : -1,
 					     a ? json_is_true(a) : -1, c->err, sizeof c->err);
@@ -187,6 +206,9 @@ static int set_meta(api_call *c, const char *name)
 	if (l)
 		api_event(c, LSP_INFO, "channel ladder set", "channel", LSV_S(name), "ladder", LSV_S(json_string_value(l)),
 			  "by", LSV_S(c->user), NULL);
+	if (h) /* not the URL itself: it may carry a token */
+		api_event(c, LSP_INFO, "channel webhook set", "channel", LSV_S(name), "set",
+			  LSV_B(*json_string_value(h) != 0), "by", LSV_S(c->user), NULL);
 	if (v || a)
 		api_event(c, LSP_INFO, "channel access set", "channel", LSV_S(name), "visibility",
 			  LSV_S(v ? json_string_value(v) : "(unchanged)"), "age_gate",
@@ -229,6 +251,7 @@ void api_h_channel_create(api_call *c)
 	if (api_load_chan(c, &ch, 1) < 0)
 		goto done;
 	o = chan_json(&ch, 1);
+	put_hook(c, o, name);
 	json_object_set_new(o, "key", json_string(key));
 	api_event(c, LSP_INFO, "channel created", "channel", LSV_S(name), "user", LSV_S(c->user), NULL);
 	api_reply(c, 201, o);
@@ -239,16 +262,21 @@ done:
 void api_h_channel_get(api_call *c)
 {
 	lsp_chanmeta ch;
+	json_t *o;
 	if (api_load_chan(c, &ch, 0) < 0)
 		return;
-	api_reply(c, 200, chan_json(&ch, mine(c, &ch)));
+	o = chan_json(&ch, mine(c, &ch));
+	if (mine(c, &ch))
+		put_hook(c, o, ch.name);
+	api_reply(c, 200, o);
 }
 
 void api_h_channel_patch(api_call *c)
 {
 	static const char *const fields[] = { "title", "category", "mature", "visibility", "age_gate", "ladder",
-					      NULL }; /* = ChannelPatch */
+					      "webhook_url", NULL }; /* = ChannelPatch */
 	lsp_chanmeta ch;
+	json_t *o;
 	if (api_load_chan(c, &ch, 1) < 0)
 		return;
 	if (!c->body) {
@@ -259,7 +287,9 @@ void api_h_channel_patch(api_call *c)
 		return;
 	if (set_meta(c, c->arg) < 0 || api_load_chan(c, &ch, 1) < 0)
 		return;
-	api_reply(c, 200, chan_json(&ch, 1));
+	o = chan_json(&ch, 1);
+	put_hook(c, o, ch.name);
+	api_reply(c, 200, o);
 }
 
 void api_h_channel_delete(api_call *c)

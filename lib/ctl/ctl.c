@@ -19,6 +19,7 @@
 #include "bus/bus.h"
 #include "bus/revoke.h"
 #include "state/chandir.h"
+#include "state/chanhook.h"
 #include "state/chanmeta.h"
 #include "state/dsar.h"
 #include "core/exit.h"
@@ -549,12 +550,20 @@ static int channel_set_cmd(const lsp_ctl_io *io, int n, char **w)
 	if (n < 4 || !lsp_name_valid(w[2]))
 		return usage_all(io);
 	if ((rc = lsp_store_open_env(&st, err, sizeof err)) >= 0)
-		for (int i = 3; i < n && rc >= 0; i++)
+		for (int i = 3; i < n && rc >= 0; i++) {
 			if (!strncmp(w[i], "owner=", 6))
 				rc = owner_check(st, w[2], w[i] + 6, err, sizeof err);
+			else if (!strncmp(w[i], "webhook_url=", 12) && w[i][12] && !lsp_chanhook_valid(w[i] + 12)) {
+				snprintf(err, sizeof err, "webhook_url must be an http:// or https:// URL with a host, at most %d bytes (empty clears it)",
+					 LSP_CHANHOOK_URL_MAX);
+				rc = -EINVAL;
+			}
+		}
 	for (int i = 3; i < n && rc >= 0; i++) {
 		if (!strncmp(w[i], "owner=", 6))
 			rc = lsp_chanmeta_set_owner(st, w[2], w[i] + 6, err, sizeof err);
+		else if (!strncmp(w[i], "webhook_url=", 12))
+			rc = lsp_chanhook_set(st, w[2], w[i] + 12, err, sizeof err);
 		else if ((rc = access_set(st, w[2], w[i], err, sizeof err)) == 0 &&
 			 (rc = ladder_set(st, w[2], w[i], err, sizeof err)) == 0)
 			rc = lsp_vod_settings_set(st, w[2], w[i], err, sizeof err);
@@ -575,13 +584,13 @@ static void one_line(char *s)
 
 /* channel get NAME: the settings, one KEY=VALUE a line in channel set's
  * words (owner, title, category, mature, visibility, age_gate, ladder,
- * record, retention, maxsize), so a script reads one with sed. */
+ * webhook_url, record, retention, maxsize), so a script reads one with sed. */
 static int channel_get_cmd(const lsp_ctl_io *io, int n, char **w)
 {
 	lsp_store *st = NULL;
 	lsp_chanmeta ch;
 	lsp_vod_settings vs;
-	char err[512] = "";
+	char err[512] = "", url[LSP_CHANHOOK_URL_MAX + 1] = "";
 	int rc;
 	if (n != 3)
 		return complain(io, "%s %s needs exactly one NAME", w[0], w[1]);
@@ -595,6 +604,8 @@ static int channel_get_cmd(const lsp_ctl_io *io, int n, char **w)
 	}
 	if (rc > 0)
 		rc = lsp_vod_settings_get(st, w[2], &vs, err, sizeof err);
+	if (rc > 0)
+		rc = lsp_chanhook_get(st, w[2], url, sizeof url, err, sizeof err);
 	lsp_store_close(st);
 	if (rc < 0)
 		return failed(io, err, "channel get", fail_code(rc));
@@ -602,10 +613,10 @@ static int channel_get_cmd(const lsp_ctl_io *io, int n, char **w)
 	one_line(ch.category);
 	fprintf(io->out,
 		"name=%s\nowner=%s\ntitle=%s\ncategory=%s\nmature=%s\nsuspended=%s\nvisibility=%s\n"
-		"age_gate=%s\nladder=%s\nrecord=%s\nretention=%lld\nmaxsize=%lld\n",
+		"age_gate=%s\nladder=%s\nwebhook_url=%s\nrecord=%s\nretention=%lld\nmaxsize=%lld\n",
 		ch.name, ch.owner, ch.title, ch.category, ch.mature ? "on" : "off", ch.suspended ? "on" : "off",
 		lsp_chanmeta_visibility_name(ch.visibility), ch.age_gate ? "on" : "off",
-		lsp_chanmeta_ladder_name(ch.ladder), vs.record ? "on" : "off", vs.retention_s, vs.max_bytes);
+		lsp_chanmeta_ladder_name(ch.ladder), url, vs.record ? "on" : "off", vs.retention_s, vs.max_bytes);
 	return LSP_EXIT_OK;
 }
 
@@ -737,7 +748,9 @@ const lsp_ctl_cmd lsp_ctl_cmds[] = {
 	  "                        settings: record=on|off, retention=30d|12h|0 (age),\n"
 	  "                        maxsize=50G|0 (per channel); access:\n"
 	  "                        visibility=public|unlisted|private, age_gate=on|off;\n"
-	  "                        transcoding: ladder=on-demand|always|off\n",
+	  "                        transcoding: ladder=on-demand|always|off;\n"
+	  "                        webhook_url=http(s)://… (the channel's own webhook\n"
+	  "                        receiver; empty: the global one)\n",
 	  channel_set_cmd },
 	{ "channel get", "  channel get NAME      a channel's settings, one KEY=VALUE a line\n", channel_get_cmd },
 	{ "vod list", "  vod list [NAME]       recordings: channel, id, start, seconds, bytes, state\n", vod_list_cmd },

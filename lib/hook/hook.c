@@ -29,7 +29,15 @@
 #include "core/ratelim.h"
 #include "hook/hookq.h"
 
-enum { THROTTLE_SLOTS = 1024, LOG_EVERY_MS = 10000 };
+enum { THROTTLE_SLOTS = 1024, LOG_EVERY_MS = 10000, ROUTE_SLOTS = 64 };
+
+/* A channel's own URL as last looked up (the run thread's alone). */
+struct route {
+	char channel[LSP_HOOKQ_CHANNEL];
+	char url[LSP_HOOK_URL_MAX];
+	int known;                 /* route answered (url "" : none) */
+	int64_t at;
+};
 
 struct slot {
 	char channel[LSP_HOOKQ_CHANNEL];
@@ -45,6 +53,7 @@ struct lsp_hook {
 	lsp_hookq *q;
 	struct slot *slots;        /* THROTTLE_SLOTS, by hash of the channel */
 	lsp_ratelim rl_fail, rl_drop;
+	struct route *routes;      /* ROUTE_SLOTS, by hash of the channel */
 };
 
 void lsp_hook_metrics(lsp_metrics *mx)
@@ -87,7 +96,8 @@ int lsp_hook_open(lsp_hook **out, const lsp_hook_cfg *cfg, char *err, size_t err
 	h->cfg = *cfg;
 	h->wake = -1;
 	pthread_mutex_init(&h->mu, NULL);
-	if (!(h->q = lsp_hookq_new(cfg->queue_cap)) || !(h->slots = calloc(THROTTLE_SLOTS, sizeof *h->slots))) {
+	if (!(h->q = lsp_hookq_new(cfg->queue_cap)) || !(h->slots = calloc(THROTTLE_SLOTS, sizeof *h->slots)) ||
+	    !(h->routes = calloc(ROUTE_SLOTS, sizeof *h->routes))) {
 		snprintf(err, errcap, "out of memory");
 		goto fail;
 	}
@@ -124,6 +134,7 @@ void lsp_hook_close(lsp_hook *h)
 		close(h->wake);
 	lsp_hookq_free(h->q);
 	free(h->slots);
+	free(h->routes);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 }
@@ -210,6 +221,29 @@ int lsp_hook_offer(lsp_hook *h, const char *subject, const char *data, size_t le
 	return rc < 0 ? rc : 0;
 }
 
+/* The channel's own URL into url: 1 it has one, 0 not (or unknown). */
+static int route_url(lsp_hook *h, const char *channel, int64_t now, char *url, size_t cap)
+{
+	uint32_t x = 2166136261u;
+	struct route *r;
+	url[0] = 0;
+	if (!h->cfg.route || !h->cfg.secret_len)
+		return 0;
+	for (const char *p = channel; *p; p++)
+		x = (x ^ (unsigned char)*p) * 16777619u;
+	r = &h->routes[x % ROUTE_SLOTS];
+	if (strcmp(r->channel, channel) != 0 || now - r->at >= LSP_HOOK_ROUTE_TTL_MS) {
+		snprintf(r->channel, sizeof r->channel, "%s", channel);
+		r->at = now;
+		r->url[0] = 0;
+		r->known = h->cfg.route(h->cfg.route_ctx, channel, r->url, sizeof r->url) == 0;
+		if (!r->known)
+			r->url[0] = 0;
+	}
+	snprintf(url, cap, "%s", r->url);
+	return url[0] != 0;
+}
+
 /* The answer decides: 1 delivered, 0 retry, -1 rejected (give up). */
 static int verdict(int status)
 {
@@ -225,7 +259,8 @@ static int verdict(int status)
 static int64_t deliver_one(lsp_hook *h)
 {
 	lsp_hookq_item it;
-	char reason[LSP_WEBHOOK_REASON_CAP], err[256], why[96];
+	char reason[LSP_WEBHOOK_REASON_CAP], err[256], why[96], url[LSP_HOOK_URL_MAX];
+	lsp_webhook *own = NULL;
 	const lsp_hookq_item *hd;
 	int64_t wait, t0, now;
 	int status, v, old;
@@ -246,8 +281,30 @@ static int64_t deliver_one(lsp_hook *h)
 	pthread_mutex_unlock(&h->mu);
 
 	t0 = lsp_clock_mono_ms();
-	err[0] = 0;
-	status = lsp_webhook_post(h->cfg.wh, it.event, it.id, it.body, it.len, reason, sizeof reason, err, sizeof err);
+	err[0] = reason[0] = 0;
+	if (route_url(h, it.channel, t0, url, sizeof url)) { /* the channel's own receiver */
+		if (lsp_webhook_new(&own, url, h->cfg.secret, h->cfg.secret_len,
+				    h->cfg.timeout_ms > 0 ? h->cfg.timeout_ms : 2000, err, sizeof err) == 0)
+			status = lsp_webhook_post(own, it.event, it.id, it.body, it.len, reason, sizeof reason, err,
+						  sizeof err);
+		else
+			status = -EIO;
+		lsp_webhook_free(own);
+	} else if (h->cfg.wh) {
+		status = lsp_webhook_post(h->cfg.wh, it.event, it.id, it.body, it.len, reason, sizeof reason, err,
+					  sizeof err);
+	} else { /* nobody to tell */
+		free(it.body);
+		pthread_mutex_lock(&h->mu);
+		if ((hd = lsp_hookq_head(h->q)) && !strcmp(hd->id, it.id))
+			lsp_hookq_pop(h->q);
+		lsp_metrics_set(h->cfg.mx, "lsp_hook_queue_length", (double)lsp_hookq_len(h->q), NULL);
+		wait = lsp_hookq_wait_ms(h->q, lsp_clock_mono_ms());
+		pthread_mutex_unlock(&h->mu);
+		lsp_event_emit(h->cfg.event, h->cfg.event_ctx, LSP_DEBUG, "webhook skipped", "hook", LSV_S(it.event),
+			       "channel", LSV_S(it.channel), NULL);
+		return wait;
+	}
 	free(it.body);
 	now = lsp_clock_mono_ms();
 	v = verdict(status);

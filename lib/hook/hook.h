@@ -21,6 +21,8 @@
  *   debug "webhook delivered": hook channel status attempts ms
  *   warn  "webhook failed": hook channel status (-1: no answer) reason
  *         attempts retry_s suppressed              one per 10 s at most
+ *   debug "webhook skipped": hook channel      no receiver (no global URL
+ *                                              and none of the channel's own)
  *   warn  "webhook dropped": hook channel reason suppressed
  *         (reason: queue full, too old, rejected <status>, bad message)
  * Metrics (when cfg->mx): lsp_hook_delivered_total{event},
@@ -39,7 +41,17 @@
 typedef struct {
 	const char *nats_url;
 	const char *queue_group;  /* NULL or "": every lsp-hook posts every event */
-	lsp_webhook *wh;          /* the poster (owned by the caller) */
+	lsp_webhook *wh;          /* the poster (owned by the caller); NULL: none, only
+				   * channels with their own URL (route) get events */
+	/* A channel's own receiver (state/chanhook.h): route fills url ("" when
+	 * the channel has none; negative when it cannot tell: then wh), asked at
+	 * delivery and remembered LSP_HOOK_ROUTE_TTL_MS per channel.  A POST to
+	 * it is signed with secret and lasts timeout_ms at most.  NULL: wh only. */
+	int (*route)(void *ctx, const char *channel, char *url, size_t cap);
+	void *route_ctx;
+	const void *secret;
+	size_t secret_len;
+	int timeout_ms;
 	size_t queue_cap;         /* events held at most (oldest dropped) */
 	int health_interval_s;
 	int retry_base_ms, retry_max_ms;
@@ -48,6 +60,9 @@ typedef struct {
 	lsp_event_fn event;       /* may be NULL */
 	void *event_ctx;
 } lsp_hook_cfg;
+
+#define LSP_HOOK_ROUTE_TTL_MS 5000 /* a channel's own URL is looked up again after this */
+#define LSP_HOOK_URL_MAX 1024      /* bytes of a channel's own URL, NUL included */
 
 typedef struct lsp_hook lsp_hook;
 

@@ -76,6 +76,10 @@ typedef struct {
 	size_t hook_secret_len;
 	int hook_timeout_ms;        /* the whole request (default 2000) */
 	int hook_fail_closed;       /* no answer or 5xx: refuse (else admit) */
+	/* 1: a channel's own webhook URL (state/chanhook.h, read from the
+	 * store at publish) is asked instead of hook_url, which may then be
+	 * NULL; a store that cannot answer leaves hook_url.  0: hook_url only. */
+	int hook_per_channel;
 } lsp_ingest_cfg;
 
 /* An ingest protocol: serve one connection on fd (key: the stream key the

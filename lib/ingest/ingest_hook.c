@@ -3,7 +3,8 @@
  *
  *   {"event":"publish","channel":"c","protocol":"rtmp","remote_addr":"a:p","time":<unix s>}
  *
- * signed as core/webhook.h says, to cfg->hook_url and waits at most
+ * signed as core/webhook.h says, to the channel's own URL (state/chanhook.h,
+ * with cfg->hook_per_channel) or else cfg->hook_url, and waits at most
  * cfg->hook_timeout_ms:
  *   2xx                   admitted
  *   4xx                   refused ("publish refused", reason "webhook
@@ -22,17 +23,23 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/webhook.h"
+#include "state/chanhook.h"
 
 int ingest_admit(struct sess *s)
 {
 	const lsp_ingest_cfg *c = s->cfg;
 	lsp_webhook *w = NULL;
-	char body[512], remote[160], reason[LSP_WEBHOOK_REASON_CAP], err[256], why[320];
+	char body[512], remote[160], reason[LSP_WEBHOOK_REASON_CAP], err[256], why[320], own[1024] = "";
+	const char *url = c->hook_url;
 	int64_t t0 = lsp_clock_mono_ms();
 	int status, n;
 	double took;
 
-	if (!c->hook_url || !*c->hook_url)
+	if (!c->hook_secret_len)
+		return 0;
+	if (c->hook_per_channel && lsp_chanhook_get(NULL, s->channel, own, sizeof own, err, sizeof err) > 0 && own[0])
+		url = own;
+	if (!url || !*url)
 		return 0;
 	lsp_json_escape(remote, sizeof remote, c->remote ? c->remote : "");
 	n = snprintf(body, sizeof body,
@@ -43,7 +50,7 @@ int ingest_admit(struct sess *s)
 	if (n < 0 || (size_t)n >= sizeof body) {
 		snprintf(err, sizeof err, "request too long");
 		status = -EINVAL;
-	} else if ((status = lsp_webhook_new(&w, c->hook_url, c->hook_secret, c->hook_secret_len,
+	} else if ((status = lsp_webhook_new(&w, url, c->hook_secret, c->hook_secret_len,
 					     c->hook_timeout_ms > 0 ? c->hook_timeout_ms : 2000, err, sizeof err)) == 0) {
 		status = lsp_webhook_post(w, "publish", NULL, body, (size_t)n, reason, sizeof reason, err, sizeof err);
 	}

@@ -92,6 +92,7 @@ void rtc_free(struct rtc *r)
 	for (int i = 0; i < MAX_CONN; i++)
 		if (r->conns[i])
 			rtc_conn_close(r, i);
+	rtc_admit_free(r); /* after the connections: no answer is wanted now */
 	if (r->sess)
 		for (int i = 0; i < r->nsess_max; i++)
 			rtc_sess_free(r, &r->sess[i], "shutdown");
@@ -259,8 +260,8 @@ static void tick(struct rtc *r)
 
 int rtc_loop(struct rtc *r, int stopfd, char *err, size_t errcap)
 {
-	struct pollfd pf[5 + MAX_CONN + MAX_RELAY + MAX_CHAN + MAX_TCP];
-	int idx[5 + MAX_CONN + MAX_RELAY + MAX_CHAN + MAX_TCP];
+	struct pollfd pf[6 + MAX_CONN + MAX_RELAY + MAX_CHAN + MAX_TCP];
+	int idx[6 + MAX_CONN + MAX_RELAY + MAX_CHAN + MAX_TCP];
 	long long last_tick = 0;
 	int rc = 0;
 	for (;;) {
@@ -275,13 +276,15 @@ int rtc_loop(struct rtc *r, int stopfd, char *err, size_t errcap)
 		idx[np++] = -4;
 		pf[np] = (struct pollfd){ r->tcp_l, POLLIN, 0 }; /* -1 (ignored) without ICE-TCP */
 		idx[np++] = -5;
+		pf[np] = (struct pollfd){ rtc_admit_fd(r), POLLIN, 0 }; /* -1 (ignored) until a WHIP webhook */
+		idx[np++] = -6;
 		for (int i = 0; i < MAX_TCP; i++)
 			if (r->tcps[i]) {
 				pf[np] = (struct pollfd){ r->tcps[i]->fd, (short)(POLLIN | (r->tcps[i]->qlen ? POLLOUT : 0)), 0 };
 				idx[np++] = 3000 + i;
 			}
 		for (int i = 0; i < MAX_CONN; i++)
-			if (r->conns[i] && !r->conns[i]->park) {
+			if (r->conns[i] && !r->conns[i]->park && !r->conns[i]->admit_id) {
 				pf[np] = (struct pollfd){ r->conns[i]->fd, POLLIN, 0 };
 				idx[np++] = i;
 			}
@@ -333,7 +336,9 @@ int rtc_loop(struct rtc *r, int stopfd, char *err, size_t errcap)
 			break; /* the supervisor is gone: so are we */
 		if (pf[4].revents & POLLIN)
 			rtc_tcp_accept(r);
-		for (int p = 5; p < np; p++) {
+		if (pf[5].revents & POLLIN)
+			rtc_admit_collect(r); /* WHIP offers admitted or refused */
+		for (int p = 6; p < np; p++) {
 			if (!pf[p].revents)
 				continue;
 			if (idx[p] >= 0 && idx[p] < MAX_CONN) {
@@ -351,8 +356,9 @@ int rtc_loop(struct rtc *r, int stopfd, char *err, size_t errcap)
 			}
 		}
 		for (int i = 0; i < MAX_CONN; i++) /* slow or silent clients */
-			if (r->conns[i] && !r->conns[i]->park && r->now - r->conns[i]->t0 > 10000)
+			if (r->conns[i] && !r->conns[i]->park && !r->conns[i]->admit_id && r->now - r->conns[i]->t0 > 10000)
 				rtc_conn_close(r, i);
+		rtc_admit_tick(r);
 		for (int i = 0; i < MAX_CHAN; i++)
 			if (r->chans[i].used) {
 				if (r->chans[i].relay)

@@ -46,7 +46,13 @@
  *                              warn for a bad frame (one a second), else debug
  *   viewer gone, publisher gone   id, reason, connected (it had gone live),
  *                              video_pkts, audio_pkts, nacks, rtx, plis
- *   publish refused (warn)     reason
+ *   publish refused (warn)     reason (a bad key, or "webhook refused: <status>
+ *                              <the receiver's first line>", or "webhook
+ *                              unavailable (fail closed)")
+ *   webhook failed (warn)      the admission webhook gave no 2xx/4xx: reason,
+ *                              status (-1: no answer), duration_s, url_source
+ *                              (global/channel), and whether it was admitted
+ *   webhook busy (warn)        hook_max_pending offers held already: 503
  *   offer refused (warn)       a WHEP offer answered 429: peer (address), reason,
  *                              pending, suppressed (debug since the last warning:
  *                              one a second at most is a warning)
@@ -141,6 +147,24 @@ typedef struct {
 	size_t play_secret_len;
 	/* WHIP key check: 0 and the channel's name, or negative and a reason. */
 	int (*auth)(void *ctx, const char *key, char *channel, size_t cap, const char **reason);
+	/* WHIP admission webhook (core/webhook.h; rtcadmit.c): once its key
+	 * is good, a WHIP offer is held while a thread POSTs
+	 * {"event":"publish","channel":C,"protocol":"whip","remote_addr":A,
+	 * "time":T} signed with hook_secret to the channel's own URL
+	 * (hook_route) or else hook_url; 2xx admits, 4xx refuses (403), no
+	 * answer within hook_timeout_ms or a 5xx admits (fail open) or refuses
+	 * (hook_fail_closed: 503).  The loop never waits: at most
+	 * hook_max_pending offers are held, one more is 503 with Retry-After.
+	 * hook_url NULL and no hook_route (or no secret): no webhook. */
+	const char *hook_url;
+	const unsigned char *hook_secret;
+	size_t hook_secret_len;
+	int hook_timeout_ms;     /* 0: 2000 */
+	int hook_fail_closed;
+	int hook_max_pending;    /* 0: 32 */
+	/* The channel's own webhook URL into url ("" when it has none): 0, or
+	 * negative when it cannot be read (then hook_url serves). NULL: none. */
+	int (*hook_route)(void *ctx, const char *channel, char *url, size_t cap);
 	lsp_event_fn event;      /* what happened (the list above); NULL: nothing */
 	void *event_ctx;
 	void *ctx;               /* for origin_route and auth */

@@ -203,6 +203,13 @@ struct conn {
 	size_t head;
 	char peer[64];          /* "addr:port" */
 	lsp_http_req rq;
+	/* WHIP admission (rtcadmit.c): the webhook job asked for it (0: none
+	 * pending), when the loop gives up on it, and whether it was admitted
+	 * (the request is then handled again, without asking) */
+	unsigned long long admit_id;
+	long long admit_deadline;
+	int admit_ok;
+	char admit_ch[LSP_NAME_MAX + 1];
 	char buf[REQ_MAX];
 };
 
@@ -250,6 +257,8 @@ struct resp {
 	size_t blen;
 	struct chan *park;  /* edge: wait for this channel's origin, then again */
 	int taken;          /* the connection became a relay client */
+	int admit;          /* WHIP: held for the admission webhook (rtcadmit.c) */
+	int retry_after;    /* seconds for a Retry-After header; 0: none */
 };
 
 struct counters {
@@ -289,6 +298,8 @@ struct rtc {
 	int tcp_port;
 	struct tcpc *tcps[MAX_TCP];
 	lsp_ratelim tcp_rl; /* "ice-tcp bad frame" a warning once a second at most */
+	struct lsp_hookpool *hooks; /* WHIP admission POSTs (rtcadmit.c); NULL until the first */
+	unsigned long long admit_seq;
 };
 
 /* An event to cfg->event: RTC_EMIT(r, LSP_INFO, "name", "key", LSV_S(v), …). */
@@ -372,6 +383,17 @@ void rtc_tcp_tick(struct rtc *r);              /* unbound and stalled connection
 void rtc_tcp_write(struct rtc *r, struct tcpc *t, const uint8_t *p, size_t len);
 /* Session s is gone: the connection carrying it is closed by the loop. */
 void rtc_tcp_detach(struct sess *s);
+
+/* rtcadmit.c: the WHIP admission webhook */
+/* Ask about WHIP offer k for channel ch: 0 no webhook applies (go on), 1
+ * held (rs->admit; the answer comes through rtc_admit_collect), -1
+ * answered in rs (503: too many held, or the pool would not start and the
+ * policy is closed).  ans (anscap) holds a JSON body. */
+int rtc_admit_ask(struct rtc *r, struct conn *k, const char *ch, struct resp *rs, char *ans, size_t anscap);
+int rtc_admit_fd(const struct rtc *r);   /* poll for input; -1 when no pool */
+void rtc_admit_collect(struct rtc *r);   /* answers in: admit (handle again) or refuse */
+void rtc_admit_tick(struct rtc *r);      /* held offers past their deadline: the policy */
+void rtc_admit_free(struct rtc *r);
 
 /* rtcorigin.c */
 /* GET /relay/C: the connection k becomes a relay client (rs->taken). */

@@ -41,10 +41,11 @@ void rtc_http_answer(int fd, const struct resp *rs)
 			 "Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS, PATCH\r\n"
 			 "Access-Control-Allow-Headers: Content-Type, Authorization, If-Match\r\n"
 			 "Access-Control-Expose-Headers: Location\r\nCache-Control: no-store\r\n"
-			 "%s%s%s%s%s%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
+			 "%s%s%s%s%s%s%s%.0d%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
 			 rs->status, lsp_http_reason(rs->status), rs->ctype ? "Content-Type: " : "",
 			 rs->ctype ? rs->ctype : "", rs->ctype ? "\r\n" : "", rs->loc[0] ? "Location: " : "",
-			 rs->loc, rs->loc[0] ? "\r\n" : "", rs->blen);
+			 rs->loc, rs->loc[0] ? "\r\n" : "", rs->retry_after > 0 ? "Retry-After: " : "",
+			 rs->retry_after > 0 ? rs->retry_after : 0, rs->retry_after > 0 ? "\r\n" : "", rs->blen);
 	struct timeval tv = { 1, 0 };
 	int fl = fcntl(fd, F_GETFL);
 	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
@@ -96,6 +97,12 @@ static void offer(struct rtc *r, struct conn *k, int whip, const char *ch, const
 				rs->body = "channel already has a publisher\n";
 				return;
 			}
+		for (int i = 0; i < MAX_CONN; i++) /* another offer for it waits for the webhook */
+			if (r->conns[i] && r->conns[i] != k && r->conns[i]->admit_id && !strcmp(r->conns[i]->admit_ch, ch)) {
+				rs->status = 409;
+				rs->body = "channel already has a publisher\n";
+				return;
+			}
 	} else if (r->edge) {
 		/* the first viewer of a channel opens its origin connection;
 		 * the answer waits (PARK_MS at most) until the origin streams */
@@ -128,6 +135,8 @@ static void offer(struct rtc *r, struct conn *k, int whip, const char *ch, const
 		rs->body = "bad or unusable SDP offer\n";
 		return;
 	}
+	if (whip && rtc_admit_ask(r, k, ch, rs, ans, anscap) != 0)
+		return; /* held for the admission webhook, or answered */
 	if (!(s = rtc_sess_new(r))) {
 		rs->status = 503;
 		rs->body = "too many sessions\n";
@@ -364,7 +373,7 @@ static void ice_servers(struct rtc *r, int whip, struct resp *rs)
  * it; run again when its channel's origin answers), 2 taken by a relay. */
 static int handle(struct rtc *r, struct conn *k, const lsp_http_req *rq, size_t head)
 {
-	struct resp rs = { 404, "text/plain", "", "not found\n", 0, NULL, 0 };
+	struct resp rs = { 404, "text/plain", "", "not found\n", 0, NULL, 0, 0, 0 };
 	char path[512], ch[LSP_NAME_MAX + 1], id[64];
 	const char *body = k->buf + head;
 	size_t blen = rq->content_length > 0 ? (size_t)rq->content_length : 0;
@@ -435,6 +444,8 @@ static int handle(struct rtc *r, struct conn *k, const lsp_http_req *rq, size_t 
 			}
 		}
 		offer(r, k, whip, ch, body, blen, rq, &rs, r->ans, sizeof r->ans);
+		if (rs.admit) /* the admission webhook decides (rtcadmit.c) */
+			return 1;
 		if (rs.status == 201 && !whip) /* whose it is, for the cap above */
 			for (int i = 0; i < r->nsess_max; i++)
 				if (r->sess[i].state == S_NEW && !strcmp(r->sess[i].id, strrchr(rs.loc, '/') + 1))
@@ -448,7 +459,7 @@ static int handle(struct rtc *r, struct conn *k, const lsp_http_req *rq, size_t 
 			rs.park->nwait++;
 			return 1;
 		}
-		if (rs.status == 201)
+		if (rs.status == 201 || rs.blen)
 			goto send;
 		goto out;
 	}
@@ -517,7 +528,7 @@ void rtc_conn_input(struct rtc *r, int i)
 	if (h == 0 && k->len < sizeof k->buf)
 		return;
 	if (h <= 0 || rq.chunked || rq.content_length > (long long)(sizeof k->buf - (size_t)h)) {
-		struct resp rs = { h < 0 ? -h : 413, "text/plain", "", "bad request\n", 12, NULL, 0 };
+		struct resp rs = { h < 0 ? -h : 413, "text/plain", "", "bad request\n", 12, NULL, 0, 0, 0 };
 		r->c.http_bad++;
 		if (rs.status < 400)
 			rs.status = 400;
@@ -565,7 +576,7 @@ int rtc_conn_add(struct rtc *r, int fd, const char *peer)
 			slot = i;
 	if (slot < 0) { /* full: the oldest one still waiting for its request goes */
 		for (int i = 0; i < MAX_CONN; i++)
-			if (!r->conns[i]->park && (slot < 0 || r->conns[i]->t0 < r->conns[slot]->t0))
+			if (!r->conns[i]->park && !r->conns[i]->admit_id && (slot < 0 || r->conns[i]->t0 < r->conns[slot]->t0))
 				slot = i;
 		if (slot >= 0) {
 			rtc_conn_close(r, slot);

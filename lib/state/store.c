@@ -114,6 +114,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE users ADD COLUMN adult BIGINT NOT NULL DEFAULT 0",
 	/* 27: the ladder policy, on-demand|always|off (state/chanmeta.h) */
 	"ALTER TABLE channels ADD COLUMN ladder TEXT NOT NULL DEFAULT 'on-demand'",
+	/* a channel's own webhook receiver (lib/state/chanhook.h); "" none */
+	"ALTER TABLE channels ADD COLUMN webhook_url TEXT NOT NULL DEFAULT ''",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -31,7 +31,7 @@ static void channels(void **s)
 	char err[256];
 	int n = 0;
 	assert_string_equal(lsp_store_backend(st), f->url[0] ? "postgres" : "sqlite");
-	assert_int_equal(lsp_store_schema_version(st), 27);
+	assert_int_equal(lsp_store_schema_version(st), 28);
 	assert_int_equal(lsp_store_channel_add(st, "one", "aa", err, sizeof err), 0);
 	assert_int_equal(lsp_store_channel_add(st, "one", "bb", err, sizeof err), -EEXIST);
 	assert_int_equal(lsp_store_channel_add(st, "two", "cc", err, sizeof err), 0);
@@ -51,7 +51,7 @@ static void channels(void **s)
 	f->st = NULL;
 	/* reopen: data persists, migrations are not re-applied */
 	assert_int_equal(fx_open(f, &f->st), 0);
-	assert_int_equal(lsp_store_schema_version(f->st), 27);
+	assert_int_equal(lsp_store_schema_version(f->st), 28);
 	assert_int_equal(lsp_store_channel_list(f->st, NULL, NULL, err, sizeof err), 1);
 }
 
