@@ -559,7 +559,10 @@ int main(int argc, char **argv)
 		if (!hook.secret_len) /* no global URL: a channel's own still needs the secret */
 			(void)lsp_webhook_secret(getenv("LSP_WEBHOOK_SECRET"), getenv("LSP_WEBHOOK_SECRET_FILE"), hook.secret,
 						 sizeof hook.secret, &hook.secret_len, err, sizeof err);
-		unsetenv("LSP_WEBHOOK_SECRET"); /* not for the --whip-exec pipelines */
+		/* not for the --whip-exec pipelines; a supervisor keeps it for the
+		 * workers it execs, each of which reads it and unsets it */
+		if (worker_spec || cfg.workers <= 1)
+			unsetenv("LSP_WEBHOOK_SECRET");
 		cfg.hook_url = hook.url;
 		cfg.hook_secret = (const unsigned char *)hook.secret;
 		cfg.hook_secret_len = hook.secret_len;

@@ -604,7 +604,7 @@ static int channel_get_cmd(const lsp_ctl_io *io, int n, char **w)
 	}
 	if (rc > 0)
 		rc = lsp_vod_settings_get(st, w[2], &vs, err, sizeof err);
-	if (rc > 0)
+	if (rc >= 0)
 		rc = lsp_chanhook_get(st, w[2], url, sizeof url, err, sizeof err);
 	lsp_store_close(st);
 	if (rc < 0)

@@ -107,8 +107,8 @@
 
 typedef struct {
 	const char *http_host;   /* signalling listen address */
-	int http_port;
 	const char *udp_host;    /* media listen address */
+	int http_port;
 	int udp_port;
 	/* ICE-TCP (RFC 6544 passive candidates, RFC 4571 framing; rtctcp.c):
 	 * a TCP listener on udp_host:tcp_port (worker i: tcp_port + i, or each
@@ -126,8 +126,8 @@ typedef struct {
 	int consent_s;           /* silence after which a session is reaped */
 	int opus_bitrate;        /* bits/s */
 	const char *whip_exec;   /* WHIP: command per publish ({channel}), TS on stdin; NULL: none */
-	int whip_ring;           /* WHIP: also write the channel's ring */
 	long whip_bitrate;       /* WHIP: video bitrate offered to publishers (REMB), bits/s */
+	int whip_ring;           /* WHIP: also write the channel's ring */
 	int pli_interval_ms;     /* WHIP: PLI to each publisher this often; 0: only when needed */
 	/* Edge mode: channels come from an origin lsp-rtc ("http://host:port"),
 	 * or, with origin_route set, from the URL it fills per channel (0, or
@@ -162,6 +162,7 @@ typedef struct {
 	int hook_timeout_ms;     /* 0: 2000 */
 	int hook_fail_closed;
 	int hook_max_pending;    /* 0: 32 */
+	int argc;                /* entries of argv (below) */
 	/* The channel's own webhook URL into url ("" when it has none): 0, or
 	 * negative when it cannot be read (then hook_url serves). NULL: none. */
 	int (*hook_route)(void *ctx, const char *channel, char *url, size_t cap);
@@ -185,7 +186,6 @@ typedef struct {
 	 * lock of the supervisor's; that program calls lsp_rtc_worker with the
 	 * same settings and SPEC.  Required for workers > 1 (-EINVAL). */
 	char *const *argv;
-	int argc;
 } lsp_rtc_cfg;
 
 #define LSP_RTC_CAND_MAX 8      /* candidate addresses (lsp_sdp_local's LSP_SDP_CAND_MAX) */

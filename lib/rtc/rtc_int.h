@@ -149,7 +149,9 @@ struct chan {
 	int64_t anchor_pts;
 	long long overruns, aus;
 	int bframes;            /* the source reorders (pts != dts seen) */
-	int want_rung;          /* ...so look for a transcoded rung's ring (CH~RUNG) */
+	int want_rung;          /* ...or no H.264 video: look for a transcoded rung's ring (CH~RUNG) */
+	long long ring_since, ring_aus; /* the ring attached when (0: not yet ticked), aus then */
+	int novideo;            /* said "source has no H.264 video" for this source */
 	char rung[24];          /* the rung fed from instead of the source, "" none */
 	long long rung_wanted;  /* last lsp_ring_want of that rung (lsp-transcode --on-demand) */
 	int nrelay, nwait;      /* relay clients, parked offers using it */

@@ -301,6 +301,8 @@ static int chan_attach_ring(struct chan *c)
 	c->gen = lsp_ring_generation(ring);
 	c->cur = lsp_ring_seek_key(ring);
 	c->anchored = 0;
+	c->ring_since = 0; /* set at the first tick: a ring attached before the loop's clock */
+	c->ring_aus = c->aus;
 	return 0;
 }
 
@@ -493,6 +495,8 @@ static int find_rung(const struct chan *c, char *out, size_t cap)
 
 /* Feed c from ring path (already open as nr): the viewers continue with
  * a discontinuity at its next key frame. */
+#define NOVIDEO_MS 2000 /* a source ring without video this long: serve a rung */
+
 static void chan_switch(struct rtc *r, struct chan *c, lsp_ring *nr)
 {
 	lsp_ring_close(c->ring);
@@ -501,27 +505,31 @@ static void chan_switch(struct rtc *r, struct chan *c, lsp_ring *nr)
 	c->ring_id = ring_id(c->path);
 	c->gen = lsp_ring_generation(nr);
 	c->cur = lsp_ring_seek_key(nr);
+	c->ring_since = r->now;
+	c->ring_aus = c->aus;
 	rtc_chan_restart(r, c, 1);
 }
 
-/* B-frames in the source: WebRTC decoders do not reorder, so serve the
- * tallest transcoded rung instead (encoded without B-frames), once
- * lsp-transcode writes one (scripts/lsp-channel passes --ring-prefix). */
-static void chan_try_rung(struct rtc *r, struct chan *c)
+/* B-frames in the source (WebRTC decoders do not reorder) or no H.264
+ * video at all (HEVC): serve the tallest transcoded rung instead (H.264
+ * without B-frames), once lsp-transcode writes one (scripts/lsp-channel
+ * passes --ring-prefix). */
+static int chan_try_rung(struct rtc *r, struct chan *c)
 {
 	char rung[sizeof c->rung], path[sizeof c->path], name[LSP_NAME_MAX + 32], err[160];
 	lsp_ring *nr;
 	if (find_rung(c, rung, sizeof rung) < 0)
-		return;
+		return -1;
 	snprintf(name, sizeof name, "%s~%s", c->name, rung);
 	if (lsp_ring_path(name, path, sizeof path) < 0 || lsp_ring_open(&nr, path, err, sizeof err) < 0)
-		return;
+		return -1;
 	snprintf(c->path, sizeof c->path, "%s", path);
 	snprintf(c->rung, sizeof c->rung, "%s", rung);
 	c->want_rung = 0;
 	chan_switch(r, c, nr);
 	RTC_EMIT(r, LSP_INFO, "serving rung", "channel", LSV_S(c->name), "rung", LSV_S(rung), "reason",
-		 LSV_S("source has B-frames"), NULL);
+		 LSV_S(c->bframes ? "source has B-frames" : "source has no H.264 video"), NULL);
+	return 0;
 }
 
 void rtc_chan_tick(struct rtc *r, struct chan *c)
@@ -542,10 +550,19 @@ void rtc_chan_tick(struct rtc *r, struct chan *c)
 		snprintf(name, sizeof name, "%s~%s", c->name, c->rung);
 		lsp_ring_want(name);
 	}
+	if (!c->ring_since)
+		c->ring_since = r->now;
+	/* no H.264 video from the source's ring (an HEVC source: lsp-ring
+	 * writes H.264 only) for NOVIDEO_MS: the transcoded rung has it */
+	if (!c->rung[0] && !c->relay && !c->want_rung && !c->novideo && c->aus == c->ring_aus &&
+	    r->now - c->ring_since > NOVIDEO_MS) {
+		c->want_rung = c->novideo = 1;
+		RTC_EMIT(r, LSP_INFO, "source has no H.264 video", "channel", LSV_S(c->name));
+	}
 	if (c->want_rung && !c->relay && r->now - c->last_reopen > 1000) {
 		c->last_reopen = r->now;
-		chan_try_rung(r, c);
-		return;
+		if (chan_try_rung(r, c) == 0 || (c->ring && !lsp_ring_ended(c->ring)))
+			return; /* a rung, or the source still writing: try again in a second */
 	}
 	/* an ended or missing ring: look for a new writer once a second */
 	if (c->relay || (c->ring && !lsp_ring_ended(c->ring)) || r->now - c->last_reopen <= 1000)
@@ -560,8 +577,9 @@ void rtc_chan_tick(struct rtc *r, struct chan *c)
 	if (lsp_ring_open(&nr, c->path, err, sizeof err) < 0)
 		return;
 	if (!lsp_ring_ended(nr) &&
-	    (!c->ring || lsp_ring_generation(nr) != c->gen || lsp_ring_head(nr) != lsp_ring_head(c->ring)))
+	    (!c->ring || lsp_ring_generation(nr) != c->gen || lsp_ring_head(nr) != lsp_ring_head(c->ring))) {
 		chan_switch(r, c, nr);
-	else
+		c->want_rung = c->novideo = 0; /* a new source: it tells anew */
+	} else
 		lsp_ring_close(nr);
 }
