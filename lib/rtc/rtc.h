@@ -60,6 +60,8 @@
  *   dtls session failed, dtls handshake failed, opus encoder unavailable;
  *   video only (warn)          reason (and id)
  *   source has B-frames: … (warn)
+ *   source has no H.264 video  channel: its ring gave no video for 2 s (an
+ *                              HEVC source); the tallest rung is served
  *   relay client connected     origin: an edge reads the channel: peer
  *   relay refused (warn)       origin: GET /relay answered 401: peer, reason
  *                              (never the token)
