@@ -17,7 +17,7 @@
 need ffmpeg; need ffprobe; need python3; need node
 need_browser
 GEN=$ROOT/tests/tools/ertmp-gen.py
-SECS=10
+SECS=12
 ffmpeg -v error -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 \
 	-t $SECS -c:v libx265 -preset ultrafast -g 25 -x265-params log-level=error -c:a libopus -b:a 64k \
 	"$T/hevc.mp4" || fail "ffmpeg libx265 + libopus"
@@ -60,7 +60,7 @@ python3 "$GEN" "rtmp://127.0.0.1:$P/live/$KH" --media "$T/hevc.mp4" >"$T/hevc.ou
 gen=$!
 # the source's ring has no H.264 video: WHEP viewers get the 240p rung
 wait_file "$LSP_RING_DIR/lsp-ring-hevc~240p" 20 || { tail -n 20 "$T/ingest.log"; fail "no 240p rung ring"; }
-v=$(cd "$B" && timeout 40 node whep.mjs "http://127.0.0.1:$RH/whep/hevc" --timeout 15 --frames 30 2>"$T/whep.err") ||
+v=$(cd "$B" && timeout 40 node whep.mjs "http://127.0.0.1:$RH/whep/hevc" --timeout 15 --frames 10 2>"$T/whep.err") ||
 	{ cat "$T/whep.err"; tail -n 20 "$T/rtc.log"; curl -s "http://127.0.0.1:$RH/stats"; ls -la "$LSP_RING_DIR"; fail "HEVC channel did not play over WHEP: $v"; }
 grep -q '"event":"serving rung","channel":"hevc","rung":"240p","reason":"source has no H.264 video"' "$T/rtc.log" ||
 	{ tail -n 20 "$T/rtc.log"; fail "no 'serving rung' for the HEVC channel"; }
