@@ -182,6 +182,30 @@ static void close_fd(int *fd)
 
 /* ---- open, SRT, metrics ---- */
 
+/* The per-connection settings every child gets: cfg's, wired to the
+ * server's hooks, and the shared-output lock file of the server process
+ * lock_pid (in an exec'd child: its parent). */
+static void conn_setup(lsp_ingestsrv *s, const lsp_ingestsrv_cfg *cfg, long lock_pid)
+{
+	const lsp_ingest_cfg *c = &cfg->conn;
+	s->conn = *c;
+	s->conn.auth = auth;
+	s->conn.ctx = s;
+	s->conn.event = on_conn_event;
+	s->conn.event_ctx = s;
+	s->conn.remote = s->remote;
+	s->conn.tls = NULL;
+	s->conn.out_lock = NULL;
+	if (!c->exec_tmpl && !(c->out_tmpl && strstr(c->out_tmpl, "{channel}"))) {
+		/* one shared output: one publish at a time, or the TS would interleave */
+		snprintf(s->outlock, sizeof s->outlock, "%s/output-%ld.lock", c->run_dir ? c->run_dir : ".", lock_pid);
+		s->conn.out_lock = s->outlock;
+	}
+	s->event = cfg->event;
+	s->event_ctx = cfg->event_ctx;
+	s->mask = *cfg->mask;
+}
+
 /* The argv an exec'd child runs: cfg->argv[0], cfg->child_flag, s->spec
  * (filled before each fork), then cfg->argv[1..].  One
  * allocation; NULL when out of memory. */
@@ -202,7 +226,6 @@ static char **exec_argv(const lsp_ingestsrv_cfg *cfg, lsp_ingestsrv *s)
 int lsp_ingestsrv_open(lsp_ingestsrv **out, const lsp_ingestsrv_cfg *cfg, char *err, size_t errcap)
 {
 	lsp_ingestsrv *s;
-	const lsp_ingest_cfg *c = &cfg->conn;
 	*out = NULL;
 	size_t nk = (size_t)(cfg->max_conn > 0 ? cfg->max_conn : 1) + EVICT_SLACK;
 	if (!(s = calloc(1, sizeof *s)) || !(s->kids = calloc(nk, sizeof *s->kids)) ||
@@ -235,23 +258,7 @@ int lsp_ingestsrv_open(lsp_ingestsrv **out, const lsp_ingestsrv_cfg *cfg, char *
 	s->reserve = lsp_net_reserve_open();
 	/* descriptors: the waiting connections, the children's in flight, spares */
 	(void)lsp_net_raise_nofile((long)PENDING_MAX + (long)nk + 256);
-	s->conn = *c;
-	s->conn.auth = auth;
-	s->conn.ctx = s;
-	s->conn.event = on_conn_event;
-	s->conn.event_ctx = s;
-	s->conn.remote = s->remote;
-	s->conn.tls = NULL;
-	s->conn.out_lock = NULL;
-	if (!c->exec_tmpl && !(c->out_tmpl && strstr(c->out_tmpl, "{channel}"))) {
-		/* one shared output: one publish at a time, or the TS would interleave */
-		snprintf(s->outlock, sizeof s->outlock, "%s/output-%ld.lock", c->run_dir ? c->run_dir : ".",
-			 (long)getpid());
-		s->conn.out_lock = s->outlock;
-	}
-	s->event = cfg->event;
-	s->event_ctx = cfg->event_ctx;
-	s->mask = *cfg->mask;
+	conn_setup(s, cfg, (long)getpid());
 	s->max_conn = cfg->max_conn > 0 ? cfg->max_conn : 1;
 	s->max_per_addr = cfg->max_per_addr;
 	s->myslot = -1;
@@ -699,22 +706,7 @@ int lsp_ingestsrv_child(const lsp_ingestsrv_cfg *cfg, lsp_metrics **mx, const ch
 	}
 	s->myslot = (int)slot;
 	snprintf(s->remote, sizeof s->remote, "%s", remote);
-	s->conn = cfg->conn;
-	s->conn.auth = auth;
-	s->conn.ctx = s;
-	s->conn.event = on_conn_event;
-	s->conn.event_ctx = s;
-	s->conn.remote = s->remote;
-	s->conn.tls = NULL;
-	s->conn.out_lock = NULL;
-	if (!cfg->conn.exec_tmpl && !(cfg->conn.out_tmpl && strstr(cfg->conn.out_tmpl, "{channel}"))) {
-		snprintf(s->outlock, sizeof s->outlock, "%s/output-%ld.lock", cfg->conn.run_dir ? cfg->conn.run_dir : ".",
-			 ppid);
-		s->conn.out_lock = s->outlock;
-	}
-	s->event = cfg->event;
-	s->event_ctx = cfg->event_ctx;
-	s->mask = *cfg->mask;
+	conn_setup(s, cfg, ppid);
 	if (strcmp(proto->name, "rtmps") == 0 && !(s->conn.tls = lsp_net_tls_server(cfg->cert, cfg->key, err, errcap))) {
 		*status = LSP_EXIT_SYS;
 	} else {
