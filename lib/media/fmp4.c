@@ -83,7 +83,9 @@ int lsp_fmp4_open(lsp_fmp4 **out, const AVCodecParameters *const *par, const AVR
 			lsp_averr(err, errcap, "fmp4: codec parameters", rc);
 			goto fail;
 		}
-		st->codecpar->codec_tag = 0;
+		/* HEVC as 'hvc1' (parameter sets in the sample entry too), the
+		 * tag HLS asks for; everything else the muxer's default */
+		st->codecpar->codec_tag = par[i]->codec_id == AV_CODEC_ID_HEVC ? MKTAG('h', 'v', 'c', '1') : 0;
 		st->time_base = tb[i];
 		f->tb[i] = tb[i];
 	}
@@ -211,9 +213,18 @@ int lsp_fmp4_aac_asc(AVCodecParameters *par)
 	return 0;
 }
 
-/* H.264 extradata (Annex B SPS+PPS) taken from a key frame, for a stream
- * whose probing ended before its first SPS. */
-int lsp_fmp4_avc_extradata(AVCodecParameters *par, const AVPacket *pkt)
+/* Whether NAL unit header byte h is a parameter set of codec id: H.264
+ * SPS/PPS (7, 8), HEVC VPS/SPS/PPS (32, 33, 34). */
+static int is_param_set(enum AVCodecID id, uint8_t h)
+{
+	if (id == AV_CODEC_ID_HEVC)
+		return ((h >> 1) & 0x3f) >= 32 && ((h >> 1) & 0x3f) <= 34;
+	return (h & 0x1f) == 7 || (h & 0x1f) == 8;
+}
+
+/* H.264 or HEVC extradata (Annex B parameter sets) taken from a key frame,
+ * for a stream whose probing ended before its first SPS. */
+int lsp_fmp4_ps_extradata(AVCodecParameters *par, const AVPacket *pkt)
 {
 	static const uint8_t start[4] = { 0, 0, 0, 1 };
 	const uint8_t *b = pkt->data, *end = pkt->data + pkt->size;
@@ -236,7 +247,7 @@ int lsp_fmp4_avc_extradata(AVCodecParameters *par, const AVPacket *pkt)
 			;
 		if (e + 2 >= end)
 			e = end;
-		if (((*s & 0x1f) == 7 || (*s & 0x1f) == 8) && e > s && n + 4 + (size_t)(e - s) <= cap) {
+		if (is_param_set(par->codec_id, *s) && e > s && n + 4 + (size_t)(e - s) <= cap) {
 			memcpy(x + n, start, 4);
 			memcpy(x + n + 4, s, (size_t)(e - s));
 			n += 4 + (size_t)(e - s);

@@ -46,8 +46,9 @@ void lsp_fmp4_close(lsp_fmp4 *f);
  * Give an ADTS AAC stream an AudioSpecificConfig built from its rate,
  * channels and profile (0, or AVERROR(EINVAL) for an unknown rate). */
 int lsp_fmp4_aac_asc(AVCodecParameters *par);
-/* Give an H.264 stream Annex B SPS/PPS extradata taken from key frame pkt
- * (0; AVERROR_INVALIDDATA when pkt holds neither; a no-op when present). */
-int lsp_fmp4_avc_extradata(AVCodecParameters *par, const AVPacket *pkt);
+/* Give an H.264 or HEVC stream (par->codec_id) Annex B parameter-set
+ * extradata (SPS/PPS; VPS/SPS/PPS) taken from key frame pkt (0;
+ * AVERROR_INVALIDDATA when pkt holds none; a no-op when present). */
+int lsp_fmp4_ps_extradata(AVCodecParameters *par, const AVPacket *pkt);
 
 #endif

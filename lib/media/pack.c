@@ -109,10 +109,12 @@ static int add_rung(lsp_pack *p, const char *name, const unsigned *idx, unsigned
 
 	for (unsigned i = 0; i < n; i++) {
 		AVStream *st = ic->streams[idx[i]];
-		if (st->codecpar->codec_id == AV_CODEC_ID_H264 && v < 0)
+		if ((st->codecpar->codec_id == AV_CODEC_ID_H264 || st->codecpar->codec_id == AV_CODEC_ID_HEVC) &&
+		    v < 0)
 			v = (int)idx[i];
-		else if (st->codecpar->codec_id == AV_CODEC_ID_AAC && a < 0 &&
-			 pack_aac_freq_index(st->codecpar->sample_rate) >= 0)
+		else if (a < 0 && ((st->codecpar->codec_id == AV_CODEC_ID_AAC &&
+				    pack_aac_freq_index(st->codecpar->sample_rate) >= 0) ||
+				   (st->codecpar->codec_id == AV_CODEC_ID_OPUS && st->codecpar->extradata_size >= 19)))
 			a = (int)idx[i];
 	}
 	if (v < 0 && a < 0)
@@ -147,18 +149,23 @@ static int add_rung(lsp_pack *p, const char *name, const unsigned *idx, unsigned
 			r->fps = av_q2d(st->avg_frame_rate);
 		else if (st->r_frame_rate.num > 0 && st->r_frame_rate.den > 0)
 			r->fps = av_q2d(st->r_frame_rate);
-		pack_avc_codec(st->codecpar->extradata, st->codecpar->extradata_size, r->codecs, sizeof r->codecs);
+		pack_video_codec(st->codecpar->codec_id, st->codecpar->extradata, st->codecpar->extradata_size,
+				 r->codecs, sizeof r->codecs);
 	}
 	if (a >= 0) {
 		AVStream *st = ic->streams[a];
 		size_t l = strlen(r->codecs);
-		if ((rc = lsp_fmp4_aac_asc(st->codecpar)) < 0) {
+		if (st->codecpar->codec_id == AV_CODEC_ID_AAC && (rc = lsp_fmp4_aac_asc(st->codecpar)) < 0) {
 			rung_free(r);
 			return lsp_averr(err, errcap, "aac config", rc);
 		}
 		r->tr[r->ntr++] = (track){ .in_idx = a, .tb = st->time_base, .par = st->codecpar,
 					   .last_raw = AV_NOPTS_VALUE };
-		snprintf(r->codecs + l, sizeof r->codecs - l, "%smp4a.40.%d", l ? "," : "", pack_aac_aot(st->codecpar));
+		if (st->codecpar->codec_id == AV_CODEC_ID_OPUS)
+			snprintf(r->codecs + l, sizeof r->codecs - l, "%sopus", l ? "," : "");
+		else
+			snprintf(r->codecs + l, sizeof r->codecs - l, "%smp4a.40.%d", l ? "," : "",
+				 pack_aac_aot(st->codecpar));
 	}
 	r->drive = 0;
 	for (int i = 0; i < r->ntr; i++) {
@@ -246,7 +253,7 @@ int lsp_pack_open(lsp_pack **out, const lsp_pack_opts *o, char *err, size_t errc
 		}
 	}
 	if (p->nr == 0) {
-		snprintf(err, errcap, "input has no H.264 or AAC stream");
+		snprintf(err, errcap, "input has no H.264, HEVC, AAC or Opus stream");
 		rc = -EINVAL;
 		goto fail;
 	}
@@ -394,16 +401,18 @@ static int start_rung(lsp_pack *p, rung *r, const AVPacket *pkt, char *err, size
 
 	if (r->video && r->tr[0].par->extradata_size == 0) {
 		AVCodecParameters *vp = (AVCodecParameters *)r->tr[0].par; /* the demuxer's, ours to fill */
-		char c[64];
-		if ((rc = lsp_fmp4_avc_extradata(vp, pkt)) < 0)
-			return lsp_averr(err, errcap, "no SPS/PPS in the first key frame", rc);
+		char c[64], *comma = strchr(r->codecs, ',');
+		if ((rc = lsp_fmp4_ps_extradata(vp, pkt)) < 0)
+			return lsp_averr(err, errcap, "no parameter sets in the first key frame", rc);
 		if (vp->width <= 0 || vp->height <= 0) {
-			pack_avc_size_from(vp, pkt);
+			pack_video_size_from(vp, pkt);
 			r->width = vp->width;
 			r->height = vp->height;
 		}
-		pack_avc_codec(vp->extradata, vp->extradata_size, c, sizeof c);
-		memcpy(r->codecs, c, strlen("avc1.xxxxxx")); /* the audio part follows unchanged */
+		pack_video_codec(vp->codec_id, vp->extradata, vp->extradata_size, c, sizeof c);
+		if (comma) /* the audio part follows unchanged */
+			snprintf(c + strlen(c), sizeof c - strlen(c), "%s", comma);
+		snprintf(r->codecs, sizeof r->codecs, "%s", c);
 	}
 	for (int i = 0; i < r->ntr; i++) {
 		par[i] = r->tr[i].par;

@@ -138,9 +138,11 @@ int pack_dvr_push(lsp_pack *p, rung *r, const seginfo *s, char *err, size_t errc
 int pack_aac_freq_index(int rate);
 /* The AAC audio object type for mp4a.40.<aot> (LC, 2, when unknown). */
 int pack_aac_aot(const AVCodecParameters *par);
-/* "avc1.PPCCLL" from the SPS in Annex B or avcC extradata (else a default). */
-void pack_avc_codec(const uint8_t *x, int n, char *dst, size_t cap);
+/* The video part of a rung's CODECS from the SPS in Annex B extradata, or
+ * avcC/hvcC: "avc1.PPCCLL" for H.264, "hvc1.P.C.TL.B" for HEVC (id), else a
+ * default of that codec. */
+void pack_video_codec(enum AVCodecID id, const uint8_t *x, int n, char *dst, size_t cap);
 /* Width and height into par from the SPS of a key frame, when it has one. */
-void pack_avc_size_from(AVCodecParameters *par, const AVPacket *pkt);
+void pack_video_size_from(AVCodecParameters *par, const AVPacket *pkt);
 
 #endif

@@ -45,7 +45,7 @@ static void program_av(AVFormatContext *ic, const unsigned *idx, unsigned n, int
 	*v = *a = -1;
 	for (unsigned i = 0; i < n; i++) {
 		AVCodecParameters *par = ic->streams[idx[i]]->codecpar;
-		if (par->codec_id == AV_CODEC_ID_H264 && *v < 0)
+		if ((par->codec_id == AV_CODEC_ID_H264 || par->codec_id == AV_CODEC_ID_HEVC) && *v < 0)
 			*v = (int)idx[i];
 		else if (par->codec_id == AV_CODEC_ID_AAC && *a < 0 && lsp_fmp4_aac_asc(par) == 0)
 			*a = (int)idx[i];
@@ -162,7 +162,7 @@ static int start(lsp_record *r, AVPacket *key, char *err, size_t errcap)
 		return rc;
 	if (!(r->o.grace > 0 && record_try_reopen(r)) && (rc = record_new_broadcast(r, err, errcap)) < 0)
 		return rc;
-	if (r->video && (rc = lsp_fmp4_avc_extradata(d->par, key)) < 0)
+	if (r->video && (rc = lsp_fmp4_ps_extradata(d->par, key)) < 0)
 		return lsp_averr(err, errcap, "no SPS/PPS in the first key frame", rc);
 	/* continue the recording's timeline, or keep the input's */
 	if (r->reopened) {

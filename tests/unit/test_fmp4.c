@@ -1,4 +1,4 @@
-/* Unit tests: lib/media/fmp4.c (H.264 extradata recovered from a key frame). */
+/* Unit tests: lib/media/fmp4.c (H.264 and HEVC extradata recovered from a key frame). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,7 +28,7 @@ static void sps_pps_taken(void **s)
 	AVCodecParameters *par = avcodec_parameters_alloc();
 	AVPacket *p = packet(kf, sizeof kf);
 	(void)s;
-	assert_int_equal(lsp_fmp4_avc_extradata(par, p), 0);
+	assert_int_equal(lsp_fmp4_ps_extradata(par, p), 0);
 	assert_int_equal(par->extradata_size, sizeof want);
 	assert_memory_equal(par->extradata, want, sizeof want);
 	av_packet_free(&p);
@@ -47,8 +47,32 @@ static void many_small_nals(void **s)
 	for (int i = 0; i < N; i++)
 		memcpy(kf + 4 * i, "\0\0\1\x67", 4);
 	p = packet(kf, sizeof kf);
-	assert_int_equal(lsp_fmp4_avc_extradata(par, p), 0);
+	assert_int_equal(lsp_fmp4_ps_extradata(par, p), 0);
 	assert_int_equal(par->extradata_size, 5 * N);
+	av_packet_free(&p);
+	avcodec_parameters_free(&par);
+}
+
+/* HEVC: VPS, SPS and PPS (NAL types 32-34, in bits 1-6 of the first
+ * header byte) come out; the SEI (39) and the IDR slice (19) stay behind.
+ * The same bytes read as H.264 types (0x40 & 0x1f = 0, ...) are none. */
+static void hevc_vps_sps_pps_taken(void **s)
+{
+	static const uint8_t kf[] = { 0, 0, 0, 1, 0x40, 0x01, 0x0c, 0,	  0, 1, 0x42, 0x01, 0x01, 0,    0, 1,
+				      0x44, 0x01, 0xc1, 0, 0, 1,    0x4e, 0x01, 0x05, 0,    0, 1, 0x26, 0x01, 0xaf };
+	static const uint8_t want[] = { 0, 0, 0, 1, 0x40, 0x01, 0x0c, 0, 0, 0, 1, 0x42, 0x01, 0x01,
+					0, 0, 0, 1, 0x44, 0x01, 0xc1 };
+	AVCodecParameters *par = avcodec_parameters_alloc();
+	AVPacket *p = packet(kf, sizeof kf);
+	(void)s;
+	par->codec_id = AV_CODEC_ID_HEVC;
+	assert_int_equal(lsp_fmp4_ps_extradata(par, p), 0);
+	assert_int_equal(par->extradata_size, sizeof want);
+	assert_memory_equal(par->extradata, want, sizeof want);
+	avcodec_parameters_free(&par);
+	par = avcodec_parameters_alloc();
+	par->codec_id = AV_CODEC_ID_H264;
+	assert_int_equal(lsp_fmp4_ps_extradata(par, p), AVERROR_INVALIDDATA);
 	av_packet_free(&p);
 	avcodec_parameters_free(&par);
 }
@@ -59,7 +83,7 @@ static void no_parameter_sets(void **s)
 	AVCodecParameters *par = avcodec_parameters_alloc();
 	AVPacket *p = packet(pf, sizeof pf);
 	(void)s;
-	assert_int_equal(lsp_fmp4_avc_extradata(par, p), AVERROR_INVALIDDATA);
+	assert_int_equal(lsp_fmp4_ps_extradata(par, p), AVERROR_INVALIDDATA);
 	assert_int_equal(par->extradata_size, 0);
 	av_packet_free(&p);
 	avcodec_parameters_free(&par);
@@ -70,6 +94,7 @@ int main(void)
 	const struct CMUnitTest t[] = {
 		cmocka_unit_test(sps_pps_taken),
 		cmocka_unit_test(many_small_nals),
+		cmocka_unit_test(hevc_vps_sps_pps_taken),
 		cmocka_unit_test(no_parameter_sets),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
