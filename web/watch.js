@@ -32,7 +32,7 @@
   const $behind = document.getElementById('behind');
   const player = {
     hls: null, video: video, channel: channel, state: 'connecting', latency: null, level: null,
-    mode: vodId ? 'vod' : 'live', behind: null, dvr: false, dvrWindow: 0,
+    mode: vodId ? 'vod' : 'live', behind: null, dvr: false, dvrWindow: 0, edgeJumps: 0, farSince: 0,
   };
   window.lspPlayer = player;
   document.getElementById('title').textContent = channel + (vodId ? ' — ' + vodId : '');
@@ -263,6 +263,25 @@
     else if (!live && player.state !== 'offline') { setState('offline'); stop(); $dvr.hidden = true; listVods(); }
   }
 
+  // hls.js speeds up toward its target latency only while within one target
+  // duration of it; further behind it takes the playback for DVR and stays
+  // there at 1x.  A stall at start-up or under load once left live viewers
+  // 6-20 s behind for good.  The live view (not a rewind) jumps back to the
+  // live edge after 3 s that far behind.
+  function keepLive(hls) {
+    const lvl = hls && hls.levels && hls.levels[Math.max(hls.currentLevel, 0)];
+    const td = (lvl && lvl.details && lvl.details.targetduration) || 1;
+    const far = player.mode === 'live' && hls && !video.paused && isFinite(hls.latency) &&
+      isFinite(hls.targetLatency) && hls.latency - hls.targetLatency > td + 0.5;
+    if (!far) { player.farSince = 0; return; }
+    if (!player.farSince) { player.farSince = Date.now(); return; }
+    if (Date.now() - player.farSince < 3000 || !isFinite(hls.liveSyncPosition)) return;
+    video.currentTime = hls.liveSyncPosition;
+    player.farSince = 0;
+    player.edgeJumps++;
+    document.body.dataset.edgeJumps = String(player.edgeJumps);
+  }
+
   function tick() {
     const hls = player.hls;
     let lat = null;
@@ -277,6 +296,7 @@
     player.latency = lat;
     player.behind = player.mode === 'vod' ? null : lat;
     player.edgeLatency = hls && isFinite(hls.latency) ? hls.latency : null;
+    keepLive(hls);
     $lat.textContent = lat == null ? '–' : lat.toFixed(2) + ' s';
     const b = video.buffered;
     $buf.textContent = b.length ? (b.end(b.length - 1) - video.currentTime).toFixed(2) + ' s' : '–';
