@@ -20,8 +20,13 @@
  * hold list like any connection and never stops the others.  Answers are
  * submitted to the session and the connection is queued on the loop's
  * "again" list, so nothing is written from inside a hold table's walk.
- * Routes forwarded by the front door (/api/v1/, /ws/, ...) are refused
- * with RST_STREAM HTTP_1_1_REQUIRED: clients retry them over HTTP/1.1.
+ * Routes forwarded by the front door (/api/v1/, /whep/, ...) are forwarded
+ * from a stream too (edge_proxy.c): the request body is collected here
+ * (H2_BODY_MAX), the upstream's answer is collected there and submitted as
+ * one response.  A WebSocket (/ws/...) is refused with RST_STREAM
+ * HTTP_1_1_REQUIRED (no extended CONNECT): browsers open those over
+ * HTTP/1.1 anyway.  A refusal costs more than the one request: Chromium
+ * then speaks HTTP/1.1 to the whole origin, LL-HLS included.
  *
  * Ownership: the connection owns its edge_h2 (session, output buffer, the
  * list of streams); a stream owns its head buffers and its response body or
@@ -31,6 +36,7 @@
  * another.  Internal; see edge_int.h. */
 #include "edge/edge_int.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,17 +47,24 @@
 #include <nghttp2/nghttp2.h>
 
 #include "edge/h2head.h"
+#include "edge/proxyhead.h"
 
 #define H2_STREAMS_MAX 100
 #define H2_OBUF 32768            /* bytes handed to the socket at once */
 #define H2_READS 64              /* reads per turn before the others get theirs */
+#define H2_BODY_MAX 1048576      /* a forwarded request's body (413 past it) */
+#define H2_RESP_HEADERS 40       /* header lines of a forwarded answer */
 
 typedef struct edge_h2s {
 	edge_conn c;             /* first: the stream is served as a connection */
 	struct edge_h2s *prev, *next;
 	int32_t sid;
 	int done;                /* handed to edge_handle */
+	int big;                 /* the body went past H2_BODY_MAX */
+	int proxied;             /* forwarded: freed after the loop's batch */
 	lsp_h2head q;            /* the request's headers (edge/h2head.h) */
+	char *body;              /* the request body, for a forwarded route */
+	size_t blen;
 } edge_h2s;
 
 struct edge_h2 {
@@ -60,6 +73,8 @@ struct edge_h2 {
 	nghttp2_session *s;
 	edge_h2s *streams;
 	int nstreams;
+	int proxying;            /* streams forwarded: the sweep looks every second */
+	int64_t idle_until;      /* the deadline that shortening put off */
 	unsigned char obuf[H2_OBUF];
 	size_t olen, ooff;
 	const uint8_t *pend;     /* nghttp2's last chunk not yet copied */
@@ -78,9 +93,20 @@ static void stream_release(edge_h2 *h, edge_h2s *s)
 		close(s->c.ffd);
 	edge_body_put(s->c.b);
 	free(s->c.rbuf);
+	free(s->body);
 	lsp_h2head_free(&s->q);
-	free(s);
 	h->nstreams--;
+	if (s->proxied) {
+		h->proxying--;
+		/* its upstream socket may have an event later in this batch: the
+		 * memory goes with the loop's dead connections (kind 0 tells) */
+		edge_proxy_free(h->e, &s->c);
+		s->c.kind = 0;
+		s->c.anext = h->e->dead;
+		h->e->dead = &s->c;
+		return;
+	}
+	free(s);
 }
 
 static void stream_free(edge_h2 *h, edge_h2s *s)
@@ -156,11 +182,24 @@ static int on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t 
 static int on_data(nghttp2_session *ss, uint8_t flags, int32_t sid, const uint8_t *data, size_t len, void *ud)
 {
 	edge_h2s *s = nghttp2_session_get_stream_user_data(ss, sid);
+	char *nb;
 	(void)flags;
-	(void)data;
 	(void)ud;
-	if (s)
-		s->q.body += (long long)len; /* no route here takes a body: counted, then refused */
+	if (!s)
+		return 0;
+	s->q.body += (long long)len; /* the edge's own routes take none: counted, then refused */
+	if (s->big || !len)
+		return 0;
+	if (s->blen + len > H2_BODY_MAX || !(nb = realloc(s->body, s->blen + len))) {
+		s->big = 1; /* answered 413 if it is forwarded */
+		free(s->body);
+		s->body = NULL;
+		s->blen = 0;
+		return 0;
+	}
+	memcpy(nb + s->blen, data, len);
+	s->body = nb;
+	s->blen += len;
 	return 0;
 }
 
@@ -300,6 +339,84 @@ void edge_h2_refuse(lsp_edge *e, edge_conn *c)
 	kick(e, c->up);
 }
 
+void edge_h2_reset(lsp_edge *e, edge_conn *c)
+{
+	edge_h2s *s = S_OF(c);
+	edge_proxy_free(e, c);
+	c->st = C_WRITE; /* nothing more: nghttp2 closes it */
+	nghttp2_submit_rst_stream(c->up->h2->s, NGHTTP2_FLAG_NONE, s->sid, NGHTTP2_INTERNAL_ERROR);
+	kick(e, c->up);
+}
+
+int edge_h2_proxying(const edge_conn *c)
+{
+	return c->up->h2->proxying;
+}
+
+long long edge_h2_body_len(edge_conn *c)
+{
+	edge_h2s *s = S_OF(c);
+	return s->big ? -1 : (long long)s->blen;
+}
+
+void edge_h2_take_body(lsp_edge *e, edge_conn *c)
+{
+	edge_h2s *s = S_OF(c);
+	s->proxied = 1;
+	c->up->h2->proxying++;
+	free(c->rbuf); /* the request head, copied out by now */
+	c->rbuf = s->body;
+	c->rlen = s->blen;
+	s->body = NULL;
+	s->blen = 0;
+	/* the connection's deadline is what the sweep looks at */
+	if (c->up->deadline > e->now + 1000) {
+		if (c->up->deadline > c->up->h2->idle_until)
+			c->up->h2->idle_until = c->up->deadline;
+		c->up->deadline = e->now + 1000;
+	}
+}
+
+void edge_h2_respond_fwd(lsp_edge *e, edge_conn *c, int status, const lsp_http_req *r, edge_body *b)
+{
+	edge_h2s *s = S_OF(c);
+	edge_h2 *h = c->up->h2;
+	nghttp2_nv nv[H2_RESP_HEADERS + 5];
+	nghttp2_data_provider prd = { .source.ptr = c, .read_callback = on_read };
+	char st[8], clen[24], names[4096];
+	size_t k = 0, used = 0;
+	edge_unhold(e, c);
+	snprintf(st, sizeof st, "%d", status);
+	snprintf(clen, sizeof clen, "%zu", b ? b->len : (size_t)0);
+	nv[k++] = NV(":status", st);
+	nv[k++] = NV("date", edge_http_date(e));
+	nv[k++] = NV("server", "lsp-edge");
+	if (status != 204 && status != 304)
+		nv[k++] = NV("content-length", clen);
+	/* the upstream's own headers, names lower-cased as HTTP/2 requires */
+	for (int i = 0; i < r->nheaders && k < sizeof nv / sizeof nv[0]; i++) {
+		const lsp_http_header *x = &r->headers[i];
+		if (!lsp_proxyhead_h2_keep(x) || x->name_len > sizeof names - used)
+			continue;
+		for (size_t j = 0; j < x->name_len; j++)
+			names[used + j] = (char)tolower((unsigned char)x->name[j]);
+		nv[k++] = pair(names + used, x->name_len, x->value, x->value_len);
+		used += x->name_len;
+	}
+	if (c->head_only || !b || b->len == 0) {
+		edge_body_put(b);
+		b = NULL;
+	}
+	c->b = b;
+	c->boff = 0;
+	c->bend = b ? b->len : 0;
+	c->st = C_WRITE;
+	edge_count_status(e, status);
+	if (nghttp2_submit_response(h->s, s->sid, nv, k, b ? &prd : NULL) != 0)
+		nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, s->sid, NGHTTP2_INTERNAL_ERROR);
+	kick(e, c->up);
+}
+
 /* ---- the connection ----------------------------------------------------- */
 
 /* Fill obuf from nghttp2: what was left of its last chunk, then more. */
@@ -403,7 +520,12 @@ void edge_h2_io(lsp_edge *e, edge_conn *c, uint32_t ev)
 		}
 		if (r == 0)
 			break;
+		/* a forwarded stream's upstream deadline is checked every second */
 		c->deadline = e->now + IDLE_TIMEOUT_MS;
+		if (c->h2->proxying) {
+			c->h2->idle_until = c->deadline;
+			c->deadline = e->now + 1000;
+		}
 		if (feed(e, c, buf, (size_t)r) < 0)
 			return;
 	}
@@ -460,11 +582,22 @@ fail:
 void edge_h2_expire(lsp_edge *e, edge_conn *c)
 {
 	edge_h2 *h = c->h2;
-	for (edge_h2s *s = h->streams; s; s = s->next)
-		if (s->c.st == C_HOLD) { /* its hold answers it in time */
-			c->deadline = e->now + 1000;
-			return;
-		}
+	int busy = 0;
+	for (edge_h2s *s = h->streams; s; s = s->next) {
+		if (s->c.st == C_PROXY && s->c.deadline <= e->now)
+			edge_proxy_expire(e, &s->c); /* 504, or the stream reset */
+		if (s->c.st == C_HOLD || s->c.st == C_PROXY)
+			busy = 1; /* a hold, or an upstream, answers it in time */
+	}
+	if (busy) {
+		c->deadline = e->now + 1000;
+		return;
+	}
+	if (h->idle_until > e->now) { /* shortened for a forwarded stream: back to its own */
+		c->deadline = h->idle_until;
+		h->idle_until = 0;
+		return;
+	}
 	edge_conn_close(e, c); /* idle, or a peer that stopped reading */
 }
 

@@ -68,6 +68,8 @@ enum { EDGE_UP_API = LSP_PROXY_API, EDGE_UP_CHAT = LSP_PROXY_CHAT, EDGE_UP_RTC =
 #define PROXY_UBUF 8192          /* client -> upstream */
 #define PROXY_DBUF 16384         /* upstream -> client (holds a rewritten head) */
 #define PROXY_EXTRA_MAX 512      /* headers the edge adds to a forwarded request */
+#define PROXY_H2_RESP_MAX 1048576 /* an answer collected for an HTTP/2 stream */
+#define PROXY_H2_STREAMS 16      /* forwarded streams at once on one HTTP/2 connection */
 
 struct edge_proxy;
 typedef struct edge_h2 edge_h2; /* edge_h2.c */
@@ -351,6 +353,20 @@ void edge_h2_respond(lsp_edge *e, edge_conn *c, int status, const char *ctype, c
 		     edge_body *b, int ffd, off_t foff, off_t fend, off_t total);
 /* A forwarded route asked over HTTP/2: RST_STREAM HTTP_1_1_REQUIRED. */
 void edge_h2_refuse(lsp_edge *e, edge_conn *c);
+/* Reset stream c (RST_STREAM INTERNAL_ERROR), its forwarding ended. */
+void edge_h2_reset(lsp_edge *e, edge_conn *c);
+/* How many streams of c's connection are forwarded now. */
+int edge_h2_proxying(const edge_conn *c);
+/* The length of stream c's request body, or -1 when it went past the
+ * limit (answer 413). */
+long long edge_h2_body_len(edge_conn *c);
+/* Stream c is forwarded: its request body becomes c->rbuf/c->rlen (read
+ * as bytes behind a head; the head's buffer is freed), and the stream is
+ * freed after the loop's batch. */
+void edge_h2_take_body(lsp_edge *e, edge_conn *c);
+/* Answer stream c with an upstream's status, headers (r: end-to-end ones,
+ * names lower-cased) and body b (one reference, taken; NULL for none). */
+void edge_h2_respond_fwd(lsp_edge *e, edge_conn *c, int status, const lsp_http_req *r, edge_body *b);
 /* c's deadline passed: kept while a stream is held, else closed. */
 void edge_h2_expire(lsp_edge *e, edge_conn *c);
 /* Free the session and every stream (edge_conn_close).  Safe when none. */

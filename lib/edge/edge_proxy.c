@@ -24,6 +24,13 @@
  * same way with the client's own Connection.  Chunked request bodies are
  * refused (411); responses are passed through as they come.
  *
+ * An HTTP/2 stream (c->up set) is forwarded the same way with two
+ * differences: its request body was collected by edge_h2.c and is read
+ * from c->rbuf like bytes behind a head (Content-Length set from it), and
+ * the answer is collected (status, headers, a body of at most
+ * PROXY_H2_RESP_MAX; a chunked one is refused with 502) and submitted as
+ * one HTTP/2 response.  No WebSocket over HTTP/2 (edge_h2_refuse).
+ *
  * Owners: the client connection owns its edge_proxy (c->px), which owns
  * the upstream socket and both buffers; the upstream socket's epoll tag is
  * c->ptag, inside the connection, so an event for a connection closed
@@ -63,6 +70,11 @@ typedef struct edge_proxy {
 	size_t hlen;
 	size_t ulen, uoff;      /* u: to the upstream */
 	size_t dlen, doff;      /* d: to the client */
+	/* HTTP/2: the answer collected, then submitted whole */
+	int status;
+	lsp_http_req resp;      /* its headers, pointing into h (kept) */
+	char *body;
+	size_t blen, bcap;
 	char u[PROXY_UBUF];
 	char d[PROXY_DBUF];
 } edge_proxy;
@@ -111,9 +123,18 @@ static int request_head(lsp_edge *e, edge_conn *c, edge_proxy *p, const lsp_http
 	    lsp_proxyhead_put(p->u, sizeof p->u, &len, rq->target, rq->target_len) < 0 ||
 	    lsp_proxyhead_put(p->u, sizeof p->u, &len, " HTTP/1.1\r\n", 11) < 0)
 		return -1;
-	for (int i = 0; i < rq->nheaders; i++)
-		if (!lsp_proxyhead_hop(&rq->headers[i]) && lsp_proxyhead_put_header(p->u, sizeof p->u, &len, &rq->headers[i]) < 0)
+	for (int i = 0; i < rq->nheaders; i++) {
+		const lsp_http_header *x = &rq->headers[i];
+		if (c->up && x->name_len == 14 && !strncasecmp(x->name, "content-length", 14))
+			continue; /* HTTP/2: set below from the body received */
+		if (!lsp_proxyhead_hop(x) && lsp_proxyhead_put_header(p->u, sizeof p->u, &len, x) < 0)
 			return -1;
+	}
+	if (c->up && p->req_left > 0) {
+		n = snprintf(extra, sizeof extra, "Content-Length: %lld\r\n", p->req_left);
+		if (n < 0 || (size_t)n >= sizeof extra || lsp_proxyhead_put(p->u, sizeof p->u, &len, extra, (size_t)n) < 0)
+			return -1;
+	}
 	if (upg)
 		n = snprintf(extra, sizeof extra,
 			     "X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\nConnection: Upgrade\r\nUpgrade: %.*s\r\n\r\n",
@@ -142,6 +163,7 @@ void edge_proxy_free(lsp_edge *e, edge_conn *c)
 	if (p->st == P_TUNNEL)
 		e->px_tunnels--;
 	free(p->h);
+	free(p->body);
 	free(p);
 	c->px = NULL;
 	e->px_open--;
@@ -160,10 +182,35 @@ static void fail(lsp_edge *e, edge_conn *c, int status, const char *why)
 	edge_respond_text(e, c, status, "application/json", "no-store", body);
 }
 
-/* The exchange is over: the client connection goes on (or is closed). */
+/* The client is gone or the exchange broke after the answer began: close
+ * the connection (an HTTP/2 stream: reset it, the others go on). */
+static void drop(lsp_edge *e, edge_conn *c)
+{
+	if (c->up)
+		edge_h2_reset(e, c);
+	else
+		edge_conn_close(e, c);
+}
+
+/* The exchange is over: the client connection goes on (or is closed); an
+ * HTTP/2 stream gets the answer collected. */
 static void finish(lsp_edge *e, edge_conn *c)
 {
 	edge_proxy *p = c->px;
+	if (c->up) {
+		edge_body *b = NULL;
+		if (p->framing == R_LENGTH && p->resp_left > 0) { /* cut short */
+			drop(e, c);
+			return;
+		}
+		if (p->blen && !(b = edge_body_from(p->body, p->blen))) {
+			fail(e, c, 503, "out of memory");
+			return;
+		}
+		edge_h2_respond_fwd(e, c, p->status, &p->resp, b); /* headers copied */
+		edge_proxy_free(e, c);
+		return;
+	}
 	if (p->req_left > 0 || p->framing == R_EOF || p->st == P_TUNNEL)
 		c->keep_alive = 0;
 	edge_proxy_free(e, c);
@@ -171,6 +218,61 @@ static void finish(lsp_edge *e, edge_conn *c)
 }
 
 /* ---- the response head -------------------------------------------------- */
+
+/* Append k upstream body bytes to an HTTP/2 stream's answer.  0, or -1
+ * (502 sent) past PROXY_H2_RESP_MAX or out of memory. */
+static int h2_take(lsp_edge *e, edge_conn *c, const char *b, size_t k)
+{
+	edge_proxy *p = c->px;
+	if (p->blen + k > p->bcap) {
+		size_t cap = p->bcap ? p->bcap : 16384;
+		char *nb;
+		while (cap < p->blen + k)
+			cap *= 2;
+		if (cap > PROXY_H2_RESP_MAX)
+			cap = PROXY_H2_RESP_MAX;
+		if (p->blen + k > cap || !(nb = realloc(p->body, cap))) {
+			fail(e, c, 502, "upstream answer too large for HTTP/2");
+			return -1;
+		}
+		p->body = nb;
+		p->bcap = cap;
+	}
+	memcpy(p->body + p->blen, b, k);
+	p->blen += k;
+	return 0;
+}
+
+/* HTTP/2: p->h holds a complete head of n bytes; it stays (p->resp points
+ * into it) and what followed it starts the body. */
+static int on_head_h2(lsp_edge *e, edge_conn *c, int n, int status, const lsp_http_req *r)
+{
+	edge_proxy *p = c->px;
+	size_t rest = p->hlen - (size_t)n;
+	if (r->chunked) {
+		fail(e, c, 502, "chunked upstream answer: not forwarded over HTTP/2");
+		return -1;
+	}
+	p->st = P_BODY;
+	p->status = status;
+	p->resp = *r;
+	if (c->head_only || status == 204 || status == 304) {
+		p->framing = R_LENGTH;
+		p->resp_left = 0;
+	} else if (r->content_length >= 0) {
+		p->framing = R_LENGTH;
+		p->resp_left = r->content_length;
+	} else {
+		p->framing = R_EOF;
+	}
+	if (p->framing == R_LENGTH && (long long)rest > p->resp_left)
+		rest = (size_t)p->resp_left;
+	if (rest && h2_take(e, c, p->h + n, rest) < 0)
+		return -1;
+	if (p->framing == R_LENGTH)
+		p->resp_left -= (long long)rest;
+	return 0;
+}
 
 /* p->h holds a complete head of n bytes: rewrite it into p->d with what
  * followed it.  0 on, -1 (502 sent) on a bad answer. */
@@ -184,6 +286,8 @@ static int on_head(lsp_edge *e, edge_conn *c, int n, int status, const lsp_http_
 		fail(e, c, 502, "upstream switched protocols unasked");
 		return -1;
 	}
+	if (c->up)
+		return on_head_h2(e, c, n, status, r);
 	if (status == 101) {
 		p->st = P_TUNNEL;
 		e->px_tunnels++;
@@ -285,7 +389,7 @@ static void pump(lsp_edge *e, edge_conn *c)
 				if (p->st != P_TUNNEL)
 					p->req_left -= (long long)k;
 				progress = 1;
-			} else {
+			} else if (!c->up) { /* a stream's body is all in rbuf */
 				ssize_t r = edge_conn_in(c, p->u + p->ulen, room);
 				if (r < 0) { /* the client went away */
 					edge_conn_close(e, c);
@@ -306,7 +410,7 @@ static void pump(lsp_edge *e, edge_conn *c)
 				if (p->st == P_HEAD)
 					fail(e, c, 502, "upstream connection failed");
 				else
-					edge_conn_close(e, c);
+					drop(e, c);
 				return;
 			}
 			if (w > 0) {
@@ -329,6 +433,14 @@ static void pump(lsp_edge *e, edge_conn *c)
 			if (p->st == P_BODY && p->framing == R_LENGTH && (long long)room > p->resp_left)
 				room = (size_t)p->resp_left;
 			r = recv(p->fd, p->d + p->dlen, room, 0);
+			if (c->up && r > 0) { /* HTTP/2: collected, not relayed */
+				if (h2_take(e, c, p->d + p->dlen, (size_t)r) < 0)
+					return;
+				if (p->framing == R_LENGTH)
+					p->resp_left -= r;
+				progress = moved = 1;
+				continue;
+			}
 			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
 				p->up_eof = 1;
 				progress = 1;
@@ -380,19 +492,33 @@ static void pump(lsp_edge *e, edge_conn *c)
 
 /* ---- entry points ------------------------------------------------------- */
 
+/* The client asks for a WebSocket (GET with Connection: upgrade). */
+static int p_upgrade(const lsp_http_req *rq)
+{
+	size_t cl;
+	const char *cv = lsp_http_header_get(rq, "connection", &cl);
+	return cv && lsp_http_list_has(cv, cl, "upgrade") && lsp_http_header_get(rq, "upgrade", &cl) &&
+	       rq->method == LSP_HTTP_GET;
+}
+
 void edge_proxy_start(lsp_edge *e, edge_conn *c, const lsp_http_req *rq, int which)
 {
 	edge_proxy *p;
 	struct epoll_event ee;
-	size_t cl;
-	const char *cv = lsp_http_header_get(rq, "connection", &cl);
 	int one = 1;
 	e->px_requests[which]++;
 	if (e->up_len[which] == 0) { /* this route is off */
 		edge_respond_text(e, c, 404, "application/json", "no-store", "{\"error\":\"not served here\"}\n");
 		return;
 	}
-	if (rq->chunked) {
+	/* no WebSocket over HTTP/2, and at most PROXY_H2_STREAMS forwarded
+	 * streams per connection (each may collect an answer): the client
+	 * retries those over HTTP/1.1 */
+	if (c->up && (p_upgrade(rq) || edge_h2_proxying(c) >= PROXY_H2_STREAMS)) {
+		edge_h2_refuse(e, c);
+		return;
+	}
+	if (rq->chunked && !c->up) {
 		c->keep_alive = 0;
 		edge_respond_text(e, c, 411, "application/json", "no-store",
 				  "{\"error\":\"a request body needs a Content-Length\"}\n");
@@ -406,15 +532,20 @@ void edge_proxy_start(lsp_edge *e, edge_conn *c, const lsp_http_req *rq, int whi
 	p->which = which;
 	p->fd = -1;
 	p->req_left = rq->content_length > 0 ? rq->content_length : 0;
-	p->upgrade = cv && lsp_http_list_has(cv, cl, "upgrade") && lsp_http_header_get(rq, "upgrade", &cl) &&
-		     rq->method == LSP_HTTP_GET;
+	p->upgrade = p_upgrade(rq);
 	c->px = p;
 	c->ptag = K_PROXY;
 	e->px_open++;
+	if (c->up && (p->req_left = edge_h2_body_len(c)) < 0) {
+		fail(e, c, 413, "request body too large");
+		return;
+	}
 	if (request_head(e, c, p, rq) < 0) {
 		fail(e, c, 431, "request head too large to forward");
 		return;
 	}
+	if (c->up)
+		edge_h2_take_body(e, c); /* rq is not used past here: its buffer goes */
 	if (!(p->h = malloc(LSP_HTTP_HEAD_MAX))) {
 		fail(e, c, 503, "out of memory");
 		return;
@@ -474,5 +605,5 @@ void edge_proxy_expire(lsp_edge *e, edge_conn *c)
 	if (p && (p->st == P_CONNECT || p->st == P_HEAD))
 		fail(e, c, 504, p->st == P_CONNECT ? "upstream did not accept in time" : "upstream did not answer in time");
 	else
-		edge_conn_close(e, c);
+		drop(e, c);
 }

@@ -396,10 +396,7 @@ void edge_handle(lsp_edge *e, edge_conn *c, const lsp_http_req *rq)
 	/* the front door: the other servers' routes, bodies and all */
 	e->by_proto[c->up != NULL]++;
 	if (lsp_http_path_decode(rq->path, rq->path_len, path, sizeof path) >= 0 && (up = lsp_proxyhead_route(path)) >= 0) {
-		if (c->up) /* HTTP/2: the client retries it over HTTP/1.1 */
-			edge_h2_refuse(e, c);
-		else
-			edge_proxy_start(e, c, rq, up);
+		edge_proxy_start(e, c, rq, up); /* HTTP/1.1 or an HTTP/2 stream */
 		return;
 	}
 	if (rq->content_length > 0 || rq->chunked) {

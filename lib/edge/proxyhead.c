@@ -35,6 +35,12 @@ int lsp_proxyhead_hop(const lsp_http_header *h)
 	return 0;
 }
 
+int lsp_proxyhead_h2_keep(const lsp_http_header *h)
+{
+	return !lsp_proxyhead_hop(h) && !hdr_is(h, "transfer-encoding") && !hdr_is(h, "content-length") &&
+	       !hdr_is(h, "date") && !hdr_is(h, "server") && h->name_len > 0;
+}
+
 int lsp_proxyhead_put(char *out, size_t cap, size_t *len, const char *s, size_t n)
 {
 	if (n > cap - *len)

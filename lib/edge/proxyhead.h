@@ -18,6 +18,11 @@ int lsp_proxyhead_route(const char *path);
  * Keep-Alive, Upgrade, TE, Trailer, Expect, X-Forwarded-*, Forwarded…). */
 int lsp_proxyhead_hop(const lsp_http_header *h);
 
+/* 1 when an upstream's response header h goes on to an HTTP/2 client:
+ * not hop-by-hop, not Transfer-Encoding, and not Content-Length, Date or
+ * Server (the edge writes those itself). */
+int lsp_proxyhead_h2_keep(const lsp_http_header *h);
+
 /* Append s[0..n) (or "name: value\r\n") at out + *len within cap: 0, or -1
  * when it does not fit (out may then hold part of it; *len tells). */
 int lsp_proxyhead_put(char *out, size_t cap, size_t *len, const char *s, size_t n);

@@ -72,6 +72,26 @@ try {
     throw new Error('ingest URLs without ports: ' + st.rtmp + ' / ' + st.srt);
   stage = 'chat socket open';
   await page.waitForFunction(() => window.lspStudio.ws && window.lspStudio.ws.readyState === 1, null, { timeout: 10000 });
+  // The studio's API and WHIP requests went over HTTP/2 (forwarded from
+  // streams, not refused: a refusal would leave Chromium speaking
+  // HTTP/1.1 to the whole origin), and a request after them still does.
+  stage = 'http/2';
+  const proto = await page.evaluate(async () => {
+    await (await fetch('/healthz?after', { cache: 'no-store' })).text();
+    await new Promise(r => setTimeout(r, 200)); // the timing entry lands after the body
+    const by = {};
+    for (const e of performance.getEntriesByType('resource')) {
+      const u = new URL(e.name);
+      const k = u.pathname.startsWith('/api/') ? 'api' : u.pathname.startsWith('/whip/') ? 'whip'
+        : u.search === '?after' ? 'after' : null;
+      if (k) (by[k] = by[k] || new Set()).add(e.nextHopProtocol);
+    }
+    return Object.fromEntries(Object.entries(by).map(([k, v]) => [k, [...v].join(',')]));
+  });
+  check('protocols', proto);
+  for (const k of ['whip', 'after'])
+    if (proto[k] !== 'h2') throw new Error(k + ' requests not on HTTP/2: ' + JSON.stringify(proto));
+  if (proto.api && proto.api !== 'h2') throw new Error('API requests not on HTTP/2: ' + JSON.stringify(proto));
   if (shot) await page.screenshot({ path: shot });
   stage = 'stop';
   await page.click('#stop');

@@ -101,6 +101,8 @@ offer=$ROOT/tests/fuzz/corpus/sdp/chromium-whep.sdp
 for base in "http://127.0.0.1:$E" "https://127.0.0.1:$S"; do
 	curl -sk -m 10 -D "$T/whep.h" -o "$T/whep.sdp" -X POST -H 'Content-Type: application/sdp' \
 		--data-binary "@$offer" "$base/whep/demo" || fail "$base: WHEP offer: no answer"
+	# over TLS, curl takes h2 by ALPN: the offer is forwarded from an HTTP/2 stream
+	case $base in https:*) head -1 "$T/whep.h" | grep -q '^HTTP/2 ' || fail "$base: WHEP not over HTTP/2: $(head -1 "$T/whep.h")" ;; esac
 	head -1 "$T/whep.h" | grep -q " 201" || { cat "$T/whep.h"; tail -5 "$T/rtc.log"; fail "$base: WHEP offer not 201"; }
 	grep -q "^a=fingerprint" "$T/whep.sdp" || fail "$base: WHEP answer has no fingerprint"
 	loc=$(sed -n 's/^[Ll]ocation: *\([^\r]*\).*/\1/p' "$T/whep.h")
@@ -108,7 +110,7 @@ for base in "http://127.0.0.1:$E" "https://127.0.0.1:$S"; do
 	code=$(curl -sk -m 5 -o /dev/null -w '%{http_code}' -X DELETE "$base$loc")
 	case $code in 200|204) ;; *) fail "$base: DELETE $loc answered $code" ;; esac
 done
-ok "WHEP offer answered (201, SDP, Location) and deleted, plain and HTTPS"
+ok "WHEP offer answered (201, SDP, Location) and deleted, plain (HTTP/1.1) and HTTPS (HTTP/2)"
 
 # ---- what the upstream sees, big bodies, refusals, dead and silent upstreams ----
 cat >"$T/echo.py" <<'PY'
@@ -169,6 +171,30 @@ python3 -c 'import sys; b = open(sys.argv[1], "rb").read(); assert b == bytes(i 
 code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' -X POST -H 'Transfer-Encoding: chunked' --data-binary x "http://127.0.0.1:$X/api/v1/upload")
 [ "$code" = 411 ] || fail "chunked request body answered $code"
 ok "forwarded head (X-Forwarded-For/-Proto set, hop-by-hop dropped), 300 KiB up, 3 MiB down, chunked refused"
+
+# the same over HTTP/2 (h2c prior knowledge): forwarded from a stream, the
+# answer collected (1 MiB at most) and sent as one HTTP/2 response
+h2=(curl -s --http2-prior-knowledge)
+got=$("${h2[@]}" -m 5 -D "$T/h2.h" -H 'X-Forwarded-For: 6.6.6.6' -H 'X-Keep: 2' "http://127.0.0.1:$X/api/v1/echo?q=1")
+head -1 "$T/h2.h" | grep -q '^HTTP/2 200' || fail "h2 forwarded GET: $(head -1 "$T/h2.h")"
+python3 -c '
+import json, sys
+h = json.loads(sys.argv[1])["headers"]
+assert h["x-forwarded-for"] == "127.0.0.1" and h["x-keep"] == "2" and h["connection"] == "close", h' "$got" ||
+	fail "h2 forwarded head: $got"
+grep -qi '^keep-alive' "$T/h2.h" && fail "h2: a hop-by-hop header of the upstream reached the client"
+got=$("${h2[@]}" -m 10 -X POST -H 'Content-Type: application/octet-stream' --data-binary "@$T/body.bin" "http://127.0.0.1:$X/api/v1/upload")
+echo "$got" | grep -q "\"len\": 307200, \"sha\": \"$want\"" || fail "h2: 300 KiB request body: $got"
+r=$("${h2[@]}" -m 20 -o "$T/h2big.json" -w '%{http_version} %{http_code}' "http://127.0.0.1:$X/api/v1/big")
+[ "$r" = "2 502" ] && grep -q '"upstream answer too large for HTTP/2"' "$T/h2big.json" || fail "h2: 3 MiB answer: $r $(head -c 200 "$T/h2big.json")"
+r=$("${h2[@]}" -m 5 -o "$T/h2dead.json" -w '%{http_version} %{http_code}' -X POST --data-binary x "http://127.0.0.1:$X/whep/demo")
+[ "$r" = "2 502" ] && grep -q '"upstream":"rtc"' "$T/h2dead.json" || fail "h2: dead upstream: $r"
+t0=$(date +%s%N)
+r=$("${h2[@]}" -m 8 -o "$T/h2slow.json" -w '%{http_version} %{http_code}' "http://127.0.0.1:$X/presence?channels=x")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$r" = "2 504" ] && grep -q '"upstream":"chat"' "$T/h2slow.json" || fail "h2: silent upstream: $r"
+[ "$ms" -ge 1000 ] && [ "$ms" -lt 6000 ] || fail "h2: silent upstream answered after $ms ms (timeout 1.5 s)"
+ok "HTTP/2 streams forwarded: head rewritten, 300 KiB up, a 3 MiB answer refused (502), dead 502, silent 504 in $ms ms"
 
 t0=$(date +%s%N)
 curl -s -m 5 -D "$T/dead.h" -o "$T/dead.json" -X POST --data-binary x "http://127.0.0.1:$X/whep/demo" || fail "dead upstream: no answer"

@@ -84,12 +84,29 @@ static void test_hop(void **s)
 	assert_false(lsp_proxyhead_hop(&h));
 }
 
+/* What of an upstream's answer goes on to an HTTP/2 client. */
+static void test_h2_keep(void **s)
+{
+	static const struct {
+		const char *name;
+		int keep;
+	} t[] = { { "Location", 1 },	      { "Content-Type", 1 }, { "Link", 1 },   { "ETag", 1 },
+		  { "Connection", 0 },	      { "Keep-Alive", 0 },   { "Upgrade", 0 }, { "Transfer-Encoding", 0 },
+		  { "content-length", 0 }, { "Date", 0 },	     { "SERVER", 0 }, { "", 0 } };
+	(void)s;
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		lsp_http_header h = { .name = t[i].name, .name_len = strlen(t[i].name), .value = "v", .value_len = 1 };
+		assert_int_equal(lsp_proxyhead_h2_keep(&h), t[i].keep);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_response),
 		cmocka_unit_test(test_hop),
+		cmocka_unit_test(test_h2_keep),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
