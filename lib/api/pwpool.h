@@ -13,26 +13,28 @@
  * owns a job except between a successful submit and the done call that
  * hands it back; lsp_pwpool_free joins the workers and frees every job
  * still inside with free_job.  Submit, done and free are for one thread
- * (the loop); the workers touch only the queue and the done list, under
- * the pool's lock. */
+ * (the loop).  The queue and the threads are core/jobpool's (bound:
+ * LSP_JOBPOOL_QUEUED, the jobs waiting); this file is the scrypt job. */
 #ifndef LSP_PWPOOL_H
 #define LSP_PWPOOL_H
 #include <stddef.h>
 
 #include "api/passwd.h"
+#include "core/jobpool.h"
 
 #define LSP_PWPOOL_PW_MAX 256 /* longest password a job carries */
 
 enum { LSP_PWPOOL_HASH, LSP_PWPOOL_VERIFY };
 
 typedef struct lsp_pwjob {
+	lsp_job job;                          /* the pool's */
 	int op;                               /* LSP_PWPOOL_HASH or _VERIFY */
 	int log2n;                            /* HASH: cost */
 	char pw[LSP_PWPOOL_PW_MAX + 1];       /* wiped once the work is done */
 	char hash[LSP_PASSWD_HASH_MAX];       /* VERIFY: the stored hash; HASH: the result */
 	int rc;                               /* lsp_passwd_hash / lsp_passwd_verify's answer */
 	void *arg;                            /* the caller's, untouched */
-	struct lsp_pwjob *next;               /* the pool's */
+	struct lsp_pwjob *next;               /* links the list lsp_pwpool_done returns */
 } lsp_pwjob;
 
 typedef struct lsp_pwpool lsp_pwpool;
