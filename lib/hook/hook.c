@@ -606,12 +606,11 @@ void lsp_hook_close(lsp_hook *h)
 		lsp_bus_unsubscribe(h->sub); /* waits for a running callback */
 	lsp_bus_close(h->bus);
 	lsp_jobpool_free(h->pool);      /* joins: a POST ends within its timeout */
-	while (h->first) {
-		struct rcv *r = h->first;
-		while (lsp_hookq_len(r->q))
-			lsp_hookq_pop(r->q);
-		r->busy = 0;
-		rcv_release(h, r);
+	for (struct rcv *r = h->first, *nx; r; r = nx) { /* the threads are gone */
+		nx = r->next;
+		lsp_hookq_free(r->q);
+		lsp_webhook_free(r->own);
+		free(r);
 	}
 	if (h->wake >= 0)
 		close(h->wake);

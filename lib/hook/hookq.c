@@ -33,8 +33,10 @@ lsp_hookq *lsp_hookq_new(size_t cap)
 /* Move the events into a ring of size slots (>= n), oldest at 0. */
 static int resize(lsp_hookq *q, size_t size)
 {
-	lsp_hookq_item *r = calloc(size, sizeof *r);
-	if (!r)
+	lsp_hookq_item *r;
+	if (size == 0 || size < q->n)
+		return -EINVAL;
+	if (!(r = calloc(size, sizeof *r)))
 		return -ENOMEM;
 	for (size_t i = 0; i < q->n; i++)
 		r[i] = q->ring[(q->head + i) % q->size];
@@ -55,6 +57,15 @@ void lsp_hookq_free(lsp_hookq *q)
 	free(q);
 }
 
+/* Free the head and move on (n > 0). */
+static void drop_head(lsp_hookq *q)
+{
+	free(q->ring[q->head].body);
+	memset(&q->ring[q->head], 0, sizeof q->ring[q->head]);
+	q->head = (q->head + 1) % q->size;
+	q->n--;
+}
+
 static int cpy(char *dst, size_t cap, const char *s)
 {
 	int n = snprintf(dst, cap, "%s", s ? s : "");
@@ -69,9 +80,6 @@ int lsp_hookq_push(lsp_hookq *q, const char *event, const char *channel, const c
 	if (cpy(it.event, sizeof it.event, event) < 0 || cpy(it.channel, sizeof it.channel, channel) < 0 ||
 	    cpy(it.id, sizeof it.id, id) < 0)
 		return -EINVAL;
-	if (q->n == q->size && q->size < q->cap &&
-	    resize(q, q->size * 2 < q->cap ? q->size * 2 : q->cap) < 0)
-		return -ENOMEM;
 	if (!(it.body = malloc(len + 1)))
 		return -ENOMEM;
 	if (len)
@@ -79,13 +87,16 @@ int lsp_hookq_push(lsp_hookq *q, const char *event, const char *channel, const c
 	it.body[len] = 0;
 	it.len = len;
 	it.first_ms = it.due_ms = now_ms;
-	if (q->n == q->cap) {
+	if (q->n == q->cap) { /* full: the oldest goes (the ring stays as it is) */
 		if (dropped) {
 			memcpy(dropped, &q->ring[q->head], sizeof *dropped);
 			dropped->body = NULL;
 		}
-		lsp_hookq_pop(q);
+		drop_head(q);
 		rc = 1;
+	} else if (q->n == q->size && resize(q, q->size * 2 < q->cap ? q->size * 2 : q->cap) < 0) {
+		free(it.body);
+		return -ENOMEM;
 	}
 	q->ring[(q->head + q->n) % q->size] = it;
 	q->n++;
@@ -114,10 +125,7 @@ void lsp_hookq_pop(lsp_hookq *q)
 {
 	if (!q->n)
 		return;
-	free(q->ring[q->head].body);
-	memset(&q->ring[q->head], 0, sizeof q->ring[q->head]);
-	q->head = (q->head + 1) % q->size;
-	q->n--;
+	drop_head(q);
 	if (q->size > LSP_HOOKQ_MIN && q->n < q->size / 4)
 		(void)resize(q, q->size / 2); /* failed: the larger ring stays */
 }
