@@ -25,6 +25,17 @@ struct lsp_jobpool {
 	void *ctx;
 };
 
+/* j at the end of the list head..tail (under p->mu). */
+static void append(lsp_job **head, lsp_job **tail, lsp_job *j)
+{
+	j->next = NULL;
+	if (*tail)
+		(*tail)->next = j;
+	else
+		*head = j;
+	*tail = j;
+}
+
 static void *worker(void *arg)
 {
 	lsp_jobpool *p = arg;
@@ -48,12 +59,7 @@ static void *worker(void *arg)
 		p->run(p->ctx, j);
 
 		pthread_mutex_lock(&p->mu);
-		j->next = NULL;
-		if (p->dtail)
-			p->dtail->next = j;
-		else
-			p->dhead = j;
-		p->dtail = j;
+		append(&p->dhead, &p->dtail, j);
 		pthread_mutex_unlock(&p->mu);
 		/* an eventfd write fails only when the counter would overflow */
 		while (write(p->efd, &one, sizeof one) < 0 && errno == EINTR)
@@ -106,12 +112,7 @@ int lsp_jobpool_submit(lsp_jobpool *p, lsp_job *job)
 		pthread_mutex_unlock(&p->mu);
 		return -EAGAIN;
 	}
-	job->next = NULL;
-	if (p->qtail)
-		p->qtail->next = job;
-	else
-		p->qhead = job;
-	p->qtail = job;
+	append(&p->qhead, &p->qtail, job);
 	p->queued++;
 	p->held++;
 	pthread_cond_signal(&p->cv);

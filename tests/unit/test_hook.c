@@ -3,8 +3,8 @@
  * its reset by .ended, the bound (oldest dropped, counted), and the
  * delivery loop giving up on events that no receiver takes (port 1:
  * refused at once), all read back from the metrics registry.  Receivers
- * (channels' own URLs, against a small server on a loopback socket in this
- * process): one queue each, the global cap dropping the oldest of the
+ * (channels' own URLs, against tests/unit/hookrecv.h, a receiver on a
+ * loopback socket in this process): one queue each, the global cap dropping the oldest of the
  * longest queue, empty receivers freed, and a receiver that hangs holding
  * back only its own events — unless --concurrency is 1. */
 #include <setjmp.h>
@@ -12,18 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "core/metrics.h"
 #include "core/webhook.h"
 #include "hook/hook.h"
+#include "hookrecv.h"
 
 static int has(lsp_metrics *mx, const char *line)
 {
@@ -88,120 +84,10 @@ static void queue_throttle_drop(void **st)
 
 /* ---- receivers ------------------------------------------------------------- */
 
-/* The server: POST /ok answers 200 and records "<channel>:<event>" in
- * arrival order; POST /hang reads the request and never answers (it waits
- * for the client to give up). */
-struct srv {
-	int fd, port, stop, hung;
-	pthread_t th;
-	pthread_mutex_t mu;
-	char got[32][48];
-	int n;
-};
-
-struct conn {
-	struct srv *s;
-	int fd;
-};
-
-static void field(const char *body, const char *key, char *out, size_t cap)
-{
-	char pat[32];
-	const char *p;
-	out[0] = 0;
-	snprintf(pat, sizeof pat, "\"%s\":\"", key);
-	if ((p = strstr(body, pat)))
-		snprintf(out, cap, "%.*s", (int)strcspn(p + strlen(pat), "\""), p + strlen(pat));
-}
-
-static void *serve_one(void *arg)
-{
-	struct conn *k = arg;
-	struct srv *s = k->s;
-	char buf[8192], ev[16], ch[16];
-	size_t len = 0;
-	ssize_t n;
-	const char *body, *h;
-	while ((n = recv(k->fd, buf + len, sizeof buf - 1 - len, 0)) > 0) {
-		len += (size_t)n;
-		buf[len] = 0;
-		if ((body = strstr(buf, "\r\n\r\n")) && (h = strstr(buf, "Content-Length: ")) &&
-		    strlen(body + 4) >= (size_t)atoi(h + 16))
-			break;
-	}
-	buf[len] = 0;
-	if (strncmp(buf, "POST /hang ", 11) == 0) {
-		pthread_mutex_lock(&s->mu);
-		s->hung++;
-		pthread_mutex_unlock(&s->mu);
-		while (recv(k->fd, buf, sizeof buf, 0) > 0) /* until the client gives up */
-			;
-	} else if ((body = strstr(buf, "\r\n\r\n"))) {
-		static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
-		field(body, "event", ev, sizeof ev);
-		field(body, "channel", ch, sizeof ch);
-		pthread_mutex_lock(&s->mu);
-		if (s->n < 32)
-			snprintf(s->got[s->n++], sizeof s->got[0], "%s:%s", ch, ev);
-		pthread_mutex_unlock(&s->mu);
-		(void)!send(k->fd, ok, sizeof ok - 1, MSG_NOSIGNAL);
-	}
-	close(k->fd);
-	free(k);
-	return NULL;
-}
-
-static void *serve(void *arg)
-{
-	struct srv *s = arg;
-	while (!s->stop) {
-		struct pollfd pf = { s->fd, POLLIN, 0 };
-		struct conn *k;
-		pthread_t t;
-		int c;
-		if (poll(&pf, 1, 50) <= 0 || (c = accept(s->fd, NULL, NULL)) < 0)
-			continue;
-		if (!(k = malloc(sizeof *k))) {
-			close(c);
-			continue;
-		}
-		k->s = s;
-		k->fd = c;
-		if (pthread_create(&t, NULL, serve_one, k) == 0) {
-			pthread_detach(t);
-		} else {
-			close(c);
-			free(k);
-		}
-	}
-	return NULL;
-}
-
-static void srv_start(struct srv *s)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof a;
-	memset(s, 0, sizeof *s);
-	pthread_mutex_init(&s->mu, NULL);
-	assert_true((s->fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
-	assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof a), 0);
-	assert_int_equal(listen(s->fd, 16), 0);
-	assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &al), 0);
-	s->port = ntohs(a.sin_port);
-	assert_int_equal(pthread_create(&s->th, NULL, serve, s), 0);
-}
-
-static void srv_stop(struct srv *s)
-{
-	s->stop = 1;
-	pthread_join(s->th, NULL);
-	close(s->fd);
-}
-
 /* Channel a: /hang; b: /ok; anything else: no URL of its own. */
 static int route(void *ctx, const char *channel, char *url, size_t cap)
 {
-	const struct srv *s = ctx;
+	const struct hookrecv *s = ctx;
 	url[0] = 0;
 	if (!strcmp(channel, "a") || !strcmp(channel, "b"))
 		snprintf(url, cap, "http://127.0.0.1:%d/%s", s->port, channel[0] == 'a' ? "hang" : "ok");
@@ -235,14 +121,14 @@ static int find(const struct seen *s, const char *what)
  * a channel with no receiver at all is skipped, not queued. */
 static void receivers_share_the_cap(void **st)
 {
-	struct srv s;
+	struct hookrecv s;
 	lsp_metrics *mx = NULL;
 	lsp_hook *h = NULL;
 	char err[256];
 	lsp_hook_cfg cfg = { .queue_cap = 5, .route = route, .route_ctx = &s, .secret = "k", .secret_len = 1,
 			     .timeout_ms = 1000, .retry_base_ms = 1, .retry_max_ms = 1, .max_age_ms = 0 };
 	(void)st;
-	srv_start(&s);
+	hookrecv_start(&s, "k");
 	assert_int_equal(lsp_metrics_new(&mx, "test"), 0);
 	lsp_hook_metrics(mx);
 	cfg.mx = mx;
@@ -265,13 +151,13 @@ static void receivers_share_the_cap(void **st)
 	assert_true(has(mx, "lsp_hook_receivers 2\n"));
 	lsp_hook_close(h); /* frees both receivers and their events (ASan) */
 	lsp_metrics_free(mx);
-	srv_stop(&s);
+	hookrecv_stop(&s);
 }
 
 /* a's receiver hangs (no answer until the timeout); b's answers at once.
  * concurrency 4: b's three events are delivered, in order, before a's one
  * attempt fails; concurrency 1: a is posted first and b waits behind it. */
-static void run_pair(int concurrency, struct seen *seen, struct srv *s)
+static void run_pair(int concurrency, struct seen *seen, struct hookrecv *s)
 {
 	lsp_metrics *mx = NULL;
 	lsp_hook *h = NULL;
@@ -281,7 +167,7 @@ static void run_pair(int concurrency, struct seen *seen, struct srv *s)
 			     .retry_base_ms = 1, .retry_max_ms = 1, .max_age_ms = 0, .event = on_event,
 			     .event_ctx = seen };
 	memset(seen, 0, sizeof *seen);
-	srv_start(s);
+	hookrecv_start(s, "k");
 	assert_int_equal(lsp_metrics_new(&mx, "test"), 0);
 	lsp_hook_metrics(mx);
 	cfg.mx = mx;
@@ -297,8 +183,9 @@ static void run_pair(int concurrency, struct seen *seen, struct srv *s)
 	assert_true(has(mx, "lsp_hook_in_flight 0\n"));
 	lsp_hook_close(h);
 	lsp_metrics_free(mx);
-	srv_stop(s);
+	hookrecv_stop(s);
 	assert_int_equal(s->hung, 1);
+	assert_int_equal(s->bad, 0); /* every request signed */
 	assert_int_equal(s->n, 3); /* b's, in order */
 	assert_string_equal(s->got[0], "b:live");
 	assert_string_equal(s->got[1], "b:health");
@@ -307,7 +194,7 @@ static void run_pair(int concurrency, struct seen *seen, struct srv *s)
 
 static void hung_receiver_holds_only_its_own(void **st)
 {
-	struct srv s;
+	struct hookrecv s;
 	struct seen seen;
 	(void)st;
 	run_pair(4, &seen, &s);
