@@ -77,6 +77,14 @@ static void ctx_fini(tctx *c)
 	pthread_mutex_destroy(&c->mu);
 }
 
+static lsp_jobpool *pool(tctx *c, int gated, int threads, int qmax, int bound)
+{
+	lsp_jobpool *p = NULL;
+	ctx_init(c, gated);
+	assert_int_equal(lsp_jobpool_new(&p, threads, qmax, bound, run, free_job, c), 0);
+	return p;
+}
+
 static tjob *mk(int n)
 {
 	tjob *j = calloc(1, sizeof *j);
@@ -106,13 +114,11 @@ static void let_through(int gate_w, int k)
 static void n_jobs_complete(void **s)
 {
 	enum { N = 200 };
-	lsp_jobpool *p;
 	tctx c;
+	lsp_jobpool *p = pool(&c, 0, 4, N, LSP_JOBPOOL_HELD);
 	int seen[N] = { 0 }, got = 0, threads = 0;
 	pthread_t ids[4];
 	(void)s;
-	ctx_init(&c, 0);
-	assert_int_equal(lsp_jobpool_new(&p, 4, N, LSP_JOBPOOL_HELD, run, free_job, &c), 0);
 	assert_null(lsp_jobpool_done(p)); /* nothing yet, and no block */
 	for (int i = 0; i < N; i++)
 		assert_int_equal(lsp_jobpool_submit(p, &mk(i)->job), 0);
@@ -149,12 +155,10 @@ static void n_jobs_complete(void **s)
 /* HELD: running + waiting + done-not-collected count. */
 static void held_bound(void **s)
 {
-	lsp_jobpool *p;
 	tctx c;
+	lsp_jobpool *p = pool(&c, 1, 2, 3, LSP_JOBPOOL_HELD);
 	tjob *x;
 	(void)s;
-	ctx_init(&c, 1);
-	assert_int_equal(lsp_jobpool_new(&p, 2, 3, LSP_JOBPOOL_HELD, run, free_job, &c), 0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(lsp_jobpool_submit(p, &mk(i)->job), 0);
 	wait_started(&c, 2); /* two run (held at the gate), one waits */
@@ -185,12 +189,10 @@ static void held_bound(void **s)
 /* QUEUED: only the jobs waiting for a thread count. */
 static void queued_bound(void **s)
 {
-	lsp_jobpool *p;
 	tctx c;
+	lsp_jobpool *p = pool(&c, 1, 1, 2, LSP_JOBPOOL_QUEUED);
 	tjob *x;
 	(void)s;
-	ctx_init(&c, 1);
-	assert_int_equal(lsp_jobpool_new(&p, 1, 2, LSP_JOBPOOL_QUEUED, run, free_job, &c), 0);
 	assert_int_equal(lsp_jobpool_submit(p, &mk(0)->job), 0);
 	wait_started(&c, 1); /* it runs: the queue is empty again */
 	assert_int_equal(lsp_jobpool_queued(p), 0);
@@ -221,12 +223,10 @@ static void *opener(void *arg)
 /* Free with jobs running, waiting and done: every one freed once. */
 static void free_in_flight(void **s)
 {
-	lsp_jobpool *p;
 	tctx c;
+	lsp_jobpool *p = pool(&c, 1, 3, 64, LSP_JOBPOOL_QUEUED);
 	pthread_t t;
 	(void)s;
-	ctx_init(&c, 1);
-	assert_int_equal(lsp_jobpool_new(&p, 3, 64, LSP_JOBPOOL_QUEUED, run, free_job, &c), 0);
 	for (int i = 0; i < 20; i++)
 		assert_int_equal(lsp_jobpool_submit(p, &mk(i)->job), 0);
 	wait_started(&c, 3);
