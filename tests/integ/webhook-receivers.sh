@@ -96,7 +96,7 @@ lag_plain=$(awk -v a="$(arrived g plain ended)" -v b="$t_end" 'BEGIN { printf "%
 awk -v a="$lag_end" -v b="$lag_plain" 'BEGIN { exit !(a < 20 && b < 20) }' ||
 	fail "fast's ended came ${lag_end} s, plain's ${lag_plain} s after their publishes ended (bound 20 s)"
 [ -z "$(events good slow)$(events g slow)$(events g fast)$(events hang fast)" ] || fail "an event went to another channel's receiver"
-ok "fast and plain delivered while slow's receiver hangs: fast $(events good fast | wc -w) events, live ${lag_live} s after its publish started, ended ${lag_end} s (plain's ${lag_plain} s) after ffmpeg exited (load $(cut -d' ' -f1 /proc/loadavg))"
+ok "fast and plain delivered while slow's receiver hangs: fast $(events good fast | wc -w) events, live ${lag_live} s after its publish started, ended ${lag_end} s (plain's ${lag_plain} s) from ffmpeg's exit (negative: before it; load $(cut -d' ' -f1 /proc/loadavg))"
 
 # 2. slow's head is retried: the same delivery posted again
 for ((i = 0; i < 200; i++)); do
