@@ -1,6 +1,6 @@
 /* lsp-hook — deliver a channel's live, health and ended events from NATS
- * (lsp.stream.<channel>.*) to LSP_WEBHOOK_URL as signed HTTP POSTs, with
- * retries.  The work is lib/hook (the subscription and the delivery loop)
+ * (lsp.stream.<channel>.*) to LSP_WEBHOOK_URL (or the channel's own
+ * webhook_url) as signed HTTP POSTs, with retries, one queue per receiver.  The work is lib/hook (the subscription and the delivery loop)
  * over core/webhook (signing and posting); this file parses the options,
  * reads the webhook settings, runs the loop until SIGTERM/SIGINT and
  * writes the events on stderr.
@@ -26,11 +26,14 @@
 #include "state/chanhook.h"
 
 static const char usage[] =
-	"usage: lsp-hook [-h] [-V] [--metrics [HOST:]PORT] [--queue N] [--health-interval SECONDS]\n"
-	"                [--retry-max SECONDS] [--max-age SECONDS] [--group NAME]\n"
+	"usage: lsp-hook [-h] [-V] [--metrics [HOST:]PORT] [--queue N] [--concurrency N]\n"
+	"                [--health-interval SECONDS] [--retry-max SECONDS] [--max-age SECONDS]\n"
+	"                [--group NAME]\n"
 	"  --metrics [HOST:]PORT    Prometheus /metrics (delivered, failures, dropped, queue)\n"
-	"  --queue N                events held while the receiver is slow or down\n"
-	"                           (default 1024; when full the oldest is dropped)\n"
+	"  --queue N                events held, all receivers together, while receivers are\n"
+	"                           slow or down (default 1024; when full the oldest event of\n"
+	"                           the longest receiver queue is dropped)\n"
+	"  --concurrency N          receivers posted to at once (1..64, default 4)\n"
 	"  --health-interval S      post a channel's health at most every S seconds\n"
 	"                           (default 10; 0 posts every one, about once a second)\n"
 	"  --retry-max S            longest wait between retries (default 30; they start\n"
@@ -72,16 +75,18 @@ int main(int argc, char **argv)
 	lsp_webhook *wh = NULL;
 	lsp_metrics *mx = NULL;
 	lsp_hook *h = NULL;
-	lsp_hook_cfg cfg = { .queue_group = "lsp-hook", .queue_cap = 1024, .health_interval_s = 10,
+	lsp_hook_cfg cfg = { .queue_group = "lsp-hook", .queue_cap = 1024, .concurrency = LSP_HOOK_CONCURRENCY,
+			     .health_interval_s = 10,
 			     .retry_base_ms = 1000, .retry_max_ms = 30000, .max_age_ms = 600000,
 			     .event = on_event, .event_ctx = &lg };
-	enum { O_METRICS = 256, O_QUEUE, O_HEALTH, O_RETRY, O_AGE, O_GROUP };
+	enum { O_METRICS = 256, O_QUEUE, O_HEALTH, O_RETRY, O_AGE, O_GROUP, O_CONC };
 	static const struct option lopts[] = {
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ "metrics", required_argument, NULL, O_METRICS }, { "queue", required_argument, NULL, O_QUEUE },
 		{ "health-interval", required_argument, NULL, O_HEALTH },
 		{ "retry-max", required_argument, NULL, O_RETRY }, { "max-age", required_argument, NULL, O_AGE },
-		{ "group", required_argument, NULL, O_GROUP }, { NULL, 0, NULL, 0 }
+		{ "group", required_argument, NULL, O_GROUP }, { "concurrency", required_argument, NULL, O_CONC },
+		{ NULL, 0, NULL, 0 }
 	};
 
 	lsp_log_init(&lg, "lsp-hook");
@@ -91,6 +96,13 @@ int main(int argc, char **argv)
 		case 'V': printf("lsp-hook %s\n", LSP_VERSION); return LSP_EXIT_OK;
 		case O_METRICS: mx_addr = optarg; break;
 		case O_GROUP: cfg.queue_group = optarg; break;
+		case O_CONC:
+			if (lsp_opt_long(optarg, 1, 64, &v) < 0) {
+				fprintf(stderr, "lsp-hook: bad option value: %s\n", optarg);
+				return LSP_EXIT_USAGE;
+			}
+			cfg.concurrency = (int)v;
+			break;
 		case O_QUEUE:
 		case O_HEALTH:
 		case O_RETRY:

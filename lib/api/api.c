@@ -259,7 +259,7 @@ int lsp_api_open(lsp_api **out, const lsp_api_cfg *cfg, char *err, size_t errcap
 		return -EIO;
 	}
 	if (a->cfg.pw_threads > 0 && lsp_pwpool_new(&a->pool, a->cfg.pw_threads,
-						      a->cfg.pw_queue > 0 ? a->cfg.pw_queue : 64, api_pending_free) < 0) {
+						      a->cfg.pw_queue > 0 ? a->cfg.pw_queue : 64, api_pending_drop, NULL) < 0) {
 		snprintf(err, errcap, "unable to start the password threads");
 		lsp_api_close(a);
 		return -ENOMEM;
@@ -272,7 +272,7 @@ void lsp_api_close(lsp_api *a)
 {
 	if (!a)
 		return;
-	lsp_pwpool_free(a->pool);
+	lsp_jobpool_free(a->pool);
 	lsp_ratelimit_free(a->rl);
 	free(a);
 }

@@ -46,7 +46,7 @@ struct lsp_api {
 	lsp_ratelimit *rl;                    /* sign-in/sign-up buckets */
 	char dummy_hash[LSP_PASSWD_HASH_MAX]; /* verified against when the user is unknown */
 	long long next_sweep;                 /* unix seconds */
-	lsp_pwpool *pool;                     /* scrypt threads; NULL: hash inline */
+	lsp_jobpool *pool;                    /* scrypt threads (api/pwpool); NULL: hash inline */
 };
 
 /* One request in flight. */
@@ -121,6 +121,7 @@ void api_h_signout(api_call *c);
 void api_pw_start(api_call *c, api_pending *pd);
 /* Free a pending request (the pool's free_job). */
 void api_pending_free(lsp_pwjob *j);
+void api_pending_drop(void *ctx, lsp_job *j); /* the pool's free_job: api_pending_free */
 
 /* ---- api_user.c ---- */
 /* Answer 200 with user's profile (404 when none). */

@@ -223,6 +223,12 @@ void api_pending_free(lsp_pwjob *j)
 	free(pd);
 }
 
+void api_pending_drop(void *ctx, lsp_job *j)
+{
+	(void)ctx;
+	api_pending_free((lsp_pwjob *)j);
+}
+
 void api_pw_start(api_call *c, api_pending *pd)
 {
 	pd->c = *c;
@@ -239,7 +245,7 @@ void api_pw_start(api_call *c, api_pending *pd)
 		api_pending_free(&pd->job);
 		return;
 	}
-	if (lsp_pwpool_submit(c->a->pool, &pd->job) < 0) {
+	if (lsp_jobpool_submit(c->a->pool, &pd->job.job) < 0) {
 		api_pending_free(&pd->job);
 		api_add_header(c, "Retry-After: 1\r\n%s%s", "", "");
 		api_event(c, LSP_WARN, "password queue full", "peer", LSV_S(c->rq->peer), NULL);
@@ -249,17 +255,17 @@ void api_pw_start(api_call *c, api_pending *pd)
 	c->rs->defer = 1;
 }
 
-int lsp_api_wake_fd(const lsp_api *a) { return a->pool ? lsp_pwpool_fd(a->pool) : -1; }
+int lsp_api_wake_fd(const lsp_api *a) { return a->pool ? lsp_jobpool_fd(a->pool) : -1; }
 
 void lsp_api_wake(void *ctx, lsp_apisrv *s)
 {
 	lsp_api *a = ctx;
-	for (lsp_pwjob *j = lsp_pwpool_done(a->pool), *next; j; j = next) {
-		api_pending *pd = (api_pending *)j;
+	for (lsp_job *j = lsp_jobpool_done(a->pool), *next; j; j = next) {
+		api_pending *pd = (api_pending *)j; /* its job, first, starts with the lsp_job */
 		next = j->next;
 		pd->then(&pd->c, pd);
 		lsp_apisrv_finish(s, pd->ticket, &pd->rs);
-		api_pending_free(j);
+		api_pending_free(&pd->job);
 	}
 }
 

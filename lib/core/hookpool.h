@@ -21,11 +21,14 @@
  * Ownership: the caller owns a job except between a successful submit
  * and the lsp_hookpool_done that hands it back; lsp_hookpool_free joins
  * the threads (a POST in flight ends within its deadline) and free()s
- * every job still inside (jobs are malloc'd by the caller).  Submit, done and free are for one thread (the loop). */
+ * every job still inside (jobs are malloc'd by the caller).  Submit, done
+ * and free are for one thread (the loop).  The queue and the threads are
+ * core/jobpool's (bound: LSP_JOBPOOL_HELD); this file is the POST. */
 #ifndef LSP_HOOKPOOL_H
 #define LSP_HOOKPOOL_H
 #include <stddef.h>
 
+#include "core/jobpool.h"
 #include "core/webhook.h"
 
 #define LSP_HOOKPOOL_URL_MAX 2048  /* bytes of a job's url, NUL included */
@@ -33,6 +36,7 @@
 #define LSP_HOOKPOOL_SLACK_MS 50   /* a job with less time left than this is not posted */
 
 typedef struct lsp_hookjob {
+	lsp_job job;                        /* the pool's */
 	char url[LSP_HOOKPOOL_URL_MAX];     /* http:// or https:// */
 	char event[32];                     /* X-LSP-Event */
 	char body[LSP_HOOKPOOL_BODY_MAX];
@@ -47,7 +51,7 @@ typedef struct lsp_hookjob {
 	char err[256];
 	double took_s;
 	long long submitted_ms;             /* the pool's */
-	struct lsp_hookjob *next;           /* the pool's */
+	struct lsp_hookjob *next;           /* links the list lsp_hookpool_done returns */
 } lsp_hookjob;
 
 typedef struct lsp_hookpool lsp_hookpool;

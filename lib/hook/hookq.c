@@ -1,5 +1,6 @@
-/* hookq.c — a ring of cap webhook events, oldest first; see hookq.h.  The
- * queue owns each item's body from push to pop (or drop). */
+/* hookq.c — a ring of webhook events, oldest first, that grows to cap and
+ * shrinks back; see hookq.h.  The queue owns each item's body from push to
+ * pop (or drop). */
 #include "hook/hookq.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 
 struct lsp_hookq {
 	lsp_hookq_item *ring;
+	size_t size;               /* slots in ring */
 	size_t cap, head, n;
 };
 
@@ -19,12 +21,30 @@ lsp_hookq *lsp_hookq_new(size_t cap)
 		return NULL;
 	if (!(q = calloc(1, sizeof *q)))
 		return NULL;
-	if (!(q->ring = calloc(cap, sizeof *q->ring))) {
+	q->size = cap < LSP_HOOKQ_MIN ? cap : LSP_HOOKQ_MIN;
+	if (!(q->ring = calloc(q->size, sizeof *q->ring))) {
 		free(q);
 		return NULL;
 	}
 	q->cap = cap;
 	return q;
+}
+
+/* Move the events into a ring of size slots (>= n), oldest at 0. */
+static int resize(lsp_hookq *q, size_t size)
+{
+	lsp_hookq_item *r;
+	if (size == 0 || size < q->n)
+		return -EINVAL;
+	if (!(r = calloc(size, sizeof *r)))
+		return -ENOMEM;
+	for (size_t i = 0; i < q->n; i++)
+		r[i] = q->ring[(q->head + i) % q->size];
+	free(q->ring);
+	q->ring = r;
+	q->size = size;
+	q->head = 0;
+	return 0;
 }
 
 void lsp_hookq_free(lsp_hookq *q)
@@ -35,6 +55,15 @@ void lsp_hookq_free(lsp_hookq *q)
 		lsp_hookq_pop(q);
 	free(q->ring);
 	free(q);
+}
+
+/* Free the head and move on (n > 0). */
+static void drop_head(lsp_hookq *q)
+{
+	free(q->ring[q->head].body);
+	memset(&q->ring[q->head], 0, sizeof q->ring[q->head]);
+	q->head = (q->head + 1) % q->size;
+	q->n--;
 }
 
 static int cpy(char *dst, size_t cap, const char *s)
@@ -58,15 +87,18 @@ int lsp_hookq_push(lsp_hookq *q, const char *event, const char *channel, const c
 	it.body[len] = 0;
 	it.len = len;
 	it.first_ms = it.due_ms = now_ms;
-	if (q->n == q->cap) {
+	if (q->n == q->cap) { /* full: the oldest goes (the ring stays as it is) */
 		if (dropped) {
 			memcpy(dropped, &q->ring[q->head], sizeof *dropped);
 			dropped->body = NULL;
 		}
-		lsp_hookq_pop(q);
+		drop_head(q);
 		rc = 1;
+	} else if (q->n == q->size && resize(q, q->size * 2 < q->cap ? q->size * 2 : q->cap) < 0) {
+		free(it.body);
+		return -ENOMEM;
 	}
-	q->ring[(q->head + q->n) % q->cap] = it;
+	q->ring[(q->head + q->n) % q->size] = it;
 	q->n++;
 	return rc;
 }
@@ -93,10 +125,14 @@ void lsp_hookq_pop(lsp_hookq *q)
 {
 	if (!q->n)
 		return;
-	free(q->ring[q->head].body);
-	memset(&q->ring[q->head], 0, sizeof q->ring[q->head]);
-	q->head = (q->head + 1) % q->cap;
-	q->n--;
+	drop_head(q);
+	if (q->size > LSP_HOOKQ_MIN && q->n < q->size / 4)
+		(void)resize(q, q->size / 2); /* failed: the larger ring stays */
+}
+
+size_t lsp_hookq_slots(const lsp_hookq *q)
+{
+	return q->size;
 }
 
 int64_t lsp_hookq_backoff(int n, int base_ms, int max_ms)

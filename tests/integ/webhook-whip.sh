@@ -24,6 +24,7 @@
 # the owner alone, never logged.  The secret and signatures appear in no log.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/ingest/common.sh"
+. "$(dirname "$0")/webhook/common.sh"
 need ffmpeg; need curl; need python3
 start_nats
 export LSP_RING_DIR=$T/shm
@@ -31,13 +32,6 @@ mkdir -p "$LSP_RING_DIR"
 
 RECV=$ROOT/tests/tools/hookrecv.py
 SECRET=whsec-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-start_recv() { # name → port in $T/<name>.port, requests in $T/<name>.jsonl, mode $T/<name>.mode
-	: >>"$T/$1.mode"
-	bg python3 "$RECV" "$T/$1.port" "$T/$1.jsonl" "$T/$1.mode"
-	wait_file "$T/$1.port" 10 || fail "receiver $1 did not start"
-	wait_port "$(cat "$T/$1.port")" 10 || fail "receiver $1 not listening"
-	touch "$T/$1.jsonl"
-}
 start_recv g     # the platform's receiver
 start_recv own   # a channel's own
 GURL=http://127.0.0.1:$(cat "$T/g.port")/hook

@@ -1,5 +1,6 @@
 /* Unit tests: lib/hook/hookq.c — FIFO order, the bound (oldest dropped and
- * reported), backoff timing and give-up age, and the body copies. */
+ * reported), backoff timing and give-up age, the body copies, and the ring
+ * growing to the bound and shrinking back with the order kept. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -100,12 +101,50 @@ static void backoff(void **st)
 	lsp_hookq_free(q);
 }
 
+static void grow_and_shrink(void **st)
+{
+	lsp_hookq *q = lsp_hookq_new(1000);
+	char ch[16];
+	int next = 0;
+	(void)st;
+	assert_int_equal(lsp_hookq_slots(q), LSP_HOOKQ_MIN);
+	for (int i = 0; i < 5; i++) { /* the head away from slot 0, so a resize unwraps */
+		snprintf(ch, sizeof ch, "c%d", i);
+		assert_int_equal(push(q, "live", ch, i, NULL), 0);
+	}
+	for (; next < 3; next++)
+		lsp_hookq_pop(q);
+	for (int i = 5; i < 1000; i++) {
+		snprintf(ch, sizeof ch, "c%d", i);
+		assert_int_equal(push(q, "live", ch, i, NULL), 0);
+	}
+	assert_int_equal(lsp_hookq_len(q), 997);
+	assert_int_equal(lsp_hookq_slots(q), 1000); /* doubled up to the bound, no further */
+	for (int i = 1000; i < 1003; i++) {
+		snprintf(ch, sizeof ch, "c%d", i);
+		assert_int_equal(push(q, "live", ch, i, NULL), 0);
+	}
+	assert_int_equal(push(q, "live", "c1003", 1003, NULL), 1); /* full: c3 goes */
+	assert_int_equal(lsp_hookq_slots(q), 1000);
+	next = 4;
+	while (lsp_hookq_len(q) > 1) { /* FIFO through every shrink */
+		snprintf(ch, sizeof ch, "c%d", next++);
+		assert_string_equal(lsp_hookq_head(q)->channel, ch);
+		assert_true(lsp_hookq_slots(q) <= 4 * lsp_hookq_len(q) + LSP_HOOKQ_MIN);
+		lsp_hookq_pop(q);
+	}
+	assert_string_equal(lsp_hookq_head(q)->channel, "c1003");
+	assert_true(lsp_hookq_slots(q) <= 2 * LSP_HOOKQ_MIN);
+	lsp_hookq_free(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fifo_and_bound),
 		cmocka_unit_test(bad_fields),
 		cmocka_unit_test(backoff),
+		cmocka_unit_test(grow_and_shrink),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
-/* Unit tests: lib/api/pwpool.c — hashing and verifying on worker threads:
- * every job comes back once through the done list, with the answer the
- * inline call gives and the password wiped; a full queue refuses at once;
- * freeing the pool with jobs inside frees them. */
+/* Unit tests: lib/api/pwpool.c — hashing and verifying on core/jobpool
+ * threads: every job comes back once through the done list, with the
+ * answer the inline call gives and the password wiped; a full queue (jobs
+ * waiting) refuses at once; freeing the pool with jobs inside hands them
+ * to free_job (or, with none, wipes and frees them). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,8 +16,9 @@
 #include "api/pwpool.h"
 
 static int freed;
-static void count_free(lsp_pwjob *j)
+static void count_free(void *ctx, lsp_job *j)
 {
+	(void)ctx;
 	freed++;
 	free(j);
 }
@@ -34,30 +36,32 @@ static lsp_pwjob *job(int op, const char *pw, const char *hash)
 }
 
 /* Wait for n jobs back; returns them in an array (caller frees each). */
-static int collect(lsp_pwpool *p, lsp_pwjob **got, int n)
+static int collect(lsp_jobpool *p, lsp_pwjob **got, int n)
 {
 	int k = 0;
 	while (k < n) {
-		struct pollfd pf = { .fd = lsp_pwpool_fd(p), .events = POLLIN };
+		struct pollfd pf = { .fd = lsp_jobpool_fd(p), .events = POLLIN };
 		assert_true(poll(&pf, 1, 30000) == 1);
-		for (lsp_pwjob *j = lsp_pwpool_done(p), *nx; j; j = nx) {
+		for (lsp_job *j = lsp_jobpool_done(p), *nx; j; j = nx) {
 			nx = j->next;
 			assert_true(k < n);
-			got[k++] = j;
+			got[k++] = (lsp_pwjob *)j;
 		}
 	}
 	return k;
 }
 
+static int submit(lsp_jobpool *p, lsp_pwjob *j) { return lsp_jobpool_submit(p, &j->job); }
+
 static void round_trip(void **s)
 {
-	lsp_pwpool *p;
+	lsp_jobpool *p;
 	lsp_pwjob *got[8], *h;
 	char stored[LSP_PASSWD_HASH_MAX];
 	int ok = 0, bad = 0;
 	(void)s;
-	assert_int_equal(lsp_pwpool_new(&p, 2, 8, NULL), 0);
-	assert_int_equal(lsp_pwpool_submit(p, job(LSP_PWPOOL_HASH, "correct horse", NULL)), 0);
+	assert_int_equal(lsp_pwpool_new(&p, 2, 8, NULL, NULL), 0);
+	assert_int_equal(submit(p, job(LSP_PWPOOL_HASH, "correct horse", NULL)), 0);
 	assert_int_equal(collect(p, got, 1), 1);
 	h = got[0];
 	assert_int_equal(h->rc, 0);
@@ -66,7 +70,7 @@ static void round_trip(void **s)
 	strcpy(stored, h->hash);
 	free(h);
 	for (int i = 0; i < 6; i++)
-		assert_int_equal(lsp_pwpool_submit(p, job(LSP_PWPOOL_VERIFY, i % 2 ? "wrong" : "correct horse", stored)), 0);
+		assert_int_equal(submit(p, job(LSP_PWPOOL_VERIFY, i % 2 ? "wrong" : "correct horse", stored)), 0);
 	assert_int_equal(collect(p, got, 6), 6);
 	for (int i = 0; i < 6; i++) {
 		ok += got[i]->rc == 1;
@@ -75,26 +79,26 @@ static void round_trip(void **s)
 	}
 	assert_int_equal(ok, 3);
 	assert_int_equal(bad, 3);
-	assert_null(lsp_pwpool_done(p));
-	lsp_pwpool_free(p);
+	assert_null(lsp_jobpool_done(p));
+	lsp_jobpool_free(p);
 }
 
 static void full_queue_and_free(void **s)
 {
-	lsp_pwpool *p;
+	lsp_jobpool *p;
 	lsp_pwjob *extra;
 	int queued = 0, refused = 0;
 	(void)s;
-	lsp_pwpool_free(NULL);
-	assert_int_equal(lsp_pwpool_new(&p, 0, 2, NULL), -EINVAL);
-	assert_int_equal(lsp_pwpool_new(&p, 1, 0, NULL), -EINVAL);
+	lsp_jobpool_free(NULL);
+	assert_int_equal(lsp_pwpool_new(&p, 0, 2, NULL, NULL), -EINVAL);
+	assert_int_equal(lsp_pwpool_new(&p, 1, 0, NULL, NULL), -EINVAL);
 	freed = 0;
-	assert_int_equal(lsp_pwpool_new(&p, 1, 2, count_free), 0);
+	assert_int_equal(lsp_pwpool_new(&p, 1, 2, count_free, NULL), 0);
 	/* slow jobs: one runs, two wait, the rest are refused at once */
 	for (int i = 0; i < 6; i++) {
 		lsp_pwjob *j = job(LSP_PWPOOL_HASH, "pw", NULL);
 		j->log2n = 16;
-		if (lsp_pwpool_submit(p, j) == 0)
+		if (submit(p, j) == 0)
 			queued++;
 		else {
 			refused++;
@@ -103,14 +107,28 @@ static void full_queue_and_free(void **s)
 	}
 	assert_true(queued >= 2 && queued <= 3);
 	assert_int_equal(queued + refused, 6);
-	assert_true(lsp_pwpool_queued(p) <= 2);
+	assert_true(lsp_jobpool_queued(p) <= 2);
 	extra = job(LSP_PWPOOL_HASH, "pw", NULL);
-	if (lsp_pwpool_submit(p, extra) < 0)
+	if (submit(p, extra) < 0)
 		free(extra);
 	else
 		queued++;
-	lsp_pwpool_free(p); /* joins, frees every job still inside */
+	lsp_jobpool_free(p); /* joins, frees every job still inside */
 	assert_int_equal(freed, queued);
+}
+
+/* No free_job: the jobs left inside are wiped and freed by the pool (ASan). */
+static void default_free(void **s)
+{
+	lsp_jobpool *p;
+	(void)s;
+	assert_int_equal(lsp_pwpool_new(&p, 1, 4, NULL, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		lsp_pwjob *j = job(LSP_PWPOOL_HASH, "pw", NULL);
+		j->log2n = 14;
+		assert_int_equal(submit(p, j), 0);
+	}
+	lsp_jobpool_free(p);
 }
 
 int main(void)
@@ -118,6 +136,7 @@ int main(void)
 	const struct CMUnitTest t[] = {
 		cmocka_unit_test(round_trip),
 		cmocka_unit_test(full_queue_and_free),
+		cmocka_unit_test(default_free),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
 }
