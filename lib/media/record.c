@@ -39,7 +39,8 @@ static int interrupted(void *opaque)
 
 /* ---- input ----------------------------------------------------------- */
 
-/* The streams of one program: its first H.264 and first usable AAC. */
+/* The streams of one program: its first H.264 or HEVC and its first usable
+ * AAC or Opus (as lsp-package takes them). */
 static void program_av(AVFormatContext *ic, const unsigned *idx, unsigned n, int *v, int *a)
 {
 	*v = *a = -1;
@@ -47,7 +48,8 @@ static void program_av(AVFormatContext *ic, const unsigned *idx, unsigned n, int
 		AVCodecParameters *par = ic->streams[idx[i]]->codecpar;
 		if ((par->codec_id == AV_CODEC_ID_H264 || par->codec_id == AV_CODEC_ID_HEVC) && *v < 0)
 			*v = (int)idx[i];
-		else if (par->codec_id == AV_CODEC_ID_AAC && *a < 0 && lsp_fmp4_aac_asc(par) == 0)
+		else if (*a < 0 && ((par->codec_id == AV_CODEC_ID_AAC && lsp_fmp4_aac_asc(par) == 0) ||
+				    (par->codec_id == AV_CODEC_ID_OPUS && par->extradata_size >= 19)))
 			*a = (int)idx[i];
 	}
 }

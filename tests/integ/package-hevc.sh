@@ -9,7 +9,8 @@
 #  - through the platform with LSP_TRANSCODE=0 (no ladder): an E-RTMP
 #    HEVC + Opus publish (tests/tools/ertmp-gen.py) → lsp-ingest →
 #    scripts/lsp-channel → a live "src" rung in hvc1 + Opus that hlscheck
-#    passes and ffmpeg decodes.
+#    passes and ffmpeg decodes;
+#  - lsp-record records the same streams (hvc1 + Opus).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/ingest/common.sh"
 need ffmpeg; need ffprobe; need python3
@@ -64,6 +65,16 @@ for a in aac opus; do
 	hls_check "$O"
 done
 ok "lsp-package: HEVC + AAC and HEVC + Opus → hvc1/Opus fMP4, CODECS=\"$want,…\", 120 of 120 frames, hlscheck clean"
+
+# the recorder takes the same streams: a recording of an HEVC + Opus source
+"$BIN/lsp-record" -c hv -i "$T/opus.ts" --root "$T/rec" --always --no-sync 2>"$T/rec.log" ||
+	{ tail -n 5 "$T/rec.log"; fail "lsp-record of HEVC + Opus: exit $?"; }
+d=$(ls -d "$T"/rec/hv/*/ | head -n1)
+info=$(ffprobe -v error -show_entries stream=codec_name,codec_tag_string -of csv=p=0 "$d/init.mp4")
+[ "$(echo $info)" = "hevc,hvc1 opus,Opus" ] || fail "recording's init.mp4 has: $info"
+ffmpeg -v error -nostdin -i "$d/index.m3u8" -f null - 2>"$T/rdec.err" || { cat "$T/rdec.err"; fail "the recording does not decode"; }
+hls_check "$d"
+ok "lsp-record: an HEVC + Opus source recorded as hvc1 + Opus, decodes, hlscheck clean"
 
 # ---- E-RTMP HEVC + Opus, LSP_TRANSCODE=0: the source as is
 ffmpeg -v error -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 \
