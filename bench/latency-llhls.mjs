@@ -45,13 +45,15 @@ try {
       if (hls && Number.isFinite(hls.latency)) hlsLat.push(hls.latency * 1000);
       await new Promise(res => setTimeout(res, 100));
     }
-    return { out, hlsLat, jumps: Number(document.body.dataset.edgeJumps || 0) };
+    return { out, hlsLat, jumps: Number(document.body.dataset.edgeJumps || 0),
+      transport: document.body.dataset.transport || '' };
   }, [K, secs]);
   const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor(p * s.length))]) : NaN; };
   const res = { samples: r.out.length, p50_ms: pct(r.out, 0.5), p95_ms: pct(r.out, 0.95),
-    min_ms: pct(r.out, 0), max_ms: pct(r.out, 1), hlsjs_latency_p50_ms: pct(r.hlsLat, 0.5), edge_jumps: r.jumps };
+    min_ms: pct(r.out, 0), max_ms: pct(r.out, 1), hlsjs_latency_p50_ms: pct(r.hlsLat, 0.5), edge_jumps: r.jumps,
+    transport: r.transport };
   console.log(JSON.stringify(res));
-  console.log(`glass-to-glass LL-HLS: p50 ${res.p50_ms} ms, p95 ${res.p95_ms} ms (${res.samples} samples; hls.js estimate p50 ${res.hlsjs_latency_p50_ms} ms)`);
+  console.log(`glass-to-glass (${r.transport || 'll-hls'}): p50 ${res.p50_ms} ms, p95 ${res.p95_ms} ms (${res.samples} samples; hls.js estimate p50 ${res.hlsjs_latency_p50_ms} ms)`);
   process.exitCode = res.samples > 10 ? 0 : 1;
 } finally {
   await browser.close();
