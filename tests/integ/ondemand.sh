@@ -2,9 +2,10 @@
 # test: alone
 # ondemand — rungs nobody watches are not encoded (lsp-transcode
 # --on-demand through scripts/lsp-channel, as lsp-ingest runs it):
-#  - a live 640x360 publisher, ladder 360p,240p, LSP_ON_DEMAND=4: with no
-#    viewer, 360p goes idle ("rung idle") while 240p (the cheapest) runs and
-#    its playlist keeps growing; the transcoder's CPU while 360p is idle is
+#  - a live 640x360 publisher, ladder 360p,240p (+ the "src" lsp-channel
+#    adds), LSP_ON_DEMAND=4, one viewer polling 240p through lsp-edge: 360p,
+#    which nobody watches, goes idle ("rung idle") while 240p runs and its
+#    playlist keeps growing; the transcoder's CPU while 360p is idle is
 #    printed against its CPU while both are encoded (same run, side by side)
 #  - a viewer asking lsp-edge for 360p brings it back ("rung wanted") within
 #    a few seconds (lsp-edge holds that first, plain playlist load until the
@@ -32,6 +33,8 @@ bg ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=640x360:rat
 	-c:v libx264 -preset ultrafast -tune zerolatency -g 25 -pix_fmt yuv420p -c:a aac -b:a 64k \
 	-y -f mpegts "$T/in.ts"
 wait_file "$H/240p/index.m3u8" 30 || { tail -n 20 "$T/ch.log" >&2; fail "no 240p playlist"; }
+# a viewer on 240p all along (lsp-edge touches its want file for each load)
+bg bash -c 'while :; do curl -s -m 5 -o /dev/null "$0"; sleep 0.5; done' "http://127.0.0.1:$P/hls/od/240p/index.m3u8"
 tc=$(pgrep -f "lsp-transcode .*--ring-prefix od" | head -n1)
 [ -n "$tc" ] || fail "no lsp-transcode"
 cpu() { awk '{print $14 + $15}' "/proc/$tc/stat"; }   # utime + stime, ticks
@@ -39,8 +42,8 @@ cpu() { awk '{print $14 + $15}' "/proc/$tc/stat"; }   # utime + stime, ticks
 # both rungs are encoded during the first LSP_ON_DEMAND seconds: measure them
 c0=$(cpu); sleep 2; c1=$(cpu); both=$((c1 - c0))
 wait_grep '"event":"rung idle","rung":"360p"' "$T/ch.log" 20 || { tail -n 20 "$T/ch.log" >&2; fail "360p never went idle"; }
-grep -q '"event":"rung idle","rung":"240p"' "$T/ch.log" && fail "the cheapest rung went idle"
-ok "no viewer: 360p idle after ${LSP_ON_DEMAND}s, 240p runs"
+grep -q '"event":"rung idle","rung":"240p"' "$T/ch.log" && fail "the watched rung went idle"
+ok "no viewer of 360p: idle after ${LSP_ON_DEMAND}s, 240p (watched) runs"
 sleep 1
 c0=$(cpu); sleep 2; c1=$(cpu); one=$((c1 - c0))
 echo "lsp-transcode CPU over 2 s: both rungs $both ticks, 360p idle $one ticks (load $(cut -d' ' -f1 /proc/loadavg))"
