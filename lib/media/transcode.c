@@ -9,6 +9,8 @@
  *   audio: decode → resample into a FIFO → AAC 1024-sample frames → write
  *          the same packet into every program
  *   src:   copy the packet into the "src" program.
+ * While no encoded rung runs, nothing is decoded (transcode_demand.c): the
+ * packet is only copied into "src".
  * Writes are unbuffered-ish (small AVIO buffer, flushed per packet): the
  * output is a live pipe.  What an operator should see is reported as
  * events (cfg->event, core/event.h). */
