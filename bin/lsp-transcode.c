@@ -23,6 +23,7 @@
 #include "media/avlog.h"
 #include "media/ladder.h"
 #include "media/transcode.h"
+#include "state/chandir.h"
 
 static const char usage[] =
 	"usage: lsp-transcode [options] < in.ts > ladder.ts\n"
@@ -42,7 +43,13 @@ static const char usage[] =
 	"      --on-demand SECONDS  with --ring-prefix: stop encoding a rung nobody has asked\n"
 	"                         for in SECONDS (lsp-edge and lsp-rtc touch lsp-want-NAME~R in\n"
 	"                         the ring directory); it restarts on the next grid keyframe after\n"
-	"                         a request. The smallest rung always runs (default 0: all always)\n"
+	"                         a request. \"src\" always runs; without it, the smallest rung\n"
+	"                         (default 0: all always). No rung running: no decoding either\n"
+	"      --policy on-demand|always|off  the ladder policy to start with (default\n"
+	"                         on-demand: --on-demand decides; off: only \"src\")\n"
+	"      --policy-dir DIR   the channel's directory holding its ladder markers\n"
+	"                         (.ladder-always, .ladder-off): read each second, a change\n"
+	"                         applies on the next keyframe\n"
 	"      --realtime auto|on|off  keep up with a live input: shed preset and rungs,\n"
 	"                         drop input to the next keyframe when behind (default auto:\n"
 	"                         on when the input is a pipe or socket)\n"
@@ -86,6 +93,8 @@ static void progress(const lsp_log_t *lg, lsp_metrics *mx, lsp_transcode *t, dou
 		lsp_metrics_set(mx, "lsp_transcode_lag_seconds", st.lag_s, "channel", ch, NULL);
 		lsp_metrics_set(mx, "lsp_transcode_rungs_idle", st.rungs_idle, "channel", ch, NULL);
 		lsp_metrics_set(mx, "lsp_transcode_demand_starts_total", (double)st.demand_starts, "channel", ch, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_decoding", st.decoding, "channel", ch, NULL);
+		lsp_metrics_set(mx, "lsp_transcode_decode_stops_total", (double)st.decode_stops, "channel", ch, NULL);
 		lsp_metrics_set(mx, "lsp_transcode_dropped_total", (double)st.input_drops, "channel", ch, NULL);
 		lsp_metrics_set(mx, "lsp_transcode_media_seconds", st.media_s, "channel", ch, NULL);
 		lsp_metrics_set(mx, "lsp_transcode_frames_in_total", (double)st.frames_in, "channel", ch, NULL);
@@ -143,6 +152,52 @@ static void status_write(const lsp_log_t *lg, struct status *s, const lsp_transc
 	}
 }
 
+/* --policy-dir: the channel's directory as the root and the channel's
+ * name (state/chandir.h), and the last reading: a new policy is applied
+ * once two readings a second apart agree, so the moment between a writer
+ * removing one marker and making the other is never taken for a change. */
+struct policy_dir {
+	char root[4096], name[LSP_NAME_MAX + 1];
+	int on, last;
+};
+
+static int policy_init(struct policy_dir *p, const char *dir)
+{
+	const char *sl;
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n == 0 || n >= sizeof p->root)
+		return -1;
+	snprintf(p->root, sizeof p->root, "%.*s", (int)n, dir);
+	sl = strrchr(p->root, '/');
+	if (!lsp_name_valid(sl ? sl + 1 : p->root))
+		return -1;
+	snprintf(p->name, sizeof p->name, "%.*s", LSP_NAME_MAX, sl ? sl + 1 : p->root);
+	if (!sl)
+		snprintf(p->root, sizeof p->root, ".");
+	else if (sl == p->root)
+		snprintf(p->root, sizeof p->root, "/");
+	else
+		p->root[sl - p->root] = 0;
+	p->on = 1;
+	p->last = -1;
+	return 0;
+}
+
+static void policy_poll(struct policy_dir *p, lsp_transcode *t)
+{
+	lsp_transcode_stats st;
+	int now;
+	if (!p->on)
+		return;
+	now = lsp_chandir_ladder(p->root, p->name);
+	lsp_transcode_get_stats(t, &st);
+	if (now == p->last && now != st.policy)
+		lsp_transcode_set_policy(t, now);
+	p->last = now;
+}
+
 static int bad_usage(const char *what, const char *arg)
 {
 	fprintf(stderr, "lsp-transcode: %s: %s\n%s", what, arg, usage);
@@ -163,6 +218,7 @@ int main(int argc, char **argv)
 	lsp_metrics *mx = NULL;
 	const char *mx_addr = NULL;
 	struct status stat_file = { .on = 0 };
+	struct policy_dir pol = { .on = 0 };
 
 	lsp_log_init(&lg, "lsp-transcode");
 	memset(&cfg, 0, sizeof cfg);
@@ -182,7 +238,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },          { "version", no_argument, NULL, 'V' },
 		{ "metrics", required_argument, NULL, 'M' }, { "realtime", required_argument, NULL, 'R' },
 		{ "ring-prefix", required_argument, NULL, 'r' }, { "on-demand", required_argument, NULL, 'D' },
-		{ "status", required_argument, NULL, 'S' },      { NULL, 0, NULL, 0 }
+		{ "status", required_argument, NULL, 'S' },      { "policy", required_argument, NULL, 'L' },
+		{ "policy-dir", required_argument, NULL, 'F' },  { NULL, 0, NULL, 0 }
 	};
 	while ((c = getopt_long(argc, argv, "i:o:l:g:p:e:t:hV", lopts, NULL)) != -1) {
 		switch (c) {
@@ -236,6 +293,14 @@ int main(int argc, char **argv)
 				return bad_usage("bad --on-demand (seconds, 0..86400)", optarg);
 			cfg.idle_s = (double)v;
 			break;
+		case 'L':
+			if ((cfg.policy = lsp_transcode_policy_parse(optarg)) < 0)
+				return bad_usage("bad --policy (on-demand|always|off)", optarg);
+			break;
+		case 'F':
+			if (policy_init(&pol, optarg) < 0)
+				return bad_usage("bad --policy-dir (a channel's directory)", optarg);
+			break;
 		case 'R':
 			if (!strcmp(optarg, "auto"))
 				realtime = -1;
@@ -287,6 +352,10 @@ int main(int argc, char **argv)
 				"encoded rungs not encoded now because nobody watches them (--on-demand)");
 		lsp_metrics_def(mx, "lsp_transcode_demand_starts_total", LSP_METRIC_COUNTER,
 				"idle rungs started again for a viewer");
+		lsp_metrics_def(mx, "lsp_transcode_decoding", LSP_METRIC_GAUGE,
+				"1 while the source is decoded; 0 while no encoded rung runs (src copied only)");
+		lsp_metrics_def(mx, "lsp_transcode_decode_stops_total", LSP_METRIC_COUNTER,
+				"times decoding stopped because no encoded rung ran");
 		lsp_metrics_def(mx, "lsp_transcode_dropped_total", LSP_METRIC_COUNTER,
 				"times input was dropped up to the next keyframe to catch up");
 		lsp_metrics_def(mx, "lsp_transcode_media_seconds", LSP_METRIC_GAUGE, "source timeline covered");
@@ -312,6 +381,7 @@ int main(int argc, char **argv)
 			last = now_s();
 			if (info)
 				last_info = last;
+			policy_poll(&pol, t);
 			progress(&lg, mx, t, t0, "progress", info ? LSP_INFO : LSP_DEBUG);
 			status_write(&lg, &stat_file, t);
 		}

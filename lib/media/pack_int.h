@@ -123,7 +123,8 @@ int pack_publish(rung *r, const char *name, const void *b, size_t n, char *err, 
 int pack_write_playlist(lsp_pack *p, rung *r, char *err, size_t errcap);
 /* master.m3u8 (and master-dvr.m3u8 with DVR) over every rung with a rate. */
 int pack_write_master(lsp_pack *p, char *err, size_t errcap);
-/* pack_write_master() once every rung has a rate, again when a peak grew 10 %. */
+/* pack_write_master() once every rung has a rate (or, three segments in,
+ * every rung that started), again when a peak grew 10 % or a rung got one. */
 int pack_maybe_master(lsp_pack *p, char *err, size_t errcap);
 /* Remove the files of a segment that left the window (the whole segment
  * stays while DVR still lists it).  Never fails. */

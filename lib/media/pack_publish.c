@@ -135,11 +135,14 @@ int pack_write_master(lsp_pack *p, char *err, size_t errcap)
 
 int pack_maybe_master(lsp_pack *p, char *err, size_t errcap)
 {
-	int all = 1, grew = 0;
+	int all = 1, grew = 0, ahead = 0;
+	for (int i = 0; i < p->nr; i++) /* a rung three segments in */
+		ahead |= p->r[i]->peak_bps > 0 && p->r[i]->cur.seq >= p->seq0 + 3;
 	for (int i = 0; i < p->nr; i++) {
 		rung *r = p->r[i];
-		if (r->peak_bps <= 0)
-			all = 0;
+		if (r->peak_bps <= 0 && (r->started || !ahead))
+			all = 0; /* not waited for: a rung that has not started by then (lsp-transcode
+				  * keeps it idle: policy off); listed once it has a segment */
 		else if (r->peak_bps > r->published_peak + r->published_peak / 10)
 			grew = 1;
 	}

@@ -9,6 +9,8 @@
  *   audio: decode → resample into a FIFO → AAC 1024-sample frames → write
  *          the same packet into every program
  *   src:   copy the packet into the "src" program.
+ * While no encoded rung runs, nothing is decoded (transcode_demand.c): the
+ * packet is only copied into "src".
  * Writes are unbuffered-ish (small AVIO buffer, flushed per packet): the
  * output is a live pipe.  What an operator should see is reported as
  * events (cfg->event, core/event.h). */
@@ -53,8 +55,8 @@ int lsp_transcode_open(lsp_transcode **out, const lsp_transcode_config *cfg, cha
 	int rc;
 	*out = NULL;
 	if (cfg->gop_s < 0.1 || cfg->gop_s > 10 || cfg->nrungs < 0 || cfg->nrungs > LSP_LADDER_MAX ||
-	    cfg->threads < 0 || cfg->threads > 64) {
-		snprintf(err, errcap, "bad configuration (gop 0.1..10 s, threads 0..64)");
+	    cfg->threads < 0 || cfg->threads > 64 || !lsp_transcode_policy_name(cfg->policy)) {
+		snprintf(err, errcap, "bad configuration (gop 0.1..10 s, threads 0..64, policy 0..2)");
 		return -EINVAL;
 	}
 	if (!(t = calloc(1, sizeof *t))) {
@@ -62,6 +64,7 @@ int lsp_transcode_open(lsp_transcode **out, const lsp_transcode_config *cfg, cha
 		return -ENOMEM;
 	}
 	t->cfg = *cfg;
+	t->policy = cfg->policy;
 	snprintf(t->preset, sizeof t->preset, "%s", cfg->preset ? cfg->preset : "veryfast");
 	t->vidx = t->aidx = -1;
 	t->last_us[0] = t->last_us[1] = AV_NOPTS_VALUE;
@@ -240,8 +243,11 @@ int lsp_transcode_step(lsp_transcode *t, char *err, size_t errcap)
 		av_packet_unref(pkt);
 		return 1;
 	}
-	/* decode first: the packet that opens the output is copied too */
-	rc = video ? transcode_decode_video(t, pkt, err, errcap) : transcode_decode_audio(t, pkt, err, errcap);
+	/* decode first (unless no encoded rung needs it): the packet that
+	 * opens the output is copied too */
+	rc = !transcode_demand_decode(t, pkt, video) ? 0
+	     : video				     ? transcode_decode_video(t, pkt, err, errcap)
+						     : transcode_decode_audio(t, pkt, err, errcap);
 	if (rc == 0 && t->opened && t->has_src) {
 		if (video && (pkt->flags & AV_PKT_FLAG_KEY))
 			t->src_started = 1; /* the copy starts on a source keyframe */
@@ -263,6 +269,8 @@ void lsp_transcode_get_stats(const lsp_transcode *t, lsp_transcode_stats *st)
 	st->capacity = t->shed.capacity;
 	st->lag_s = t->shed.lag;
 	st->input_drops = t->shed.drops;
+	st->decoding = !t->dec_off;
+	st->policy = t->policy;
 	snprintf(st->preset, sizeof st->preset, "%s", t->preset);
 	st->media_s = t->first_vpts == AV_NOPTS_VALUE ? 0 : (t->last_vpts - t->first_vpts) * av_q2d(t->vtb);
 }
@@ -303,9 +311,9 @@ int lsp_transcode_status_json(const lsp_transcode *t, char *out, size_t cap)
 	lsp_transcode_get_stats(t, &st);
 	n = snprintf(out, cap,
 		     "{\"shed_level\":%d,\"shed_max\":%d,\"preset\":\"%s\",\"capacity\":%.2f,\"speed\":%.2f,"
-		     "\"lag_ms\":%lld,\"input_drops\":%lld,\"rungs_idle\":%d",
+		     "\"lag_ms\":%lld,\"input_drops\":%lld,\"rungs_idle\":%d,\"policy\":\"%s\",\"decoding\":%d",
 		     st.shed_level, st.shed_max, st.preset, st.capacity, st.speed, (long long)(st.lag_s * 1000),
-		     st.input_drops, st.rungs_idle);
+		     st.input_drops, st.rungs_idle, lsp_transcode_policy_name(st.policy), st.decoding);
 	if (n < 0 || (size_t)n >= cap)
 		goto nospace;
 	off = (size_t)n;

@@ -28,9 +28,18 @@
  *    drops input up to the next source keyframe when the lag passes one GOP
  *    + 1 s.  A dropped rung's program simply stops receiving video after a
  *    whole GOP; a restored one restarts with an IDR on the grid.
- *  - With cfg->idle_s (on demand, transcode_demand.c) a rung nobody has
- *    asked for in idle_s seconds stops the same way and restarts on the
- *    grid keyframe after a viewer asks; the cheapest rung always runs.
+ *  - The ladder policy (cfg->policy, changed live by
+ *    lsp_transcode_set_policy; transcode_demand.c): on-demand (with
+ *    cfg->idle_s > 0) a rung nobody has asked for in idle_s seconds stops
+ *    the same way and restarts on the grid keyframe after a viewer asks;
+ *    always: every rung runs; off: no encoded rung runs.  The passthrough
+ *    "src" always runs; without one (no --passthrough, or a source that is
+ *    not H.264) the cheapest encoded rung always runs instead.
+ *  - While no encoded rung runs, the source is not decoded at all (nor its
+ *    audio, when "src" copies the source's AAC): only "src" is copied.
+ *    Decoding restarts at the next source keyframe once a rung is wanted
+ *    again (the decoder flushed first), and that rung restarts on the
+ *    grid keyframe as above: the grid is kept while nothing is decoded.
  *  - Damaged input never stops the engine: TS sync loss is counted and
  *    resynced, corrupt packets and decode errors are counted and skipped;
  *    after a video decode error the rest of that GOP is dropped (its frames
@@ -67,6 +76,10 @@
  *   "transcode restored": the same fields (level is the new, lower one)
  *   warn "input dropped": dropped_ms packets lag_ms drops
  *   warn "unsupported audio format; frame skipped": sample_rate channels
+ *   "rung idle" / "rung wanted": rung idle_s policy
+ *   "ladder policy": policy from (a live change; applied at the next grid keyframe)
+ *   "decoding stopped": audio (1: the audio decoder stopped too) stops
+ *   "decoding resumed": rung (the rung that asked) stopped_ms
  * Repeated warnings are reported the first 10 times, then every 100th. */
 #ifndef LSP_TRANSCODE_H
 #define LSP_TRANSCODE_H
@@ -76,6 +89,8 @@
 #include "media/ladder.h"
 
 enum { LSP_ENC_AUTO = 0, LSP_ENC_X264 = 1, LSP_ENC_NVENC = 2 };
+/* The ladder policy; the values of a channel's setting (state/chanmeta.h). */
+enum { LSP_LADDER_ON_DEMAND = 0, LSP_LADDER_ALWAYS = 1, LSP_LADDER_OFF = 2 };
 
 typedef struct {
 	int in_fd, out_fd;
@@ -90,6 +105,7 @@ typedef struct {
 	int realtime;         /* live input: shed load and drop input to keep up (transcode_shed.c) */
 	double idle_s;        /* > 0 with ring_prefix: a rung nobody asked for in this many
 			       * seconds is not encoded (transcode_demand.c); 0 all always */
+	int policy;           /* LSP_LADDER_*: on-demand (idle_s), always, off */
 	lsp_event_fn event;   /* what happened (core/event.h); names below; may be NULL */
 	void *event_ctx;
 } lsp_transcode_config;
@@ -113,6 +129,9 @@ typedef struct {
 	long long input_drops;   /* times input was dropped up to a keyframe */
 	int rungs_idle;          /* encoded rungs nobody watches now */
 	long long demand_starts; /* idle rungs started again for a viewer */
+	int decoding;            /* 1 while the source video is decoded */
+	long long decode_stops;  /* times decoding stopped (no encoded rung running) */
+	int policy;              /* LSP_LADDER_* in force */
 	char preset[32];         /* the preset in use now */
 	char encoder[32];        /* "libx264" or "h264_nvenc" */
 } lsp_transcode_stats;
@@ -136,12 +155,23 @@ void lsp_transcode_get_stats(const lsp_transcode *t, lsp_transcode_stats *st);
 /* The transcoder's part of the channel's health report, one JSON object
  * into out: {"shed_level":N,"shed_max":M,"preset":"veryfast",
  * "capacity":C,"speed":S,"lag_ms":L,"input_drops":D,"rungs_idle":I,
+ * "policy":"on-demand","decoding":1,
  * "encoding":["720p",...],"shed":["1080p",...],"idle":["480p",...]}
  * (encoding: the rungs encoded or copied now; shed / idle: the ones off
  * for load / for want of a viewer).  Before the output opens the three
  * lists are empty.  Returns the length, or -ENOSPC when cap is too small
  * (out then holds ""). */
 int lsp_transcode_status_json(const lsp_transcode *t, char *out, size_t cap);
+
+/* Change the ladder policy (LSP_LADDER_*) while running: rungs stop or
+ * start on the next grid keyframe (a stopped decoder restarts at the next
+ * source keyframe first).  Reported as "ladder policy".  -EINVAL for an
+ * unknown policy, else 0. */
+int lsp_transcode_set_policy(lsp_transcode *t, int policy);
+
+/* "on-demand", "always", "off" (NULL for another value), and back (-1). */
+const char *lsp_transcode_policy_name(int policy);
+int lsp_transcode_policy_parse(const char *name);
 
 /* Free everything; NULL is fine. */
 void lsp_transcode_close(lsp_transcode *t);

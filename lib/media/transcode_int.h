@@ -145,7 +145,10 @@ struct lsp_transcode {
 	AVFrame *dframe;
 	struct shed shed;
 	int64_t opened_us;        /* when the output opened (CLOCK_MONOTONIC) */
-	int64_t demand_polled;    /* last look at the want files */
+	int64_t demand_polled;    /* last look at the want files; 0: look now */
+	int policy;               /* LSP_LADDER_* in force */
+	int dec_off;              /* no encoded rung runs: the source is not decoded */
+	int64_t dec_off_us;       /* when decoding stopped */
 	lsp_transcode_stats st;
 };
 
@@ -192,6 +195,11 @@ int transcode_rung_update(lsp_transcode *t, struct rung *r, char *err, size_t er
 /* transcode_demand.c */
 void transcode_demand_tick(lsp_transcode *t);          /* once a packet: poll the want files */
 int transcode_demand_apply(lsp_transcode *t, char *err, size_t errcap); /* at a grid keyframe */
+/* Once a packet, after the output opened: 1 decode it, 0 leave it
+ * undecoded (no encoded rung needs the picture, nor the sound): decoding
+ * stops while no encoded rung runs and resumes at a source keyframe once
+ * one is wanted; while stopped the timeline and keyframe grid move on. */
+int transcode_demand_decode(lsp_transcode *t, const AVPacket *pkt, int video);
 
 /* transcode_av.c.  pkt NULL drains the decoder (end of input). */
 int transcode_decode_video(lsp_transcode *t, const AVPacket *pkt, char *err, size_t errcap);

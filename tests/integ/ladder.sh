@@ -6,13 +6,23 @@
 #    NAME ladder=…, channel get, exit 100 / 1), on SQLite and Postgres; the
 #    markers lsp-channel reads (.ladder-always / .ladder-off) follow
 #  - three channels published by ffmpeg over RTMP into lsp-ingest --exec
-#    lsp-channel, one box environment (ladder 240p,120p, LSP_ON_DEMAND=3):
-#    on-demand's 240p goes idle with no viewer, always keeps both rungs'
-#    playlists moving well past the window, off makes only "src" (master
-#    playlist and rung directories); each pipeline logs its policy
+#    lsp-channel, one box environment (ladder 240p,120p + the "src" that
+#    lsp-channel always adds, LSP_ON_DEMAND=3): on-demand's 240p and 120p
+#    go idle with no viewer and the source is no longer decoded, always
+#    keeps both rungs' playlists moving well past the window, off makes
+#    only "src" (master playlist; no rung playlist); each pipeline logs its
+#    policy
 #  - the channel's health report (run/<ch>.health.json, what lsp-ingest
 #    publishes on lsp.stream.<ch>.health) carries lsp-transcode's status:
-#    shed level, rungs encoding / shed / idle
+#    shed level, policy, decoding, rungs encoding / shed / idle
+#  - CPU, side by side in one run: the transcoder of a channel whose every
+#    encoded rung is idle (on-demand, no viewer) and of an off channel each
+#    use well under half of the always channel's
+#  - a policy change applies live (lsp-ctl channel set, no restart):
+#    always→off stops both rungs and decoding (their playlists stand
+#    still), off→always brings them back (playlists move, a discontinuity);
+#    off→always on a channel that started off adds the rungs to its master
+#    playlist
 #  - off on an HEVC source: the src rung cannot be served, so lsp-transcode
 #    encodes the cheapest default rung instead (H.264)
 . "$(dirname "$0")/../lib.sh"
@@ -105,11 +115,13 @@ health() { # channel key → that field of the transcoder's part of the channel'
 	local v; v=$(sed -n "s/.*\"transcode\":{.*\"$2\":\(\[[^]]*\]\|[0-9.-]*\).*/\1/p" "$LSP_DATA_DIR/run/$1.health.json" 2>/dev/null)
 	echo "${v:--}"
 }
-for _ in $(seq 300); do [ "$(health od idle)" = '["240p"]' ] && break; sleep 0.1; done
-[ "$(health od idle)" = '["240p"]' ] || { tail -n 20 "$T/ingest.log" >&2; fail "od: 240p never idle in the health report: $(cat "$LSP_DATA_DIR/run/od.health.json")"; }
-[ "$(health od encoding)" = '["120p"]' ] || fail "od encoding: $(health od encoding)"
-[ "$(health od rungs_idle)" = 1 ] || fail "od rungs_idle: $(health od rungs_idle)"
-ok "on-demand: 240p idle after ${LSP_ON_DEMAND}s with no viewer, in the health report"
+for _ in $(seq 300); do [ "$(health od idle)" = '["240p","120p"]' ] && [ "$(health od decoding)" = 0 ] && break; sleep 0.1; done
+[ "$(health od idle)" = '["240p","120p"]' ] || { tail -n 20 "$T/ingest.log" >&2; fail "od: rungs never idle in the health report: $(cat "$LSP_DATA_DIR/run/od.health.json")"; }
+[ "$(health od encoding)" = '["src"]' ] || fail "od encoding: $(health od encoding)"
+[ "$(health od rungs_idle)" = 2 ] || fail "od rungs_idle: $(health od rungs_idle)"
+[ "$(health od decoding)" = 0 ] || fail "od still decoding with every rung idle: $(health od decoding)"
+grep -q '"event":"decoding stopped"' "$T/ingest.log" || fail "no decoding stopped event"
+ok "on-demand: 240p and 120p idle after ${LSP_ON_DEMAND}s with no viewer, src alone, no decoding, in the health report"
 
 # always: past the window (od went idle) and 3 s more, both rungs still move
 # and the health report has never shown an idle rung
@@ -125,28 +137,74 @@ for r in 240p 120p; do
 	h=$(grep -m1 '^#EXT-X-PRELOAD-HINT' "$HLS/al/$r/index.m3u8")
 	[ -n "$h" ] && [ "$h" != "${h0[${r%p}]}" ] || fail "al: $r playlist stood still ($h)"
 done
-[ "$(health al encoding)" = '["240p","120p"]' ] || fail "al encoding: $(health al encoding)"
+[ "$(health al encoding)" = '["src","240p","120p"]' ] || fail "al encoding: $(health al encoding)"
+[ "$(health al decoding)" = 1 ] || fail "al decoding: $(health al decoding)"
 case $(health al shed_level) in [0-9]*) ;; *) fail "al: no shed level in the health report: $(health al shed_level)";; esac
-# what each policy costs now (od's 240p idle), side by side in one run
-declare -A tcpid c0
+ok "always: both rungs' playlists keep moving with no viewer past the window; health: encoding src,240p,120p, shed level $(health al shed_level)"
+
+# what each policy costs now (od's rungs idle), side by side in one run: an
+# idle channel's transcoder copies src and decodes nothing, so it must use
+# well under half of what the always channel's uses (measured: ~0.1-0.3)
+declare -A tcpid c0 cpu
 for c in al od of; do tcpid[$c]=$(pgrep -f "lsp-transcode .*--ring-prefix $c( |\$)" | head -n1); done
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 for c in al od of; do c0[$c]=$(ticks "${tcpid[$c]:-0}"); done
-sleep 3
-echo "lsp-transcode CPU ticks over 3 s: always $(($(ticks "${tcpid[al]:-0}") - c0[al])), on-demand (240p idle)" \
-	"$(($(ticks "${tcpid[od]:-0}") - c0[od])), off $(($(ticks "${tcpid[of]:-0}") - c0[of])) (load $(cut -d' ' -f1 /proc/loadavg))"
-ok "always: both rungs' playlists keep moving with no viewer past the window; health: encoding 240p,120p, shed level $(health al shed_level)"
+sleep 6
+for c in al od of; do cpu[$c]=$(($(ticks "${tcpid[$c]:-0}") - c0[$c])); done
+echo "lsp-transcode CPU ticks over 6 s: always ${cpu[al]}, on-demand (every rung idle) ${cpu[od]}, off ${cpu[of]}" \
+	"(load $(cut -d' ' -f1 /proc/loadavg))"
+[ "${cpu[al]}" -ge 10 ] || fail "always used only ${cpu[al]} ticks in 6 s: not encoding?"
+[ $((2 * cpu[od])) -lt "${cpu[al]}" ] || fail "on-demand with every rung idle used ${cpu[od]} ticks against always's ${cpu[al]}"
+[ $((2 * cpu[of])) -lt "${cpu[al]}" ] || fail "off used ${cpu[of]} ticks against always's ${cpu[al]}"
+ok "CPU side by side: every rung idle ${cpu[od]}, off ${cpu[of]}, always ${cpu[al]} ticks"
 
 # off: only src
 wait_file "$HLS/of/master.m3u8" 20 || fail "of: no master playlist"
 for _ in $(seq 50); do [ -s "$HLS/of/src/index.m3u8" ] && break; sleep 0.1; done
 [ "$(grep -v '^#' "$HLS/of/master.m3u8" | grep -c .)" = 1 ] && grep -q '^src/index.m3u8' "$HLS/of/master.m3u8" ||
 	fail "of: master lists more than src: $(cat "$HLS/of/master.m3u8")"
-[ ! -e "$HLS/of/240p" ] && [ ! -e "$HLS/of/120p" ] || fail "of: rung directories made: $(ls "$HLS/of")"
+[ ! -e "$HLS/of/240p/index.m3u8" ] && [ ! -e "$HLS/of/120p/index.m3u8" ] || fail "of: rung playlists made: $(ls "$HLS"/of/*)"
 [ "$(health of encoding)" = '["src"]' ] || fail "of encoding: $(health of encoding)"
+[ "$(health of decoding)" = 0 ] || fail "of: still decoding: $(health of decoding)"
 grep -q '^#EXT-X-PART:' "$HLS/of/src/index.m3u8" || fail "of: src has no parts"
 hls_check "$HLS/of/master.m3u8"
-ok "off: the master playlist and the HLS directory hold src only"
+ok "off: the master playlist and the HLS directory hold src only, nothing decoded"
+
+# ---- a policy change applies live: no restart, on the next keyframe
+phint() { grep -m1 '^#EXT-X-PRELOAD-HINT' "$HLS/$1/$2/index.m3u8" 2>/dev/null; }
+moves() { # channel rung: its playlist's preload hint changes within 10 s
+	local h0; h0=$(phint "$1" "$2")
+	for _ in $(seq 100); do [ "$(phint "$1" "$2")" != "$h0" ] && return 0; sleep 0.1; done
+	return 1
+}
+tcal=${tcpid[al]}
+ctl channel set al ladder=off || fail "lsp-ctl set al off"
+for _ in $(seq 150); do [ "$(health al idle)" = '["240p","120p"]' ] && [ "$(health al decoding)" = 0 ] && break; sleep 0.1; done
+[ "$(health al idle)" = '["240p","120p"]' ] && [ "$(health al decoding)" = 0 ] ||
+	{ tail -n 20 "$T/ingest.log" >&2; fail "al: always→off did not idle the rungs: $(cat "$LSP_DATA_DIR/run/al.health.json")"; }
+grep -q '"event":"ladder policy","policy":"off","from":"always"' "$T/ingest.log" || fail "no ladder policy event (always→off)"
+sleep 1 # the last part of each rung is out
+moves al 240p && fail "al: 240p still moves after always→off"
+moves al src || fail "al: src stood still after always→off"
+ctl channel set al ladder=always || fail "lsp-ctl set al always"
+for _ in $(seq 150); do [ "$(health al encoding)" = '["src","240p","120p"]' ] && break; sleep 0.1; done
+[ "$(health al encoding)" = '["src","240p","120p"]' ] && [ "$(health al decoding)" = 1 ] ||
+	{ tail -n 20 "$T/ingest.log" >&2; fail "al: off→always did not start the rungs: $(cat "$LSP_DATA_DIR/run/al.health.json")"; }
+grep -q '"event":"decoding resumed"' "$T/ingest.log" || fail "no decoding resumed event"
+grep -q '"event":"rung wanted","rung":"240p".*"policy":"always"' "$T/ingest.log" || fail "no rung wanted event (off→always)"
+moves al 240p || fail "al: 240p stands still after off→always"
+for _ in $(seq 50); do grep -q '^#EXT-X-DISCONTINUITY$' "$HLS/al/240p/index.m3u8" && break; sleep 0.1; done
+grep -q '^#EXT-X-DISCONTINUITY$' "$HLS/al/240p/index.m3u8" || fail "al: 240p resumed without a discontinuity"
+[ "$(pgrep -f "lsp-transcode .*--ring-prefix al( |\$)" | head -n1)" = "$tcal" ] || fail "al: the transcoder was restarted"
+hls_check --as live "$HLS/al/240p/index.m3u8"
+ok "live: always→off idles 240p,120p and stops decoding (playlists stand still, src goes on), off→always brings them back on the grid, same transcoder"
+# a channel that started off gets its rungs (and its master playlist lists them)
+ctl channel set of ladder=always || fail "lsp-ctl set of always"
+for _ in $(seq 200); do grep -q '^240p/index.m3u8' "$HLS/of/master.m3u8" && break; sleep 0.1; done
+grep -q '^240p/index.m3u8' "$HLS/of/master.m3u8" || { tail -n 20 "$T/ingest.log" >&2; fail "of: off→always, master: $(cat "$HLS/of/master.m3u8")"; }
+moves of 120p || fail "of: 120p does not move after off→always"
+hls_check "$HLS/of/master.m3u8"
+ok "live: off→always on a channel that started off adds 240p,120p to its master playlist"
 
 # ---- off on an HEVC source: the cheapest default rung instead of src
 ffmpeg -v error -f lavfi -i testsrc2=size=320x240:rate=25 -t 2 -c:v libx265 -preset ultrafast \

@@ -1,5 +1,6 @@
-/* Unit tests: lib/media/transcode.c open-time failures (the media path is covered
- * by tests/integ/transcode.sh with real ffmpeg-made streams). */
+/* Unit tests: lib/media/transcode.c open-time failures and the ladder
+ * policy's names (the media path is covered by tests/integ/transcode.sh,
+ * ladder.sh and ondemand.sh with real ffmpeg-made streams). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,7 +49,27 @@ static void bad_config(void **s)
 	c = base(-1);
 	c.threads = 65;
 	assert_int_equal(lsp_transcode_open(&t, &c, err, sizeof err), -EINVAL);
+	c = base(-1);
+	c.policy = 3;
+	assert_int_equal(lsp_transcode_open(&t, &c, err, sizeof err), -EINVAL);
+	assert_null(t);
 	lsp_transcode_close(NULL);
+}
+
+/* The policy names are the channel setting's words, in its order. */
+static void policy_names(void **s)
+{
+	(void)s;
+	assert_int_equal(lsp_transcode_policy_parse("on-demand"), LSP_LADDER_ON_DEMAND);
+	assert_int_equal(lsp_transcode_policy_parse("always"), LSP_LADDER_ALWAYS);
+	assert_int_equal(lsp_transcode_policy_parse("off"), LSP_LADDER_OFF);
+	assert_int_equal(lsp_transcode_policy_parse("Off"), -1);
+	assert_int_equal(lsp_transcode_policy_parse(""), -1);
+	assert_int_equal(lsp_transcode_policy_parse(NULL), -1);
+	for (int i = 0; i <= LSP_LADDER_OFF; i++)
+		assert_int_equal(lsp_transcode_policy_parse(lsp_transcode_policy_name(i)), i);
+	assert_null(lsp_transcode_policy_name(-1));
+	assert_null(lsp_transcode_policy_name(3));
 }
 
 /* feed bytes through a pipe, expect open to fail with want */
@@ -88,6 +109,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bad_config),
 		cmocka_unit_test(bad_input),
+		cmocka_unit_test(policy_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
