@@ -15,8 +15,8 @@
  * again restarts on the next grid keyframe ("rung wanted").  The
  * passthrough "src" always runs, so a channel nobody watches still has a
  * picture for the directory, thumbnails and the first viewer; a ladder
- * without "src" (none asked for, or a source that cannot be copied as
- * H.264) keeps its cheapest encoded rung running instead.  An idle rung's
+ * without an H.264 "src" (none asked for, or an HEVC source, whose src
+ * few browsers play) keeps its cheapest encoded rung running too.  An idle rung's
  * program and ring go silent as a whole, exactly like a shed one
  * (lsp-package starts a new segment with EXT-X-DISCONTINUITY, numbered on
  * the other rungs' grid, when it resumes).
@@ -80,12 +80,12 @@ static double want_age(const lsp_transcode *t, const struct rung *r)
 	return lsp_ring_want_age(name);
 }
 
-/* The rung that always runs: none when "src" runs, else the last
- * (smallest) encoded one. */
+/* The rung that always runs: none when an H.264 "src" runs, else the last
+ * (smallest) encoded one (an HEVC src plays in few browsers). */
 static int always_rung(const lsp_transcode *t)
 {
 	int i, last = -1;
-	if (t->has_src)
+	if (t->has_src && t->src_h264)
 		return -1;
 	for (i = 0; i < t->nr; i++)
 		if (!t->rungs[i].r.passthrough)

@@ -137,6 +137,7 @@ struct lsp_transcode {
 	AVIOContext *opb;
 	int out_errno;
 	int opened, finished, has_src, src_started;
+	int src_h264;           /* src is H.264 (every player's): no rung must run */
 	int skip_gop;             /* after a video decode error: packets dropped up to the next keyframe */
 	long long gop_dropped;    /* packets dropped since that error */
 	struct rung rungs[LSP_LADDER_MAX];

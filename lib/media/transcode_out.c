@@ -280,25 +280,20 @@ int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t 
 		n++;
 	}
 	if (vin->codecpar->codec_id != AV_CODEC_ID_H264) {
-		/* a copied rung would offer HEVC (say) as an H.264 rendition:
-		 * the source is served through the encoded rungs only */
-		int m = 0;
+		/* "src" copies HEVC as it came (lsp-package writes it as hvc1, for
+		 * the players that decode it); everyone else needs an H.264 rung
+		 * beside it: a ladder of src alone gets the cheapest default one */
+		int enc = 0;
 		for (i = 0; i < n; i++)
-			if (!lad[i].passthrough)
-				lad[m++] = lad[i];
-		if (m < n) {
-			const char *instead = "";
-			if (m == 0) { /* "src" alone (ladder off): the cheapest rung of
-				       * the default ladder instead, so viewers get a picture */
-				lsp_rung d[LSP_LADDER_MAX];
-				int nd = lsp_ladder_default(d, LSP_LADDER_MAX);
-				lad[m++] = d[nd - 1];
-				instead = lad[0].name;
-			}
-			lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_WARN, "passthrough rung dropped", "codec",
-				       LSV_S(avcodec_get_name(vin->codecpar->codec_id)), "instead", LSV_S(instead), NULL);
+			enc += !lad[i].passthrough;
+		if (!enc && n < LSP_LADDER_MAX) {
+			lsp_rung d[LSP_LADDER_MAX];
+			int nd = lsp_ladder_default(d, LSP_LADDER_MAX);
+			lad[n++] = d[nd - 1];
+			lsp_event_emit(t->cfg.event, t->cfg.event_ctx, LSP_INFO, "h264 rung added", "codec",
+				       LSV_S(avcodec_get_name(vin->codecpar->codec_id)), "rung", LSV_S(lad[n - 1].name),
+				       NULL);
 		}
-		n = m;
 	}
 	if ((n = lsp_ladder_fit(lad, n, f->width, f->height)) < 0) {
 		snprintf(err, errcap, "source size %dx%d out of range", f->width, f->height);
@@ -346,6 +341,7 @@ int transcode_open_output(lsp_transcode *t, const AVFrame *f, char *err, size_t 
 		if (r->r.passthrough) {
 			r->vst->time_base = vin->time_base;
 			t->has_src = 1;
+			t->src_h264 = vin->codecpar->codec_id == AV_CODEC_ID_H264;
 		}
 		if (t->aidx >= 0) {
 			/* "src" copies the source audio when it is AAC already, so that
