@@ -188,6 +188,10 @@ typedef struct {
 	 * lock of the supervisor's; that program calls lsp_rtc_worker with the
 	 * same settings and SPEC.  Required for workers > 1 (-EINVAL). */
 	char *const *argv;
+	/* ABR (rtcabr.c): a WHEP viewer in "auto" starts on the tallest rung
+	 * at most abr_start lines tall (0: the channel's own video) and moves
+	 * between rungs on its REMB and RR loss */
+	int abr_start;
 } lsp_rtc_cfg;
 
 #define LSP_RTC_CAND_MAX 8      /* candidate addresses (lsp_sdp_local's LSP_SDP_CAND_MAX) */
@@ -196,6 +200,11 @@ typedef struct {
 #define LSP_RTC_WORKERS_MAX 62  /* one session-id letter per worker */
 
 int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap);
+
+/* The rung a WHEP layer request body asks for ({"rung":"360p"}, or
+ * {"rung":"auto"}; other members ignored) into out (a name of letters,
+ * digits, '_' and '-'): 0, or -1 when the body is not such an object. */
+int lsp_rtc_layer_parse(const char *body, size_t len, char *out, size_t cap);
 
 /* In a worker exec'd by a supervisor run with cfg->argv: serve as worker
  * SPEC names (its index, control socket, UDP socket and port, ICE-TCP
