@@ -34,12 +34,12 @@ fi
 
 export LSP_RING_DIR=$T/shm
 mkdir -p "$LSP_RING_DIR"
-H=$(free_port); U=$(free_port); M=$(free_port)
+H=$(free_port); U=$(free_port); M=$(free_port); E=$(free_port)
 bg bash -c "ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=640x360:rate=30 \
 	-f lavfi -i sine=frequency=440:sample_rate=48000 -t 120 \
 	-c:v libx264 -preset ultrafast -tune zerolatency -bf 0 -g 30 -b:v 1500k -pix_fmt yuv420p -c:a aac -b:a 64k \
 	-f mpegts - | '$BIN/lsp-ring' --channel demo | exec '$BIN/lsp-transcode' --ladder 240p --preset ultrafast \
-	--ring-prefix demo >/dev/null" 2>"$T/pipe.log"
+	--ring-prefix demo | exec '$BIN/lsp-package' --out '$T/hls/demo' --part 0.2 --segment 1" 2>"$T/pipe.log"
 bg "$BIN/lsp-rtc" --workers 1 --http "127.0.0.1:$H" --udp "$A:$U" --candidate "$A" --ice-tcp off \
 	--metrics "127.0.0.1:$M" 2>"$T/rtc.log"
 wait_port "$H" 5 || { cat "$T/rtc.log"; fail "lsp-rtc did not listen"; }
@@ -64,6 +64,16 @@ grep -q '"event":"rung switched","channel":"demo","id":"[^"]*","from":"240p","to
 	fail "no 'rung switched' event 240p -> src"
 ok "pinned src -> 240p -> src: $(node -e 'const o=JSON.parse(process.argv[1]);console.log(o.switches.map(s=>s.to+" in "+s.ms+" ms, longest gap "+s.gap_ms+" ms, freezes "+s.freezes).join("; "))' "$out")"
 
+# the watch page's quality menu over WebRTC: auto and each rung, pinned
+# through the layer control
+[ -f "$ROOT/web/vendor/hls.min.js" ] || fail "web/vendor/hls.min.js missing (run make)"
+bg "$BIN/lsp-edge" --listen "127.0.0.1:$E" --hls-root "$T/hls" --web-root "$ROOT/web" 2>"$T/edge.log"
+wait_port "$E" 5 || fail "lsp-edge did not listen"
+w=$(cd "$B" && timeout 90 node watchabr.mjs "http://127.0.0.1:$E/watch/demo?rtc=http://127.0.0.1:$H" \
+	--pick 240p=240 --pick src=360 --timeout 40 2>"$T/watch.err") ||
+	{ cat "$T/watch.err"; fail "the quality menu did not pin rungs over WebRTC: $w"; }
+ok "watch page, WebRTC quality menu: $w"
+
 # a bad layer request: 400, the session unharmed; an unknown one: 404
 st=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{"rung":' "http://127.0.0.1:$H/whep/demo/nosuch/layer")
 [ "$st" = 404 ] || fail "layer of an unknown session answered $st"
@@ -78,7 +88,12 @@ rm -f "$T/ready"
 	>"$T/auto.json" 2>"$T/auto.err") &
 np=$!
 wait_file "$T/ready" 40 || { kill $np; cat "$T/auto.err"; fail "the auto viewer never played"; }
-sleep 1
+# an unthrottled link: auto stays on the source (no flapping on a fresh estimate)
+sleep 8
+st=$(curl -s "http://127.0.0.1:$H/stats")
+grep -q '"kind":"whep","state":"live"[^}]*"rung":"src","abr":"auto","switches":0' <<<"$st" ||
+	fail "auto left the source on a clean link: $st"
+ok "auto on a clean link: $(grep -o '"rung":"src","abr":"auto"[^}]*' <<<"$st")"
 tc qdisc add dev lo root tbf rate 500kbit burst 16kb latency 150ms || fail "tc tbf failed"
 wait $np || { cat "$T/auto.err" "$T/auto.json"; tail -20 "$T/rtc.log"; fail "the auto viewer failed"; }
 tc qdisc del dev lo root
