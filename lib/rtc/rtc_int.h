@@ -129,7 +129,7 @@ struct upstream {
 
 /* One rung of a channel's ladder as a viewer may be served it (rtcabr.c). */
 #define LADDER_MAX 8
-#define RUNG_NAME 24
+#define RUNG_NAME LSP_RTC_RUNG_MAX
 struct rung {
 	char name[RUNG_NAME]; /* "src" (the channel's own ring), "360p", … */
 	int height;           /* 0: not known yet */
@@ -415,6 +415,10 @@ int rtc_sess_rung(struct rtc *r, struct sess *s, const char *name, int pin, cons
 /* A keyframe of video channel v is packetized from cseq key (ts its RTP
  * time): sessions switching to v move to it now. */
 void rtc_abr_key(struct rtc *r, struct chan *v);
+/* s goes on from packet key (RTP time ts, fdur after its last frame) of
+ * another history: its sequence numbers and RTP time continue from the
+ * last packet sent (vpkts of them), its cursor and NACK floor at key. */
+void rtc_abr_rebase(struct sess *s, uint64_t key, uint32_t ts, uint32_t fdur);
 void rtc_abr_tick(struct rtc *r, struct sess *s);       /* the automatic choice, pending switches */
 void rtc_abr_rtcp(struct rtc *r, struct sess *s, const lsp_rtcp_info *in); /* REMB, RR loss */
 void rtc_abr_release(struct rtc *r, struct sess *s);   /* s goes: its rung channels are free */

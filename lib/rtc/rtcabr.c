@@ -50,18 +50,6 @@ const char *rtc_rung_name(const struct chan *v)
 	return v->rung[0] ? v->rung : "src";
 }
 
-static int name_ok(const char *n)
-{
-	size_t l = strlen(n);
-	if (!l || l >= RUNG_NAME)
-		return 0;
-	for (; *n; n++)
-		if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') || *n == '_' ||
-		      *n == '-'))
-			return 0;
-	return 1;
-}
-
 /* Lines of a rung from its name ("360p", "640x360"): 0 when it says none. */
 static int name_height(const char *n)
 {
@@ -103,7 +91,7 @@ void rtc_ladder_update(struct rtc *r, struct chan *c)
 			const char *rung = d->d_name + pl;
 			lsp_ring *rg;
 			int live;
-			if (strncmp(d->d_name, pfx, pl) != 0 || !name_ok(rung) || !strcmp(rung, "src") ||
+			if (strncmp(d->d_name, pfx, pl) != 0 || !lsp_rtc_rung_valid(rung) || !strcmp(rung, "src") ||
 			    !strcmp(rung, l[0].name))
 				continue;
 			if (snprintf(path, sizeof path, "%s/%s", dir, d->d_name) >= (int)sizeof path ||
@@ -144,7 +132,7 @@ struct chan *rtc_rung_chan(struct rtc *r, struct chan *c, const char *name, int 
 	struct chan *v;
 	if (!strcmp(name, rtc_rung_name(c)))
 		return c;
-	if (c->relay || c->lad || !name_ok(name) || !strcmp(name, "src"))
+	if (c->relay || c->lad || !lsp_rtc_rung_valid(name) || !strcmp(name, "src"))
 		return NULL;
 	snprintf(lname, sizeof lname, "%.*s~%.*s", LSP_NAME_MAX, c->name, RUNG_NAME - 1, name);
 	if ((v = rtc_chan_find(r, lname)))
@@ -239,6 +227,17 @@ int rtc_sess_rung(struct rtc *r, struct sess *s, const char *name, int pin, cons
 	return 0;
 }
 
+void rtc_abr_rebase(struct sess *s, uint64_t key, uint32_t ts, uint32_t fdur)
+{
+	if (s->vpkts) { /* packet key is sent as the one after the last sent, one frame later */
+		s->vseq_off = (uint16_t)(s->next + s->vseq_off - key);
+		s->vts_off = s->vout_ts + fdur - ts;
+	}
+	s->next = s->nack_floor = key; /* NACKs map into the new history, never before key */
+	s->burst_end = 0;
+	s->waiting_key = 0;
+}
+
 /* s's video comes from v from its keyframe just packetized on: the
  * sequence numbers and RTP time go on from what s was sent. */
 static void take(struct rtc *r, struct sess *s, struct chan *v)
@@ -247,13 +246,7 @@ static void take(struct rtc *r, struct sess *s, struct chan *v)
 	uint32_t d = v->fdur ? v->fdur : 3000;
 	char from[RUNG_NAME];
 	snprintf(from, sizeof from, "%s", old ? rtc_rung_name(old) : "");
-	if (s->vpkts) {
-		s->vseq_off = (uint16_t)(s->next + s->vseq_off - v->key_cseq);
-		s->vts_off = s->vout_ts + d - v->pk_ts;
-	}
-	s->next = s->nack_floor = v->key_cseq;
-	s->burst_end = 0;
-	s->waiting_key = 0;
+	rtc_abr_rebase(s, v->key_cseq, v->pk_ts, d);
 	s->pend = NULL;
 	s->vch = v;
 	vch_drop(r, s, old);
@@ -357,96 +350,6 @@ void rtc_abr_tick(struct rtc *r, struct sess *s)
 }
 
 /* ------------------------------------------------------- POST/GET layer */
-
-static const char *ws(const char *p, const char *e)
-{
-	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-		p++;
-	return p;
-}
-
-/* A JSON string at p (p at its quote) into out (cap; simple escapes
- * only): past its end, or NULL. */
-static const char *jstr(const char *p, const char *e, char *out, size_t cap)
-{
-	size_t o = 0;
-	if (p >= e || *p != '"')
-		return NULL;
-	for (p++; p < e && *p != '"'; p++) {
-		char ch = *p;
-		if ((unsigned char)ch < 0x20)
-			return NULL;
-		if (ch == '\\') {
-			if (++p >= e || !strchr("\"\\/", *p))
-				return NULL;
-			ch = *p;
-		}
-		if (o + 1 >= cap)
-			return NULL;
-		out[o++] = ch;
-	}
-	if (p >= e)
-		return NULL;
-	out[o] = 0;
-	return p + 1;
-}
-
-/* Past a JSON scalar (number, true, false, null) at p, or NULL. */
-static const char *jscalar(const char *p, const char *e)
-{
-	const char *s = p;
-	while (p < e && ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '+' || *p == '.' ||
-			 *p == 'E'))
-		p++;
-	return p > s ? p : NULL;
-}
-
-int lsp_rtc_layer_parse(const char *body, size_t len, char *out, size_t cap)
-{
-	const char *p = body, *e = body + len;
-	char key[32], val[RUNG_NAME];
-	int found = 0;
-	if (!body || cap < 2)
-		return -1;
-	p = ws(p, e);
-	if (p >= e || *p++ != '{')
-		return -1;
-	p = ws(p, e);
-	if (p < e && *p == '}')
-		return -1;
-	for (;;) {
-		char tmp[64];
-		int isrung;
-		p = ws(p, e);
-		if (!(p = jstr(p, e, key, sizeof key)))
-			return -1;
-		p = ws(p, e);
-		if (p >= e || *p++ != ':')
-			return -1;
-		p = ws(p, e);
-		isrung = !strcmp(key, "rung");
-		if (p < e && *p == '"') {
-			if (!(p = jstr(p, e, isrung ? val : tmp, isrung ? sizeof val : sizeof tmp)))
-				return -1;
-			if (isrung) {
-				if (!name_ok(val) || strlen(val) >= cap)
-					return -1;
-				snprintf(out, cap, "%s", val);
-				found = 1;
-			}
-		} else if (isrung || !(p = jscalar(p, e)))
-			return -1; /* nested values are not part of this request */
-		p = ws(p, e);
-		if (p < e && *p == ',') {
-			p++;
-			continue;
-		}
-		if (p >= e || *p++ != '}')
-			return -1;
-		break;
-	}
-	return ws(p, e) == e && found ? 0 : -1;
-}
 
 void rtc_layer_http(struct rtc *r, struct sess *s, int post, const char *body, size_t blen, struct resp *rs,
 		    char *out, size_t cap)
