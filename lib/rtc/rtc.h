@@ -62,6 +62,10 @@
  *   source has B-frames: … (warn)
  *   source has no H.264 video  channel: its ring gave no video for 2 s (an
  *                              HEVC source); the tallest rung is served
+ *   rung switched              a WHEP viewer's video moved to another rung (rtcabr.c):
+ *                              id, from, to, reason (pin, loss, estimate, probe)
+ *   rung chosen                POST <session>/layer: id, rung (a name, or auto)
+ *   rung switch abandoned (debug)  no keyframe of the rung in 5 s: id, to
  *   relay client connected     origin: an edge reads the channel: peer
  *   relay refused (warn)       origin: GET /relay answered 401: peer, reason
  *                              (never the token)
