@@ -66,11 +66,13 @@ static const char *jscalar(const char *p, const char *e)
 
 int lsp_rtc_layer_parse(const char *body, size_t len, char *out, size_t cap)
 {
-	const char *p = body, *e = body + len;
+	const char *p, *e;
 	char key[32], val[LSP_RTC_RUNG_MAX];
 	int found = 0;
 	if (!body || cap < 2)
 		return -1;
+	p = body;
+	e = body + len;
 	p = ws(p, e);
 	if (p >= e || *p++ != '{')
 		return -1;
@@ -78,7 +80,7 @@ int lsp_rtc_layer_parse(const char *body, size_t len, char *out, size_t cap)
 	if (p < e && *p == '}')
 		return -1;
 	for (;;) {
-		char tmp[64];
+		char tmp[64] = "";
 		int isrung;
 		p = ws(p, e);
 		if (!(p = jstr(p, e, key, sizeof key)))
