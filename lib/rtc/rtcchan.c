@@ -435,7 +435,7 @@ void rtc_chan_entry(struct rtc *r, struct chan *c, const lsp_ring_entry *in, con
 	}
 	if (e->kind == LSP_RING_VIDEO)
 		put_video(r, c, e, d);
-	else if (e->kind == LSP_RING_AUDIO && !c->aop_failed) {
+	else if (e->kind == LSP_RING_AUDIO && !c->aop_failed && !c->lad) { /* a rung's slot: video only */
 		struct aud_ctx a = { r, c };
 		if (!c->aop && lsp_aopus_open(&c->aop, r->cfg->opus_bitrate, err, sizeof err) < 0) {
 			c->aop_failed = 1;

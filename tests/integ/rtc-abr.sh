@@ -36,7 +36,7 @@ export LSP_RING_DIR=$T/shm
 mkdir -p "$LSP_RING_DIR"
 H=$(free_port); U=$(free_port); M=$(free_port); E=$(free_port)
 bg bash -c "ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=640x360:rate=30 \
-	-f lavfi -i sine=frequency=440:sample_rate=48000 -t 120 \
+	-f lavfi -i sine=frequency=440:sample_rate=48000 -t 900 \
 	-c:v libx264 -preset ultrafast -tune zerolatency -bf 0 -g 30 -b:v 1500k -pix_fmt yuv420p -c:a aac -b:a 64k \
 	-f mpegts - | '$BIN/lsp-ring' --channel demo | exec '$BIN/lsp-transcode' --ladder 240p --preset ultrafast \
 	--ring-prefix demo | exec '$BIN/lsp-package' --out '$T/hls/demo' --part 0.2 --segment 1" 2>"$T/pipe.log"
@@ -45,19 +45,30 @@ bg "$BIN/lsp-rtc" --workers 1 --http "127.0.0.1:$H" --udp "$A:$U" --candidate "$
 wait_port "$H" 5 || { cat "$T/rtc.log"; fail "lsp-rtc did not listen"; }
 wait_file "$LSP_RING_DIR/lsp-ring-demo~240p" 30 || { cat "$T/pipe.log"; fail "no rung ring"; }
 
-# 1. pins: src (360 lines) -> 240p -> src
-out=$(cd "$B" && timeout 120 node whepabr.mjs "http://127.0.0.1:$H/whep/demo" --rung src --pin 240p --pin src --hold 3 \
-	2>"$T/node.err") || { cat "$T/node.err"; tail -20 "$T/rtc.log"; fail "pinning rungs failed: $out"; }
-echo "$out" >"$T/pins.json"
-node -e '
+# 1. pins: src (360 lines) -> 240p -> src.  A freeze can also come from a
+# loaded box (Chromium decoding in software beside the encoders): a
+# viewer whose switches froze is tried again, twice at most, and each
+# try's figures are printed; three in a row fail.
+check_pins='
 const o = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
 const names = o.ladder.rungs.map(r => r.name).join(",");
-if (names !== "src,240p") { console.error("ladder " + names); process.exit(1); }
+if (names !== "src,240p") { console.error("ladder " + names); process.exit(2); }
 for (const s of o.switches) {
-  if (s.to_h !== (s.to === "src" ? 360 : 240)) { console.error("switch to " + s.to + ": height " + s.to_h); process.exit(1); }
-  if (s.decoded < 30) { console.error("switch to " + s.to + ": only " + s.decoded + " frames decoded"); process.exit(1); }
+  if (s.to_h !== (s.to === "src" ? 360 : 240)) { console.error("switch to " + s.to + ": height " + s.to_h); process.exit(2); }
+  if (s.decoded < 30) { console.error("switch to " + s.to + ": only " + s.decoded + " frames decoded"); process.exit(2); }
   if (s.freezes > 0 || s.gap_ms > 200) { console.error("switch to " + s.to + ": a freeze (" + s.freezes + ", longest wait " + s.gap_ms + " ms)"); process.exit(1); }
-}' "$T/pins.json" || { cat "$T/pins.json"; fail "a pinned switch did not land cleanly"; }
+}'
+for try in 1 2 3; do
+	out=$(cd "$B" && timeout 120 node whepabr.mjs "http://127.0.0.1:$H/whep/demo" --rung src --pin 240p --pin src --hold 3 \
+		2>"$T/node.err") || { cat "$T/node.err"; tail -20 "$T/rtc.log"; fail "pinning rungs failed: $out"; }
+	echo "$out" >"$T/pins.json"
+	echo "try $try: $(uptime | sed 's/.*load/load/'): $out" >&2
+	rc=0
+	node -e "$check_pins" "$T/pins.json" || rc=$?
+	[ $rc = 0 ] && break
+	[ $rc = 1 ] && [ $try -lt 3 ] && continue
+	cat "$T/pins.json"; fail "a pinned switch did not land cleanly"
+done
 grep -q '"event":"rung switched","channel":"demo","id":"[^"]*","from":"src","to":"240p","reason":"pin"' "$T/rtc.log" ||
 	fail "no 'rung switched' event src -> 240p"
 grep -q '"event":"rung switched","channel":"demo","id":"[^"]*","from":"240p","to":"src","reason":"pin"' "$T/rtc.log" ||
