@@ -218,16 +218,16 @@ struct sess {
 	 * own channel), switching to pend at its next keyframe */
 	struct chan *vch, *pend;
 	long long pend_at;
-	char pin[RUNG_NAME];    /* the rung the viewer chose; "" auto */
 	const char *pend_why;   /* the reason of the pending switch (a literal) */
-	uint32_t vlast_ts, vout_ts; /* RTP time of the last video packet sent: vch's, and as sent */
 	uint64_t remb;          /* the viewer's last REMB (bps), 0 none */
 	long long remb_at;
-	int loss;               /* its last RR's fraction lost for our video, 0..255 */
 	long long loss_since, last_switch, est_low_since;
 	long long up_at;        /* when the last try up was made (0: it held, or none) */
-	int up_fails;           /* tries up in a row that came back down soon */
 	long long switches;
+	uint32_t vlast_ts, vout_ts; /* RTP time of the last video packet sent: vch's, and as sent */
+	int loss;               /* its last RR's fraction lost for our video, 0..255 */
+	int up_fails;           /* tries up in a row that came back down soon */
+	char pin[RUNG_NAME];    /* the rung the viewer chose; "" auto */
 	/* WHIP */
 	lsp_whip *pub;
 	uint32_t pub_vssrc;

@@ -223,7 +223,7 @@ static void put_video(struct rtc *r, struct chan *c, const lsp_ring_entry *e, co
 		c->rate_t0 = r->now;
 		c->rate_bytes = 0;
 	}
-	c->rate_bytes += e->len;
+	c->rate_bytes += (long long)e->len;
 	if (!c->bframes && !c->lad && e->dts != INT64_MIN && e->pts != e->dts) {
 		c->bframes = 1;
 		c->want_rung = !c->relay && !c->rung[0];
