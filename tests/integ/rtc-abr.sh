@@ -55,7 +55,7 @@ const names = o.ladder.rungs.map(r => r.name).join(",");
 if (names !== "src,240p") { console.error("ladder " + names); process.exit(2); }
 for (const s of o.switches) {
   if (s.to_h !== (s.to === "src" ? 360 : 240)) { console.error("switch to " + s.to + ": height " + s.to_h); process.exit(2); }
-  if (s.decoded < 30) { console.error("switch to " + s.to + ": only " + s.decoded + " frames decoded"); process.exit(2); }
+  if (s.decoded < 30) { console.error("switch to " + s.to + ": only " + s.decoded + " frames decoded"); process.exit(1); }
   if (s.freezes > 0 || s.gap_ms > 200) { console.error("switch to " + s.to + ": a freeze (" + s.freezes + ", longest wait " + s.gap_ms + " ms)"); process.exit(1); }
 }'
 for try in 1 2 3; do
