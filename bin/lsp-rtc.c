@@ -45,7 +45,7 @@ static const char usage[] =
 	"               [--origin URL|auto [--origin-port N] [--origin-ttl MS]] [--metrics [HOST]:PORT]\n"
 	"               [--workers N] [--ice-tcp PORT|off]\n"
 	"               [--relay-secret-file FILE] [--playback-secret-file FILE] [--hls-root DIR]\n"
-	"               [--max-pending-per-addr N]\n"
+	"               [--max-pending-per-addr N] [--abr-start HEIGHT|src]\n"
 	"  -l, --http [HOST]:PORT    WHEP/WHIP signalling (default 0.0.0.0:8083)\n"
 	"  -u, --udp [HOST]:PORT     media (default 0.0.0.0:8189); worker i uses PORT+i (port 0:\n"
 	"                            each worker its own free port)\n"
@@ -88,6 +88,10 @@ static const char usage[] =
 	"  --max-pending-per-addr N  WHEP sessions answered but not connected (ICE) one client\n"
 	"                            address may hold; one more offer is answered 429 (default 16;\n"
 	"                            0: no cap; loopback is never capped)\n"
+	"  --abr-start HEIGHT|src    a WHEP viewer in 'auto' starts on the tallest rung of its\n"
+	"                            channel at most HEIGHT lines (e.g. 720p; the shortest when\n"
+	"                            none is), then follows its REMB and loss (default 720p;\n"
+	"                            src: the channel's own video)\n"
 	"environment: LSP_DATA_DIR, LSP_DB_URL (WHIP key check), LSP_RING_DIR, LSP_LOG_LEVEL,\n"
 	"             LSP_NATS_URL (--origin auto; viewer counts to lsp.presence.<ch>), LSP_RELAY_SECRET,\n"
 	"             LSP_PLAYBACK_SECRET, LSP_RTC_GSO (0: no UDP GSO); TURN for the pages\n"
@@ -193,6 +197,9 @@ static void on_event(void *c, const lsp_event *ev)
 		lsp_metrics_add(cx->mx, "lsp_rtc_sessions_total", 1, "kind", kind, NULL);
 		if (!strcmp(lsp_event_str(ev, "transport") ? lsp_event_str(ev, "transport") : "", "tcp"))
 			lsp_metrics_add(cx->mx, "lsp_rtc_ice_tcp_sessions_total", 1, "kind", kind, NULL);
+	} else if (lsp_event_is(ev, "rung switched")) {
+		const char *why = lsp_event_str(ev, "reason");
+		lsp_metrics_add(cx->mx, "lsp_rtc_rung_switches_total", 1, "reason", why ? why : "", NULL);
 	} else if (lsp_event_is(ev, "ice-tcp connection")) {
 		lsp_metrics_add(cx->mx, "lsp_rtc_ice_tcp_connections_total", 1, NULL);
 	} else if (lsp_event_is(ev, "ice-tcp closed")) {
@@ -388,14 +395,14 @@ int main(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' }, { "ice-tcp", required_argument, NULL, 'I' },
 		{ "relay-secret-file", required_argument, NULL, 'S' },
 		{ "playback-secret-file", required_argument, NULL, 'Y' }, { "hls-root", required_argument, NULL, 'H' },
-		{ "max-pending-per-addr", required_argument, NULL, 'p' },
+		{ "max-pending-per-addr", required_argument, NULL, 'p' }, { "abr-start", required_argument, NULL, 'A' },
 		{ "rtc-worker", required_argument, NULL, 'W' }, /* internal: an exec'd worker */
 		{ NULL, 0, NULL, 0 }
 	};
 	char hhost[256] = "0.0.0.0", uhost[256] = "0.0.0.0", cand[LSP_RTC_CAND_MAX * 48] = "", err[256];
 	lsp_rtc_cfg cfg = { .http_port = 8083, .udp_port = 8189, .max_sessions = 512, .consent_s = 15,
 			    .opus_bitrate = 64000, .whip_bitrate = 2500000, .pli_interval_ms = 2000,
-			    .max_pending_per_addr = 16 };
+			    .max_pending_per_addr = 16, .abr_start = 720 };
 	int force_ring = 0;
 	long v, origin_ttl = 5000, ice_tcp = -2; /* -2: the --udp port, -1: off */
 	const char *origin = NULL, *gso;
@@ -458,6 +465,21 @@ int main(int argc, char **argv)
 			cfg.whip_bitrate = v;
 			break;
 		case 'M': mx_addr = optarg; break;
+		case 'A': {
+			char hb[16];
+			size_t hl = strlen(optarg);
+			if (!strcmp(optarg, "src")) {
+				cfg.abr_start = 0;
+				break;
+			}
+			if (hl == 0 || hl >= sizeof hb)
+				goto bad;
+			snprintf(hb, sizeof hb, "%.*s", (int)(optarg[hl - 1] == 'p' ? hl - 1 : hl), optarg);
+			if (lsp_opt_long(hb, 1, 4320, &v) < 0)
+				goto bad;
+			cfg.abr_start = (int)v;
+			break;
+		}
 		case 'k':
 			if (lsp_opt_long(optarg, 0, 600000, &v) < 0 || (v && v < 500))
 				goto bad;
@@ -616,6 +638,8 @@ int main(int argc, char **argv)
 		lsp_metrics_def(cx.mx, "lsp_rtc_relay_sent_bytes_total", LSP_METRIC_COUNTER,
 				"origin: bytes sent to edges, by channel");
 		lsp_metrics_def(cx.mx, "lsp_rtc_workers", LSP_METRIC_GAUGE, "worker processes running now");
+		lsp_metrics_def(cx.mx, "lsp_rtc_rung_switches_total", LSP_METRIC_COUNTER,
+				"WHEP viewers moved to another rung, by reason (pin, loss, estimate, probe)");
 		lsp_metrics_def(cx.mx, "lsp_rtc_ice_tcp_connections_total", LSP_METRIC_COUNTER,
 				"ICE-TCP connections accepted");
 		lsp_metrics_def(cx.mx, "lsp_rtc_ice_tcp_closed_total", LSP_METRIC_COUNTER,

@@ -32,7 +32,7 @@
   const $behind = document.getElementById('behind');
   const player = {
     hls: null, video: video, channel: channel, state: 'connecting', latency: null, level: null,
-    mode: vodId ? 'vod' : 'live', behind: null, dvr: false, dvrWindow: 0, edgeJumps: 0, farSince: 0,
+    mode: vodId ? 'vod' : 'live', behind: null, dvr: false, dvrWindow: 0, edgeJumps: 0, farSince: 0, layerTicks: 0,
   };
   window.lspPlayer = player;
   document.getElementById('title').textContent = channel + (vodId ? ' — ' + vodId : '');
@@ -89,12 +89,14 @@
   function startWhep() {
     const gen = whepGen;
     player.transport = 'webrtc';
-    window.lspWhep.play(video, window.lspWhep.url(channel) + tokenQuery, { timeoutMs: 5000 }).then(function (s) {
+    window.lspWhep.play(video, window.lspWhep.url(channel) + tokenQuery,
+      { timeoutMs: 5000, rung: player.rtcRung || undefined }).then(function (s) {
       if (gen !== whepGen || player.mode !== 'live') { s.stop(); return; }
       player.whep = s;
-      if ($q) $q.value = 'rtc';
-      player.level = 'src';
-      $lvl.textContent = 'src';
+      if ($q) $q.value = player.rtcRung ? 'rtc:' + player.rtcRung : 'rtc';
+      player.level = player.rtcRung || 'src';
+      $lvl.textContent = player.level;
+      rtcLayer(s);
       video.play().catch(function () {});
       s.pc.addEventListener('connectionstatechange', function () {
         if (player.whep === s && (s.pc.connectionState === 'failed' || s.pc.connectionState === 'closed')) whepFailed();
@@ -106,14 +108,35 @@
     if (player.mode === 'live' && player.state === 'live') start('live');
   }
 
-  // Quality selector: "rtc" = WebRTC at the live edge (the source), "-1" = LL-HLS
-  // adaptive, N = LL-HLS pinned to rendition N.  Choosing a rendition leaves WebRTC.
+  // The rungs lsp-rtc may serve this WebRTC session and the one it serves
+  // (GET of the session's layer control): the menu lists them, the rung
+  // field shows the one playing.
+  function rtcLayer(s) {
+    s.layer().then(function (l) {
+      if (player.whep !== s || !l) return;
+      const names = l.rungs && l.rungs.length > 1 ? l.rungs.map(function (r) { return r.name; }) : null;
+      if (String(names) !== String(player.rtcRungs)) { player.rtcRungs = names; qualityOptions(null); }
+      if (l.current) { player.level = l.current; $lvl.textContent = l.current; }
+    });
+  }
+
+  // Quality selector.  Over LL-HLS: "rtc" = WebRTC at the live edge, "-1" =
+  // LL-HLS adaptive, N = LL-HLS pinned to rendition N.  Over WebRTC, when the
+  // channel has a ladder: "rtc" = lsp-rtc picks the rung (auto), "rtc:NAME" =
+  // that rung pinned through the session's layer control, "-1" = LL-HLS.
+  // Choosing an LL-HLS rendition leaves WebRTC.
   const $q = document.getElementById('quality');
   player.quality = -1;
+  player.rtcRung = null;  // the rung pinned over WebRTC; null: auto
+  player.rtcRungs = null; // the rungs the WebRTC session may have
   function qualityOptions(hls) {
     if (!$q) return;
     const keep = $q.value;
-    const opts = [['rtc', 'lowest latency (WebRTC)'], ['-1', 'auto']];
+    let opts = [['rtc', 'lowest latency (WebRTC)'], ['-1', 'auto']];
+    if (player.whep && player.rtcRungs) {
+      opts = [['rtc', 'auto (WebRTC)']].concat(player.rtcRungs.map(function (n) { return ['rtc:' + n, n + ' (WebRTC)']; }));
+      opts.push(['-1', 'LL-HLS']);
+    }
     if (hls) hls.levels.forEach(function (l, i) { opts.push([String(i), rungOf(l) || 'rendition ' + (i + 1)]); });
     $q.replaceChildren.apply($q, opts.map(function (o) {
       const e = document.createElement('option'); e.value = o[0]; e.textContent = o[1]; return e;
@@ -123,7 +146,19 @@
   if ($q) {
     qualityOptions(null);
     $q.addEventListener('change', function () {
-      if ($q.value === 'rtc') { player.hlsOnly = false; player.quality = -1; if (player.mode === 'live') start('live'); return; }
+      if ($q.value === 'rtc' || $q.value.indexOf('rtc:') === 0) {
+        // a WebRTC rung (or auto): pinned on the playing session at the
+        // rung's next keyframe, or the session started on it
+        const name = $q.value === 'rtc' ? null : $q.value.slice(4);
+        player.rtcRung = name;
+        player.hlsOnly = false;
+        player.quality = -1;
+        if (player.whep) {
+          const s = player.whep;
+          s.setLayer(name || 'auto').then(function () { rtcLayer(s); }).catch(function () {});
+        } else if (player.mode === 'live') start('live');
+        return;
+      }
       player.quality = Number($q.value);
       if (player.mode === 'live' && !player.hls) { player.hlsOnly = true; start('live'); return; }
       // nextLevel: switch at the next fragment, no buffer flush (no stall waiting
@@ -286,6 +321,7 @@
     const hls = player.hls;
     let lat = null;
     if (player.whep) player.whep.stats().then(function (st) { player.whepStats = st; }).catch(function () {});
+    if (player.whep && ++player.layerTicks % 8 === 0) rtcLayer(player.whep);
     // A recording has no live edge: no latency to show.
     if (player.mode === 'vod') lat = null;
     else if (player.whep) lat = player.whepStats ? player.whepStats.latency : null;

@@ -3,6 +3,8 @@
 //   const s = await lspWhep.play(videoElement, '/whep/CHANNEL');
 //   const st = await s.stats();   // {framesDecoded, latency (s) or null, rtt, ...}
 //   await s.stop();               // DELETE the session resource
+//   await s.layer()               // {rung: 'auto'|NAME, current, pending, rungs: [{name, height, kbps}]}
+//   await s.setLayer('360p')      // pin a rung (switched at its next keyframe); 'auto': lsp-rtc's choice
 //   lspWhep.url('demo')           // ?rtc=URL or window.LSP_RTC_URL, else this origin, + /whep/demo
 //   await lspWhep.iceServers(url) // GET /whep/ice-servers beside url: [] without TURN
 //
@@ -16,7 +18,9 @@
 // for a while, LSP_TURN_URLS): a viewer whose network drops UDP to lsp-rtc
 // then plays through the relay.  No answer, or none configured: no TURN,
 // as before.  opts.iceServers skips the request; opts.iceTransportPolicy
-// ('relay') forces the relay.
+// ('relay') forces the relay.  opts.rung starts on that rung (?rung=).
+// The rung control is the session's layer resource (the answer's Link
+// rel="urn:ietf:params:whep:ext:core:layer", else <session>/layer).
 (function (g) {
   'use strict';
   const NTP_EPOCH_MS = 2208988800000;
@@ -61,11 +65,14 @@
     await pc.setLocalDescription(offer);
     let r;
     try {
-      r = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
+      const u = opts.rung ? url + (url.indexOf('?') >= 0 ? '&' : '?') + 'rung=' + encodeURIComponent(opts.rung) : url;
+      r = await fetch(u, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
     } catch (e) { pc.close(); throw e; }
     if (r.status !== 201) { pc.close(); throw new Error('WHEP ' + r.status + ': ' + (await r.text()).trim()); }
     const loc = r.headers.get('Location');
     const resource = loc ? new URL(loc, new URL(url, g.location.href)).href : null;
+    const lk = /<([^>]+)>\s*;\s*rel="?urn:ietf:params:whep:ext:core:layer"?/.exec(r.headers.get('Link') || '');
+    const layerUrl = lk ? new URL(lk[1], new URL(url, g.location.href)).href : resource ? resource + '/layer' : null;
     await pc.setRemoteDescription({ type: 'answer', sdp: await r.text() });
     if (video) { video.muted = opts.muted !== false; video.play().catch(() => {}); }
     const timeout = opts.timeoutMs || 8000;
@@ -97,6 +104,8 @@
           out.pliCount = s.pliCount || 0;
           out.width = s.frameWidth || 0;
           out.height = s.frameHeight || 0;
+          out.freezeCount = s.freezeCount || 0;
+          out.totalFreezesDuration = s.totalFreezesDuration || 0;
           if (s.jitterBufferEmittedCount) out.jitterBuffer = s.jitterBufferDelay / s.jitterBufferEmittedCount;
           if (s.estimatedPlayoutTimestamp) out.latency = (Date.now() - (s.estimatedPlayoutTimestamp - NTP_EPOCH_MS)) / 1000;
         } else if (s.type === 'inbound-rtp' && s.kind === 'audio') {
@@ -117,7 +126,23 @@
       if (resource) await fetch(resource, { method: 'DELETE' }).catch(() => {});
       pc.close();
     }
-    return { pc, resource, stats, stop };
+    // The rungs this session may be served and the one it is: null when
+    // lsp-rtc cannot tell.
+    async function layer() {
+      if (!layerUrl) return null;
+      try {
+        const x = await fetch(layerUrl, { cache: 'no-store' });
+        return x.ok ? await x.json() : null;
+      } catch (e) { return null; }
+    }
+    // Pin rung name ('auto': let lsp-rtc choose): the layer state, or an Error.
+    async function setLayer(name) {
+      if (!layerUrl) throw new Error('WHEP: no layer control');
+      const x = await fetch(layerUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ rung: String(name) }) });
+      if (!x.ok) throw new Error('WHEP layer ' + x.status);
+      return x.json();
+    }
+    return { pc, resource, stats, stop, layer, setLayer };
   }
 
   // The WHEP endpoint of a channel: /whep/ on the page's own origin (lsp-edge

@@ -62,6 +62,10 @@
  *   source has B-frames: … (warn)
  *   source has no H.264 video  channel: its ring gave no video for 2 s (an
  *                              HEVC source); the tallest rung is served
+ *   rung switched              a WHEP viewer's video moved to another rung (rtcabr.c):
+ *                              id, from, to, reason (pin, loss, estimate, probe)
+ *   rung chosen                POST <session>/layer: id, rung (a name, or auto)
+ *   rung switch abandoned (debug)  no keyframe of the rung in 5 s: id, to
  *   relay client connected     origin: an edge reads the channel: peer
  *   relay refused (warn)       origin: GET /relay answered 401: peer, reason
  *                              (never the token)
@@ -188,6 +192,10 @@ typedef struct {
 	 * lock of the supervisor's; that program calls lsp_rtc_worker with the
 	 * same settings and SPEC.  Required for workers > 1 (-EINVAL). */
 	char *const *argv;
+	/* ABR (rtcabr.c): a WHEP viewer in "auto" starts on the tallest rung
+	 * at most abr_start lines tall (0: the channel's own video) and moves
+	 * between rungs on its REMB and RR loss */
+	int abr_start;
 } lsp_rtc_cfg;
 
 #define LSP_RTC_CAND_MAX 8      /* candidate addresses (lsp_sdp_local's LSP_SDP_CAND_MAX) */
@@ -196,6 +204,15 @@ typedef struct {
 #define LSP_RTC_WORKERS_MAX 62  /* one session-id letter per worker */
 
 int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap);
+
+/* rtclayer.c: the rung a WHEP layer request body asks for
+ * ({"rung":"360p"}, or {"rung":"auto"}; other scalar members ignored) into
+ * out (cap bytes): 0, or -1 when the body is not such an object or the
+ * name is not a valid rung name. */
+#define LSP_RTC_RUNG_MAX 24 /* a rung name's bytes, with its NUL */
+int lsp_rtc_layer_parse(const char *body, size_t len, char *out, size_t cap);
+/* 1 when n can be a rung's name: 1..23 letters, digits, '_' and '-'. */
+int lsp_rtc_rung_valid(const char *n);
 
 /* In a worker exec'd by a supervisor run with cfg->argv: serve as worker
  * SPEC names (its index, control socket, UDP socket and port, ICE-TCP

@@ -15,6 +15,9 @@
  *   rtcpend.c    half-open WHEP sessions capped per client address
  *   rtctcp.c     ICE-TCP: connections to the passive TCP candidate, RFC 4571
  *                framing both ways, bounded output queues
+ *   rtcabr.c     a viewer's rung: the channel's ladder, switching a session
+ *                between rungs at a keyframe, the automatic choice (REMB,
+ *                RR loss), POST/GET <session>/layer
  *   rtcwork.c    --workers N: the supervisor (HTTP listener, routing of
  *                requests to workers, restarts, /stats) and a worker's
  *                side of its control socket (handed connections, events)
@@ -37,6 +40,7 @@
 #include "rtc/dtls.h"
 #include "rtc/rtc.h"
 #include "rtc/rtcrelay.h"
+#include "rtc/rtp.h"
 #include "rtc/stun.h"
 #include "rtc/tcpframe.h"
 #include "rtc/whip.h"
@@ -123,9 +127,18 @@ struct upstream {
 	long long keyreq_up_at, keyreq_in_at, keyreqs_up, keyreqs_in;
 };
 
+/* One rung of a channel's ladder as a viewer may be served it (rtcabr.c). */
+#define LADDER_MAX 8
+#define RUNG_NAME LSP_RTC_RUNG_MAX
+struct rung {
+	char name[RUNG_NAME]; /* "src" (the channel's own ring), "360p", … */
+	int height;           /* 0: not known yet */
+	uint32_t bps;         /* measured video rate, else the ladder's nominal; 0 unknown */
+};
+
 struct chan {
 	int used;
-	char name[LSP_NAME_MAX + 1];
+	char name[LSP_NAME_MAX + RUNG_NAME + 2]; /* "CH", or a rung's own "CH~RUNG" */
 	char path[256];
 	lsp_ring *ring;
 	uint64_t cur, gen;
@@ -161,6 +174,18 @@ struct chan {
 	uint64_t ring_id;       /* the ring file's identity (device, inode) */
 	int relay;              /* edge mode: fed by up, never by a ring */
 	struct upstream up;
+	/* ABR (rtcabr.c).  A rung's own channel "CH~RUNG" (lad) carries only
+	 * video for viewers of CH switched to that rung; its packets are made
+	 * once, whatever the number of viewers on it. */
+	int lad;
+	int nvid;               /* sessions whose video is (or is about to be) from it, lad only */
+	struct rung ladder[LADDER_MAX]; /* the base channel's rungs, tallest first */
+	int nladder;
+	long long ladder_at;    /* when it was last looked up */
+	int width, height;      /* of the newest SPS */
+	uint32_t fdur;          /* RTP ticks between the last two frames (0: not known) */
+	long long rate_t0, rate_bytes; /* the video rate over the current window */
+	uint32_t rate_bps;      /* ... over the last whole window */
 	struct rtc *r;
 };
 
@@ -189,6 +214,20 @@ struct sess {
 	uint64_t burst_end, burst_frame;
 	uint32_t burst_ts;
 	long long vpkts, voct, apkts, aoct, nacks, rtx, plis;
+	/* the rung served (rtcabr.c): video from vch (ch itself, or a rung's
+	 * own channel), switching to pend at its next keyframe */
+	struct chan *vch, *pend;
+	long long pend_at;
+	const char *pend_why;   /* the reason of the pending switch (a literal) */
+	uint64_t remb;          /* the viewer's last REMB (bps), 0 none */
+	long long remb_at;
+	long long loss_since, last_switch, est_low_since;
+	long long up_at;        /* when the last try up was made (0: it held, or none) */
+	long long switches;
+	uint32_t vlast_ts, vout_ts; /* RTP time of the last video packet sent: vch's, and as sent */
+	int loss;               /* its last RR's fraction lost for our video, 0..255 */
+	int up_fails;           /* tries up in a row that came back down soon */
+	char pin[RUNG_NAME];    /* the rung the viewer chose; "" auto */
 	/* WHIP */
 	lsp_whip *pub;
 	uint32_t pub_vssrc;
@@ -261,6 +300,7 @@ struct resp {
 	int taken;          /* the connection became a relay client */
 	int admit;          /* WHIP: held for the admission webhook (rtcadmit.c) */
 	int retry_after;    /* seconds for a Retry-After header; 0: none */
+	char link[200];     /* a Link header (WHEP: the layer control), "" none */
 };
 
 struct counters {
@@ -356,6 +396,35 @@ void rtc_chan_tick(struct rtc *r, struct chan *c);
 const struct vpkt *rtc_hist_get(const struct chan *c, uint64_t cseq);
 void rtc_send_vpkt(struct rtc *r, struct sess *s, const struct vpkt *p, int rtx);
 void rtc_flush_viewers(struct rtc *r, struct chan *c); /* send viewers what they have not had */
+
+/* rtcabr.c: a viewer's rung */
+/* The ladder of base channel c (its own video first as "src" or its rung,
+ * then the other rungs lsp-transcode writes, tallest first), looked up
+ * again when older than a second. */
+void rtc_ladder_update(struct rtc *r, struct chan *c);
+/* The rung called name for a viewer of base channel c: the channel itself
+ * or a rung's channel (made, reading its ring; fresh: from the live edge
+ * rather than the last keyframe).  NULL when there is no such rung. */
+struct chan *rtc_rung_chan(struct rtc *r, struct chan *c, const char *name, int fresh);
+/* The name a viewer knows video channel v by ("src", "360p"). */
+const char *rtc_rung_name(const struct chan *v);
+/* Serve s from rung name at its next keyframe (at once when s is not live
+ * yet); "" or "auto": the automatic choice.  pin: the viewer chose it.
+ * 0, -ENOENT no such rung, -EBUSY no room for its channel. */
+int rtc_sess_rung(struct rtc *r, struct sess *s, const char *name, int pin, const char *why);
+/* A keyframe of video channel v is packetized from cseq key (ts its RTP
+ * time): sessions switching to v move to it now. */
+void rtc_abr_key(struct rtc *r, struct chan *v);
+/* s goes on from packet key (RTP time ts, fdur after its last frame) of
+ * another history: its sequence numbers and RTP time continue from the
+ * last packet sent (vpkts of them), its cursor and NACK floor at key. */
+void rtc_abr_rebase(struct sess *s, uint64_t key, uint32_t ts, uint32_t fdur);
+void rtc_abr_tick(struct rtc *r, struct sess *s);       /* the automatic choice, pending switches */
+void rtc_abr_rtcp(struct rtc *r, struct sess *s, const lsp_rtcp_info *in); /* REMB, RR loss */
+void rtc_abr_release(struct rtc *r, struct sess *s);   /* s goes: its rung channels are free */
+/* GET/POST <session>/layer: the answer in rs (its body in out). */
+void rtc_layer_http(struct rtc *r, struct sess *s, int post, const char *body, size_t blen, struct resp *rs,
+		    char *out, size_t cap);
 
 /* rtcsess.c */
 struct sess *rtc_sess_new(struct rtc *r);   /* a free slot, zeroed; NULL if none */

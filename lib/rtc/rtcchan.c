@@ -6,7 +6,9 @@
  * video packets (NACK retransmission, and the last GOP a new viewer starts
  * with), and one Opus encoder.  Every viewer of the channel is sent the
  * same packets, with its own sequence/timestamp offsets and SRTP context,
- * from its own cursor (sess->next) into the history.  A channel lives
+ * from its own cursor (sess->next) into the history.  A viewer served
+ * another rung (rtcabr.c) takes its video from that rung's channel
+ * ("CH~RUNG", chan.lad: video only) and its audio from the channel.  A channel lives
  * while sessions, relay clients or parked offers use it, and 10 s after. */
 #include <dirent.h>
 #include <errno.h>
@@ -136,7 +138,7 @@ void rtc_flush_viewers(struct rtc *r, struct chan *c)
 {
 	for (int i = 0; i < r->nsess_max; i++) {
 		struct sess *s = &r->sess[i];
-		if (s->state != S_LIVE || s->ch != c || s->whip || s->vpt < 0 || s->waiting_key)
+		if (s->state != S_LIVE || s->vch != c || s->whip || s->vpt < 0 || s->waiting_key)
 			continue;
 		if (c->vseq - s->next > HIST) { /* fell out of the history: next keyframe */
 			s->waiting_key = 1;
@@ -149,6 +151,8 @@ void rtc_flush_viewers(struct rtc *r, struct chan *c)
 			const struct vpkt *p = rtc_hist_get(c, s->next);
 			if (!p || (lens[nb] = build_vpkt(s, p, bufs[nb])) < 0)
 				continue;
+			s->vlast_ts = p->ts; /* where a switch of rung goes on from */
+			s->vout_ts = vts(s, p) + s->vts_off;
 			s->vpkts++;
 			s->voct += p->len;
 			if (++nb == BATCH) {
@@ -194,6 +198,8 @@ static void put_video(struct rtc *r, struct chan *c, const lsp_ring_entry *e, co
 	while (lsp_h264_next_nal(au, e->len, &off, &nal, &nl)) {
 		int t = nl ? nal[0] & 0x1f : 0;
 		if (t == 7 && nl <= sizeof c->sps) {
+			if (nl != c->sps_len || memcmp(c->sps, nal, nl) != 0)
+				lsp_h264_sps_size(nal, nl, &c->width, &c->height);
 			memcpy(c->sps, nal, nl);
 			c->sps_len = nl;
 			has_sps = 1;
@@ -205,8 +211,20 @@ static void put_video(struct rtc *r, struct chan *c, const lsp_ring_entry *e, co
 	/* RTP time is the decode time: WebRTC receivers assume no reordering,
 	 * so a stream with B-frames plays (in decode order) instead of having
 	 * its out-of-order frames dropped; without B-frames dts == pts */
-	c->pk_ts = (uint32_t)(e->dts != INT64_MIN ? e->dts : e->pts);
-	if (!c->bframes && e->dts != INT64_MIN && e->pts != e->dts) {
+	{
+		uint32_t ts = (uint32_t)(e->dts != INT64_MIN ? e->dts : e->pts);
+		if (c->frame && ts - c->pk_ts > 0 && ts - c->pk_ts <= 9000) /* up to 10 fps */
+			c->fdur = ts - c->pk_ts;
+		c->pk_ts = ts;
+	}
+	if (r->now - c->rate_t0 >= 2000) { /* the video rate, for the ABR */
+		if (c->rate_t0)
+			c->rate_bps = (uint32_t)(c->rate_bytes * 8000 / (r->now - c->rate_t0));
+		c->rate_t0 = r->now;
+		c->rate_bytes = 0;
+	}
+	c->rate_bytes += (long long)e->len;
+	if (!c->bframes && !c->lad && e->dts != INT64_MIN && e->pts != e->dts) {
 		c->bframes = 1;
 		c->want_rung = !c->relay && !c->rung[0];
 		RTC_EMIT(r, LSP_WARN, "source has B-frames: browsers' H.264 decoders cannot reorder; use bframes=0",
@@ -223,10 +241,11 @@ static void put_video(struct rtc *r, struct chan *c, const lsp_ring_entry *e, co
 	c->last_ts = c->pk_ts;
 	c->frame++;
 	c->aus++;
-	if (c->pk_key)
+	if (c->pk_key) {
+		rtc_abr_key(r, c); /* viewers switching to this rung: here it starts */
 		for (int i = 0; i < r->nsess_max; i++) {
 			struct sess *s = &r->sess[i];
-			if (s->state == S_LIVE && s->ch == c && s->waiting_key) {
+			if (s->state == S_LIVE && s->vch == c && s->waiting_key) {
 				s->waiting_key = 0;
 				/* close the sequence gap of the skipped packets (else the
 				 * viewer NACKs them all), and never resend from before */
@@ -236,6 +255,7 @@ static void put_video(struct rtc *r, struct chan *c, const lsp_ring_entry *e, co
 				s->nack_floor = c->key_cseq;
 			}
 		}
+	}
 	rtc_flush_viewers(r, c);
 }
 
@@ -350,7 +370,7 @@ struct chan *rtc_chan_get(struct rtc *r, const char *name, int need_ring)
 
 int rtc_chan_users(const struct chan *c)
 {
-	return c->nsess + c->nrelay + c->nwait;
+	return c->nsess + c->nrelay + c->nwait + c->nvid;
 }
 
 void rtc_chan_unuse(struct rtc *r, struct chan *c)
@@ -378,7 +398,7 @@ void rtc_chan_restart(struct rtc *r, struct chan *c, int rebase)
 	}
 	for (int i = 0; i < r->nsess_max; i++) {
 		struct sess *s = &r->sess[i];
-		if (s->state == S_LIVE && s->ch == c && !s->whip && s->vpt >= 0)
+		if (s->state == S_LIVE && s->vch == c && !s->whip && s->vpt >= 0)
 			s->waiting_key = 1;
 	}
 }
@@ -415,7 +435,7 @@ void rtc_chan_entry(struct rtc *r, struct chan *c, const lsp_ring_entry *in, con
 	}
 	if (e->kind == LSP_RING_VIDEO)
 		put_video(r, c, e, d);
-	else if (e->kind == LSP_RING_AUDIO && !c->aop_failed) {
+	else if (e->kind == LSP_RING_AUDIO && !c->aop_failed && !c->lad) { /* a rung's slot: video only */
 		struct aud_ctx a = { r, c };
 		if (!c->aop && lsp_aopus_open(&c->aop, r->cfg->opus_bitrate, err, sizeof err) < 0) {
 			c->aop_failed = 1;
@@ -516,7 +536,7 @@ static void chan_switch(struct rtc *r, struct chan *c, lsp_ring *nr)
  * passes --ring-prefix). */
 static int chan_try_rung(struct rtc *r, struct chan *c)
 {
-	char rung[sizeof c->rung], path[sizeof c->path], name[LSP_NAME_MAX + 32], err[160];
+	char rung[sizeof c->rung], path[sizeof c->path], name[sizeof c->name + 32], err[160];
 	lsp_ring *nr;
 	if (find_rung(c, rung, sizeof rung) < 0)
 		return -1;
@@ -544,8 +564,12 @@ void rtc_chan_tick(struct rtc *r, struct chan *c)
 		rtc_chan_drop(c);
 		return;
 	}
+	if (c->lad && rtc_chan_users(c) && r->now - c->rung_wanted >= 1000) { /* a rung viewers are on */
+		c->rung_wanted = r->now;
+		lsp_ring_want(c->name);
+	}
 	if (c->rung[0] && r->now - c->rung_wanted >= 1000) { /* keep the rung encoded (--on-demand) */
-		char name[LSP_NAME_MAX + 32];
+		char name[sizeof c->name + 32];
 		c->rung_wanted = r->now;
 		snprintf(name, sizeof name, "%s~%s", c->name, c->rung);
 		lsp_ring_want(name);
@@ -554,7 +578,7 @@ void rtc_chan_tick(struct rtc *r, struct chan *c)
 		c->ring_since = r->now;
 	/* no H.264 video from the source's ring (an HEVC source: lsp-ring
 	 * writes H.264 only) for NOVIDEO_MS: the transcoded rung has it */
-	if (!c->rung[0] && !c->relay && !c->want_rung && !c->novideo && c->aus == c->ring_aus &&
+	if (!c->rung[0] && !c->relay && !c->lad && !c->want_rung && !c->novideo && c->aus == c->ring_aus &&
 	    r->now - c->ring_since > NOVIDEO_MS) {
 		c->want_rung = c->novideo = 1;
 		RTC_EMIT(r, LSP_INFO, "source has no H.264 video", "channel", LSV_S(c->name));

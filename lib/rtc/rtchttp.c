@@ -40,12 +40,13 @@ void rtc_http_answer(int fd, const struct resp *rs)
 			 "HTTP/1.1 %d %s\r\nAccess-Control-Allow-Origin: *\r\n"
 			 "Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS, PATCH\r\n"
 			 "Access-Control-Allow-Headers: Content-Type, Authorization, If-Match\r\n"
-			 "Access-Control-Expose-Headers: Location\r\nCache-Control: no-store\r\n"
-			 "%s%s%s%s%s%s%s%.0d%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
+			 "Access-Control-Expose-Headers: Location, Link\r\nCache-Control: no-store\r\n"
+			 "%s%s%s%s%s%s%s%.0d%s%s%s%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
 			 rs->status, lsp_http_reason(rs->status), rs->ctype ? "Content-Type: " : "",
 			 rs->ctype ? rs->ctype : "", rs->ctype ? "\r\n" : "", rs->loc[0] ? "Location: " : "",
 			 rs->loc, rs->loc[0] ? "\r\n" : "", rs->retry_after > 0 ? "Retry-After: " : "",
-			 rs->retry_after > 0 ? rs->retry_after : 0, rs->retry_after > 0 ? "\r\n" : "", rs->blen);
+			 rs->retry_after > 0 ? rs->retry_after : 0, rs->retry_after > 0 ? "\r\n" : "",
+			 rs->link[0] ? "Link: " : "", rs->link, rs->link[0] ? "\r\n" : "", rs->blen);
 	struct timeval tv = { 1, 0 };
 	int fl = fcntl(fd, F_GETFL);
 	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
@@ -202,8 +203,17 @@ static void offer(struct rtc *r, struct conn *k, int whip, const char *ch, const
 			return;
 		}
 	} else {
-		s->ch = c;
+		char want[RUNG_NAME] = "";
+		s->ch = s->vch = c;
 		c->nsess++;
+		if (!c->relay && !c->aus) /* a channel just opened: its picture size, for the ladder */
+			rtc_chan_pump(r, c);
+		/* ?rung=NAME pins the rung it starts on; else (or for a rung the
+		 * channel does not have) the automatic choice */
+		if (rq->query && lsp_http_query_get(rq->query, rq->query_len, "rung", want, sizeof want) < 0)
+			want[0] = 0;
+		if (!want[0] || rtc_sess_rung(r, s, want, strcmp(want, "auto") != 0, "offer") < 0)
+			rtc_sess_rung(r, s, "auto", 0, "start");
 	}
 	s->state = S_NEW;
 	rs->status = 201;
@@ -211,6 +221,8 @@ static void offer(struct rtc *r, struct conn *k, int whip, const char *ch, const
 	rs->body = ans;
 	rs->blen = (size_t)n;
 	snprintf(rs->loc, sizeof rs->loc, "/%s/%s/%s", whip ? "whip" : "whep", ch, s->id);
+	if (!whip) /* the rung control (rtcabr.c), after the WHEP layer extension */
+		snprintf(rs->link, sizeof rs->link, "<%s/layer>; rel=\"urn:ietf:params:whep:ext:core:layer\"", rs->loc);
 	RTC_EMIT(r, LSP_INFO, whip ? "publish offer" : "play offer", "channel", LSV_S(ch), "id", LSV_S(s->id),
 		 "video_pt", LSV_I(s->vpt), "audio_pt", LSV_I(s->apt), "peer", LSV_S(whip ? "" : k->peer));
 }
@@ -263,9 +275,12 @@ void rtc_stats_lists(struct rtc *r, char *out, size_t cap, size_t len[3], int *t
 		if (!put(l, third, &o,
 			 "%s{\"channel\":\"%s\",\"kind\":\"%s\",\"state\":\"%s\",\"video_pkts\":%lld,"
 			 "\"audio_pkts\":%lld,\"nacks\":%lld,\"rtx\":%lld,\"plis\":%lld,\"muxed_video\":%lld,"
-			 "\"muxed_audio\":%lld,\"mux_dropped\":%lld,\"transport\":\"%s\"%s}",
+			 "\"muxed_audio\":%lld,\"mux_dropped\":%lld,\"transport\":\"%s\",\"rung\":\"%s\","
+			 "\"abr\":\"%s\",\"switches\":%lld,\"remb\":%llu,\"loss\":%d%s}",
 			 listed ? "," : "", s->chname, s->whip ? "whip" : "whep", s->state == S_LIVE ? "live" : "new",
-			 s->vpkts, s->apkts, s->nacks, s->rtx, s->plis, wv, wa, wd, s->tcp ? "tcp" : "udp", wk))
+			 s->vpkts, s->apkts, s->nacks, s->rtx, s->plis, wv, wa, wd, s->tcp ? "tcp" : "udp",
+			 s->vch ? rtc_rung_name(s->vch) : "", s->pin[0] ? s->pin : "auto", s->switches,
+			 (unsigned long long)s->remb, s->loss, wk))
 			listed++;
 	}
 	len[0] = o;
@@ -373,7 +388,7 @@ static void ice_servers(struct rtc *r, int whip, struct resp *rs)
  * it; run again when its channel's origin answers), 2 taken by a relay. */
 static int handle(struct rtc *r, struct conn *k, const lsp_http_req *rq, size_t head)
 {
-	struct resp rs = { 404, "text/plain", "", "not found\n", 0, NULL, 0, 0, 0 };
+	struct resp rs = { 404, "text/plain", "", "not found\n", 0, NULL, 0, 0, 0, "" };
 	char path[512], ch[LSP_NAME_MAX + 1], id[64];
 	const char *body = k->buf + head;
 	size_t blen = rq->content_length > 0 ? (size_t)rq->content_length : 0;
@@ -463,6 +478,24 @@ static int handle(struct rtc *r, struct conn *k, const lsp_http_req *rq, size_t 
 			goto send;
 		goto out;
 	}
+	if (!whip && (rq->method == LSP_HTTP_GET || rq->method == LSP_HTTP_POST) && id[0]) {
+		/* <session>/layer: the rung it is served (rtcabr.c) */
+		char *sl = strchr(id, '/');
+		if (!sl || strcmp(sl, "/layer") != 0)
+			goto out;
+		*sl = 0;
+		for (int i = 0; i < r->nsess_max; i++) {
+			struct sess *s = &r->sess[i];
+			if (s->state != S_FREE && !s->whip && s->ch && !strcmp(s->id, id) && !strcmp(s->chname, ch)) {
+				rtc_layer_http(r, s, rq->method == LSP_HTTP_POST, body, blen, &rs, r->sb, sizeof r->sb);
+				if (!rs.blen)
+					goto out;
+				goto send;
+			}
+		}
+		rs.body = "no such session\n";
+		goto out;
+	}
 	if (rq->method_len == 6 && !memcmp(rq->method_s, "DELETE", 6) && id[0]) {
 		for (int i = 0; i < r->nsess_max; i++) {
 			struct sess *s = &r->sess[i];
@@ -528,7 +561,7 @@ void rtc_conn_input(struct rtc *r, int i)
 	if (h == 0 && k->len < sizeof k->buf)
 		return;
 	if (h <= 0 || rq.chunked || rq.content_length > (long long)(sizeof k->buf - (size_t)h)) {
-		struct resp rs = { h < 0 ? -h : 413, "text/plain", "", "bad request\n", 12, NULL, 0, 0, 0 };
+		struct resp rs = { h < 0 ? -h : 413, "text/plain", "", "bad request\n", 12, NULL, 0, 0, 0, "" };
 		r->c.http_bad++;
 		if (rs.status < 400)
 			rs.status = 400;

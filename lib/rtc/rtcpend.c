@@ -57,7 +57,7 @@ void rtc_pend_refuse(const lsp_rtc_cfg *cfg, lsp_ratelim *rl, int fd, const char
 {
 	char body[160];
 	long long held = 0;
-	struct resp rs = { 429, "application/json", "", body, 0, NULL, 0, 0, 0 };
+	struct resp rs = { 429, "application/json", "", body, 0, NULL, 0, 0, 0, "" };
 	int n = snprintf(body, sizeof body,
 			 "{\"error\":\"too many pending sessions from this address\",\"pending\":%d,\"limit\":%d}\n",
 			 pending, cfg->max_pending_per_addr);

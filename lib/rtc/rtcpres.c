@@ -16,6 +16,6 @@ void rtc_viewers_report(struct rtc *r)
 			n[s->ch - r->chans]++;
 	}
 	for (int i = 0; i < MAX_CHAN; i++)
-		if (r->chans[i].used)
+		if (r->chans[i].used && !r->chans[i].lad) /* a rung's own channel: its viewers are the channel's */
 			RTC_EMIT(r, LSP_DEBUG, "viewers", "channel", LSV_S(r->chans[i].name), "viewers", LSV_I(n[i]));
 }

@@ -128,6 +128,7 @@ void rtc_sess_free(struct rtc *r, struct sess *s, const char *why)
 		 LSV_S(s->id), "reason", LSV_S(why), "connected", LSV_B(s->state == S_LIVE), "video_pkts",
 		 LSV_I(s->vpkts), "audio_pkts", LSV_I(s->apkts), "nacks", LSV_I(s->nacks), "rtx", LSV_I(s->rtx),
 		 "plis", LSV_I(s->plis));
+	rtc_abr_release(r, s);
 	if (s->ch) {
 		s->ch->nsess--;
 		rtc_chan_unuse(r, s->ch);
@@ -140,14 +141,15 @@ void rtc_sess_free(struct rtc *r, struct sess *s, const char *why)
 
 static void sess_live(struct rtc *r, struct sess *s)
 {
-	struct chan *c = s->ch;
+	struct chan *c = s->vch ? s->vch : s->ch; /* its video: the rung it starts on */
 	s->state = S_LIVE;
 	RTC_EMIT(r, LSP_INFO, s->whip ? "publisher connected" : "viewer connected", "channel", LSV_S(s->chname),
 		 "id", LSV_S(s->id), "transport", LSV_S(s->tcp ? "tcp" : "udp"), "srtp",
 		 LSV_S(lsp_dtls_profile(s->dtls) == LSP_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80"));
 	if (s->whip || !c)
 		return;
-	rtc_want_key(r, c->name); /* a fresh keyframe for the newcomer, even with a GOP held */
+	s->vch = c;
+	rtc_want_key(r, s->ch->name); /* a fresh keyframe for the newcomer, even with a GOP held */
 	if (c->have_key && c->vseq - c->key_cseq <= HIST && rtc_hist_get(c, c->key_cseq)) {
 		s->next = c->key_cseq;
 		s->burst_end = c->vseq;
@@ -160,24 +162,24 @@ static void sess_live(struct rtc *r, struct sess *s)
 
 static void send_sr(struct rtc *r, struct sess *s)
 {
-	struct chan *c = s->ch;
+	struct chan *c = s->ch, *v = s->vch ? s->vch : s->ch; /* audio's, video's */
 	uint8_t b[RTCP_BUF];
 	struct timespec t;
 	uint64_t ntp;
 	long long el;
 	int n = 0, k;
-	if (!c || !c->anchored || s->whip)
+	if (!c || s->whip)
 		return;
 	clock_gettime(CLOCK_REALTIME, &t);
 	ntp = ((uint64_t)(t.tv_sec + 2208988800u) << 32) | (uint64_t)(((double)t.tv_nsec / 1e9) * 4294967296.0);
-	el = r->now - c->anchor_ms;
-	if (s->vpt >= 0 && s->vpkts) {
-		uint32_t ts = (uint32_t)(c->anchor_pts + el * 90) + s->vts_off;
+	if (s->vpt >= 0 && s->vpkts && v->anchored) {
+		uint32_t ts = (uint32_t)(v->anchor_pts + (r->now - v->anchor_ms) * 90) + s->vts_off;
 		k = lsp_rtcp_sr(b + n, sizeof b - (size_t)n, s->vssrc, ntp, ts, (uint32_t)s->vpkts, (uint32_t)s->voct);
 		if (k > 0)
 			n += k;
 	}
-	if (s->apt >= 0 && s->apkts) {
+	el = r->now - c->anchor_ms;
+	if (s->apt >= 0 && s->apkts && c->anchored) {
 		uint32_t ts = (uint32_t)(c->anchor_pts * 48000 / 90000 + el * 48) + s->ats_off;
 		k = lsp_rtcp_sr(b + n, sizeof b - (size_t)n, s->assrc, ntp, ts, (uint32_t)s->apkts, (uint32_t)s->aoct);
 		if (k > 0)
@@ -226,6 +228,7 @@ static void on_rtcp(struct rtc *r, struct sess *s, uint8_t *p, size_t len)
 	}
 	if (s->whip || !s->ch)
 		return;
+	rtc_abr_rtcp(r, s, &in);
 	for (int i = 0; i < in.nnack; i++) {
 		const struct vpkt *p2;
 		uint16_t c16 = (uint16_t)(in.nack[i] - s->vseq_off);
@@ -235,7 +238,7 @@ static void on_rtcp(struct rtc *r, struct sess *s, uint8_t *p, size_t len)
 		s->nacks++;
 		if (cand >= s->next)
 			cand -= 65536;
-		if (cand < s->next && cand >= s->nack_floor && (p2 = rtc_hist_get(s->ch, cand)))
+		if (cand < s->next && cand >= s->nack_floor && (p2 = rtc_hist_get(s->vch ? s->vch : s->ch, cand)))
 			rtc_send_vpkt(r, s, p2, 1);
 	}
 	if (in.pli || in.fir) {
@@ -399,6 +402,10 @@ void rtc_sess_tick(struct rtc *r, struct sess *s)
 		rtc_sess_free(r, s, "consent timeout");
 		return;
 	}
+	if (s->state == S_LIVE && !s->whip)
+		rtc_abr_tick(r, s);
+	if (s->state == S_FREE)
+		return;
 	if (s->state == S_LIVE && r->now - s->last_sr >= 1000) {
 		s->last_sr = r->now;
 		if (s->whip)

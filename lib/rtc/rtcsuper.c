@@ -227,7 +227,7 @@ static void pend_close(struct super *s, int i)
 
 static void refuse(int fd, int status, const char *body)
 {
-	struct resp rs = { status, "text/plain", "", body, strlen(body), NULL, 0, 0, 0 };
+	struct resp rs = { status, "text/plain", "", body, strlen(body), NULL, 0, 0, 0, "" };
 	rtc_http_answer(fd, &rs);
 }
 

@@ -346,7 +346,7 @@ int rtc_super_drain(struct super *s, int i, struct wstats *st, char *const lists
 /* GET /stats: every worker's, summed and listed, and the workers. */
 void rtc_super_stats(struct super *s, int fd)
 {
-	struct resp rs = { 200, "application/json", "", "", 0, NULL, 0, 0, 0 };
+	struct resp rs = { 200, "application/json", "", "", 0, NULL, 0, 0, 0, "" };
 	struct counters sum;
 	long long a[sizeof(struct counters) / sizeof(long long)], x[sizeof a / sizeof a[0]];
 	char *lists[3] = { NULL, NULL, NULL }, *out = NULL, extra[64 * LSP_RTC_WORKERS_MAX];

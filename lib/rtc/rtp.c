@@ -90,6 +90,10 @@ int lsp_rtcp_parse(const uint8_t *p, size_t len, lsp_rtcp_info *i)
 			if (plen >= 8 + 24 && fmt >= 1) {
 				i->rr++;
 				i->rr_lost = rd32(q + 12) & 0xffffff;
+				for (int b = 0; b < fmt && 8 + 24 * (size_t)(b + 1) <= plen && i->nrb < LSP_RTCP_RB_MAX; b++) {
+					i->rb_ssrc[i->nrb] = rd32(q + 8 + 24 * (size_t)b);
+					i->rb_frac[i->nrb++] = q[12 + 24 * (size_t)b];
+				}
 			}
 			break;
 		case 203: i->bye = 1; break;
@@ -117,6 +121,13 @@ int lsp_rtcp_parse(const uint8_t *p, size_t len, lsp_rtcp_info *i)
 				} else if (fmt == 4 && plen >= 20) {
 					i->fir = 1;
 					i->media_ssrc = rd32(q + 12);
+				} else if (fmt == 15 && plen >= 24 && !memcmp(q + 12, "REMB", 4)) {
+					/* 6-bit exponent, 18-bit mantissa; at least 1 bps */
+					uint64_t m = (uint64_t)(q[17] & 3) << 16 | rd16(q + 18);
+					unsigned e = q[17] >> 2;
+					i->remb = e > 40 ? UINT64_MAX >> 1 : m << e;
+					if (!i->remb)
+						i->remb = 1;
 				}
 			}
 			break;
@@ -352,4 +363,136 @@ int lsp_h264_depack_put(lsp_h264_depack *d, const lsp_rtp_hdr *h, const uint8_t 
 		return -1;
 	}
 	return 1;
+}
+
+/* ------------------------------------------------------------ SPS size */
+
+/* A bit reader over an RBSP that drops emulation prevention bytes
+ * (00 00 03) as it goes; reads past the end give zeros and set over. */
+struct bits {
+	const uint8_t *p;
+	size_t len, pos; /* pos: the next byte */
+	int bit, zeros, over;
+	uint8_t cur;
+};
+
+static int bit1(struct bits *b)
+{
+	if (!b->bit) {
+		if (b->pos >= b->len) {
+			b->over = 1;
+			return 0;
+		}
+		b->cur = b->p[b->pos++];
+		if (b->zeros >= 2 && b->cur == 3) { /* emulation prevention */
+			b->zeros = 0;
+			if (b->pos >= b->len) {
+				b->over = 1;
+				return 0;
+			}
+			b->cur = b->p[b->pos++];
+		}
+		b->zeros = b->cur ? 0 : b->zeros + 1;
+		b->bit = 8;
+	}
+	b->bit--;
+	return (b->cur >> b->bit) & 1;
+}
+
+static uint32_t bitsn(struct bits *b, int n)
+{
+	uint32_t v = 0;
+	while (n-- > 0)
+		v = v << 1 | (uint32_t)bit1(b);
+	return v;
+}
+
+static uint32_t ue(struct bits *b)
+{
+	int lz = 0;
+	while (!bit1(b) && !b->over)
+		if (++lz > 31) {
+			b->over = 1;
+			return 0;
+		}
+	return lz ? ((1u << lz) - 1 + bitsn(b, lz)) : 0;
+}
+
+static void skip_scaling(struct bits *b, int n)
+{
+	int last = 8, next = 8;
+	for (int j = 0; j < n && !b->over; j++) {
+		if (next) {
+			uint32_t d = ue(b); /* se(v) as ue: only its size matters */
+			int32_t delta = (d & 1) ? (int32_t)((d + 1) / 2) : -(int32_t)(d / 2);
+			next = (last + delta + 256) % 256;
+		}
+		last = next ? next : last;
+	}
+}
+
+int lsp_h264_sps_size(const uint8_t *sps, size_t len, int *w, int *h)
+{
+	struct bits b = { sps, len, 1, 0, 0, 0, 0 };
+	uint32_t profile, cf = 1, mbw, mbh, frame_mbs, cl = 0, cr = 0, ct = 0, cb = 0;
+	if (len < 4 || (sps[0] & 0x1f) != 7)
+		return -1;
+	profile = bitsn(&b, 8);
+	bitsn(&b, 16); /* constraint flags, level */
+	ue(&b);        /* seq_parameter_set_id */
+	if (profile == 100 || profile == 110 || profile == 122 || profile == 244 || profile == 44 || profile == 83 ||
+	    profile == 86 || profile == 118 || profile == 128 || profile == 138 || profile == 139 || profile == 134 ||
+	    profile == 135) {
+		if ((cf = ue(&b)) == 3)
+			bit1(&b); /* separate_colour_plane_flag */
+		ue(&b);           /* bit depths */
+		ue(&b);
+		bit1(&b);
+		if (bit1(&b)) /* seq_scaling_matrix_present_flag */
+			for (int i = 0; i < (cf != 3 ? 8 : 12) && !b.over; i++)
+				if (bit1(&b))
+					skip_scaling(&b, i < 6 ? 16 : 64);
+	}
+	ue(&b); /* log2_max_frame_num_minus4 */
+	switch (ue(&b)) { /* pic_order_cnt_type */
+	case 0: ue(&b); break;
+	case 1: {
+		uint32_t n;
+		bit1(&b);
+		ue(&b);
+		ue(&b);
+		n = ue(&b);
+		if (n > 255)
+			return -1;
+		for (uint32_t i = 0; i < n && !b.over; i++)
+			ue(&b);
+		break;
+	}
+	default: break;
+	}
+	ue(&b);   /* max_num_ref_frames */
+	bit1(&b); /* gaps_in_frame_num_allowed */
+	mbw = ue(&b) + 1;
+	mbh = ue(&b) + 1;
+	frame_mbs = (uint32_t)bit1(&b);
+	if (!frame_mbs)
+		bit1(&b); /* mb_adaptive_frame_field */
+	bit1(&b);         /* direct_8x8_inference */
+	if (bit1(&b)) {   /* frame_cropping_flag */
+		cl = ue(&b);
+		cr = ue(&b);
+		ct = ue(&b);
+		cb = ue(&b);
+	}
+	if (b.over || mbw > 1024 || mbh > 1024)
+		return -1;
+	{
+		uint32_t cx = cf == 1 || cf == 2 ? 2 : 1, cy = (cf == 1 ? 2 : 1) * (2 - frame_mbs);
+		long ww = (long)mbw * 16 - (long)(cl + cr) * cx, hh = (long)mbh * 16 * (2 - frame_mbs) - (long)(ct + cb) * cy;
+		if (cl + cr > 8192 || ct + cb > 8192 || ww <= 0 || hh <= 0)
+			return -1;
+		*w = (int)ww;
+		*h = (int)hh;
+	}
+	return 0;
 }

@@ -3,7 +3,7 @@
  *
  *   Annex B access unit ──lsp_h264_packetize──▶ RTP payloads (≤ mtu, marker on the last)
  *   RTP payloads ──lsp_h264_depack──▶ Annex B access unit (at the marker)
- *   RTCP compound ──lsp_rtcp_parse──▶ NACK list, PLI/FIR, SR times
+ *   RTCP compound ──lsp_rtcp_parse──▶ NACK list, PLI/FIR, SR times, RR loss, REMB
  *
  * Parsers accept any bytes and only look within len; builders write into
  * caller buffers and return the length or -1 if it does not fit. */
@@ -29,6 +29,7 @@ int lsp_rtp_parse(const uint8_t *p, size_t len, lsp_rtp_hdr *h);
 void lsp_rtp_header(uint8_t *p, int pt, int marker, uint16_t seq, uint32_t ts, uint32_t ssrc);
 
 #define LSP_RTCP_NACK_MAX 256
+#define LSP_RTCP_RB_MAX 4
 typedef struct {
 	int pli, fir, bye, sr;
 	uint32_t media_ssrc;          /* of the last PLI/FIR */
@@ -39,6 +40,10 @@ typedef struct {
 	uint64_t sr_ntp;
 	int rr;                       /* receiver report blocks seen */
 	uint32_t rr_lost;             /* cumulative lost of the last block */
+	int nrb;                      /* report blocks of RRs and SRs kept (LSP_RTCP_RB_MAX at most): */
+	uint32_t rb_ssrc[4];          /* the source each is about */
+	uint8_t rb_frac[4];           /* its fraction lost since the previous report, 0..255 */
+	uint64_t remb;                /* receiver-estimated max bitrate (bps) of a REMB; 0 none */
 } lsp_rtcp_info;
 
 /* Parse a (decrypted) compound RTCP packet.  0, or -1 when the framing is
@@ -65,6 +70,11 @@ int lsp_h264_packetize(const uint8_t *au, size_t len, size_t mtu, lsp_rtp_payloa
 
 /* Next NAL unit in an Annex B buffer from *off: 1 and [*nal, *nlen), or 0 at the end. */
 int lsp_h264_next_nal(const uint8_t *p, size_t len, size_t *off, const uint8_t **nal, size_t *nlen);
+
+/* The picture size an H.264 SPS NAL unit (with its header byte, emulation
+ * prevention bytes in place) declares, cropping applied: 0 and *w, *h, or
+ * -1 when the bytes are not a parsable SPS. */
+int lsp_h264_sps_size(const uint8_t *sps, size_t len, int *w, int *h);
 
 /* H.264 depacketizer: RTP payloads in, Annex B access units out. */
 typedef struct {

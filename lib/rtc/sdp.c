@@ -288,8 +288,10 @@ int lsp_sdp_answer(const lsp_sdp_offer *of, const lsp_sdp_local *l, char *buf, s
 			    m->pt);
 			put(&o, "a=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\na=rtcp-fb:%d ccm fir\r\n", m->pt,
 			    m->pt, m->pt);
-			if (!l->send) /* a publisher learns its allowed bitrate from REMB */
-				put(&o, "a=rtcp-fb:%d goog-remb\r\n", m->pt);
+			/* a publisher learns its allowed bitrate from our REMB; a
+			 * viewer's browser estimates what reaches it and reports it
+			 * in REMB (lsp-rtc's ABR moves it between rungs on it) */
+			put(&o, "a=rtcp-fb:%d goog-remb\r\n", m->pt);
 		} else {
 			put(&o, "a=rtpmap:%d opus/48000/2\r\na=fmtp:%d minptime=10;useinbandfec=1\r\n", m->pt,
 			    m->pt);

@@ -1,7 +1,8 @@
 /* fuzz_rtp.c — libFuzzer harness for lib/rtp: RTP header parse, RTCP
  * compound parse, the H.264 depacketizer fed the input as a run of RTP
  * packets (2-byte length prefixes), and the packetizer fed it as an Annex B
- * access unit.  Built by `make fuzz`. */
+ * access unit, and the SPS size reader (with REMB and RR loss in the
+ * RTCP parse).  Built by `make fuzz`. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,6 +53,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lsp_h264_packetize(buf, size, 1200, count, &n);
 	if (n > size)
 		abort();
+	{ /* the input as an SPS (its first byte forced to NAL type 7) */
+		int w, ht;
+		if (size)
+			buf[0] = (uint8_t)((buf[0] & 0xe0) | 7);
+		if (lsp_h264_sps_size(buf, size, &w, &ht) == 0 && (w <= 0 || ht <= 0 || w > 16384 || ht > 32768))
+			abort();
+	}
 	free(buf);
 	return 0;
 }

@@ -155,8 +155,8 @@ static struct sess *viewer(struct rtc *r, struct chan *c)
 	struct sess *s = rtc_sess_new(r);
 	assert_non_null(s);
 	s->state = S_LIVE;
-	s->ch = c;
-	snprintf(s->chname, sizeof s->chname, "%s", c->name);
+	s->ch = s->vch = c;
+	snprintf(s->chname, sizeof s->chname, "%.*s", LSP_NAME_MAX, c->name);
 	s->vpt = 96;
 	s->apt = -1;
 	s->created = s->last_rx = r->now;
