@@ -97,12 +97,17 @@ web/vendor/hls.min.js: web/package.json
 	else echo "make: npm not found; run 'make deps' for the watch page player" >&2; fi
 
 # Static analysis reads the sources, not a build: the sanitizer pass skips it.
-check: all units
+# The build uses every CPU even under a plain "make check" (an explicit -jN
+# is kept); lint (release only) runs inside tests/run, at nice 19 beside the
+# tests that share the machine, and counts as one of its tests.
+CHECK_JOBS = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 2))
+check:
+	$(MAKE) --no-print-directory $(CHECK_JOBS) all units
 	tests/tools/layers.sh
 	tests/tools/openapi-check.py docs/openapi.json
 	tests/tools/event-names.py
-	$(if $(SANITIZE),,$(MAKE) --no-print-directory lint)
-	BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run
+	BUILD=$(BUILD) SANITIZE=$(SANITIZE) \
+	  $(if $(SANITIZE),,LSP_TEST_LINT='$(MAKE) --no-print-directory lint') tests/run
 
 # libFuzzer harnesses: lib/ compiled once with fuzzer-no-link instrumentation
 # into an archive, each harness links only what it uses from it.

@@ -11,6 +11,8 @@
 # build/fuzz/obj and reused while sources and headers are unchanged.  That
 # keeps the run inside the time budget and independent of lib files a
 # harness does not use.
+# FUZZ_BUILD_ONLY=1 builds and stops: tests/run does that at nice 19
+# while the other tests run, so this script, alone, spends its time fuzzing.
 . "$(dirname "$0")/../lib.sh"
 command -v clang >/dev/null || skip "clang not installed"
 total=${FUZZ_SECONDS:-20}
@@ -87,6 +89,9 @@ done
 drain
 [ $build_failed = 0 ] || { tail -n 20 "$T/build.log"; fail "cannot build a harness"; }
 [ ${#harnesses[@]} -gt 0 ] || fail "no harness under tests/fuzz"
+# FUZZ_BUILD_ONLY=1: only build (tests/run does so at nice 19 beside the
+# other tests, then runs this script again to fuzz)
+[ -z "${FUZZ_BUILD_ONLY:-}" ] || { ok "${#harnesses[@]} harnesses built"; exit 0; }
 each=$(( total / ${#harnesses[@]} )); [ $each -ge 1 ] || each=1
 fuzz_one() { # harness: runs it, its exit status in $T/<name>.rc
 	local h=$1 n c d rc
