@@ -2,11 +2,13 @@
 // every UDP candidate struck from the answer before setRemoteDescription,
 // so the only path left is lsp-rtc's passive ICE-TCP candidate (RFC 6544):
 // as a viewer whose UDP is blocked would, without root or a firewall.
-// Usage: node wheptcp.mjs WHEP_URL [--timeout S] [--frames N] [--hold S]
+// Usage: node wheptcp.mjs WHEP_URL [--timeout S] [--frames N] [--hold S] [--hold-until FILE]
+// (--hold-until: keep playing until FILE exists, within --timeout.)
 // Prints one JSON line: frames decoded, the video's currentTime at two
 // moments (it must advance), the answer's candidates kept/struck, the
 // selected pair's protocol; exits 0 when N frames (default 30) decoded over
 // TCP and the picture advances, 1 otherwise, 2 on usage.
+import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const args = process.argv.slice(2);
@@ -16,6 +18,7 @@ if (!url || url.startsWith('--')) { console.error('usage: node wheptcp.mjs WHEP_
 const timeoutMs = Number(opt('--timeout') || 20) * 1000;
 const want = Number(opt('--frames') || 30);
 const holdMs = Number(opt('--hold') || 0) * 1000;
+const holdFile = opt('--hold-until') || '';
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -26,6 +29,7 @@ let rc = 1, out = { ok: false };
 try {
   const page = await browser.newPage();
   page.on('console', m => { if (m.type() === 'error') console.error('page:', m.text()); });
+  await page.exposeFunction('lspHoldDone', () => !holdFile || existsSync(holdFile));
   await page.setContent('<video id="v" autoplay muted playsinline></video>');
   out = await page.evaluate(async ({ url, want, timeoutMs, holdMs }) => {
     const v = document.getElementById('v');
@@ -60,7 +64,7 @@ try {
       const rep = await pc.getStats();
       rep.forEach(s => { if (s.type === 'inbound-rtp' && s.kind === 'video') res.framesDecoded = s.framesDecoded || 0; });
       if (res.framesDecoded > 0 && t1 === null) t1 = v.currentTime;
-      if (res.framesDecoded >= want && performance.now() - t0 >= holdMs) break;
+      if (res.framesDecoded >= want && performance.now() - t0 >= holdMs && await window.lspHoldDone()) break;
       await new Promise(res => setTimeout(res, 100));
     }
     await new Promise(res => setTimeout(res, 1000));

@@ -40,9 +40,9 @@ start_rtc() { # workers log
 	fi
 	[ -n "$TCP" ] || fail "no ICE-TCP port in the listening event: $(grep listening "$2")"
 }
-play() { # channel out-file [hold-s]
-	(cd "$B" && timeout 90 node wheptcp.mjs "http://127.0.0.1:$H/whep/$1" --timeout 45 --frames 30 \
-		--hold "${3:-0}" >"$2" 2>"$2.err")
+play() { # channel out-file [hold-s [hold-until-file]]
+	(cd "$B" && timeout 90 node wheptcp.mjs "http://127.0.0.1:$H/whep/$1" --timeout 60 --frames 30 \
+		--hold "${3:-0}" ${4:+--hold-until "$4"} >"$2" 2>"$2.err")
 }
 check_play() { # out-file
 	python3 -c '
@@ -105,10 +105,13 @@ for W in 1 2; do
 		play demo "$T/p1.json"
 		check_play "$T/p1.json"
 	else
-		# two channels at once: the second lands on the other worker
-		play demo "$T/p2a.json" 10 & pa=$!
+		# two channels at once: the second lands on the other worker (the
+		# first plays on until the second has connected, however long a
+		# loaded box takes to start its browser)
+		play demo "$T/p2a.json" 0 "$T/second-connected" & pa=$!
 		wait_grep '"event":"viewer connected"' "$log" 40 || { cat "$T/p2a.json.err"; fail "first viewer not connected"; }
 		play demo2 "$T/p2b.json" || true
+		touch "$T/second-connected"
 		wait "$pa" || true
 		check_play "$T/p2a.json"
 		check_play "$T/p2b.json"
