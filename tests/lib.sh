@@ -10,13 +10,22 @@ export LSP_DATA_DIR=$T/var
 export LSP_LOG_LEVEL=${LSP_LOG_LEVEL:-info}
 unset LSP_DB_URL LSP_NATS_URL
 _pids=()
+# p's descendants, one per line.  A `bg bash -c "ffmpeg | lsp-ring"` does
+# not pass its TERM on: what it started is TERMed once it has gone, so no
+# ffmpeg runs on after the test.
+_tree() {
+	local c
+	for c in $(pgrep -P "$1" 2>/dev/null); do echo "$c"; _tree "$c"; done
+}
 _cleanup() {
-	local p
+	local p kids=()
+	for p in "${_pids[@]}"; do kids+=($(_tree "$p")); done
 	for p in "${_pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${_pids[@]}"; do
 		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
 		kill -9 "$p" 2>/dev/null
 	done
+	for p in "${kids[@]}"; do kill "$p" 2>/dev/null; done # what the parents left behind
 	[ -n "${_pg_dir:-}" ] && su postgres -c "/usr/lib/postgresql/*/bin/pg_ctl -D $_pg_dir -m immediate stop" >/dev/null 2>&1
 	[ -n "${KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
 }
