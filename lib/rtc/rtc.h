@@ -108,6 +108,7 @@
 #define LSP_RTC_H
 #include <stddef.h>
 
+#include "rtc/rtclayer.h"
 #include "core/event.h"
 #include "rtc/turn.h"
 
@@ -205,14 +206,7 @@ typedef struct {
 
 int lsp_rtc_run(const lsp_rtc_cfg *cfg, int stopfd, char *err, size_t errcap);
 
-/* rtclayer.c: the rung a WHEP layer request body asks for
- * ({"rung":"360p"}, or {"rung":"auto"}; other scalar members ignored) into
- * out (cap bytes): 0, or -1 when the body is not such an object or the
- * name is not a valid rung name. */
-#define LSP_RTC_RUNG_MAX 24 /* a rung name's bytes, with its NUL */
-int lsp_rtc_layer_parse(const char *body, size_t len, char *out, size_t cap);
-/* 1 when n can be a rung's name: 1..23 letters, digits, '_' and '-'. */
-int lsp_rtc_rung_valid(const char *n);
+/* The WHEP layer request body: rtc/rtclayer.h (included above). */
 
 /* In a worker exec'd by a supervisor run with cfg->argv: serve as worker
  * SPEC names (its index, control socket, UDP socket and port, ICE-TCP

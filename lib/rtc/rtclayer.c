@@ -7,7 +7,7 @@
 #include <string.h>
 #include <stdio.h>
 
-#include "rtc/rtc.h"
+#include "rtc/rtclayer.h"
 
 int lsp_rtc_rung_valid(const char *n)
 {

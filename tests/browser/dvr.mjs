@@ -2,7 +2,7 @@
 // "−10 s" (the page switches to the DVR playlists), check the video plays
 // from about 10 s behind live, move the seek bar to 6 s behind, click "LIVE"
 // and check it is back near the live edge.  Before the rewind, the live
-// view is set 6 s behind (as a long stall would leave it): the page must
+// view is set 3.5 s back (as a long stall would leave it): the page must
 // jump back to the live edge on its own (hls.js alone stays behind).  With --vod ID also plays /watch/<channel>?vod=ID and checks
 // the recordings list names it (instead of the live checks).
 // Usage: node dvr.mjs URL [--timeout S] [--vod ID] [--screenshot FILE]
@@ -49,10 +49,11 @@ try {
   if (!vod) await page.goto(url, { waitUntil: 'domcontentloaded' });
   if (!vod) out.live = await playing(page, s => s.mode === 'live' && s.state === 'live' && s.dvr && s.t > 0, 1);
   if (!vod) {
-    // 6 s back inside the live playlist's window (hls.js itself skips a
-    // position before it to the window's start)
+    // 3.5 s back: well inside the live playlist's window and the buffer
+    // (hls.js itself moves a position before the window to its start, which
+    // would prove nothing), and past hls.js's own catch-up range
     await playing(page, s => s.mode === 'live' && s.t > 11, 0);
-    out.set_behind = await page.evaluate(() => { const v = window.lspPlayer.video; v.currentTime -= 6; return v.currentTime; });
+    out.set_behind = await page.evaluate(() => { const v = window.lspPlayer.video; v.currentTime -= 3.5; return v.currentTime; });
     out.caught_up = await playing(page, s => s.mode === 'live' && s.jumps >= 1 && s.latency !== null && s.latency < 4, 1);
     await page.click('#back10');
     out.rewound = await playing(page, s => s.mode === 'dvr' && s.latency !== null && s.latency > 5, 2);

@@ -13,7 +13,7 @@ for b in lsp-package lsp-edge lsp-record; do [ -x "$BIN/$b" ] || fail "$b not bu
 need_browser
 
 mkdir -p "$T/hls" "$T/vod"
-# 50 s in real time: set 6 s behind after ~11 s of playing (the page jumps
+# 50 s in real time: set 3.5 s back after ~11 s of playing (the page jumps
 # back to the live edge), then a 10 s rewind, done before the input ends
 bg bash -c "ffmpeg -hide_banner -loglevel error -re -f lavfi -i testsrc2=size=640x360:rate=30 \
 	-f lavfi -i sine=frequency=440:sample_rate=48000 -t 50 \
@@ -43,14 +43,14 @@ python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
 live, cu, rew, sl, back = (d[k]["latency"] for k in ("live", "caught_up", "rewound", "slider", "back"))
-print("latency live %.2f s, set 6 s behind then back at %.2f s (%d jump), rewound %.2f s, seek bar %.2f s, back %.2f s"
+print("latency live %.2f s, set 3.5 s back, then back at %.2f s (%d jump), rewound %.2f s, seek bar %.2f s, back %.2f s"
       % (live, cu, d["caught_up"]["jumps"], rew, sl, back))
 assert 0 < live < 6, d
 assert 0 < cu < 4 and d["caught_up"]["jumps"] >= 1, d   # the page jumped back to the live edge
 assert 8 <= rew <= 16 and rew - live >= 6, d   # about 10 s further behind
 assert 4.5 <= sl <= 9.5, d                      # about 6 s behind
 assert 0 < back < 6, d' "$out" || fail "positions: $out"
-ok "fallen 6 s behind: back to the live edge by itself; rewind 10 s, seek bar to 6 s, back to live"
+ok "fallen 3.5 s back: back to the live edge by itself; rewind 10 s, seek bar to 6 s, back to live"
 
 # the recording: finished when the input ended
 for _ in $(seq 1 150); do grep -q '"input ended"' "$T/rec.log" 2>/dev/null && break; sleep 0.2; done
